@@ -1,0 +1,67 @@
+"""juanji (卷积): a convolutional-neural-network framework from first principles, with
+PyTorch's API. ``import juanji as torch`` and code written for torch's Tensor, nn, optim and
+utils.data runs on NumPy.
+"""
+
+from . import _dtype
+from ._dtype import (bool, dtype, double, float, float16, float32, float64, get_default_dtype, half, int,
+                     int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .backend import (Generator, default_generator, device, get_rng_state, initial_seed, manual_seed, seed,
+                      set_rng_state)
+from .tensor import Size, Tensor, as_tensor, from_numpy, return_types, tensor
+from .creation import *  # noqa: F401,F403
+from .functions import *  # noqa: F401,F403
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .serialization import load, save
+from . import autograd
+
+__version__ = "0.1.0"
+
+# torch's type aliases used in tutorials
+FloatTensor = DoubleTensor = LongTensor = Tensor
+
+
+def is_tensor(obj) -> "builtins.bool":  # noqa: F821
+    return isinstance(obj, Tensor)
+
+
+class cuda:
+    """torch.cuda: availability through CuPy."""
+
+    @staticmethod
+    def is_available():
+        from .backend import cupy_available
+        return cupy_available()
+
+    @staticmethod
+    def device_count():
+        return 1 if cuda.is_available() else 0
+
+    @staticmethod
+    def manual_seed(seed):
+        return None
+
+    @staticmethod
+    def manual_seed_all(seed):
+        return None
+
+    @staticmethod
+    def synchronize():
+        return None
+
+
+def set_num_threads(n) -> None:  # numpy's BLAS threads are set by the environment
+    return None
+
+
+def get_num_threads():
+    import os
+    return os.cpu_count()
+
+
+def __getattr__(name):
+    # the heavy subpackages load on first use (juanji.nn, juanji.optim, juanji.utils, juanji.vision)
+    import importlib
+    if name in ("nn", "optim", "utils", "vision", "explain"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'juanji' has no attribute '{name}'")

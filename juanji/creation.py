@@ -1,0 +1,222 @@
+"""Tensor creation: zeros/ones/full/empty (+ _like), arange, linspace, eye, and the random ones.
+
+All random draws go through juanji's generator (``manual_seed``), or the ``generator`` argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype as dt
+from .backend import generator as _gen
+from .backend import xp_for
+from .tensor import Tensor, _sizes
+
+__all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
+           "arange", "linspace", "logspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like",
+           "randint_like", "normal", "randperm", "bernoulli", "multinomial"]
+
+
+def _make(arr, dtype, device, requires_grad) -> Tensor:
+    if device is not None:
+        xp = xp_for(device)
+        if xp is not np:
+            arr = xp.asarray(arr)
+    t = Tensor._from_array(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype) -> dt.dtype:
+    return dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+
+
+def _check_sizes(name, shape):
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"{name}: trying to create tensor with negative dimension {s}: {list(shape)}")
+    return shape
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    shape = _check_sizes("zeros", _sizes(size))
+    return _make(np.zeros(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape = _check_sizes("ones", _sizes(size))
+    return _make(np.ones(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    shape = _check_sizes("empty", _sizes(size))
+    return _make(np.zeros(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape = _check_sizes("full", _sizes((size,)))
+    if dtype is None:
+        if isinstance(fill_value, bool):
+            d = dt.bool
+        elif isinstance(fill_value, int):
+            d = dt.int64
+        else:
+            d = dt.get_default_dtype()
+    else:
+        d = dt.to_dtype(dtype)
+    return _make(np.full(shape, fill_value, d.np), d, device, requires_grad)
+
+
+def _like_dtype(t, dtype):
+    return dt.to_dtype(dtype) if dtype is not None else t.dtype
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _make(np.zeros(t.shape, _like_dtype(t, dtype).np), dtype, device, requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _make(np.ones(t.shape, _like_dtype(t, dtype).np), dtype, device, requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return zeros_like(t, dtype, device, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _make(np.full(t.shape, fill_value, _like_dtype(t, dtype).np), dtype, device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` (inclusive) to ``end`` (exclusive); int64 unless any bound is a float."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("arange: upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        d = dt.int64 if all(isinstance(v, int) for v in vals) else dt.get_default_dtype()
+    else:
+        d = dt.to_dtype(dtype)
+    n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
+    arr = (vals[0] + np.arange(n, dtype=np.float64 if d.is_floating_point else np.int64) * vals[2]).astype(d.np)
+    return _make(arr, d, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    d = _float_dtype(dtype)
+    return _make(np.linspace(start, end, steps).astype(d.np), d, device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False) -> Tensor:
+    d = _float_dtype(dtype)
+    return _make(np.logspace(start, end, steps, base=base).astype(d.np), d, device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype).np), dtype, device, requires_grad)
+
+
+def _draw_float(sample, size, dtype, device, requires_grad):
+    d = _float_dtype(dtype)
+    arr = sample(_check_sizes("rand", _sizes(size)), d)
+    return _make(arr, d, device, requires_grad)
+
+
+def _native(d: dt.dtype):
+    """NumPy draws float32 natively; other float dtypes are drawn in float64 and cast."""
+    return d.np if d.np in (np.float32, np.float64) else np.float64
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform on [0, 1)."""
+    return _draw_float(lambda s, d: _gen(generator).random(s, dtype=_native(d)).astype(d.np, copy=False),
+                       size, dtype, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal."""
+    return _draw_float(lambda s, d: _gen(generator).standard_normal(s, dtype=_native(d)).astype(d.np, copy=False),
+                       size, dtype, device, requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
+    if size is None:
+        if isinstance(high, (tuple, list)):
+            low, high, size = 0, low, high
+        else:
+            raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    arr = _gen(generator).integers(low, high, _sizes((size,))).astype(d.np)
+    return _make(arr, d, device, requires_grad)
+
+
+def randint_like(t, low=0, high=None, dtype=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, t.shape, dtype=dtype or t.dtype)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``normal(mean, std, size)`` with floats, or elementwise with tensor mean/std."""
+    g = _gen(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        if isinstance(std, Tensor) and (std._data < 0).any():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        arr = (m + s * g.standard_normal(shape)).astype(ref._data.dtype)
+        return _make(arr, ref.dtype, device, requires_grad)
+    if size is None:
+        raise TypeError("normal() with float mean and std needs a size")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    d = _float_dtype(dtype)
+    arr = (mean + std * g.standard_normal(_sizes((size,)))).astype(d.np)
+    return _make(arr, d, device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    return _make(_gen(generator).permutation(n).astype(d.np), d, device, requires_grad)
+
+
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    prob = input._data if p is None else p
+    arr = (_gen(generator).random(input.shape) < prob).astype(input._data.dtype)
+    return Tensor._from_array(arr)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
+    probs = np.asarray(input._data, dtype=np.float64)
+    g = _gen(generator)
+    rows = probs.reshape(-1, probs.shape[-1])
+    out = []
+    for row in rows:
+        p = row / row.sum()
+        if not replacement and num_samples > np.count_nonzero(p):
+            raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        out.append(g.choice(len(p), size=num_samples, replace=replacement, p=p))
+    arr = np.array(out, dtype=np.int64)
+    return Tensor._from_array(arr.reshape(probs.shape[:-1] + (num_samples,)))

@@ -1,0 +1,277 @@
+"""Top-level torch functions: ``juanji.cat``, ``juanji.exp(x)``, ``juanji.where`` ...
+
+Most are the Tensor method of the same name called on the first argument; the ones that take
+several tensors (cat, stack, where, einsum, broadcast_tensors) build their Op here.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from . import _dtype as dt
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import shape as S
+from .tensor import Tensor, _dim, _promote_pair, _to_operand, tensor
+
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "where", "einsum", "broadcast_tensors",
+           "broadcast_shapes", "equal", "allclose", "isclose", "is_tensor", "numel", "clamp", "clip",
+           "meshgrid", "tril", "triu", "diag", "cdist", "is_floating_point", "result_type", "promote_types",
+           "can_cast", "split", "chunk", "unbind", "tensordot", "cartesian_prod", "atleast_1d", "atleast_2d"]
+
+# torch.f(x, *args) == x.f(*args) for these
+_METHOD_FUNCTIONS = [
+    "abs", "absolute", "exp", "log", "log1p", "log2", "log10", "expm1", "sqrt", "rsqrt", "square", "reciprocal",
+    "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign", "sgn", "floor", "ceil", "trunc", "frac", "round", "neg",
+    "negative", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+    "remainder", "fmod", "pow", "maximum", "minimum", "matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "lerp",
+    "sum", "nansum", "mean", "prod", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
+    "norm", "cumsum", "all", "any", "count_nonzero", "sort", "argsort", "topk", "reshape", "flatten", "unflatten",
+    "squeeze", "unsqueeze", "permute", "transpose", "swapaxes", "swapdims", "t", "flip", "roll", "narrow",
+    "select", "gather", "scatter", "scatter_add", "index_select", "masked_fill", "masked_select", "nonzero",
+    "repeat_interleave", "clamp_min", "clamp_max", "isnan", "isinf", "isfinite", "logical_not", "logical_and",
+    "logical_or", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
+    "not_equal", "unique", "tensor_split", "softmax", "log_softmax", "ravel",
+]
+
+
+def _make_function(name):
+    def fn(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            input = _to_operand(input) if not isinstance(input, (int, float, bool)) else tensor(input)
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"``juanji.{name}(input, ...)`` is ``input.{name}(...)``."
+    return fn
+
+
+for _name in _METHOD_FUNCTIONS:
+    globals()[_name] = _make_function(_name)
+__all__ += _METHOD_FUNCTIONS
+
+# the builtins shadowed by the loop above stay reachable for this module
+_max, _min, _sum, _abs, _all, _any, _round = builtins.max, builtins.min, builtins.sum, builtins.abs, \
+    builtins.all, builtins.any, builtins.round
+
+
+def clamp(input, min=None, max=None):
+    return input.clamp(min, max)
+
+
+clip = clamp
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    return tensor.split(split_size_or_sections, dim)
+
+
+def chunk(input, chunks, dim=0):
+    return input.chunk(chunks, dim)
+
+
+def unbind(input, dim=0):
+    return input.unbind(dim)
+
+
+def _common(tensors, name):
+    tensors = [_to_operand(t) for t in tensors]
+    if len(tensors) == 0:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    d = tensors[0].dtype
+    for t in tensors[1:]:
+        if t.dtype is not d:
+            d = dt.promote_types(d, t.dtype)
+    return [t._cast(d) for t in tensors]
+
+
+def cat(tensors, dim=0, *, out=None) -> Tensor:
+    """Concatenate along an existing dim; all other dims must match."""
+    tensors = _common(tensors, "cat")
+    ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
+    d = _dim(dim, ref.ndim)
+    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"cat(): Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref.shape[k]} but got size {t.shape[k]} for tensor number {i} in the list.")
+    return S.Cat.apply(*tensors, axis=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None) -> Tensor:
+    """Join along a new dim; all tensors must have the same shape."""
+    tensors = _common(tensors, "stack")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                               f"entry 0 and {list(t.shape)} at entry {i}")
+    d = _dim(dim, tensors[0].ndim + 1)
+    return S.Stack.apply(*tensors, axis=d)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """``where(cond, a, b)`` picks a where cond else b; ``where(cond)`` is ``nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{dt.from_numpy_dtype(cond.dtype).name}")
+    if isinstance(input, Tensor):
+        a, b = _promote_pair(input, _to_operand(other))
+    else:
+        b, a = _promote_pair(_to_operand(other), input) if isinstance(other, Tensor) else (other, input)
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            a = tensor(a)
+    return E.Where.apply(cond, a, b)
+
+
+def einsum(equation, *operands) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    if "->" not in eq:
+        lhs = eq
+        letters = [c for c in lhs if c.isalpha()]
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        eq = lhs + "->" + out
+    if "..." in eq:
+        raise NotImplementedError("einsum with '...' is not implemented")
+    ops = _common(operands, "einsum")
+    subs = eq.split("->")[0].split(",")
+    if len(subs) != len(ops):
+        raise RuntimeError(f"einsum(): {len(subs)} operands in the equation but {len(ops)} were given")
+    for s, o in zip(subs, ops):
+        if len(s) != o.ndim:
+            raise RuntimeError(f"einsum(): the subscript '{s}' has {len(s)} dims but the operand has shape "
+                               f"{list(o.shape)}")
+    return L.Einsum.apply(*ops, spec=eq)
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:a.ndim])
+    sb = list(letters[a.ndim:a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in da] + [c for j, c in enumerate(sb) if j not in db]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+def broadcast_shapes(*shapes):
+    from .tensor import Size
+    return Size(np.broadcast_shapes(*shapes))
+
+
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    n = len(tensors)
+    shape = [t.numel() for t in tensors]
+    if indexing == "xy" and n >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, t in enumerate(tensors):
+        view = [1] * n
+        pos = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            pos = 1 - i
+        view[pos] = -1
+        out.append(t.reshape(view).expand(shape))
+    return tuple(out)
+
+
+def tril(input, diagonal=0):
+    mask = np.tril(np.ones(input.shape[-2:], dtype=bool), diagonal)
+    return input.masked_fill(tensor(~mask), 0)
+
+
+def triu(input, diagonal=0):
+    mask = np.triu(np.ones(input.shape[-2:], dtype=bool), diagonal)
+    return input.masked_fill(tensor(~mask), 0)
+
+
+def diag(input, diagonal=0):
+    if input.ndim == 1:
+        return _diag_build(input, diagonal)
+    return tensor(np.diagonal(input._data, diagonal).copy()) if not input.requires_grad else \
+        input[tuple(np.diag_indices(_min(input.shape)))]
+
+
+def _diag_build(v, k):
+    return Tensor._from_array(np.diag(v._data, k))
+
+
+def cdist(x1, x2, p=2.0):
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return diff.norm(p=p, dim=-1)
+
+
+def equal(a, b) -> bool:
+    return a.equal(b)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return a.allclose(b, rtol, atol, equal_nan)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return a.isclose(b, rtol, atol, equal_nan)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t) -> bool:
+    return t.dtype.is_floating_point
+
+
+def numel(t) -> int:
+    return t.numel()
+
+
+def result_type(a, b):
+    return dt.result_type(a, b)
+
+
+promote_types = dt.promote_types
+can_cast = dt.can_cast
+
+
+def cartesian_prod(*tensors):
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def atleast_1d(t):
+    return t.reshape(1) if t.ndim == 0 else t
+
+
+def atleast_2d(t):
+    return t.reshape(1, -1) if t.ndim < 2 else t

@@ -1,0 +1,2 @@
+"""activation functions (torch.nn.functional surface)."""
+__all__ = []

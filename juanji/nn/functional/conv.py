@@ -1,0 +1,2 @@
+"""conv functions (torch.nn.functional surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""dropout functions (torch.nn.functional surface)."""
+__all__ = []

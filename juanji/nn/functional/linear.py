@@ -1,0 +1,2 @@
+"""linear functions (torch.nn.functional surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""loss functions (torch.nn.functional surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""normalization functions (torch.nn.functional surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""padding functions (torch.nn.functional surface)."""
+__all__ = []

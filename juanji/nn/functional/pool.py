@@ -1,0 +1,2 @@
+"""pool functions (torch.nn.functional surface)."""
+__all__ = []

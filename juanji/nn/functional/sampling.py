@@ -1,0 +1,2 @@
+"""sampling functions (torch.nn.functional surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""sparse functions (torch.nn.functional surface)."""
+__all__ = []

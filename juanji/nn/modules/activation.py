@@ -1,0 +1,2 @@
+"""activation modules (torch.nn surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""container modules (torch.nn surface)."""
+__all__ = []

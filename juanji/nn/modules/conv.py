@@ -1,0 +1,2 @@
+"""conv modules (torch.nn surface)."""
+__all__ = []

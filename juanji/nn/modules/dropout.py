@@ -1,0 +1,2 @@
+"""dropout modules (torch.nn surface)."""
+__all__ = []

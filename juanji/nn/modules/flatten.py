@@ -1,0 +1,2 @@
+"""flatten modules (torch.nn surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""linear modules (torch.nn surface)."""
+__all__ = []

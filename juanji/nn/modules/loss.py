@@ -1,0 +1,2 @@
+"""loss modules (torch.nn surface)."""
+__all__ = []

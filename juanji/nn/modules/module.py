@@ -1,0 +1,2 @@
+"""module.py: nn.Module (being written)."""
+__all__ = []

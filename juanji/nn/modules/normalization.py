@@ -1,0 +1,2 @@
+"""normalization modules (torch.nn surface)."""
+__all__ = []

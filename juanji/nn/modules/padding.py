@@ -1,0 +1,2 @@
+"""padding modules (torch.nn surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""pool modules (torch.nn surface)."""
+__all__ = []

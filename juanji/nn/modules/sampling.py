@@ -1,0 +1,2 @@
+"""sampling modules (torch.nn surface)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""sparse modules (torch.nn surface)."""
+__all__ = []

@@ -1,0 +1,1 @@
+"""Parameter (being written)."""

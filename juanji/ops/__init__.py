@@ -1,0 +1,1 @@
+"""Differentiable primitives (``Op`` subclasses) grouped by family; Tensor methods call these."""

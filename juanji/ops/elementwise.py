@@ -1,0 +1,290 @@
+"""Elementwise primitives: arithmetic with broadcasting and the common math functions.
+
+Each ``forward`` receives arrays already promoted to the result dtype (the Tensor layer does
+PyTorch's promotion); ``backward`` may return broadcast-shaped gradients, which the engine
+sums back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..backend import xp_of
+
+
+def _is_array(x) -> bool:
+    return hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+class Cast(Op):
+    """y = x converted to another dtype; the gradient is converted back."""
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return (g,)  # the engine casts to the input's dtype
+
+
+class Add(Op):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Op):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        return (g * self.b if na else None), (g * self.a if nb else None)
+
+
+class Div(Op):
+    """y = a / b;  dy/da = 1/b,  dy/db = -a/b^2."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        ga = g / self.b if na else None
+        gb = -g * self.a / (self.b * self.b) if nb else None
+        return ga, gb
+
+
+class Pow(Op):
+    """y = a ** b;  dy/da = b a^(b-1),  dy/db = a^b log(a) (0 where a == 0, as torch)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a ** b
+        return self.y
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        na, nb = self.needs_input_grad
+        ga = gb = None
+        if na:
+            if _is_array(b) or b != 0:
+                ga = g * b * a ** (b - 1)
+            else:
+                ga = g * 0
+        if nb:
+            xp = xp_of(g)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * xp.where(a == 0, 0, self.y * xp.log(xp.where(a == 0, 1, a)))
+        return ga, gb
+
+
+class Remainder(Op):
+    """Python-style modulus (sign of the divisor), like torch.remainder."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).mod(a, b)
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        gb = -g * xp_of(g).floor(self.a / self.b) if nb else None
+        return (g if na else None), gb
+
+
+class Maximum(Op):
+    """Elementwise max; at ties the gradient is split evenly, as torch does."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        w = (a > b) + 0.5 * (a == b)
+        return g * w.astype(g.dtype), g * (1 - w).astype(g.dtype)
+
+
+class Minimum(Op):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        w = (a < b) + 0.5 * (a == b)
+        return g * w.astype(g.dtype), g * (1 - w).astype(g.dtype)
+
+
+class Neg(Op):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Abs(Op):
+    def forward(self, x):
+        self.x = x
+        return abs(x)
+
+    def backward(self, g):
+        return (g * xp_of(g).sign(self.x),)
+
+
+class Exp(Op):
+    def forward(self, x):
+        self.y = xp_of(x).exp(x)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y,)
+
+
+class Log(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log(x)
+
+    def backward(self, g):
+        return (g / self.x,)
+
+
+class Log1p(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log1p(x)
+
+    def backward(self, g):
+        return (g / (1 + self.x),)
+
+
+class Sqrt(Op):
+    def forward(self, x):
+        self.y = xp_of(x).sqrt(x)
+        return self.y
+
+    def backward(self, g):
+        return (g / (2 * self.y),)
+
+
+class Rsqrt(Op):
+    """y = 1/sqrt(x);  dy/dx = -y^3 / 2."""
+
+    def forward(self, x):
+        self.y = 1 / xp_of(x).sqrt(x)
+        return self.y
+
+    def backward(self, g):
+        return (-0.5 * g * self.y ** 3,)
+
+
+class Sin(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).sin(x)
+
+    def backward(self, g):
+        return (g * xp_of(g).cos(self.x),)
+
+
+class Cos(Op):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).cos(x)
+
+    def backward(self, g):
+        return (-g * xp_of(g).sin(self.x),)
+
+
+class Tanh(Op):
+    def forward(self, x):
+        self.y = xp_of(x).tanh(x)
+        return self.y
+
+    def backward(self, g):
+        return (g * (1 - self.y * self.y),)
+
+
+class Sigmoid(Op):
+    """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        y = xp.tanh(x * 0.5)
+        y += 1
+        y *= 0.5
+        self.y = y
+        return y
+
+    def backward(self, g):
+        return (g * self.y * (1 - self.y),)
+
+
+class Relu(Op):
+    def forward(self, x):
+        y = xp_of(x).maximum(x, 0)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        return (g * (self.y > 0),)
+
+
+class Clamp(Op):
+    """Clip to [lo, hi]; the gradient flows where lo <= x <= hi (torch's rule at the bounds)."""
+
+    def forward(self, x, lo=None, hi=None):
+        self.x, self.lo, self.hi = x, lo, hi
+        xp = xp_of(x)
+        y = x
+        if lo is not None:
+            y = xp.maximum(y, lo)
+        if hi is not None:
+            y = xp.minimum(y, hi)
+        return y if y is not x else x.copy()
+
+    def backward(self, g):
+        mask = True
+        if self.lo is not None:
+            mask = self.x >= self.lo
+        if self.hi is not None:
+            mask = mask & (self.x <= self.hi)
+        return (g * mask,)
+
+
+class ZeroGrad(Op):
+    """Piecewise-constant functions (sign, floor, ceil, round, trunc): gradient zero."""
+
+    def forward(self, x, fn):
+        self.shape = x.shape
+        return fn(x)
+
+    def backward(self, g):
+        return (g * 0,)
+
+
+class Where(Op):
+    """y = a where cond else b; cond is not differentiable."""
+
+    def forward(self, cond, a, b):
+        self.cond = cond
+        return xp_of(cond).where(cond, a, b)
+
+    def backward(self, g):
+        z = g.dtype.type(0)
+        return None, g * self.cond if self.needs_input_grad[1] else None, \
+            (xp_of(g).where(self.cond, z, g) if self.needs_input_grad[2] else None)

@@ -1,0 +1,145 @@
+"""Indexing primitives: getitem, index-put, gather/scatter, index_select, masked_fill."""
+
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..backend import xp_of
+
+
+def is_basic_index(index) -> bool:
+    """True when ``index`` uses only ints, slices, None and Ellipsis (a view, no copy)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    for i in index:
+        if not (i is None or i is Ellipsis or isinstance(i, (int, slice))) or isinstance(i, bool):
+            return False
+    return True
+
+
+class GetItem(Op):
+    """y = x[index]; the gradient is scattered back (summing repeated integer indices)."""
+
+    def forward(self, x, index):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.basic = is_basic_index(index)
+        return x[index]
+
+    def backward(self, g):
+        xp = xp_of(g)
+        out = xp.zeros(self.shape, g.dtype)
+        if self.basic:
+            out[self.index] = g
+        else:
+            xp.add.at(out, self.index, g)
+        return (out,)
+
+
+class IndexPut(Op):
+    """y = x with y[index] = v (out of place; Tensor.__setitem__ rebinds to it)."""
+
+    def forward(self, x, v, index, accumulate=False):
+        self.index, self.v_shape = index, getattr(v, "shape", ())
+        y = x.copy()
+        if accumulate:
+            xp_of(x).add.at(y, index, v)
+        else:
+            y[index] = v
+        self.accumulate = accumulate
+        return y
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            gx = g
+            if not self.accumulate:
+                gx = g.copy()
+                gx[self.index] = 0
+        if self.needs_input_grad[1]:
+            gv = g[self.index]
+        return gx, gv
+
+
+class Gather(Op):
+    """y[i][j][k] = x[i][index[i][j][k]][k] (dim=1); backward scatter-adds."""
+
+    def forward(self, x, index, axis):
+        self.shape, self.index, self.axis = x.shape, index, axis
+        return xp_of(x).take_along_axis(x, index, axis=axis)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        out = xp.zeros(self.shape, g.dtype)
+        _scatter_add(out, self.index, g, self.axis)
+        return (out, None)
+
+
+def _full_index(index, axis):
+    """Open-mesh index tuple so that arr[idx] addresses index's positions along ``axis``."""
+    xp = xp_of(index)
+    grids = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
+    grids[axis] = index
+    return tuple(grids)
+
+
+def _scatter_add(out, index, src, axis):
+    xp = xp_of(out)
+    src = src[tuple(slice(0, n) for n in index.shape)]
+    xp.add.at(out, _full_index(index, axis), src)
+
+
+class Scatter(Op):
+    """torch.scatter / scatter_add: write (or add) ``src`` into ``x`` at ``index`` along ``axis``."""
+
+    def forward(self, x, index, src, axis, reduce=None):
+        self.index, self.axis, self.reduce = index, axis, reduce
+        xp = xp_of(x)
+        y = x.copy()
+        idx = _full_index(index, axis)
+        if hasattr(src, "shape"):
+            src_part = src[tuple(slice(0, n) for n in index.shape)]
+            self.src_shape = src.shape
+        else:
+            src_part = src
+            self.src_shape = None
+        if reduce == "add":
+            xp.add.at(y, idx, src_part)
+        else:
+            y[idx] = src_part
+        return y
+
+    def backward(self, g):
+        gx = gsrc = None
+        idx = _full_index(self.index, self.axis)
+        if self.needs_input_grad[0]:
+            gx = g
+            if self.reduce != "add":
+                gx = g.copy()
+                gx[idx] = 0
+        if self.needs_input_grad[2] and self.src_shape is not None:
+            xp = xp_of(g)
+            gsrc = xp.zeros(self.src_shape, g.dtype)
+            gsrc[tuple(slice(0, n) for n in self.index.shape)] = g[idx]
+        return gx, None, gsrc
+
+
+class IndexSelect(Op):
+    def forward(self, x, index, axis):
+        self.shape, self.index, self.axis = x.shape, index, axis
+        return xp_of(x).take(x, index, axis=axis)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        out = xp.zeros(self.shape, g.dtype)
+        sl = [slice(None)] * len(self.shape)
+        sl[self.axis] = self.index
+        xp.add.at(out, tuple(sl), g)
+        return (out, None)
+
+
+class MaskedFill(Op):
+    def forward(self, x, mask, value):
+        self.mask = mask
+        return xp_of(x).where(mask, x.dtype.type(value), x)
+
+    def backward(self, g):
+        return (xp_of(g).where(self.mask, g.dtype.type(0), g), None, None)

@@ -1,0 +1,76 @@
+"""Matrix products: matmul (with batch broadcasting and 1-D operands) and einsum."""
+
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..backend import xp_of
+
+
+class MatMul(Op):
+    """y = a @ b;  dL/da = g @ b^T,  dL/db = a^T @ g (batch dims summed back by the engine).
+
+    1-D operands follow torch.matmul: a vector on the left is a row, on the right a column.
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        xp = xp_of(g)
+        na, nb = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if na else None), (g * a if nb else None)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if na:
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],)).reshape(-1, a.shape[0]).sum(0) \
+                    if ga.ndim > 2 else ga.reshape(a.shape)
+        if nb:
+            gb = xp.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 2 else gb.reshape(b.shape)
+        return ga, gb
+
+
+class Einsum(Op):
+    """Einstein summation. The gradient of operand i is an einsum of the output gradient with
+    the other operands, then broadcast over the indices that appear only in operand i."""
+
+    def forward(self, *ops, spec):
+        self.ops = ops
+        lhs, out = spec.split("->")
+        self.ins, self.out = lhs.split(","), out
+        return xp_of(ops[0]).einsum(spec, *ops)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        grads = []
+        for i, (sub, need) in enumerate(zip(self.ins, self.needs_input_grad)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(s, o) for j, (s, o) in enumerate(zip(self.ins, self.ops)) if j != i]
+            avail = set(self.out).union(*[set(s) for s, _ in others]) if others else set(self.out)
+            target = "".join(c for c in dict.fromkeys(sub) if c in avail)
+            spec = ",".join([self.out] + [s for s, _ in others]) + "->" + target
+            gi = xp.einsum(spec, g, *[o for _, o in others])
+            # broadcast to the operand's full subscript (indices summed only inside operand i)
+            full = "".join(dict.fromkeys(sub))
+            if target != full:
+                shape_of = {c: self.ops[i].shape[sub.index(c)] for c in full}
+                gi = gi.reshape([shape_of[c] if c in target else 1 for c in full])
+                gi = xp.broadcast_to(gi, [shape_of[c] for c in full])
+            if full != sub:  # repeated index (a diagonal) in the operand
+                raise NotImplementedError("einsum backward with a repeated index in one operand")
+            grads.append(xp.ascontiguousarray(gi))
+        return tuple(grads)

@@ -1,0 +1,106 @@
+"""Shape and layout primitives: reshape (views), permute, expand, repeat, flip, cat, stack."""
+
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..backend import xp_of
+
+
+class Reshape(Op):
+    """A view with a new shape when the memory allows it (torch's view/reshape)."""
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Permute(Op):
+    def forward(self, x, dims):
+        self.dims = dims
+        return x.transpose(dims)
+
+    def backward(self, g):
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return (g.transpose(inverse),)
+
+
+class Expand(Op):
+    """Broadcast to a larger shape without copying; the engine sums the gradient back."""
+
+    def forward(self, x, shape):
+        return xp_of(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        return (g,)
+
+
+class Repeat(Op):
+    """torch.Tensor.repeat (NumPy's tile): the gradient sums over the copies."""
+
+    def forward(self, x, reps):
+        self.in_shape = (1,) * (len(reps) - x.ndim) + x.shape
+        self.reps = reps
+        return xp_of(x).tile(x, reps)
+
+    def backward(self, g):
+        split = []
+        for r, n in zip(self.reps, self.in_shape):
+            split += [r, n]
+        g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (g,)
+
+
+class Flip(Op):
+    def forward(self, x, dims):
+        self.dims = dims
+        return xp_of(x).flip(x, dims)
+
+    def backward(self, g):
+        return (xp_of(g).flip(g, self.dims),)
+
+
+class Roll(Op):
+    def forward(self, x, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+        return xp_of(x).roll(x, shifts, dims)
+
+    def backward(self, g):
+        neg = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return (xp_of(g).roll(g, neg, self.dims),)
+
+
+class Cat(Op):
+    """Concatenate along ``axis``; each input gets its slice of the gradient."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.sizes = [x.shape[axis] for x in xs]
+        return xp_of(xs[0]).concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        out, start = [], 0
+        index = [slice(None)] * g.ndim
+        for n, need in zip(self.sizes, self.needs_input_grad):
+            if need:
+                index[self.axis] = slice(start, start + n)
+                out.append(g[tuple(index)])
+            else:
+                out.append(None)
+            start += n
+        return tuple(out)
+
+
+class Stack(Op):
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        return xp_of(xs[0]).stack(xs, axis=axis)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        return tuple(xp.take(g, i, axis=self.axis) if need else None
+                     for i, need in enumerate(self.needs_input_grad))

@@ -1,0 +1,134 @@
+"""``juanji.save`` / ``juanji.load``: tensors, state_dicts and plain containers, in a format that
+never executes code on load.
+
+The file is a NumPy ``.npz`` archive: every array under ``t<N>``, plus ``__meta__.json``, a JSON
+description of the object tree in which tensors are referenced by number. Loading reads JSON and
+arrays only (``allow_pickle=False``). Writes go to a temporary file that is then renamed, so an
+interrupted save never leaves a broken file in place of a good one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["save", "load"]
+
+_MAGIC = "juanji-save-v1"
+
+
+def _encode(obj, arrays):
+    from .tensor import Tensor
+    from ._dtype import dtype as DType
+    if isinstance(obj, Tensor):
+        arrays.append(obj._host())
+        return {"__tensor__": len(arrays) - 1, "requires_grad": bool(obj.requires_grad)}
+    if isinstance(obj, np.ndarray):
+        arrays.append(obj)
+        return {"__ndarray__": len(arrays) - 1}
+    if isinstance(obj, DType):
+        return {"__dtype__": obj.name}
+    if isinstance(obj, dict):
+        keys = list(obj.keys())
+        return {"__dict__": [[_encode(k, arrays), _encode(obj[k], arrays)] for k in keys],
+                "ordered": type(obj).__name__ == "OrderedDict"}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return {"__float__": repr(obj)}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"juanji.save: cannot store an object of type {type(obj).__name__} "
+                    "(tensors, arrays, numbers, strings, lists, tuples and dicts are supported)")
+
+
+def _decode(obj, arrays):
+    from collections import OrderedDict
+    from .tensor import Tensor
+    from ._dtype import _by_name
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return Tensor._from_array(arrays[obj["__tensor__"]], requires_grad=obj.get("requires_grad", False))
+        if "__ndarray__" in obj:
+            return arrays[obj["__ndarray__"]]
+        if "__dtype__" in obj:
+            return _by_name(obj["__dtype__"])
+        if "__tuple__" in obj:
+            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        if "__dict__" in obj:
+            d = OrderedDict() if obj.get("ordered") else {}
+            for k, v in obj["__dict__"]:
+                d[_decode(k, arrays)] = _decode(v, arrays)
+            return d
+    return obj
+
+
+def save(obj, f) -> None:
+    """Write ``obj`` (a tensor, a state_dict, nested containers of them) to a path or file object."""
+    arrays: list = []
+    meta = {"format": _MAGIC, "root": _encode(obj, arrays)}
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+             **{f"t{i}": a for i, a in enumerate(arrays)})
+    data = buf.getvalue()
+    if hasattr(f, "write"):
+        f.write(data)
+        return
+    path = os.fspath(f)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".juanji")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load(f, map_location=None, weights_only=True, mmap=None):
+    """Read what ``save`` wrote. Raises a one-line error for a missing, truncated or foreign file."""
+    name = f if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
+    if isinstance(f, (str, os.PathLike)) and not os.path.exists(f):
+        raise FileNotFoundError(f"juanji.load: no such file: {f}")
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["__meta__"]).decode())
+            if meta.get("format") != _MAGIC:
+                raise ValueError("not a juanji file")
+            arrays = {int(k[1:]): z[k] for k in z.files if k.startswith("t")}
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError, json.JSONDecodeError) as e:
+        raise RuntimeError(f"juanji.load: {name} is not a valid juanji file (truncated or corrupt?): {e}") from None
+    obj = _decode(meta["root"], arrays)
+    if map_location is not None and str(map_location).startswith("cuda"):
+        obj = _to_device(obj, map_location)
+    return obj
+
+
+def _to_device(obj, device):
+    from .tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)((k, _to_device(v, device)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj

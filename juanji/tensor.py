@@ -1,0 +1,1595 @@
+"""The Tensor: an n-dimensional array with reverse-mode automatic differentiation.
+
+A Tensor wraps one NumPy (or CuPy) array in ``_data``. Every differentiable operation is an
+``Op`` (see ``juanji/ops``); when any input requires grad, the result remembers the Op in
+``grad_fn`` and ``backward()`` walks those Ops in reverse.
+
+    >>> import juanji as torch
+    >>> w = torch.tensor([2.0, -1.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> w.grad
+    tensor([ 4., -2.])
+"""
+
+from __future__ import annotations
+
+import builtins
+import weakref
+from collections import namedtuple
+
+import numpy as np
+
+from . import _dtype as dt
+from .autograd.engine import run_backward
+from .autograd.grad_mode import _state
+from .backend import CPU, device as Device, xp_for, xp_of
+from .ops import elementwise as E
+from .ops import index as I
+from .ops import linalg as L
+from .ops import reduce as R
+from .ops import shape as S
+
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "return_types"]
+
+_py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
+_SCALARS = (_py_int, _py_float, _py_bool)
+
+
+class return_types:
+    """Named results like torch.return_types: ``values, indices = x.max(1)``."""
+
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+    sort = namedtuple("sort", ["values", "indices"])
+    topk = namedtuple("topk", ["values", "indices"])
+
+
+def _dim(d, ndim: int) -> int:
+    """Normalise a possibly negative dim, with torch's IndexError when out of range."""
+    lo, hi = (-ndim, ndim - 1) if ndim > 0 else (-1, 0)
+    if not (lo <= d <= hi):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
+    return d % ndim if ndim > 0 else 0
+
+
+def _dims(dim, ndim: int):
+    """dim argument (None, int, tuple or list) -> tuple of non-negative dims or None."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        if len(dim) == 0:
+            return None
+        return tuple(sorted(_dim(d, ndim) for d in dim))
+    return (_dim(dim, ndim),)
+
+
+def _sizes(args) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` (and torch.Size)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item()
+        if not isinstance(a, (_py_int, np.integer)) or isinstance(a, _py_bool):
+            raise TypeError(f"expected a sequence of integers for the size, got {args!r}")
+        out.append(int(a))
+    return tuple(out)
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints that prints as ``juanji.Size([2, 3])``."""
+
+    def __repr__(self):
+        return f"juanji.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def _broadcast_error(a, b, name):
+    sa = list(getattr(a, "shape", ()))
+    sb = list(getattr(b, "shape", ()))
+    for i in range(1, builtins.max(len(sa), len(sb)) + 1):
+        x = sa[-i] if i <= len(sa) else 1
+        y = sb[-i] if i <= len(sb) else 1
+        if x != y and x != 1 and y != 1:
+            d = builtins.max(len(sa), len(sb)) - i
+            return RuntimeError(f"{name}: the size of tensor a ({x}) must match the size of tensor b ({y}) "
+                                f"at non-singleton dimension {d} (shapes {sa} and {sb})")
+    return RuntimeError(f"{name}: shapes {sa} and {sb} cannot be broadcast together")
+
+
+def _promote_pair(a, b, true_div=False):
+    """Cast operands to PyTorch's result dtype. ``a`` is a Tensor; ``b`` a Tensor or scalar."""
+    if b.__class__ is Tensor or isinstance(b, Tensor):
+        da, db = a.dtype, b.dtype
+        if da is db:
+            rt = da
+        else:
+            rt = dt.result_type(a, b)
+            if da is not rt:
+                a = a._cast(rt)
+            if db is not rt:
+                b = b._cast(rt)
+    else:
+        if isinstance(b, np.generic):
+            b = b.item()
+        rt = dt.result_type(a, b)
+        if a.dtype is not rt:
+            a = a._cast(rt)
+    if true_div and not rt.is_floating_point:
+        fd = dt.get_default_dtype()
+        a = a._cast(fd)
+        if isinstance(b, Tensor):
+            b = b._cast(fd)
+    return a, b
+
+
+def _to_operand(x):
+    """Turn NumPy arrays and nested lists into Tensors; keep Tensors and Python scalars."""
+    if isinstance(x, (Tensor,) + _SCALARS) or isinstance(x, np.generic):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._from_array(x)
+    return tensor(x)
+
+
+def _binary(op, a, b, name, true_div=False, reverse=False):
+    b = _to_operand(b)
+    a, b = _promote_pair(a, b, true_div)
+    try:
+        return op.apply(b, a) if reverse else op.apply(a, b)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise _broadcast_error(a, b, name) from None
+        raise
+
+
+def _compare(a, b, ufunc, name):
+    b = _to_operand(b)
+    a, b = _promote_pair(a, b)
+    bd = b._data if isinstance(b, Tensor) else b
+    try:
+        return Tensor._from_array(ufunc(a._data, bd))
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise _broadcast_error(a, b, name) from None
+        raise
+
+
+def _index_arrays(index):
+    """Replace Tensors inside an index by their arrays (NumPy handles the rest)."""
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+    return index
+
+
+class Tensor:
+    """juanji.Tensor; build one with ``juanji.tensor(data)`` or the creation functions."""
+
+    __array_priority__ = 1000  # so that ndarray * Tensor calls Tensor.__rmul__
+
+    def __init__(self, *args, dtype=None, device=None):
+        if len(args) == 1 and not isinstance(args[0], (_py_int, np.integer)):
+            arr = _array_from_data(args[0], dtype or dt.get_default_dtype())
+        else:
+            d = dtype or dt.get_default_dtype()
+            arr = np.empty(_sizes(args), dtype=d.np)
+        self._data = arr
+        self.requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+
+    @staticmethod
+    def _from_array(arr, requires_grad=False) -> "Tensor":
+        t = Tensor.__new__(Tensor)
+        t._data = arr
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        return t
+
+    # ---------------------------------------------------------------- attributes
+    @property
+    def dtype(self) -> dt.dtype:
+        return dt._FROM_NP[self._data.dtype]
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def device(self) -> Device:
+        return CPU if xp_of(self._data) is np else Device("cuda", 0)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def data(self) -> "Tensor":
+        """The same storage without autograd history (``w.data[:] -= lr * w.grad``)."""
+        return Tensor._from_array(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor"):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> "Tensor":
+        return self.transpose(-2, -1)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[_dim(dim, self.ndim)]
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0] if xp_of(self._data) is np else int(self._data.data.ptr)
+
+    # ---------------------------------------------------------------- conversion
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item() if xp_of(self._data) is np else self._data.item()
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def _host(self):
+        return self._data if xp_of(self._data) is np else self._data.get()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if xp_of(self._data) is not np:
+            raise TypeError("can't convert cuda tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._host()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def _cast(self, d: dt.dtype) -> "Tensor":
+        """Differentiable dtype conversion (float to float keeps the gradient)."""
+        if self.dtype is d:
+            return self
+        if self.requires_grad and d.is_floating_point and _state.enabled:
+            return E.Cast.apply(self, d.np)
+        return Tensor._from_array(self._data.astype(d.np))
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; copy=False returns self if unchanged."""
+        dtype = kwargs.get("dtype")
+        device = kwargs.get("device")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, dt.dtype) or a in (_py_float, _py_int, _py_bool):
+                dtype = dt.to_dtype(a)
+            elif a is not None:
+                device = a
+        out = self
+        if device is not None:
+            target = xp_for(device)
+            if target is not xp_of(self._data):
+                arr = target.asarray(self._data) if target is not np else self._data.get()
+                out = Tensor._from_array(arr, requires_grad=self.requires_grad)
+        if dtype is not None:
+            out = out._cast(dt.to_dtype(dtype))
+        if kwargs.get("copy") and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to("cuda")
+
+    def float(self) -> "Tensor":
+        return self._cast(dt.float32)
+
+    def double(self) -> "Tensor":
+        return self._cast(dt.float64)
+
+    def half(self) -> "Tensor":
+        return self._cast(dt.float16)
+
+    def long(self) -> "Tensor":
+        return self._cast(dt.int64)
+
+    def int(self) -> "Tensor":
+        return self._cast(dt.int32)
+
+    def short(self) -> "Tensor":
+        return self._cast(dt.int16)
+
+    def byte(self) -> "Tensor":
+        return self._cast(dt.uint8)
+
+    def bool(self) -> "Tensor":
+        return self._cast(dt.bool)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+                     "int32": "IntTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+                     "float16": "HalfTensor", "int16": "ShortTensor", "int8": "CharTensor"}
+            return "juanji." + names[self.dtype.name]
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            table = {"FloatTensor": dt.float32, "DoubleTensor": dt.float64, "LongTensor": dt.int64,
+                     "IntTensor": dt.int32, "ByteTensor": dt.uint8, "BoolTensor": dt.bool}
+            dtype = table[dtype.split(".")[-1]]
+        return self._cast(dt.to_dtype(dtype))
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self._cast(other.dtype)
+
+    # ---------------------------------------------------------------- autograd
+    def detach(self) -> "Tensor":
+        return Tensor._from_array(self._data)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self, memory_format=None) -> "Tensor":
+        if self.requires_grad and _state.enabled:
+            return S.Reshape.apply(self, self._data.shape)._own()
+        return Tensor._from_array(self._data.copy())
+
+    def _own(self) -> "Tensor":
+        """Give this (fresh, non-leaf) tensor its own memory."""
+        self._data = self._data.copy()
+        return self
+
+    def contiguous(self, memory_format=None) -> "Tensor":
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn._retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.__dict__.get("_retained") is not None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        holder = self.grad_fn if self.grad_fn is not None else self
+        hooks = holder.__dict__.setdefault("_hooks", [])
+        hooks.append(hook)
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+        return _Handle()
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                                   f"(this tensor has shape {list(self.shape)}; pass gradient=...)")
+            g = xp_of(self._data).ones(self._data.shape, self._data.dtype)
+        else:
+            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, self._data.dtype)
+            if g.shape != self._data.shape:
+                raise RuntimeError(f"backward: gradient has shape {list(g.shape)} but the tensor has shape "
+                                   f"{list(self.shape)}")
+        if inputs is not None:
+            from .autograd import grad as _grad
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = _grad([self], inputs, [Tensor._from_array(g)], retain_graph=retain_graph, allow_unused=True)
+            for t, gi in zip(inputs, grads):
+                if gi is not None:
+                    t.grad = gi if t.grad is None else t.grad + gi
+            return
+        run_backward([self], [g], retain_graph=bool(retain_graph))
+
+    # ---------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        arr = self._host()
+        kw = {}
+        if arr.dtype.kind == "f":
+            finite = arr[np.isfinite(arr)]
+            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+            big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+            if integral and not big:
+                kw = dict(formatter={"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)})
+            elif big:
+                kw = dict(formatter={"float_kind": lambda v: f"{v:.4e}"})
+            else:
+                kw = dict(precision=4, floatmode="fixed")
+        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, **kw)
+        body = body.replace("True", "True").replace("False", "False")
+        extras = []
+        if arr.dtype != dt.get_default_dtype().np and arr.dtype not in (np.int64, np.bool_) or arr.size == 0:
+            if not (arr.size == 0 and arr.dtype == dt.get_default_dtype().np):
+                extras.append(f"dtype={self.dtype}")
+        if arr.size == 0:
+            extras.insert(0, f"size={tuple(arr.shape)}")
+            body = "[]"
+        if self.device.type == "cuda":
+            extras.append("device='cuda:0'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return repr(self)
+
+    # ---------------------------------------------------------------- python protocol
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        return _py_float(self.item())
+
+    def __int__(self):
+        return _py_int(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return _py_int(self.item())
+
+    __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return _binary(E.Add, self, other, "add")
+
+    def __radd__(self, other):
+        return _binary(E.Add, self, other, "add", reverse=True)
+
+    def __sub__(self, other):
+        if self.dtype is dt.bool and getattr(other, "dtype", None) is dt.bool:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
+        return _binary(E.Sub, self, other, "sub")
+
+    def __rsub__(self, other):
+        return _binary(E.Sub, self, other, "sub", reverse=True)
+
+    def __mul__(self, other):
+        return _binary(E.Mul, self, other, "mul")
+
+    def __rmul__(self, other):
+        return _binary(E.Mul, self, other, "mul", reverse=True)
+
+    def __truediv__(self, other):
+        return _binary(E.Div, self, other, "div", true_div=True)
+
+    def __rtruediv__(self, other):
+        return _binary(E.Div, self, other, "div", true_div=True, reverse=True)
+
+    def __floordiv__(self, other):
+        return self.floor_divide(other)
+
+    def __rfloordiv__(self, other):
+        return tensor(other, dtype=self.dtype if isinstance(other, _SCALARS) else None).floor_divide(self) \
+            if not isinstance(other, Tensor) else other.floor_divide(self)
+
+    def __mod__(self, other):
+        return _binary(E.Remainder, self, other, "remainder")
+
+    def __rmod__(self, other):
+        return _binary(E.Remainder, self, other, "remainder", reverse=True)
+
+    def __pow__(self, other):
+        if isinstance(other, _SCALARS) and not isinstance(other, _py_bool) and self.dtype.is_floating_point:
+            if other == 2:
+                return E.Mul.apply(self, self)
+            return E.Pow.apply(self, other)
+        return _binary(E.Pow, self, other, "pow")
+
+    def __rpow__(self, other):
+        return _binary(E.Pow, self, other, "pow", reverse=True)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _to_operand(other).matmul(self)
+
+    def __neg__(self):
+        if self.dtype is dt.bool:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __invert__(self):
+        if self.dtype is dt.bool:
+            return Tensor._from_array(~self._data)
+        if self.dtype.is_floating_point:
+            raise TypeError("~ (bitwise_not) is only supported on integer and bool tensors")
+        return Tensor._from_array(~self._data)
+
+    def __and__(self, other):
+        return Tensor._from_array(self._data & _arr(other))
+
+    def __or__(self, other):
+        return Tensor._from_array(self._data | _arr(other))
+
+    def __xor__(self, other):
+        return Tensor._from_array(self._data ^ _arr(other))
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __eq__(self, other):
+        return _compare(self, other, np.equal if xp_of(self._data) is np else xp_of(self._data).equal, "eq")
+
+    def __ne__(self, other):
+        return _compare(self, other, xp_of(self._data).not_equal, "ne")
+
+    def __lt__(self, other):
+        return _compare(self, other, xp_of(self._data).less, "lt")
+
+    def __le__(self, other):
+        return _compare(self, other, xp_of(self._data).less_equal, "le")
+
+    def __gt__(self, other):
+        return _compare(self, other, xp_of(self._data).greater, "gt")
+
+    def __ge__(self, other):
+        return _compare(self, other, xp_of(self._data).greater_equal, "ge")
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    subtract = sub
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self.floor_divide(other)
+        if rounding_mode == "trunc":
+            q = self / other
+            return q.trunc() if self.dtype.is_floating_point or getattr(other, "dtype", dt.int64).is_floating_point \
+                or isinstance(other, _py_float) else q.trunc()._cast(dt.result_type(self, other))
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+    divide = true_divide = div
+
+    def floor_divide(self, other):
+        other = _to_operand(other)
+        a, b = _promote_pair(self, other)
+        bd = b._data if isinstance(b, Tensor) else b
+        return Tensor._from_array(xp_of(a._data).floor_divide(a._data, bd))
+
+    def remainder(self, other):
+        return self % other
+
+    def fmod(self, other):
+        return Tensor._from_array(xp_of(self._data).fmod(self._data, _arr(other)))
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def matmul(self, other) -> "Tensor":
+        other = _to_operand(other)
+        a, b = self, other
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got {a.ndim}D and {b.ndim}D tensors")
+        k_a = a.shape[-1]
+        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            sa = "x".join(map(str, a.shape))
+            sb = "x".join(map(str, b.shape))
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+        a, b = _promote_pair(a, b)
+        try:
+            return L.MatMul.apply(a, b)
+        except ValueError:
+            raise _broadcast_error(a, b, "matmul") from None
+
+    def mm(self, other):
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm: expected 2-D tensors, got {self.ndim}-D and {other.ndim}-D")
+        return self.matmul(other)
+
+    def bmm(self, other):
+        if self.ndim != 3 or other.ndim != 3:
+            raise RuntimeError(f"bmm: expected 3-D tensors, got {self.ndim}-D and {other.ndim}-D")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"bmm: batch sizes differ: {list(self.shape)} and {list(other.shape)}")
+        return self.matmul(other)
+
+    def mv(self, vec):
+        return self.matmul(vec)
+
+    def dot(self, other):
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                               f"[{other.shape[0]}] to have the same number of elements, but got "
+                               f"{self.shape[0]} and {other.shape[0]} elements respectively")
+        return self.matmul(other)
+
+    def outer(self, other):
+        return self.reshape(-1, 1) * other.reshape(1, -1)
+
+    ger = outer
+
+    # ---------------------------------------------------------------- unary math
+    def _floating(self) -> "Tensor":
+        return self if self.dtype.is_floating_point else self._cast(dt.get_default_dtype())
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    absolute = abs
+
+    def exp(self):
+        return E.Exp.apply(self._floating())
+
+    def log(self):
+        return E.Log.apply(self._floating())
+
+    def log1p(self):
+        return E.Log1p.apply(self._floating())
+
+    def log2(self):
+        return self.log() / np.log(2.0)
+
+    def log10(self):
+        return self.log() / np.log(10.0)
+
+    def expm1(self):
+        return self.exp() - 1
+
+    def sqrt(self):
+        return E.Sqrt.apply(self._floating())
+
+    def rsqrt(self):
+        return E.Rsqrt.apply(self._floating())
+
+    def square(self):
+        return self * self
+
+    def reciprocal(self):
+        return 1.0 / self._floating()
+
+    def sin(self):
+        return E.Sin.apply(self._floating())
+
+    def cos(self):
+        return E.Cos.apply(self._floating())
+
+    def tan(self):
+        return self.sin() / self.cos()
+
+    def tanh(self):
+        return E.Tanh.apply(self._floating())
+
+    def sigmoid(self):
+        return E.Sigmoid.apply(self._floating())
+
+    def relu(self):
+        return E.Relu.apply(self)
+
+    def _piecewise_constant(self, fn):
+        if self.requires_grad and _state.enabled:
+            return E.ZeroGrad.apply(self, fn)
+        return Tensor._from_array(fn(self._data))
+
+    def sign(self):
+        return self._piecewise_constant(xp_of(self._data).sign)
+
+    def sgn(self):
+        return self.sign()
+
+    def floor(self):
+        return self if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).floor)
+
+    def ceil(self):
+        return self if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).ceil)
+
+    def trunc(self):
+        return self if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).trunc)
+
+    def frac(self):
+        return self - self.trunc()
+
+    def round(self, decimals=0):
+        xp = xp_of(self._data)
+        return self._piecewise_constant(lambda a: xp.round(a, decimals))
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        lo = min.item() if isinstance(min, Tensor) and min.numel() == 1 else min
+        hi = max.item() if isinstance(max, Tensor) and max.numel() == 1 else max
+        x = self
+        if isinstance(lo, _py_float) or isinstance(hi, _py_float):
+            x = self._floating()
+        return E.Clamp.apply(x, lo, hi)
+
+    clip = clamp
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def maximum(self, other):
+        return _binary(E.Maximum, self, other, "maximum")
+
+    def minimum(self, other):
+        return _binary(E.Minimum, self, other, "minimum")
+
+    def lerp(self, end, weight):
+        return self + (end - self) * weight
+
+    def logical_not(self):
+        return Tensor._from_array(~self._data.astype(bool))
+
+    def logical_and(self, other):
+        return Tensor._from_array(self._data.astype(bool) & _arr(other).astype(bool))
+
+    def logical_or(self, other):
+        return Tensor._from_array(self._data.astype(bool) | _arr(other).astype(bool))
+
+    def isnan(self):
+        return Tensor._from_array(xp_of(self._data).isnan(self._data))
+
+    def isinf(self):
+        return Tensor._from_array(xp_of(self._data).isinf(self._data))
+
+    def isfinite(self):
+        return Tensor._from_array(xp_of(self._data).isfinite(self._data))
+
+    def softmax(self, dim, dtype=None):
+        from .nn import functional as F
+        return F.softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        from .nn import functional as F
+        return F.log_softmax(self, dim, dtype=dtype)
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        axis = _dims(dim, self.ndim)
+        if dtype is not None:
+            return self._cast(dt.to_dtype(dtype)).sum(dim, keepdim)
+        x = self._cast(dt.int64) if not self.dtype.is_floating_point and self.dtype is not dt.int64 else self
+        return R.Sum.apply(x, axis, keepdim)
+
+    def nansum(self, dim=None, keepdim=False):
+        return self.masked_fill(self.isnan(), 0).sum(dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        if dtype is not None:
+            return self._cast(dt.to_dtype(dtype)).mean(dim, keepdim)
+        if not self.dtype.is_floating_point:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
+                               f"point or complex dtype. Got: {self.dtype.name}")
+        return R.Mean.apply(self, _dims(dim, self.ndim), keepdim)
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        x = self._cast(dt.to_dtype(dtype)) if dtype is not None else self
+        if not x.dtype.is_floating_point and x.dtype is not dt.int64:
+            x = x._cast(dt.int64)
+        return R.Prod.apply(x, _dims(dim, self.ndim), keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, _py_bool):  # the old var(unbiased) overload
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return R.Var.apply(self._floating(), _dims(dim, self.ndim), correction, keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def _max_min(self, dim, keepdim, largest, name):
+        if dim is None:
+            if self.numel() == 0:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                                   "Specify the reduction dim with the 'dim' argument.")
+            return R.AmaxAmin.apply(self, None, False, largest)
+        if isinstance(dim, Tensor):
+            return self.maximum(dim) if largest else self.minimum(dim)
+        axis = _dim(dim, self.ndim)
+        if self.ndim == 0:
+            return getattr(return_types, name)(self, tensor(0))
+        vals, idx = R.MaxMin.apply(self, axis, keepdim, largest)
+        return getattr(return_types, name)(vals, idx)
+
+    def max(self, dim=None, keepdim=False):
+        return self._max_min(dim, keepdim, True, "max")
+
+    def min(self, dim=None, keepdim=False):
+        return self._max_min(dim, keepdim, False, "min")
+
+    def amax(self, dim=(), keepdim=False):
+        return R.AmaxAmin.apply(self, _dims(dim, self.ndim), keepdim, True)
+
+    def amin(self, dim=(), keepdim=False):
+        return R.AmaxAmin.apply(self, _dims(dim, self.ndim), keepdim, False)
+
+    def argmax(self, dim=None, keepdim=False):
+        xp = xp_of(self._data)
+        if dim is None:
+            out = xp.asarray(xp.argmax(self._data))
+            return Tensor._from_array(out.reshape((1,) * self.ndim) if keepdim else out.astype(np.int64))
+        d = _dim(dim, self.ndim)
+        return Tensor._from_array(xp.argmax(self._data, axis=d, keepdims=keepdim).astype(np.int64))
+
+    def argmin(self, dim=None, keepdim=False):
+        xp = xp_of(self._data)
+        if dim is None:
+            return Tensor._from_array(xp.asarray(xp.argmin(self._data)).astype(np.int64))
+        d = _dim(dim, self.ndim)
+        return Tensor._from_array(xp.argmin(self._data, axis=d, keepdims=keepdim).astype(np.int64))
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.LogSumExp.apply(self._floating(), _dims(dim, self.ndim), keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        if p == "fro" or p is None:
+            p = 2.0
+        if p == "nuc":
+            raise NotImplementedError("nuclear norm is not implemented")
+        return R.Norm.apply(self._floating(), _py_float(p), _dims(dim, self.ndim), keepdim)
+
+    def cumsum(self, dim, dtype=None):
+        x = self._cast(dt.to_dtype(dtype)) if dtype is not None else self
+        if not x.dtype.is_floating_point and x.dtype is not dt.int64:
+            x = x._cast(dt.int64)
+        return R.Cumsum.apply(x, _dim(dim, self.ndim))
+
+    def all(self, dim=None, keepdim=False):
+        return Tensor._from_array(xp_of(self._data).asarray(self._data.astype(bool).all(
+            axis=_dims(dim, self.ndim), keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor._from_array(xp_of(self._data).asarray(self._data.astype(bool).any(
+            axis=_dims(dim, self.ndim), keepdims=keepdim)))
+
+    def count_nonzero(self, dim=None):
+        return Tensor._from_array(xp_of(self._data).asarray(
+            (self._data != 0).sum(axis=_dims(dim, self.ndim))).astype(np.int64))
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        d = _dim(dim, self.ndim)
+        xp = xp_of(self._data)
+        key = -self._data if descending and self.dtype is not dt.bool else self._data
+        idx = xp.argsort(key, axis=d, kind="stable").astype(np.int64)
+        return return_types.sort(self.gather(d, Tensor._from_array(idx)), Tensor._from_array(idx))
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending)[1]
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        vals, idx = self.sort(dim, descending=largest)
+        d = _dim(dim, self.ndim)
+        return return_types.topk(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
+
+    # ---------------------------------------------------------------- shape
+    def _reshape_shape(self, shape):
+        shape = _sizes(shape)
+        if shape.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        known = 1
+        for s in shape:
+            if s != -1:
+                if s < 0:
+                    raise RuntimeError(f"invalid shape dimension {s}")
+                known *= s
+        n = self._data.size
+        if -1 in shape:
+            if known == 0 or n % known:
+                raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+        elif known != n:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+        return shape
+
+    def reshape(self, *shape):
+        return S.Reshape.apply(self, self._reshape_shape(shape))
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (dt.dtype, type)):
+            return Tensor._from_array(self._data.view(dt.to_dtype(shape[0]).np))
+        shape = self._reshape_shape(shape)
+        if not self._data.flags.c_contiguous and self._data.ndim > 1 and self._data.size > 1:
+            # NumPy would silently copy; torch refuses, and so do we
+            try:
+                probe = self._data.view()
+                probe.shape = shape
+            except AttributeError:
+                raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                                   "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") from None
+        return S.Reshape.apply(self, shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = _dim(start_dim, self.ndim)
+        e = _dim(end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        shape = self.shape
+        n = 1
+        for v in shape[s:e + 1]:
+            n *= v
+        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def unflatten(self, dim, sizes):
+        d = _dim(dim, self.ndim)
+        sizes = list(sizes)
+        if -1 in sizes:
+            known = int(np.prod([s for s in sizes if s != -1]))
+            sizes[sizes.index(-1)] = self.shape[d] // known
+        if int(np.prod(sizes)) != self.shape[d]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+                               f"{dim} ({self.shape[d]}) in the input tensor")
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            shape = tuple(s for s in self.shape if s != 1)
+        else:
+            dims = _dims(dim, self.ndim) or ()
+            shape = tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1))
+        return S.Reshape.apply(self, shape)
+
+    def unsqueeze(self, dim):
+        d = _dim(dim, self.ndim + 1)
+        shape = self.shape
+        return S.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+
+    def permute(self, *dims):
+        dims = _sizes(dims) if not (len(dims) == 1 and isinstance(dims[0], (tuple, list))) else tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                               f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
+                               f"equal to len(dims) = {len(dims)}")
+        dims = tuple(_dim(d, self.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return S.Permute.apply(self, dims)
+
+    def transpose(self, dim0, dim1):
+        if self.ndim < 2 and self.ndim == 0:
+            return self
+        d0, d1 = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
+        dims = list(range(self.ndim))
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        return S.Permute.apply(self, tuple(dims))
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    def expand(self, *sizes):
+        sizes = _sizes(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
+                               f"the number of dimensions in the tensor ({self.ndim})")
+        lead = len(sizes) - self.ndim
+        target = []
+        for i, s in enumerate(sizes):
+            cur = self.shape[i - lead] if i >= lead else 1
+            if s == -1:
+                if i < lead:
+                    raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+                s = cur
+            elif cur != 1 and cur != s:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                                   f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                                   f"{list(self.shape)}")
+            target.append(s)
+        return S.Expand.apply(self, tuple(target))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(shape)
+
+    def repeat(self, *reps):
+        reps = _sizes(reps)
+        if len(reps) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+        return S.Repeat.apply(self, reps)
+
+    def repeat_interleave(self, repeats, dim=None):
+        if dim is None:
+            return self.reshape(-1).repeat_interleave(repeats, 0)
+        d = _dim(dim, self.ndim)
+        idx = np.repeat(np.arange(self.shape[d]), repeats._data if isinstance(repeats, Tensor) else repeats)
+        return self.index_select(d, Tensor._from_array(idx))
+
+    def flip(self, *dims):
+        dims = _sizes(dims)
+        return S.Flip.apply(self, tuple(_dim(d, self.ndim) for d in dims))
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        return S.Roll.apply(self, shifts, dims)
+
+    def narrow(self, dim, start, length):
+        d = _dim(dim, self.ndim)
+        index = [slice(None)] * self.ndim
+        index[d] = slice(start, start + length)
+        return self[tuple(index)]
+
+    def select(self, dim, index):
+        d = _dim(dim, self.ndim)
+        idx = [slice(None)] * self.ndim
+        idx[d] = index
+        return self[tuple(idx)]
+
+    def unbind(self, dim=0):
+        d = _dim(dim, self.ndim)
+        return tuple(self.select(d, i) for i in range(self.shape[d]))
+
+    def split(self, split_size_or_sections, dim=0):
+        d = _dim(dim, self.ndim)
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (_py_int, np.integer)):
+            step = int(split_size_or_sections)
+            sizes = [builtins.min(step, n - s) for s in range(0, n, step)] or [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                                   f"at dimension {dim}), but got split_sizes={sizes}")
+        out, start = [], 0
+        for s in sizes:
+            out.append(self.narrow(d, start, s))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        d = _dim(dim, self.ndim)
+        n = self.shape[d]
+        step = -(-n // chunks)
+        return self.split(builtins.max(step, 1), d)
+
+    def tensor_split(self, sections, dim=0):
+        d = _dim(dim, self.ndim)
+        n = self.shape[d]
+        if isinstance(sections, _py_int):
+            q, r = divmod(n, sections)
+            sizes = [q + 1] * r + [q] * (sections - r)
+        else:
+            bounds = [0] + list(sections) + [n]
+            sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:])]
+        return self.split(sizes, d)
+
+    # ---------------------------------------------------------------- indexing
+    def __getitem__(self, index):
+        index = _index_arrays(index)
+        try:
+            if self.requires_grad and _state.enabled:
+                return I.GetItem.apply(self, index)
+            return Tensor._from_array(self._data[index])
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is out of bounds for tensor of shape {list(self.shape)}: {e}") from None
+
+    def __setitem__(self, index, value):
+        index = _index_arrays(index)
+        recording = _state.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
+        if not recording:
+            self._data[index] = value._data if isinstance(value, Tensor) else value
+            return
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if not isinstance(value, Tensor):
+            value = tensor(value, dtype=self.dtype)
+        result = I.IndexPut.apply(self, value._cast(self.dtype), index)
+        self._rebind(result)
+
+    def _rebind(self, result: "Tensor") -> "Tensor":
+        """In-place op under autograd: take over the result's array and history."""
+        self._data = result._data
+        self.grad_fn = result.grad_fn
+        self.requires_grad = result.requires_grad
+        return self
+
+    def gather(self, dim, index):
+        d = _dim(dim, self.ndim)
+        if index.dtype is not dt.int64:
+            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+        if index.ndim != self.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        return R_gather(self, index, d)
+
+    def scatter(self, dim, index, src=None, value=None, reduce=None):
+        if src is None:
+            src = value
+        d = _dim(dim, self.ndim)
+        if reduce not in (None, "add"):
+            raise NotImplementedError(f"scatter reduce='{reduce}' is not implemented")
+        return I.Scatter.apply(self, index._data, src._cast(self.dtype) if isinstance(src, Tensor) else src, d, reduce)
+
+    def scatter_add(self, dim, index, src):
+        return self.scatter(dim, index, src, reduce="add")
+
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        return self._inplace(self.scatter(dim, index, src, value, reduce))
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(self.scatter_add(dim, index, src))
+
+    def index_select(self, dim, index):
+        d = _dim(dim, self.ndim)
+        return I.IndexSelect.apply(self, index._data if isinstance(index, Tensor) else np.asarray(index), d)
+
+    def masked_fill(self, mask, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        m = mask._data if isinstance(mask, Tensor) else mask
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
+        return I.MaskedFill.apply(self, m, value)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(self.masked_fill(mask, value))
+
+    def masked_select(self, mask):
+        return self[mask.expand_as(self) if mask.shape != self.shape else mask]
+
+    def nonzero(self, as_tuple=False):
+        idx = xp_of(self._data).nonzero(self._data)
+        if as_tuple:
+            return tuple(Tensor._from_array(i.astype(np.int64)) for i in idx)
+        return Tensor._from_array(xp_of(self._data).stack(idx, axis=1).astype(np.int64))
+
+    def where(self, condition, other):
+        from . import where
+        return where(condition, self, other)
+
+    # ---------------------------------------------------------------- in place
+    def _inplace(self, result: "Tensor") -> "Tensor":
+        """Write ``result`` into self: in memory when no graph is recorded (views see it),
+        by rebinding when autograd is recording."""
+        if _state.enabled and (self.requires_grad or result.requires_grad):
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if result.dtype is not self.dtype:
+                result = result._cast(self.dtype)
+            if result.shape != self.shape:
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(result.shape)}")
+            return self._rebind(result)
+        r = result._data
+        if r.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(r.shape)}")
+        if not self.dtype.is_floating_point and r.dtype.kind == "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type {self.dtype.name}")
+        self._data[...] = r
+        return self
+
+    def _fast_inplace(self, ufunc, other) -> bool:
+        """Apply ``ufunc(self, other, out=self)`` directly when nothing is recorded (the hot path
+        of optimisers and ``w.data -= ...``). Returns False when the general path is needed."""
+        if _state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return False
+        o = other._data if isinstance(other, Tensor) else other
+        if isinstance(o, (np.ndarray,)) or hasattr(o, "shape"):
+            if o.dtype != self._data.dtype and (o.dtype.kind == "f") != (self._data.dtype.kind == "f"):
+                return False
+            if np.broadcast_shapes(o.shape, self._data.shape) != self._data.shape:
+                return False
+        elif not isinstance(o, _SCALARS) or (isinstance(o, _py_float) and self._data.dtype.kind != "f"):
+            return False
+        ufunc(self._data, o, out=self._data, casting="unsafe")
+        return True
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        if self._fast_inplace(np.add, other):
+            return self
+        return self._inplace(self + other)
+
+    def sub_(self, other, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        if self._fast_inplace(np.subtract, other):
+            return self
+        return self._inplace(self - other)
+
+    def mul_(self, other):
+        if self._fast_inplace(np.multiply, other):
+            return self
+        return self._inplace(self * other)
+
+    def div_(self, other, rounding_mode=None):
+        if rounding_mode is None and self.dtype.is_floating_point and self._fast_inplace(np.true_divide, other):
+            return self
+        return self._inplace(self.div(other, rounding_mode=rounding_mode))
+
+    def pow_(self, exponent):
+        return self._inplace(self ** exponent)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        if _state.enabled and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return self._rebind(full_like(self, value))
+        self._data[...] = value
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        src = _to_operand(src)
+        if _state.enabled and (self.requires_grad or getattr(src, "requires_grad", False)):
+            res = src._cast(self.dtype)
+            if res.shape != self.shape:
+                res = res.expand(self.shape)
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return self._rebind(res.clone() if res.requires_grad else res)
+        arr = src._data if isinstance(src, Tensor) else src
+        if xp_of(arr) is not xp_of(self._data):
+            arr = xp_of(self._data).asarray(arr) if xp_of(self._data) is not np else arr.get()
+        self._data[...] = arr
+        return self
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(self.clamp(min, max))
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return self._inplace(-self)
+
+    def abs_(self):
+        return self._inplace(self.abs())
+
+    def exp_(self):
+        return self._inplace(self.exp())
+
+    def log_(self):
+        return self._inplace(self.log())
+
+    def sqrt_(self):
+        return self._inplace(self.sqrt())
+
+    def relu_(self):
+        return self._inplace(self.relu())
+
+    def sigmoid_(self):
+        return self._inplace(self.sigmoid())
+
+    def tanh_(self):
+        return self._inplace(self.tanh())
+
+    def floor_(self):
+        return self._inplace(self.floor())
+
+    def round_(self):
+        return self._inplace(self.round())
+
+    def lerp_(self, end, weight):
+        return self._inplace(self.lerp(end, weight))
+
+    def addcmul_(self, t1, t2, value=1):
+        return self._inplace(self + value * t1 * t2)
+
+    def addcdiv_(self, t1, t2, value=1):
+        return self._inplace(self + value * t1 / t2)
+
+    def unsqueeze_(self, dim):
+        d = _dim(dim, self.ndim + 1)
+        shape = self.shape
+        self._data = self._data.reshape(shape[:d] + (1,) + shape[d:])
+        return self
+
+    def squeeze_(self, dim=None):
+        self._data = self.squeeze(dim)._data
+        return self
+
+    def t_(self):
+        self._data = self._data.T
+        return self
+
+    def resize_(self, *sizes):
+        self._data = xp_of(self._data).resize(self._data, _sizes(sizes))
+        return self
+
+    def _random_fill(self, arr) -> "Tensor":
+        if _state.enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._data[...] = arr
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .backend import generator as gen
+        return self._random_fill(gen(generator).normal(mean, std, self._data.shape))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .backend import generator as gen
+        return self._random_fill(gen(generator).uniform(a, b, self._data.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        from .backend import generator as gen
+        return self._random_fill(gen(generator).random(self._data.shape) < p)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        from .backend import generator as gen
+        return self._random_fill(gen(generator).exponential(1.0 / lambd, self._data.shape))
+
+    def random_(self, low=0, high=None, *, generator=None):
+        from .backend import generator as gen
+        if high is None:
+            low, high = 0, low if low else 2 ** 24
+        return self._random_fill(gen(generator).integers(low, high, self._data.shape))
+
+    # ---------------------------------------------------------------- misc
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None):
+        return Tensor._from_array(np.zeros(_sizes(size), (dtype or self.dtype).np))
+
+    def new_ones(self, *size, dtype=None):
+        return Tensor._from_array(np.ones(_sizes(size), (dtype or self.dtype).np))
+
+    def new_full(self, size, fill_value, dtype=None):
+        return Tensor._from_array(np.full(_sizes((size,)), fill_value, (dtype or self.dtype).np))
+
+    def new_empty(self, *size, dtype=None):
+        return Tensor._from_array(np.empty(_sizes(size), (dtype or self.dtype).np))
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and bool((self._data == other._data).all())
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return bool(np.allclose(self._host(), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return Tensor._from_array(np.isclose(self._host(), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        res = np.unique(self._host(), return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+        if not isinstance(res, tuple):
+            return Tensor._from_array(res)
+        return tuple(Tensor._from_array(r.astype(np.int64) if i else r) for i, r in enumerate(res))
+
+    def apply_(self, fn):
+        self._data[...] = np.vectorize(fn)(self._data)
+        return self
+
+    def pin_memory(self):
+        return self
+
+    def share_memory_(self):
+        return self
+
+    def __reduce__(self):
+        return (_rebuild, (self._host(), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        out = Tensor._from_array(self._data.copy(), self.requires_grad)
+        if self.grad is not None:
+            out.grad = Tensor._from_array(self.grad._data.copy())
+        memo[id(self)] = out
+        return out
+
+
+def _rebuild(arr, requires_grad):
+    return Tensor._from_array(arr, requires_grad)
+
+
+def R_gather(x, index, d):
+    return I.Gather.apply(x, index._data, d)
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _infer_np_dtype(data):
+    """The dtype torch.tensor would choose for nested Python data."""
+    kinds = set()
+
+    def walk(v):
+        if isinstance(v, (list, tuple)):
+            for e in v:
+                walk(e)
+        elif isinstance(v, Tensor):
+            kinds.add(v.dtype.category)
+        elif isinstance(v, (_py_bool, np.bool_)):
+            kinds.add(0)
+        elif isinstance(v, (_py_int, np.integer)):
+            kinds.add(1)
+        else:
+            kinds.add(2)
+    walk(data)
+    top = builtins.max(kinds) if kinds else 2
+    return {0: np.bool_, 1: np.int64, 2: dt.get_default_dtype().np}[top]
+
+
+def _array_from_data(data, dtype=None):
+    if isinstance(data, Tensor):
+        arr = data._data
+        return arr if dtype is None else arr.astype(dtype.np)
+    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
+        if dtype is None:
+            dt.from_numpy_dtype(data.dtype)  # refuse unsupported dtypes with torch's message
+            return data
+        return data.astype(dtype.np)
+    if isinstance(data, np.generic):
+        return np.asarray(data, dtype=None if dtype is None else dtype.np)
+    np_dtype = dtype.np if dtype is not None else _infer_np_dtype(data)
+    if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+        data = [v.tolist() if isinstance(v, Tensor) else v for v in data]
+    try:
+        return np.array(data, dtype=np_dtype)
+    except ValueError as e:
+        raise ValueError(f"tensor(): could not build a tensor from the data ({e})") from None
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Build a tensor by copying ``data`` (nested lists, scalars, NumPy arrays)."""
+    d = dt.to_dtype(dtype) if dtype is not None else None
+    arr = _array_from_data(data, d)
+    if isinstance(data, (np.ndarray, Tensor)) and arr is (data._data if isinstance(data, Tensor) else data):
+        arr = arr.copy()
+    if device is not None and xp_for(device) is not np:
+        arr = xp_for(device).asarray(arr)
+    t = Tensor._from_array(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array or Tensor when it can."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype is dt.to_dtype(dtype)):
+        return data
+    d = dt.to_dtype(dtype) if dtype is not None else None
+    return Tensor._from_array(_array_from_data(data, d))
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """Share memory with a NumPy array (no copy)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    dt.from_numpy_dtype(arr.dtype)
+    return Tensor._from_array(arr)
+
+
+def full_like(t: Tensor, value, dtype=None) -> Tensor:
+    return Tensor._from_array(xp_of(t._data).full(t._data.shape, value, (dtype or t.dtype).np))
