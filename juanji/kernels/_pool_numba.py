@@ -1,0 +1,115 @@
+"""Numba loops behind :mod:`juanji.kernels.pool`: one windowed reduction over three spatial dims.
+
+Every pooling layer (1d, 2d, 3d; max, average, adaptive) is lifted to the same shape: an
+array ``x[P, D, H, W]`` where ``P`` = batch*channels planes and missing spatial dims have size 1.
+Along each spatial dim the windows are described explicitly, one entry per output position:
+
+    start[o]  the first tap of window o that lies inside the input
+    count[o]  how many taps of window o lie inside the input
+    step      the distance between taps (the dilation; 1 for average and adaptive pools)
+
+so regular windows (with padding, dilation, ceil_mode) and adaptive windows (uneven sizes) are
+the same thing to these loops. Taps in the padding are never read: max pooling ignores them
+and average pooling accounts for them in its divisor.
+
+The loops run in parallel over planes (``prange``): planes are independent in the forward pass
+and in the backward scatter-add, so no two threads ever write the same element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def max_pool_planes(x, start_d, count_d, step_d, start_h, count_h, step_h,
+                    start_w, count_w, step_w, want_indices):
+    """y[p, od, oh, ow] = max over the window's taps; idx = flat index (d*H + h)*W + w of the max.
+
+    Torch's rules: the first maximum in scan order wins a tie (strict ``>``), a NaN always
+    replaces the running maximum (so NaN propagates), and an all -inf window reports its first in-bounds tap.
+    ``idx`` is only filled when ``want_indices`` (the backward pass or return_indices needs it).
+    """
+    planes, depth, height, width = x.shape
+    out_d, out_h, out_w = start_d.shape[0], start_h.shape[0], start_w.shape[0]
+    y = np.empty((planes, out_d, out_h, out_w), dtype=x.dtype)
+    if want_indices:
+        idx = np.empty((planes, out_d, out_h, out_w), dtype=np.int64)
+    else:
+        idx = np.empty((0, 0, 0, 0), dtype=np.int64)
+    for p in prange(planes):
+        for od in range(out_d):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    best = -np.inf
+                    best_at = (start_d[od] * height + start_h[oh]) * width + start_w[ow]
+                    for jd in range(count_d[od]):
+                        iz = start_d[od] + jd * step_d
+                        for jh in range(count_h[oh]):
+                            iy = start_h[oh] + jh * step_h
+                            row = (iz * height + iy) * width
+                            for jw in range(count_w[ow]):
+                                ix = start_w[ow] + jw * step_w
+                                v = x[p, iz, iy, ix]
+                                # "not v <= best" is "v > best or v is NaN" in one compare
+                                if not v <= best:
+                                    best = v
+                                    best_at = row + ix
+                    y[p, od, oh, ow] = best
+                    if want_indices:
+                        idx[p, od, oh, ow] = best_at
+    return y, idx
+
+
+@njit(cache=True, parallel=True)
+def scatter_add_planes(grad_y, idx, plane_size):
+    """grad_x[p, idx[p, o]] += grad_y[p, o]: the backward of max pooling (grad to the argmax)."""
+    planes, outputs = grad_y.shape
+    grad_x = np.zeros((planes, plane_size), dtype=grad_y.dtype)
+    for p in prange(planes):
+        for o in range(outputs):
+            grad_x[p, idx[p, o]] += grad_y[p, o]
+    return grad_x
+
+
+@njit(cache=True, parallel=True)
+def sum_pool_planes(x, start_d, count_d, start_h, count_h, start_w, count_w, divisor):
+    """y[p, od, oh, ow] = (sum of the in-bounds taps of the window) / divisor[od, oh, ow].
+
+    Taps are contiguous (step 1). The divisor carries the average-pool rules (padding counted
+    or not, the ceil_mode overhang, divisor_override) and is computed once for all planes.
+    """
+    planes = x.shape[0]
+    out_d, out_h, out_w = start_d.shape[0], start_h.shape[0], start_w.shape[0]
+    y = np.empty((planes, out_d, out_h, out_w), dtype=x.dtype)
+    for p in prange(planes):
+        for od in range(out_d):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    total = x.dtype.type(0)
+                    for iz in range(start_d[od], start_d[od] + count_d[od]):
+                        for iy in range(start_h[oh], start_h[oh] + count_h[oh]):
+                            for ix in range(start_w[ow], start_w[ow] + count_w[ow]):
+                                total += x[p, iz, iy, ix]
+                    y[p, od, oh, ow] = total / divisor[od, oh, ow]
+    return y
+
+
+@njit(cache=True, parallel=True)
+def sum_pool_planes_backward(grad_y, in_shape_d, in_shape_h, in_shape_w,
+                             start_d, count_d, start_h, count_h, start_w, count_w, divisor):
+    """grad_x[taps of window o] += grad_y[o] / divisor[o]: average pooling's backward."""
+    planes = grad_y.shape[0]
+    out_d, out_h, out_w = start_d.shape[0], start_h.shape[0], start_w.shape[0]
+    grad_x = np.zeros((planes, in_shape_d, in_shape_h, in_shape_w), dtype=grad_y.dtype)
+    for p in prange(planes):
+        for od in range(out_d):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    share = grad_y[p, od, oh, ow] / divisor[od, oh, ow]
+                    for iz in range(start_d[od], start_d[od] + count_d[od]):
+                        for iy in range(start_h[oh], start_h[oh] + count_h[oh]):
+                            for ix in range(start_w[ow], start_w[ow] + count_w[ow]):
+                                grad_x[p, iz, iy, ix] += share
+    return grad_x

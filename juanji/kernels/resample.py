@@ -1,0 +1,262 @@
+"""Resampling kernels on arrays: interpolation, unfold/fold (im2col/col2im), pixel shuffle.
+
+Interpolation
+-------------
+Every interpolation mode PyTorch's ``F.interpolate`` offers here is *separable*: resizing a
+``(N, C, *spatial)`` array is one 1-d resize per spatial dim, and each 1-d resize from ``n``
+to ``out`` positions is a sparse linear map
+
+    y[..., o, ...] = sum_t  w[o, t] * x[..., idx[o, t], ...]
+
+with ``T`` taps per output (nearest: 1, linear: 2, cubic: 4). :func:`interpolation_taps`
+builds ``idx`` and ``w`` with PyTorch's coordinate rules; :func:`resample_axis` applies the
+map along one axis and :func:`resample_axis_backward` applies its transpose (the gradient).
+Source coordinates (``s`` = the scale, input/output unless a scale_factor is passed through):
+
+    align_corners=True     src = o * (n-1)/(out-1)
+    align_corners=False    src = (o + 0.5) * s - 0.5       (clamped at 0 except for cubic)
+    nearest                src = min(floor(o * s), n-1)                  (float32 arithmetic)
+    nearest-exact          src = min(floor((o + 0.5) * s), n-1)
+
+unfold / fold
+-------------
+``unfold`` (im2col) copies every ``kh x kw`` block of a zero-padded ``(N, C, H, W)`` input into
+a column: output ``(N, C*kh*kw, L)`` with row index ``c*kh*kw + i*kw + j`` and ``L`` blocks in
+row-major order. ``fold`` (col2im) is its adjoint: it adds every column back into place.
+
+pixel shuffle
+-------------
+``(*, C*r*r, H, W) -> (*, C, H*r, W*r)`` with ``y[c, h*r + i, w*r + j] = x[c*r*r + i*r + j, h, w]``;
+pixel unshuffle is the inverse, and each is the other's gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .sizes import window_output_size
+
+__all__ = [
+    "interpolation_taps", "resample_axis", "resample_axis_backward", "interpolate_forward",
+    "interpolate_backward", "unfold_forward", "fold_forward", "pixel_shuffle_forward",
+    "pixel_unshuffle_forward",
+]
+
+
+# -- interpolation: the taps of one axis -------------------------------------------------------
+
+_CUBIC_A = -0.75  # PyTorch's (and Keys') cubic convolution parameter
+
+
+def _cubic_weights(t):
+    """Keys cubic convolution weights of the 4 taps at offsets -1, 0, 1, 2 from floor(src)."""
+    a = _CUBIC_A
+
+    def near(z):  # |z| <= 1
+        return ((a + 2) * z - (a + 3)) * z * z + 1
+
+    def far(z):  # 1 < |z| < 2
+        return ((a * z - 5 * a) * z + 8 * a) * z - 4 * a
+
+    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1)
+
+
+def _linear_scale(n, out, align_corners, scale, real):
+    """PyTorch's ``area_pixel_compute_scale`` in the compute precision ``real``."""
+    if align_corners:
+        return real(n - 1) / real(out - 1) if out > 1 else real(0)
+    if scale is not None and scale > 0:
+        return real(1.0 / scale)
+    return real(n) / real(out)
+
+
+def _nearest_scale(n, out, scale):
+    """PyTorch's nearest-neighbour scale: always float32, 1/scale_factor when one is passed."""
+    if scale is not None and scale > 0:
+        return np.float32(1.0 / scale)
+    return np.float32(n) / np.float32(out)
+
+
+def interpolation_taps(n: int, out: int, mode: str, align_corners: bool = False,
+                       scale: float | None = None, dtype=np.float32):
+    """``(idx, w)``, each of shape ``(out, T)``, for a 1-d resize from ``n`` to ``out``.
+
+    ``scale`` is the scale_factor PyTorch passes through to its kernel (None when the output
+    size is given or recomputed); the source coordinate then uses ``1/scale`` instead of
+    ``n/out``. Coordinates are computed in float32 for float32 data, as PyTorch does, so the
+    chosen neighbours agree with it.
+    """
+    o = np.arange(out, dtype=np.int64)
+    if mode in ("nearest", "nearest-exact"):
+        s = _nearest_scale(n, out, scale)
+        if mode == "nearest":
+            src = np.floor(o.astype(np.float32) * s)
+        else:  # (o + 0.5) is formed in double, the product rounded to float, then floored
+            src = np.floor(((o + 0.5) * np.float64(s)).astype(np.float32))
+        idx = np.minimum(src.astype(np.int64), n - 1)
+        return idx[:, None], np.ones((out, 1), dtype=dtype)
+
+    real = np.float32 if np.dtype(dtype) == np.float32 else np.float64
+    if mode == "linear":
+        if out == n:  # PyTorch copies when the size does not change
+            return np.stack([o, o], axis=1), np.stack(
+                [np.ones(out, dtype), np.zeros(out, dtype)], axis=1)
+        s = _linear_scale(n, out, align_corners, scale, real)
+        of = o.astype(real)
+        src = of * s if align_corners else np.maximum((of + real(0.5)) * s - real(0.5), real(0))
+        i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+        lam = np.clip(src - i0.astype(real), 0, 1)
+        i1 = i0 + (i0 < n - 1)
+        return np.stack([i0, i1], axis=1), np.stack([1 - lam, lam], axis=1).astype(dtype)
+
+    if mode == "cubic":
+        s = _linear_scale(n, out, align_corners, scale, real)
+        of = o.astype(real)
+        src = of * s if align_corners else (of + real(0.5)) * s - real(0.5)
+        base = np.floor(src)
+        t = (src - base).astype(real)
+        taps = base.astype(np.int64)[:, None] + np.arange(-1, 3)[None, :]
+        return np.clip(taps, 0, n - 1), _cubic_weights(t).astype(dtype)
+
+    raise ValueError(f"interpolation_taps: unknown mode {mode!r}")
+
+
+# -- interpolation: applying the taps ----------------------------------------------------------
+
+@njit(cache=True, parallel=True)
+def _gather_rows(x3, idx, w):
+    """y[r, o, s] = sum_t w[o, t] * x3[r, idx[o, t], s]; parallel over (r, o), which never collide."""
+    rows, _, inner = x3.shape
+    out, taps = idx.shape
+    y = np.zeros((rows, out, inner), dtype=x3.dtype)
+    for ro in prange(rows * out):
+        r = ro // out
+        o = ro % out
+        for t in range(taps):
+            i = idx[o, t]
+            wt = w[o, t]
+            for s in range(inner):
+                y[r, o, s] += wt * x3[r, i, s]
+    return y
+
+
+@njit(cache=True, parallel=True)
+def _scatter_rows(g3, idx, w, n):
+    """gx[r, idx[o, t], s] += w[o, t] * g3[r, o, s]; parallel over r (outputs o may share an input)."""
+    rows, out, inner = g3.shape
+    taps = idx.shape[1]
+    gx = np.zeros((rows, n, inner), dtype=g3.dtype)
+    for r in prange(rows):
+        for o in range(out):
+            for t in range(taps):
+                i = idx[o, t]
+                wt = w[o, t]
+                for s in range(inner):
+                    gx[r, i, s] += wt * g3[r, o, s]
+    return gx
+
+
+def _three_way(shape, axis):
+    rows = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return rows, shape[axis], inner
+
+
+def resample_axis(x, axis, idx, w):
+    """Apply the 1-d map ``(idx, w)`` along ``axis`` of ``x``."""
+    rows, n, inner = _three_way(x.shape, axis)
+    y = _gather_rows(np.ascontiguousarray(x).reshape(rows, n, inner), idx, w.astype(x.dtype))
+    return y.reshape(x.shape[:axis] + (idx.shape[0],) + x.shape[axis + 1:])
+
+
+def resample_axis_backward(grad_y, axis, idx, w, n):
+    """Transpose of :func:`resample_axis`: gradient w.r.t. an input of length ``n`` along ``axis``."""
+    rows, out, inner = _three_way(grad_y.shape, axis)
+    gx = _scatter_rows(np.ascontiguousarray(grad_y).reshape(rows, out, inner), idx,
+                       w.astype(grad_y.dtype), n)
+    return gx.reshape(grad_y.shape[:axis] + (n,) + grad_y.shape[axis + 1:])
+
+
+def interpolate_forward(x, taps):
+    """Resize the trailing ``len(taps)`` dims; ``taps[d] = (idx, w)`` for spatial dim ``d``.
+
+    The last dim is resized first (PyTorch's kernels also combine along the width innermost).
+    """
+    first = x.ndim - len(taps)
+    y = x
+    for d in reversed(range(len(taps))):
+        idx, w = taps[d]
+        y = resample_axis(y, first + d, idx, w)
+    return y
+
+
+def interpolate_backward(grad_y, in_spatial, taps):
+    """Gradient of :func:`interpolate_forward`: the transposed maps in the reverse order."""
+    first = grad_y.ndim - len(taps)
+    g = grad_y
+    for d in range(len(taps)):
+        idx, w = taps[d]
+        g = resample_axis_backward(g, first + d, idx, w, in_spatial[d])
+    return g
+
+
+# -- unfold / fold (im2col / col2im) -----------------------------------------------------------
+
+def _blocks_shape(size, kernel_size, dilation, padding, stride):
+    return tuple(window_output_size(n, k, s, p, p, d)
+                 for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation))
+
+
+def unfold_forward(x, kernel_size, dilation, padding, stride):
+    """im2col of ``x`` shaped ``(N, C, H, W)``: returns ``(N, C*kh*kw, oh*ow)``."""
+    n, c, h, w = x.shape
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+    oh, ow = _blocks_shape((h, w), kernel_size, dilation, padding, stride)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    s_n, s_c, s_h, s_w = xp.strides
+    # a read-only view of every block: (N, C, kh, kw, oh, ow); the reshape makes the one copy
+    blocks = np.lib.stride_tricks.as_strided(
+        xp, shape=(n, c, kh, kw, oh, ow),
+        strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw), writeable=False)
+    return blocks.reshape(n, c * kh * kw, oh * ow)
+
+
+def fold_forward(cols, output_size, kernel_size, dilation, padding, stride):
+    """col2im: ``cols`` ``(N, C*kh*kw, L)`` summed into ``(N, C, *output_size)``."""
+    n = cols.shape[0]
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+    h, w = output_size
+    oh, ow = _blocks_shape((h, w), kernel_size, dilation, padding, stride)
+    c = cols.shape[1] // (kh * kw)
+    blocks = cols.reshape(n, c, kh, kw, oh, ow)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):  # kh*kw strided slice-adds; blocks at one (i, j) never overlap
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            out[:, :, rows, columns] += blocks[:, :, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w].copy()
+
+
+# -- pixel shuffle -----------------------------------------------------------------------------
+
+def pixel_shuffle_forward(x, r: int):
+    """``(*, C*r*r, H, W) -> (*, C, H*r, W*r)``."""
+    *batch, crr, h, w = x.shape
+    c = crr // (r * r)
+    nb = len(batch)
+    y = x.reshape(*batch, c, r, r, h, w)
+    order = tuple(range(nb)) + tuple(nb + a for a in (0, 3, 1, 4, 2))  # c, h, i, w, j
+    return np.ascontiguousarray(y.transpose(order)).reshape(*batch, c, h * r, w * r)
+
+
+def pixel_unshuffle_forward(x, r: int):
+    """``(*, C, H*r, W*r) -> (*, C*r*r, H, W)``, the inverse of :func:`pixel_shuffle_forward`."""
+    *batch, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    nb = len(batch)
+    y = x.reshape(*batch, c, h, r, w, r)
+    order = tuple(range(nb)) + tuple(nb + a for a in (0, 2, 4, 1, 3))  # c, i, j, h, w
+    return np.ascontiguousarray(y.transpose(order)).reshape(*batch, c * r * r, h, w)
