@@ -52,8 +52,7 @@ def max_pool_planes(x, start_d, count_d, step_d, start_h, count_h, step_h,
                             for jw in range(count_w[ow]):
                                 ix = start_w[ow] + jw * step_w
                                 v = x[p, iz, iy, ix]
-                                # "not v <= best" is "v > best or v is NaN" in one compare
-                                if not v <= best:
+                                if v > best or v != v:  # v != v: v is NaN
                                     best = v
                                     best_at = row + ix
                     y[p, od, oh, ow] = best
