@@ -89,6 +89,8 @@ def _take_backward(grad, src, n, axis):
     """
     xp = xp_of(grad)
     g = xp.moveaxis(grad, axis, 0)
+    if src.shape[0] == 0:  # everything was cropped away
+        return xp.zeros(grad.shape[:axis] + (n,) + grad.shape[axis + 1:], dtype=grad.dtype)
     out = np.arange(src.shape[0])
     shift = src - out
     # the centre: the run of the most common shift (for reflect/replicate it is exactly the

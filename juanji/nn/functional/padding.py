@@ -78,7 +78,7 @@ def _check_gather_mode(input, pairs, mode) -> None:
                 raise RuntimeError(
                     f"pad: circular padding ({lo}, {hi}) would wrap around dim {axis} more than "
                     f"once (it keeps {kept} of {n} elements; input {_shape(input)})")
-        elif n + lo + hi < 1:
+        elif n + lo + hi < 0:  # cropping to an empty dim is allowed, as in torch's 2d/3d pads
             raise RuntimeError(
                 f"pad: {mode} padding ({lo}, {hi}) of dim {axis} of size {n} leaves an output "
                 f"size of {n + lo + hi} (input {_shape(input)})")
