@@ -79,15 +79,22 @@ def _nearest_scale(n, out, scale):
 
 
 def interpolation_taps(n: int, out: int, mode: str, align_corners: bool = False,
-                       scale: float | None = None, dtype=np.float32):
+                       scale: float | None = None, dtype=np.float32,
+                       nearest_shortcuts: bool = False):
     """``(idx, w)``, each of shape ``(out, T)``, for a 1-d resize from ``n`` to ``out``.
 
     ``scale`` is the scale_factor PyTorch passes through to its kernel (None when the output
     size is given or recomputed); the source coordinate then uses ``1/scale`` instead of
     ``n/out``. Coordinates are computed in float32 for float32 data, as PyTorch does, so the
     chosen neighbours agree with it.
+
+    ``nearest_shortcuts``: PyTorch's 2-d nearest kernel (only that one) copies when
+    ``out == n`` and halves the index when ``out == 2n``, whatever the scale_factor says.
     """
     o = np.arange(out, dtype=np.int64)
+    if mode == "nearest" and nearest_shortcuts and out in (n, 2 * n):
+        idx = o if out == n else o >> 1
+        return idx[:, None], np.ones((out, 1), dtype=dtype)
     if mode in ("nearest", "nearest-exact"):
         s = _nearest_scale(n, out, scale)
         if mode == "nearest":

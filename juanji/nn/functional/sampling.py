@@ -117,7 +117,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return pool(input, tuple(sizes))
     axis_mode = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
     dtype = input._data.dtype
-    taps = tuple(kernels.interpolation_taps(n, o, axis_mode, align_corners, s, dtype)
+    shortcuts = mode == "nearest" and ndim == 4  # torch's upsample_nearest2d quirk
+    taps = tuple(kernels.interpolation_taps(n, o, axis_mode, align_corners, s, dtype, shortcuts)
                  for n, o, s in zip(spatial, sizes, scales))
     return Interpolate.apply(input, taps=taps)
 
