@@ -292,6 +292,26 @@ def test_pools_reject_inputs_of_the_wrong_rank(fn, shape, match):
                 lambda: getattr(TF, fn)(torch.tensor(x), 2), RuntimeError, match)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_integer_inputs_pool_where_torch_does_and_fail_clearly_elsewhere(dtype):
+    x = np.arange(-8, 28).reshape(1, 1, 6, 6).astype(dtype)
+    jy, jidx = F.max_pool2d(juanji.tensor(x), 2, return_indices=True)
+    ty, tidx = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(jy.numpy(), ty.numpy())
+    np.testing.assert_array_equal(jidx.numpy(), tidx.numpy())
+    assert jy.numpy().dtype == dtype
+    if dtype == np.int64:  # torch's avg_pool takes int64 and truncates like C++ division
+        np.testing.assert_array_equal(F.avg_pool2d(juanji.tensor(x), 3, 2, 1).numpy(),
+                                      TF.avg_pool2d(torch.tensor(x), 3, 2, 1).numpy())
+    else:
+        _both_raise(lambda: F.avg_pool2d(juanji.tensor(x), 3),
+                    lambda: TF.avg_pool2d(torch.tensor(x), 3), RuntimeError,
+                    r"avg_pool2d: not implemented for .* input; expected a floating-point")
+    _both_raise(lambda: F.adaptive_avg_pool2d(juanji.tensor(x), 3),
+                lambda: TF.adaptive_avg_pool2d(torch.tensor(x), 3), RuntimeError,
+                r"adaptive_avg_pool2d: not implemented for")
+
+
 def test_avg_pool_rejects_a_zero_divisor_and_avg_pool1d_has_no_divisor_override():
     x = np.zeros((1, 2, 8, 8), dtype=np.float32)
     _both_raise(lambda: F.avg_pool2d(juanji.tensor(x), 2, divisor_override=0),

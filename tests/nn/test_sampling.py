@@ -289,3 +289,13 @@ def test_fold_of_unfold_counts_how_many_blocks_cover_each_pixel():
     np.testing.assert_array_equal(counts.numpy()[0, 0], expected)
 
 
+
+
+def test_nearest_resizes_integer_images_and_linear_modes_ask_for_floats():
+    x = np.arange(30, dtype=np.uint8).reshape(1, 1, 5, 6)
+    j = F.interpolate(juanji.tensor(x), scale_factor=1.5)
+    np.testing.assert_array_equal(j.numpy(), TF.interpolate(torch.tensor(x), scale_factor=1.5))
+    assert j.numpy().dtype == np.uint8
+    with pytest.raises(NotImplementedError, match=r"interpolate: bilinear mode needs a "
+                                                  r"floating-point input, got uint8"):
+        F.interpolate(juanji.tensor(x), scale_factor=1.5, mode="bilinear")

@@ -74,6 +74,15 @@ def _check_input(op: str, input, n: int) -> None:
             f"non-zero channel and spatial sizes, got input of shape {_shape(input)}")
 
 
+def _check_floating(op: str, input, also_int64: bool = False) -> None:
+    """Average pools need a floating-point input (torch's avg_pool also takes int64)."""
+    kind = input._data.dtype
+    if kind.kind == "f" or (also_int64 and kind == np.int64):
+        return
+    raise RuntimeError(f"{op}: not implemented for {kind} input; expected a floating-point "
+                       f"tensor{' (or int64)' if also_int64 else ''}")
+
+
 def _check_positive(op: str, arg: str, values: tuple) -> None:
     if any(v <= 0 for v in values):
         raise RuntimeError(f"{op}: {arg} must be greater than zero, got {arg}={values}")
@@ -167,6 +176,7 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     _check_input(op, input, n)
+    _check_floating(op, input, also_int64=True)
     kernel, stride, padding, _ = _window_args(op, n, kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor_override must not be zero")
@@ -223,6 +233,7 @@ def _adaptive_output_size(op, n, input, output_size) -> tuple:
 
 def _adaptive_windows(op, n, input, output_size):
     _check_input(op, input, n)
+    _check_floating(op, input)
     out = _adaptive_output_size(op, n, input, output_size)
     return kernels.adaptive_windows(tuple(input.shape[-n:]), out)
 

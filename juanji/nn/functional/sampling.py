@@ -105,6 +105,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _INTERPOLATING and ndim != _INTERPOLATING[mode]:
         raise NotImplementedError(f"interpolate: got {ndim}D input, but {mode} mode needs "
                                   f"{_INTERPOLATING[mode]}D input")
+    if mode in _INTERPOLATING and input._data.dtype.kind != "f":
+        raise NotImplementedError(f"interpolate: {mode} mode needs a floating-point input, got "
+                                  f"{input._data.dtype}")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented in juanji")
     sizes, scales = _interpolate_sizes(input, size, scale_factor, recompute_scale_factor, mode)
