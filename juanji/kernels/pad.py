@@ -84,30 +84,32 @@ def _take_backward(grad, src, n, axis):
     """Gradient of ``take(x, src, axis)`` for an ``x`` of length ``n`` along ``axis``.
 
     Most outputs copy the input unshifted (the centre of the padded array): those are added as
-    one slice; only the border positions, which may hit the same input twice, go through
-    ``add.at``.
+    one slice; the border positions, which may hit the same input more than once, are added
+    one slice at a time.
     """
     xp = xp_of(grad)
-    g = xp.moveaxis(grad, axis, 0)
+    gx = xp.zeros(grad.shape[:axis] + (n,) + grad.shape[axis + 1:], dtype=grad.dtype)
     if src.shape[0] == 0:  # everything was cropped away
-        return xp.zeros(grad.shape[:axis] + (n,) + grad.shape[axis + 1:], dtype=grad.dtype)
+        return gx
+    lead = (slice(None),) * axis
+
+    def at(index):  # index along ``axis``, everything else whole
+        return lead + (index,)
+
     out = np.arange(src.shape[0])
     shift = src - out
     # the centre: the run of the most common shift (for reflect/replicate it is exactly the
     # unpadded part; circular padding repeats the input, so any one repetition will do)
     values, counts = np.unique(shift, return_counts=True)
-    centre_shift = values[np.argmax(counts)]
-    centre = np.nonzero(shift == centre_shift)[0]
-    o0 = int(centre[0])
+    centre_shift = int(values[np.argmax(counts)])
+    o0 = int(np.nonzero(shift == centre_shift)[0][0])
     o1 = o0 + 1
     while o1 < out.shape[0] and shift[o1] == centre_shift:  # keep to one contiguous run
         o1 += 1
-    gx = xp.zeros((n,) + g.shape[1:], dtype=grad.dtype)
-    gx[o0 + centre_shift:o1 + centre_shift] += g[o0:o1]
-    border = np.concatenate([out[:o0], out[o1:]])
-    if border.size:
-        xp.add.at(gx, xp.asarray(src[border]), g[xp.asarray(border)])
-    return xp.moveaxis(gx, 0, axis)
+    gx[at(slice(o0 + centre_shift, o1 + centre_shift))] += grad[at(slice(o0, o1))]
+    for o in np.concatenate([out[:o0], out[o1:]]):
+        gx[at(int(src[o]))] += grad[at(int(o))]
+    return gx
 
 
 def index_pad_backward(grad_y, in_shape, pads, mode):

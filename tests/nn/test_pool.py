@@ -292,7 +292,7 @@ def test_pools_reject_inputs_of_the_wrong_rank(fn, shape, match):
                 lambda: getattr(TF, fn)(torch.tensor(x), 2), RuntimeError, match)
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8])
 def test_integer_inputs_pool_where_torch_does_and_fail_clearly_elsewhere(dtype):
     x = np.arange(-8, 28).reshape(1, 1, 6, 6).astype(dtype)
     jy, jidx = F.max_pool2d(juanji.tensor(x), 2, return_indices=True)
