@@ -28,6 +28,7 @@ from .sizes import window_output_size
 
 __all__ = [
     "AxisWindows", "Windows", "sliding_windows", "adaptive_windows", "avg_pool_divisor",
+    "adaptive_avg_divisor",
     "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
     "max_unpool_forward", "max_unpool_backward",
 ]

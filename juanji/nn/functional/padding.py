@@ -13,8 +13,8 @@ The non-constant modes pad the last 1, 2 or 3 dims of an input with one or two m
 
 Example::
 
-    >>> F.pad(juanji.tensor([[[1., 2., 3.]]]), (2, 1), mode="reflect")
-    tensor([[[3., 2., 1., 2., 3., 2.]]])
+    >>> F.pad(juanji.tensor([[[1., 2., 3.]]]), (2, 1), mode="reflect").tolist()
+    [[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]]
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ pixel_shuffle / pixel_unshuffle
 
 Example::
 
-    >>> F.interpolate(juanji.tensor([[[1., 2.]]]), scale_factor=2, mode="linear")
-    tensor([[[1.0000, 1.2500, 1.7500, 2.0000]]])
+    >>> F.interpolate(juanji.tensor([[[1., 2.]]]), scale_factor=2, mode="linear").tolist()
+    [[[1.0, 1.25, 1.75, 2.0]]]
 """
 
 from __future__ import annotations
