@@ -1,0 +1,324 @@
+"""N-d convolution on arrays: forward, input gradient, weight gradient (1-d, 2-d, 3-d).
+
+Notation: ``N`` batch, ``C`` input channels, ``O`` output channels, ``G`` groups
+(``Cg = C/G``, ``Og = O/G``), ``K`` the kernel volume, ``L`` the number of output positions.
+Per spatial dim, with input ``n``, kernel ``k``, stride ``s``, dilation ``d`` and padding
+``(lo, hi)`` (see ``juanji/kernels/sizes.py``):
+
+    y[b, o, p] = sum_{c in o's group} sum_k  w[o, c, k] * x_pad[b, c, p*s + k*d]
+    out = floor((n + lo + hi - d*(k-1) - 1) / s) + 1
+
+How it is computed (NumPy): im2col turns every window into one row of a matrix
+``cols (N*L, G*K*Cg)``, so the whole convolution is one matrix product per group,
+``cols @ w.T``, done by BLAS. The batch goes through in chunks so the columns of one
+chunk fit in cache (and memory stays bounded). The gradients are the adjoints:
+
+    grad input  = col2im(gy_rows @ w)            (a transposed convolution)
+    grad weight = gy_rows.T @ cols               (a convolution of x with gy)
+
+Two shapes get their own path because im2col buys nothing there: pointwise (1x1, stride 1,
+no padding: already a matrix product per sample) and depthwise (groups == C: one input
+channel per output channel, direct Numba loops). Non-NumPy arrays (CuPy) use the portable
+slicing version in ``_conv_slices``.
+
+Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from juanji.backend import xp_of
+
+from . import _conv_numba as nb
+from . import _conv_slices
+from ._conv_geometry import ConvGeometry
+from .sizes import transposed_output_size
+
+__all__ = ["conv_forward", "conv_backward_input", "conv_backward_weight", "conv_backward_bias",
+           "conv_transpose_forward", "conv_transpose_output_shape", "ConvGeometry"]
+
+# Columns of one chunk take about this many bytes: big enough for BLAS to run at full
+# speed, small enough to stay in the 32 MiB L3 cache next to the weights and the outputs.
+CHUNK_BYTES = 4 << 20
+
+
+def _lift(arr, geom: ConvGeometry, kind: str):
+    """View a 1-d/2-d/3-d array as 5-d (no copy), contiguous for the Numba loops."""
+    return np.ascontiguousarray(arr).reshape(geom.lifted(kind, batch=arr.shape[0] if kind != "weight" else None))
+
+
+def _unlift(arr, geom: ConvGeometry, kind: str):
+    shape = {"input": geom.input_shape, "output": geom.output_shape, "weight": geom.weight_shape}[kind]()
+    return arr.reshape(shape)
+
+
+def _chunk_size(geom: ConvGeometry, itemsize: int) -> int:
+    """Samples per chunk so that one chunk of columns is about ``CHUNK_BYTES``."""
+    per_sample = geom.out_volume * geom.kernel_volume * geom.channels * itemsize
+    return int(max(1, min(geom.batch, CHUNK_BYTES // max(per_sample, 1))))
+
+
+def _weight_rows(w5, geom: ConvGeometry):
+    """The weight as ``(G, Og, K*Cg)`` with the (tap, channel) order of an im2col row."""
+    g, og, cg = geom.groups, geom.out_channels_per_group, geom.channels_per_group
+    wr = w5.reshape(g, og, cg, geom.kernel_volume).transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(wr).reshape(g, og, geom.kernel_volume * cg)
+
+
+def _weight_from_rows(wr, geom: ConvGeometry):
+    """Inverse of :func:`_weight_rows`: ``(G, Og, K*Cg)`` back to ``(O, Cg, Kd, Kh, Kw)``."""
+    g, og, cg = geom.groups, geom.out_channels_per_group, geom.channels_per_group
+    w = wr.reshape(g, og, geom.kernel_volume, cg).transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(w).reshape(geom.lifted("weight"))
+
+
+def _portable(arr) -> bool:
+    """Use the slicing version: arrays of another backend (CuPy), or integer arrays
+    (BLAS and the Numba loops are compiled for floating point only)."""
+    return xp_of(arr) is not np or arr.dtype.kind != "f"
+
+
+def _geometry_args(geom: ConvGeometry):
+    return (*geom.out_size, *geom.kernel, *geom.stride, *geom.dilation)
+
+
+class _ChunkBuffers:
+    """Work arrays reused by every chunk of one call: the padded channels-last input and
+    its columns. The padded buffer is zeroed once; chunks only overwrite its interior."""
+
+    def __init__(self, geom: ConvGeometry, chunk: int, dtype):
+        padded = geom.padded_size
+        has_padding = padded != geom.in_size
+        alloc = np.zeros if has_padding else np.empty
+        self.geom = geom
+        self.xpad = alloc((chunk,) + padded + (geom.channels,), dtype)
+        self.cols = np.empty((chunk * geom.out_volume, geom.kernel_volume * geom.channels), dtype)
+
+    def columns(self, x5, n0: int, count: int):
+        """im2col of samples ``n0 .. n0+count`` of the lifted input ``x5``."""
+        geom = self.geom
+        xpad = self.xpad[:count]
+        nb.pad_to_channels_last(x5, n0, xpad, *geom.pad_lo)
+        cols = self.cols[:count * geom.out_volume]
+        nb.im2col(xpad, cols, *_geometry_args(geom), geom.groups)
+        return cols
+
+
+def _group_slices(geom: ConvGeometry):
+    """(output-channel slice, column slice) of each group."""
+    og, kc = geom.out_channels_per_group, geom.kernel_volume * geom.channels_per_group
+    return [(slice(g * og, (g + 1) * og), slice(g * kc, (g + 1) * kc)) for g in range(geom.groups)]
+
+
+def _bias_args(bias, dtype):
+    if bias is None:
+        return np.zeros(1, dtype), False
+    return np.ascontiguousarray(bias, dtype=dtype), True
+
+
+# ---------------------------------------------------------------------------------------
+# forward
+# ---------------------------------------------------------------------------------------
+
+def conv_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """Convolution (cross-correlation, like torch) of ``x (N, C, *S)`` with ``w (O, C/G, *K)``.
+
+    ``padding`` is an int, one int per spatial dim, or one ``(lo, hi)`` pair per spatial dim.
+    Returns ``y (N, O, *out)``; adds ``bias (O,)`` if given.
+    """
+    geom = ConvGeometry.create(x.shape, w.shape, stride, padding, dilation, groups)
+    if _portable(x):
+        y = _conv_slices.forward(x.reshape(geom.lifted("input")), w.reshape(geom.lifted("weight")), geom)
+        if bias is not None:
+            y = y + bias.reshape((1, -1, 1, 1, 1))
+        return _unlift(y, geom, "output")
+    x5, w5 = _lift(x, geom, "input"), _lift(w, geom, "weight")
+    y = np.empty(geom.lifted("output"), x.dtype)
+    if geom.batch == 0 or geom.out_volume == 0:
+        return _unlift(y, geom, "output")
+    bias_arr, use_bias = _bias_args(bias, x.dtype)
+    if geom.is_depthwise:
+        nb.depthwise_forward(x5, w5, y, *geom.stride, *geom.dilation, *geom.pad_lo, bias_arr, use_bias)
+    elif geom.is_pointwise:
+        _pointwise_forward(x5, w5, y, geom, bias_arr if use_bias else None)
+    else:
+        _im2col_forward(x5, w5, y, geom, bias_arr, use_bias)
+    return _unlift(y, geom, "output")
+
+
+def _pointwise_forward(x5, w5, y, geom: ConvGeometry, bias):
+    """1x1 stride-1 convolution: ``y[b, g] = w_g (Og, Cg) @ x[b, g] (Cg, L)``, written in place."""
+    g = geom.groups
+    xg = x5.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume)
+    wg = w5.reshape(g, geom.out_channels_per_group, geom.channels_per_group)
+    yg = y.reshape(geom.batch, g, geom.out_channels_per_group, geom.out_volume)
+    np.matmul(wg, xg, out=yg)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1, 1)
+
+
+def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
+    chunk = _chunk_size(geom, x5.itemsize)
+    buffers = _ChunkBuffers(geom, chunk, x5.dtype)
+    wr = _weight_rows(w5, geom)
+    rows = np.empty((chunk * geom.out_volume, geom.out_channels), x5.dtype)
+    y3 = y.reshape(geom.batch, geom.out_channels, geom.out_volume)
+    for n0 in range(0, geom.batch, chunk):
+        count = min(chunk, geom.batch - n0)
+        cols = buffers.columns(x5, n0, count)
+        out = rows[:count * geom.out_volume]
+        for g, (o_slice, k_slice) in enumerate(_group_slices(geom)):
+            if geom.groups == 1:
+                np.matmul(cols, wr[0].T, out=out)
+            else:
+                out[:, o_slice] = cols[:, k_slice] @ wr[g].T
+        nb.rows_to_channels_first(out, y3, n0, bias_arr, use_bias)
+
+
+# ---------------------------------------------------------------------------------------
+# gradients
+# ---------------------------------------------------------------------------------------
+
+def _check_grad_shape(gy, geom: ConvGeometry):
+    if tuple(gy.shape) != geom.output_shape():
+        raise ValueError(f"conv kernel: grad_output {tuple(gy.shape)} does not match the output "
+                         f"shape {geom.output_shape()} of this convolution")
+
+
+def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of ``conv_forward`` w.r.t. its input, shaped ``input_shape``.
+
+    This is a transposed convolution of ``gy`` with ``w``: every output gradient is spread
+    back over the window it was computed from, and overlapping windows add up.
+    """
+    geom = ConvGeometry.create(tuple(input_shape), w.shape, stride, padding, dilation, groups)
+    _check_grad_shape(gy, geom)
+    if _portable(gy):
+        return _unlift(_conv_slices.backward_input(gy.reshape(geom.lifted("output")),
+                                                   w.reshape(geom.lifted("weight")), geom), geom, "input")
+    gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
+    gx = np.empty(geom.lifted("input"), gy.dtype)
+    if geom.batch == 0:
+        return _unlift(gx, geom, "input")
+    if geom.is_depthwise:
+        nb.depthwise_backward_input(gy5, w5, gx, *geom.stride, *geom.dilation, *geom.pad_lo)
+    elif geom.is_pointwise:
+        g = geom.groups
+        wg = w5.reshape(g, geom.out_channels_per_group, geom.channels_per_group)
+        gyg = gy5.reshape(geom.batch, g, geom.out_channels_per_group, geom.out_volume)
+        np.matmul(wg.transpose(0, 2, 1), gyg,
+                  out=gx.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume))
+    else:
+        _im2col_backward_input(gy5, w5, gx, geom)
+    return _unlift(gx, geom, "input")
+
+
+def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
+    chunk = _chunk_size(geom, gy5.itemsize)
+    wr = _weight_rows(w5, geom)
+    length = geom.out_volume
+    gy_rows = np.empty((chunk * length, geom.out_channels), gy5.dtype)
+    gcols = np.empty((chunk * length, geom.kernel_volume * geom.channels), gy5.dtype)
+    gy3 = gy5.reshape(geom.batch, geom.out_channels, length)
+    for n0 in range(0, geom.batch, chunk):
+        count = min(chunk, geom.batch - n0)
+        rows = gy_rows[:count * length]
+        nb.channels_first_to_rows(gy3, n0, rows)
+        cols = gcols[:count * length]
+        for g, (o_slice, k_slice) in enumerate(_group_slices(geom)):
+            if geom.groups == 1:
+                np.matmul(rows, wr[0], out=cols)
+            else:
+                cols[:, k_slice] = rows[:, o_slice] @ wr[g]
+        nb.col2im_to_channels_first(cols, gx, n0, *_geometry_args(geom), *geom.pad_lo, geom.groups)
+
+
+def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of ``conv_forward`` w.r.t. its weight, shaped ``weight_shape``.
+
+    ``grad w[o, c, k] = sum_b sum_p gy[b, o, p] * x_pad[b, c, p*s + k*d]``: a correlation of
+    the input with the output gradient, computed as ``gy_rows.T @ cols`` chunk by chunk.
+    """
+    geom = ConvGeometry.create(x.shape, tuple(weight_shape), stride, padding, dilation, groups)
+    _check_grad_shape(gy, geom)
+    if _portable(x):
+        return _unlift(_conv_slices.backward_weight(gy.reshape(geom.lifted("output")),
+                                                    x.reshape(geom.lifted("input")), geom), geom, "weight")
+    gy5, x5 = _lift(gy, geom, "output"), _lift(x, geom, "input")
+    if geom.batch == 0:
+        return np.zeros(geom.weight_shape(), x.dtype)
+    if geom.is_depthwise:
+        gw = np.empty(geom.lifted("weight"), x.dtype)
+        nb.depthwise_backward_weight(gy5, x5, gw, *geom.stride, *geom.dilation, *geom.pad_lo)
+    elif geom.is_pointwise:
+        g = geom.groups
+        xg = x5.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume)
+        gyg = gy5.reshape(geom.batch, g, geom.out_channels_per_group, geom.out_volume)
+        gw = np.matmul(gyg, xg.transpose(0, 1, 3, 2)).sum(axis=0)
+    else:
+        gw = _im2col_backward_weight(gy5, x5, geom)
+    return gw.reshape(geom.weight_shape())
+
+
+def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
+    chunk = _chunk_size(geom, x5.itemsize)
+    buffers = _ChunkBuffers(geom, chunk, x5.dtype)
+    length = geom.out_volume
+    gy_rows = np.empty((chunk * length, geom.out_channels), gy5.dtype)
+    gy3 = gy5.reshape(geom.batch, geom.out_channels, length)
+    kc = geom.kernel_volume * geom.channels_per_group
+    gwr = np.zeros((geom.groups, geom.out_channels_per_group, kc), x5.dtype)
+    partial = np.empty((geom.out_channels_per_group, kc), x5.dtype)
+    for n0 in range(0, geom.batch, chunk):
+        count = min(chunk, geom.batch - n0)
+        cols = buffers.columns(x5, n0, count)
+        rows = gy_rows[:count * length]
+        nb.channels_first_to_rows(gy3, n0, rows)
+        for g, (o_slice, k_slice) in enumerate(_group_slices(geom)):
+            np.matmul(rows[:, o_slice].T, cols[:, k_slice], out=partial)
+            gwr[g] += partial
+    return _weight_from_rows(gwr, geom)
+
+
+def conv_backward_bias(gy):
+    """Gradient w.r.t. the bias: ``gy`` summed over the batch and every spatial position."""
+    return gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+
+
+# ---------------------------------------------------------------------------------------
+# transposed convolution
+# ---------------------------------------------------------------------------------------
+
+def conv_transpose_output_shape(input_shape, weight_shape, stride, padding, output_padding,
+                                dilation, groups) -> tuple[int, ...]:
+    """Shape of a transposed convolution's output; its weight is ``(C_in, C_out/G, *K)``.
+
+    Per spatial dim: ``out = (n-1)*s - lo - hi + d*(k-1) + output_padding + 1``.
+    """
+    ndim = len(input_shape) - 2
+    geom = ConvGeometry.create(input_shape, weight_shape, stride, padding, dilation, groups)
+    lift = 3 - ndim
+    op = (output_padding,) * ndim if isinstance(output_padding, int) else tuple(output_padding)
+    spatial = tuple(
+        transposed_output_size(n, k, s, lo, hi, d, p)
+        for n, k, s, lo, hi, d, p in zip(geom.in_size[lift:], geom.kernel[lift:], geom.stride[lift:],
+                                         geom.pad_lo[lift:], geom.pad_hi[lift:], geom.dilation[lift:], op))
+    return (int(input_shape[0]), int(weight_shape[1]) * int(groups)) + spatial
+
+
+def conv_transpose_forward(x, w, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                           bias=None, output_shape=None):
+    """Transposed convolution of ``x (N, C_in, *S)`` with ``w (C_in, C_out/G, *K)``.
+
+    It is the input gradient of the convolution that maps the output back to ``x``: the
+    ``output_padding`` extra positions at the end only change the target shape.
+    ``output_shape`` (optional) gives the full target shape directly.
+    """
+    if output_shape is None:
+        output_shape = conv_transpose_output_shape(x.shape, w.shape, stride, padding, output_padding,
+                                                   dilation, groups)
+    y = conv_backward_input(x, w, output_shape, stride, padding, dilation, groups)
+    if bias is not None:
+        y += bias.reshape((1, -1) + (1,) * (y.ndim - 2))
+    return y
