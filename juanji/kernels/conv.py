@@ -180,10 +180,26 @@ def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
 # gradients
 # ---------------------------------------------------------------------------------------
 
-def _check_grad_shape(gy, geom: ConvGeometry):
-    if tuple(gy.shape) != geom.output_shape():
-        raise ValueError(f"conv kernel: grad_output {tuple(gy.shape)} does not match the output "
-                         f"shape {geom.output_shape()} of this convolution")
+def _fit_grad_output(gy, geom: ConvGeometry):
+    """``gy`` checked against the conv's output shape, zero-extended where it is shorter.
+
+    A transposed convolution whose ``output_padding`` is at least its stride (allowed when the
+    dilation is larger) produces an output that a convolution would cover with a few more
+    windows than the transposed input has; those windows simply contribute nothing, which is
+    the same as a zero gradient at the missing trailing positions.
+    """
+    expected = geom.output_shape()
+    shape = tuple(gy.shape)
+    if len(shape) != len(expected) or shape[:2] != expected[:2] or any(
+            g > e for g, e in zip(shape[2:], expected[2:])):
+        raise ValueError(f"conv kernel: grad_output {shape} does not match the output "
+                         f"shape {expected} of this convolution")
+    if shape == expected:
+        return gy
+    xp = xp_of(gy)
+    full = xp.zeros(expected, gy.dtype)
+    full[tuple(slice(0, g) for g in shape)] = gy
+    return full
 
 
 def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, groups=1):
@@ -193,7 +209,7 @@ def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, gro
     back over the window it was computed from, and overlapping windows add up.
     """
     geom = ConvGeometry.create(tuple(input_shape), w.shape, stride, padding, dilation, groups)
-    _check_grad_shape(gy, geom)
+    gy = _fit_grad_output(gy, geom)
     if _portable(gy):
         return _unlift(_conv_slices.backward_input(gy.reshape(geom.lifted("output")),
                                                    w.reshape(geom.lifted("weight")), geom), geom, "input")
@@ -241,7 +257,7 @@ def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, g
     the input with the output gradient, computed as ``gy_rows.T @ cols`` chunk by chunk.
     """
     geom = ConvGeometry.create(x.shape, tuple(weight_shape), stride, padding, dilation, groups)
-    _check_grad_shape(gy, geom)
+    gy = _fit_grad_output(gy, geom)
     if _portable(x):
         return _unlift(_conv_slices.backward_weight(gy.reshape(geom.lifted("output")),
                                                     x.reshape(geom.lifted("input")), geom), geom, "weight")

@@ -56,8 +56,13 @@ class ConvTransposeNd(Op):
 
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad
-        # the forward was the input-gradient of conv(y_shape -> x_shape); undo it with conv
-        gx = kernels.conv_forward(grad, self.w, *self.args) if need_x else None
+        gx = None
+        if need_x:
+            # the forward was the input-gradient of a conv from y's shape to x's: run that conv.
+            # (A large output_padding can give it a few more windows than x has: drop them.)
+            gx = kernels.conv_forward(grad, self.w, *self.args)
+            if gx.shape != self.x_shape:
+                gx = gx[tuple(slice(0, n) for n in self.x_shape)]
         gw = kernels.conv_backward_weight(self.x, grad, self.w_shape, *self.args) if need_w else None
         gb = kernels.conv_backward_bias(grad) if need_b else None
         return gx, gw, gb

@@ -1,0 +1,197 @@
+"""Convolution kernels on arrays against torch: forward, input gradient, weight gradient.
+
+Every code path of ``juanji.kernels.conv`` is driven here directly: the chunked im2col + GEMM
+path (with one and with many chunks), the pointwise (1x1) and depthwise paths, the portable
+slicing path (the one CuPy uses) and integer inputs. Per-side padding ``(lo, hi)``, which torch's
+conv does not take, is checked against torch by padding the input explicitly first.
+"""
+
+import numpy as np
+import pytest
+
+from juanji.kernels import _conv_slices
+from juanji.kernels import conv as K
+from juanji.kernels._conv_geometry import ConvGeometry
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+CONV = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}
+CONV_T = {1: TF.conv_transpose1d, 2: TF.conv_transpose2d, 3: TF.conv_transpose3d}
+
+
+def _torch_reference(x, w, bias, stride, pads, dilation, groups, gy):
+    """torch's y, dx, dw for per-side padding ``pads`` ((lo, hi) per dim)."""
+    n = x.ndim - 2
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    flat = [amount for lo_hi in reversed(pads) for amount in lo_hi]  # F.pad order: last dim first
+    ty = CONV[n](TF.pad(tx, flat), tw, None if bias is None else torch.tensor(bias), stride, 0, dilation, groups)
+    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    return ty.detach().numpy(), dx.numpy(), dw.numpy()
+
+
+def _random_case(rng, n, dtype, *, groups_kind="any", pointwise=False):
+    """A random valid convolution problem with ``n`` spatial dims."""
+    while True:
+        groups = {"one": 1, "any": int(rng.integers(1, 4)), "depthwise": int(rng.integers(2, 5))}[groups_kind]
+        cg = 1 if groups_kind == "depthwise" else int(rng.integers(1, 4))
+        og = int(rng.integers(1, 4))
+        spatial = tuple(int(v) for v in rng.integers(1, 10 if n < 3 else 6, size=n))
+        if pointwise:
+            kernel, stride, dilation, pads = (1,) * n, (1,) * n, (1,) * n, ((0, 0),) * n
+        else:
+            kernel = tuple(int(v) for v in rng.integers(1, 6 if n < 3 else 4, size=n))
+            stride = tuple(int(v) for v in rng.integers(1, 4, size=n))
+            dilation = tuple(int(v) for v in rng.integers(1, 4, size=n))
+            pads = tuple((int(rng.integers(0, 4)), int(rng.integers(0, 4))) for _ in range(n))
+        geom = ConvGeometry.create((1, cg * groups) + spatial, (og * groups, cg) + kernel, stride, pads,
+                                   dilation, groups)
+        if geom.out_volume > 0:
+            break
+    batch = int(rng.integers(1, 4))
+    x = rng.standard_normal((batch, cg * groups) + spatial).astype(dtype)
+    w = rng.standard_normal((og * groups, cg) + kernel).astype(dtype)
+    bias = rng.standard_normal(og * groups).astype(dtype)
+    return x, w, bias, stride, pads, dilation, groups
+
+
+def _check_all_three(x, w, bias, stride, pads, dilation, groups, dtype, rng):
+    y = K.conv_forward(x, w, stride, pads, dilation, groups, bias=bias)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    ty, tdx, tdw = _torch_reference(x, w, bias, stride, pads, dilation, groups, gy)
+    assert y.shape == ty.shape and y.dtype == dtype
+    np.testing.assert_allclose(y, ty, **TOL[dtype])
+    dx = K.conv_backward_input(gy, w, x.shape, stride, pads, dilation, groups)
+    assert dx.shape == x.shape and dx.dtype == dtype
+    np.testing.assert_allclose(dx, tdx, **TOL[dtype])
+    dw = K.conv_backward_weight(gy, x, w.shape, stride, pads, dilation, groups)
+    assert dw.shape == w.shape and dw.dtype == dtype
+    np.testing.assert_allclose(dw, tdw, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_im2col_path_matches_torch_with_per_side_padding(n, dtype, seed):
+    rng = np.random.default_rng(100 * n + seed)
+    _check_all_three(*_random_case(rng, n, dtype), dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(3))
+def test_depthwise_path_matches_torch(n, dtype, seed):
+    rng = np.random.default_rng(200 * n + seed)
+    case = _random_case(rng, n, dtype, groups_kind="depthwise")
+    assert ConvGeometry.create(case[0].shape, case[1].shape, *case[3:]).is_depthwise
+    _check_all_three(*case, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_pointwise_path_matches_torch(n, dtype):
+    rng = np.random.default_rng(300 + n)
+    case = _random_case(rng, n, dtype, pointwise=True)
+    assert ConvGeometry.create(case[0].shape, case[1].shape, *case[3:]).is_pointwise
+    _check_all_three(*case, dtype, rng)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups):
+    """A tiny chunk budget forces one sample per chunk: buffers are reused across chunks."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 4, 9, 7)).astype(np.float64)
+    w = rng.standard_normal((6, 4 // groups, 3, 2)).astype(np.float64)
+    args = ((2, 1), ((1, 2), (0, 1)), (1, 2), groups)
+    gy = rng.standard_normal(K.conv_forward(x, w, *args).shape)
+    whole = (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
+             K.conv_backward_weight(gy, x, w.shape, *args))
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)
+    assert K._chunk_size(ConvGeometry.create(x.shape, w.shape, *args), 8) == 1
+    chunked = (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
+               K.conv_backward_weight(gy, x, w.shape, *args))
+    for a, b in zip(whole, chunked):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_portable_slicing_path_matches_the_numpy_path(n):
+    rng = np.random.default_rng(400 + n)
+    x, w, _, stride, pads, dilation, groups = _random_case(rng, n, np.float64)
+    geom = ConvGeometry.create(x.shape, w.shape, stride, pads, dilation, groups)
+    x5, w5 = x.reshape(geom.lifted("input")), w.reshape(geom.lifted("weight"))
+    y = K.conv_forward(x, w, stride, pads, dilation, groups)
+    gy = rng.standard_normal(y.shape)
+    gy5 = gy.reshape(geom.lifted("output"))
+    np.testing.assert_allclose(_conv_slices.forward(x5, w5, geom).reshape(y.shape), y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_conv_slices.backward_input(gy5, w5, geom).reshape(x.shape),
+                               K.conv_backward_input(gy, w, x.shape, stride, pads, dilation, groups),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_conv_slices.backward_weight(gy5, x5, geom).reshape(w.shape),
+                               K.conv_backward_weight(gy, x, w.shape, stride, pads, dilation, groups),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_integer_inputs_are_exact():
+    rng = np.random.default_rng(5)
+    x = rng.integers(-4, 5, (2, 4, 7, 6)).astype(np.int64)
+    w = rng.integers(-4, 5, (6, 2, 3, 3)).astype(np.int64)
+    y = K.conv_forward(x, w, 1, 1, 1, 2)
+    expected = TF.conv2d(torch.tensor(x), torch.tensor(w), None, 1, 1, 1, 2).numpy()
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", [
+    # (n, in_ch, out_ch, spatial, kernel, stride, padding, output_padding, dilation, groups)
+    (1, 3, 4, (7,), (3,), (2,), (1,), (1,), (1,), 1),
+    (2, 4, 6, (5, 4), (3, 2), (2, 3), (1, 0), (1, 2), (1, 1), 2),
+    (2, 2, 2, (4, 5), (4, 4), (1, 1), (2, 1), (1, 0), (2, 1), 2),
+    (3, 2, 3, (3, 4, 2), (2, 3, 2), (2, 1, 3), (0, 1, 1), (1, 0, 2), (1, 2, 1), 1),
+])
+def test_conv_transpose_forward_matches_torch(config, dtype):
+    n, cin, cout, spatial, kernel, stride, padding, out_pad, dilation, groups = config
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, cin) + spatial).astype(dtype)
+    w = rng.standard_normal((cin, cout // groups) + kernel).astype(dtype)
+    bias = rng.standard_normal(cout).astype(dtype)
+    y = K.conv_transpose_forward(x, w, stride, padding, out_pad, dilation, groups, bias=bias)
+    expected = CONV_T[n](torch.tensor(x), torch.tensor(w), torch.tensor(bias), stride, padding, out_pad,
+                         groups, dilation).numpy()
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, **TOL[dtype])
+
+
+def test_empty_batch_gives_empty_results():
+    x = np.zeros((0, 3, 8, 8), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    assert K.conv_forward(x, w, 1, 1).shape == (0, 4, 8, 8)
+    gy = np.zeros((0, 4, 8, 8), np.float32)
+    assert K.conv_backward_input(gy, w, x.shape, 1, 1).shape == x.shape
+    dw = K.conv_backward_weight(gy, x, w.shape, 1, 1)
+    assert dw.shape == w.shape and not dw.any()
+
+
+def test_grad_output_of_the_wrong_shape_is_rejected():
+    w = np.ones((4, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"grad_output \(2, 4, 7, 6\) does not match .*\(2, 4, 6, 6\)"):
+        K.conv_backward_input(np.zeros((2, 4, 7, 6)), w, (2, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"grad_output \(2, 5, 6, 6\) does not match"):
+        K.conv_backward_weight(np.zeros((2, 5, 6, 6)), np.zeros((2, 3, 8, 8)), w.shape)
+
+
+def test_shorter_grad_output_counts_as_zeros_at_the_end():
+    """What a transposed conv with output_padding >= stride needs (see _fit_grad_output)."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((4, 3, 3, 3))
+    x = rng.standard_normal((2, 3, 8, 8))
+    short = rng.standard_normal((2, 4, 5, 6))
+    padded = np.zeros((2, 4, 6, 6))
+    padded[:, :, :5, :6] = short
+    np.testing.assert_array_equal(K.conv_backward_input(short, w, x.shape),
+                                  K.conv_backward_input(padded, w, x.shape))
+    np.testing.assert_array_equal(K.conv_backward_weight(short, x, w.shape),
+                                  K.conv_backward_weight(padded, x, w.shape))

@@ -1,0 +1,288 @@
+"""Convolution functions and modules against torch: values, gradients for input, weight and
+bias, padding forms and modes, transposed convolutions, errors, reprs, the tutorial examples."""
+
+import math
+import pathlib
+import runpy
+
+import numpy as np
+import pytest
+
+import juanji
+import juanji.nn as nn
+import juanji.nn.functional as F
+from juanji.autograd.gradcheck import gradcheck
+from juanji.kernels.sizes import same_padding, transposed_output_size, window_output_size
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+DTYPES = [np.float32, np.float64]
+CONV = {1: (F.conv1d, TF.conv1d), 2: (F.conv2d, TF.conv2d), 3: (F.conv3d, TF.conv3d)}
+CONV_T = {1: (F.conv_transpose1d, TF.conv_transpose1d), 2: (F.conv_transpose2d, TF.conv_transpose2d),
+          3: (F.conv_transpose3d, TF.conv_transpose3d)}
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _compare(j_fn, t_fn, arrays, dtype, seed=1):
+    """Run both frameworks on the same arrays (None stays None); compare the output and the
+    gradient of every array input."""
+    j_in = [None if a is None else juanji.tensor(a, requires_grad=True) for a in arrays]
+    t_in = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
+    jy, ty = j_fn(*j_in), t_fn(*t_in)
+    assert tuple(jy.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
+    g = np.random.default_rng(seed).standard_normal(tuple(ty.shape)).astype(dtype)
+    jy.backward(juanji.tensor(g))
+    ty.backward(torch.tensor(g))
+    for j, t in zip(j_in, t_in):
+        if j is not None:
+            assert j.grad.numpy().dtype == dtype
+            np.testing.assert_allclose(j.grad.numpy(), t.grad.numpy(), **TOL[dtype])
+
+
+def _conv_grid(n_configs, seed):
+    """Random valid conv configs: (n, batch (0 = unbatched), groups, cin, cout, spatial, kernel,
+    stride, padding, dilation, bias). Padding is an int, a tuple, 'same' or 'valid'."""
+    rng = np.random.default_rng(seed)
+    configs = []
+    while len(configs) < n_configs:
+        n = int(rng.integers(1, 4))
+        groups = int(rng.choice([1, 1, 2, 3, 4]))
+        depthwise = groups > 1 and rng.random() < 0.4
+        cin = groups * (1 if depthwise else int(rng.integers(1, 3)))
+        cout = groups * int(rng.integers(1, 3))
+        spatial = tuple(int(v) for v in rng.integers(1, 12 if n < 3 else 7, size=n))
+        kernel = tuple(int(v) for v in rng.integers(1, 8 if n < 3 else 4, size=n))
+        dilation = tuple(int(v) for v in rng.integers(1, 4, size=n))
+        form = rng.choice(["int", "tuple", "same", "valid"])
+        if form == "same":
+            stride, padding = 1, "same"
+            pads = [same_padding(k, d) for k, d in zip(kernel, dilation)]
+        else:
+            stride = tuple(int(v) for v in rng.integers(1, 4, size=n))
+            padding = {"int": int(rng.integers(0, 4)), "tuple": tuple(int(v) for v in rng.integers(0, 4, size=n)),
+                       "valid": "valid"}[form]
+            p = (0,) * n if padding == "valid" else (padding,) * n if isinstance(padding, int) else padding
+            pads = [(q, q) for q in p]
+        s = (stride,) * n if isinstance(stride, int) else stride
+        if any(window_output_size(size, k, st, lo, hi, d) < 1
+               for size, k, st, (lo, hi), d in zip(spatial, kernel, s, pads, dilation)):
+            continue
+        batch = int(rng.integers(0, 5))
+        configs.append((n, batch, groups, cin, cout, spatial, kernel, stride, padding, dilation,
+                        bool(rng.integers(0, 2))))
+    return configs
+
+
+def _arrays(rng, dtype, batch, cin, spatial, weight_shape, bias_size):
+    x = rng.standard_normal(((batch,) if batch else ()) + (cin,) + spatial).astype(dtype)
+    w = rng.standard_normal(weight_shape).astype(dtype)
+    b = rng.standard_normal(bias_size).astype(dtype) if bias_size else None
+    return x, w, b
+
+
+# -- convolution -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", _conv_grid(40, seed=0))
+def test_conv_matches_torch_values_and_gradients(config, dtype):
+    n, batch, groups, cin, cout, spatial, kernel, stride, padding, dilation, bias = config
+    rng = np.random.default_rng(0)
+    x, w, b = _arrays(rng, dtype, batch, cin, spatial, (cout, cin // groups) + kernel, cout if bias else 0)
+    j_fn, t_fn = CONV[n]
+    _compare(lambda x, w, b: j_fn(x, w, b, stride, padding, dilation, groups),
+             lambda x, w, b: t_fn(x, w, b, stride, padding, dilation, groups), [x, w, b], dtype)
+
+
+@pytest.mark.parametrize("config", [
+    # LeNet, ResNet-style, AlexNet-style stems, depthwise with a channel multiplier, even kernels
+    dict(x=(4, 1, 28, 28), w=(6, 1, 5, 5), padding=2),
+    dict(x=(2, 8, 16, 16), w=(8, 8, 3, 3), padding=1, stride=2),
+    dict(x=(2, 3, 35, 35), w=(8, 3, 11, 11), padding=2, stride=4),
+    dict(x=(3, 4, 9, 10), w=(8, 1, 3, 3), padding=1, groups=4),
+    dict(x=(2, 6, 9, 8), w=(4, 6, 4, 2), padding="same", dilation=(2, 3)),
+    dict(x=(2, 8, 7, 7), w=(16, 8, 1, 1)),
+    dict(x=(2, 8, 7, 7), w=(16, 4, 1, 1), groups=2, stride=2),
+])
+def test_conv2d_on_typical_layer_shapes(config):
+    config = dict(config)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(config.pop("x")).astype(np.float32)
+    w = rng.standard_normal(config.pop("w")).astype(np.float32)
+    b = rng.standard_normal(w.shape[0]).astype(np.float32)
+    _compare(lambda x, w, b: F.conv2d(x, w, b, **config), lambda x, w, b: TF.conv2d(x, w, b, **config),
+             [x, w, b], np.float32)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_string_padding_keeps_or_shrinks_the_size(n, padding):
+    x = juanji.randn(*((2, 3) + (8,) * n))
+    w = juanji.randn(*((4, 3) + (4,) * n))  # even kernel: 'same' puts the odd extra pad on the right
+    y = CONV[n][0](x, w, padding=padding, dilation=2)
+    expected = 8 if padding == "same" else 8 - 2 * 3
+    assert tuple(y.shape) == (2, 4) + (expected,) * n
+
+
+def test_gy_flows_only_to_inputs_that_need_it():
+    x = juanji.randn(2, 3, 6, 6, requires_grad=True)
+    w = juanji.randn(4, 3, 3, 3)
+    b = juanji.randn(4, requires_grad=True)
+    F.conv2d(x, w, b).sum().backward()
+    assert x.grad is not None and b.grad is not None and w.grad is None
+    with juanji.no_grad():
+        y = F.conv2d(x, w, b)
+    assert not y.requires_grad
+
+
+# -- transposed convolution ----------------------------------------------------------------------
+
+def _transpose_grid(n_configs, seed):
+    rng = np.random.default_rng(seed)
+    configs = []
+    while len(configs) < n_configs:
+        n = int(rng.integers(1, 4))
+        groups = int(rng.choice([1, 1, 2, 3]))
+        cin = groups * int(rng.integers(1, 3))
+        cout = groups * int(rng.integers(1, 3))
+        spatial = tuple(int(v) for v in rng.integers(1, 8 if n < 3 else 5, size=n))
+        kernel = tuple(int(v) for v in rng.integers(1, 6 if n < 3 else 4, size=n))
+        stride = tuple(int(v) for v in rng.integers(1, 4, size=n))
+        dilation = tuple(int(v) for v in rng.integers(1, 4, size=n))
+        padding = tuple(int(v) for v in rng.integers(0, 3, size=n))
+        out_pad = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation))
+        if any(transposed_output_size(size, k, s, p, p, d, o) < 1 for size, k, s, p, d, o
+               in zip(spatial, kernel, stride, padding, dilation, out_pad)):
+            continue
+        configs.append((n, int(rng.integers(0, 4)), groups, cin, cout, spatial, kernel, stride, padding,
+                        out_pad, dilation, bool(rng.integers(0, 2))))
+    return configs
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("config", _transpose_grid(30, seed=1))
+def test_conv_transpose_matches_torch_values_and_gradients(config, dtype):
+    n, batch, groups, cin, cout, spatial, kernel, stride, padding, out_pad, dilation, bias = config
+    rng = np.random.default_rng(0)
+    x, w, b = _arrays(rng, dtype, batch, cin, spatial, (cin, cout // groups) + kernel, cout if bias else 0)
+    j_fn, t_fn = CONV_T[n]
+    _compare(lambda x, w, b: j_fn(x, w, b, stride, padding, out_pad, groups, dilation),
+             lambda x, w, b: t_fn(x, w, b, stride, padding, out_pad, groups, dilation), [x, w, b], dtype)
+
+
+def test_conv_transpose_with_output_padding_beyond_the_stride():
+    """stride 1, dilation 3: output_padding 2 is allowed and adds positions only bias reaches."""
+    rng = np.random.default_rng(4)
+    x, w, b = _arrays(rng, np.float64, 2, 2, (5, 4), (2, 3, 3, 2), 3)
+    _compare(lambda x, w, b: F.conv_transpose2d(x, w, b, 1, 1, (2, 1), 1, 3),
+             lambda x, w, b: TF.conv_transpose2d(x, w, b, 1, 1, (2, 1), 1, 3), [x, w, b], np.float64)
+
+
+# -- numerical gradient checks (no torch) ---------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_conv_gradcheck(n):
+    rng = np.random.default_rng(n)
+    x = juanji.tensor(rng.standard_normal((2, 4) + (5,) * n), requires_grad=True)
+    w = juanji.tensor(rng.standard_normal((4, 2) + (3,) * n), requires_grad=True)
+    b = juanji.tensor(rng.standard_normal(4), requires_grad=True)
+    fn = CONV[n][0]
+    assert gradcheck(lambda x, w, b: fn(x, w, b, 2, 1, 1, 2), (x, w, b))
+    assert gradcheck(lambda x, w, b: fn(x, w, b, 1, "same", 2, 2), (x, w, b))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_conv_transpose_gradcheck(n):
+    rng = np.random.default_rng(10 + n)
+    x = juanji.tensor(rng.standard_normal((2, 4) + (3,) * n), requires_grad=True)
+    w = juanji.tensor(rng.standard_normal((4, 3) + (2,) * n), requires_grad=True)
+    b = juanji.tensor(rng.standard_normal(6), requires_grad=True)
+    fn = CONV_T[n][0]
+    assert gradcheck(lambda x, w, b: fn(x, w, b, 2, 1, 1, 2, 1), (x, w, b))
+
+
+def test_depthwise_and_pointwise_gradcheck():
+    rng = np.random.default_rng(9)
+    x = juanji.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    dw = juanji.tensor(rng.standard_normal((6, 1, 3, 2)), requires_grad=True)
+    pw = juanji.tensor(rng.standard_normal((4, 3, 1, 1)), requires_grad=True)
+    assert gradcheck(lambda x, w: F.conv2d(x, w, None, (2, 1), 1, (1, 2), 3), (x, dw))
+    assert gradcheck(lambda x, w: F.conv2d(x, w), (x, pw))
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+def _t(*shape, dtype=None):
+    return juanji.zeros(*shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.conv2d(_t(8, 1, 28, 28), _t(16, 3, 5, 5)), RuntimeError,
+     r"conv2d: expected input with 3 channels \(weight \[16, 3, 5, 5\], groups=1\), got input \[8, 1, 28, 28\]"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), groups=2), RuntimeError,
+     r"conv2d: expected input with 6 channels \(weight \[4, 3, 3, 3\], groups=2\), got input \[2, 3, 8, 8\]"),
+    (lambda: F.conv2d(_t(2, 4, 8, 8), _t(3, 2, 3, 3), groups=2), RuntimeError,
+     r"conv2d: expected weight dim 0 \(out_channels\) divisible by groups=2, got weight of size \[3, 2, 3, 3\]"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 9, 9)), RuntimeError,
+     r"conv2d: padded input size per channel \(8 x 8\) is smaller than the \(dilated\) kernel size \(9 x 9\)"),
+    (lambda: F.conv1d(_t(2, 3, 8), _t(4, 3, 3), dilation=4), RuntimeError,
+     r"conv1d: padded input size per channel \(8\) is smaller than the \(dilated\) kernel size \(9\)"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), padding="same", stride=2), RuntimeError,
+     r"conv2d: padding='same' is not supported for strided convolutions"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), padding="full"), RuntimeError,
+     r"conv2d: invalid padding string 'full', expected 'valid' or 'same'"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), stride=0), RuntimeError,
+     r"conv2d: non-positive stride is not supported, got stride=\(0, 0\)"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), dilation=(1, -1)), RuntimeError,
+     r"conv2d: non-positive dilation"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), padding=-1), RuntimeError,
+     r"conv2d: negative padding is not supported"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), groups=0), RuntimeError,
+     r"conv2d: non-positive groups is not supported"),
+    (lambda: F.conv2d(_t(8, 8), _t(4, 3, 3, 3)), RuntimeError,
+     r"conv2d: expected 3D \(unbatched, C, H, W\) or 4D \(batched, N, C, H, W\) input, got input of size \[8, 8\]"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3)), RuntimeError,
+     r"conv2d: expected a 4D weight \(out, in/groups, kH, kW\), got weight of size \[4, 3, 3\]"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 0, 3)), RuntimeError,
+     r"conv2d: expected kernel sizes > 0, got weight of size \[4, 3, 0, 3\]"),
+    (lambda: F.conv2d(_t(2, 3, 0, 8), _t(4, 3, 3, 3)), RuntimeError,
+     r"conv2d: expected non-empty spatial dims, got input of size \[2, 3, 0, 8\]"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), stride=(1, 2, 3)), RuntimeError,
+     r"conv2d: expected stride to be a single integer value or a list of 2 values"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), stride=1.5), TypeError,
+     r"conv2d: stride must be an int or a tuple of 2 ints, got 1.5"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8), _t(4, 3, 3, 3), _t(3)), RuntimeError,
+     r"conv2d: expected bias to be 1-dimensional with 4 elements \(weight \[4, 3, 3, 3\]\), got bias of size \[3\]"),
+    (lambda: F.conv2d(_t(2, 3, 8, 8, dtype=juanji.float64), _t(4, 3, 3, 3)), RuntimeError,
+     r"conv2d: expected input and weight of the same dtype, got input .*float64 and weight .*float32"),
+    (lambda: F.conv_transpose2d(_t(2, 3, 8, 8), _t(3, 2, 3, 3), stride=2, output_padding=2), RuntimeError,
+     r"conv_transpose2d: output padding must be smaller than either stride or dilation, got "
+     r"output_padding=\(2, 2\), stride=\(2, 2\), dilation=\(1, 1\)"),
+    (lambda: F.conv_transpose2d(_t(2, 3, 8, 8), _t(4, 2, 3, 3)), RuntimeError,
+     r"conv_transpose2d: expected input with 4 channels \(weight \[4, 2, 3, 3\], groups=1\), got input \[2, 3, 8, 8\]"),
+    (lambda: F.conv_transpose2d(_t(1, 3, 1, 1), _t(3, 2, 3, 3), padding=2), RuntimeError,
+     r"conv_transpose2d: output size is too small: input size per channel \(1 x 1\) gives output size \(-1 x -1\)"),
+    (lambda: F.conv_transpose2d(_t(2, 3, 8, 8), _t(3, 2, 3, 3), padding="same"), TypeError,
+     r"conv_transpose2d: padding must be an int or a tuple of ints, not a string"),
+    (lambda: F.conv_transpose2d(_t(2, 3, 8, 8), _t(3, 2, 3, 3), groups=2), RuntimeError,
+     r"conv_transpose2d: expected weight dim 0 \(in_channels\) divisible by groups=2"),
+    (lambda: F.conv_transpose1d(_t(2, 3, 8), _t(3, 2, 3), _t(3)), RuntimeError,
+     r"conv_transpose1d: expected bias to be 1-dimensional with 2 elements"),
+])
+def test_bad_arguments_raise_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_torch_raises_on_the_same_bad_arguments():
+    """The error cases above are errors in torch too (our messages are our own)."""
+    z = torch.zeros
+    for call in [lambda: TF.conv2d(z(8, 1, 28, 28), z(16, 3, 5, 5)),
+                 lambda: TF.conv2d(z(2, 3, 8, 8), z(4, 3, 9, 9)),
+                 lambda: TF.conv2d(z(2, 3, 8, 8), z(4, 3, 3, 3), padding="same", stride=2),
+                 lambda: TF.conv_transpose2d(z(2, 3, 8, 8), z(3, 2, 3, 3), stride=2, output_padding=2),
+                 lambda: TF.conv_transpose2d(z(1, 3, 1, 1), z(3, 2, 3, 3), padding=2)]:
+        with pytest.raises(RuntimeError):
+            call()
