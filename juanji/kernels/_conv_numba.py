@@ -1,15 +1,16 @@
-"""Numba loops behind the NumPy convolution: layout changes, im2col and col2im.
+"""Numba loops behind the NumPy convolution: im2col, col2im and direct depthwise loops.
 
-All loops see the 3-d ("lifted", see ``_conv_geometry``) form: arrays are
-``(N, C, D, H, W)`` channels-first as the user holds them, or ``(N, D, H, W, C)``
-channels-last inside the kernels. The matrix products themselves are done by BLAS
-(NumPy's ``matmul``) in ``conv.py``; these loops only move data so that one large
-product can do the arithmetic.
+All loops see the 3-d ("lifted", see ``_conv_geometry``) form: arrays are ``(N, C, D, H, W)``
+channels-first, as the user holds them. The matrix products are done by BLAS (NumPy's
+``matmul``) in ``conv.py``; these loops only move data so that one large product can do the
+arithmetic.
 
-Why channels-last inside: an im2col row (one output position) is then a run of
-``kernel_volume`` contiguous copies of ``C`` channels, and the product
-``cols (rows, K*C) @ weight.T (K*C, O)`` has the long dimension first, which OpenBLAS
-runs faster than the channels-first ``weight @ cols`` orientation (measured: ~20%).
+Why channels-first columns ``cols[(c, kz, ky, kx), (b, oz, oy, ox)]``: a run of ``ox`` is a
+run of ``x`` along its last axis (contiguous at stride 1), so im2col and col2im are
+vectorised copies and adds with no transposition anywhere; ``w (O, C*K) @ cols`` then gives
+the output already in ``(O, positions)`` order, which is the ``(N, O, ...)`` layout of one
+sample. (A channels-last layout feeds BLAS a slightly better shape but needs layout
+transposes that cost more than they save: measured.)
 """
 
 from __future__ import annotations
@@ -17,169 +18,113 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["pad_to_channels_last", "im2col", "col2im_to_channels_first", "rows_to_channels_first",
-           "channels_first_to_rows", "depthwise_forward", "depthwise_backward_input",
-           "depthwise_backward_weight"]
-
-_TILE = 32  # transpose tile: 32 x 32 floats stay in L1 while they are turned around
-
-
-@njit(cache=True, parallel=True)
-def pad_to_channels_last(x, n0, dst, lo_d, lo_h, lo_w):
-    """``dst[b, lo_d+z, lo_h+y, lo_w+x, c] = x[n0+b, c, z, y, x]`` for ``b < dst.shape[0]``.
-
-    ``dst`` is the zero-padded channels-last copy of a chunk of the batch; its border is
-    never written, so a buffer zeroed once can be reused for every chunk.
-    """
-    nb = dst.shape[0]
-    channels, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    for task in prange(nb * depth * height):
-        b = task // (depth * height)
-        z = (task // height) % depth
-        y = task % height
-        for c in range(channels):
-            for i in range(width):
-                dst[b, lo_d + z, lo_h + y, lo_w + i, c] = x[n0 + b, c, z, y, i]
-
-
-@njit(cache=True, parallel=True)
-def im2col(xp, cols, out_d, out_h, out_w, k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, groups):
-    """Gather every window of the padded channels-last ``xp`` into one row of ``cols``.
-
-    Row ``r = ((b*out_d + oz)*out_h + oy)*out_w + ox`` holds, group by group, the window
-    in the order (kz, ky, kx, c): ``cols[r, ((g*Kd + kz)*Kh + ky)*Kw + kx)*Cg + c]
-    = xp[b, oz*s_d + kz*d_d, oy*s_h + ky*d_h, ox*s_w + kx*d_w, g*Cg + c]``.
-    """
-    nb = xp.shape[0]
-    cg = xp.shape[4] // groups
-    for task in prange(nb * out_d * out_h):
-        b = task // (out_d * out_h)
-        oz = (task // out_h) % out_d
-        oy = task % out_h
-        row = task * out_w
-        for ox in range(out_w):
-            col = 0
-            for g in range(groups):
-                c0 = g * cg
-                for kz in range(k_d):
-                    iz = oz * s_d + kz * d_d
-                    for ky in range(k_h):
-                        iy = oy * s_h + ky * d_h
-                        for kx in range(k_w):
-                            ix = ox * s_w + kx * d_w
-                            for c in range(cg):
-                                cols[row, col + c] = xp[b, iz, iy, ix, c0 + c]
-                            col += cg
-            row += 1
+__all__ = ["im2col", "col2im", "depthwise_forward", "depthwise_backward_input", "depthwise_backward_weight"]
 
 
 @njit(cache=True)
-def _taps(i, lo, k, s, d, out_n, taps_k, taps_o):
-    """Kernel taps reaching input index ``i``: all ``(kk, o)`` with ``o*s + kk*d == i + lo``.
-
-    Fills ``taps_k``/``taps_o`` and returns how many there are.
-    """
-    count = 0
-    p = i + lo
-    for kk in range(k):
-        t = p - kk * d
-        if t < 0:
-            break  # t only decreases as kk grows
-        if t % s == 0:
-            o = t // s
-            if o < out_n:
-                taps_k[count] = kk
-                taps_o[count] = o
-                count += 1
-    return count
+def _valid_outputs(offset, s, lo, n, out_n):
+    """Output positions ``[o0, o1)`` whose input index ``o*s + offset - lo`` lies in ``[0, n)``."""
+    first = lo - offset  # need o*s >= first
+    o0 = 0 if first <= 0 else (first + s - 1) // s
+    last = n - 1 + lo - offset  # need o*s <= last
+    if last < 0:
+        return 0, 0
+    o1 = min(out_n, last // s + 1)
+    if o1 < o0:
+        o1 = o0
+    return o0, o1
 
 
 @njit(cache=True, parallel=True)
-def col2im_to_channels_first(gcols, gx, n0, out_d, out_h, out_w, k_d, k_h, k_w, s_d, s_h, s_w,
-                             d_d, d_h, d_w, lo_d, lo_h, lo_w, groups):
-    """The adjoint of :func:`im2col` (scatter-add), written as a gather so it needs no locks.
+def im2col(x, n0, cols, out_d, out_h, out_w, k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w,
+           lo_d, lo_h, lo_w):
+    """Gather the windows of samples ``n0 ..`` of ``x`` into ``cols (C*K, nb*L)``.
 
-    Each input position sums the column entries of every window that covered it:
-    ``gx[n0+b, c, z, y, x] = sum over taps (kz, oz), (ky, oy), (kx, ox) of
-    gcols[row(b, oz, oy, ox), col(g, kz, ky, kx, c)]``, with padding positions dropped.
-    One row ``(b, z, y)`` per task: tasks write disjoint outputs, so they run in parallel.
-    The row is summed channels-last in a small buffer, then written channels-first.
+    ``cols[(c*Kd + kz)*Kh*Kw + ky*Kw + kx, b*L + (oz*oH + oy)*oW + ox]
+    = x[n0+b, c, oz*s_d + kz*d_d - lo_d, oy*s_h + ky*d_h - lo_h, ox*s_w + kx*d_w - lo_w]``,
+    zero where that index falls in the padding. One (channel, sample) pair per task, so a
+    task reads one input plane (which stays in cache) and writes K row segments.
     """
-    nb = gcols.shape[0] // (out_d * out_h * out_w)
-    channels, depth, height, width = gx.shape[1], gx.shape[2], gx.shape[3], gx.shape[4]
-    cg = channels // groups
-    for task in prange(nb * depth * height):
-        b = task // (depth * height)
-        z = (task // height) % depth
-        y = task % height
-        tz_k = np.empty(k_d, np.int64)
-        tz_o = np.empty(k_d, np.int64)
-        ty_k = np.empty(k_h, np.int64)
-        ty_o = np.empty(k_h, np.int64)
-        tx_k = np.empty(k_w, np.int64)
-        tx_o = np.empty(k_w, np.int64)
-        acc = np.zeros((width, channels), gcols.dtype)
-        nz = _taps(z, lo_d, k_d, s_d, d_d, out_d, tz_k, tz_o)
-        ny = _taps(y, lo_h, k_h, s_h, d_h, out_h, ty_k, ty_o)
-        for i in range(width):
-            nx = _taps(i, lo_w, k_w, s_w, d_w, out_w, tx_k, tx_o)
-            for a in range(nz):
-                for bb in range(ny):
-                    row_zy = (b * out_d + tz_o[a]) * out_h + ty_o[bb]
-                    k_zy = tz_k[a] * k_h + ty_k[bb]
-                    for cc in range(nx):
-                        row = row_zy * out_w + tx_o[cc]
-                        k_zyx = k_zy * k_w + tx_k[cc]
-                        for g in range(groups):
-                            col = (g * k_d * k_h * k_w + k_zyx) * cg
-                            for c in range(cg):
-                                acc[i, g * cg + c] += gcols[row, col + c]
-        for c in range(channels):
-            for i in range(width):
-                gx[n0 + b, c, z, y, i] = acc[i, c]
+    channels, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    taps = k_d * k_h * k_w
+    length = out_d * out_h * out_w
+    nb = cols.shape[1] // length
+    for task in prange(channels * nb):
+        c = task // nb
+        b = task % nb
+        volume = x[n0 + b, c]
+        for kz in range(k_d):
+            for ky in range(k_h):
+                for kx in range(k_w):
+                    row = c * taps + (kz * k_h + ky) * k_w + kx
+                    x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
+                    start = kx * d_w - lo_w  # input index of output position 0 for this tap
+                    for oz in range(out_d):
+                        iz = oz * s_d + kz * d_d - lo_d
+                        for oy in range(out_h):
+                            iy = oy * s_h + ky * d_h - lo_h
+                            col = b * length + (oz * out_h + oy) * out_w
+                            target = cols[row, col:col + out_w]
+                            if iz < 0 or iz >= depth or iy < 0 or iy >= height or x1 == x0:
+                                target[:] = 0.0
+                                continue
+                            target[:x0] = 0.0
+                            target[x1:] = 0.0
+                            line = volume[iz, iy]
+                            # a plain slice at stride 1 compiles to a vectorised copy; a slice
+                            # with a run-time step would not, so that case gets its own branch
+                            if s_w == 1:
+                                target[x0:x1] = line[x0 + start:x1 + start]
+                            else:
+                                target[x0:x1] = line[x0 * s_w + start:(x1 - 1) * s_w + start + 1:s_w]
 
 
 @njit(cache=True, parallel=True)
-def rows_to_channels_first(rows, dst, n0, bias, use_bias):
-    """``dst[n0+b, o, l] = rows[b*L + l, o] (+ bias[o])``: a GEMM result back to (N, O, L).
+def col2im(gcols, gx, n0, out_d, out_h, out_w, k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w,
+           lo_d, lo_h, lo_w):
+    """The adjoint of :func:`im2col`: add every column entry back where it was read from.
 
-    Tiled so that reads and writes both stay in cache lines already loaded.
+    ``gx[n0+b, c]`` is the sum over taps and output positions of ``gcols[(c, tap), (b, pos)]``
+    at input index ``pos*s + tap*d - lo`` (padding positions dropped). One ``(b, c)`` plane
+    per task: tasks write disjoint planes, so the additions need no locks.
     """
-    channels = rows.shape[1]
-    length = dst.shape[2]
-    nb = rows.shape[0] // length
-    l_tiles = (length + _TILE - 1) // _TILE
-    for task in prange(nb * l_tiles):
-        b = task // l_tiles
-        l0 = (task % l_tiles) * _TILE
-        l1 = min(l0 + _TILE, length)
-        for o in range(channels):
-            add = bias[o] if use_bias else 0.0
-            for i in range(l0, l1):
-                dst[n0 + b, o, i] = rows[b * length + i, o] + add
+    channels = gx.shape[1]
+    depth, height, width = gx.shape[2], gx.shape[3], gx.shape[4]
+    taps = k_d * k_h * k_w
+    length = out_d * out_h * out_w
+    nb = gcols.shape[1] // length
+    for task in prange(nb * channels):
+        b = task // channels
+        c = task % channels
+        plane = gx[n0 + b, c]
+        plane[:] = 0.0
+        for kz in range(k_d):
+            for ky in range(k_h):
+                for kx in range(k_w):
+                    row = c * taps + (kz * k_h + ky) * k_w + kx
+                    x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
+                    if x1 == x0:
+                        continue
+                    start = kx * d_w - lo_w
+                    for oz in range(out_d):
+                        iz = oz * s_d + kz * d_d - lo_d
+                        if iz < 0 or iz >= depth:
+                            continue
+                        for oy in range(out_h):
+                            iy = oy * s_h + ky * d_h - lo_h
+                            if iy < 0 or iy >= height:
+                                continue
+                            col = b * length + (oz * out_h + oy) * out_w
+                            line = plane[iz, iy]
+                            values = gcols[row, col + x0:col + x1]
+                            if s_w == 1:  # contiguous: a loop Numba vectorises
+                                target = line[x0 + start:x1 + start]
+                                for i in range(x1 - x0):
+                                    target[i] += values[i]
+                            else:
+                                for i in range(x1 - x0):
+                                    line[(x0 + i) * s_w + start] += values[i]
 
-
-@njit(cache=True, parallel=True)
-def channels_first_to_rows(src, n0, rows):
-    """``rows[b*L + l, c] = src[n0+b, c, l]``: a (N, C, L) chunk as a (rows, C) matrix."""
-    channels = src.shape[1]
-    length = src.shape[2]
-    nb = rows.shape[0] // length
-    l_tiles = (length + _TILE - 1) // _TILE
-    for task in prange(nb * l_tiles):
-        b = task // l_tiles
-        l0 = (task % l_tiles) * _TILE
-        l1 = min(l0 + _TILE, length)
-        for i in range(l0, l1):
-            for c in range(channels):
-                rows[b * length + i, c] = src[n0 + b, c, i]
-
-
-# ---------------------------------------------------------------------------------------
-# Depthwise convolution (groups == in_channels): each output channel reads one input
-# channel, so im2col + GEMM would be thousands of 1-row products. Direct loops win here.
-# Output channel o reads input channel o // multiplier.
-# ---------------------------------------------------------------------------------------
 
 @njit(cache=True)
 def _valid_taps(o, s, d, lo, k, n):

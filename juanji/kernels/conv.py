@@ -8,13 +8,14 @@ Per spatial dim, with input ``n``, kernel ``k``, stride ``s``, dilation ``d`` an
     y[b, o, p] = sum_{c in o's group} sum_k  w[o, c, k] * x_pad[b, c, p*s + k*d]
     out = floor((n + lo + hi - d*(k-1) - 1) / s) + 1
 
-How it is computed (NumPy): im2col turns every window into one row of a matrix
-``cols (N*L, G*K*Cg)``, so the whole convolution is one matrix product per group,
-``cols @ w.T``, done by BLAS. The batch goes through in chunks so the columns of one
-chunk fit in cache (and memory stays bounded). The gradients are the adjoints:
+How it is computed (NumPy): im2col turns every window into one column of a matrix
+``cols (C*K, positions)``, so the convolution is one matrix product per group,
+``w_g (Og, Cg*K) @ cols_g``, done by BLAS. The batch goes through in chunks of a few
+samples, sized so that a chunk's columns stay in cache (memory stays bounded too). The
+gradients are the adjoints:
 
-    grad input  = col2im(gy_rows @ w)            (a transposed convolution)
-    grad weight = gy_rows.T @ cols               (a convolution of x with gy)
+    grad input  = col2im(w.T @ gy)               (a transposed convolution)
+    grad weight = gy @ cols.T                    (a correlation of x with gy)
 
 Two shapes get their own path because im2col buys nothing there: pointwise (1x1, stride 1,
 no padding: already a matrix product per sample) and depthwise (groups == C: one input
@@ -41,6 +42,7 @@ __all__ = ["conv_forward", "conv_backward_input", "conv_backward_weight", "conv_
 # Columns of one chunk take about this many bytes: big enough for BLAS to run at full
 # speed, small enough to stay in the 32 MiB L3 cache next to the weights and the outputs.
 CHUNK_BYTES = 4 << 20
+MIN_CHUNK_POSITIONS = 1024
 
 
 def _lift(arr, geom: ConvGeometry, kind: str):
@@ -54,23 +56,17 @@ def _unlift(arr, geom: ConvGeometry, kind: str):
 
 
 def _chunk_size(geom: ConvGeometry, itemsize: int) -> int:
-    """Samples per chunk so that one chunk of columns is about ``CHUNK_BYTES``."""
+    """Samples per chunk so that one chunk of columns is about ``CHUNK_BYTES``
+    (and a chunk has at least ``MIN_CHUNK_POSITIONS`` columns, for BLAS's sake)."""
     per_sample = geom.out_volume * geom.kernel_volume * geom.channels * itemsize
-    return int(max(1, min(geom.batch, CHUNK_BYTES // max(per_sample, 1))))
+    by_bytes = CHUNK_BYTES // max(per_sample, 1)
+    by_width = -(-MIN_CHUNK_POSITIONS // max(geom.out_volume, 1))
+    return int(max(1, min(geom.batch, max(by_bytes, by_width))))
 
 
-def _weight_rows(w5, geom: ConvGeometry):
-    """The weight as ``(G, Og, K*Cg)`` with the (tap, channel) order of an im2col row."""
-    g, og, cg = geom.groups, geom.out_channels_per_group, geom.channels_per_group
-    wr = w5.reshape(g, og, cg, geom.kernel_volume).transpose(0, 1, 3, 2)
-    return np.ascontiguousarray(wr).reshape(g, og, geom.kernel_volume * cg)
-
-
-def _weight_from_rows(wr, geom: ConvGeometry):
-    """Inverse of :func:`_weight_rows`: ``(G, Og, K*Cg)`` back to ``(O, Cg, Kd, Kh, Kw)``."""
-    g, og, cg = geom.groups, geom.out_channels_per_group, geom.channels_per_group
-    w = wr.reshape(g, og, geom.kernel_volume, cg).transpose(0, 1, 3, 2)
-    return np.ascontiguousarray(w).reshape(geom.lifted("weight"))
+def _grouped(w5, geom: ConvGeometry):
+    """The weight as ``(G, Og, Cg*K)``: row ``o`` of group ``g`` against its columns."""
+    return w5.reshape(geom.groups, geom.out_channels_per_group, geom.channels_per_group * geom.kernel_volume)
 
 
 def _portable(arr) -> bool:
@@ -83,32 +79,37 @@ def _geometry_args(geom: ConvGeometry):
     return (*geom.out_size, *geom.kernel, *geom.stride, *geom.dilation)
 
 
-class _ChunkBuffers:
-    """Work arrays reused by every chunk of one call: the padded channels-last input and
-    its columns. The padded buffer is zeroed once; chunks only overwrite its interior."""
+class _Columns:
+    """One reusable work array for the columns of a chunk, ``(C*K, count*L)`` per chunk."""
 
     def __init__(self, geom: ConvGeometry, chunk: int, dtype):
-        padded = geom.padded_size
-        has_padding = padded != geom.in_size
-        alloc = np.zeros if has_padding else np.empty
         self.geom = geom
-        self.xpad = alloc((chunk,) + padded + (geom.channels,), dtype)
-        self.cols = np.empty((chunk * geom.out_volume, geom.kernel_volume * geom.channels), dtype)
+        self.rows = geom.channels * geom.kernel_volume
+        self.buffer = np.empty(self.rows * chunk * geom.out_volume, dtype)
 
-    def columns(self, x5, n0: int, count: int):
+    def view(self, count: int):
+        """The first ``count`` samples' worth of the buffer, as a contiguous matrix."""
+        width = count * self.geom.out_volume
+        return self.buffer[:self.rows * width].reshape(self.rows, width)
+
+    def gather(self, x5, n0: int, count: int):
         """im2col of samples ``n0 .. n0+count`` of the lifted input ``x5``."""
-        geom = self.geom
-        xpad = self.xpad[:count]
-        nb.pad_to_channels_last(x5, n0, xpad, *geom.pad_lo)
-        cols = self.cols[:count * geom.out_volume]
-        nb.im2col(xpad, cols, *_geometry_args(geom), geom.groups)
+        cols = self.view(count)
+        nb.im2col(x5, n0, cols, *_geometry_args(self.geom), *self.geom.pad_lo)
         return cols
 
 
-def _group_slices(geom: ConvGeometry):
-    """(output-channel slice, column slice) of each group."""
-    og, kc = geom.out_channels_per_group, geom.kernel_volume * geom.channels_per_group
-    return [(slice(g * og, (g + 1) * og), slice(g * kc, (g + 1) * kc)) for g in range(geom.groups)]
+def _samples_as_columns(a3, n0: int, count: int, out):
+    """``a3[n0:n0+count]`` (count, R, L) as the matrix (R, count*L) that im2col's layout needs.
+
+    Each (sample, row) is a contiguous run of L values, so this is a copy of whole runs.
+    """
+    if count == 1:
+        return a3[n0]  # already (R, L): no copy
+    rows, length = a3.shape[1], a3.shape[2]
+    matrix = out[:rows * count * length].reshape(rows, count, length)
+    matrix[...] = a3[n0:n0 + count].transpose(1, 0, 2)
+    return matrix.reshape(rows, count * length)
 
 
 def _bias_args(bias, dtype):
@@ -160,20 +161,22 @@ def _pointwise_forward(x5, w5, y, geom: ConvGeometry, bias):
 
 def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
     chunk = _chunk_size(geom, x5.itemsize)
-    buffers = _ChunkBuffers(geom, chunk, x5.dtype)
-    wr = _weight_rows(w5, geom)
-    rows = np.empty((chunk * geom.out_volume, geom.out_channels), x5.dtype)
-    y3 = y.reshape(geom.batch, geom.out_channels, geom.out_volume)
+    columns = _Columns(geom, chunk, x5.dtype)
+    wg = _grouped(w5, geom)
+    g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
+    out_buffer = np.empty(geom.out_channels * chunk * length, x5.dtype) if chunk > 1 else None
+    y3 = y.reshape(geom.batch, geom.out_channels, length)
     for n0 in range(0, geom.batch, chunk):
         count = min(chunk, geom.batch - n0)
-        cols = buffers.columns(x5, n0, count)
-        out = rows[:count * geom.out_volume]
-        for g, (o_slice, k_slice) in enumerate(_group_slices(geom)):
-            if geom.groups == 1:
-                np.matmul(cols, wr[0].T, out=out)
-            else:
-                out[:, o_slice] = cols[:, k_slice] @ wr[g].T
-        nb.rows_to_channels_first(out, y3, n0, bias_arr, use_bias)
+        cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
+        if count == 1:  # the product lands directly in y's memory
+            np.matmul(wg, cols, out=y3[n0].reshape(g, og, length))
+        else:
+            out = out_buffer[:geom.out_channels * count * length].reshape(g, og, count * length)
+            np.matmul(wg, cols, out=out)
+            y3[n0:n0 + count] = out.reshape(geom.out_channels, count, length).transpose(1, 0, 2)
+        if use_bias:  # while this chunk of y is still in cache
+            y3[n0:n0 + count] += bias_arr[:, None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,22 +235,17 @@ def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, gro
 
 def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
     chunk = _chunk_size(geom, gy5.itemsize)
-    wr = _weight_rows(w5, geom)
-    length = geom.out_volume
-    gy_rows = np.empty((chunk * length, geom.out_channels), gy5.dtype)
-    gcols = np.empty((chunk * length, geom.kernel_volume * geom.channels), gy5.dtype)
+    columns = _Columns(geom, chunk, gy5.dtype)
+    wg_t = _grouped(w5, geom).transpose(0, 2, 1)  # (G, Cg*K, Og)
+    g, length = geom.groups, geom.out_volume
     gy3 = gy5.reshape(geom.batch, geom.out_channels, length)
+    gy_buffer = np.empty(geom.out_channels * chunk * length, gy5.dtype)
     for n0 in range(0, geom.batch, chunk):
         count = min(chunk, geom.batch - n0)
-        rows = gy_rows[:count * length]
-        nb.channels_first_to_rows(gy3, n0, rows)
-        cols = gcols[:count * length]
-        for g, (o_slice, k_slice) in enumerate(_group_slices(geom)):
-            if geom.groups == 1:
-                np.matmul(rows, wr[0], out=cols)
-            else:
-                cols[:, k_slice] = rows[:, o_slice] @ wr[g]
-        nb.col2im_to_channels_first(cols, gx, n0, *_geometry_args(geom), *geom.pad_lo, geom.groups)
+        gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, -1, count * length)
+        gcols = columns.view(count)
+        np.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
+        nb.col2im(gcols, gx, n0, *_geometry_args(geom), *geom.pad_lo)
 
 
 def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
@@ -279,22 +277,19 @@ def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, g
 
 def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     chunk = _chunk_size(geom, x5.itemsize)
-    buffers = _ChunkBuffers(geom, chunk, x5.dtype)
-    length = geom.out_volume
-    gy_rows = np.empty((chunk * length, geom.out_channels), gy5.dtype)
+    columns = _Columns(geom, chunk, x5.dtype)
+    g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
     gy3 = gy5.reshape(geom.batch, geom.out_channels, length)
-    kc = geom.kernel_volume * geom.channels_per_group
-    gwr = np.zeros((geom.groups, geom.out_channels_per_group, kc), x5.dtype)
-    partial = np.empty((geom.out_channels_per_group, kc), x5.dtype)
+    gy_buffer = np.empty(geom.out_channels * chunk * length, gy5.dtype)
+    gw = np.zeros((g, og, geom.channels_per_group * geom.kernel_volume), x5.dtype)
+    partial = np.empty_like(gw)
     for n0 in range(0, geom.batch, chunk):
         count = min(chunk, geom.batch - n0)
-        cols = buffers.columns(x5, n0, count)
-        rows = gy_rows[:count * length]
-        nb.channels_first_to_rows(gy3, n0, rows)
-        for g, (o_slice, k_slice) in enumerate(_group_slices(geom)):
-            np.matmul(rows[:, o_slice].T, cols[:, k_slice], out=partial)
-            gwr[g] += partial
-    return _weight_from_rows(gwr, geom)
+        cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
+        gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, og, count * length)
+        np.matmul(gy_cols, cols.transpose(0, 2, 1), out=partial)
+        gw += partial
+    return gw.reshape(geom.lifted("weight"))
 
 
 def conv_backward_bias(gy):

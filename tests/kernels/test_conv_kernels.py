@@ -99,18 +99,20 @@ def test_pointwise_path_matches_torch(n, dtype):
 
 
 @pytest.mark.parametrize("groups", [1, 2])
-def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups):
-    """A tiny chunk budget forces one sample per chunk: buffers are reused across chunks."""
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups, chunk):
+    """Chunks of 1 and 2 samples (5 = 2 + 2 + 1): buffers are reused, the last chunk is short."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((5, 4, 9, 7)).astype(np.float64)
     w = rng.standard_normal((6, 4 // groups, 3, 2)).astype(np.float64)
+    b = rng.standard_normal(6)
     args = ((2, 1), ((1, 2), (0, 1)), (1, 2), groups)
     gy = rng.standard_normal(K.conv_forward(x, w, *args).shape)
-    whole = (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
+    whole = (K.conv_forward(x, w, *args, bias=b), K.conv_backward_input(gy, w, x.shape, *args),
              K.conv_backward_weight(gy, x, w.shape, *args))
-    monkeypatch.setattr(K, "CHUNK_BYTES", 1)
-    assert K._chunk_size(ConvGeometry.create(x.shape, w.shape, *args), 8) == 1
-    chunked = (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
+    assert K._chunk_size(ConvGeometry.create(x.shape, w.shape, *args), 8) == 5
+    monkeypatch.setattr(K, "_chunk_size", lambda geom, itemsize: chunk)
+    chunked = (K.conv_forward(x, w, *args, bias=b), K.conv_backward_input(gy, w, x.shape, *args),
                K.conv_backward_weight(gy, x, w.shape, *args))
     for a, b in zip(whole, chunked):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
