@@ -138,9 +138,11 @@ def _to_operand(x):
     return tensor(x)
 
 
-def _binary(op, a, b, name, true_div=False, reverse=False):
+def _binary(op, a, b, name, true_div=False, reverse=False, check=None):
     b = _to_operand(b)
     a, b = _promote_pair(a, b, true_div)
+    if check is not None:
+        check(b, a) if reverse else check(a, b)
     try:
         return op.apply(b, a) if reverse else op.apply(a, b)
     except ValueError as e:
@@ -159,6 +161,33 @@ def _compare(a, b, ufunc, name):
         if "broadcast" in str(e):
             raise _broadcast_error(a, b, name) from None
         raise
+
+
+def _check_integer_division(a, b, name):
+    """torch refuses integer division by zero (NumPy would warn and return 0) and bool operands."""
+    dtype = a.dtype if isinstance(a, Tensor) else b.dtype
+    if dtype is dt.bool:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
+    if dtype.is_floating_point:
+        return
+    divisor = b._data if isinstance(b, Tensor) else b
+    if (divisor == 0).any() if hasattr(divisor, "any") else divisor == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _check_pow(base, exponent):
+    dtype = base.dtype if isinstance(base, Tensor) else exponent.dtype
+    if dtype is dt.bool:
+        raise NotImplementedError('"pow" not implemented for \'Bool\'')
+    if dtype.is_floating_point:
+        return
+    e = exponent._data if isinstance(exponent, Tensor) else exponent
+    if (e < 0).any() if hasattr(e, "any") else e < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _check_remainder(a, b):
+    _check_integer_division(a, b, "remainder")
 
 
 def _index_arrays(index):
@@ -525,12 +554,17 @@ class Tensor:
     def __radd__(self, other):
         return _binary(E.Add, self, other, "add", reverse=True)
 
+    def _refuse_bool_sub(self, other):
+        if self.dtype is dt.bool or getattr(other, "dtype", None) is dt.bool or isinstance(other, (_py_bool, np.bool_)):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                               "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
     def __sub__(self, other):
-        if self.dtype is dt.bool and getattr(other, "dtype", None) is dt.bool:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported.")
+        self._refuse_bool_sub(other)
         return _binary(E.Sub, self, other, "sub")
 
     def __rsub__(self, other):
+        self._refuse_bool_sub(other)
         return _binary(E.Sub, self, other, "sub", reverse=True)
 
     def __mul__(self, other):
@@ -549,24 +583,23 @@ class Tensor:
         return self.floor_divide(other)
 
     def __rfloordiv__(self, other):
-        return tensor(other, dtype=self.dtype if isinstance(other, _SCALARS) else None).floor_divide(self) \
-            if not isinstance(other, Tensor) else other.floor_divide(self)
+        return self._floor_divide(other, reverse=True)
 
     def __mod__(self, other):
-        return _binary(E.Remainder, self, other, "remainder")
+        return _binary(E.Remainder, self, other, "remainder", check=_check_remainder)
 
     def __rmod__(self, other):
-        return _binary(E.Remainder, self, other, "remainder", reverse=True)
+        return _binary(E.Remainder, self, other, "remainder", reverse=True, check=_check_remainder)
 
     def __pow__(self, other):
         if isinstance(other, _SCALARS) and not isinstance(other, _py_bool) and self.dtype.is_floating_point:
             if other == 2:
                 return E.Mul.apply(self, self)
             return E.Pow.apply(self, other)
-        return _binary(E.Pow, self, other, "pow")
+        return _binary(E.Pow, self, other, "pow", check=_check_pow)
 
     def __rpow__(self, other):
-        return _binary(E.Pow, self, other, "pow", reverse=True)
+        return _binary(E.Pow, self, other, "pow", reverse=True, check=_check_pow)
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -652,10 +685,22 @@ class Tensor:
     divide = true_divide = div
 
     def floor_divide(self, other):
+        return self._floor_divide(other)
+
+    def _floor_divide(self, other, reverse=False):
+        """a // b rounded toward minus infinity; not differentiable (torch has no derivative either)."""
         other = _to_operand(other)
         a, b = _promote_pair(self, other)
+        if reverse:
+            a, b = (b if isinstance(b, Tensor) else tensor(b, dtype=a.dtype)), a
+        _check_integer_division(a, b, "div_floor")
         bd = b._data if isinstance(b, Tensor) else b
-        return Tensor._from_array(xp_of(a._data).floor_divide(a._data, bd))
+        try:
+            return Tensor._from_array(xp_of(a._data).floor_divide(a._data, bd))
+        except ValueError as e:
+            if "broadcast" in str(e):
+                raise _broadcast_error(a, b, "floor_divide") from None
+            raise
 
     def remainder(self, other):
         return self % other
@@ -722,6 +767,7 @@ class Tensor:
     negative = neg
 
     def abs(self):
+        self._not_for_bool("abs_cpu")
         return E.Abs.apply(self)
 
     absolute = abs
@@ -772,7 +818,13 @@ class Tensor:
         return E.Sigmoid.apply(self._floating())
 
     def relu(self):
+        if self.dtype is dt.bool:
+            raise RuntimeError("Boolean inputs not supported for relu")
         return E.Relu.apply(self)
+
+    def _not_for_bool(self, kernel):
+        if self.dtype is dt.bool:
+            raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
     def _piecewise_constant(self, fn):
         if self.requires_grad and _state.enabled:
@@ -780,24 +832,34 @@ class Tensor:
         return Tensor._from_array(fn(self._data))
 
     def sign(self):
+        if self.dtype is dt.bool:
+            return self.clone()
         return self._piecewise_constant(xp_of(self._data).sign)
 
     def sgn(self):
         return self.sign()
 
     def floor(self):
-        return self if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).floor)
+        self._not_for_bool("floor_vml_cpu")
+        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).floor)
 
     def ceil(self):
-        return self if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).ceil)
+        self._not_for_bool("ceil_vml_cpu")
+        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).ceil)
 
     def trunc(self):
-        return self if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).trunc)
+        self._not_for_bool("trunc_vml_cpu")
+        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).trunc)
 
     def frac(self):
+        if not self.dtype.is_floating_point:
+            raise NotImplementedError(f'"frac_cpu" not implemented for \'{self.type()[7:-6]}\'')
         return self - self.trunc()
 
     def round(self, decimals=0):
+        self._not_for_bool("round_vml_cpu")
+        if not self.dtype.is_floating_point:
+            return self.clone()
         xp = xp_of(self._data)
         return self._piecewise_constant(lambda a: xp.round(a, decimals))
 

@@ -119,6 +119,9 @@ def compare_with_torch(jfn, tfn, inputs, rtol=None, atol=None, grad=True, grad_r
     gradient must have none or a zero one in juanji). Gradient tolerances default to the value
     tolerances.
 
+    If torch raises (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError), juanji must raise the
+    same exception class; then ``(None, None)`` is returned.
+
     Returns ``(juanji_outputs, torch_outputs)`` as tuples, for further checks.
     """
     torch = pytest.importorskip("torch")
@@ -138,8 +141,14 @@ def compare_with_torch(jfn, tfn, inputs, rtol=None, atol=None, grad=True, grad_r
             j_in.append(x)
             t_in.append(x)
 
+    try:
+        t_out = _as_tuple(tfn(*t_in))
+    except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as torch_error:
+        # torch refuses these inputs: juanji must refuse them too, with the same kind of error
+        with pytest.raises(type(torch_error)):
+            jfn(*j_in)
+        return None, None
     j_out = _as_tuple(jfn(*j_in))
-    t_out = _as_tuple(tfn(*t_in))
     assert len(j_out) == len(t_out), f"juanji returned {len(j_out)} outputs, torch {len(t_out)}"
     for i, (jo, to) in enumerate(zip(j_out, t_out)):
         if not hasattr(to, "dtype"):  # a Python number or bool (e.g. allclose, item)
