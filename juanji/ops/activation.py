@@ -1,0 +1,318 @@
+"""Activation primitives: each forward with its derivative, on arrays.
+
+Notation: ``x`` input, ``y`` output, ``g`` the gradient arriving at ``y``; every backward
+returns ``g * dy/dx``. Where a function has a kink, the derivative chosen at the kink is
+PyTorch's (written next to each formula), so gradients match torch bit for bit in spirit:
+
+    leaky_relu   y = x (x > 0),  slope*x (x <= 0)                  dy/dx at 0: slope
+    elu family   y = s*x (x > 0),  s*a*(exp(i*x) - 1) (x <= 0)      dy/dx at 0: s*a*i
+    hardtanh     y = min(max(x, lo), hi)                           dy/dx = 1 only for lo < x < hi
+    threshold    y = x (x > t),  v (x <= t)                          dy/dx = 1 only for x > t
+    softmax      y = exp(x - max) / sum(exp(x - max))               dx = y * (g - sum(g*y))
+    log_softmax  y = x - max - log(sum(exp(x - max)))              dx = g - exp(y) * sum(g)
+
+Saving a boolean mask (1 byte per element) instead of the input keeps the memory a training
+step holds on to small.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..backend import xp_of
+
+__all__ = ["LeakyRelu", "Elu", "Gelu", "Silu", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish",
+           "Softplus", "Softsign", "Threshold", "Prelu", "Softmax", "LogSoftmax", "erf",
+           "log_softmax_array", "sigmoid_array"]
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+# -- array helpers shared with the loss primitives ----------------------------------------------
+
+_numba_erf = None
+
+
+def erf(x):
+    """The error function elementwise, ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt``.
+
+    NumPy has no erf, so on the CPU it is the C library's erf (float32 and float64) through a
+    Numba ufunc, compiled once and cached; on a GPU CuPy's.
+    """
+    xp = xp_of(x)
+    if xp is not np:  # pragma: no cover - GPU only
+        from cupyx.scipy.special import erf as cupy_erf
+        return cupy_erf(x)
+    global _numba_erf
+    if _numba_erf is None:
+        from numba import vectorize
+
+        @vectorize(["float32(float32)", "float64(float64)"], cache=True)
+        def _erf_ufunc(v):
+            return math.erf(v)
+
+        _numba_erf = _erf_ufunc
+    return _numba_erf(x)
+
+
+def sigmoid_array(x):
+    """``1 / (1 + exp(-x))`` computed as ``(1 + tanh(x/2)) / 2``, which never overflows."""
+    y = xp_of(x).tanh(x * 0.5)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def log_softmax_array(x, axis):
+    """``x - max - log(sum(exp(x - max)))`` along ``axis`` (the max shift keeps exp finite)."""
+    xp = xp_of(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    log_sum = xp.exp(shifted).sum(axis=axis, keepdims=True)
+    xp.log(log_sum, out=log_sum)
+    shifted -= log_sum
+    return shifted
+
+
+# -- piecewise-linear activations ----------------------------------------------------------------
+
+class LeakyRelu(Op):
+    """y = x (x > 0), slope * x (x <= 0); dy/dx = 1 or slope (slope at 0, as torch).
+
+    ``negative_slope`` may be a float or an array of per-element slopes (RReLU's random ones).
+    """
+
+    def forward(self, x, negative_slope):
+        positive = x > 0
+        self.positive, self.slope = positive, negative_slope
+        return xp_of(x).where(positive, x, x * negative_slope).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (xp_of(g).where(self.positive, g, g * self.slope).astype(g.dtype, copy=False),)
+
+
+class Hardtanh(Op):
+    """y = min(max(x, lo), hi); dy/dx = 1 strictly inside (lo, hi), else 0 (torch's rule)."""
+
+    def forward(self, x, min_val, max_val):
+        self.inside = (x > min_val) & (x < max_val)
+        return xp_of(x).clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * self.inside,)
+
+
+class Threshold(Op):
+    """y = x where x > threshold, else value; dy/dx = 1 where x > threshold."""
+
+    def forward(self, x, threshold, value):
+        self.keep = x > threshold
+        return xp_of(x).where(self.keep, x, x.dtype.type(value))
+
+    def backward(self, g):
+        return (g * self.keep,)
+
+
+class Hardsigmoid(Op):
+    """y = min(max(x/6 + 1/2, 0), 1); dy/dx = 1/6 strictly inside (-3, 3)."""
+
+    def forward(self, x):
+        self.inside = (x > -3) & (x < 3)
+        y = x / 6
+        y += 0.5
+        return xp_of(x).clip(y, 0, 1, out=y)
+
+    def backward(self, g):
+        return (g * self.inside / 6,)
+
+
+class Hardswish(Op):
+    """y = x * min(max(x + 3, 0), 6) / 6;
+    dy/dx = 0 (x <= -3), x/3 + 1/2 (-3 < x < 3), 1 (x >= 3)."""
+
+    def forward(self, x):
+        self.x = x
+        return x * xp_of(x).clip(x + 3, 0, 6) / 6
+
+    def backward(self, g):
+        xp, x = xp_of(g), self.x
+        slope = xp.where(x <= -3, 0, xp.where(x >= 3, 1, x / 3 + 0.5)).astype(g.dtype, copy=False)
+        return (g * slope,)
+
+
+class Prelu(Op):
+    """y = x (x > 0), w_c * x (x <= 0) with one learnable slope per channel (dim 1).
+
+    dy/dx = 1 or w_c (w_c at 0);  dL/dw_c = sum over positions of channel c where x <= 0 of g * x.
+    ``weight`` has 1 entry (shared) or one per channel.
+    """
+
+    def forward(self, x, weight):
+        # a weight of C slopes lines up with dim 1 of (N, C, *); a single slope broadcasts anyway
+        shape = [1] * x.ndim
+        if x.ndim >= 2:
+            shape[1] = weight.shape[0]
+        self.w = weight.reshape(shape) if x.ndim else weight.reshape(())
+        self.x, self.weight_shape = x, weight.shape
+        self.positive = x > 0
+        return xp_of(x).where(self.positive, x, self.w * x)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        need_x, need_w = self.needs_input_grad
+        gx = xp.where(self.positive, g, g * self.w) if need_x else None
+        gw = None
+        if need_w:
+            contribution = xp.where(self.positive, 0, g * self.x)
+            if self.weight_shape[0] == 1 or self.x.ndim < 2:
+                gw = contribution.sum().reshape(self.weight_shape)
+            else:
+                axes = (0,) + tuple(range(2, self.x.ndim))
+                gw = contribution.sum(axis=axes)
+        return gx, gw
+
+
+# -- smooth activations -------------------------------------------------------------------------
+
+class Elu(Op):
+    """The ELU family: y = scale*x (x > 0), scale*alpha*(exp(input_scale*x) - 1) (x <= 0).
+
+    ELU: scale = input_scale = 1; SELU: fixed alpha and scale; CELU: input_scale = 1/alpha.
+    dy/dx = scale (x > 0), scale*alpha*input_scale*exp(input_scale*x) (x <= 0, so also at 0).
+    """
+
+    def forward(self, x, alpha, scale=1.0, input_scale=1.0):
+        xp = xp_of(x)
+        self.positive = x > 0
+        # min(x, 0) keeps exp from overflowing on the positive side, which where() discards
+        negative_part = xp.expm1(xp.minimum(x, 0) * input_scale)
+        negative_part *= alpha
+        self.negative_part, self.alpha = negative_part, alpha
+        self.scale, self.input_scale = scale, input_scale
+        y = xp.where(self.positive, x, negative_part)
+        if scale != 1.0:
+            y *= scale
+        return y
+
+    def backward(self, g):
+        # alpha*exp(i*x) = negative_part + alpha, reusing what forward computed
+        slope = (self.negative_part + self.alpha) * (self.scale * self.input_scale)
+        return (xp_of(g).where(self.positive, g * self.scale, g * slope).astype(g.dtype, copy=False),)
+
+
+class Gelu(Op):
+    """GELU: y = x * Phi(x), Phi the standard normal CDF.
+
+    approximate='none':  Phi(x) = (1 + erf(x / sqrt 2)) / 2,  dy/dx = Phi(x) + x * phi(x),
+                         phi(x) = exp(-x^2/2) / sqrt(2 pi)
+    approximate='tanh':  y = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) * (x + 0.044715 x^3),
+                         dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3*0.044715 x^2)
+    """
+
+    def forward(self, x, approximate="none"):
+        xp = xp_of(x)
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+        return x * self.cdf
+
+    def backward(self, g):
+        xp, x = xp_of(g), self.x
+        if self.approximate == "tanh":
+            t = self.t
+            du = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
+        pdf = xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return (g * (self.cdf + x * pdf),)
+
+
+class Silu(Op):
+    """SiLU (swish): y = x * s, s = sigmoid(x);  dy/dx = s * (1 + x * (1 - s))."""
+
+    def forward(self, x):
+        self.x, self.s = x, sigmoid_array(x)
+        return x * self.s
+
+    def backward(self, g):
+        s = self.s
+        return (g * s * (1 + self.x * (1 - s)),)
+
+
+class Mish(Op):
+    """Mish: y = x * tanh(softplus(x));  dy/dx = t + x * sigmoid(x) * (1 - t^2), t = tanh(softplus(x))."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x = x
+        self.t = xp.tanh(xp.logaddexp(0, x))
+        return x * self.t
+
+    def backward(self, g):
+        t, x = self.t, self.x
+        return (g * (t + x * sigmoid_array(x) * (1 - t * t)),)
+
+
+class Softplus(Op):
+    """y = log(1 + exp(beta*x)) / beta, or x where beta*x > threshold (linear there, as torch);
+    dy/dx = sigmoid(beta*x), or 1 past the threshold."""
+
+    def forward(self, x, beta=1.0, threshold=20.0):
+        xp = xp_of(x)
+        z = x * beta
+        self.linear, self.z = z > threshold, z
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            smooth = xp.logaddexp(0, z) / beta  # logaddexp(0, z) = log(1 + exp(z)) without overflow
+        return xp.where(self.linear, x, smooth).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (xp_of(g).where(self.linear, g, g * sigmoid_array(self.z)),)
+
+
+class Softsign(Op):
+    """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
+
+    def forward(self, x):
+        self.denominator = 1 + abs(x)
+        return x / self.denominator
+
+    def backward(self, g):
+        return (g / (self.denominator * self.denominator),)
+
+
+# -- normalising activations ---------------------------------------------------------------------
+
+class Softmax(Op):
+    """y = exp(x - max) / sum(exp(x - max)) along ``axis``;  dx = y * (g - sum(g * y))."""
+
+    def forward(self, x, axis):
+        xp = xp_of(x)
+        y = xp.exp(x - x.max(axis=axis, keepdims=True))
+        y /= y.sum(axis=axis, keepdims=True)
+        self.y, self.axis = y, axis
+        return y
+
+    def backward(self, g):
+        y = self.y
+        gx = g - (g * y).sum(axis=self.axis, keepdims=True)
+        gx *= y
+        return (gx,)
+
+
+class LogSoftmax(Op):
+    """y = x - max - log(sum(exp(x - max))) along ``axis``;  dx = g - exp(y) * sum(g)."""
+
+    def forward(self, x, axis):
+        self.y, self.axis = log_softmax_array(x, axis), axis
+        return self.y
+
+    def backward(self, g):
+        gx = xp_of(g).exp(self.y)
+        gx *= g.sum(axis=self.axis, keepdims=True)
+        return (g - gx,)
