@@ -133,8 +133,9 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
-                                   f"scheduler with last_epoch >= 0 (got last_epoch={last_epoch}); load the "
-                                   "optimizer's state or start with last_epoch=-1")
+                                   "scheduler with last_epoch >= 0.\nThis typically happens when resuming from a "
+                                   "checkpoint without loading the optimizer's state first, or when passing "
+                                   f"last_epoch >= 0 to a fresh run (got last_epoch={last_epoch}).")
         self.base_lrs = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._mark_optimizer_steps()
@@ -305,6 +306,11 @@ class MultiStepLR(LRScheduler):
             return _group_values(self.optimizer, "lr")
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        # a state dict that went through juanji.save comes back with a plain dict
+        self.milestones = Counter({int(k): v for k, v in self.milestones.items()})
 
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
