@@ -1,6 +1,6 @@
 """juanji.vision: torchvision's datasets and transforms for juanji (``import juanji.vision as torchvision``
 covers ``torchvision.datasets`` and ``torchvision.transforms``)."""
 
-from . import datasets
+from . import datasets, transforms
 
 __all__ = ["datasets", "transforms"]
