@@ -98,7 +98,8 @@ def download_file(url: str, dest, checksum=None, timeout: float = 60.0, what: st
                 out.write(chunk)
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
         _remove(part)
-        reason = getattr(e, "reason", None) or e
+        # "HTTP Error 404: File not found" for HTTP errors, the socket's reason for connection failures
+        reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", None) or e
         raise DownloadError(f"{what}: could not fetch {url} ({reason})", url, str(reason)) from None
     got = digest.hexdigest()
     if expected is not None and got != expected:
