@@ -23,10 +23,11 @@ _BOOL, _INT, _FLOAT = 0, 1, 2
 class dtype:
     """A tensor element type, mirroring ``torch.dtype`` (printed as ``torch.float32``)."""
 
-    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed")
+    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed", "scalar_name")
 
-    def __init__(self, name: str, np_dtype, category: int):
+    def __init__(self, name: str, np_dtype, category: int, scalar_name: str):
         self.name = name
+        self.scalar_name = scalar_name  # torch's name in messages and type strings: Float, Long ...
         self.np = np.dtype(np_dtype)
         self.category = category
         self.itemsize = self.np.itemsize
@@ -44,15 +45,15 @@ class dtype:
         return (_by_name, (self.name,))
 
 
-float16 = half = dtype("float16", np.float16, _FLOAT)
-float32 = float = dtype("float32", np.float32, _FLOAT)
-float64 = double = dtype("float64", np.float64, _FLOAT)
-int8 = dtype("int8", np.int8, _INT)
-int16 = short = dtype("int16", np.int16, _INT)
-int32 = int = dtype("int32", np.int32, _INT)
-int64 = long = dtype("int64", np.int64, _INT)
-uint8 = dtype("uint8", np.uint8, _INT)
-bool = dtype("bool", np.bool_, _BOOL)
+float16 = half = dtype("float16", np.float16, _FLOAT, "Half")
+float32 = float = dtype("float32", np.float32, _FLOAT, "Float")
+float64 = double = dtype("float64", np.float64, _FLOAT, "Double")
+int8 = dtype("int8", np.int8, _INT, "Char")
+int16 = short = dtype("int16", np.int16, _INT, "Short")
+int32 = int = dtype("int32", np.int32, _INT, "Int")
+int64 = long = dtype("int64", np.int64, _INT, "Long")
+uint8 = dtype("uint8", np.uint8, _INT, "Byte")
+bool = dtype("bool", np.bool_, _BOOL, "Bool")
 
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
 _FROM_NP = {d.np: d for d in _ALL}

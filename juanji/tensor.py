@@ -14,6 +14,7 @@ A Tensor wraps one NumPy (or CuPy) array in ``_data``. Every differentiable oper
 from __future__ import annotations
 
 import builtins
+import warnings
 import weakref
 from collections import namedtuple
 
@@ -53,14 +54,23 @@ def _dim(d, ndim: int) -> int:
 
 
 def _dims(dim, ndim: int):
-    """dim argument (None, int, tuple or list) -> tuple of non-negative dims or None."""
+    """dim argument (None, int, tuple or list) -> sorted tuple of non-negative dims, or None for all.
+
+    A 0-d tensor accepts dim 0 or -1 and has nothing to reduce over: that gives ``()``.
+    """
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
         if len(dim) == 0:
             return None
-        return tuple(sorted(_dim(d, ndim) for d in dim))
-    return (_dim(dim, ndim),)
+        dims = [_dim(d, ndim) for d in dim]
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    else:
+        dims = [_dim(dim, ndim)]
+    if ndim == 0:
+        return ()
+    return tuple(sorted(dims))
 
 
 def _sizes(args) -> tuple:
@@ -917,122 +927,199 @@ class Tensor:
         return F.log_softmax(self, dim, dtype=dtype)
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim=False, dtype=None):
-        axis = _dims(dim, self.ndim)
+    def _accumulating(self, dtype, name):
+        """The input cast for sum/prod/cumsum: an explicit dtype, else bool and integers widen to int64."""
         if dtype is not None:
-            return self._cast(dt.to_dtype(dtype)).sum(dim, keepdim)
-        x = self._cast(dt.int64) if not self.dtype.is_floating_point and self.dtype is not dt.int64 else self
-        return R.Sum.apply(x, axis, keepdim)
+            return self._cast(dt.to_dtype(dtype))
+        if not self.dtype.is_floating_point and self.dtype is not dt.int64:
+            return self._cast(dt.int64)
+        return self
 
-    def nansum(self, dim=None, keepdim=False):
-        return self.masked_fill(self.isnan(), 0).sum(dim, keepdim)
+    def _require_floating(self, name, message=None):
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(message or f"{name}(): expected a floating point tensor, got {self.dtype.name}")
+
+    def _nonempty_dims(self, axis, name):
+        """torch refuses max/min-like reductions over an empty dim (they have no identity)."""
+        for a in range(self.ndim) if axis is None else axis:
+            if self._data.shape[a] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        """Sum over ``dim`` (an int, a tuple of ints, or None for all); bool/int inputs sum in int64."""
+        return R.Sum.apply(self._accumulating(dtype, "sum"), _dims(dim, self.ndim), keepdim)
+
+    def nansum(self, dim=None, keepdim=False, dtype=None):
+        """Sum treating NaN as zero."""
+        x = self.masked_fill(self.isnan(), 0) if self.dtype.is_floating_point else self
+        return x.sum(dim, keepdim, dtype)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
+        """Arithmetic mean over ``dim``; floating point only (or pass ``dtype``)."""
         if dtype is not None:
             return self._cast(dt.to_dtype(dtype)).mean(dim, keepdim)
-        if not self.dtype.is_floating_point:
-            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
-                               f"point or complex dtype. Got: {self.dtype.name}")
+        self._require_floating("mean", "mean(): could not infer output dtype. Input dtype must be either a "
+                               f"floating point or complex dtype. Got: {self.dtype.scalar_name}")
         return R.Mean.apply(self, _dims(dim, self.ndim), keepdim)
 
     def prod(self, dim=None, keepdim=False, dtype=None):
-        x = self._cast(dt.to_dtype(dtype)) if dtype is not None else self
-        if not x.dtype.is_floating_point and x.dtype is not dt.int64:
-            x = x._cast(dt.int64)
-        return R.Prod.apply(x, _dims(dim, self.ndim), keepdim)
+        """Product over one dim (or all); the gradient handles zeros without dividing."""
+        axis = None if dim is None else _dims(dim if isinstance(dim, (_py_int, np.integer)) else int(dim), self.ndim)
+        return R.Prod.apply(self._accumulating(dtype, "prod"), axis, keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def _variance(self, op, dim, unbiased, keepdim, correction):
         if isinstance(dim, _py_bool):  # the old var(unbiased) overload
             dim, unbiased = None, dim
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        return R.Var.apply(self._floating(), _dims(dim, self.ndim), correction, keepdim)
+        self._require_floating("var", "std and var only support floating point and complex dtypes")
+        axis = _dims(dim, self.ndim)
+        if R.reduced_count(self._data.shape, axis) - correction <= 0:
+            warnings.warn(f"{op.__name__.lower()}(): degrees of freedom is <= 0. Correction should be strictly "
+                          "less than the reduction factor (input numel divided by output numel).", stacklevel=3)
+        return op.apply(self, axis, correction, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """sum((x - mean)^2) / (N - correction); ``unbiased=True`` is correction=1 (the default)."""
+        return self._variance(R.Var, dim, unbiased, keepdim, correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """sqrt(var(...)), with the gradient taken as 0 where the std is 0 (as torch)."""
+        return self._variance(R.Std, dim, unbiased, keepdim, correction)
 
     def _max_min(self, dim, keepdim, largest, name):
         if dim is None:
-            if self.numel() == 0:
+            if self._data.size == 0:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                    "Specify the reduction dim with the 'dim' argument.")
             return R.AmaxAmin.apply(self, None, False, largest)
-        if isinstance(dim, Tensor):
+        if isinstance(dim, Tensor):  # torch.max(a, b) is maximum(a, b)
             return self.maximum(dim) if largest else self.minimum(dim)
         axis = _dim(dim, self.ndim)
         if self.ndim == 0:
-            return getattr(return_types, name)(self, tensor(0))
+            return getattr(return_types, name)(self.clone(), Tensor._from_array(np.zeros((), np.int64)))
+        self._nonempty_dims((axis,), name)
         vals, idx = R.MaxMin.apply(self, axis, keepdim, largest)
         return getattr(return_types, name)(vals, idx)
 
     def max(self, dim=None, keepdim=False):
+        """``max()`` of all elements, or ``(values, indices)`` along ``dim``, or ``max(other)`` elementwise."""
         return self._max_min(dim, keepdim, True, "max")
 
     def min(self, dim=None, keepdim=False):
         return self._max_min(dim, keepdim, False, "min")
 
+    def _amax_amin(self, dim, keepdim, largest, name):
+        axis = _dims(dim, self.ndim)
+        self._nonempty_dims(axis, name)
+        return R.AmaxAmin.apply(self, axis, keepdim, largest)
+
     def amax(self, dim=(), keepdim=False):
-        return R.AmaxAmin.apply(self, _dims(dim, self.ndim), keepdim, True)
+        """Maximum over ``dim`` (all dims by default); tied maxima share the gradient evenly."""
+        return self._amax_amin(dim, keepdim, True, "amax")
 
     def amin(self, dim=(), keepdim=False):
-        return R.AmaxAmin.apply(self, _dims(dim, self.ndim), keepdim, False)
+        return self._amax_amin(dim, keepdim, False, "amin")
+
+    def _arg_extreme(self, dim, keepdim, largest, name):
+        if self.dtype is dt.bool:
+            raise RuntimeError(f"{name}(): does not support bool input")
+        xp = xp_of(self._data)
+        find = xp.argmax if largest else xp.argmin
+        if dim is None:
+            if self._data.size == 0:
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            out = xp.asarray(find(self._data)).astype(np.int64)
+            return Tensor._from_array(out.reshape((1,) * self.ndim) if keepdim else out)
+        d = _dim(dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._from_array(xp.zeros((), np.int64))
+        self._nonempty_dims((d,), name)
+        return Tensor._from_array(find(self._data, axis=d, keepdims=keepdim).astype(np.int64))
 
     def argmax(self, dim=None, keepdim=False):
-        xp = xp_of(self._data)
-        if dim is None:
-            out = xp.asarray(xp.argmax(self._data))
-            return Tensor._from_array(out.reshape((1,) * self.ndim) if keepdim else out.astype(np.int64))
-        d = _dim(dim, self.ndim)
-        return Tensor._from_array(xp.argmax(self._data, axis=d, keepdims=keepdim).astype(np.int64))
+        """Index of the (first) maximum, over all elements (flattened) or along ``dim``."""
+        return self._arg_extreme(dim, keepdim, True, "argmax")
 
     def argmin(self, dim=None, keepdim=False):
-        xp = xp_of(self._data)
-        if dim is None:
-            return Tensor._from_array(xp.asarray(xp.argmin(self._data)).astype(np.int64))
-        d = _dim(dim, self.ndim)
-        return Tensor._from_array(xp.argmin(self._data, axis=d, keepdims=keepdim).astype(np.int64))
+        return self._arg_extreme(dim, keepdim, False, "argmin")
 
     def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(x))) over ``dim``, computed stably (the max is subtracted first)."""
         return R.LogSumExp.apply(self._floating(), _dims(dim, self.ndim), keepdim)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """Vector p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p); p may be inf."""
         if p == "fro" or p is None:
             p = 2.0
         if p == "nuc":
-            raise NotImplementedError("nuclear norm is not implemented")
-        return R.Norm.apply(self._floating(), _py_float(p), _dims(dim, self.ndim), keepdim)
+            raise NotImplementedError("norm: the nuclear norm (p='nuc') is not implemented in juanji")
+        x = self._cast(dt.to_dtype(dtype)) if dtype is not None else self
+        x._require_floating("norm", "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                                    f"Got {x.dtype.scalar_name}")
+        axis = _dims(dim, self.ndim)
+        if abs(_py_float(p)) == _py_float("inf"):
+            for a in range(self.ndim) if axis is None else axis:
+                if self._data.shape[a] == 0:
+                    raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on the dimension {a}"
+                                       "because this dimension is empty and the operation does not have an identity")
+        return R.Norm.apply(x, _py_float(p), axis, keepdim)
 
     def cumsum(self, dim, dtype=None):
-        x = self._cast(dt.to_dtype(dtype)) if dtype is not None else self
-        if not x.dtype.is_floating_point and x.dtype is not dt.int64:
-            x = x._cast(dt.int64)
-        return R.Cumsum.apply(x, _dim(dim, self.ndim))
+        """Running sum along ``dim``; bool/int inputs accumulate in int64."""
+        d = _dim(dim, self.ndim)
+        x = self._accumulating(dtype, "cumsum")
+        if self.ndim == 0:
+            return x.clone()
+        return R.Cumsum.apply(x, d)
+
+    def _all_any(self, dim, keepdim, fn):
+        arr = self._data
+        res = fn(arr if arr.dtype == np.bool_ else arr != 0, axis=_dims(dim, self.ndim), keepdims=keepdim)
+        res = xp_of(arr).asarray(res)
+        # torch keeps uint8 for uint8 input (a legacy rule), bool otherwise
+        return Tensor._from_array(res.astype(np.uint8) if arr.dtype == np.uint8 else res)
 
     def all(self, dim=None, keepdim=False):
-        return Tensor._from_array(xp_of(self._data).asarray(self._data.astype(bool).all(
-            axis=_dims(dim, self.ndim), keepdims=keepdim)))
+        """True where every element (along ``dim``) is non-zero."""
+        return self._all_any(dim, keepdim, xp_of(self._data).all)
 
     def any(self, dim=None, keepdim=False):
-        return Tensor._from_array(xp_of(self._data).asarray(self._data.astype(bool).any(
-            axis=_dims(dim, self.ndim), keepdims=keepdim)))
+        """True where some element (along ``dim``) is non-zero."""
+        return self._all_any(dim, keepdim, xp_of(self._data).any)
 
     def count_nonzero(self, dim=None):
         return Tensor._from_array(xp_of(self._data).asarray(
             (self._data != 0).sum(axis=_dims(dim, self.ndim))).astype(np.int64))
 
     def sort(self, dim=-1, descending=False, stable=False):
+        """``(values, indices)`` sorted along ``dim``; ties keep their order; NaN counts as largest."""
         d = _dim(dim, self.ndim)
         xp = xp_of(self._data)
-        key = -self._data if descending and self.dtype is not dt.bool else self._data
-        idx = xp.argsort(key, axis=d, kind="stable").astype(np.int64)
-        return return_types.sort(self.gather(d, Tensor._from_array(idx)), Tensor._from_array(idx))
+        if self.ndim == 0:
+            return return_types.sort(self.clone(), Tensor._from_array(xp.zeros((), np.int64)))
+        if descending:
+            # a stable descending order: sort the reversed array ascending, then reverse back
+            n = self._data.shape[d]
+            rev = xp.argsort(xp.flip(self._data, d), axis=d, kind="stable")
+            idx = (n - 1) - xp.flip(rev, d)
+        else:
+            idx = xp.argsort(self._data, axis=d, kind="stable")
+        idx = Tensor._from_array(idx.astype(np.int64))
+        return return_types.sort(self.gather(d, idx), idx)
 
     def argsort(self, dim=-1, descending=False, stable=False):
         return self.sort(dim, descending)[1]
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
-        vals, idx = self.sort(dim, descending=largest)
+        """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
         d = _dim(dim, self.ndim)
+        size = self._data.shape[d] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise RuntimeError(f"selected index k out of range (k={k}, dim {dim} has size {size})")
+        vals, idx = self.sort(dim, descending=largest)
+        if self.ndim == 0:
+            return return_types.topk(vals, idx)
         return return_types.topk(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
 
     # ---------------------------------------------------------------- shape

@@ -1,5 +1,9 @@
 """Reductions along dims: sum, mean, prod, var/std, max/min (with indices), amax/amin,
-logsumexp, norm, cumsum. ``axis`` is a tuple of non-negative dims or None (all dims)."""
+logsumexp, norm, cumsum.
+
+``axis`` is a sorted tuple of non-negative dims, ``()`` (a 0-d input: nothing to reduce) or
+None (all dims). The Tensor layer checks arguments and dtypes; these work on arrays.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,44 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import xp_of
 
+__all__ = ["Sum", "Mean", "Prod", "Var", "Std", "MaxMin", "AmaxAmin", "LogSumExp", "Norm", "Cumsum",
+           "reduced_count"]
+
+_quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
+def reduced_count(shape, axis) -> int:
+    """How many elements each output element summarises."""
+    n = 1
+    for a in (range(len(shape)) if axis is None else axis):
+        n *= shape[a]
+    return n
+
 
 def _expand_back(g, shape, axis, keepdim):
-    """Re-insert reduced dims (size 1) so ``g`` broadcasts against the input shape."""
-    if keepdim or axis is None and g.ndim == len(shape):
+    """Re-insert the reduced dims (as size 1) so ``g`` broadcasts against the input ``shape``."""
+    if keepdim or g.ndim == len(shape):
         return g
     if axis is None:
         return g.reshape((1,) * len(shape))
-    for a in sorted(axis):
-        g = xp_of(g).expand_dims(g, a)
-    return g
+    return g.reshape(tuple(1 if i in axis else n for i, n in enumerate(shape)))
+
+
+def _squeeze(y, axis, keepdim):
+    """Drop the reduced dims of a keepdims=True result unless ``keepdim``."""
+    if keepdim:
+        return y
+    if axis is None:
+        return y.reshape(())
+    return y.reshape(tuple(n for i, n in enumerate(y.shape) if i not in axis))
 
 
 class Sum(Op):
-    def forward(self, x, axis=None, keepdim=False, dtype=None):
+    """y = sum over axis of x;  dy/dx = 1 (the gradient is broadcast back)."""
+
+    def forward(self, x, axis=None, keepdim=False):
         self.shape, self.axis, self.keepdim = x.shape, axis, keepdim
-        return x.sum(axis=axis, keepdims=keepdim, dtype=dtype)
+        return x.sum(axis=axis, keepdims=keepdim)
 
     def backward(self, g):
         g = _expand_back(g, self.shape, self.axis, self.keepdim)
@@ -31,57 +57,94 @@ class Sum(Op):
 
 
 class Mean(Op):
+    """y = sum(x) / N;  dy/dx = 1 / N."""
+
+    @_quiet
     def forward(self, x, axis=None, keepdim=False):
         self.shape, self.axis, self.keepdim = x.shape, axis, keepdim
-        self.count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        self.count = reduced_count(x.shape, axis)
         return x.mean(axis=axis, keepdims=keepdim)
 
+    @_quiet
     def backward(self, g):
-        g = _expand_back(g, self.shape, self.axis, self.keepdim) / self.count
+        g = _expand_back(g, self.shape, self.axis, self.keepdim) / g.dtype.type(self.count)
         return (xp_of(g).broadcast_to(g, self.shape),)
 
 
+def _exclusive_products(x, axis):
+    """For each element, the product of the *other* elements along ``axis``, without dividing
+    (so zeros are handled): the product of everything before it times everything after it."""
+    xp = xp_of(x)
+    if x.shape[axis] == 0:
+        return x.copy()
+    moved = xp.moveaxis(x, axis, -1)
+    ones = xp.ones(moved.shape[:-1] + (1,), x.dtype)
+    before = xp.concatenate([ones, xp.cumprod(moved[..., :-1], axis=-1)], axis=-1)
+    after = xp.flip(xp.concatenate([ones, xp.cumprod(xp.flip(moved[..., 1:], -1), axis=-1)], axis=-1), -1)
+    return xp.moveaxis(before * after, -1, axis)
+
+
 class Prod(Op):
-    """dy/dx_i = prod_{j != i} x_j, computed without dividing so zeros are handled."""
+    """y = prod over one dim (or all);  dy/dx_i = prod_{j != i} x_j."""
 
     def forward(self, x, axis=None, keepdim=False):
         self.x, self.axis, self.keepdim = x, axis, keepdim
         return x.prod(axis=axis, keepdims=keepdim)
 
     def backward(self, g):
-        x, xp = self.x, xp_of(self.x)
+        x = self.x
         g = _expand_back(g, x.shape, self.axis, self.keepdim)
+        if self.axis == ():
+            return (g,)
         if self.axis is None:
-            flat = x.reshape(-1)
-            left = xp.concatenate([xp.ones(1, x.dtype), xp.cumprod(flat)[:-1]])
-            right = xp.concatenate([xp.cumprod(flat[::-1])[:-1][::-1], xp.ones(1, x.dtype)])
-            return (g * (left * right).reshape(x.shape),)
-        (a,) = self.axis
-        n = x.shape[a]
-        ones = xp.ones_like(xp.take(x, [0], axis=a))
-        left = xp.concatenate([ones, xp.cumprod(xp.take(x, range(n - 1), axis=a), axis=a)], axis=a)
-        rev = xp.flip(x, axis=a)
-        right = xp.flip(xp.concatenate([ones, xp.cumprod(xp.take(rev, range(n - 1), axis=a), axis=a)],
-                                       axis=a), axis=a)
-        return (g * left * right,)
+            others = _exclusive_products(x.reshape(-1), 0).reshape(x.shape)
+        else:
+            others = _exclusive_products(x, self.axis[0])
+        return (g * others,)
 
 
 class Var(Op):
-    """var = sum((x - mean)^2) / (N - correction);  dvar/dx = 2 (x - mean) / (N - correction)."""
+    """var = sum((x - mean)^2) / max(N - correction, 0);  dvar/dx = 2 (x - mean) / (N - correction).
 
+    With N - correction <= 0 torch's gradient is NaN for a full reduction, and otherwise divides
+    by N - correction unclamped (a negative count gives -0); we follow it.
+    """
+
+    @_quiet
     def forward(self, x, axis=None, correction=1, keepdim=False):
         self.x, self.axis, self.keepdim = x, axis, keepdim
-        n = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
-        self.denom = max(n - correction, 0)
+        n = reduced_count(x.shape, axis)
+        self.dof = n - correction
+        self.full = axis is None or x.ndim == 0
         self.mean = x.mean(axis=axis, keepdims=True)
         d = x - self.mean
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (d * d).sum(axis=axis, keepdims=keepdim) / x.dtype.type(self.denom)
+        return (d * d).sum(axis=axis, keepdims=keepdim) / x.dtype.type(max(self.dof, 0))
 
+    @_quiet
     def backward(self, g):
         g = _expand_back(g, self.x.shape, self.axis, self.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * 2 * (self.x - self.mean) / self.x.dtype.type(self.denom),)
+        if self.dof > 0:
+            factor = 2.0 / self.dof
+        elif self.full or self.dof == 0:
+            factor = np.nan if self.full else np.inf
+        else:
+            factor = 2.0 / self.dof
+        return (g * (self.x - self.mean) * g.dtype.type(factor),)
+
+
+class Std(Var):
+    """std = sqrt(var);  dstd/dx = dvar/dx / (2 std), taken as 0 where std == 0 (torch's rule)."""
+
+    @_quiet
+    def forward(self, x, axis=None, correction=1, keepdim=False):
+        self.y = xp_of(x).sqrt(super().forward(x, axis, correction, keepdim))
+        return self.y
+
+    @_quiet
+    def backward(self, g):
+        xp = xp_of(g)
+        g = xp.where(self.y == 0, g.dtype.type(0), g / (2 * self.y))
+        return super().backward(g)
 
 
 class MaxMin(Op):
@@ -107,14 +170,12 @@ class MaxMin(Op):
 
 
 class AmaxAmin(Op):
-    """amax/amin (and max()/min() of a whole tensor): ties share the gradient evenly."""
+    """amax/amin (and max()/min() of a whole tensor): tied extremes share the gradient evenly."""
 
     def forward(self, x, axis=None, keepdim=False, largest=True):
         y = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
         self.x, self.y, self.axis, self.keepdim = x, y, axis, keepdim
-        if keepdim:
-            return y
-        return y.reshape(()) if axis is None else y.squeeze(axis)
+        return _squeeze(y, axis, keepdim)
 
     def backward(self, g):
         g = _expand_back(g, self.x.shape, self.axis, self.keepdim)
@@ -123,31 +184,36 @@ class AmaxAmin(Op):
 
 
 class LogSumExp(Op):
-    """y = m + log(sum(exp(x - m))) with m = max(x);  dy/dx = softmax(x)."""
+    """y = m + log(sum(exp(x - m))) with m = max(x) (finite);  dy/dx = exp(x - y) = softmax(x)."""
 
+    @_quiet
     def forward(self, x, axis, keepdim=False):
         xp = xp_of(x)
-        m = x.max(axis=axis, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-        e = xp.exp(x - m)
-        s = e.sum(axis=axis, keepdims=True)
+        m = x.max(axis=axis, keepdims=True, initial=-np.inf)
+        m = xp.where(xp.isfinite(m), m, x.dtype.type(0))
+        s = xp.exp(x - m).sum(axis=axis, keepdims=True)
         y = xp.log(s) + m
         self.x, self.y, self.axis, self.keepdim = x, y, axis, keepdim
-        return y if keepdim else y.squeeze(axis)
+        return _squeeze(y, axis, keepdim)
 
+    @_quiet
     def backward(self, g):
         g = _expand_back(g, self.x.shape, self.axis, self.keepdim)
         return (g * xp_of(g).exp(self.x - self.y),)
 
 
 class Norm(Op):
-    """p-norm: (sum |x|^p)^(1/p); p = inf is max |x|; dy/dx = x |x|^(p-2) / y^(p-1)."""
+    """p-norm: (sum |x|^p)^(1/p); p = inf is max |x|, p = 0 counts non-zeros;
+    dy/dx = sign(x) |x|^(p-1) / y^(p-1) (0 where y == 0)."""
 
+    @_quiet
     def forward(self, x, p=2.0, axis=None, keepdim=False):
         xp = xp_of(x)
         a = abs(x)
-        if p == float("inf"):
+        if p == np.inf:
             y = a.max(axis=axis, keepdims=True)
+        elif p == -np.inf:
+            y = a.min(axis=axis, keepdims=True)
         elif p == 2:
             y = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
         elif p == 1:
@@ -157,30 +223,29 @@ class Norm(Op):
         else:
             y = (a ** p).sum(axis=axis, keepdims=True) ** (1.0 / p)
         self.x, self.y, self.p, self.axis, self.keepdim = x, y, p, axis, keepdim
-        if keepdim:
-            return y
-        return y.reshape(()) if axis is None else y.squeeze(axis)
+        return _squeeze(y, axis, keepdim)
 
+    @_quiet
     def backward(self, g):
         xp = xp_of(g)
         x, y, p = self.x, self.y, self.p
+        zero = g.dtype.type(0)
         g = _expand_back(g, x.shape, self.axis, self.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p == float("inf"):
-                mask = (abs(x) == y).astype(g.dtype)
-                gx = g * xp.sign(x) * mask / mask.sum(axis=self.axis, keepdims=True)
-            elif p == 2:
-                gx = g * xp.where(y == 0, 0, x / y)
-            elif p == 1:
-                gx = g * xp.sign(x)
-            elif p == 0:
-                gx = g * 0 * x
-            else:
-                gx = g * xp.where(y == 0, 0, x * abs(x) ** (p - 2) / y ** (p - 1))
-        return (gx,)
+        if p in (np.inf, -np.inf):
+            mask = (abs(x) == y).astype(g.dtype)
+            return (g * xp.sign(x) * mask / mask.sum(axis=self.axis, keepdims=True),)
+        if p == 2:
+            return (g * xp.where(y == 0, zero, x / y),)
+        if p == 1:
+            return (g * xp.sign(x),)
+        if p == 0:
+            return (g * zero * x,)
+        return (g * xp.where(y == 0, zero, xp.sign(x) * abs(x) ** (p - 1) / y ** (p - 1)),)
 
 
 class Cumsum(Op):
+    """y_i = x_0 + ... + x_i along ``axis``;  the gradient is the reversed cumulative sum of g."""
+
     def forward(self, x, axis):
         self.axis = axis
         return xp_of(x).cumsum(x, axis=axis)
