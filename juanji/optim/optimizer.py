@@ -288,7 +288,7 @@ class Optimizer:
     def _scratch(self, like, slot: int = 0):
         """A reusable uninitialised array shaped like ``like``: per (shape, dtype, backend, slot)
         one buffer serves every parameter of that shape, so temporaries are allocated once."""
-        key = (like.shape, like.dtype.str, type(like), slot)
+        key = (like.shape, like.dtype, type(like), slot)
         buf = self._workspace.get(key)
         if buf is None:
             buf = xp_of(like).empty(like.shape, dtype=like.dtype)

@@ -338,3 +338,28 @@ def test_no_warnings_on_an_ordinary_training_step():
             opt.zero_grad()
             (w * w).sum().backward()
             opt.step()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_tensor_learning_rate_acts_like_the_float(name):
+    """torch accepts a one-element Tensor lr (e.g. to change it in place); so does juanji."""
+    results = []
+    for lr in (0.05, juanji.tensor(0.05, dtype=juanji.float64)):
+        w = _param(4)
+        opt = getattr(juanji.optim, name)([w], lr=lr)
+        for _ in range(3):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+        results.append(w.detach().numpy().copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_tensor_learning_rate_is_updated_in_place_by_a_scheduler():
+    lr = juanji.tensor(0.1, dtype=juanji.float64)
+    opt = SGD([_param(2)], lr=lr)
+    sched = juanji.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] is lr and lr.item() == 0.05
+    assert sched.get_last_lr()[0] is not lr  # a copy, never the optimizer's tensor
