@@ -12,6 +12,7 @@ Reported (medians of interleaved repetitions, juanji/torch ratio):
     forward       model(x) and the loss, no graph (under no_grad)
     fwd+bwd       forward with graph + backward
     opt.step      the optimizer step alone (gradients already in place)
+    Adam.step     for comparison, an Adam step alone on the same parameters
 
 Then a cProfile of juanji's step (what dominates it), and RSS (resident memory, from
 /proc/self/status) sampled during 10,000 juanji steps: it must not grow.
@@ -62,6 +63,9 @@ class Pair:
                 jp.copy_(juanji.tensor(tp.detach().numpy().copy()))
         self.j_opt = juanji.optim.SGD(self.j_model.parameters(), lr=LR, momentum=MOMENTUM)
         self.t_opt = torch.optim.SGD(self.t_model.parameters(), lr=LR, momentum=MOMENTUM)
+        # timed on their own only (the heaviest per-parameter update of the optimisers)
+        self.j_adam = juanji.optim.Adam(self.j_model.parameters(), lr=1e-4)
+        self.t_adam = torch.optim.Adam(self.t_model.parameters(), lr=1e-4)
         self.j_loss_fn, self.t_loss_fn = juanji.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
         self.jx, self.jy = juanji.tensor(x), juanji.tensor(y)
         self.tx, self.ty = torch.tensor(x), torch.tensor(y)
@@ -173,8 +177,9 @@ def main(argv=None) -> None:
             ("step", pair.j_step, pair.t_step, args.repeats),
             ("forward", pair.j_forward, pair.t_forward, args.repeats),
             ("fwd+bwd", pair.j_forward_backward, pair.t_forward_backward, args.repeats),
-            ("opt.step", pair.j_opt.step, pair.t_opt.step, args.repeats * 4)]:
-        if part == "opt.step":  # gradients in place for the optimiser alone
+            ("opt.step", pair.j_opt.step, pair.t_opt.step, args.repeats * 4),
+            ("Adam.step", pair.j_adam.step, pair.t_adam.step, args.repeats * 4)]:
+        if part == "opt.step":  # gradients in place for the optimisers alone
             pair.j_forward_backward()
             pair.t_forward_backward()
         j, t = interleaved(j_call, t_call, repeats=repeats, warmup=5)
