@@ -72,7 +72,8 @@ def sigmoid_array(x):
 def log_softmax_array(x, axis):
     """``x - max - log(sum(exp(x - max)))`` along ``axis`` (the max shift keeps exp finite)."""
     xp = xp_of(x)
-    shifted = x - x.max(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a +inf max gives nan, as in torch
+        shifted = x - x.max(axis=axis, keepdims=True)
     log_sum = xp.exp(shifted).sum(axis=axis, keepdims=True)
     xp.log(log_sum, out=log_sum)
     shifted -= log_sum
@@ -123,9 +124,7 @@ class Hardsigmoid(Op):
 
     def forward(self, x):
         self.inside = (x > -3) & (x < 3)
-        y = x / 6
-        y += 0.5
-        return xp_of(x).clip(y, 0, 1, out=y)
+        return xp_of(x).clip(x / 6 + 0.5, 0, 1)
 
     def backward(self, g):
         return (g * self.inside / 6,)
@@ -293,7 +292,8 @@ class Softmax(Op):
 
     def forward(self, x, axis):
         xp = xp_of(x)
-        y = xp.exp(x - x.max(axis=axis, keepdims=True))
+        with np.errstate(invalid="ignore"):  # a +inf max gives nan, as in torch
+            y = xp.exp(x - x.max(axis=axis, keepdims=True))
         y /= y.sum(axis=axis, keepdims=True)
         self.y, self.axis = y, axis
         return y

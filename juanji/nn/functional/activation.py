@@ -78,6 +78,17 @@ def _normalize_dim(op: str, dim, ndim: int) -> int:
     return int(dim) % size
 
 
+def _source(input, inplace: bool):
+    """The tensor an activation reads. For an in-place call on a tensor with history, a stand-in
+    that keeps the history: ``input`` is about to be rebound to the result, and reading it
+    directly would make the new node its own input (and cut the graph above it)."""
+    if not inplace or input.grad_fn is None:
+        return input
+    stand_in = Tensor._from_array(input._data, requires_grad=input.requires_grad)
+    stand_in.grad_fn = input.grad_fn
+    return stand_in
+
+
 def _result(input, result, inplace: bool):
     """Return ``result``, or write it into ``input`` (torch's inplace=True) and return input."""
     return input._inplace(result) if inplace else result
@@ -88,7 +99,7 @@ def _result(input, result, inplace: bool):
 def relu(input, inplace=False):
     """max(x, 0), elementwise (integer tensors too)."""
     _check_tensor("relu", input)
-    return _result(input, input.relu(), inplace)
+    return _result(input, _source(input, inplace).relu(), inplace)
 
 
 def relu_(input):
@@ -102,7 +113,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
                          f"max_val={max_val}")
-    return _result(input, ops.Hardtanh.apply(input, min_val, max_val), inplace)
+    return _result(input, ops.Hardtanh.apply(_source(input, inplace), min_val, max_val), inplace)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -113,25 +124,25 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 def relu6(input, inplace=False):
     """min(max(x, 0), 6), i.e. hardtanh(x, 0, 6)."""
     _check_tensor("relu6", input)
-    return _result(input, ops.Hardtanh.apply(input, 0, 6), inplace)
+    return _result(input, ops.Hardtanh.apply(_source(input, inplace), 0, 6), inplace)
 
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else value."""
     _check_tensor("threshold", input)
-    return _result(input, ops.Threshold.apply(input, threshold, value), inplace)
+    return _result(input, ops.Threshold.apply(_source(input, inplace), threshold, value), inplace)
 
 
 def threshold_(input, threshold, value):
     """In-place :func:`threshold`."""
     _check_tensor("threshold_", input)
-    return input._inplace(ops.Threshold.apply(input, threshold, value))
+    return input._inplace(ops.Threshold.apply(_source(input, True), threshold, value))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x."""
     _check_floating("leaky_relu", input)
-    return _result(input, ops.LeakyRelu.apply(input, negative_slope), inplace)
+    return _result(input, ops.LeakyRelu.apply(_source(input, inplace), negative_slope), inplace)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -171,7 +182,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         if not isinstance(input._data, np.ndarray):  # pragma: no cover - GPU: move the slopes there
             from ...backend import xp_of
             slope = xp_of(input._data).asarray(slope)
-    return _result(input, ops.LeakyRelu.apply(input, slope), inplace)
+    return _result(input, ops.LeakyRelu.apply(_source(input, inplace), slope), inplace)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -184,7 +195,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1)."""
     _check_floating("elu", input)
-    return _result(input, ops.Elu.apply(input, alpha), inplace)
+    return _result(input, ops.Elu.apply(_source(input, inplace), alpha), inplace)
 
 
 def elu_(input, alpha=1.0):
@@ -195,7 +206,7 @@ def elu_(input, alpha=1.0):
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with SELU's self-normalising constants."""
     _check_floating("selu", input)
-    return _result(input, ops.Elu.apply(input, SELU_ALPHA, scale=SELU_SCALE), inplace)
+    return _result(input, ops.Elu.apply(_source(input, inplace), SELU_ALPHA, scale=SELU_SCALE), inplace)
 
 
 def selu_(input):
@@ -208,7 +219,7 @@ def celu(input, alpha=1.0, inplace=False):
     _check_floating("celu", input)
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError, alpha must not be 0")
-    return _result(input, ops.Elu.apply(input, alpha, input_scale=1.0 / alpha), inplace)
+    return _result(input, ops.Elu.apply(_source(input, inplace), alpha, input_scale=1.0 / alpha), inplace)
 
 
 def celu_(input, alpha=1.0):
@@ -227,13 +238,13 @@ def gelu(input, *, approximate="none"):
 def silu(input, inplace=False):
     """x * sigmoid(x) (also called swish)."""
     _check_floating("silu", input)
-    return _result(input, ops.Silu.apply(input), inplace)
+    return _result(input, ops.Silu.apply(_source(input, inplace)), inplace)
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
     _check_floating("mish", input)
-    return _result(input, ops.Mish.apply(input), inplace)
+    return _result(input, ops.Mish.apply(_source(input, inplace)), inplace)
 
 
 def sigmoid(input):
@@ -251,13 +262,13 @@ def tanh(input):
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6, a piecewise-linear sigmoid."""
     _check_floating("hardsigmoid", input)
-    return _result(input, ops.Hardsigmoid.apply(input), inplace)
+    return _result(input, ops.Hardsigmoid.apply(_source(input, inplace)), inplace)
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
     _check_floating("hardswish", input)
-    return _result(input, ops.Hardswish.apply(input), inplace)
+    return _result(input, ops.Hardswish.apply(_source(input, inplace)), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):

@@ -190,11 +190,17 @@ class Hardsigmoid(_InplaceActivation):
 
     _function = staticmethod(F.hardsigmoid)
 
+    def extra_repr(self) -> str:
+        return ""  # torch does not print inplace for this one
+
 
 class Hardswish(_InplaceActivation):
     """x * relu6(x + 3) / 6."""
 
     _function = staticmethod(F.hardswish)
+
+    def extra_repr(self) -> str:
+        return ""  # torch does not print inplace for this one
 
 
 class GELU(Module):
