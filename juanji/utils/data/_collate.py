@@ -9,7 +9,7 @@
     NumPy array                             Tensor (stacked, array dtype kept)
     NumPy scalar                            Tensor [B] of its dtype
     float / int / bool                      Tensor [B]: float64 / int64 / bool
-    str / bytes                             the list of them, unchanged
+    str / bytes                             the batch's sequence of them, unchanged
     dict (any Mapping)                      same mapping type, each key collated
     namedtuple                              same namedtuple, each field collated
     tuple                                   list, one collated entry per position
@@ -73,10 +73,11 @@ def collate(batch, *, collate_fn_map: dict | None = None):
     if isinstance(elem, collections.abc.Mapping):
         return _rebuild_mapping(elem, {key: recurse([sample[key] for sample in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple keeps its type
-        return elem_type(*(recurse(list(field)) for field in zip(*batch)))
+        return elem_type(*(recurse(field) for field in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         _check_equal_lengths(batch)
-        columns = [recurse(list(column)) for column in zip(*batch)]
+        # each column stays the tuple zip makes: strings in a tuple sample collate to a tuple
+        columns = [recurse(column) for column in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # tuples become lists, as in torch
         return _rebuild_sequence(elem, columns)
