@@ -78,7 +78,9 @@ def unbind(input, dim=0):
 def _common(tensors, name):
     tensors = [_to_operand(t) for t in tensors]
     if len(tensors) == 0:
-        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+        if name == "stack":
+            raise RuntimeError("stack expects a non-empty TensorList")
+        raise ValueError(f"{name}(): expected a non-empty list of Tensors")
     d = tensors[0].dtype
     for t in tensors[1:]:
         if t.dtype is not d:
@@ -89,10 +91,12 @@ def _common(tensors, name):
 def cat(tensors, dim=0, *, out=None) -> Tensor:
     """Concatenate along an existing dim; all other dims must match."""
     tensors = _common(tensors, "cat")
+    # torch's legacy rule: a 1-D empty tensor joins anything (it is skipped)
     ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
     d = _dim(dim, ref.ndim)
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors
     for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.shape[0] == 0:
+            continue
         if t.ndim != ref.ndim:
             raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
         for k in range(ref.ndim):

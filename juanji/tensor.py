@@ -1279,26 +1279,68 @@ class Tensor:
         return S.Roll.apply(self, shifts, dims)
 
     def narrow(self, dim, start, length):
+        """The slice ``start : start + length`` along ``dim`` (a view)."""
         d = _dim(dim, self.ndim)
+        size = self._data.shape[d]
+        start = _py_int(start)
+        if start < 0:
+            start += size
+        if not 0 <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
         index = [slice(None)] * self.ndim
         index[d] = slice(start, start + length)
         return self[tuple(index)]
 
     def select(self, dim, index):
+        """The slice at ``index`` along ``dim``, with that dim removed (a view)."""
         d = _dim(dim, self.ndim)
+        size = self._data.shape[d]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
         idx = [slice(None)] * self.ndim
         idx[d] = index
         return self[tuple(idx)]
+
+    def movedim(self, source, destination):
+        """Move the dims in ``source`` to the positions in ``destination``; the others keep their order."""
+        src = [source] if isinstance(source, (_py_int, np.integer)) else list(source)
+        dst = [destination] if isinstance(destination, (_py_int, np.integer)) else list(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
+                               f"the same number of dims as destination ({dst} dims)")
+        src = [_dim(d, self.ndim) for d in src]
+        dst = [_dim(d, self.ndim) for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+        order = [None] * self.ndim
+        for s_, d_ in zip(src, dst):
+            order[d_] = s_
+        rest = iter(d for d in range(self.ndim) if d not in src)
+        order = [o if o is not None else next(rest) for o in order]
+        return self.permute(order)
+
+    moveaxis = movedim
 
     def unbind(self, dim=0):
         d = _dim(dim, self.ndim)
         return tuple(self.select(d, i) for i in range(self.shape[d]))
 
     def split(self, split_size_or_sections, dim=0):
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
         d = _dim(dim, self.ndim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, (_py_int, np.integer)):
             step = int(split_size_or_sections)
+            if step < 0:
+                raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+            if step == 0:
+                if n != 0:
+                    raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size "
+                                       f"of {n}")
+                return (self,)
             sizes = [builtins.min(step, n - s) for s in range(0, n, step)] or [0]
         else:
             sizes = list(split_size_or_sections)
@@ -1312,6 +1354,9 @@ class Tensor:
         return tuple(out)
 
     def chunk(self, chunks, dim=0):
+        """``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (fewer if they run out)."""
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         d = _dim(dim, self.ndim)
         n = self.shape[d]
         step = -(-n // chunks)

@@ -74,18 +74,30 @@ class Roll(Op):
         return (xp_of(g).roll(g, neg, self.dims),)
 
 
+def _is_legacy_empty(x) -> bool:
+    """torch.cat skips 1-D empty tensors whatever the other inputs' shapes (a legacy rule)."""
+    return x.ndim == 1 and x.shape[0] == 0
+
+
 class Cat(Op):
     """Concatenate along ``axis``; each input gets its slice of the gradient."""
 
     def forward(self, *xs, axis=0):
         self.axis = axis
-        self.sizes = [x.shape[axis] for x in xs]
-        return xp_of(xs[0]).concatenate(xs, axis=axis)
+        skip = [_is_legacy_empty(x) for x in xs]
+        if all(skip):
+            skip = [False] * len(xs)
+        self.sizes = [None if s else x.shape[axis] for x, s in zip(xs, skip)]
+        return xp_of(xs[0]).concatenate([x for x, s in zip(xs, skip) if not s], axis=axis)
 
     def backward(self, g):
+        xp = xp_of(g)
         out, start = [], 0
         index = [slice(None)] * g.ndim
         for n, need in zip(self.sizes, self.needs_input_grad):
+            if n is None:  # a skipped empty input
+                out.append(xp.zeros((0,), g.dtype) if need else None)
+                continue
             if need:
                 index[self.axis] = slice(start, start + n)
                 out.append(g[tuple(index)])
