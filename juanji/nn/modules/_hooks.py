@@ -20,6 +20,8 @@ case, goes through the identity unpacked and uncopied.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections import OrderedDict
 
 from ...autograd.function import Op
@@ -58,8 +60,9 @@ class _HookIdentity(Op):
     """Identity in forward; in backward hands the gradient(s) to ``on_grad`` and passes on
     whatever it returns. Several inputs are packed into one flat array (see module docstring)."""
 
-    def forward(self, *arrays, on_grad):
+    def forward(self, *arrays, on_grad, arrived):
         self.on_grad = on_grad
+        self.arrived = arrived
         if len(arrays) == 1:
             self.shapes = None
             return arrays[0]
@@ -74,13 +77,28 @@ class _HookIdentity(Op):
             return tuple(self.on_grad([grad]))
         grads = []
         start = 0
-        for shape, dtype in zip(self.shapes, self.dtypes):
-            size = 1
-            for n in shape:
-                size *= n
-            grads.append(grad[start:start + size].reshape(shape).astype(dtype, copy=False))
+        for k, (shape, dtype) in enumerate(zip(self.shapes, self.dtypes)):
+            size = math.prod(shape)
+            piece = grad[start:start + size].reshape(shape).astype(dtype, copy=False)
+            grads.append(piece if self.arrived[k] else None)   # None: no gradient reached it
             start += size
         return tuple(self.on_grad(grads))
+
+
+class _Unpack(Op):
+    """One tensor's slice of the packed array; notes in ``arrived`` that a gradient reached it."""
+
+    def forward(self, packed, start, stop, shape, dtype, arrived, position):
+        self.packed_shape, self.packed_dtype = packed.shape, packed.dtype
+        self.start, self.stop = start, stop
+        self.arrived, self.position = arrived, position
+        return packed[start:stop].reshape(shape).astype(dtype, copy=False)
+
+    def backward(self, grad):
+        self.arrived[self.position] = True
+        full = _xp(grad).zeros(self.packed_shape, self.packed_dtype)
+        full[self.start:self.stop] = grad.reshape(-1)
+        return (full,) + (None,) * 6
 
 
 def _xp(arr):
@@ -90,18 +108,19 @@ def _xp(arr):
 
 def _through_identity(tensors, on_grad):
     """Route ``tensors`` through one ``_HookIdentity``; return the new tensors in order."""
-    packed = _HookIdentity.apply(*tensors, on_grad=on_grad)
+    arrived = [len(tensors) == 1] * len(tensors)
+    packed = _HookIdentity.apply(*tensors, on_grad=on_grad, arrived=arrived)
     if len(tensors) == 1:
         return [packed]
     out = []
     start = 0
-    for t in tensors:
-        n = t.numel()
-        piece = packed[start:start + n].reshape(t.shape)
-        if piece.dtype is not t.dtype:
-            piece = piece._cast(t.dtype)
+    for k, t in enumerate(tensors):
+        stop = start + t.numel()
+        piece = _Unpack.apply(packed, start, stop, tuple(t.shape), t._data.dtype, arrived, k)
+        if not t.requires_grad:  # torch marks these non-differentiable: the hook sees zeros
+            piece = piece.detach()
         out.append(piece)
-        start += n
+        start = stop
     return out
 
 
@@ -130,10 +149,13 @@ class BackwardHook:
     def setup_input_hook(self, args: tuple) -> tuple:
         """Put the input-side identity in front of the tensor positional arguments."""
         self.n_inputs = len(args)
-        index = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-        if not index or not is_grad_enabled():
+        # like torch: if any tensor input requires grad, every tensor input is routed through
+        # the identity (and the hook sees a gradient, zeros if need be, for each of them)
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        if not any(args[i].requires_grad for i in index) or not is_grad_enabled():
             return args
         self.input_index = index
+        self.input_arrays = [args[i]._data for i in index]
         wrapped = _through_identity([args[i] for i in index], self._on_grad_input)
         args = list(args)
         for i, t in zip(index, wrapped):
@@ -177,6 +199,10 @@ class BackwardHook:
         self.grad_outputs = grad_outputs
         if self.input_index is None:
             # No input requires grad: the input side never runs, so the hooks fire here.
+            if self.user_hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients. See the documentation of "
+                              "register_full_backward_hook for more details.", stacklevel=2)
             grad_inputs = (None,) * self.n_inputs
             for hook in self.user_hooks:
                 res = hook(self.module, grad_inputs, self.grad_outputs)
@@ -186,6 +212,9 @@ class BackwardHook:
         return [_to_array(grad_outputs[i]) for i in self.output_index]
 
     def _on_grad_input(self, grads):
+        # torch materialises a missing input gradient as zeros
+        grads = [g if g is not None else _xp(self.input_arrays[k]).zeros_like(self.input_arrays[k])
+                 for k, g in enumerate(grads)]
         grad_inputs = self._pack(self.input_index, grads, self.n_inputs)
         grad_outputs = self.grad_outputs
         if grad_outputs is None:  # the output side saw no gradient (outputs not requiring grad)
