@@ -38,12 +38,12 @@ def _cubic(x, a):
 
 
 def _nearest_rows(in_size, out_size, exact):
+    # torch computes these indices in float32; float64 would pick a different pixel at exact ties
+    scale = np.float32(in_size) / np.float32(out_size)
+    positions = np.arange(out_size, dtype=np.float32)
     if exact:
-        scale = float(np.float32(in_size) / np.float32(out_size))
-        src = np.floor((np.arange(out_size) + 0.5) * scale)
-    else:
-        scale = np.float32(in_size) / np.float32(out_size)
-        src = np.floor(np.arange(out_size, dtype=np.float32) * scale)
+        positions += np.float32(0.5)
+    src = np.floor(positions * scale)
     src = np.minimum(src.astype(np.int64), in_size - 1)
     weights = np.zeros((out_size, in_size))
     weights[np.arange(out_size), src] = 1.0

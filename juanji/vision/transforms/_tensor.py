@@ -101,13 +101,19 @@ def rotation_matrix(angle: float, center_offset) -> list[float]:
 
 
 def expanded_size(matrix, w: int, h: int) -> tuple[int, int]:
-    """The (width, height) that holds the whole turned image (torchvision's float32 corner rule)."""
+    """The (width, height) that holds the whole turned image: Pillow's rule, as torchvision computes it.
+
+    The turned corners are measured from the top-left corner of the input (hence the shift by half
+    the size), the box is ceil(max) - floor(min) after cutting the precision to 1e-4 so that
+    rounding noise like 5.0000001 does not add a pixel. In float32, as torchvision does.
+    """
     corners = np.array([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0],
                         [0.5 * w, 0.5 * h, 1.0], [0.5 * w, -0.5 * h, 1.0]], dtype=np.float32)
     moved = corners @ np.asarray(matrix, dtype=np.float32).reshape(2, 3).T
+    shift = np.array([0.5 * w, 0.5 * h], dtype=np.float32)
     tol = np.float32(1e-4)
-    hi = np.ceil(np.trunc(moved.max(axis=0) / tol) * tol)
-    lo = np.floor(np.trunc(moved.min(axis=0) / tol) * tol)
+    hi = np.ceil(np.trunc((moved.max(axis=0) + shift) / tol) * tol)
+    lo = np.floor(np.trunc((moved.min(axis=0) + shift) / tol) * tol)
     size = hi - lo
     return int(size[0]), int(size[1])
 
