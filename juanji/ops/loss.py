@@ -196,6 +196,13 @@ def _target_weights(target, weight, ignore_index, dtype):
     return kept, safe, w_t
 
 
+def _weighted_mean_scale(g, w_t):
+    """g / sum(w_t), the 'mean' factor of the class losses; 0 when every target is ignored
+    (the loss is then nan, 0/0, but nothing depends on the input: torch's zero gradient)."""
+    total = w_t.sum()
+    return g / total if total != 0 else g * 0
+
+
 def _class_axis_shape(ndim):
     """Shape that lines a (C,) vector up with dim 1 of an (N, C, *d) array."""
     shape = [1] * ndim
@@ -223,7 +230,7 @@ class NllLoss(Op):
 
     def backward(self, g):
         xp = xp_of(g)
-        scale = self.w_t * (g / self.w_t.sum() if self.reduction == "mean" else g)
+        scale = self.w_t * (_weighted_mean_scale(g, self.w_t) if self.reduction == "mean" else g)
         gx = xp.zeros(self.shape, g.dtype)
         xp.put_along_axis(gx, self.safe[:, None], -scale[:, None], axis=1)
         return gx, None, None
@@ -263,7 +270,7 @@ class CrossEntropy(Op):
         xp = xp_of(g)
         log_p, e = self.log_p, self.smoothing
         n_classes = log_p.shape[1]
-        scale = g / self.w_t.sum() if self.reduction == "mean" else g
+        scale = _weighted_mean_scale(g, self.w_t) if self.reduction == "mean" else g
         if self.reduction != "none":
             scale = xp.broadcast_to(scale, self.w_t.shape)
         total_weight = n_classes if self.weight is None else self.weight.sum()
