@@ -2,8 +2,9 @@
 
 Every mode is separable, so a resize is two matrix products: ``out = Wy @ img @ Wx.T`` with
 ``Wy`` of shape [out_h, in_h] and ``Wx`` of shape [out_w, in_w]. Each row of a weight matrix
-says how much each input pixel contributes to one output pixel. Building the rows is O(out * taps),
-the products are BLAS calls, and there is no per-pixel Python.
+says how much each input pixel contributes to one output pixel. Building the rows is O(out * taps)
+and cached per size, the products are BLAS calls, and there is no per-pixel Python. The nearest
+modes read one pixel per output pixel, so they are a plain gather instead.
 
 Rows, with ``scale = in / out`` and output pixel ``i``:
 
@@ -17,6 +18,8 @@ Rows, with ``scale = in / out`` and output pixel ``i``:
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -37,16 +40,19 @@ def _cubic(x, a):
     return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
 
 
-def _nearest_rows(in_size, out_size, exact):
+def nearest_indices(in_size: int, out_size: int, exact: bool) -> np.ndarray:
+    """The input pixel read by each output pixel (nearest / nearest-exact)."""
     # torch computes these indices in float32; float64 would pick a different pixel at exact ties
     scale = np.float32(in_size) / np.float32(out_size)
     positions = np.arange(out_size, dtype=np.float32)
     if exact:
         positions += np.float32(0.5)
-    src = np.floor(positions * scale)
-    src = np.minimum(src.astype(np.int64), in_size - 1)
+    return np.minimum(np.floor(positions * scale).astype(np.int64), in_size - 1)
+
+
+def _nearest_rows(in_size, out_size, exact):
     weights = np.zeros((out_size, in_size))
-    weights[np.arange(out_size), src] = 1.0
+    weights[np.arange(out_size), nearest_indices(in_size, out_size, exact)] = 1.0
     return weights
 
 
@@ -90,14 +96,18 @@ def _antialias_rows(in_size, out_size, cubic):
     return weights
 
 
+@functools.lru_cache(maxsize=64)
 def resize_weights(in_size: int, out_size: int, mode: str, antialias: bool) -> np.ndarray:
-    """The [out_size, in_size] float64 matrix that resamples one axis."""
+    """The [out_size, in_size] float64 matrix that resamples one axis (cached: a pipeline resizes
+    images of the same size again and again; the array is read-only because it is shared)."""
     if mode in ("nearest", "nearest-exact"):
-        return _nearest_rows(in_size, out_size, exact=mode == "nearest-exact")
-    cubic = mode == "bicubic"
-    if antialias:
-        return _antialias_rows(in_size, out_size, cubic)
-    return _interpolating_rows(in_size, out_size, cubic)
+        weights = _nearest_rows(in_size, out_size, exact=mode == "nearest-exact")
+    elif antialias:
+        weights = _antialias_rows(in_size, out_size, mode == "bicubic")
+    else:
+        weights = _interpolating_rows(in_size, out_size, mode == "bicubic")
+    weights.setflags(write=False)
+    return weights
 
 
 def resize_array(arr, size, mode: str, antialias: bool):
@@ -105,6 +115,12 @@ def resize_array(arr, size, mode: str, antialias: bool):
     xp = xp_of(arr)
     out_h, out_w = size
     in_h, in_w = arr.shape[-2:]
+    if mode in ("nearest", "nearest-exact"):
+        # a plain gather: no arithmetic, so no need for the matrix products
+        exact = mode == "nearest-exact"
+        rows = xp.asarray(nearest_indices(in_h, out_h, exact))
+        cols = xp.asarray(nearest_indices(in_w, out_w, exact))
+        return xp.take(xp.take(arr, rows, axis=-2), cols, axis=-1)
     wy = xp.asarray(resize_weights(in_h, out_h, mode, antialias), dtype=arr.dtype)
     wx = xp.asarray(resize_weights(in_w, out_w, mode, antialias), dtype=arr.dtype)
     # (Wy @ img) @ Wx.T, batched over the leading axes by matmul's broadcasting
