@@ -307,3 +307,20 @@ def test_image_folder_unreadable_image_names_the_file(tmp_path, content):
         ds[0]
     message = one_line(excinfo)
     assert message.startswith(f"cannot read image file '{path}'")
+
+
+# ---------------------------------------------------------------------------------- with the DataLoader
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_sample_batches_through_the_data_loader(num_workers):
+    from juanji.utils.data import DataLoader, Dataset
+    from juanji.vision.transforms import ToTensor
+    ds = FashionMNISTSample(train=False, transform=ToTensor())
+    assert isinstance(ds, Dataset) and len(ds + ds) == 2000
+    loader = DataLoader(ds, batch_size=250, num_workers=num_workers)
+    batches = list(loader)
+    assert len(batches) == 4
+    images, labels = batches[1]
+    assert list(images.shape) == [250, 1, 28, 28] and images.dtype is juanji.float32
+    assert labels.dtype is juanji.int64
+    np.testing.assert_array_equal(images.numpy()[0, 0] * 255, ds.data.numpy()[250].astype(np.float32))
+    assert labels.tolist() == ds.targets.tolist()[250:500]

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 
-try:  # juanji.utils.data.Dataset, so that ConcatDataset (`a + b`) and isinstance checks work
-    from ...utils.data import Dataset as _Dataset
-except ImportError:  # utils.data is written separately; a plain base keeps the datasets usable
-    _Dataset = object
+from ...utils.data import Dataset
 
 __all__ = ["VisionDataset", "StandardTransform"]
 
@@ -46,7 +43,7 @@ class StandardTransform:
         return "\n".join(body)
 
 
-class VisionDataset(_Dataset):
+class VisionDataset(Dataset):
     """A map-style dataset rooted at a folder, with optional input and target transforms."""
 
     _repr_indent = 4
