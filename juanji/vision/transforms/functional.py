@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ... import _dtype
+from ...backend import xp_of
 from ...tensor import Tensor, from_numpy
 from . import _pil, _tensor
 from ._interpolation import InterpolationMode, pil_filter, to_interpolation_mode
@@ -156,8 +157,9 @@ def normalize(tensor, mean, std, inplace: bool = False) -> Tensor:
         if arr.ndim > 1 or arr.size not in (1, channels):
             raise RuntimeError(f"normalize: expected {name} with 1 or {channels} values (one per channel of "
                                f"the tensor {list(tensor.shape)}), got {arr.size}")
-    mean_arr = mean_arr.reshape(-1, 1, 1)
-    std_arr = std_arr.reshape(-1, 1, 1)
+    xp = xp_of(tensor._data)  # the statistics go where the image is (NumPy or CuPy)
+    mean_arr = xp.asarray(mean_arr.reshape(-1, 1, 1))
+    std_arr = xp.asarray(std_arr.reshape(-1, 1, 1))
     if inplace:
         if tensor.requires_grad:
             raise RuntimeError("normalize: inplace=True on a tensor that requires grad; use inplace=False")
