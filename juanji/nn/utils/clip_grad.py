@@ -66,7 +66,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     xp = xp_of(total)
     # computed in the norm's dtype like torch; minimum() keeps a nan coefficient nan
     coef = xp.minimum(total.dtype.type(max_norm) / (total + total.dtype.type(1e-6)), total.dtype.type(1.0))
-    with no_grad():
+    # a non-finite norm makes inf * 0 = nan, which torch produces silently
+    with no_grad(), np.errstate(invalid="ignore", over="ignore"):
         for g in grads:
             g._data *= coef.astype(g._data.dtype)
 

@@ -33,7 +33,8 @@ def vector_to_parameters(vec, parameters) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into the parameters' data, in order (each
     parameter then shares memory with ``vec``, as in torch)."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__module__}.{type(vec).__qualname__}")
+        from ..modules.module import _typename
+        raise TypeError(f"expected torch.Tensor, but got: {_typename(vec)}")
     device = None
     offset = 0
     for param in parameters:
