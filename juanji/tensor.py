@@ -200,6 +200,43 @@ def _check_remainder(a, b):
     _check_integer_division(a, b, "remainder")
 
 
+def _write(arr, index, value) -> None:
+    """``arr[index] = value`` with torch's error for tensors whose elements share memory."""
+    try:
+        arr[index] = value
+    except ValueError as e:
+        if "read-only" in str(e):
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                               "a single memory location. Please clone() the tensor before performing the "
+                               "operation.") from None
+        raise
+
+
+def _index_error(e, index, t) -> IndexError:
+    """NumPy's indexing errors in torch's words."""
+    msg = str(e)
+    if "too many indices" in msg:
+        return IndexError(f"too many indices for tensor of dimension {t.ndim}")
+    if "boolean index did not match" in msg:
+        parts = index if isinstance(index, tuple) else (index,)
+        position = 0
+        for part in parts:
+            if hasattr(part, "dtype") and part.dtype == np.bool_:
+                shape = list(part.shape)
+                return IndexError(f"The shape of the mask {shape} at index {position} does not match the shape of "
+                                  f"the indexed tensor {list(t.shape)} at index {position}")
+            position += 1 if part is not None else 0
+    if "only integers, slices" in msg:
+        bad = next((type(p).__name__ for p in (index if isinstance(index, tuple) else (index,))
+                    if isinstance(p, _py_float)), "an unsupported type")
+        return IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                          f"indices (got {bad})")
+    if "arrays used as indices must be of integer" in msg:
+        return IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    msg = msg.replace("for axis", "for dimension").replace("indexing arrays", "indexing tensors")
+    return IndexError(msg)
+
+
 def _index_arrays(index):
     """Replace Tensors inside an index by their arrays (NumPy handles the rest)."""
     if isinstance(index, Tensor):
@@ -229,6 +266,9 @@ class Tensor:
 
     @staticmethod
     def _from_array(arr, requires_grad=False) -> "Tensor":
+        """Wrap an array without copying (the one way every op makes its result)."""
+        if arr.__class__ is not np.ndarray and isinstance(arr, np.generic):
+            arr = np.asarray(arr)  # NumPy reductions of 0-d data return scalars; a Tensor holds an array
         t = Tensor.__new__(Tensor)
         t._data = arr
         t.requires_grad = requires_grad
@@ -1375,48 +1415,107 @@ class Tensor:
 
     # ---------------------------------------------------------------- indexing
     def __getitem__(self, index):
+        """Ints, slices, None, Ellipsis (a view), and bool / integer tensors or lists (a copy)."""
         index = _index_arrays(index)
         try:
             if self.requires_grad and _state.enabled:
-                return I.GetItem.apply(self, index)
-            return Tensor._from_array(self._data[index])
+                out = I.GetItem.apply(self, index)
+            else:
+                out = Tensor._from_array(self._data[index])
         except IndexError as e:
-            raise IndexError(f"index {index!r} is out of bounds for tensor of shape {list(self.shape)}: {e}") from None
+            raise _index_error(e, index, self) from None
+        if I.is_basic_index(index):
+            out._view_of = (self, index)  # so an in-place op on the view can reach this tensor
+        return out
 
     def __setitem__(self, index, value):
+        """``x[index] = value``: written in memory, or recorded as an index-put under autograd."""
         index = _index_arrays(index)
-        recording = _state.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
-        if not recording:
-            self._data[index] = value._data if isinstance(value, Tensor) else value
-            return
-        if self.requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if not isinstance(value, Tensor):
-            value = tensor(value, dtype=self.dtype)
-        result = I.IndexPut.apply(self, value._cast(self.dtype), index)
+        is_tensor = isinstance(value, Tensor)
+        recording = _state.enabled and (self.requires_grad or (is_tensor and value.requires_grad))
+        try:
+            if not recording:
+                _write(self._data, index, value._data if is_tensor else value)
+                return
+            self._check_inplace_allowed()
+            if not is_tensor:
+                value = tensor(value, dtype=self.dtype)
+            result = I.IndexPut.apply(self, value._cast(self.dtype), index)
+        except IndexError as e:
+            raise _index_error(e, index, self) from None
+        except ValueError as e:
+            raise RuntimeError(f"index assignment: cannot assign a value of shape {list(getattr(value, 'shape', ()))} "
+                               f"to the selection ({e})") from None
         self._rebind(result)
 
+    def _check_inplace_allowed(self) -> None:
+        """torch refuses in-place changes, while recording, to a leaf that requires grad or a view of one."""
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        view = self.__dict__.get("_view_of")
+        while view is not None:
+            base = view[0]
+            if base.requires_grad and base.grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
+            view = base.__dict__.get("_view_of")
+
     def _rebind(self, result: "Tensor") -> "Tensor":
-        """In-place op under autograd: take over the result's array and history."""
+        """An in-place op while recording: this tensor takes over the result's array and history.
+
+        The Ops that already used this tensor keep its old value (their edges point at the old
+        node). If this tensor is a view made by basic indexing, the result is written through to
+        the tensor it views (recorded there too) and this view is taken again from it, so both
+        see the change, as in torch.
+        """
+        view = self.__dict__.get("_view_of")
+        if view is not None:
+            base, index = view
+            base[index] = result
+            fresh = base[index]
+            self._data, self.grad_fn, self.requires_grad = fresh._data, fresh.grad_fn, fresh.requires_grad
+            return self
         self._data = result._data
         self.grad_fn = result.grad_fn
         self.requires_grad = result.requires_grad
         return self
 
+    def _check_index_along(self, name, d, index, src=None):
+        """gather/scatter: an int64 index with self's number of dims, no larger than self (or src)
+        outside ``d``, and every entry inside ``[0, size)`` along ``d``."""
+        if not isinstance(index, Tensor) or index.dtype is not dt.int64:
+            got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+            raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {got}")
+        if index.ndim != self.ndim and not (index.ndim <= 1 and self.ndim <= 1):
+            raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor "
+                               f"({name}: index {list(index.shape)}, input {list(self.shape)})")
+        for k in range(index.ndim):
+            n = index._data.shape[k]
+            too_big_for_self = k != d and n > self._data.shape[k]
+            too_big_for_src = src is not None and n > src.shape[k]
+            if too_big_for_self or too_big_for_src:
+                also = f" and to be smaller size than src {list(src.shape)}" if src is not None else ""
+                raise RuntimeError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
+                                   f"smaller than self {list(self.shape)} apart from dimension {d}{also}")
+        size = self._data.shape[d] if self.ndim else 1
+        if index._data.size and (index._data.min() < -size or index._data.max() >= size):
+            bad = int(index._data.max() if index._data.max() >= size else index._data.min())
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+
     def gather(self, dim, index):
+        """out[i][j][k] = self[i][index[i][j][k]][k] (for dim = 1): pick along ``dim``."""
         d = _dim(dim, self.ndim)
-        if index.dtype is not dt.int64:
-            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
-        if index.ndim != self.ndim:
-            raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-        return R_gather(self, index, d)
+        self._check_index_along("gather", d, index)
+        return I.Gather.apply(self, index._data, d)
 
     def scatter(self, dim, index, src=None, value=None, reduce=None):
+        """self with self[i][index[i][j][k]][k] = src[i][j][k] (for dim = 1); ``reduce='add'`` adds."""
         if src is None:
             src = value
         d = _dim(dim, self.ndim)
         if reduce not in (None, "add"):
-            raise NotImplementedError(f"scatter reduce='{reduce}' is not implemented")
+            raise NotImplementedError(f"scatter: reduce='{reduce}' is not implemented in juanji (only 'add')")
+        self._check_index_along("scatter", d, index, src if isinstance(src, Tensor) else None)
         return I.Scatter.apply(self, index._data, src._cast(self.dtype) if isinstance(src, Tensor) else src, d, reduce)
 
     def scatter_add(self, dim, index, src):
@@ -1429,8 +1528,16 @@ class Tensor:
         return self._inplace(self.scatter_add(dim, index, src))
 
     def index_select(self, dim, index):
+        """The entries at ``index`` (a 1-D integer tensor) along ``dim``."""
         d = _dim(dim, self.ndim)
-        return I.IndexSelect.apply(self, index._data if isinstance(index, Tensor) else np.asarray(index), d)
+        idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+        if idx.ndim > 1 or idx.dtype.kind not in "iu":
+            raise IndexError(f"index_select(): Index is supposed to be a vector of integers, got shape "
+                             f"{list(idx.shape)} and dtype {idx.dtype}")
+        size = self._data.shape[d] if self.ndim else 1
+        if idx.size and (idx.min() < -size or idx.max() >= size):
+            raise IndexError("index out of range in self")
+        return I.IndexSelect.apply(self, idx, d)
 
     def masked_fill(self, mask, value):
         if isinstance(value, Tensor):
@@ -1458,23 +1565,24 @@ class Tensor:
 
     # ---------------------------------------------------------------- in place
     def _inplace(self, result: "Tensor") -> "Tensor":
-        """Write ``result`` into self: in memory when no graph is recorded (views see it),
-        by rebinding when autograd is recording."""
+        """Make ``result`` (computed out of place from self) the new value of self.
+
+        Without a graph being recorded the values are written into self's memory, so views of
+        self see them. While recording, self takes over the result's array and history (see
+        ``_rebind``).
+        """
+        if result.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(result.shape)}")
+        if not dt.can_cast(result.dtype, self.dtype):
+            raise RuntimeError(f"result type {result.dtype.scalar_name} can't be cast to the desired output type "
+                               f"{self.dtype.scalar_name}")
         if _state.enabled and (self.requires_grad or result.requires_grad):
-            if self.requires_grad and self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            self._check_inplace_allowed()
             if result.dtype is not self.dtype:
                 result = result._cast(self.dtype)
-            if result.shape != self.shape:
-                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                                   f"{list(result.shape)}")
             return self._rebind(result)
-        r = result._data
-        if r.shape != self._data.shape:
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(r.shape)}")
-        if not self.dtype.is_floating_point and r.dtype.kind == "f":
-            raise RuntimeError(f"result type Float can't be cast to the desired output type {self.dtype.name}")
-        self._data[...] = r
+        _write(self._data, Ellipsis, result._data)
         return self
 
     def _fast_inplace(self, ufunc, other) -> bool:
@@ -1704,10 +1812,6 @@ class Tensor:
 
 def _rebuild(arr, requires_grad):
     return Tensor._from_array(arr, requires_grad)
-
-
-def R_gather(x, index, d):
-    return I.Gather.apply(x, index._data, d)
 
 
 def _arr(x):

@@ -1,21 +1,31 @@
 """Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
 
-The graph is made of ``Op`` nodes (a Tensor's ``grad_fn``) whose ``inputs`` are Tensors.
-Gradients are summed per node in reverse topological order, then each node's ``backward``
-hands one gradient to each input; a leaf (no ``grad_fn``) that requires grad accumulates it
-in ``.grad``.
+The graph is made of ``Op`` nodes (a Tensor's ``grad_fn``). Each node's ``edges`` say where
+the gradient of each of its inputs goes: to another node, or to a leaf Tensor. The engine
+
+1. orders the nodes reachable from the outputs so that every node comes after all the nodes
+   that feed gradient into it (reverse topological order),
+2. for each node, sums the gradients that arrived, calls its ``backward`` once, sums each
+   input gradient back to the input's shape (undoing broadcasting) and passes it on,
+3. at the end adds each leaf's total into ``leaf.grad`` (after the leaf's hooks).
+
+Without ``retain_graph`` each node frees what it saved once used, and a second backward
+through it raises torch's error.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from .function import Op
 from .grad_mode import no_grad
 
-__all__ = ["run_backward", "unbroadcast"]
+__all__ = ["run_backward", "unbroadcast", "FREED_MESSAGE"]
 
-_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
-          "after they have already been freed). Saved intermediate values of the graph are freed when "
-          "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
-          "through the graph a second time or if you need to access saved tensors after calling backward.")
+FREED_MESSAGE = ("Trying to backward through the graph a second time (or directly access saved tensors after "
+                 "they have already been freed). Saved intermediate values of the graph are freed when you call "
+                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                 "graph a second time or if you need to access saved tensors after calling backward.")
 
 
 def unbroadcast(grad, shape):
@@ -45,21 +55,35 @@ def _topological_order(roots):
             continue
         seen.add(node)
         stack.append((node, True))
-        for t in node.inputs:
-            fn = getattr(t, "grad_fn", None)
-            if fn is not None and fn not in seen:
-                stack.append((fn, False))
+        for edge in node.edges:
+            if edge is not None:
+                target = edge[0]
+                if isinstance(target, Op) and target not in seen:
+                    stack.append((target, False))
     order.reverse()
     return order
 
 
 def _apply_hooks(hooks, grad):
     from ..tensor import Tensor
-    for hook in hooks:
+    for hook in list(hooks):
         res = hook(Tensor._from_array(grad))
         if res is not None:
             grad = res._data
     return grad
+
+
+def _owned(g, delivered):
+    """A gradient array safe to hand to a leaf as its ``.grad``: writeable, and sharing memory
+    with no other leaf's gradient (``a + b`` passes one array to both)."""
+    if not isinstance(g, np.ndarray):
+        g = np.asarray(g) if isinstance(g, np.generic) else g
+    base = g.base if getattr(g, "base", None) is not None else g
+    if not g.flags.writeable or id(base) in delivered:
+        g = g.copy()
+        base = g
+    delivered[id(base)] = base
+    return g
 
 
 def run_backward(outputs, grads, retain_graph=False, capture=None):
@@ -68,88 +92,96 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
     With ``capture`` (a list of Tensors) the gradients with respect to those tensors are
     returned instead of being accumulated into any ``.grad`` (``autograd.grad``).
     """
-    pending = {}
+    from ..tensor import Tensor
+    pending = {}      # node -> gradient summed so far
+    leaf_grads = {}   # id(leaf) -> [leaf, gradient summed so far]
     roots = []
-    captured = {} if capture is not None else None
-    capture_ids = {id(t): t for t in capture} if capture is not None else None
-    capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else None
-    leaf_grads = []
     for out, g in zip(outputs, grads):
-        g = g.copy()
-        if out.grad_fn is None:
-            leaf_grads.append((out, g))
-            continue
+        g = g.copy()  # never hand the caller's own array to a leaf
         fn = out.grad_fn
+        if fn is None:
+            _add_leaf(leaf_grads, out, g)
+            continue
         pending[fn] = pending[fn] + g if fn in pending else g
         roots.append(fn)
-    order = _topological_order(roots) if roots else []
 
-    def deliver_leaf(t, g):
-        if captured is not None:
-            if id(t) in capture_ids:
-                captured[id(t)] = captured[id(t)] + g if id(t) in captured else g
-            return
-        hooks = t.__dict__.get("_hooks")
-        if hooks:
-            g = _apply_hooks(hooks, g)
-        if t.grad is None:
-            from ..tensor import Tensor
-            t.grad = Tensor._from_array(g)
-        else:
-            old = t.grad._data
-            if old.shape == g.shape and old.dtype == g.dtype and old.flags.writeable:
-                old += g
-            else:
-                t.grad._data = old + g
+    capturing = capture is not None
+    if capturing:
+        captured = {}
+        capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None}
 
     with no_grad():
-        for t, g in leaf_grads:
-            deliver_leaf(t, g)
-        for node in order:
+        for node in _topological_order(roots) if roots else ():
             grad = pending.pop(node, None)
             if grad is None:
                 continue
-            hooks = node.__dict__.get("_hooks")
-            if hooks:
-                grad = _apply_hooks(hooks, grad)
-            if captured is not None:
+            if node._released:
+                raise RuntimeError(FREED_MESSAGE)
+            extras = node.__dict__
+            if "_hooks" in extras:
+                grad = _apply_hooks(extras["_hooks"], grad)
+            if capturing:
                 t = capture_nodes.get(node)
                 if t is not None:
                     captured[id(t)] = grad
-            else:
-                out_ref = node.__dict__.get("_retained")
-                out = out_ref() if out_ref is not None else None
-                if out is not None:
-                    from ..tensor import Tensor
-                    if out.grad is None:
-                        out.grad = Tensor._from_array(grad.copy())
-                    else:
-                        out.grad = Tensor._from_array(out.grad._data + grad)
-            if node._released:
-                raise RuntimeError(_FREED)
+            elif "_retained" in extras:
+                _retain(extras["_retained"], grad)
             in_grads = node.backward(grad)
-            seen_arrays = []
-            for t, g in zip(node.inputs, in_grads):
-                if g is None or t is None or not getattr(t, "requires_grad", False):
+            if in_grads.__class__ is not tuple:
+                in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
+            for edge, g in zip(node.edges, in_grads):
+                if edge is None or g is None:
                     continue
-                data = t._data
-                if g.shape != data.shape:
-                    g = unbroadcast(g, data.shape)
-                if g.dtype != data.dtype:
-                    g = g.astype(data.dtype)
-                # one array handed to two inputs (x + x, add's two branches) must not be shared
-                for s in seen_arrays:
-                    if s is g:
-                        g = g.copy()
-                        break
-                seen_arrays.append(g)
-                fn = t.grad_fn
-                if fn is None:
-                    deliver_leaf(t, g)
+                target, shape, dtype = edge
+                if g.shape != shape:
+                    g = unbroadcast(g, shape)
+                if g.dtype != dtype:
+                    g = g.astype(dtype)
+                if target.__class__ is Tensor or not isinstance(target, Op):
+                    _add_leaf(leaf_grads, target, g)
+                elif target in pending:
+                    pending[target] = pending[target] + g
                 else:
-                    pending[fn] = pending[fn] + g if fn in pending else g
+                    pending[target] = g
             if not retain_graph:
                 node._release()
-    if captured is not None:
-        return [captured.get(id(t)) for t in capture]
+
+        if capturing:
+            for t, g in leaf_grads.values():
+                captured[id(t)] = g
+            return [captured.get(id(t)) for t in capture]
+
+        delivered = {}
+        for leaf, g in leaf_grads.values():
+            if not leaf.requires_grad:
+                continue
+            hooks = leaf.__dict__.get("_hooks")
+            if hooks:
+                g = _apply_hooks(hooks, g)
+            g = _owned(g, delivered)
+            if leaf.grad is None:
+                leaf.grad = Tensor._from_array(g)
+            else:
+                old = leaf.grad._data
+                leaf.grad._data = old + g if old.shape == g.shape else (old + g).reshape(old.shape)
     return None
+
+
+def _add_leaf(leaf_grads, leaf, g):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _retain(ref, grad):
+    """``retain_grad()`` on a non-leaf: keep (a copy of) its gradient in ``.grad``."""
+    from ..tensor import Tensor
+    out = ref()
+    if out is None:
+        return
+    if out.grad is None:
+        out.grad = Tensor._from_array(grad.copy())
+    else:
+        out.grad = Tensor._from_array(out.grad._data + grad)

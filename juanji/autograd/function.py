@@ -4,13 +4,44 @@
 bookkeeping per call stays small (one object, one Tensor). ``Function`` is torch's user-facing
 ``torch.autograd.Function`` (static ``forward(ctx, ...)``/``backward(ctx, ...)`` on Tensors),
 built on top of ``Op`` for code written against torch.
+
+How the graph is wired: when an Op is recorded, it keeps one *edge* per positional input,
+taken at that moment: the input's ``grad_fn`` (another Op) if it has one, the input Tensor
+itself if it is a leaf that requires grad, or None. Because edges point at nodes rather than
+at Tensors, an in-place operation that later gives a Tensor a new ``grad_fn`` does not
+rewire the Ops that already used its old value (torch builds its graph the same way).
 """
 
 from __future__ import annotations
 
 from .grad_mode import _state
 
-__all__ = ["Op", "Function", "FunctionCtx"]
+__all__ = ["Op", "Function", "FunctionCtx", "AccumulateGrad"]
+
+_Tensor = None  # juanji.tensor.Tensor, bound on first use (tensor.py imports this module)
+
+
+def _tensor_class():
+    global _Tensor
+    if _Tensor is None:
+        from ..tensor import Tensor
+        _Tensor = Tensor
+    return _Tensor
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the node that adds into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad object>"
 
 
 class Op:
@@ -19,15 +50,19 @@ class Op:
     Subclasses define ``forward(self, *arrays, **params) -> array`` (or a tuple whose first
     element is the differentiable output and the rest non-differentiable arrays) and
     ``backward(self, grad) -> tuple`` with one gradient (or None) per positional input.
+
+    After recording, ``self.edges`` holds, per positional input, ``(target, shape, dtype)``
+    (target: the input's Op, or the leaf Tensor) or None when that input needs no gradient;
+    shape and dtype let the engine sum a broadcast gradient back and cast it.
     """
 
-    inputs: tuple = ()
+    edges: tuple = ()
     needs_input_grad: tuple = ()
     _released = False
 
     @classmethod
     def apply(cls, *inputs, **params):
-        from ..tensor import Tensor
+        Tensor = _Tensor or _tensor_class()
         op = cls()
         arrays = []
         needs = []
@@ -51,7 +86,14 @@ class Op:
             main = Tensor._from_array(out)
             extras = None
         if record:
-            op.inputs = inputs
+            edges = []
+            for t, need in zip(inputs, needs):
+                if need:
+                    fn = t.grad_fn
+                    edges.append((fn if fn is not None else t, t._data.shape, t._data.dtype))
+                else:
+                    edges.append(None)
+            op.edges = tuple(edges)
             main.requires_grad = True
             main.grad_fn = op
         return main if extras is None else (main,) + extras
@@ -68,82 +110,124 @@ class Op:
 
     @property
     def next_functions(self):
-        return tuple((getattr(t, "grad_fn", None), 0) for t in self.inputs)
+        """``((node, 0), ...)`` per input: its Op, an AccumulateGrad for a leaf, or None."""
+        out = []
+        for e in self.edges:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e[0], Op):
+                out.append((e[0], 0))
+            else:
+                out.append((AccumulateGrad(e[0]), 0))
+        return tuple(out)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object>"
 
     def _release(self) -> None:
         """Free what forward saved (called after a backward without retain_graph)."""
-        keep = {"inputs": self.inputs, "needs_input_grad": self.needs_input_grad}
-        hooks = self.__dict__.get("_hooks")
+        keep = {"edges": self.edges, "needs_input_grad": self.needs_input_grad}
+        for name in ("_hooks", "_retained"):
+            if name in self.__dict__:
+                keep[name] = self.__dict__[name]
         self.__dict__.clear()
         self.__dict__.update(keep)
-        if hooks:
-            self._hooks = hooks
         self._released = True
 
 
 class FunctionCtx:
     """The ``ctx`` of a user-defined Function: ``save_for_backward``, ``saved_tensors``,
-    ``needs_input_grad``, ``mark_non_differentiable``, and free attributes."""
+    ``needs_input_grad``, ``mark_non_differentiable``, ``set_materialize_grads``, and free
+    attributes."""
 
     def save_for_backward(self, *tensors):
         self._saved = tensors
 
     @property
     def saved_tensors(self):
+        if getattr(self, "_freed", False):
+            from .engine import FREED_MESSAGE
+            raise RuntimeError(FREED_MESSAGE)
         return getattr(self, "_saved", ())
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = tensors
 
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
     def set_materialize_grads(self, value: bool):
-        self._materialize = value
+        self._materialize = bool(value)
 
 
 class _FunctionOp(Op):
-    """Adapter running a user Function's Tensor-level forward/backward inside the engine."""
+    """Adapter running a user Function's Tensor-level backward inside the engine."""
 
     fn_cls = None
+    ctx = None
+    n_outputs = 1
 
     def backward(self, grad):
-        from ..tensor import Tensor
+        Tensor = _tensor_class()
         from .grad_mode import no_grad
+        grads_in = [Tensor._from_array(grad)]
+        if self.n_outputs > 1:  # only the first output is differentiable in juanji's Functions
+            grads_in += [None if not getattr(self.ctx, "_materialize", True) else
+                         Tensor._from_array(_zeros_like(grad, shape)) for shape in self.other_shapes]
         with no_grad():
-            grads = self.fn_cls.backward(self.ctx, Tensor._from_array(grad))
+            grads = self.fn_cls.backward(self.ctx, *grads_in)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        n = len(self.edges)
+        if len(grads) < n:
+            raise RuntimeError(f"function {self.fn_cls.__name__}Backward returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(grads)})")
         out = []
-        for g in grads[: len(self.inputs)]:
+        for g in grads[:n]:
             out.append(None if g is None else (g._data if isinstance(g, Tensor) else g))
-        out += [None] * (len(self.inputs) - len(out))
         return tuple(out)
 
     def name(self) -> str:
         return self.fn_cls.__name__ + "Backward"
+
+    def _release(self) -> None:
+        ctx = self.ctx
+        super()._release()
+        if ctx is not None:
+            ctx._freed = True
+            ctx.__dict__.pop("_saved", None)
+
+
+def _zeros_like(grad, shape):
+    from ..backend import xp_of
+    return xp_of(grad).zeros(shape, grad.dtype)
 
 
 class Function:
     """torch.autograd.Function: subclass with static ``forward(ctx, *args)`` and
     ``backward(ctx, *grad_outputs)``, then call ``MyFn.apply(*args)``.
 
-    Example::
+    ``backward`` returns one gradient per argument of ``forward`` (None for non-tensors or
+    inputs that need none). Example::
 
         class Square(juanji.autograd.Function):
             @staticmethod
             def forward(ctx, x):
                 ctx.save_for_backward(x)
                 return x * x
+
             @staticmethod
             def backward(ctx, g):
                 x, = ctx.saved_tensors
                 return 2 * x * g
+
+    If forward returns several tensors, the first one that is not marked non-differentiable
+    carries the gradient (juanji's engine has one gradient per node).
     """
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
+        Tensor = _tensor_class()
         from .grad_mode import no_grad
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -155,20 +239,33 @@ class Function:
         op = _FunctionOp()
         op.fn_cls = cls
         op.ctx = ctx
-        op.inputs = args
         op.needs_input_grad = ctx.needs_input_grad
+        edges = []
+        for a, need in zip(args, ctx.needs_input_grad):
+            if need:
+                edges.append((a.grad_fn if a.grad_fn is not None else a, a._data.shape, a._data.dtype))
+            else:
+                edges.append(None)
+        op.edges = tuple(edges)
         outs = out if isinstance(out, tuple) else (out,)
         non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
-        first = True
         results = []
+        chosen = False
+        others = []
         for o in outs:
             if isinstance(o, Tensor):
-                o = Tensor._from_array(o._data)  # a fresh node output, like torch's view/rebase
-                if first and id(outs[len(results)]) not in non_diff and o.dtype.is_floating_point:
-                    o.requires_grad = True
-                    o.grad_fn = op
-                    first = False
-            results.append(o)
+                fresh = Tensor._from_array(o._data)  # a new node output, like torch's output rebase
+                if not chosen and id(o) not in non_diff and o.dtype.is_floating_point:
+                    fresh.requires_grad = True
+                    fresh.grad_fn = op
+                    chosen = True
+                else:
+                    others.append(o._data.shape)
+                results.append(fresh)
+            else:
+                results.append(o)
+        op.n_outputs = 1 + len(others)
+        op.other_shapes = others
         return tuple(results) if isinstance(out, tuple) else results[0]
 
     @staticmethod

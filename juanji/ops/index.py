@@ -60,11 +60,15 @@ class IndexPut(Op):
 
 
 class Gather(Op):
-    """y[i][j][k] = x[i][index[i][j][k]][k] (dim=1); backward scatter-adds."""
+    """y[i][j][k] = x[i][index[i][j][k]][k] (dim=1); backward scatter-adds.
+
+    The index may be smaller than x outside ``axis`` (torch's rule): x is cut to its size first.
+    """
 
     def forward(self, x, index, axis):
         self.shape, self.index, self.axis = x.shape, index, axis
-        return xp_of(x).take_along_axis(x, index, axis=axis)
+        cut = tuple(slice(None) if k == axis else slice(0, n) for k, n in enumerate(index.shape))
+        return xp_of(x).take_along_axis(x[cut], index, axis=axis)
 
     def backward(self, g):
         xp = xp_of(g)
