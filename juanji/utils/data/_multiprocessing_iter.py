@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import queue
 
 from ._loader_iter import _BaseDataLoaderIter
@@ -44,6 +45,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._index_queues = []
         self._workers = []
         self._shutdown = False  # set first: __del__ must work even if starting a worker fails
+        self._owner_pid = os.getpid()
         for worker_id in range(self._num_workers):
             index_queue = context.Queue()
             index_queue.cancel_join_thread()  # never block the main process's exit on it
@@ -176,8 +178,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._index_queues[worker_id].put(None)
 
     def _shutdown_workers(self) -> None:
-        if self._shutdown:
-            return
+        if self._shutdown or os.getpid() != self._owner_pid:
+            return  # done already, or a forked child's copy of this iterator: not its workers
         self._shutdown = True
         try:
             self._done_event.set()

@@ -29,8 +29,8 @@ from ._fetch import create_fetcher
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
-# how often a waiting worker checks that its parent process is still alive (seconds)
-STATUS_CHECK_INTERVAL = 1.0
+# how often a waiting worker checks that its loader still wants it (seconds)
+STATUS_CHECK_INTERVAL = 0.25
 
 
 class WorkerInfo:
@@ -137,10 +137,14 @@ def worker_loop(iterable: bool, dataset, index_queue, result_queue, done_event, 
             pending_error = ExceptionWrapper(where)
         stream_ended = False
 
-        while os.getppid() == parent_pid:  # a re-parented worker's loader is gone: stop
+        while os.getppid() == parent_pid:  # re-parented: the main process died, stop
             try:
                 message = index_queue.get(timeout=STATUS_CHECK_INTERVAL)
             except queue.Empty:
+                if done_event.is_set():
+                    # shut down without our None arriving: when the iterator is collected as part of
+                    # a reference cycle, its queues' feeder threads are closed before its __del__ runs
+                    break
                 continue
             if isinstance(message, _ResumeIteration):
                 stream_ended = False
