@@ -34,6 +34,9 @@ affine output and the input gradient are one pass each. Other backends use array
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -45,7 +48,31 @@ __all__ = ["BatchNorm", "RowNormalize", "LocalResponseNorm", "batch_norm_stats"]
 
 # -- Numba loops over an (N, C, L) view -------------------------------------------------------
 
-@njit(cache=True, parallel=True)
+# Reductions may be reassociated (so LLVM vectorises the float64 sums: ~7x faster measured on
+# a (32, 64, 32, 32) input) and fused into FMAs; no "no-NaN/no-inf" assumptions, so a NaN in
+# the input still shows up in the statistics.
+_FAST_SUMS = {"reassoc", "contract", "nsz", "arcp"}
+
+# Below this many elements a parallel region costs more than it saves (waking the second
+# thread takes longer than the work, and far longer on a loaded machine), so run on one thread.
+PARALLEL_MIN_ELEMENTS = 1 << 16
+
+
+@contextmanager
+def _threads_for(n_elements: int):
+    """Run the enclosed Numba call on one thread when the array is small."""
+    if n_elements >= PARALLEL_MIN_ELEMENTS:
+        yield
+        return
+    saved = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(saved)
+
+
+@njit(cache=True, parallel=True, fastmath=_FAST_SUMS)
 def _channel_stats(x3):
     """Per-channel mean and biased variance (float64) of ``x3[N, C, L]``.
 
@@ -94,7 +121,7 @@ def _channel_affine(x3, scale, shift):
     return y
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=_FAST_SUMS)
 def _channel_grad_sums(g3, x3, mean):
     """Per channel ``sum(g)`` and ``sum(g * (x - mean))`` (float64), one pass over both."""
     n_batch, channels, length = g3.shape
@@ -171,7 +198,10 @@ def _kernels(arr):
 def _as_ncl(x):
     """A contiguous ``(N, C, L)`` view of an ``(N, C, *spatial)`` array (L = 1 for ``(N, C)``)."""
     xp = xp_of(x)
-    return xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+    length = 1
+    for n in x.shape[2:]:
+        length *= n
+    return xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], length)
 
 
 def batch_norm_stats(x):
@@ -180,7 +210,8 @@ def batch_norm_stats(x):
     if x3.size == 0:
         xp = xp_of(x)
         return xp.zeros(x.shape[1]), xp.zeros(x.shape[1])
-    return _kernels(x3)[0](x3)
+    with _threads_for(x3.size):
+        return _kernels(x3)[0](x3)
 
 
 # -- the Ops ----------------------------------------------------------------------------------
@@ -205,13 +236,15 @@ class BatchNorm(Op):
             if x3.size == 0:  # nothing to average: the running estimates stay as they are
                 mean, var = xp.zeros(channels), xp.zeros(channels)
             else:
-                mean, var = stats(x3)
+                with _threads_for(x3.size):
+                    mean, var = stats(x3)
         else:
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
         invstd = 1.0 / xp.sqrt(var + eps)
         scale = invstd if weight is None else weight.astype(xp.float64) * invstd
         shift = -mean * scale if bias is None else bias.astype(xp.float64) - mean * scale
-        y3 = affine(x3, scale, shift) if x3.size else xp.empty_like(x3)
+        with _threads_for(x3.size):
+            y3 = affine(x3, scale, shift) if x3.size else xp.empty_like(x3)
         if any(self.needs_input_grad):
             self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
             self.in_shape = x.shape
@@ -229,7 +262,8 @@ class BatchNorm(Op):
             zeros = xp.zeros(x3.shape[1], dtype=dtype)
             return (xp.zeros(self.in_shape, dtype=dtype) if needs_x else None,
                     zeros if needs_w else None, zeros if needs_b else None)
-        sum_g, sum_g_centered = grad_sums(g3, x3, mean)
+        with _threads_for(x3.size):
+            sum_g, sum_g_centered = grad_sums(g3, x3, mean)
         grad_w = (sum_g_centered * invstd).astype(dtype) if needs_w else None
         grad_b = sum_g.astype(dtype) if needs_b else None
         grad_x = None
@@ -241,7 +275,8 @@ class BatchNorm(Op):
             else:
                 k_x = xp.zeros_like(scale)
                 k_0 = xp.zeros_like(scale)
-            grad_x = input_grad(g3, x3, scale, k_x, k_0).reshape(self.in_shape)
+            with _threads_for(x3.size):
+                grad_x = input_grad(g3, x3, scale, k_x, k_0).reshape(self.in_shape)
         return grad_x, grad_w, grad_b
 
 

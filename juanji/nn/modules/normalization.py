@@ -92,7 +92,7 @@ class _NormBase(Module):
     def _check_input_dim(self, input) -> None:
         if input.ndim not in self._allowed_dims:
             dims = " or ".join(f"{d}D" for d in self._allowed_dims)
-            raise ValueError(f"{type(self).__name__}: expected {dims} input ({self._layout}), got "
+            raise ValueError(f"{type(self).__name__}: expected {dims} input {self._layout}, got "
                              f"{input.ndim}D input {_shape(input)}")
 
     def extra_repr(self) -> str:
