@@ -25,7 +25,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..backend import xp_of
-from .activation import log_softmax_array, sigmoid_array
+from .activation import log_softmax_array, sigmoid_array, softplus_array
 
 __all__ = ["MseLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BinaryCrossEntropy",
            "BinaryCrossEntropyWithLogits", "NllLoss", "CrossEntropy", "CrossEntropyProbabilities",
@@ -154,8 +154,7 @@ class BinaryCrossEntropyWithLogits(Op):
     """
 
     def forward(self, x, t, w, pos_weight, reduction):
-        xp = xp_of(x)
-        softplus_neg = xp.logaddexp(0, -x)  # softplus(-x) = -log sigmoid(x), stable both ways
+        softplus_neg = softplus_array(-x)  # softplus(-x) = -log sigmoid(x), stable both ways
         coefficient = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
         loss = (1 - t) * x + coefficient * softplus_neg
         if w is not None:

@@ -38,6 +38,7 @@ ELEMENTWISE = [
     ("leaky_relu", F.leaky_relu, TF.leaky_relu, (0.0,)),
     ("leaky_relu_0.2", lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), (0.0,)),
     ("leaky_relu_neg", lambda x: F.leaky_relu(x, -1.5), lambda x: TF.leaky_relu(x, -1.5), (0.0,)),
+    ("leaky_relu_2.5", lambda x: F.leaky_relu(x, 2.5), lambda x: TF.leaky_relu(x, 2.5), (0.0,)),
     ("rrelu_eval", lambda x: F.rrelu(x, 0.1, 0.4), lambda x: TF.rrelu(x, 0.1, 0.4), (0.0,)),
     ("elu", F.elu, TF.elu, (0.0,)),
     ("elu_2", lambda x: F.elu(x, 2.0), lambda x: TF.elu(x, 2.0), (0.0,)),
