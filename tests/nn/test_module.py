@@ -711,3 +711,15 @@ def test_backward_hook_unused_inputs_get_zeros_and_unused_outputs_none_like_torc
         m(a, lib.ones(2, requires_grad=True), 3)[0].sum().backward()
         results[lib.__name__] = seen
     assert results["juanji"] == results["torch"]
+
+
+@pytest.mark.parametrize("module_name", [
+    "juanji.nn.parameter", "juanji.nn.modules.module", "juanji.nn.modules.container", "juanji.nn.modules.flatten",
+    "juanji.nn.modules.linear", "juanji.nn.modules.sparse", "juanji.nn.functional.linear",
+    "juanji.nn.functional.sparse", "juanji.nn.init",
+])
+def test_docstring_examples_run(module_name):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module_name))
+    assert result.attempted > 0 and result.failed == 0

@@ -38,6 +38,32 @@ def linear(input, weight, bias=None):
         weight: ``[out_features, in_features]`` (a 1-D ``[in_features]`` weight gives ``[*]``).
         bias: ``[out_features]`` or None (any shape that broadcasts to the output is accepted, as in torch).
     """
+    if _is_usual_case(input, weight, bias):  # this is on every MLP's hot path: check cheaply
+        return Linear.apply(input, weight, bias)
+    _check_linear_arguments(input, weight, bias)
+    if weight.ndim == 1:  # a vector weight: a dot product per row (rare; the general ops do it)
+        out = input.matmul(weight)
+        return out if bias is None else out + bias
+    return Linear.apply(input, weight, bias)
+
+
+def _is_usual_case(input, weight, bias) -> bool:
+    """Tensors, a 2-D weight matching the input's last dim, one dtype, no bias or a [out] bias."""
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
+        return False
+    x, w = input._data, weight._data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype:
+        return False
+    if bias is None:
+        return True
+    if not isinstance(bias, Tensor):
+        return False
+    b = bias._data
+    return b.ndim == 1 and b.shape[0] == w.shape[0] and b.dtype == x.dtype
+
+
+def _check_linear_arguments(input, weight, bias) -> None:
+    """Raise the error that says what is wrong (called only off the usual path)."""
     _require_tensor("linear", "input", 1, input)
     _require_tensor("linear", "weight", 2, weight)
     if bias is not None:
@@ -56,15 +82,11 @@ def linear(input, weight, bias=None):
         if other is not None and other.dtype is not input.dtype:
             raise RuntimeError(f"linear: expected input and {name} of the same dtype, got input "
                                f"{_dtype_name(input)} and {name} {_dtype_name(other)}")
-    if weight.ndim == 1:  # a vector weight: a dot product per row (rare; the general ops do it)
-        out = input.matmul(weight)
-        return out if bias is None else out + bias
-    if bias is not None and bias.ndim > 0:
+    if bias is not None and bias.ndim > 0 and weight.ndim == 2:
         out_shape = tuple(input.shape[:-1]) + (weight.shape[0],)
         if not _broadcasts_into(tuple(bias.shape), out_shape):
             raise RuntimeError(f"linear: bias {list(bias.shape)} does not broadcast to the output "
                                f"{list(out_shape)} (weight {list(weight.shape)}, input {list(input.shape)})")
-    return Linear.apply(input, weight, bias)
 
 
 def _broadcasts_into(shape: tuple, target: tuple) -> bool:

@@ -70,11 +70,15 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        shape = getattr(input, "shape", None)
-        if shape is not None and (len(shape) == 0 or shape[-1] != self.in_features):
-            raise RuntimeError(f"{self._get_name()}({self.extra_repr()}): expected input with last dimension "
-                               f"{self.in_features}, got input {list(shape)}")
-        return F.linear(input, self.weight, self.bias)
+        try:
+            return F.linear(input, self.weight, self.bias)
+        except RuntimeError:
+            # say which layer refused which input (checked only after a failure: no cost per call)
+            shape = getattr(input, "shape", None)
+            if shape is not None and (len(shape) == 0 or shape[-1] != self.in_features):
+                raise RuntimeError(f"{self._get_name()}({self.extra_repr()}): expected input with last dimension "
+                                   f"{self.in_features}, got input {list(shape)}") from None
+            raise
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
