@@ -191,8 +191,9 @@ class _FunctionOp(Op):
         return self.fn_cls.__name__ + "Backward"
 
     def _release(self) -> None:
-        ctx = self.ctx
+        ctx, fn_cls = self.ctx, self.fn_cls
         super()._release()
+        self.fn_cls = fn_cls  # keeps name() working
         if ctx is not None:
             ctx._freed = True
             ctx.__dict__.pop("_saved", None)

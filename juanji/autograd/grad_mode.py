@@ -1,6 +1,9 @@
-"""Whether operations record a graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+"""Whether operations record a graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``,
+``inference_mode``.
 
-Each works as a context manager and as a decorator, like torch's.
+Each works as a context manager and as a decorator (``@no_grad()`` and, like torch, the bare
+``@no_grad``); ``set_grad_enabled(False)`` also works as a plain call that takes effect at once.
+The mode is one global flag (juanji runs operations on one thread).
 """
 
 from __future__ import annotations
@@ -22,54 +25,86 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Base: sets the grad mode on entry, restores the previous one on exit."""
+    """Base: sets the grad mode on entry and restores the previous one on exit."""
 
     mode = True
 
     def __enter__(self):
-        self._prev = _state.enabled
+        self.__dict__.setdefault("_saved", []).append(_state.enabled)
         _state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _state.enabled = self._saved.pop()
         return False
 
     def __call__(self, fn):
+        """Use as a decorator: ``fn`` runs in this mode, and the caller's mode comes back after."""
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__.__new__(self.__class__) as ctx:
-                ctx.mode = self.mode
+            previous = _state.enabled
+            _state.enabled = mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _state.enabled = previous
         return wrapper
 
+    def clone(self):
+        return self.__class__()
 
-class no_grad(_GradMode):
-    """Record no graph inside: results have ``requires_grad=False``."""
+
+class _BareDecoratable(_GradMode):
+    """Lets ``@no_grad`` (without parentheses) decorate a function, as torch allows."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is not None and callable(orig_func):
+            return cls()(orig_func)
+        return super().__new__(cls)
+
+    def __init__(self, orig_func=None):
+        pass
+
+
+class no_grad(_BareDecoratable):
+    """Record no graph inside: results have ``requires_grad=False`` (evaluation, weight updates)."""
 
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecoratable):
+    """Record the graph inside, even within ``no_grad``."""
+
     mode = True
 
 
 class inference_mode(_GradMode):
+    """``inference_mode()`` is ``no_grad()`` in juanji; ``inference_mode(False)`` records as usual."""
+
     def __init__(self, mode: bool = True):
         self.mode = not mode
 
 
 class set_grad_enabled(_GradMode):
-    """``set_grad_enabled(False)`` as a context manager, decorator, or plain call (takes effect at once)."""
+    """``set_grad_enabled(False)`` as a context manager, a decorator, or a plain call (takes effect at once)."""
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._prev = _state.enabled
+        self._previous = _state.enabled
         _state.enabled = self.mode
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _state.enabled = self._previous
         return False
+
+    def __call__(self, fn):
+        _state.enabled = self._previous  # as a decorator it only applies inside fn
+        return super().__call__(fn)
+
+    def clone(self):
+        return self.__class__(self.mode)
