@@ -723,3 +723,26 @@ def test_docstring_examples_run(module_name):
     import importlib
     result = doctest.testmod(importlib.import_module(module_name))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_global_module_hooks_fire_for_every_module_like_torch():
+    records = {}
+    for lib in (torch, juanji):
+        module_api = lib.nn.modules.module
+        seen = []
+        handles = [
+            module_api.register_module_forward_pre_hook(lambda m, a: seen.append(("pre", type(m).__name__))),
+            module_api.register_module_forward_hook(lambda m, a, o: seen.append(("post", type(m).__name__))),
+            module_api.register_module_full_backward_hook(lambda m, gi, go: seen.append(("bwd", type(m).__name__))),
+        ]
+        try:
+            net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Tanh(), lib.nn.Linear(3, 1))
+            net(lib.ones(4, 2, requires_grad=True)).sum().backward()
+        finally:
+            for h in handles:
+                h.remove()
+        count = len(seen)
+        net(lib.ones(4, 2))
+        assert len(seen) == count  # removed
+        records[lib.__name__] = seen
+    assert records["juanji"] == records["torch"]

@@ -68,6 +68,43 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
+# Hooks for every module at once (torch.nn.modules.module.register_module_*_hook): they run
+# before each module's own hooks. Mostly for tools (profilers, shape tracers).
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+
+
+def _register_global(store: OrderedDict, hook) -> RemovableHandle:
+    handle = RemovableHandle(store)
+    store[handle.id] = hook
+    return handle
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """``hook(module, args) -> None | new args`` before every module's forward."""
+    return _register_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook) -> RemovableHandle:
+    """``hook(module, args, output) -> None | new output`` after every module's forward."""
+    return _register_global(_global_forward_hooks, hook)
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """``hook(module, grad_input, grad_output)`` for every module (see Module.register_full_backward_hook)."""
+    return _register_global(_global_backward_hooks, hook)
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """``hook(module, grad_output)`` for every module (see Module.register_full_backward_pre_hook)."""
+    return _register_global(_global_backward_pre_hooks, hook)
+
+
+register_module_backward_hook = register_module_full_backward_hook
+
+
 def _check_name(kind: str, name, self_obj, store: dict):
     """Shared argument checks of register_parameter / register_buffer."""
     if not isinstance(name, str):
@@ -118,12 +155,13 @@ class Module:
     def __call__(self, *args, **kwargs):
         # Fast path: no hooks at all (the common case on the training hot path).
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _global_forward_pre_hooks or _global_forward_hooks
+                or _global_backward_hooks or _global_backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
+        for hook_id, hook in list(_global_forward_pre_hooks.items()) + list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 res = hook(self, args, kwargs)
                 if res is not None:
@@ -137,8 +175,10 @@ class Module:
                     args = res if isinstance(res, tuple) else (res,)
 
         backward_hook = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            backward_hook = BackwardHook(self, self._backward_hooks.values(), self._backward_pre_hooks.values())
+        if self._backward_hooks or self._backward_pre_hooks or _global_backward_hooks or _global_backward_pre_hooks:
+            backward_hook = BackwardHook(self, list(_global_backward_hooks.values()) + list(self._backward_hooks.values()),
+                                         list(_global_backward_pre_hooks.values())
+                                         + list(self._backward_pre_hooks.values()))
             args = backward_hook.setup_input_hook(args)
 
         try:
@@ -156,7 +196,7 @@ class Module:
                         pass
             raise
 
-        for hook_id, hook in list(self._forward_hooks.items()):
+        for hook_id, hook in list(_global_forward_hooks.items()) + list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
                 res = hook(self, args, kwargs, result)
             else:
