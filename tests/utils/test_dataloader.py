@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import juanji
 from juanji.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler,
@@ -332,3 +333,23 @@ def test_loader_iterator_cannot_be_pickled():
     import pickle
     with pytest.raises(NotImplementedError, match="cannot be pickled"):
         pickle.dumps(iter(DataLoader(TensorDataset(juanji.arange(3)))))
+
+
+# ------------------------------------------------------------------ property checks against torch
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), batch_size=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans())
+def test_batch_count_and_sizes_always_match_torch(n, batch_size, drop_last, shuffle):
+    ours = DataLoader(TensorDataset(juanji.arange(n)), batch_size=batch_size, drop_last=drop_last, shuffle=shuffle)
+    theirs = tdata.DataLoader(tdata.TensorDataset(torch.arange(n)), batch_size=batch_size, drop_last=drop_last,
+                              shuffle=shuffle)
+    ours_batches = [b[0].tolist() for b in ours]
+    theirs_batches = [b[0].tolist() for b in theirs]
+    assert len(ours) == len(theirs) == len(ours_batches)
+    assert [len(b) for b in ours_batches] == [len(b) for b in theirs_batches]
+    seen = [v for b in ours_batches for v in b]
+    assert len(set(seen)) == len(seen)  # no sample twice in an epoch
+    if not drop_last:
+        assert sorted(seen) == list(range(n))
+    if not shuffle:
+        assert ours_batches == theirs_batches

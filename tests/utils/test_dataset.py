@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import juanji
 from juanji.utils.data import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
@@ -54,6 +55,20 @@ def test_base_dataset_getitem_is_abstract_and_has_no_len():
         Dataset()[0]
     with pytest.raises(TypeError):
         len(Dataset())
+
+
+def test_datasets_and_samplers_are_generic_for_type_hints_like_torch():
+    from juanji.utils.data import DataLoader, Sampler
+
+    class Pairs(Dataset[tuple]):
+        def __getitem__(self, i):
+            return i, -i
+
+        def __len__(self):
+            return 2
+
+    assert [b.tolist() for b in next(iter(DataLoader(Pairs(), batch_size=2)))] == [[0, 1], [0, -1]]
+    assert Sampler[int] is not None and DataLoader[int] is not None and IterableDataset[int] is not None
 
 
 def test_adding_datasets_concatenates_them():
@@ -284,3 +299,18 @@ def test_random_split_subsets_read_the_dataset():
     a, b = random_split(ds, [4, 2], generator=juanji.Generator().manual_seed(1))
     values = sorted(itertools.chain((a[i][0].item() for i in range(4)), (b[i][0].item() for i in range(2))))
     assert values == list(range(6))
+
+
+# ------------------------------------------------------------------ property checks against torch
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 60), weights=st.lists(st.integers(1, 9), min_size=1, max_size=5))
+def test_random_split_fraction_lengths_always_match_torch(n, weights):
+    fractions = [w / sum(weights) for w in weights]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero-length splits warn in both
+        theirs = outcome(lambda: [len(s) for s in tdata.random_split(range(n), fractions)])
+        ours = outcome(lambda: [len(s) for s in random_split(range(n), fractions)])
+    assert ours[0] == theirs[0]
+    if ours[0] == "ok":
+        assert ours == theirs

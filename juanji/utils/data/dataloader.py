@@ -26,6 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
+from typing import Generic, TypeVar
 
 from ._collate import default_collate, default_convert
 from ._loader_iter import _SingleProcessDataLoaderIter
@@ -40,7 +41,10 @@ __all__ = ["DataLoader"]
 _FROZEN_ATTRIBUTES = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
 
 
-class DataLoader:
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class DataLoader(Generic[_T_co]):
     """Iterate over ``dataset`` in mini-batches (torch.utils.data.DataLoader's arguments).
 
     Args:

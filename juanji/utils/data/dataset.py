@@ -23,6 +23,7 @@ import bisect
 import itertools
 import math
 import warnings
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -30,12 +31,16 @@ from ... import backend
 from ...tensor import Tensor
 from ._rng import numpy_rng
 
+_T_co = TypeVar("_T_co", covariant=True)
+
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset",
            "Subset", "random_split"]
 
 
-class Dataset:
+class Dataset(Generic[_T_co]):
     """A map-style dataset: subclasses implement ``__getitem__(index)`` and usually ``__len__``.
+
+    Generic like torch's, so type hints such as ``Dataset[tuple[Tensor, int]]`` work.
 
     A subclass may also implement ``__getitems__(indices)`` returning the list of samples for a
     whole batch of indices at once; the DataLoader then calls it instead of ``__getitem__`` once
@@ -54,7 +59,7 @@ class Dataset:
     # exactly as in torch.
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """An iterable-style dataset: subclasses implement ``__iter__`` yielding samples.
 
     With ``num_workers > 0`` every worker process iterates its own copy of the dataset, so a
@@ -110,7 +115,7 @@ class TensorDataset(Dataset):
         return [t[rows] for t in self.tensors]
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[_T_co]):
     """Zip datasets of equal length: samples are tuples (positional) or dicts (keyword datasets).
 
         StackDataset(images, texts)[i]            == (images[i], texts[i])
@@ -162,7 +167,7 @@ def _fetch_many(dataset, indices: list) -> list:
     return items
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[_T_co]):
     """Several map-style datasets one after the other: index ``i`` falls in the first dataset
     whose cumulative size exceeds it (``cumulative_sizes[k] = len(d_0) + ... + len(d_k)``)."""
 
@@ -219,7 +224,7 @@ def _require_iterable(d) -> None:
         raise AssertionError(f"ChainDataset only supports IterableDataset, got a {type(d).__name__}")
 
 
-class Subset(Dataset):
+class Subset(Dataset[_T_co]):
     """The samples of ``dataset`` at ``indices``: ``Subset(d, idx)[i] == d[idx[i]]``."""
 
     def __init__(self, dataset: Dataset, indices) -> None:

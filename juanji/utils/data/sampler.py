@@ -16,6 +16,7 @@ without replacement, and the sampling distribution.
 from __future__ import annotations
 
 import itertools
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -26,9 +27,12 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "BatchSampler"]
 
 
-class Sampler:
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class Sampler(Generic[_T_co]):
     """Base class: subclasses implement ``__iter__`` (indices or lists of indices) and may
-    implement ``__len__``, which ``len(DataLoader)`` needs."""
+    implement ``__len__``, which ``len(DataLoader)`` needs. Generic, as ``Sampler[int]`` in hints."""
 
     def __iter__(self):
         raise NotImplementedError
