@@ -746,3 +746,25 @@ def test_global_module_hooks_fire_for_every_module_like_torch():
         assert len(seen) == count  # removed
         records[lib.__name__] = seen
     assert records["juanji"] == records["torch"]
+
+
+def test_state_dict_metadata_carries_versions_like_torch():
+    j = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).state_dict()
+    t = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)).state_dict()
+    assert dict(j._metadata) == dict(t._metadata)
+
+
+def test_batchnorm_missing_count_is_reported_with_metadata_and_filled_without_like_torch():
+    results = {}
+    for lib in (torch, juanji):
+        model = lib.nn.Sequential(lib.nn.BatchNorm1d(2))
+        sd = model.state_dict()
+        del sd["0.num_batches_tracked"]
+        try:
+            model.load_state_dict(sd)
+            with_metadata = "loaded"
+        except RuntimeError as e:
+            with_metadata = _norm(e)
+        plain = {k: v for k, v in sd.items()}  # no _metadata: an old checkpoint
+        results[lib.__name__] = (with_metadata, repr(model.load_state_dict(plain)))
+    assert results["juanji"] == results["torch"]

@@ -639,13 +639,21 @@ class Module:
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """An ``OrderedDict`` from dotted names to tensors (detached unless ``keep_vars``):
-        every parameter and persistent buffer, this module's first, then each child's."""
+        every parameter and persistent buffer, this module's first, then each child's.
+
+        Like torch's, it carries ``_metadata`` ({module path: {"version": ...}}) so that a layer
+        whose saved format changed (BatchNorm's ``num_batches_tracked``) can read old checkpoints.
+        """
         if args:  # torch's deprecated positional form state_dict(destination, prefix, keep_vars)
             destination = args[0] if len(args) > 0 else destination
             prefix = args[1] if len(args) > 1 else prefix
             keep_vars = args[2] if len(args) > 2 else keep_vars
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
         for hook in self._state_dict_pre_hooks.values():
             hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
@@ -653,7 +661,7 @@ class Module:
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
         for hook in self._state_dict_hooks.values():
-            res = hook(self, destination, prefix, {})
+            res = hook(self, destination, prefix, local_metadata)
             if res is not None:
                 destination = res
         return destination
@@ -730,11 +738,13 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing_keys, unexpected_keys, error_msgs = [], [], []
-        state_dict = OrderedDict(state_dict)
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # a copy: _load_from_state_dict overrides may edit it
 
         def load(module, prefix=""):
-            metadata = {"assign_to_params_buffers": assign}
-            module._load_from_state_dict(state_dict, prefix, metadata, True, missing_keys,
+            local_metadata = dict(metadata.get(prefix[:-1], {})) if metadata is not None else {}
+            local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing_keys,
                                          unexpected_keys, error_msgs)
             for name, child in module._modules.items():
                 if child is not None:
