@@ -39,18 +39,37 @@ def _check_sizes(name, shape):
     return shape
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
-    shape = _check_sizes("zeros", _sizes(size))
+def _shape(name, size, kwargs):
+    """The shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``."""
+    size_kw = kwargs.pop("size", None)
+    if kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if size_kw is not None:
+        if size:
+            raise TypeError(f"{name}() got the size both positionally and as size=")
+        size = (size_kw,)
+    return _check_sizes(name, _sizes(size))
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+          **kwargs) -> Tensor:
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    shape = _shape("zeros", size, kwargs)
     return _make(np.zeros(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape = _check_sizes("ones", _sizes(size))
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+         **kwargs) -> Tensor:
+    """A tensor of ones."""
+    shape = _shape("ones", size, kwargs)
     return _make(np.ones(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
-    shape = _check_sizes("empty", _sizes(size))
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+          memory_format=None, **kwargs) -> Tensor:
+    """An uninitialised tensor in torch; juanji fills it with zeros (NumPy's ``empty`` could leak old
+    memory contents into a learner's printouts, and zeros cost next to nothing more)."""
+    shape = _shape("empty", size, kwargs)
     return _make(np.zeros(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
 
 
