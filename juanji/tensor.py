@@ -126,17 +126,31 @@ def _promote_pair(a, b, true_div=False):
             if db is not rt:
                 b = b._cast(rt)
     else:
+        cls = b.__class__
+        if (cls is _py_float or cls is _py_int) and a._data.dtype.kind == "f":
+            return a, b  # the common case: a float tensor and a Python number keep the tensor's dtype
         if isinstance(b, np.generic):
             b = b.item()
         rt = dt.result_type(a, b)
         if a.dtype is not rt:
             a = a._cast(rt)
+        if rt.category == dt._INT and isinstance(b, _py_int) and not isinstance(b, _py_bool):
+            b = _wrap_integer(b, rt)
     if true_div and not rt.is_floating_point:
         fd = dt.get_default_dtype()
         a = a._cast(fd)
         if isinstance(b, Tensor):
             b = b._cast(fd)
     return a, b
+
+
+def _wrap_integer(value: int, d: dt.dtype):
+    """A Python int as a scalar of integer dtype ``d``, wrapping around like torch (uint8 - 2 = 254 + ...);
+    NumPy 2 would refuse an out-of-range Python int instead."""
+    info = np.iinfo(d.np)
+    if info.min <= value <= info.max:
+        return value
+    return np.array(value, dtype=np.int64).astype(d.np)[()]
 
 
 def _to_operand(x):
