@@ -31,6 +31,7 @@ import numpy as np
 
 from juanji.backend import xp_of
 
+from . import _conv_depthwise as depthwise
 from . import _conv_numba as nb
 from . import _conv_slices
 from ._conv_geometry import ConvGeometry
@@ -75,8 +76,10 @@ def _portable(arr) -> bool:
     return xp_of(arr) is not np or arr.dtype.kind != "f"
 
 
-def _geometry_args(geom: ConvGeometry):
-    return (*geom.out_size, *geom.kernel, *geom.stride, *geom.dilation)
+def _loop_dims(geom: ConvGeometry):
+    """The geometry as the Numba loops take it (an int64 array): out, kernel, stride,
+    dilation, low padding."""
+    return np.array((*geom.out_size, *geom.kernel, *geom.stride, *geom.dilation, *geom.pad_lo), np.int64)
 
 
 class _Columns:
@@ -95,7 +98,7 @@ class _Columns:
     def gather(self, x5, n0: int, count: int):
         """im2col of samples ``n0 .. n0+count`` of the lifted input ``x5``."""
         cols = self.view(count)
-        nb.im2col(x5, n0, cols, *_geometry_args(self.geom), *self.geom.pad_lo)
+        nb.im2col(x5, n0, cols, _loop_dims(self.geom))
         return cols
 
 
@@ -140,7 +143,8 @@ def conv_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
         return _unlift(y, geom, "output")
     bias_arr, use_bias = _bias_args(bias, x.dtype)
     if geom.is_depthwise:
-        nb.depthwise_forward(x5, w5, y, *geom.stride, *geom.dilation, *geom.pad_lo, bias_arr, use_bias)
+        depthwise.depthwise_forward(x5, w5, y, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi,
+                                    bias_arr, use_bias)
     elif geom.is_pointwise:
         _pointwise_forward(x5, w5, y, geom, bias_arr if use_bias else None)
     else:
@@ -217,11 +221,11 @@ def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, gro
         return _unlift(_conv_slices.backward_input(gy.reshape(geom.lifted("output")),
                                                    w.reshape(geom.lifted("weight")), geom), geom, "input")
     gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
+    if geom.batch == 0 or geom.out_volume == 0:
+        return np.zeros(geom.input_shape(), gy.dtype)
     gx = np.empty(geom.lifted("input"), gy.dtype)
-    if geom.batch == 0:
-        return _unlift(gx, geom, "input")
     if geom.is_depthwise:
-        nb.depthwise_backward_input(gy5, w5, gx, *geom.stride, *geom.dilation, *geom.pad_lo)
+        depthwise.depthwise_backward_input(gy5, w5, gx, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi)
     elif geom.is_pointwise:
         g = geom.groups
         wg = w5.reshape(g, geom.out_channels_per_group, geom.channels_per_group)
@@ -245,7 +249,7 @@ def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, -1, count * length)
         gcols = columns.view(count)
         np.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
-        nb.col2im(gcols, gx, n0, *_geometry_args(geom), *geom.pad_lo)
+        nb.col2im(gcols, gx, n0, _loop_dims(geom))
 
 
 def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
@@ -260,11 +264,11 @@ def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, g
         return _unlift(_conv_slices.backward_weight(gy.reshape(geom.lifted("output")),
                                                     x.reshape(geom.lifted("input")), geom), geom, "weight")
     gy5, x5 = _lift(gy, geom, "output"), _lift(x, geom, "input")
-    if geom.batch == 0:
+    if geom.batch == 0 or geom.out_volume == 0:
         return np.zeros(geom.weight_shape(), x.dtype)
     if geom.is_depthwise:
         gw = np.empty(geom.lifted("weight"), x.dtype)
-        nb.depthwise_backward_weight(gy5, x5, gw, *geom.stride, *geom.dilation, *geom.pad_lo)
+        depthwise.depthwise_backward_weight(gy5, x5, gw, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi)
     elif geom.is_pointwise:
         g = geom.groups
         xg = x5.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume)

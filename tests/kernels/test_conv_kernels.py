@@ -197,3 +197,28 @@ def test_shorter_grad_output_counts_as_zeros_at_the_end():
                                   K.conv_backward_input(padded, w, x.shape))
     np.testing.assert_array_equal(K.conv_backward_weight(short, x, w.shape),
                                   K.conv_backward_weight(padded, x, w.shape))
+
+
+@pytest.mark.parametrize("groups_kind, stride", [("any", 1), ("depthwise", 1), ("depthwise", 2)])
+def test_parallel_and_single_thread_loops_agree(monkeypatch, groups_kind, stride):
+    """Small problems run the Numba loops on the calling thread, large ones on every core."""
+    from juanji.kernels import _conv_numba
+    rng = np.random.default_rng(8)
+    cin = 4
+    w_shape = (8, 1, 3, 3) if groups_kind == "depthwise" else (6, 2, 3, 3)
+    groups = 4 if groups_kind == "depthwise" else 2
+    x = rng.standard_normal((3, cin, 9, 8)).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    args = (stride, 1, 1, groups)
+    gy = rng.standard_normal(K.conv_forward(x, w, *args).shape).astype(np.float32)
+
+    def run():
+        return (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
+                K.conv_backward_weight(gy, x, w.shape, *args))
+
+    monkeypatch.setattr(_conv_numba, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+    serial = run()
+    monkeypatch.setattr(_conv_numba, "PARALLEL_MIN_ELEMENTS", 0)
+    parallel = run()
+    for a, b in zip(serial, parallel):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

@@ -4,6 +4,8 @@ bias, padding forms and modes, transposed convolutions, errors, reprs, the tutor
 import math
 import pathlib
 import runpy
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -185,8 +187,9 @@ def test_conv_transpose_with_output_padding_beyond_the_stride():
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_conv_gradcheck(n):
     rng = np.random.default_rng(n)
-    x = juanji.tensor(rng.standard_normal((2, 4) + (5,) * n), requires_grad=True)
-    w = juanji.tensor(rng.standard_normal((4, 2) + (3,) * n), requires_grad=True)
+    spatial, kernel = {1: ((7,), (3,)), 2: ((5, 4), (3, 2)), 3: ((4, 3, 4), (2, 3, 2))}[n]
+    x = juanji.tensor(rng.standard_normal((2, 4) + spatial), requires_grad=True)
+    w = juanji.tensor(rng.standard_normal((4, 2) + kernel), requires_grad=True)
     b = juanji.tensor(rng.standard_normal(4), requires_grad=True)
     fn = CONV[n][0]
     assert gradcheck(lambda x, w, b: fn(x, w, b, 2, 1, 1, 2), (x, w, b))
@@ -197,7 +200,7 @@ def test_conv_gradcheck(n):
 def test_conv_transpose_gradcheck(n):
     rng = np.random.default_rng(10 + n)
     x = juanji.tensor(rng.standard_normal((2, 4) + (3,) * n), requires_grad=True)
-    w = juanji.tensor(rng.standard_normal((4, 3) + (2,) * n), requires_grad=True)
+    w = juanji.tensor(rng.standard_normal((4, 3) + (2,) * (n - 1) + (3,)), requires_grad=True)
     b = juanji.tensor(rng.standard_normal(6), requires_grad=True)
     fn = CONV_T[n][0]
     assert gradcheck(lambda x, w, b: fn(x, w, b, 2, 1, 1, 2, 1), (x, w, b))
@@ -286,3 +289,206 @@ def test_torch_raises_on_the_same_bad_arguments():
                  lambda: TF.conv_transpose2d(z(1, 3, 1, 1), z(3, 2, 3, 3), padding=2)]:
         with pytest.raises(RuntimeError):
             call()
+
+
+# -- modules ------------------------------------------------------------------------------------
+
+J_MODULES = {(False, 1): nn.Conv1d, (False, 2): nn.Conv2d, (False, 3): nn.Conv3d,
+             (True, 1): nn.ConvTranspose1d, (True, 2): nn.ConvTranspose2d, (True, 3): nn.ConvTranspose3d}
+T_MODULES = {(False, 1): torch.nn.Conv1d, (False, 2): torch.nn.Conv2d, (False, 3): torch.nn.Conv3d,
+             (True, 1): torch.nn.ConvTranspose1d, (True, 2): torch.nn.ConvTranspose2d,
+             (True, 3): torch.nn.ConvTranspose3d}
+
+
+def _module_pair(transposed, n, dtype, *args, **kwargs):
+    """The same layer in both frameworks, juanji's holding torch's initial parameters."""
+    t_layer = T_MODULES[transposed, n](*args, **kwargs).to(torch.float64 if dtype == np.float64 else torch.float32)
+    j_layer = J_MODULES[transposed, n](*args, **kwargs, dtype=juanji.float64 if dtype == np.float64 else None)
+    with juanji.no_grad():
+        j_layer.weight.copy_(juanji.tensor(t_layer.weight.detach().numpy()))
+        if t_layer.bias is not None:
+            j_layer.bias.copy_(juanji.tensor(t_layer.bias.detach().numpy()))
+    return j_layer, t_layer
+
+
+def _compare_modules(j_layer, t_layer, x, dtype, **forward_kwargs):
+    jx, tx = juanji.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    jy, ty = j_layer(jx, **forward_kwargs), t_layer(tx, **forward_kwargs)
+    assert tuple(jy.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
+    g = np.random.default_rng(2).standard_normal(tuple(ty.shape)).astype(dtype)
+    jy.backward(juanji.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(j_layer.weight.grad.numpy(), t_layer.weight.grad.numpy(), **TOL[dtype])
+    if t_layer.bias is not None:
+        np.testing.assert_allclose(j_layer.bias.grad.numpy(), t_layer.bias.grad.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("n, padding, stride, dilation, groups, batch", [
+    (1, 2, 1, 1, 1, 3),
+    (1, "same", 1, 2, 2, 0),
+    (2, (1, 2), (2, 1), 1, 1, 2),
+    (2, "same", 1, (1, 2), 2, 1),
+    (2, "valid", 2, 1, 4, 2),
+    (3, 1, (1, 2, 1), 1, 2, 2),
+    (3, "same", 1, 1, 1, 0),
+])
+def test_conv_modules_match_torch_in_every_padding_mode(n, padding, stride, dilation, groups, batch,
+                                                       padding_mode, dtype):
+    torch.manual_seed(0)
+    kernel = (3, 2, 3)[:n] if n > 1 else 4
+    j_layer, t_layer = _module_pair(False, n, dtype, 4, 8, kernel, stride=stride, padding=padding,
+                                    dilation=dilation, groups=groups, bias=batch != 1, padding_mode=padding_mode)
+    spatial = (9, 8, 7)[:n]
+    x = np.random.default_rng(1).standard_normal(((batch,) if batch else ()) + (4,) + spatial).astype(dtype)
+    _compare_modules(j_layer, t_layer, x, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, stride, padding, output_padding, dilation, groups, output_size", [
+    (1, 2, 1, 1, 1, 1, None),
+    (1, 3, 0, 0, 2, 2, [18]),
+    (2, (2, 3), (1, 0), 0, 1, 2, None),
+    (2, 2, 1, 0, 1, 1, [10, 8]),
+    (2, 2, 1, 0, 1, 1, [1, 2, 9, 8]),
+    (3, 2, 1, (1, 0, 1), 1, 1, None),
+    (3, (1, 2, 2), 0, 0, (2, 1, 1), 2, [9, 10, 9]),
+])
+def test_conv_transpose_modules_match_torch(n, stride, padding, output_padding, dilation, groups,
+                                            output_size, dtype):
+    torch.manual_seed(0)
+    j_layer, t_layer = _module_pair(True, n, dtype, 4, 2, 3, stride=stride, padding=padding,
+                                    output_padding=output_padding, groups=groups, dilation=dilation)
+    x = np.random.default_rng(1).standard_normal((1, 4) + (5, 4, 4)[:n]).astype(dtype)
+    kwargs = {} if output_size is None else {"output_size": output_size}
+    _compare_modules(j_layer, t_layer, x, dtype, **kwargs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.Conv1d(16, 33, 3, stride=2),
+    lambda m: m.Conv2d(1, 6, 5, padding=2),
+    lambda m: m.Conv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1), bias=False),
+    lambda m: m.Conv2d(8, 8, 3, padding="same", groups=8, padding_mode="reflect"),
+    lambda m: m.Conv3d(2, 4, 3, padding="valid", padding_mode="circular"),
+    lambda m: m.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), output_padding=(1, 0)),
+    lambda m: m.ConvTranspose1d(4, 2, 3, groups=2, dilation=2, bias=False),
+    lambda m: m.ConvTranspose3d(4, 2, 3, stride=2),
+])
+def test_reprs_and_parameter_shapes_match_torch(make):
+    j_layer, t_layer = make(nn), make(torch.nn)
+    assert repr(j_layer) == repr(t_layer)
+    assert [(k, tuple(v.shape)) for k, v in j_layer.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in t_layer.state_dict().items()]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_default_init_is_kaiming_uniform_from_juanjis_generator(transposed):
+    layer_type = nn.ConvTranspose2d if transposed else nn.Conv2d
+    juanji.manual_seed(3)
+    layer = layer_type(6, 12, (3, 5), groups=3)
+    fan_in = layer.weight.shape[1] * 15  # torch's fan_in: dim 1 times the kernel volume
+    bound = 1 / math.sqrt(fan_in)
+    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    assert w.shape == ((6, 4, 3, 5) if transposed else (12, 2, 3, 5)) and b.shape == (12,)
+    assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.15 * bound  # uniform(-a, a) has std a/sqrt(3)
+    juanji.manual_seed(3)
+    again = layer_type(6, 12, (3, 5), groups=3)
+    np.testing.assert_array_equal(again.weight.detach().numpy(), w)
+
+
+def test_conv_module_in_float64_and_unbatched():
+    layer = nn.Conv2d(3, 4, 3, padding=1, dtype=juanji.float64)
+    assert layer.weight.dtype == juanji.float64
+    assert tuple(layer(juanji.randn(3, 5, 5, dtype=juanji.float64)).shape) == (4, 5, 5)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.Conv2d(3, 8, 3, groups=2), r"Conv2d: in_channels must be divisible by groups, got in_channels=3"),
+    (lambda: nn.Conv2d(4, 6, 3, groups=4), r"Conv2d: out_channels must be divisible by groups"),
+    (lambda: nn.Conv2d(4, 6, 3, groups=0), r"Conv2d: groups must be a positive integer, got groups=0"),
+    (lambda: nn.Conv2d(0, 6, 3), r"Conv2d: in_channels must be a positive integer"),
+    (lambda: nn.Conv2d(3, 6, 3, padding="full"), r"Conv2d: invalid padding string 'full'"),
+    (lambda: nn.Conv2d(3, 6, 3, padding="same", stride=2), r"Conv2d: padding='same' is not supported for strided"),
+    (lambda: nn.Conv2d(3, 6, 3, padding_mode="mirror"), r"Conv2d: padding_mode must be one of"),
+    (lambda: nn.Conv2d(3, 6, (3, 0)), r"Conv2d: kernel_size must be positive, got kernel_size=\(3, 0\)"),
+    (lambda: nn.Conv1d(3, 6, 3, stride=0), r"Conv1d: stride must be positive"),
+    (lambda: nn.Conv3d(3, 6, 3, padding=-1), r"Conv3d: padding must be non-negative"),
+    (lambda: nn.ConvTranspose2d(3, 6, 3, padding_mode="reflect"), r'ConvTranspose2d: only "zeros" padding mode'),
+    (lambda: nn.ConvTranspose2d(3, 6, 3, stride=2, output_padding=2),
+     r"ConvTranspose2d: output_padding must be non-negative and smaller than either stride or dilation"),
+    (lambda: nn.ConvTranspose1d(3, 6, 3, padding="same"), r"ConvTranspose1d: padding must be an int or a tuple"),
+])
+def test_bad_layer_arguments_fail_at_construction(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_bad_output_size_names_the_valid_range():
+    layer = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1)
+    x = juanji.randn(1, 4, 5, 5)
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: requested an output size of \[12, 9\], but valid "
+                                         r"sizes range from \[9, 9\] to \[10, 10\] \(for an input of \[5, 5\]\)"):
+        layer(x, output_size=[12, 9])
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: for 4D input, output_size must have 2 or 4 elements"):
+        layer(x, output_size=[10])
+    with pytest.raises(ValueError):
+        torch.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1)(torch.randn(1, 4, 5, 5), output_size=[12, 9])
+
+
+def test_wrong_input_channels_name_the_layer_and_both_shapes():
+    with pytest.raises(RuntimeError, match=r"conv2d: expected input with 3 channels \(weight \[16, 3, 5, 5\], "
+                                           r"groups=1\), got input \[8, 1, 28, 28\]"):
+        nn.Conv2d(3, 16, 5)(juanji.zeros(8, 1, 28, 28))
+
+
+# -- the tutorial examples ------------------------------------------------------------------------
+
+def _load_example(name, framework, monkeypatch=None):
+    """Run an example's definitions with ``import juanji as torch`` or (rewritten) real torch.
+
+    ``learn_edge_kernel`` imports ``corr2d_by_hand``: it gets that file loaded the same way."""
+    if name == "learn_edge_kernel":
+        helper = types.ModuleType("corr2d_by_hand")
+        helper.__dict__.update(_load_example("corr2d_by_hand", framework))
+        monkeypatch.setitem(sys.modules, "corr2d_by_hand", helper)
+    source = (ROOT / "examples" / f"{name}.py").read_text()
+    if framework == "torch":
+        source = source.replace("import juanji as torch", "import torch").replace("from juanji import nn",
+                                                                                  "from torch import nn")
+    namespace = {"__name__": f"example_{name}", "__file__": str(ROOT / "examples" / f"{name}.py")}
+    exec(compile(source, f"{name}.py", "exec"), namespace)
+    return namespace
+
+
+def test_corr2d_example_runs_and_agrees_with_conv2d(capsys):
+    runpy.run_path(str(ROOT / "examples" / "corr2d_by_hand.py"), run_name="__main__")
+    example = _load_example("corr2d_by_hand", "juanji")
+    rng = np.random.default_rng(0)
+    X, K = rng.standard_normal((6, 7)), rng.standard_normal((3, 2))
+    by_hand = example["corr2d"](juanji.tensor(X), juanji.tensor(K)).numpy()
+    np.testing.assert_allclose(by_hand, TF.conv2d(torch.tensor(X)[None, None], torch.tensor(K)[None, None])[0, 0],
+                               rtol=1e-6, atol=1e-6)
+    assert "[[19., 25.]," in capsys.readouterr().out.replace(" ", "").replace("[[19.,25.],", "[[19., 25.],")
+
+
+def test_learn_edge_kernel_example_converges_as_in_torch(capsys, monkeypatch):
+    runpy.run_path(str(ROOT / "examples" / "learn_edge_kernel.py"), run_name="__main__")
+    assert "learned kernel (nn.Conv2d)" in capsys.readouterr().out
+    losses = {}
+    for framework, lib in (("juanji", juanji), ("torch", torch)):
+        example = _load_example("learn_edge_kernel", framework, monkeypatch)
+        X = example["edge_image"]()
+        Y = example["corr2d"](X, lib.tensor([[1.0, -1.0]]))
+        layer = example["nn"].Conv2d(1, 1, kernel_size=(1, 2), bias=False)
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor([[[[0.3, 0.8]]]]))  # the same start in both
+        losses[framework] = example["train"](layer, X.reshape((1, 1, 6, 8)), Y.reshape((1, 1, 6, 7)),
+                                             report_every=0)
+        kernel = layer.weight.detach().numpy().reshape(2)
+        assert np.abs(kernel - [1.0, -1.0]).max() < 0.1
+    np.testing.assert_allclose(losses["juanji"], losses["torch"], rtol=1e-4)
+    assert losses["juanji"][-1] < 0.05 * losses["juanji"][0]
