@@ -202,6 +202,25 @@ def _weighted_mean_scale(g, w_t):
     return g / total if total != 0 else g * 0
 
 
+def _pick_target_class(values, safe):
+    """``values[n, t_n, *d]`` for every position (class dim 1): an (N, *d) array."""
+    xp = xp_of(values)
+    if values.ndim == 2:  # the common (N, C) case: plain fancy indexing is the cheapest
+        return values[xp.arange(values.shape[0]), safe]
+    return xp.take_along_axis(values, safe[:, None], axis=1)[:, 0]
+
+
+def _add_to_target_class(values, safe, amounts):
+    """``values[n, t_n, *d] += amounts[n, *d]`` in place (one target per position: no clashes)."""
+    xp = xp_of(values)
+    if values.ndim == 2:
+        values[xp.arange(values.shape[0]), safe] += amounts
+        return
+    picked = xp.take_along_axis(values, safe[:, None], axis=1)
+    picked += amounts[:, None]
+    xp.put_along_axis(values, safe[:, None], picked, axis=1)
+
+
 def _class_axis_shape(ndim):
     """Shape that lines a (C,) vector up with dim 1 of an (N, C, *d) array."""
     shape = [1] * ndim
@@ -219,8 +238,7 @@ class NllLoss(Op):
     def forward(self, x, target, weight, reduction, ignore_index):
         xp = xp_of(x)
         _, safe, w_t = _target_weights(target, weight, ignore_index, x.dtype)
-        picked = xp.take_along_axis(x, safe[:, None], axis=1)[:, 0]
-        loss = -w_t * picked
+        loss = -w_t * _pick_target_class(x, safe)
         self.safe, self.w_t, self.shape, self.reduction = safe, w_t, x.shape, reduction
         if reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: 0/0 = nan
@@ -231,7 +249,7 @@ class NllLoss(Op):
         xp = xp_of(g)
         scale = self.w_t * (_weighted_mean_scale(g, self.w_t) if self.reduction == "mean" else g)
         gx = xp.zeros(self.shape, g.dtype)
-        xp.put_along_axis(gx, self.safe[:, None], -scale[:, None], axis=1)
+        _add_to_target_class(gx, self.safe, -scale)
         return gx, None, None
 
 
@@ -251,8 +269,7 @@ class CrossEntropy(Op):
         n_classes = x.shape[1]
         log_p = log_softmax_array(x, axis=1)
         kept, safe, w_t = _target_weights(target, weight, ignore_index, x.dtype)
-        picked = xp.take_along_axis(log_p, safe[:, None], axis=1)[:, 0]
-        loss = -(1 - label_smoothing) * w_t * picked
+        loss = -(1 - label_smoothing) * w_t * _pick_target_class(log_p, safe)
         if label_smoothing > 0:
             weighted = log_p if weight is None else log_p * weight.reshape(_class_axis_shape(x.ndim))
             smooth = -weighted.sum(axis=1)
@@ -270,15 +287,11 @@ class CrossEntropy(Op):
         log_p, e = self.log_p, self.smoothing
         n_classes = log_p.shape[1]
         scale = _weighted_mean_scale(g, self.w_t) if self.reduction == "mean" else g
-        if self.reduction != "none":
-            scale = xp.broadcast_to(scale, self.w_t.shape)
         total_weight = n_classes if self.weight is None else self.weight.sum()
         a_sum = ((1 - e) * self.w_t + (e / n_classes) * total_weight * self.kept) * scale
         gx = xp.exp(log_p)
         gx *= a_sum[:, None]
-        picked = xp.take_along_axis(gx, self.safe[:, None], axis=1)
-        picked -= ((1 - e) * self.w_t * scale)[:, None]
-        xp.put_along_axis(gx, self.safe[:, None], picked, axis=1)
+        _add_to_target_class(gx, self.safe, -(1 - e) * self.w_t * scale)
         if e > 0:
             smooth = (e / n_classes) * (scale * self.kept)[:, None]
             if self.weight is not None:

@@ -31,7 +31,6 @@ import numpy as np
 
 from ... import _dtype as dt
 from ...ops import loss as ops
-from ...tensor import Tensor
 from .activation import _check_floating, _check_tensor, _shape
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
@@ -78,7 +77,7 @@ def _warn_broadcast(op: str, input, target) -> None:
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({_size(target)}) that is different to the input size "
                       f"({_size(input)}). This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=3)
+                      "Please ensure they have the same size.", stacklevel=4)
         try:
             np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
         except ValueError:
