@@ -85,9 +85,9 @@ def _valid_idx_bytes():
     (bytes([0, 0, 0x08, 3, 0, 0, 0, 1]), "is truncated: 8 bytes, the header of 3 dims needs 16"),
     (_valid_idx_bytes()[:-1], r"is truncated: shape \[2, 2\] needs 4 data bytes, found 3"),
     (_valid_idx_bytes() + b"\x00\x00", r"has 2 bytes after the data of shape \[2, 2\]"),
-    (gzip.compress(_valid_idx_bytes())[:-6], "is truncated: the gzip stream ends early"),
+    (gzip.compress(_valid_idx_bytes(), mtime=0)[:-6], "is truncated: the gzip stream ends early"),
     (b"\x1f\x8b" + b"\x00" * 30, "is a corrupt gzip stream"),
-])
+], ids=lambda v: v if isinstance(v, str) else None)
 def test_idx_bad_files_raise_one_line_naming_file_and_problem(tmp_path, raw, problem):
     path = tmp_path / "broken-idx"
     path.write_bytes(raw)
