@@ -2,7 +2,7 @@
 
 Notation: ``x`` input, ``y`` output, ``g`` the gradient arriving at ``y``; every backward
 returns ``g * dy/dx``. Where a function has a kink, the derivative chosen at the kink is
-PyTorch's (written next to each formula), so gradients match torch bit for bit in spirit:
+PyTorch's (written next to each formula), so gradients at the kinks match torch's too:
 
     leaky_relu   y = x (x > 0),  slope*x (x <= 0)                  dy/dx at 0: slope
     elu family   y = s*x (x > 0),  s*a*(exp(i*x) - 1) (x <= 0)      dy/dx at 0: s*a*i
