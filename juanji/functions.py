@@ -159,12 +159,21 @@ def einsum(equation, *operands) -> Tensor:
         raise NotImplementedError("einsum with '...' is not implemented")
     ops = _common(operands, "einsum")
     subs = eq.split("->")[0].split(",")
-    if len(subs) != len(ops):
-        raise RuntimeError(f"einsum(): {len(subs)} operands in the equation but {len(ops)} were given")
-    for s, o in zip(subs, ops):
-        if len(s) != o.ndim:
-            raise RuntimeError(f"einsum(): the subscript '{s}' has {len(s)} dims but the operand has shape "
-                               f"{list(o.shape)}")
+    if len(subs) > len(ops):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(subs) < len(ops):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    sizes = {}
+    for k, (sub, o) in enumerate(zip(subs, ops)):
+        if len(sub) != o.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(sub)}) does not match the "
+                               f"number of dimensions ({o.ndim}) for operand {k} and no ellipsis was given "
+                               f"(the subscript '{sub}' has {len(sub)} dims but the operand has shape {list(o.shape)})")
+        for letter, n in zip(sub, o.shape):
+            seen = sizes.setdefault(letter, n)
+            if seen != n:
+                raise RuntimeError(f"einsum(): subscript {letter} has size {n} for operand {k} which does not "
+                                   f"broadcast with previously seen size {seen}")
     return L.Einsum.apply(*ops, spec=eq)
 
 

@@ -101,16 +101,20 @@ class Size(tuple):
         return n
 
 
-def _broadcast_error(a, b, name):
+def _broadcast_error(a, b, name, skip_last=0):
+    """torch's broadcasting error, naming both shapes. ``skip_last`` trailing dims are not
+    broadcast (matmul's matrix dims) and are left out of the search."""
     sa = list(getattr(a, "shape", ()))
     sb = list(getattr(b, "shape", ()))
-    for i in range(1, builtins.max(len(sa), len(sb)) + 1):
-        x = sa[-i] if i <= len(sa) else 1
-        y = sb[-i] if i <= len(sb) else 1
+    ba = sa[:len(sa) - skip_last] if skip_last else sa
+    bb = sb[:len(sb) - skip_last] if skip_last else sb
+    for i in range(1, builtins.max(len(ba), len(bb)) + 1):
+        x = ba[-i] if i <= len(ba) else 1
+        y = bb[-i] if i <= len(bb) else 1
         if x != y and x != 1 and y != 1:
-            d = builtins.max(len(sa), len(sb)) - i
-            return RuntimeError(f"{name}: the size of tensor a ({x}) must match the size of tensor b ({y}) "
-                                f"at non-singleton dimension {d} (shapes {sa} and {sb})")
+            d = builtins.max(len(ba), len(bb)) - i
+            return RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                                f"dimension {d} ({name}: shapes {sa} and {sb})")
     return RuntimeError(f"{name}: shapes {sa} and {sb} cannot be broadcast together")
 
 
@@ -186,6 +190,47 @@ def _compare(a, b, ufunc, name):
         if "broadcast" in str(e):
             raise _broadcast_error(a, b, name) from None
         raise
+
+
+# C type names torch uses in its matmul dtype message
+_C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                 "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _product(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def _check_matmul(a, b) -> None:
+    """torch's matmul checks, in torch's words, with both shapes added."""
+    shapes = f"(matmul: shapes {list(a.shape)} and {list(b.shape)})"
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    k = a.shape[-1]
+    k2 = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k != k2:
+        if a.ndim == 1 and b.ndim == 1:
+            message = (f"inconsistent tensor size, expected tensor [{k}] and src [{k2}] to have the same number of "
+                       f"elements, but got {k} and {k2} elements respectively")
+        elif b.ndim == 1:
+            rows = _product(a.shape[:-1])
+            message = f"size mismatch, got input ({rows}), mat ({rows}x{k}), vec ({k2})"
+        elif b.ndim == 2:
+            message = f"mat1 and mat2 shapes cannot be multiplied ({_product(a.shape[:-1])}x{k} and {k2}x{b.shape[-1]})"
+        else:
+            batch = _product(b.shape[:-2])
+            message = (f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {k}] but got: "
+                       f"[{batch}, {k2}].")
+        raise RuntimeError(f"{message} {shapes}")
+    if a.dtype is not b.dtype:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {a.dtype.scalar_name} and "
+                               f"{b.dtype.scalar_name}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C_TYPE_NAMES[a.dtype.name]} != "
+                           f"{_C_TYPE_NAMES[b.dtype.name]}")
 
 
 def _check_integer_division(a, b, name):
@@ -751,48 +796,57 @@ class Tensor:
         return self ** exponent
 
     def matmul(self, other) -> "Tensor":
+        """Matrix product with torch's rules: 1-D operands are vectors (a row on the left, a column on
+        the right, the added dim removed after), dims before the last two are batch dims and broadcast.
+        Both operands must have the same dtype (torch does not promote here)."""
         other = _to_operand(other)
-        a, b = self, other
-        if a.ndim == 0 or b.ndim == 0:
-            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got {a.ndim}D and {b.ndim}D tensors")
-        k_a = a.shape[-1]
-        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-        if k_a != k_b:
-            sa = "x".join(map(str, a.shape))
-            sb = "x".join(map(str, b.shape))
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
-        a, b = _promote_pair(a, b)
+        _check_matmul(self, other)
         try:
-            return L.MatMul.apply(a, b)
+            return L.MatMul.apply(self, other)
         except ValueError:
-            raise _broadcast_error(a, b, "matmul") from None
+            raise _broadcast_error(self, other, "matmul", skip_last=2) from None
 
-    def mm(self, other):
-        if self.ndim != 2 or other.ndim != 2:
-            raise RuntimeError(f"mm: expected 2-D tensors, got {self.ndim}-D and {other.ndim}-D")
-        return self.matmul(other)
+    def mm(self, mat2):
+        """2-D matrix product."""
+        if self.ndim != 2:
+            raise RuntimeError(f"self must be a matrix (mm: got a {self.ndim}-D tensor {list(self.shape)})")
+        if mat2.ndim != 2:
+            raise RuntimeError(f"mat2 must be a matrix (mm: got a {mat2.ndim}-D tensor {list(mat2.shape)})")
+        return self.matmul(mat2)
 
-    def bmm(self, other):
-        if self.ndim != 3 or other.ndim != 3:
-            raise RuntimeError(f"bmm: expected 3-D tensors, got {self.ndim}-D and {other.ndim}-D")
-        if self.shape[0] != other.shape[0]:
-            raise RuntimeError(f"bmm: batch sizes differ: {list(self.shape)} and {list(other.shape)}")
-        return self.matmul(other)
+    def bmm(self, mat2):
+        """Batched matrix product of [B, n, m] and [B, m, p] (no broadcasting)."""
+        if self.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor (bmm: got {list(self.shape)})")
+        if mat2.ndim != 3:
+            raise RuntimeError(f"batch2 must be a 3D tensor (bmm: got {list(mat2.shape)})")
+        b, _, k = self.shape
+        if mat2.shape[0] != b or mat2.shape[1] != k:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
+                               f"[{mat2.shape[0]}, {mat2.shape[1]}]. (bmm: shapes {list(self.shape)} and "
+                               f"{list(mat2.shape)})")
+        return self.matmul(mat2)
 
     def mv(self, vec):
+        """Matrix-vector product."""
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.ndim}, {vec.ndim}")
         return self.matmul(vec)
 
     def dot(self, other):
+        """Inner product of two 1-D tensors."""
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
-        if self.shape[0] != other.shape[0]:
-            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
-                               f"[{other.shape[0]}] to have the same number of elements, but got "
-                               f"{self.shape[0]} and {other.shape[0]} elements respectively")
         return self.matmul(other)
 
-    def outer(self, other):
-        return self.reshape(-1, 1) * other.reshape(1, -1)
+    inner = dot
+
+    def outer(self, vec2):
+        """out[i, j] = self[i] * vec2[j]."""
+        for name, v in (("self", self), ("vec2", vec2)):
+            if v.ndim != 1:
+                raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
+        return self.reshape(-1, 1) * vec2.reshape(1, -1)
 
     ger = outer
 
