@@ -615,7 +615,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __float__(self):
@@ -1715,6 +1715,39 @@ class Tensor:
         return self._inplace(self.clamp(min, max))
 
     clip_ = clamp_
+
+    def clamp_min_(self, min):
+        return self._inplace(self.clamp(min=min))
+
+    def clamp_max_(self, max):
+        return self._inplace(self.clamp(max=max))
+
+    def sign_(self):
+        return self._inplace(self.sign())
+
+    def ceil_(self):
+        return self._inplace(self.ceil())
+
+    def trunc_(self):
+        return self._inplace(self.trunc())
+
+    def reciprocal_(self):
+        return self._inplace(self.reciprocal())
+
+    def rsqrt_(self):
+        return self._inplace(self.rsqrt())
+
+    def sin_(self):
+        return self._inplace(self.sin())
+
+    def cos_(self):
+        return self._inplace(self.cos())
+
+    def square_(self):
+        return self._inplace(self.square())
+
+    def log1p_(self):
+        return self._inplace(self.log1p())
 
     def neg_(self):
         return self._inplace(-self)
