@@ -1,0 +1,133 @@
+"""juanji.save / juanji.load: round trips of tensors, state dicts and plain containers, file paths
+and file objects, clear errors for missing or corrupt files, and no code execution on load."""
+
+import collections
+import io
+import math
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import juanji
+
+
+def _same(a, b):
+    assert type(a) is type(b) or (isinstance(a, juanji.Tensor) and isinstance(b, juanji.Tensor))
+    if isinstance(a, juanji.Tensor):
+        assert a.dtype is b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
+        assert np.array_equal(a.numpy(force=True), b.numpy(force=True), equal_nan=True)
+    elif isinstance(a, dict):
+        assert list(a.keys()) == list(b.keys())
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b)
+    else:
+        assert a == b
+
+
+OBJECTS = [
+    juanji.tensor([[1.5, 2.0], [3.0, 4.0]]),
+    juanji.tensor(3.0, dtype=juanji.float64),
+    juanji.zeros(0, 3),
+    juanji.tensor([True, False]),
+    juanji.arange(10, dtype=juanji.int32),
+    juanji.tensor([1, 2], dtype=juanji.uint8),
+    juanji.ones(3, requires_grad=True),
+    juanji.arange(12.0).reshape(3, 4).t(),  # not contiguous
+    collections.OrderedDict([("layer.weight", juanji.randn(2, 3)), ("layer.bias", juanji.zeros(2))]),
+    {"epoch": 3, "lr": 0.01, "name": "run-1", "flag": True, "none": None, "nan": float("nan"),
+     "inf": float("-inf"), "steps": [1, 2, 3], "pair": (1, "a"), 5: "int key", (1, 2): "tuple key"},
+    {"state": {0: {"momentum_buffer": juanji.ones(2)}}, "param_groups": [{"lr": 0.1, "params": [0]}]},
+    [juanji.ones(1), (juanji.zeros(2), {"x": juanji.tensor([7])})],
+    np.arange(4.0),
+    juanji.float64,
+]
+
+
+@pytest.mark.parametrize("case", range(len(OBJECTS)))
+def test_round_trip_through_a_file(tmp_path, case):
+    path = tmp_path / "obj.pt"
+    juanji.save(OBJECTS[case], path)
+    loaded = juanji.load(path)
+    if isinstance(OBJECTS[case], np.ndarray):
+        assert np.array_equal(loaded, OBJECTS[case])
+    else:
+        _same(OBJECTS[case], loaded)
+    assert [p.name for p in tmp_path.iterdir()] == ["obj.pt"]  # no temporary file left behind
+
+
+def test_round_trip_through_a_file_object_and_str_path(tmp_path):
+    buf = io.BytesIO()
+    obj = {"w": juanji.randn(3, 3)}
+    juanji.save(obj, buf)
+    buf.seek(0)
+    _same(obj, juanji.load(buf))
+    juanji.save(obj, str(tmp_path / "a.pt"))
+    _same(obj, juanji.load(str(tmp_path / "a.pt"), map_location="cpu", weights_only=True))
+
+
+def test_parameters_and_module_state_dicts_load_as_tensors(tmp_path):
+    p = juanji.nn.Parameter(juanji.ones(2))
+    juanji.save({"p": p}, tmp_path / "p.pt")
+    loaded = juanji.load(tmp_path / "p.pt")["p"]
+    assert isinstance(loaded, juanji.Tensor) and loaded.tolist() == [1.0, 1.0]
+
+
+def test_loaded_tensors_are_independent_and_writeable(tmp_path):
+    x = juanji.ones(3)
+    juanji.save(x, tmp_path / "x.pt")
+    y = juanji.load(tmp_path / "x.pt")
+    y.add_(1)
+    assert x.tolist() == [1.0, 1.0, 1.0] and y.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_missing_truncated_and_foreign_files_fail_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        juanji.load(tmp_path / "missing.pt")
+    juanji.save({"w": juanji.ones(100)}, tmp_path / "good.pt")
+    data = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(RuntimeError, match="is not a valid juanji file"):
+        juanji.load(tmp_path / "cut.pt")
+    (tmp_path / "text.pt").write_text("hello")
+    with pytest.raises(RuntimeError, match="is not a valid juanji file"):
+        juanji.load(tmp_path / "text.pt")
+    np.savez(tmp_path / "plain.npz", a=np.ones(2))
+    with pytest.raises(RuntimeError, match="is not a valid juanji file"):
+        juanji.load(tmp_path / "plain.npz")
+
+
+class _Exploit:
+    """Unpickling this would create a marker file: loading must never execute it."""
+
+    marker = None
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_load_never_executes_code(tmp_path):
+    marker = tmp_path / "pwned"
+    _Exploit.marker = str(marker)
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Exploit()))
+    with pytest.raises(RuntimeError, match="is not a valid juanji file"):
+        juanji.load(tmp_path / "evil.pt")
+    assert not marker.exists()
+    # an npz holding a pickled object array is refused too
+    np.savez(tmp_path / "evil.npz", __meta__=np.array([_Exploit()], dtype=object))
+    with pytest.raises(RuntimeError):
+        juanji.load(tmp_path / "evil.npz")
+    assert not marker.exists()
+
+
+def test_unsupported_objects_are_refused_on_save(tmp_path):
+    with pytest.raises(TypeError, match="juanji.save: cannot store an object of type object"):
+        juanji.save({"x": object()}, tmp_path / "bad.pt")
+    assert not os.path.exists(tmp_path / "bad.pt")
