@@ -17,9 +17,11 @@ Reported (medians of interleaved repetitions, juanji/torch ratio):
 Then a cProfile of juanji's step (what dominates it), and RSS (resident memory, from
 /proc/self/status) sampled during 10,000 juanji steps: it must not grow.
 
-    python -m benchmarks.bench_mlp_step [--repeats 50] [--memory-steps 10000] [--quick]
+    python -m benchmarks.bench_mlp_step [--repeats 50] [--memory-steps 10000] [--quick] [--name mlp_step]
 
-Writes benchmarks/results/mlp_step.{json,md} and mlp_step_memory.{json,md}.
+Writes benchmarks/results/<name>.{json,md} and <name>_memory.{json,md}. Both libraries use their
+default thread pools; ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m ... --name mlp_step_1thread``
+compares them single-threaded (steadier on a busy machine).
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ def main(argv=None) -> None:
     parser.add_argument("--memory-steps", type=int, default=10_000)
     parser.add_argument("--profile-steps", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="few repeats, 500 memory steps")
+    parser.add_argument("--name", default="mlp_step", help="report name under benchmarks/results/")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats, args.memory_steps, args.profile_steps = 10, 500, 20
@@ -206,17 +209,17 @@ def main(argv=None) -> None:
              f"batch {BATCH}, float32; medians of {args.repeats} interleaved repetitions "
              f"(opt.step: {args.repeats * 4}).",
              f"cProfile of {args.profile_steps} juanji steps, largest own time: {top}."]
-    text = write_report("mlp_step", rows, columns=[("part", "part", "s"), ("juanji_ms", "juanji ms", ".3f"),
+    text = write_report(args.name, rows, columns=[("part", "part", "s"), ("juanji_ms", "juanji ms", ".3f"),
                                                    ("torch_ms", "torch ms", ".3f"), ("ratio", "juanji/torch", ".2f")],
                         summary=summary, notes=notes, title="MLP training step (784-256-256-10, batch 128, SGD momentum)")
     # the profile goes into the same report: a second table in the Markdown, a key in the JSON
     profile_table = "\n## Where juanji's step goes (cProfile, own time per step)\n\n" + _profile_table(profile_rows)
-    with open(RESULTS / "mlp_step.md", "a") as md:
+    with open(RESULTS / f"{args.name}.md", "a") as md:
         md.write(profile_table + "\n")
-    payload = json.loads((RESULTS / "mlp_step.json").read_text())
+    payload = json.loads((RESULTS / f"{args.name}.json").read_text())
     payload["juanji_profile"] = profile_rows
-    (RESULTS / "mlp_step.json").write_text(json.dumps(payload, indent=2, default=str))
-    write_report("mlp_step_memory", samples, columns=[("step", "step", "d"), ("rss_mib", "RSS MiB", ".1f"),
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(payload, indent=2, default=str))
+    write_report(f"{args.name}_memory", samples, columns=[("step", "step", "d"), ("rss_mib", "RSS MiB", ".1f"),
                                                       ("seconds", "seconds", ".1f")],
                  summary={"rss start MiB": samples[0]["rss_mib"], "rss end MiB": samples[-1]["rss_mib"],
                           "rss growth MiB": growth},
