@@ -78,6 +78,13 @@ def _sizes(args) -> tuple:
     """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` (and torch.Size)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
+    plain = True
+    for a in args:
+        if a.__class__ is not _py_int:
+            plain = False
+            break
+    if plain:  # the common case: plain Python ints
+        return tuple(args)
     out = []
     for a in args:
         if isinstance(a, Tensor):
@@ -160,7 +167,7 @@ def _wrap_integer(value: int, d: dt.dtype):
 
 def _to_operand(x):
     """Turn NumPy arrays and nested lists into Tensors; keep Tensors and Python scalars."""
-    if isinstance(x, (Tensor,) + _SCALARS) or isinstance(x, np.generic):
+    if x.__class__ is Tensor or isinstance(x, _OPERANDS):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._from_array(x)
@@ -206,11 +213,14 @@ def _product(dims) -> int:
 
 def _check_matmul(a, b) -> None:
     """torch's matmul checks, in torch's words, with both shapes added."""
-    shapes = f"(matmul: shapes {list(a.shape)} and {list(b.shape)})"
-    if a.ndim == 0 or b.ndim == 0:
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
-    k = a.shape[-1]
-    k2 = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    k = sa[-1]
+    k2 = sb[0] if len(sb) == 1 else sb[-2]
+    if k == k2 and a._data.dtype == b._data.dtype:
+        return
+    shapes = f"(matmul: shapes {list(sa)} and {list(sb)})"
     if k != k2:
         if a.ndim == 1 and b.ndim == 1:
             message = (f"inconsistent tensor size, expected tensor [{k}] and src [{k2}] to have the same number of "
@@ -1030,7 +1040,9 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False, dtype=None):
         """Sum over ``dim`` (an int, a tuple of ints, or None for all); bool/int inputs sum in int64."""
-        return R.Sum.apply(self._accumulating(dtype, "sum"), _dims(dim, self.ndim), keepdim)
+        if dim is None and dtype is None and self._data.dtype.kind == "f":
+            return R.Sum.apply(self, None, keepdim)
+        return R.Sum.apply(self._accumulating(dtype, "sum"), _dims(dim, self._data.ndim), keepdim)
 
     def nansum(self, dim=None, keepdim=False, dtype=None):
         """Sum treating NaN as zero."""
@@ -1309,9 +1321,11 @@ class Tensor:
     swapaxes = swapdims = transpose
 
     def t(self):
-        if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return self if self.ndim < 2 else self.transpose(0, 1)
+        """Transpose of a 2-D tensor (a 0-D or 1-D tensor is returned as is)."""
+        ndim = self._data.ndim
+        if ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
+        return self if ndim < 2 else S.Permute.apply(self, (1, 0))
 
     def expand(self, *sizes):
         sizes = _sizes(sizes)
@@ -1884,6 +1898,9 @@ class Tensor:
             out.grad = Tensor._from_array(self.grad._data.copy())
         memo[id(self)] = out
         return out
+
+
+_OPERANDS = (Tensor, _py_int, _py_float, _py_bool, np.generic)  # what _to_operand passes through as is
 
 
 def _rebuild(arr, requires_grad):

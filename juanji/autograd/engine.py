@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import Op
-from .grad_mode import no_grad
+from .function import Op, _tensor_class
+from .grad_mode import _state
 
 __all__ = ["run_backward", "unbroadcast", "FREED_MESSAGE"]
 
@@ -65,7 +65,7 @@ def _topological_order(roots):
 
 
 def _apply_hooks(hooks, grad):
-    from ..tensor import Tensor
+    Tensor = _tensor_class()
     for hook in list(hooks):
         res = hook(Tensor._from_array(grad))
         if res is not None:
@@ -92,7 +92,7 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
     With ``capture`` (a list of Tensors) the gradients with respect to those tensors are
     returned instead of being accumulated into any ``.grad`` (``autograd.grad``).
     """
-    from ..tensor import Tensor
+    Tensor = _tensor_class()
     pending = {}      # node -> gradient summed so far
     leaf_grads = {}   # id(leaf) -> [leaf, gradient summed so far]
     roots = []
@@ -110,7 +110,9 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
         captured = {}
         capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None}
 
-    with no_grad():
+    previous_mode = _state.enabled
+    _state.enabled = False  # the backward pass itself records nothing
+    try:
         for node in _topological_order(roots) if roots else ():
             grad = pending.pop(node, None)
             if grad is None:
@@ -138,7 +140,11 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
                 if g.dtype != dtype:
                     g = g.astype(dtype)
                 if target.__class__ is Tensor or not isinstance(target, Op):
-                    _add_leaf(leaf_grads, target, g)
+                    entry = leaf_grads.get(id(target))
+                    if entry is None:
+                        leaf_grads[id(target)] = [target, g]
+                    else:
+                        entry[1] = entry[1] + g
                 elif target in pending:
                     pending[target] = pending[target] + g
                 else:
@@ -164,6 +170,8 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
             else:
                 old = leaf.grad._data
                 leaf.grad._data = old + g if old.shape == g.shape else (old + g).reshape(old.shape)
+    finally:
+        _state.enabled = previous_mode
     return None
 
 
@@ -177,7 +185,7 @@ def _add_leaf(leaf_grads, leaf, g):
 
 def _retain(ref, grad):
     """``retain_grad()`` on a non-leaf: keep (a copy of) its gradient in ``.grad``."""
-    from ..tensor import Tensor
+    Tensor = _tensor_class()
     out = ref()
     if out is None:
         return

@@ -59,14 +59,18 @@ class Sum(Op):
 class Mean(Op):
     """y = sum(x) / N;  dy/dx = 1 / N."""
 
-    @_quiet
     def forward(self, x, axis=None, keepdim=False):
         self.shape, self.axis, self.keepdim = x.shape, axis, keepdim
         self.count = reduced_count(x.shape, axis)
-        return x.mean(axis=axis, keepdims=keepdim)
+        total = x.sum(axis=axis, keepdims=keepdim)
+        if self.count == 0:  # the mean of nothing is NaN, quietly (as torch)
+            with _quiet:
+                return total / x.dtype.type(0)
+        return total / x.dtype.type(self.count)
 
-    @_quiet
     def backward(self, g):
+        if self.count == 0:  # an empty input: an empty gradient
+            return (xp_of(g).zeros(self.shape, g.dtype),)
         g = _expand_back(g, self.shape, self.axis, self.keepdim) / g.dtype.type(self.count)
         return (xp_of(g).broadcast_to(g, self.shape),)
 
