@@ -172,6 +172,33 @@ def test_an_exception_in_a_worker_is_raised_in_the_main_process():
     assert next(it).tolist() == [4, 5]  # the loader goes on, as torch's does
 
 
+def test_a_batch_that_cannot_be_pickled_is_an_error_not_a_hang():
+    class Lambdas(Dataset):
+        def __getitem__(self, i):
+            return lambda: i  # cannot be sent from a worker
+
+        def __len__(self):
+            return 2
+
+    with pytest.raises(Exception, match=r"in DataLoader worker process 0 \(sending the batch to the main process\)"):
+        list(DataLoader(Lambdas(), batch_size=None, num_workers=1, timeout=10))
+
+
+def test_an_exception_class_local_to_a_function_arrives_by_name():
+    class LocalError(Exception):
+        pass
+
+    class Raises(Dataset):
+        def __getitem__(self, i):
+            raise LocalError("bad sample")
+
+        def __len__(self):
+            return 1
+
+    with pytest.raises(RuntimeError, match=r"originally .*LocalError[\s\S]*bad sample"):
+        list(DataLoader(Raises(), num_workers=1, timeout=10))
+
+
 def test_a_failing_worker_init_fn_is_reported():
     def init(worker_id):
         raise ValueError(f"cannot start {worker_id}")

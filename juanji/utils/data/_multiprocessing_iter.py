@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import pickle
 import queue
 
 from ._loader_iter import _BaseDataLoaderIter
@@ -159,9 +160,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def _try_get_data(self, timeout: float):
         """(True, result) or (False, None) after ``timeout``; a worker that died is an error."""
         try:
-            return True, self._result_queue.get(timeout=timeout)
+            task_id, payload = self._result_queue.get(timeout=timeout)
         except queue.Empty:
             pass
+        else:  # a batch comes pickled by the worker (see _worker._pickled); acks come as None
+            return True, (task_id, None if payload is None else pickle.loads(payload))
         dead = [w for w, active in zip(self._workers, self._workers_status) if active and not w.is_alive()]
         if dead:
             pids = ", ".join(str(w.pid) for w in dead)

@@ -17,6 +17,7 @@ worker it runs in (``None`` in the main process).
 from __future__ import annotations
 
 import os
+import pickle
 import queue
 import random
 import sys
@@ -76,9 +77,14 @@ class ExceptionWrapper:
 
     def __init__(self, where: str) -> None:
         exc_type, exc_value, exc_tb = sys.exc_info()
-        self.exc_type = exc_type
         self.exc_msg = "".join(traceback.format_exception(exc_type, exc_value, exc_tb))
         self.where = where
+        try:  # a class defined inside a function cannot travel; its name and traceback still do
+            pickle.dumps(exc_type)
+            self.exc_type = exc_type
+        except Exception:
+            self.exc_type = RuntimeError
+            self.where = f"{where} (originally {exc_type.__qualname__})"
 
     def reraise(self):
         message = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
@@ -107,6 +113,19 @@ class _IterableDatasetStopIteration:
 
 class _ResumeIteration:
     """Start a new epoch in a persistent worker (fresh dataset iterator); echoed back as an ack."""
+
+
+def _pickled(result, where: str) -> bytes:
+    """The result as pickled bytes, or a pickled error when it cannot be pickled.
+
+    The queue would pickle it in a background thread, where a failure is only printed and the
+    main process waits forever for a batch that never comes; pickling here turns it into an
+    error raised where the batch is due.
+    """
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return pickle.dumps(ExceptionWrapper(where + " (sending the batch to the main process)"))
 
 
 def _seed_worker(base_seed: int, worker_id: int) -> int:
@@ -172,7 +191,7 @@ def worker_loop(iterable: bool, dataset, index_queue, result_queue, done_event, 
                         stream_ended = True
                 except Exception:
                     result = ExceptionWrapper(where)
-            result_queue.put((task_id, result))
+            result_queue.put((task_id, _pickled(result, where)))
             del result, index, message  # do not keep the last batch alive while waiting
     except KeyboardInterrupt:
         pass  # the main process handles Ctrl-C and shuts the workers down
