@@ -150,6 +150,14 @@ def test_collate_with_a_custom_map_overrides_a_leaf_type():
     assert out[1].tolist() == [1, 2]
 
 
+def test_torch_import_path_for_extending_collate_works():
+    import juanji as torch_like
+    from juanji.utils.data._utils.collate import collate as collate_from_torch_path
+
+    assert collate_from_torch_path is collate
+    assert torch_like.utils.data._utils.collate.default_collate_fn_map is default_collate_fn_map
+
+
 def test_mapping_that_cannot_be_rebuilt_falls_back_to_dict():
     class Frozen(collections.abc.Mapping):
         def __init__(self, data):

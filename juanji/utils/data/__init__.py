@@ -7,6 +7,7 @@
         ...
 """
 
+from . import _utils
 from ._collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info
 from .dataloader import DataLoader
