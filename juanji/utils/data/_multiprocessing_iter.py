@@ -12,6 +12,8 @@ How the work flows::
   caller sends the next task, so the workers stay ahead of the training loop.
 - Batches come back in any order and are released in ``task_id`` order (``in_order=True``),
   which is the sampler's order: the same batches as ``num_workers=0``.
+- A batch travels as bytes the worker pickled itself, so a batch that cannot be pickled is
+  an error raised here rather than a batch that never arrives.
 - An iterable dataset's worker that runs dry says so once and gets no more tasks.
 - Shutdown (end of pass, ``del``, error): set ``done_event``, send ``None`` to every worker,
   join them, terminate any that do not stop.
