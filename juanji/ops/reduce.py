@@ -15,7 +15,12 @@ from ..backend import xp_of
 __all__ = ["Sum", "Mean", "Prod", "Var", "Std", "MaxMin", "AmaxAmin", "LogSumExp", "Norm", "Cumsum",
            "reduced_count"]
 
-_quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+_quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")  # as a decorator only
+
+
+def _quietly():
+    """The same as a ``with`` block (one np.errstate object can be entered only once)."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
 
 
 def reduced_count(shape, axis) -> int:
@@ -64,7 +69,7 @@ class Mean(Op):
         self.count = reduced_count(x.shape, axis)
         total = x.sum(axis=axis, keepdims=keepdim)
         if self.count == 0:  # the mean of nothing is NaN, quietly (as torch)
-            with _quiet:
+            with _quietly():
                 return total / x.dtype.type(0)
         return total / x.dtype.type(self.count)
 

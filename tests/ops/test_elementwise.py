@@ -368,3 +368,13 @@ def test_result_dtypes_of_mixed_operations_match_torch():
         b = random_array((3,), db, np.random.default_rng(1), 1, 4)
         for fn in (lambda x, y: x + y, lambda x, y: x * y, lambda x, y: x / y, lambda x, y: x.maximum(y)):
             compare_with_torch(fn, None, [a, b], grad=False)
+
+
+@pytest.mark.parametrize("size", [5, 20_000])  # NumPy path and compiled path
+def test_relu_with_nan_and_signed_zeros_matches_torch_on_both_paths(size):
+    x = random_array((size,), "float32", np.random.default_rng(9))
+    x[:4] = [np.nan, -0.0, 0.0, -np.inf]
+    compare_with_torch(lambda t: t.relu(), None, [x])
+    compare_with_torch(lambda t: t.relu(), None, [x.astype(np.float64)])
+    out = juanji.tensor(x).relu().numpy()
+    assert not np.signbit(out[1:]).any()  # no negative zeros
