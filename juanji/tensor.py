@@ -1698,31 +1698,43 @@ class Tensor:
         return self.div_(other)
 
     def zero_(self):
+        """Set every element to 0 in place."""
         return self.fill_(0)
 
     def fill_(self, value):
+        """Set every element to ``value`` in place (under autograd: no gradient flows to the old value)."""
         if isinstance(value, Tensor):
             value = value.item()
         if _state.enabled and self.requires_grad:
-            if self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            return self._rebind(full_like(self, value))
-        self._data[...] = value
+            self._check_inplace_allowed()
+            xp = xp_of(self._data)
+            return self._rebind(E.ZeroGrad.apply(self, lambda a: xp.full(a.shape, value, a.dtype)))
+        _write(self._data, Ellipsis, value)
         return self
 
     def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place."""
         src = _to_operand(src)
-        if _state.enabled and (self.requires_grad or getattr(src, "requires_grad", False)):
-            res = src._cast(self.dtype)
-            if res.shape != self.shape:
-                res = res.expand(self.shape)
-            if self.requires_grad and self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            return self._rebind(res.clone() if res.requires_grad else res)
-        arr = src._data if isinstance(src, Tensor) else src
+        if not isinstance(src, Tensor):
+            src = tensor(src, dtype=self.dtype)
+        if _state.enabled and (self.requires_grad or src.requires_grad):
+            self._check_inplace_allowed()
+            result = src._cast(self.dtype)
+            if result.shape != self.shape:
+                result = result.expand(self.shape)
+            if result.requires_grad:  # a copy of src's value and history (never src's own memory)
+                return self._rebind(result.clone())
+            # a constant src: the old value of self gets a zero gradient, and self keeps requiring grad
+            value = result._data
+            return self._rebind(E.ZeroGrad.apply(self, lambda a: value.copy()))
+        arr = src._data
         if xp_of(arr) is not xp_of(self._data):
             arr = xp_of(self._data).asarray(arr) if xp_of(self._data) is not np else arr.get()
-        self._data[...] = arr
+        try:
+            _write(self._data, Ellipsis, arr)
+        except ValueError:
+            raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast to the "
+                               f"destination of shape {list(self.shape)}") from None
         return self
 
     def clamp_(self, min=None, max=None):

@@ -299,3 +299,27 @@ def test_detach_shares_memory_and_cuts_history():
     assert y[0].item() == 100.0
     y.detach_()
     assert y.grad_fn is None and not y.requires_grad
+
+
+def test_fill_zero_and_copy_on_non_leaves_match_torch():
+    def fn(a, b):
+        h = a * 2
+        h[0].fill_(3.0)
+        k = a * b
+        k.zero_()
+        m = a + 1
+        m.copy_(b * 5)
+        n = b * 1
+        n[1:].copy_(a[:2] * 7)
+        return h, k + a, m, n
+
+    compare_with_torch(fn, None, [np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, -3.0])])
+
+
+def test_copy_of_a_constant_into_a_non_leaf_keeps_it_differentiable():
+    def fn(a):
+        h = a * 2
+        h.copy_((juanji if isinstance(a, juanji.Tensor) else torch).ones(3, dtype=a.dtype))
+        return h * a
+
+    compare_with_torch(fn, None, [np.array([0.5, -1.0, 2.0])])
