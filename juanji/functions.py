@@ -19,7 +19,8 @@ from .tensor import Tensor, _dim, _promote_pair, _to_operand, tensor
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "where", "einsum", "broadcast_tensors",
            "broadcast_shapes", "equal", "allclose", "isclose", "is_tensor", "numel", "clamp", "clip",
            "meshgrid", "tril", "triu", "diag", "cdist", "is_floating_point", "result_type", "promote_types",
-           "can_cast", "split", "chunk", "unbind", "tensordot", "cartesian_prod", "atleast_1d", "atleast_2d"]
+           "can_cast", "split", "chunk", "unbind", "tensordot", "cartesian_prod", "atleast_1d", "atleast_2d",
+           "var_mean", "std_mean"]
 
 # torch.f(x, *args) == x.f(*args) for these
 _METHOD_FUNCTIONS = [
@@ -33,7 +34,7 @@ _METHOD_FUNCTIONS = [
     "select", "gather", "scatter", "scatter_add", "index_select", "masked_fill", "masked_select", "nonzero",
     "repeat_interleave", "clamp_min", "clamp_max", "isnan", "isinf", "isfinite", "logical_not", "logical_and",
     "logical_or", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
-    "not_equal", "unique", "tensor_split", "softmax", "log_softmax", "ravel",
+    "not_equal", "unique", "tensor_split", "softmax", "log_softmax", "ravel", "movedim", "moveaxis", "inner",
 ]
 
 
@@ -243,6 +244,16 @@ def _diag_build(v, k):
 def cdist(x1, x2, p=2.0):
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return diff.norm(p=p, dim=-1)
+
+
+def var_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):
+    """``(var, mean)`` over ``dim`` in one call."""
+    return (input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim))
+
+
+def std_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):
+    """``(std, mean)`` over ``dim`` in one call."""
+    return (input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim))
 
 
 def equal(a, b) -> bool:

@@ -242,3 +242,10 @@ def test_dim_out_of_range_errors_like_torch():
 def test_max_of_empty_without_dim_errors():
     with pytest.raises(RuntimeError, match="numel\\(\\) == 0"):
         juanji.zeros(0).max()
+
+
+def test_var_mean_and_std_mean_match_torch():
+    x = _data((3, 4), "float64", seed=12)
+    compare_with_torch(lambda t: (juanji if isinstance(t, juanji.Tensor) else torch).var_mean(t, 1), None, [x])
+    compare_with_torch(lambda t: (juanji if isinstance(t, juanji.Tensor) else torch).std_mean(t, dim=0, correction=0,
+                                                                                             keepdim=True), None, [x])

@@ -258,3 +258,10 @@ def test_cat_of_an_empty_list_is_a_value_error_like_torch():
         juanji.cat([])
     with pytest.raises(ValueError):
         torch.cat([])
+
+
+def test_top_level_movedim_and_inner():
+    x = _data((2, 3, 4))
+    compare_with_torch(lambda t: _lib(t).movedim(t, 2, 0), None, [x])
+    compare_with_torch(lambda t: _lib(t).moveaxis(t, (0, 1), (1, 2)), None, [x])
+    compare_with_torch(lambda a, b: _lib(a).inner(a, b), None, [_data((4,)), _data((4,), seed=1)])
