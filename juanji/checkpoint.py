@@ -1,0 +1,162 @@
+"""Training checkpoints: one file holding everything needed to continue, evaluate or predict.
+
+A checkpoint is a dict written with :func:`juanji.save` (an ``.npz`` archive of arrays plus a
+JSON description; loading never executes code):
+
+    format            "juanji-checkpoint-v1"
+    model             {"name": "lenet", "kwargs": {"num_classes": 10, "in_channels": 1}}
+    model_state       the model's state_dict
+    preprocessing     channels, height, width, pad, mean, std (see training/preprocess.py)
+    classes           class names, in label order
+    config            the resolved training settings
+    optimizer_state, scheduler_state
+    rng               juanji's generator state; the sampler's seed, epoch and position
+    progress          epoch, step_in_epoch, global_step (where the run stands)
+    running           the current epoch's partial training loss/accuracy sums
+    best              the best validation accuracy so far, and its epoch
+
+Writing is atomic: the bytes go to a temporary file in the same folder, are flushed to disk,
+and only then renamed over the old checkpoint (``os.replace`` is atomic on POSIX), so a crash
+or a kill at any moment leaves either the old checkpoint or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+
+from .serialization import load, save
+
+__all__ = ["CHECKPOINT_FORMAT", "CheckpointError", "atomic_write_bytes", "save_checkpoint", "load_checkpoint",
+           "model_from_checkpoint", "REQUIRED_KEYS", "TEMP_PREFIX"]
+
+CHECKPOINT_FORMAT = "juanji-checkpoint-v1"
+REQUIRED_KEYS = ("model", "model_state", "preprocessing", "classes", "config")
+TEMP_PREFIX = ".tmp-"
+
+# Test hook: pause inside the Nth checkpoint write of this process, after the temporary file is
+# complete and before the rename, so a test can kill the process exactly there.
+_PAUSE_ENV = "JUANJI_TEST_PAUSE_IN_CHECKPOINT_WRITE"
+_checkpoint_writes = 0
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, truncated, not a checkpoint, or from another model."""
+
+
+def _pause_for_test(path: str) -> None:
+    global _checkpoint_writes
+    _checkpoint_writes += 1
+    hook = os.environ.get(_PAUSE_ENV)
+    if hook and int(hook) == _checkpoint_writes:
+        print(f"juanji test hook: paused before renaming into {path}", flush=True)
+        time.sleep(3600)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path, data: bytes, before_rename=None) -> None:
+    """Replace ``path`` with ``data`` all at once: temp file, fsync, rename, fsync the folder.
+
+    ``before_rename(path)`` runs once the temporary file is complete (a test hook).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".part")
+    try:
+        os.fchmod(fd, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if before_rename is not None:
+            before_rename(path)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    # make the rename itself durable (the folder entry), where the platform allows it
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def save_checkpoint(payload: dict, path) -> None:
+    """Write ``payload`` (a checkpoint dict) atomically to ``path``."""
+    buffer = io.BytesIO()
+    save(dict(payload, format=CHECKPOINT_FORMAT), buffer)
+    atomic_write_bytes(path, buffer.getvalue(), before_rename=_pause_for_test)
+
+
+def load_checkpoint(path) -> dict:
+    """Read and check a checkpoint; every problem is one CheckpointError line naming the file."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"checkpoint '{path}' is a folder; expected a checkpoint file such as "
+                              f"{os.path.join(path, 'last.juanji')}")
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint '{path}' does not exist")
+    try:
+        payload = load(path)
+    except (RuntimeError, OSError, ValueError, KeyError, IndexError, TypeError) as e:
+        raise CheckpointError(f"checkpoint '{path}' cannot be read (truncated or corrupt?): "
+                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"'{path}' is a juanji file but not a training checkpoint "
+                              f"(expected format {CHECKPOINT_FORMAT})")
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"checkpoint '{path}' lacks {', '.join(missing)}")
+    model = payload["model"]
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        raise CheckpointError(f"checkpoint '{path}' has no model name")
+    return payload
+
+
+def model_from_checkpoint(payload: dict, path="checkpoint", build=None):
+    """The recorded model, built by name and filled with the checkpoint's weights.
+
+    ``build(name, **kwargs)`` makes the model (default: ``juanji.vision.models.get_model``).
+    Weights of another architecture, or shapes that do not match, raise a CheckpointError
+    naming the model and the first differences.
+    """
+    if build is None:
+        from .vision.models import get_model as build
+    name = payload["model"]["name"]
+    kwargs = dict(payload["model"].get("kwargs") or {})
+    try:
+        model = build(name, **kwargs)
+    except Exception as e:  # an unknown name or bad arguments: say which checkpoint asked for it
+        raise CheckpointError(f"checkpoint '{path}' asks for model '{name}' ({kwargs}), "
+                              f"which cannot be built: {_first_line(e)}") from None
+    state = payload["model_state"]
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint '{path}' has no model weights")
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, ValueError, TypeError) as e:
+        detail = " ".join(part.strip() for part in str(e).splitlines()[1:] if part.strip()) or str(e)
+        if len(detail) > 300:
+            detail = detail[:300] + " ..."
+        raise CheckpointError(f"checkpoint '{path}' does not fit model '{name}': its weights are from another "
+                              f"model ({detail})") from None
+    return model
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

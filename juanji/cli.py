@@ -1,0 +1,176 @@
+"""The ``juanji`` command: train, evaluate and use convolutional networks.
+
+    juanji train --model lenet --data sample --epochs 5
+    juanji train --resume runs/lenet-sample            # continue a stopped run exactly
+    juanji eval runs/lenet-sample/best.juanji           # test accuracy and loss
+    juanji predict runs/lenet-sample/best.juanji shoe.png coat.jpg
+
+A problem with the input (a missing or corrupt dataset file, an unreadable image, a checkpoint
+from another model, an unknown name) is reported as one line on stderr and a non-zero exit
+status (2), never a traceback; nothing already saved is touched. ``JUANJI_DEBUG=1`` shows the
+traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+__all__ = ["main", "build_parser", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED"]
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage text stays behind --help)."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    # every default is SUPPRESS: the options not given stay out of the namespace, so a resumed
+    # run can tell what was asked for from what is just a default (TrainConfig holds those)
+    S = argparse.SUPPRESS
+    p.add_argument("--model", default=S, help="model name for juanji.vision.models.get_model (default lenet5)")
+    p.add_argument("--model-arg", dest="model_args", action="append", type=_model_arg, default=S,
+                   metavar="KEY=VALUE", help="extra model argument, repeatable, e.g. small_input=true "
+                                             "(default for lenet5: variant=relu)")
+    p.add_argument("--data", default=S,
+                   help="sample | fashion-mnist | mnist | DIR (IDX files, or an image folder per class; default sample)")
+    p.add_argument("--data-root", default=S,
+                   help="folder holding fashion-mnist/ and mnist/ IDX files (default ../shared/data if present, "
+                        "else $JUANJI_DATA)")
+    p.add_argument("--epochs", type=int, default=S, help="number of epochs (default 10)")
+    p.add_argument("--batch-size", type=int, default=S, help="images per step (default 64)")
+    p.add_argument("--lr", type=float, default=S, help="learning rate (default: sgd 0.05, adam/adamw/rmsprop 1e-3, "
+                                                       "adagrad 1e-2)")
+    p.add_argument("--optimizer", default=S, help="sgd | adam | adamw | rmsprop | adagrad (default sgd)")
+    p.add_argument("--momentum", type=float, default=S, help="momentum for sgd (default 0.9) and rmsprop (default 0)")
+    p.add_argument("--weight-decay", type=float, default=S, help="L2 penalty (default 0; adamw 0.01)")
+    p.add_argument("--scheduler", default=S,
+                   help="none | step | multistep | exponential | cosine | onecycle | plateau (default none)")
+    p.add_argument("--step-size", type=int, default=S, help="epochs between lr drops for --scheduler step")
+    p.add_argument("--gamma", type=float, default=S, help="lr factor for step/multistep (0.1), exponential (0.9)")
+    p.add_argument("--seed", type=int, default=S, help="random seed: weights, shuffling, dropout (default 0)")
+    p.add_argument("--out", default=S, help="run folder for checkpoints, metrics and curves "
+                                            "(default runs/MODEL-DATA)")
+    p.add_argument("--resume", nargs="?", const=True, default=S, metavar="CHECKPOINT",
+                   help="continue a run from a checkpoint or run folder (alone: the --out folder's last.juanji)")
+    p.add_argument("--workers", type=int, default=S, help="data-loading worker processes (default 0)")
+    p.add_argument("--checkpoint-every", type=int, default=S,
+                   help="also write last.juanji every N steps within an epoch (default 0: epoch ends only)")
+    p.add_argument("--log-every", type=int, default=S, help="steps between metrics-log step records (default 50)")
+    p.add_argument("--val-fraction", type=float, default=S,
+                   help="hold out this share of the training images for validation (default 0: the test split)")
+    p.add_argument("--train-samples", type=int, default=S, help="train on a seeded subset of N images")
+    p.add_argument("--test-samples", type=int, default=S, help="test on a seeded subset of N images")
+    p.add_argument("--pad", type=int, default=S, help="zero pixels around every image (2: 28x28 -> 32x32)")
+    p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=S,
+                   help="resize image-folder images to H x W")
+    p.add_argument("--channels", type=int, default=S, help="convert image-folder images to 1 (grey) or 3 (RGB)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=S,
+                   help="no live progress bars (the per-epoch lines remain)")
+
+
+def _model_arg(text: str) -> tuple:
+    """``KEY=VALUE`` with VALUE read as JSON where it can be (true, 3, 0.5, null), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="juanji", description="Train, evaluate and use convolutional networks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+
+    train = commands.add_parser("train", help="train a model (or continue a run with --resume)")
+    _add_train_arguments(train)
+
+    evaluate = commands.add_parser("eval", help="test accuracy and loss of a checkpoint")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--data", default=None, help="evaluate on other data (default: the checkpoint's test split)")
+    evaluate.add_argument("--data-root", default=None)
+    evaluate.add_argument("--batch-size", type=int, default=500)
+    evaluate.add_argument("--workers", type=int, default=0)
+
+    predict = commands.add_parser("predict", help="top-k classes of image files")
+    predict.add_argument("checkpoint")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--top-k", type=int, default=3)
+    predict.add_argument("--strict", action="store_true",
+                         help="refuse images not already in the model's size and channels (default: convert them)")
+    return parser
+
+
+# ---------------------------------------------------------------------------------- commands
+def _train(args) -> int:
+    from .training import TrainConfig, train
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "resume")}
+    if "model_args" in given:
+        given["model_args"] = dict(given["model_args"])
+    if "image_size" in given:
+        given["image_size"] = list(given["image_size"])
+    resume = getattr(args, "resume", None)
+    result = train(TrainConfig.from_dict(given), resume=resume, given=given)
+    print(f"test accuracy: {100 * result.test.accuracy:.2f}%  (test loss {result.test.loss:.4f} on "
+          f"{result.test.count:,} images)")
+    print(f"checkpoints: {result.path('last')} (last), {result.path('best')} (best: "
+          f"{100 * result.best_accuracy:.2f}% validation accuracy at epoch {result.best_epoch})")
+    print(f"curves: {result.path('curves')}")
+    print(f"metrics: {result.path('metrics')}")
+    return 0
+
+
+def _eval(args) -> int:
+    from .training import evaluate_checkpoint
+    result, description = evaluate_checkpoint(args.checkpoint, data=args.data, data_root=args.data_root,
+                                              batch_size=args.batch_size, workers=args.workers)
+    print(f"{args.checkpoint} on {description}")
+    print(f"test accuracy: {100 * result.accuracy:.2f}%  ({round(result.accuracy * result.count):,}/{result.count:,})")
+    print(f"test loss: {result.loss:.4f}")
+    return 0
+
+
+def _predict(args) -> int:
+    from .training import predict_images
+    for prediction in predict_images(args.checkpoint, args.images, top_k=args.top_k, strict=args.strict):
+        ranked = ", ".join(f"{name} {100 * p:.1f}%" for name, p in prediction.top)
+        print(f"{prediction.path}: {ranked}")
+    return 0
+
+
+_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict}
+
+
+def main(argv=None) -> int:
+    """Run the command; return (and, as a script, exit with) its status."""
+    args = build_parser().parse_args(argv)
+    prog = f"juanji {args.command}"
+    from .checkpoint import CheckpointError
+    from .training.errors import TrainingError, one_line
+    try:
+        return _COMMANDS[args.command](args)
+    except (TrainingError, CheckpointError) as e:
+        print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted (the last checkpoint is intact; continue with --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # an unexpected failure: still one line, the traceback on request
+        if os.environ.get("JUANJI_DEBUG"):
+            raise
+        print(f"{prog}: error: {type(e).__name__}: {one_line(e)} (set JUANJI_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The training loop behind the ``juanji`` command, and the pieces it is made of.
+
+    from juanji.training import TrainConfig, train
+    result = train(TrainConfig(model="lenet", data="sample", epochs=3, out="runs/demo"))
+    print(result.test.accuracy)
+
+Modules, by concern: ``config`` (settings), ``sources`` (reading datasets), ``preprocess``
+(image -> model input), ``data`` (datasets and loaders), ``sampler`` (resumable shuffling),
+``builders`` (model, optimiser, schedule), ``loop`` (the loop and resuming), ``metrics``
+(metrics log), ``curves`` (PNG), ``progress`` (live bars), ``inference`` (eval and predict).
+Checkpoint files are ``juanji.checkpoint``.
+"""
+
+from .config import TrainConfig
+from .errors import TrainingError
+from .inference import EvalResult, Prediction, evaluate, evaluate_checkpoint, load_trained_model, predict_images
+from .loop import RunResult, train
+from .preprocess import Preprocessing
+
+__all__ = ["TrainConfig", "TrainingError", "train", "RunResult", "evaluate", "EvalResult", "evaluate_checkpoint",
+           "predict_images", "Prediction", "load_trained_model", "Preprocessing"]

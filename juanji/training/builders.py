@@ -1,0 +1,93 @@
+"""Model, optimiser and learning-rate schedule from the run's settings.
+
+Schedules and when they step:
+
+    none         constant lr
+    step         lr * gamma every step_size epochs                     (per epoch)
+    multistep    lr * gamma at 50 % and 75 % of the epochs              (per epoch)
+    exponential  lr * gamma each epoch                                  (per epoch)
+    cosine       lr * (1 + cos(pi t / T)) / 2 over all T batches        (per batch)
+    onecycle     1cycle: warm up to lr over 30 %, then anneal           (per batch)
+    plateau      lr * 0.1 after 2 epochs without a lower val loss       (per epoch)
+"""
+
+from __future__ import annotations
+
+from .. import optim
+from ..optim import lr_scheduler
+from .config import TrainConfig
+from .errors import TrainingError, one_line
+
+__all__ = ["build_model", "model_names", "build_optimizer", "build_scheduler", "PER_BATCH_SCHEDULERS"]
+
+PER_BATCH_SCHEDULERS = ("cosine", "onecycle")
+
+
+def model_names() -> list[str] | None:
+    """The names ``get_model`` knows, where the model zoo can list them."""
+    from ..vision import models
+    for lister in ("list_models", "available_models"):
+        fn = getattr(models, lister, None)
+        if callable(fn):
+            return sorted(fn())
+    return None
+
+
+def build_model(name: str, num_classes: int, in_channels: int, **model_args):
+    """``juanji.vision.models.get_model(name, num_classes=, in_channels=, **model_args)``, with a
+    one-line error."""
+    try:
+        from ..vision.models import get_model
+    except ImportError as e:
+        raise TrainingError(f"juanji.vision.models is not available: {one_line(e)}") from None
+    known = model_names()
+    if known is not None and name not in known:
+        raise TrainingError(f"unknown model '{name}' (choose from {', '.join(known)})")
+    try:
+        return get_model(name, num_classes=num_classes, in_channels=in_channels, **model_args)
+    except (KeyError, ValueError, TypeError) as e:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in
+                              {"num_classes": num_classes, "in_channels": in_channels, **model_args}.items())
+        raise TrainingError(f"cannot build model '{name}' with {arguments}: {one_line(e)}") from None
+
+
+def build_optimizer(config: TrainConfig, parameters):
+    """The optimiser ``config.optimizer`` with the run's lr, momentum and weight decay."""
+    params = list(parameters)
+    c = config
+    if c.optimizer == "sgd":
+        return optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    if c.optimizer == "adam":
+        return optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+    if c.optimizer == "adamw":
+        return optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
+    if c.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    if c.optimizer == "adagrad":
+        return optim.Adagrad(params, lr=c.lr, weight_decay=c.weight_decay)
+    raise TrainingError(f"unknown optimizer '{c.optimizer}'")
+
+
+def build_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
+    """The schedule ``config.scheduler`` (None for 'none'); see the module docstring."""
+    c = config
+    total_steps = c.epochs * steps_per_epoch
+    if c.scheduler == "none":
+        return None
+    if c.scheduler == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=c.step_size, gamma=c.gamma)
+    if c.scheduler == "multistep":
+        milestones = sorted({max(1, c.epochs // 2), max(1, (3 * c.epochs) // 4)})
+        return lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=c.gamma)
+    if c.scheduler == "exponential":
+        return lr_scheduler.ExponentialLR(optimizer, gamma=c.gamma)
+    if c.scheduler == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if c.scheduler == "onecycle":
+        # momentum cycles only where the optimiser has one (SGD with momentum, Adam's beta1)
+        has_momentum = c.optimizer in ("adam", "adamw") or (c.optimizer in ("sgd", "rmsprop") and c.momentum > 0)
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=c.lr, total_steps=total_steps,
+                                       cycle_momentum=has_momentum)
+    if c.scheduler == "plateau":
+        return lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=2)
+    raise TrainingError(f"unknown scheduler '{c.scheduler}'")

@@ -1,0 +1,132 @@
+"""The settings of a training run: one dataclass, the defaults, and their checks.
+
+A checkpoint stores the resolved settings (every default filled in), so a resumed run, and
+``juanji eval`` / ``juanji predict``, know exactly how the model was trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from .errors import TrainingError
+
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "RESUME_OVERRIDABLE", "EPOCH_LENGTH_SCHEDULERS"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+# the usual learning rate of each optimiser for these small image models
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
+SCHEDULERS = ("none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau")
+# schedulers whose whole course is laid out from the number of epochs at the start
+EPOCH_LENGTH_SCHEDULERS = ("multistep", "cosine", "onecycle")
+# settings a resumed run may change: they do not alter what the remaining steps compute
+RESUME_OVERRIDABLE = ("epochs", "workers", "checkpoint_every", "log_every", "data_root", "progress")
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``juanji train`` accepts (the CLI option ``--batch-size`` is ``batch_size``).
+
+    ``None`` means "the usual value for the chosen optimiser / scheduler / data", filled in
+    by :meth:`resolved`.
+    """
+
+    model: str = "lenet5"
+    model_args: dict | None = None      # extra keyword arguments for get_model; lenet5: {"variant": "relu"}
+    data: str = "sample"
+    data_root: str | None = None
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float | None = None
+    optimizer: str = "sgd"
+    momentum: float | None = None       # sgd: 0.9; rmsprop: 0; unused by adam, adamw, adagrad
+    weight_decay: float | None = None   # adamw: 0.01 (torch's default); others: 0
+    scheduler: str = "none"
+    step_size: int | None = None        # step: epochs // 3 (at least 1)
+    gamma: float | None = None          # step, multistep: 0.1; exponential: 0.9
+    seed: int = 0
+    out: str | None = None              # default: runs/<model>-<data>
+    workers: int = 0
+    checkpoint_every: int = 0           # steps between mid-epoch checkpoints; 0: at epoch ends only
+    log_every: int = 50                 # steps between the metrics log's step records
+    val_fraction: float = 0.0           # 0: validate on the test split
+    train_samples: int | None = None    # a seeded subset of the training images
+    test_samples: int | None = None
+    pad: int = 0                        # zero pixels around every image (2: 28x28 -> 32x32)
+    image_size: list | None = None      # [H, W]: resize image-folder images
+    channels: int | None = None         # 1 or 3: convert image-folder images
+    progress: bool = True               # live progress bars
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TrainingError(f"unknown training setting(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def resolved(self) -> "TrainConfig":
+        """A checked copy with every ``None`` default filled in."""
+        self.check()
+        c = dataclasses.replace(self)
+        if c.model_args is None:
+            # LeNet-5's trainable variant (ReLU, max pooling) unless another is asked for
+            c.model_args = {"variant": "relu"} if c.model == "lenet5" else {}
+        c.model_args = dict(c.model_args)
+        if c.lr is None:
+            c.lr = DEFAULT_LR[c.optimizer]
+        if c.momentum is None:
+            c.momentum = {"sgd": 0.9, "rmsprop": 0.0}.get(c.optimizer, 0.0)
+        if c.weight_decay is None:
+            c.weight_decay = 0.01 if c.optimizer == "adamw" else 0.0
+        if c.scheduler == "step" and c.step_size is None:
+            c.step_size = max(1, c.epochs // 3)
+        if c.gamma is None and c.scheduler in ("step", "multistep", "exponential"):
+            c.gamma = 0.9 if c.scheduler == "exponential" else 0.1
+        if c.out is None:
+            data_name = os.path.basename(os.path.normpath(c.data)) or "data"
+            c.out = os.path.join("runs", f"{c.model}-{data_name}")
+        if c.image_size is not None:
+            c.image_size = [int(v) for v in c.image_size]
+        return c
+
+    def check(self) -> None:
+        """One TrainingError for the first setting that cannot work."""
+        if self.optimizer not in OPTIMIZERS:
+            raise TrainingError(f"unknown optimizer '{self.optimizer}' (choose from {', '.join(OPTIMIZERS)})")
+        if self.scheduler not in SCHEDULERS:
+            raise TrainingError(f"unknown scheduler '{self.scheduler}' (choose from {', '.join(SCHEDULERS)})")
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size}
+        for name, value in positive.items():
+            if not isinstance(value, int) or value < 1:
+                raise TrainingError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+        if self.lr is not None and not self.lr > 0:
+            raise TrainingError(f"--lr must be positive, got {self.lr}")
+        for name in ("momentum", "weight_decay"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise TrainingError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+        for name in ("workers", "checkpoint_every", "pad"):
+            if getattr(self, name) < 0:
+                raise TrainingError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.log_every < 1:
+            raise TrainingError(f"--log-every must be at least 1, got {self.log_every}")
+        if self.step_size is not None and self.step_size < 1:
+            raise TrainingError(f"--step-size must be at least 1, got {self.step_size}")
+        if self.gamma is not None and not 0 < self.gamma <= 1:
+            raise TrainingError(f"--gamma must be in (0, 1], got {self.gamma}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise TrainingError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if self.model_args is not None:
+            reserved = sorted({"num_classes", "in_channels"} & set(self.model_args))
+            if reserved:
+                raise TrainingError(f"--model-arg {reserved[0]}: set by the data (number of classes, image channels)")
+        if self.channels not in (None, 1, 3):
+            raise TrainingError(f"--channels must be 1 or 3, got {self.channels}")
+        if self.image_size is not None and (len(self.image_size) != 2 or min(self.image_size) < 1):
+            raise TrainingError(f"--image-size takes two positive numbers H W, got {self.image_size}")

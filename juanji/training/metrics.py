@@ -1,0 +1,85 @@
+"""Running loss/accuracy sums and the JSON-lines metrics log (``metrics.jsonl``).
+
+The log has one JSON object per line, each with ``kind`` and the global ``step`` it was
+written at:
+
+    {"kind": "step",  "epoch": 1, "step": 50,  "loss": 0.61, "accuracy": 0.78, "lr": 0.05, "images_per_s": 2400.0}
+    {"kind": "epoch", "epoch": 1, "step": 94,  "train_loss": ..., "train_accuracy": ..., "val_loss": ...,
+     "val_accuracy": ..., "lr": ..., "seconds": ..., "images_per_s": ..., "data_share": ...}
+
+Epochs are numbered from 1 in the log. A resumed run first drops the records written after
+its checkpoint (:meth:`MetricsLog.truncate_after`), so the log reads as one uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+
+from ..checkpoint import atomic_write_bytes
+
+__all__ = ["RunningMetrics", "MetricsLog"]
+
+
+@dataclass
+class RunningMetrics:
+    """Sums over the samples seen so far in an epoch: ``mean loss = loss_sum / seen``."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+
+    def update(self, mean_loss: float, correct: int, batch_size: int) -> None:
+        self.loss_sum += mean_loss * batch_size
+        self.correct += int(correct)
+        self.seen += int(batch_size)
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / self.seen if self.seen else math.nan
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.seen if self.seen else math.nan
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "RunningMetrics":
+        d = d or {}
+        return cls(float(d.get("loss_sum", 0.0)), int(d.get("correct", 0)), int(d.get("seen", 0)))
+
+
+class MetricsLog:
+    """Append-only JSON lines, flushed after every record."""
+
+    def __init__(self, path) -> None:
+        self.path = os.fspath(path)
+
+    def append(self, record: dict) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read(self) -> list[dict]:
+        """Every complete record (a line cut short by a kill is skipped)."""
+        if not os.path.exists(self.path):
+            return []
+        records = []
+        with open(self.path) as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return records
+
+    def truncate_after(self, step: int) -> None:
+        """Keep only the records written at or before global step ``step`` (atomically)."""
+        kept = [r for r in self.read() if r.get("step", 0) <= step]
+        atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    def reset(self) -> None:
+        atomic_write_bytes(self.path, b"")
