@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["im2col", "col2im", "run_tasks", "worth_parallel", "PARALLEL_MIN_ELEMENTS"]
+__all__ = ["im2col", "col2im", "worth_parallel", "PARALLEL_MIN_ELEMENTS"]
 
 # Loops over fewer values than this run on the calling thread (see ``worth_parallel``).
 PARALLEL_MIN_ELEMENTS = 1 << 16
@@ -120,25 +120,32 @@ def _col2im_task(task, gcols, gx, n0, dims):
                                 line[(x0 + i) * s_w + start] += values[i]
 
 
-# -- drivers: the same tasks in parallel (large problems) or in a plain loop (small ones) -------
+# -- drivers: the same tasks on every core (large problems) or on the calling thread (small) -----
+# (One pair per task function, written out: Numba cannot cache a driver that takes the task
+# function as an argument, and caching matters, since compiling these loops takes seconds.)
 
 @njit(cache=True, parallel=True)
-def _run_parallel(task, n_tasks, args):
+def _im2col_parallel(x, n0, cols, dims, n_tasks):
     for t in prange(n_tasks):
-        task(t, *args)
+        _im2col_task(t, x, n0, cols, dims)
 
 
 @njit(cache=True)
-def _run_serial(task, n_tasks, args):
+def _im2col_serial(x, n0, cols, dims, n_tasks):
     for t in range(n_tasks):
-        task(t, *args)
+        _im2col_task(t, x, n0, cols, dims)
 
 
-def run_tasks(task, n_tasks: int, args: tuple, elements: int) -> None:
-    """Call the Numba function ``task(t, *args)`` for ``t`` in ``range(n_tasks)``, on every
-    core when ``elements`` (the size of the work) is worth it. Tasks must write disjoint data."""
-    driver = _run_parallel if worth_parallel(elements) else _run_serial
-    driver(task, n_tasks, args)
+@njit(cache=True, parallel=True)
+def _col2im_parallel(gcols, gx, n0, dims, n_tasks):
+    for t in prange(n_tasks):
+        _col2im_task(t, gcols, gx, n0, dims)
+
+
+@njit(cache=True)
+def _col2im_serial(gcols, gx, n0, dims, n_tasks):
+    for t in range(n_tasks):
+        _col2im_task(t, gcols, gx, n0, dims)
 
 
 def worth_parallel(elements: int) -> bool:
@@ -159,8 +166,9 @@ def im2col(x, n0, cols, dims):
     zero where that index falls in the padding. ``dims`` (an int64 array) = (out_d, out_h, out_w,
     k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w).
     """
-    length = dims[0] * dims[1] * dims[2]
-    run_tasks(_im2col_task, x.shape[1] * (cols.shape[1] // length), (x, n0, cols, dims), cols.size)
+    n_tasks = x.shape[1] * (cols.shape[1] // (dims[0] * dims[1] * dims[2]))
+    driver = _im2col_parallel if worth_parallel(cols.size) else _im2col_serial
+    driver(x, n0, cols, dims, n_tasks)
 
 
 def col2im(gcols, gx, n0, dims):
@@ -170,5 +178,6 @@ def col2im(gcols, gx, n0, dims):
     at input index ``pos*s + tap*d - lo`` (padding positions dropped). One ``(b, c)`` plane
     per task: tasks write disjoint planes, so the additions need no locks.
     """
-    length = dims[0] * dims[1] * dims[2]
-    run_tasks(_col2im_task, (gcols.shape[1] // length) * gx.shape[1], (gcols, gx, n0, dims), gcols.size)
+    n_tasks = (gcols.shape[1] // (dims[0] * dims[1] * dims[2])) * gx.shape[1]
+    driver = _col2im_parallel if worth_parallel(gcols.size) else _col2im_serial
+    driver(gcols, gx, n0, dims, n_tasks)
