@@ -1,0 +1,214 @@
+"""Residual networks (He et al. 2016): torchvision's ImageNet ResNet-18/34/50 and the CIFAR
+ResNet-20/32/56 of the paper's section 4.2.
+
+A residual block adds its input to what it computes, ``y = relu(F(x) + shortcut(x))``. When the
+block changes the size or the channel count, the shortcut is a projection
+``downsample = Sequential(conv 1x1 with the block's stride, batch norm)``.
+
+    BasicBlock  (18/34, CIFAR)  conv 3x3 (stride) - bn - relu - conv 3x3 - bn        expansion 1
+    Bottleneck  (50)            conv 1x1 - bn - relu - conv 3x3 (stride) - bn - relu
+                                - conv 1x1 (4x channels) - bn                         expansion 4
+                                (the stride on the 3x3 convolution: "ResNet v1.5", as torchvision)
+
+ImageNet (3 x 224 x 224)::
+
+    conv1 7x7/2 (64) - bn1 - relu - maxpool 3/2 (pad 1)      -> 64 x 56 x 56
+    layer1..layer4: [2,2,2,2] (18), [3,4,6,3] (34, 50) blocks of 64, 128, 256, 512 channels
+                    (x expansion), stride 2 at the start of layers 2-4   -> 7 x 7
+    avgpool (adaptive, 1 x 1) - flatten - fc -> classes
+
+with torchvision's attribute names, ``state_dict`` keys and parameter counts (resnet18
+11,689,512; resnet34 21,797,672; resnet50 25,557,032 at 1000 classes). ``small_input=True``
+replaces the stem by a 3x3 stride-1 convolution and drops the max pool (a common CIFAR
+adaptation), for 28x28/32x32 images.
+
+CIFAR (3 x 32 x 32, the paper's 6n+2 layers, n = 3, 5, 9 for 20, 32, 56)::
+
+    conv1 3x3 (16) - bn1 - relu
+    layer1: n blocks of 16 channels (32 x 32), layer2: 32 (16 x 16), layer3: 64 (8 x 8)
+    avgpool - flatten - fc 64 -> classes
+
+Shortcuts where the shape changes use **option B** of the paper (the 1x1 convolution + batch
+norm projection above; option A, zero-padding identity shortcuts, has no parameters but is
+not what torchvision's blocks do). That gives resnet20 272,474 parameters at 10 classes (the
+paper's table says 0.27M; 2,752 of them are the two projections).
+"""
+
+from __future__ import annotations
+
+from ... import flatten, nn
+from ...nn import init
+
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "resnet18", "resnet34", "resnet50",
+           "resnet20", "resnet32", "resnet56"]
+
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding 1 and no bias (a batch norm follows)."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution without bias."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm; ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut)``."""
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """1x1 (reduce) - 3x3 (stride) - 1x1 (expand x4), each with batch norm, plus the shortcut."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None):
+        super().__init__()
+        self.conv1 = conv1x1(inplanes, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+def _make_stage(block, inplanes: int, planes: int, blocks: int, stride: int):
+    """``blocks`` residual blocks; the first one strides and projects the shortcut if needed.
+    Returns (the stage as a Sequential, its output channels)."""
+    downsample = None
+    if stride != 1 or inplanes != planes * block.expansion:
+        downsample = nn.Sequential(conv1x1(inplanes, planes * block.expansion, stride),
+                                   nn.BatchNorm2d(planes * block.expansion))
+    layers = [block(inplanes, planes, stride, downsample)]
+    inplanes = planes * block.expansion
+    for _ in range(1, blocks):
+        layers.append(block(inplanes, planes))
+    return nn.Sequential(*layers), inplanes
+
+
+def _init_weights(model, zero_init_residual: bool) -> None:
+    """torchvision's: He-normal convolutions (fan_out, relu), batch norm 1/0; optionally the last
+    batch norm of each block starts at 0, so every block starts as the identity."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            init.constant_(m.weight, 1)
+            init.constant_(m.bias, 0)
+    if zero_init_residual:
+        for m in model.modules():
+            if isinstance(m, Bottleneck):
+                init.constant_(m.bn3.weight, 0)
+            elif isinstance(m, BasicBlock):
+                init.constant_(m.bn2.weight, 0)
+
+
+class ResNet(nn.Module):
+    """torchvision's ImageNet ResNet (``layers`` = blocks per stage)."""
+
+    def __init__(self, block, layers, num_classes: int = 1000, in_channels: int = 3,
+                 zero_init_residual: bool = False, small_input: bool = False):
+        super().__init__()
+        if small_input:
+            self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        else:
+            self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity() if small_input else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        channels = 64
+        self.layer1, channels = _make_stage(block, channels, 64, layers[0], stride=1)
+        self.layer2, channels = _make_stage(block, channels, 128, layers[1], stride=2)
+        self.layer3, channels = _make_stage(block, channels, 256, layers[2], stride=2)
+        self.layer4, channels = _make_stage(block, channels, 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        _init_weights(self, zero_init_residual)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = flatten(self.avgpool(x), 1)
+        return self.fc(x)
+
+
+class CifarResNet(nn.Module):
+    """He et al.'s CIFAR ResNet: 3 stages of ``blocks_per_stage`` BasicBlocks, 16/32/64 channels."""
+
+    def __init__(self, blocks_per_stage: int, num_classes: int = 10, in_channels: int = 3,
+                 zero_init_residual: bool = False):
+        super().__init__()
+        self.conv1 = conv3x3(in_channels, 16)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU(inplace=True)
+        channels = 16
+        self.layer1, channels = _make_stage(BasicBlock, channels, 16, blocks_per_stage, stride=1)
+        self.layer2, channels = _make_stage(BasicBlock, channels, 32, blocks_per_stage, stride=2)
+        self.layer3, channels = _make_stage(BasicBlock, channels, 64, blocks_per_stage, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(64, num_classes)
+        _init_weights(self, zero_init_residual)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        x = flatten(self.avgpool(x), 1)
+        return self.fc(x)
+
+
+def resnet18(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> ResNet:
+    """ResNet-18: BasicBlocks [2, 2, 2, 2]."""
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, small_input=small_input, **kwargs)
+
+
+def resnet34(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> ResNet:
+    """ResNet-34: BasicBlocks [3, 4, 6, 3]."""
+    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, small_input=small_input, **kwargs)
+
+
+def resnet50(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> ResNet:
+    """ResNet-50: Bottlenecks [3, 4, 6, 3]."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, small_input=small_input, **kwargs)
+
+
+def resnet20(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-20 (3 blocks per stage)."""
+    return CifarResNet(3, num_classes, in_channels, **kwargs)
+
+
+def resnet32(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-32 (5 blocks per stage)."""
+    return CifarResNet(5, num_classes, in_channels, **kwargs)
+
+
+def resnet56(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-56 (9 blocks per stage)."""
+    return CifarResNet(9, num_classes, in_channels, **kwargs)
