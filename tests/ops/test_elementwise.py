@@ -378,3 +378,20 @@ def test_relu_with_nan_and_signed_zeros_matches_torch_on_both_paths(size):
     compare_with_torch(lambda t: t.relu(), None, [x.astype(np.float64)])
     out = juanji.tensor(x).relu().numpy()
     assert not np.signbit(out[1:]).any()  # no negative zeros
+
+
+# ------------------------------------------------------------------ property-based broadcasting
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4),
+       name=hypothesis.strategies.sampled_from(["add", "sub", "mul", "div", "maximum", "atan_like"]),
+       seed=hypothesis.strategies.integers(0, 2 ** 16))
+def test_binary_ops_broadcast_any_compatible_shapes(shapes, name, seed):
+    a, b = _pair(shapes.input_shapes, "float64", seed=seed)
+    if name == "div":
+        b = np.where(np.abs(b) < 0.3, 0.7, b)
+    compare_with_torch(BINARY[name], None, [a, b])
