@@ -732,10 +732,18 @@ class Tensor:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __eq__(self, other):
+        if other is None:  # ``x == None`` is False in torch, not an error
+            return False
         return _compare(self, other, np.equal if xp_of(self._data) is np else xp_of(self._data).equal, "eq")
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return _compare(self, other, xp_of(self._data).not_equal, "ne")
+
+    def __contains__(self, element) -> bool:
+        """``value in t``: whether any element equals it."""
+        return bool((self == element).any())
 
     def __lt__(self, other):
         return _compare(self, other, xp_of(self._data).less, "lt")

@@ -219,3 +219,10 @@ def test_hash_and_identity():
     a, b = juanji.zeros(2), juanji.zeros(2)
     assert len({a, b}) == 2  # tensors hash by identity (== is elementwise)
     assert a in [a] and isinstance(a == b, juanji.Tensor)
+
+
+def test_comparison_with_none_and_membership_like_torch():
+    x = juanji.tensor([1.0, 2.0])
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert 2.0 in x and 3 not in x
+    assert (2.0 in torch.tensor([1.0, 2.0])) and (torch.tensor([1.0]) == None) is False  # noqa: E711
