@@ -79,7 +79,7 @@ def _owned(g, delivered):
     if not isinstance(g, np.ndarray):
         g = np.asarray(g) if isinstance(g, np.generic) else g
     base = g.base if getattr(g, "base", None) is not None else g
-    if not g.flags.writeable or id(base) in delivered:
+    if not getattr(g.flags, "writeable", True) or id(base) in delivered:  # (CuPy arrays have no such flag)
         g = g.copy()
         base = g
     delivered[id(base)] = base
