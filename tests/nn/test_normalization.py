@@ -146,6 +146,38 @@ def test_batch_norm_hypothesis_float64(n, c, length, scale, shift):
     _compare_affine("batch_norm", x, w, b, "float64", running_mean=None, running_var=None, training=True)
 
 
+@pytest.mark.parametrize("shape", [(8, 16, 32, 32), (512, 256), (256, 128, 3)])
+def test_batch_norm_large_inputs_take_the_parallel_loops(shape):
+    """Above PARALLEL_MIN_ELEMENTS the Numba loops run multi-threaded; long and short rows."""
+    from juanji.ops.normalization import PARALLEL_MIN_ELEMENTS
+    assert int(np.prod(shape)) >= PARALLEL_MIN_ELEMENTS
+    rng = np.random.default_rng(1)
+    x = _rand(rng, shape, "float32", 2.0, 1.0)
+    w, b = _params(rng, shape[1], "float32", "wb")
+    _compare_affine("batch_norm", x, w, b, "float32", running_mean=None, running_var=None, training=True)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 50), (6, 5, 1), (3, 4, 2), (2, 3, 7)])
+def test_batch_norm_array_loops_agree_with_the_portable_expressions(shape):
+    """The CuPy path (array expressions) cannot run here; check it against the Numba loops on
+    NumPy arrays, row loops and short-row loops alike."""
+    from juanji.ops import normalization as ops
+    rng = np.random.default_rng(2)
+    x3, g3 = rng.standard_normal(shape), rng.standard_normal(shape)
+    k = [rng.standard_normal(shape[1]) for _ in range(3)]
+    numba_loops = ops._kernels(x3)
+    portable = (ops._channel_stats_xp, ops._channel_affine_xp, ops._channel_grad_sums_xp,
+                ops._channel_input_grad_xp)
+    for loops in (numba_loops, portable):
+        assert len(loops) == 4
+    for a, b in zip(numba_loops[0](x3), portable[0](x3)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(numba_loops[1](x3, k[0], k[1]), portable[1](x3, k[0], k[1]), rtol=1e-12)
+    for a, b in zip(numba_loops[2](g3, x3, k[0]), portable[2](g3, x3, k[0])):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(numba_loops[3](g3, x3, *k), portable[3](g3, x3, *k), rtol=1e-12, atol=1e-14)
+
+
 # -- batch norm (Modules) ----------------------------------------------------------------------
 
 def _copy_params(j_mod, t_mod):
