@@ -151,15 +151,16 @@ def einsum(equation, *operands) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
-    if "->" not in eq:
-        lhs = eq
-        letters = [c for c in lhs if c.isalpha()]
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-        eq = lhs + "->" + out
-    if "..." in eq:
-        raise NotImplementedError("einsum with '...' is not implemented")
     ops = _common(operands, "einsum")
-    subs = eq.split("->")[0].split(",")
+    lhs, out = eq.split("->") if "->" in eq else (eq, None)
+    subs = lhs.split(",")
+    ellipsis = ""
+    if "..." in eq:
+        subs, out, ellipsis = _spell_out_ellipsis(subs, out, ops)
+    if out is None:  # implicit output: the letters used once, in alphabetical order, after the '...' dims
+        letters = [c for c in "".join(subs) if c not in ellipsis]
+        out = ellipsis + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    eq = ",".join(subs) + "->" + out
     if len(subs) > len(ops):
         raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
     if len(subs) < len(ops):
@@ -176,6 +177,26 @@ def einsum(equation, *operands) -> Tensor:
                 raise RuntimeError(f"einsum(): subscript {letter} has size {n} for operand {k} which does not "
                                    f"broadcast with previously seen size {seen}")
     return L.Einsum.apply(*ops, spec=eq)
+
+
+def _spell_out_ellipsis(subs, out, ops):
+    """Replace '...' by letters of its own: each operand's '...' covers its leading dims not named
+    by a letter, right-aligned across operands (as broadcasting aligns them)."""
+    used = set("".join(subs) + (out or ""))
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    spans = [o.ndim - (len(sub) - 3) for sub, o in zip(subs, ops) if "..." in sub]
+    width = _max(spans, default=0)
+    ellipsis = "".join(free[:width])
+    spelled = []
+    for sub, o in zip(subs, ops):
+        if "..." in sub:
+            span = o.ndim - (len(sub) - 3)
+            sub = sub.replace("...", ellipsis[width - span:])
+        spelled.append(sub)
+    spelled += subs[len(ops):]
+    if out is not None:
+        out = out.replace("...", ellipsis)
+    return spelled, out, ellipsis
 
 
 def tensordot(a, b, dims=2):

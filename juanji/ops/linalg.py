@@ -70,7 +70,9 @@ class Einsum(Op):
                 shape_of = {c: self.ops[i].shape[sub.index(c)] for c in full}
                 gi = gi.reshape([shape_of[c] if c in target else 1 for c in full])
                 gi = xp.broadcast_to(gi, [shape_of[c] for c in full])
-            if full != sub:  # repeated index (a diagonal) in the operand
-                raise NotImplementedError("einsum backward with a repeated index in one operand")
+            if full != sub:  # a repeated index (a diagonal): the gradient lives on that diagonal
+                out = xp.zeros(self.ops[i].shape, gi.dtype)
+                xp.einsum(f"{sub}->{full}", out)[...] = gi  # einsum's diagonal of ``out`` is a writeable view
+                gi = out
             grads.append(xp.ascontiguousarray(gi))
         return tuple(grads)

@@ -149,3 +149,23 @@ def test_einsum_errors():
     with pytest.raises(RuntimeError, match="subscript j has size 4 for operand 1 which does not broadcast with "
                                            "previously seen size 3"):
         juanji.einsum("ij,jk->ik", juanji.zeros(2, 3), juanji.zeros(4, 5))
+
+
+def test_einsum_with_a_repeated_index_trace_and_diagonal():
+    x = _data((3, 3), seed=8)
+    compare_with_torch(lambda t: _lib(t).einsum("ii->", t), None, [x])
+    compare_with_torch(lambda t: _lib(t).einsum("ii->i", t), None, [x])
+    compare_with_torch(lambda t, v: _lib(t).einsum("ii,i->i", t, v), None, [x, _data((3,), seed=9)])
+    assert gradcheck(lambda t: juanji.einsum("ii->i", t) * 2, [juanji.tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize("equation,shapes", [
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]),
+    ("...ij,jk", [(2, 3, 4), (4, 5)]),
+    ("b...,b->...", [(2, 3, 4), (2,)]),
+    ("...i->...", [(2, 3)]),
+    ("i...->...i", [(2, 3, 4)]),
+])
+def test_einsum_with_ellipsis_matches_torch(equation, shapes):
+    compare_with_torch(lambda *ts: _lib(ts[0]).einsum(equation, *ts), None,
+                       [_data(s, seed=k) for k, s in enumerate(shapes)])
