@@ -1,0 +1,32 @@
+"""juanji.explain: tools that explain a convolutional network.
+
+- :func:`summary` runs a model once and tabulates every layer: output shape, parameters, MACs
+  and FLOPs, receptive field, and the memory a forward pass needs.
+- :func:`chain_receptive_fields` works out the receptive field after each layer of a chain by
+  arithmetic alone; :class:`ReceptiveField` holds one (size, jump, start).
+- :func:`layer_cost` gives one layer's MACs and FLOPs (the conventions are in ``flops.py``);
+  :func:`output_shape` its output shape, from the same output-size rule the layers use.
+- :func:`plot_kernels`, :func:`plot_feature_maps` and :func:`plot_receptive_field` draw
+  kernels, activations and receptive fields to PNG files.
+
+    >>> from juanji import nn
+    >>> from juanji.explain import summary
+    >>> print(summary(nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU()), (1, 28, 28)))  # doctest: +SKIP
+"""
+
+from .flops import Cost, layer_cost
+from .receptive_field import ChainStep, ReceptiveField, chain_receptive_fields
+from .summary import ModelSummary, summary
+from .windows import Window, output_shape, window_of
+
+__all__ = ["summary", "ModelSummary", "layer_cost", "Cost", "ReceptiveField", "ChainStep",
+           "chain_receptive_fields", "output_shape", "window_of", "Window",
+           "plot_kernels", "plot_feature_maps", "plot_receptive_field", "effective_receptive_field"]
+
+
+def __getattr__(name):
+    # the pictures need matplotlib, which is slow to import: load it on first use
+    if name in ("plot_kernels", "plot_feature_maps", "plot_receptive_field", "effective_receptive_field"):
+        from . import pictures
+        return getattr(pictures, name)
+    raise AttributeError(f"module 'juanji.explain' has no attribute '{name}'")

@@ -1,0 +1,409 @@
+"""Pictures of what a CNN learned and computes, written as PNG files.
+
+- :func:`plot_kernels`: a layer's kernels as a grid of small images, on one colour scale that
+  is symmetric around zero (so a weight of 0 is always the same neutral colour, and positive
+  and negative weights of equal size look equally strong).
+- :func:`plot_feature_maps`: the input and the activations (feature maps) of chosen layers for
+  one image, one row per layer, captured with forward hooks.
+- :func:`plot_receptive_field`: the receptive field of one unit of a layer drawn on the input,
+  next to its *effective* receptive field (:func:`effective_receptive_field`): how strongly
+  each input pixel moves that unit, the gradient of the unit with respect to the input.
+
+Each function returns a :class:`Picture` (the path and the grid's rows and columns). They draw
+on matplotlib's Agg canvas directly (no pyplot), so they work without a display and leave
+matplotlib's global state alone.
+
+    >>> from juanji import nn
+    >>> plot_kernels(nn.Conv2d(1, 6, 5), "kernels.png")          # doctest: +SKIP
+    Picture(path='kernels.png', rows=2, cols=3)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import NamedTuple
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .. import autograd, nn
+from ..tensor import Tensor, from_numpy
+from ._trace import tensors_in
+from .summary import summary
+from .windows import CONV_LAYERS, CONV_TRANSPOSE_LAYERS
+
+__all__ = ["Picture", "plot_kernels", "plot_feature_maps", "plot_receptive_field", "effective_receptive_field",
+           "figure_inches", "CELL_INCHES", "DPI"]
+
+CELL_INCHES = 1.0    # each small image of a grid gets a square this size
+DPI = 100
+_MARGIN_INCHES = (1.0, 0.9)   # (width, height) added around a grid: labels, colour bar, title
+_MIN_WIDTH_INCHES = 4.0       # room for the title above a narrow grid
+
+
+def figure_inches(rows: int, cols: int) -> tuple:
+    """(width, height) in inches of a picture of a rows x cols grid: ``CELL_INCHES`` per cell
+    plus margins, at least ``_MIN_WIDTH_INCHES`` wide. At ``DPI`` dots per inch this is the
+    PNG's size in pixels."""
+    width = max(cols * CELL_INCHES + _MARGIN_INCHES[0], _MIN_WIDTH_INCHES)
+    return width, rows * CELL_INCHES + _MARGIN_INCHES[1]
+
+
+class Picture(NamedTuple):
+    """A written picture: its path and the grid's shape."""
+
+    path: str
+    rows: int
+    cols: int
+
+
+def _figure(rows: int, cols: int) -> Figure:
+    """A figure sized for a rows x cols grid (``CELL_INCHES`` per cell plus margins)."""
+    figure = Figure(figsize=figure_inches(rows, cols), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path, rows: int, cols: int) -> Picture:
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    figure.savefig(path, dpi=DPI, format="png")
+    return Picture(path, rows, cols)
+
+
+def _array(value) -> np.ndarray:
+    """A Tensor (on any device) or array-like as a float64 NumPy array."""
+    if isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _grid_axes(figure: Figure, rows: int, cols: int, right: float = 0.98):
+    # fixed margins (not tight_layout) keep the picture's size exactly the grid's
+    left = 0.6 / figure.get_figwidth()
+    bottom = 0.2 / figure.get_figheight()
+    top = 1 - 0.6 / figure.get_figheight()
+    axes = figure.subplots(rows, cols, squeeze=False,
+                           gridspec_kw=dict(left=left, right=right, bottom=bottom, top=top, wspace=0.15,
+                                            hspace=0.35))
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return axes
+
+
+# -- kernels ------------------------------------------------------------------------------------
+
+def _first_conv(model):
+    for name, module in model.named_modules():
+        if isinstance(module, CONV_LAYERS + CONV_TRANSPOSE_LAYERS):
+            return name, module
+    return None, None
+
+
+def _kernel_weight(source):
+    """(weight array, title) from a conv layer, a model (its first conv layer) or a weight."""
+    if isinstance(source, nn.Module):
+        if isinstance(source, CONV_LAYERS + CONV_TRANSPOSE_LAYERS):
+            return _array(source.weight), type(source).__name__
+        name, conv = _first_conv(source)
+        if conv is None:
+            raise ValueError(f"plot_kernels: {type(source).__name__} has no convolution layer to draw")
+        return _array(conv.weight), f"{type(source).__name__}.{name} ({type(conv).__name__})"
+    return _array(source), "weight"
+
+
+def plot_kernels(conv_layer_or_weight, path, max_kernels: int = 64, cmap: str = "RdBu_r") -> Picture:
+    """Draw a convolution's kernels as a grid of images and write it to ``path`` (PNG).
+
+    ``conv_layer_or_weight`` is a Conv layer, a model (its first Conv layer is drawn) or a
+    weight ``[C_out, C_in, kH, kW]`` (``[C_out, C_in, k]`` for 1-d kernels, drawn as strips).
+    One kernel per cell when ``C_in`` is 1; with 3 input channels each kernel is one colour
+    image (the first-layer filters of an RGB network: grey is 0); otherwise each row is one
+    output channel and each column one input channel. At most ``max_kernels`` cells.
+
+    All cells share one colour scale, symmetric around zero: ``[-m, m]`` with ``m`` the
+    largest ``|w|``, on the diverging colour map ``cmap`` (red positive, blue negative).
+    """
+    weight, title = _kernel_weight(conv_layer_or_weight)
+    if weight.ndim == 3:
+        weight = weight[:, :, None, :]   # 1-d kernels as one-pixel-high images
+    if weight.ndim != 4:
+        raise ValueError(f"plot_kernels: expected a Conv1d/Conv2d weight [C_out, C_in, kH, kW] or "
+                         f"[C_out, C_in, k], got a weight of shape {list(weight.shape)}")
+    if not isinstance(max_kernels, int) or max_kernels < 1:
+        raise ValueError(f"plot_kernels: max_kernels must be a positive int, got {max_kernels!r}")
+    n_out, n_in = weight.shape[:2]
+    m = float(np.abs(weight).max()) or 1.0   # an all-zero weight still gets a valid scale
+    rgb = n_in == 3
+    if n_in == 1 or rgb:
+        count = min(n_out, max_kernels)
+        cols = math.ceil(math.sqrt(count))
+        rows = math.ceil(count / cols)
+        cells = [(o, None) for o in range(count)]
+    else:
+        cols = min(n_in, max_kernels)
+        rows = max(1, min(n_out, max_kernels // cols))
+        cells = [(o, i) for o in range(rows) for i in range(cols)]
+    figure = _figure(rows, cols)
+    axes = _grid_axes(figure, rows, cols, right=0.98 - 0.8 / figure.get_figwidth())
+    image = None
+    for ax, (o, i) in zip(axes.flat, cells):
+        if rgb:
+            # the shared symmetric scale as colours: -m -> 0, 0 -> 0.5 (grey), +m -> 1
+            ax.imshow(np.clip(weight[o].transpose(1, 2, 0) / (2 * m) + 0.5, 0, 1), interpolation="nearest")
+            ax.set_title(str(o), fontsize=7)
+        else:
+            image = ax.imshow(weight[o, 0 if i is None else i], cmap=cmap, vmin=-m, vmax=m,
+                              interpolation="nearest", aspect="auto" if weight.shape[2] == 1 else "equal")
+            ax.set_title(str(o) if i is None else f"{o},{i}", fontsize=7)
+    for ax in axes.flat[len(cells):]:
+        ax.set_axis_off()
+    shown = f"{len(cells)} of {n_out * (1 if n_in == 1 or rgb else n_in)}"
+    shown += "" if n_in == 1 or rgb else " (cells: output,input channel)"
+    figure.suptitle(f"{title}\nkernels {list(weight.shape)}, {shown} shown, colour scale [-{m:.3g}, {m:.3g}]",
+                    fontsize=8)
+    if image is not None:
+        colour_bar = figure.add_axes([1 - 0.7 / figure.get_figwidth(), 0.2 / figure.get_figheight(),
+                                      0.15 / figure.get_figwidth(), 1 - 0.8 / figure.get_figheight()])
+        figure.colorbar(image, cax=colour_bar).ax.tick_params(labelsize=7)
+    return _save(figure, path, rows, cols)
+
+
+# -- feature maps -----------------------------------------------------------------------------
+
+def _image_batch(image) -> Tensor:
+    """An image as a batch of one: [H, W], [C, H, W] or [1, C, H, W] (a Tensor or an array)."""
+    if not isinstance(image, Tensor):
+        image = from_numpy(np.ascontiguousarray(np.asarray(image, dtype=np.float32)))
+    if image.dim() == 2:
+        image = image.reshape(1, 1, *image.shape)
+    elif image.dim() == 3:
+        image = image.unsqueeze(0)
+    if image.dim() != 4 or image.shape[0] != 1:
+        raise ValueError(f"expected one image [H, W], [C, H, W] or [1, C, H, W], got shape {list(image.shape)}")
+    return image
+
+
+def _check_layers(function: str, model, layer_names) -> list:
+    names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
+    modules = dict(model.named_modules())
+    for name in names:
+        if name not in modules or name == "":
+            known = ", ".join(n for n in modules if n)
+            raise ValueError(f"{function}: {type(model).__name__} has no layer named {name!r}; its layers are: {known}")
+    if not names:
+        raise ValueError(f"{function}: expected at least one layer name")
+    return names
+
+
+def _capture(model, batch: Tensor, names: list) -> dict:
+    """The first output of each named layer on ``batch`` (eval mode, no graph)."""
+    from .. import no_grad
+
+    modules = dict(model.named_modules())
+    captured = {}
+
+    def hook_for(name):
+        def hook(module, args, output):
+            if name not in captured:
+                first = next(tensors_in(output), None)
+                captured[name] = _array(first) if first is not None else None
+        return hook
+
+    handles = [modules[name].register_forward_hook(hook_for(name)) for name in names]
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with no_grad():
+            model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, mode in modes:
+            module.training = mode
+    return captured
+
+
+def _planes(activation: np.ndarray) -> list:
+    """The 2-d pictures of one sample's activation: a channel each for [C, H, W]; a strip per
+    channel for [C, L]; one strip for a vector [F]."""
+    sample = activation[0]
+    if sample.ndim == 3:
+        return list(sample)
+    if sample.ndim == 2:
+        return [channel[None, :] for channel in sample]
+    if sample.ndim == 1:
+        return [sample[None, :]]
+    raise ValueError(f"expected a layer output [N, C, H, W], [N, C, L] or [N, F], got {list(activation.shape)}")
+
+
+def plot_feature_maps(model, image, layer_names, path, max_channels: int = 16, cmap: str = "viridis") -> Picture:
+    """Run ``model`` on one ``image`` and draw the outputs of ``layer_names`` (module paths as in
+    ``named_modules()``, e.g. ``"0"`` or ``"layer1.0.conv1"``) to ``path`` (PNG).
+
+    The first row is the input, then one row per layer with up to ``max_channels`` channels.
+    The maps of one row share a colour scale (the row's minimum to maximum, given in its label),
+    so brighter means more active within that layer. The model runs once in eval mode without
+    recording a graph; its training flags are restored.
+    """
+    names = _check_layers("plot_feature_maps", model, layer_names)
+    if not isinstance(max_channels, int) or max_channels < 1:
+        raise ValueError(f"plot_feature_maps: max_channels must be a positive int, got {max_channels!r}")
+    try:
+        batch = _image_batch(image)
+    except ValueError as error:
+        raise ValueError(f"plot_feature_maps: {error}") from None
+    captured = _capture(model, batch, names)
+    missing = [n for n in names if captured.get(n) is None]
+    if missing:
+        raise ValueError(f"plot_feature_maps: the forward pass of {type(model).__name__} did not call "
+                         f"{', '.join(missing)} (or it returned no Tensor)")
+    rows_of_planes = [("input", _planes(_array(batch)))]
+    for name in names:
+        try:
+            planes = _planes(captured[name])
+        except ValueError as error:
+            raise ValueError(f"plot_feature_maps: layer {name!r}: {error}") from None
+        rows_of_planes.append((name, planes))
+    rows = len(rows_of_planes)
+    cols = min(max_channels, max(len(planes) for _, planes in rows_of_planes))
+    figure = _figure(rows, cols)
+    axes = _grid_axes(figure, rows, cols)
+    modules = dict(model.named_modules())
+    for r, (name, planes) in enumerate(rows_of_planes):
+        shown = planes[:cols]
+        lo = min(float(p.min()) for p in shown)
+        hi = max(float(p.max()) for p in shown)
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= len(shown):
+                ax.set_axis_off()
+                continue
+            ax.imshow(shown[c], cmap="gray" if name == "input" else cmap, vmin=lo, vmax=hi,
+                      interpolation="nearest", aspect="auto" if shown[c].shape[0] == 1 else "equal")
+        kind = "input" if name == "input" else f"{name}\n{type(modules[name]).__name__}"
+        axes[r, 0].set_ylabel(f"{kind}\n{len(planes)} ch\n[{lo:.2g}, {hi:.2g}]", fontsize=6, rotation=0,
+                              ha="right", va="center")
+    figure.suptitle(f"{type(model).__name__}: feature maps", fontsize=9)
+    return _save(figure, path, rows, cols)
+
+
+# -- receptive fields -------------------------------------------------------------------------
+
+def _layer_output(model, batch: Tensor, name: str):
+    """Run the model on ``batch`` (which records the graph) and return ``name``'s first output."""
+    captured = []
+    module = dict(model.named_modules())[name]
+    handle = module.register_forward_hook(
+        lambda m, args, output: captured.append(next(tensors_in(output), None)) if not captured else None)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        model(batch)
+    finally:
+        handle.remove()
+        for m, mode in modes:
+            m.training = mode
+    if not captured or captured[0] is None:
+        raise ValueError(f"the forward pass of {type(model).__name__} did not call {name!r}")
+    return captured[0]
+
+
+def _unit(output, position, function: str):
+    spatial = tuple(output.shape[2:])
+    if not spatial:
+        raise ValueError(f"{function}: the layer's output {list(output.shape)} has no spatial dims")
+    position = tuple(s // 2 for s in spatial) if position is None else tuple(position)
+    if len(position) != len(spatial) or not all(0 <= p < s for p, s in zip(position, spatial)):
+        raise ValueError(f"{function}: position {position} is outside the layer's output, whose spatial "
+                         f"size is {list(spatial)}")
+    return position
+
+
+def effective_receptive_field(model, image, layer_name: str, position=None) -> np.ndarray:
+    """How strongly each input pixel moves one unit of a layer: ``|d u / d x|`` summed over the
+    input's channels, where ``u`` is the layer's output at ``position`` (default its centre)
+    summed over channels, for the input ``image``. Returns an array of the input's spatial shape.
+
+    Its non-zero pixels lie inside the (theoretical) receptive field; they can be fewer (a
+    ReLU that is off, a max pool that picked another pixel pass no gradient), and their
+    strength usually falls off from the centre. The parameters' ``.grad`` are left untouched.
+    """
+    name = _check_layers("effective_receptive_field", model, layer_name)[0]
+    try:
+        batch = _image_batch(image)
+    except ValueError as error:
+        raise ValueError(f"effective_receptive_field: {error}") from None
+    from .. import enable_grad
+
+    with enable_grad():
+        x = batch.detach().requires_grad_(True)
+        try:
+            output = _layer_output(model, x, name)
+        except ValueError as error:
+            raise ValueError(f"effective_receptive_field: {error}") from None
+        position = _unit(output, position, "effective_receptive_field")
+        unit = output[(0, slice(None)) + position].sum()
+        (gradient,) = autograd.grad(unit, [x])
+    return np.abs(_array(gradient)[0]).sum(axis=0)
+
+
+def _show_image(ax, batch: Tensor) -> None:
+    pixels = _array(batch)[0]
+    lo, hi = float(pixels.min()), float(pixels.max())
+    scaled = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
+    if scaled.shape[0] == 3:
+        ax.imshow(scaled.transpose(1, 2, 0), interpolation="nearest")
+    else:
+        ax.imshow(scaled.mean(axis=0), cmap="gray", interpolation="nearest", vmin=0, vmax=1)
+
+
+def plot_receptive_field(model, image, layer_name: str, path, position=None) -> Picture:
+    """Draw the receptive field of one unit of ``layer_name`` (at ``position``, default the centre
+    of its output) on ``image`` (left), and its effective receptive field (right), to ``path``.
+
+    The box is the theoretical field from ``summary`` (the part outside the image is padding);
+    the right picture is :func:`effective_receptive_field`. Only 2-d layers can be drawn.
+    """
+    name = _check_layers("plot_receptive_field", model, layer_name)[0]
+    try:
+        batch = _image_batch(image)
+    except ValueError as error:
+        raise ValueError(f"plot_receptive_field: {error}") from None
+    rows = [r for r in summary(model, input_data=batch).rows if r["name"] == name]
+    field = rows[0]["receptive_field"] if rows else None
+    if field is None or len(field["size"]) != 2:
+        kind = type(dict(model.named_modules())[name]).__name__
+        raise ValueError(f"plot_receptive_field: layer {name!r} ({kind}) has no known 2-d receptive field; "
+                         "pick a convolution or pooling layer (or a block of them)")
+    strength = effective_receptive_field(model, batch, name, position)
+    output_spatial = rows[0]["output_shape"][2:]
+    position = tuple(s // 2 for s in output_spatial) if position is None else tuple(position)
+    bounds = []
+    for size, jump, start, p in zip(field["size"], field["jump"], field["start"], position):
+        centre = start + p * jump
+        bounds.append((centre - (size - 1) / 2, centre + (size - 1) / 2))
+    (top, bottom), (left, right) = bounds
+    figure = _figure(1, 2)
+    figure.set_size_inches(2 * 2.5 + _MARGIN_INCHES[0], 2.5 + _MARGIN_INCHES[1])   # two large cells
+    axes = _grid_axes(figure, 1, 2)
+    _show_image(axes[0, 0], batch)
+    axes[0, 1].imshow(strength, cmap="magma", interpolation="nearest")
+    height, width = strength.shape
+    for ax in axes[0]:
+        # pixel i covers [i - 0.5, i + 0.5]; the box may reach into the padding
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
+                               edgecolor="#00e5ff", linewidth=1.5))
+        ax.set_xlim(min(-0.5, left - 1), max(width - 0.5, right + 1))
+        ax.set_ylim(max(height - 0.5, bottom + 1), min(-0.5, top - 1))
+    axes[0, 0].set_title("receptive field", fontsize=8)
+    axes[0, 1].set_title("effective: |d unit / d input|", fontsize=8)
+    size = "x".join(str(s) for s in field["size"])
+    figure.suptitle(f"{type(model).__name__}.{name}, unit {list(position)}: receptive field {size}", fontsize=9)
+    return _save(figure, path, 1, 2)

@@ -1,0 +1,129 @@
+"""Drawing a :class:`~juanji.explain.summary.ModelSummary`: plain text and rich.
+
+Both draw the same cells (``cells``), so the two can never disagree; only the frame differs.
+Blocks (modules with child modules) show their output shape and receptive field, but no
+cost: their children's rows hold it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["plain_text", "rich_renderable", "print_rich", "human_count", "human_bytes", "columns", "cells"]
+
+
+def human_count(n: int) -> str:
+    """1234567 -> '1.23 M' (the exact count is in the rows)."""
+    for factor, unit in ((10 ** 12, "T"), (10 ** 9, "G"), (10 ** 6, "M"), (10 ** 3, "K")):
+        if n >= factor:
+            return f"{n / factor:.2f} {unit}"
+    return str(n)
+
+
+def human_bytes(n: int) -> str:
+    """Bytes in binary units: 2048 -> '2.00 KiB'."""
+    for factor, unit in ((2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
+        if n >= factor:
+            return f"{n / factor:.2f} {unit}"
+    return f"{n} B"
+
+
+def _per_dim(values: tuple, sep: str) -> str:
+    """(5, 5) -> '5'; (5, 3) -> '5x3' (one entry per spatial dim, shown once when all agree)."""
+    text = [str(v) for v in values]
+    return text[0] if len(set(text)) == 1 else sep.join(text)
+
+
+def columns(summary) -> list:
+    """Column titles; 'Frozen' only when some parameters do not require grad."""
+    titles = ["Layer", "Type", "Output shape", "Params"]
+    if summary.totals["non_trainable_params"]:
+        titles.append("Frozen")
+    return titles + ["MACs", "FLOPs", "RF", "Jump", "Start"]
+
+
+def cells(summary, row: dict) -> list:
+    """The text of one row, one string per column."""
+    name = "  " * (row["depth"] - 1) + row["name"] + (f" (call {row['call']})" if row["call"] > 1 else "")
+    shape = str(row["output_shape"]) if row["output_shape"] is not None else "-"
+    if len(row["output_shapes"]) > 1:
+        shape += f" +{len(row['output_shapes']) - 1}"
+    out = [name, row["type"], shape, f"{row['params']:,}" if row["params"] or row["leaf"] else ""]
+    if summary.totals["non_trainable_params"]:
+        out.append(f"{row['non_trainable_params']:,}" if row["non_trainable_params"] else "")
+    if row["leaf"]:
+        out += ["?" if row["macs"] is None else f"{row['macs']:,}",
+                "?" if row["flops"] is None else f"{row['flops']:,}"]
+    else:
+        out += ["", ""]
+    field = row["receptive_field"]
+    if field is None:
+        out += ["", "", ""]
+    else:
+        out += [_per_dim(field["size"], "x"), _per_dim(field["jump"], "x"), _per_dim(field["start"], ", ")]
+    return out
+
+
+def _heading(summary) -> str:
+    shapes = ", ".join(str(s) for s in summary.input_shapes)
+    return f"{summary.model_name} on input {shapes} ({summary.dtype})"
+
+
+def _footer(summary) -> list:
+    t = summary.totals
+    lines = [
+        f"Parameters: {t['params']:,} ({t['trainable_params']:,} trainable, "
+        f"{t['non_trainable_params']:,} non-trainable)",
+        f"MACs: {t['macs']:,} ({human_count(t['macs'])})   FLOPs: {t['flops']:,} ({human_count(t['flops'])})"
+        "   [FLOPs = 2 x MACs + element-wise operations]",
+    ]
+    called = sum(r["params"] for r in summary.rows)
+    if called < t["params"]:
+        lines.append(f"{t['params'] - called:,} parameters belong to modules the forward pass did not call")
+    if t["unknown_cost"]:
+        lines.append("Cost not known for: " + ", ".join(t["unknown_cost"]) + " (left out of the totals)")
+    lines.append(
+        f"Memory: input {human_bytes(t['input_bytes'])}, parameters {human_bytes(t['param_bytes'])}, "
+        f"buffers {human_bytes(t['buffer_bytes'])}, activations {human_bytes(t['activation_bytes'])}; "
+        f"total {human_bytes(t['total_bytes'])}")
+    lines.append("RF: receptive field size, Jump: its step between neighbouring units, Start: the first "
+                 "unit's centre (input pixels)")
+    return lines
+
+
+def plain_text(summary) -> str:
+    titles = columns(summary)
+    body = [cells(summary, row) for row in summary.rows]
+    widths = [max(len(line[i]) for line in [titles] + body) for i in range(len(titles))]
+    left = {0, 1, 2}   # names and shapes read left to right; numbers line up on the right
+
+    def line(values):
+        return "  ".join(v.ljust(w) if i in left else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
+
+    rule = "-" * len(line(titles))
+    out = [_heading(summary), rule, line(titles), rule]
+    out += [line(values).rstrip() for values in body]
+    out += [rule] + _footer(summary)
+    return "\n".join(out)
+
+
+def rich_renderable(summary):
+    from rich.table import Table
+
+    titles = columns(summary)
+    body = [cells(summary, row) for row in summary.rows]
+    table = Table(title=_heading(summary), caption="\n".join(_footer(summary)), caption_justify="left")
+    for i, title in enumerate(titles):
+        if i == 0:   # a long layer path may fold onto a second line ...
+            table.add_column(title, overflow="fold")
+        else:        # ... but a shape or a number is never cut short
+            width = max(len(line[i]) for line in [titles] + body)
+            table.add_column(title, justify="left" if i < 3 else "right", no_wrap=True, min_width=width)
+    for row, values in zip(summary.rows, body):
+        table.add_row(*values, style=None if row["leaf"] else "dim")
+    return table
+
+
+def print_rich(summary, console=None) -> None:
+    if console is None:
+        from rich.console import Console
+        console = Console()
+    console.print(rich_renderable(summary))
