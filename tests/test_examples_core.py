@@ -1,7 +1,6 @@
 """The linear-regression-by-hand tutorial runs unchanged with ``import juanji as torch`` and learns
 the true line; the very same source with ``import torch`` behaves the same way under PyTorch."""
 
-import importlib.util
 import os
 import pathlib
 import subprocess

@@ -3,7 +3,6 @@ tensors, line wrapping, dtype/size/grad suffixes (torch's ``torch.`` prefix read
 
 import re
 
-import numpy as np
 import pytest
 
 import juanji
