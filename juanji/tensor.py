@@ -578,6 +578,9 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported by "
+                                      "juanji (the backward pass records no graph)")
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:

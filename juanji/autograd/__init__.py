@@ -62,6 +62,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """``juanji.autograd.backward([y1, y2], [g1, g2])``: accumulate into the leaves' ``.grad``."""
     from ..tensor import Tensor
     from .engine import run_backward
+    if create_graph:
+        raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported by juanji")
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)

@@ -323,3 +323,11 @@ def test_copy_of_a_constant_into_a_non_leaf_keeps_it_differentiable():
         return h * a
 
     compare_with_torch(fn, None, [np.array([0.5, -1.0, 2.0])])
+
+
+def test_higher_order_gradients_are_refused_clearly():
+    x = juanji.ones(2, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="higher-order gradients are not supported"):
+        (x * x).sum().backward(create_graph=True)
+    with pytest.raises(NotImplementedError, match="higher-order"):
+        juanji.autograd.grad((x * x).sum(), x, create_graph=True)
