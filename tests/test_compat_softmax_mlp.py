@@ -38,7 +38,8 @@ def _assert_same_training(j, t, loss_rtol=1e-4):
 def test_training_follows_torch_step_for_step(fn):
     j, t = _both(fn)
     _assert_same_training(j, t)
-    assert j["history"][-1][2] > 0.3  # it learns: 10 classes, 2 short epochs
+    # it learns: the loss falls and the test accuracy is well above chance (10 classes, 4 steps an epoch)
+    assert j["step_losses"][-1] < 0.9 * j["step_losses"][0] and j["history"][-1][2] > 0.2
     if "final_state" in j:
         assert_same(j["final_state"], t["final_state"], rtol=1e-3, atol=1e-5)
 
