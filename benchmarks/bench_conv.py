@@ -15,17 +15,29 @@ backward in juanji and in torch.
     python -m benchmarks.bench_conv [--repeats 10] [--quick] [--no-memory]
 
 Writes ``benchmarks/results/conv.json`` and ``benchmarks/results/conv.md``.
+
+Threads: torch and NumPy's OpenBLAS use every core by default; so do juanji's Numba loops.
+Torch ships the OpenMP runtime (libgomp) whose idle workers busy-wait after each parallel
+region; Numba's default OpenMP layer would load that same runtime, and the spinning workers
+of one library then steal the cores of the other's next call. Unless told otherwise
+(``NUMBA_THREADING_LAYER`` set in the environment), this benchmark runs Numba's own
+``workqueue`` thread pool, whose idle workers sleep, and sleeps ``--pause`` seconds before each
+timed call so that the previous call's workers are idle.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
+import os
 
-import numpy as np
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")  # before Numba is imported (see above)
 
-import juanji
-import juanji.nn.functional as F
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import juanji  # noqa: E402
+import juanji.nn.functional as F  # noqa: E402
 
 from .common import geometric_mean, interleaved, peak_memory, traced_peak, write_report
 
@@ -134,6 +146,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 repeats, no memory measurement")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--pause", type=float, default=0.02, help="seconds of sleep before each timed call")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else args.repeats
 
@@ -146,8 +159,8 @@ def main(argv=None):
         if args.only not in name:
             continue
         j_fwd, t_fwd, j_train, t_train, out_shape = _calls(torch, x_shape, w_shape, kwargs, transposed)
-        jf, tf = interleaved(j_fwd, t_fwd, repeats)
-        jt, tt = interleaved(j_train, t_train, repeats)
+        jf, tf = interleaved(j_fwd, t_fwd, repeats, pause=args.pause)
+        jt, tt = interleaved(j_train, t_train, repeats, pause=args.pause)
         row = {"case": name, "batch": x_shape[0], "fwd_juanji_ms": jf * 1e3, "fwd_torch_ms": tf * 1e3,
                "fwd_ratio": jf / tf, "train_juanji_ms": jt * 1e3, "train_torch_ms": tt * 1e3,
                "train_ratio": jt / tt}

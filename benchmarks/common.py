@@ -37,16 +37,24 @@ __all__ = ["interleaved", "geometric_mean", "peak_memory", "traced_peak", "envir
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
-def interleaved(juanji_call, torch_call, repeats: int = 10, warmup: int = 2) -> tuple[float, float]:
-    """Median seconds of each callable, alternating juanji and torch every repetition."""
+def interleaved(juanji_call, torch_call, repeats: int = 10, warmup: int = 2,
+                pause: float = 0.0) -> tuple[float, float]:
+    """Median seconds of each callable, alternating juanji and torch every repetition.
+
+    ``pause`` seconds of sleep before each timed call let the other library's worker threads
+    go idle first (OpenMP workers busy-wait for a while after a parallel region, which would
+    otherwise steal cores from whichever call comes next).
+    """
     for _ in range(warmup):
         juanji_call()
         torch_call()
     j_times, t_times = [], []
     for _ in range(repeats):
+        time.sleep(pause)
         start = time.perf_counter()
         juanji_call()
         j_times.append(time.perf_counter() - start)
+        time.sleep(pause)
         start = time.perf_counter()
         torch_call()
         t_times.append(time.perf_counter() - start)
@@ -125,6 +133,13 @@ def environment() -> dict:
     info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "python": platform.python_version(), "numpy": numpy.__version__,
             "numba": numba.__version__, "numba_threads": numba.config.NUMBA_NUM_THREADS}
+    try:
+        info["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:  # no parallel Numba code has run yet
+        info["numba_threading_layer"] = numba.config.THREADING_LAYER
+    for variable in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if variable in os.environ:
+            info[variable] = os.environ[variable]
     try:
         import torch
         info["torch"] = torch.__version__

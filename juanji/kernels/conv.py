@@ -71,9 +71,9 @@ def _grouped(w5, geom: ConvGeometry):
 
 
 def _portable(arr) -> bool:
-    """Use the slicing version: arrays of another backend (CuPy), or integer arrays
-    (BLAS and the Numba loops are compiled for floating point only)."""
-    return xp_of(arr) is not np or arr.dtype.kind != "f"
+    """Use the slicing version: arrays of another backend (CuPy), integer or float16 arrays
+    (the Numba loops are compiled for float32 and float64 only)."""
+    return xp_of(arr) is not np or arr.dtype not in (np.float32, np.float64)
 
 
 def _loop_dims(geom: ConvGeometry):

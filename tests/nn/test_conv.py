@@ -128,6 +128,25 @@ def test_string_padding_keeps_or_shrinks_the_size(n, padding):
     assert tuple(y.shape) == (2, 4) + (expected,) * n
 
 
+def test_non_contiguous_inputs():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 9, 8, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 4, 5)).astype(np.float32)
+    _compare(lambda x, w: F.conv2d(x.permute(0, 3, 1, 2), w.transpose(0, 1), None, 1, 1),
+             lambda x, w: TF.conv2d(x.permute(0, 3, 1, 2), w.transpose(0, 1), None, 1, 1), [x, w], np.float32)
+
+
+def test_float16_and_integer_inputs_follow_torch():
+    x = np.random.default_rng(7).integers(-3, 4, (2, 3, 6, 6))
+    w = np.random.default_rng(8).integers(-3, 4, (4, 3, 3, 3))
+    y = F.conv2d(juanji.tensor(x), juanji.tensor(w), padding=1)
+    assert y.dtype == juanji.int64
+    np.testing.assert_array_equal(y.numpy(), TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy())
+    half = F.conv2d(juanji.tensor(x, dtype=juanji.float16), juanji.tensor(w, dtype=juanji.float16), padding=1)
+    assert half.dtype == juanji.float16
+    np.testing.assert_array_equal(half.numpy(), y.numpy().astype(np.float16))
+
+
 def test_gy_flows_only_to_inputs_that_need_it():
     x = juanji.randn(2, 3, 6, 6, requires_grad=True)
     w = juanji.randn(4, 3, 3, 3)
