@@ -10,6 +10,11 @@ Times, through the public Module API of both libraries on the same float32 data 
 
     python -m benchmarks.bench_linear [--repeats 15] [--quick]
 
+On a shared machine under load, multi-threaded BLAS in both libraries stalls on busy cores and the
+timings become noise; compare single-threaded instead:
+
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m benchmarks.bench_linear
+
 Writes ``benchmarks/results/linear.json`` and ``benchmarks/results/linear.md`` and prints the table.
 """
 
