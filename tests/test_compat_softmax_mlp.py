@@ -33,13 +33,15 @@ def _assert_same_training(j, t, loss_rtol=1e-4):
         assert abs(jh[2] - th[2]) <= 2 / N_TEST, f"epoch {epoch}: test accuracy {jh[2]} vs {th[2]}"
 
 
-@pytest.mark.parametrize("fn", [example.softmax_regression_scratch, example.softmax_regression_concise,
-                                example.mlp_scratch, example.mlp_concise], ids=lambda f: f.__name__)
-def test_training_follows_torch_step_for_step(fn):
-    j, t = _both(fn)
+@pytest.mark.parametrize("fn, lr", [(example.softmax_regression_scratch, 0.1),
+                                    (example.softmax_regression_concise, 0.1),
+                                    (example.mlp_scratch, 0.5), (example.mlp_concise, 0.5)],
+                         ids=["softmax_regression_scratch", "softmax_regression_concise", "mlp_scratch", "mlp_concise"])
+def test_training_follows_torch_step_for_step(fn, lr):
+    j, t = _both(fn, lr=lr)
     _assert_same_training(j, t)
     # it learns: the loss falls and the test accuracy is well above chance (10 classes, 4 steps an epoch)
-    assert j["step_losses"][-1] < 0.9 * j["step_losses"][0] and j["history"][-1][2] > 0.2
+    assert j["step_losses"][-1] < j["step_losses"][0] - 0.05 and j["history"][-1][2] > 0.2
     if "final_state" in j:
         assert_same(j["final_state"], t["final_state"], rtol=1e-3, atol=1e-5)
 
