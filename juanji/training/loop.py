@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 from .. import backend
 from ..autograd import no_grad
-from ..checkpoint import TEMP_PREFIX, CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
+from ..checkpoint import (TEMP_PREFIX, CheckpointError, atomic_write_bytes, load_checkpoint, model_from_checkpoint,
+                          save_checkpoint)
 from ..nn import functional as F
 from .builders import PER_BATCH_SCHEDULERS, build_model, build_optimizer, build_scheduler
 from .config import EPOCH_LENGTH_SCHEDULERS, RESUME_OVERRIDABLE, TrainConfig
@@ -189,10 +190,11 @@ class _Run:
         }
 
     def save(self, best: bool = False) -> None:
-        payload = self.payload()
-        save_checkpoint(payload, os.path.join(self.out, RUN_FILES["last"]))
-        if best:
-            save_checkpoint(payload, os.path.join(self.out, RUN_FILES["best"]))
+        last = os.path.join(self.out, RUN_FILES["last"])
+        save_checkpoint(self.payload(), last)
+        if best:  # the same bytes, written atomically under the other name
+            with open(last, "rb") as f:
+                atomic_write_bytes(os.path.join(self.out, RUN_FILES["best"]), f.read())
 
     def restore(self, payload: dict, path: str) -> None:
         """Continue from a checkpoint: weights, optimiser, schedule, generator, position."""
@@ -353,7 +355,7 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
         progress.print(_describe_start(config, datasets, out))
     else:
         run.log.truncate_after(run.global_step)
-        progress.print(f"resuming {os.path.join(out, RUN_FILES['last'])}: epoch {run.epoch + 1}, "
+        progress.print(f"resuming {path}: epoch {run.epoch + 1}, "
                        f"batch {run.step_in_epoch} of {run.steps_per_epoch} (step {run.global_step})")
 
     try:
