@@ -35,8 +35,12 @@ def _encode(obj, arrays):
         return {"__dtype__": obj.name}
     if isinstance(obj, dict):
         keys = list(obj.keys())
-        return {"__dict__": [[_encode(k, arrays), _encode(obj[k], arrays)] for k in keys],
-                "ordered": type(obj).__name__ == "OrderedDict"}
+        out = {"__dict__": [[_encode(k, arrays), _encode(obj[k], arrays)] for k in keys],
+               "ordered": type(obj).__name__ == "OrderedDict"}
+        meta = getattr(obj, "_metadata", None)
+        if isinstance(meta, dict):  # a state_dict's per-module versions, as torch.save keeps them
+            out["metadata"] = _encode(meta, arrays)
+        return out
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, arrays) for v in obj]}
     if isinstance(obj, list):
@@ -74,6 +78,8 @@ def _decode(obj, arrays):
             d = OrderedDict() if obj.get("ordered") else {}
             for k, v in obj["__dict__"]:
                 d[_decode(k, arrays)] = _decode(v, arrays)
+            if "metadata" in obj and isinstance(d, OrderedDict):
+                d._metadata = _decode(obj["metadata"], arrays)
             return d
     return obj
 

@@ -131,3 +131,14 @@ def test_unsupported_objects_are_refused_on_save(tmp_path):
     with pytest.raises(TypeError, match="juanji.save: cannot store an object of type object"):
         juanji.save({"x": object()}, tmp_path / "bad.pt")
     assert not os.path.exists(tmp_path / "bad.pt")
+
+
+def test_state_dict_metadata_survives_save_and_load(tmp_path):
+    """torch.save keeps state_dict._metadata (module versions); BatchNorm's loader reads it."""
+    from juanji import nn
+    sd = nn.BatchNorm1d(3).state_dict()
+    assert hasattr(sd, "_metadata")
+    path = tmp_path / "bn.pt"
+    juanji.save(sd, path)
+    loaded = juanji.load(path)
+    assert loaded._metadata == sd._metadata

@@ -1,0 +1,5 @@
+"""torch.utils.hooks: ``RemovableHandle`` for code that imports it from there."""
+
+from ..nn.modules._hooks import RemovableHandle
+
+__all__ = ["RemovableHandle"]
