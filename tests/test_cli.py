@@ -229,6 +229,20 @@ def test_image_folder_trains_and_converts_on_request(capsys, tmp_path):
     assert payload["classes"] == ["shirt", "trouser"] and payload["preprocessing"]["channels"] == 1
 
 
+def test_image_folder_with_train_and_test_folders(capsys, tmp_path):
+    data = tmp_path / "images"
+    write_image_folder(data / "train", per_class=5)
+    write_image_folder(data / "test", per_class=2)
+    code, stdout, _ = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "run", "--epochs", "1",
+                              "--no-progress")
+    assert code == 0 and "10 train / 4 test images (28x28 grey), 2 classes" in stdout
+    assert "(test loss" in stdout and "on 4 images)" in stdout
+    (data / "test" / "coat").mkdir()
+    Image.new("L", (28, 28)).save(data / "test" / "coat" / "0.png")
+    assert_bad_input(capsys, "train", "--data", data, "--out", tmp_path / "run2", match="has classes ['coat'] that "
+                                                                                     "the training folder lacks")
+
+
 def test_model_that_does_not_fit_the_images(capsys, tmp_path):
     # LeNet-5 built for 32x32 inputs has no padding: 28x28 images leave 16 x 4 x 4 features, not 400
     line = assert_bad_input(capsys, "train", "--model-arg", "input_size=32", "--out", tmp_path / "run", *SMALL,

@@ -215,7 +215,9 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels) -
                                                           expected_format=first, class_names=classes)
         return RawData(train_images if need_train else None, train_labels if need_train else None,
                        test_images, test_labels, classes, f"image folders {train_dir}, {test_dir}", record)
-    images, labels, classes, _ = _read_class_tree(root, who, image_size, channels)
+    # DIR/train/<class>/ without a test folder, or DIR/<class>/: hold out part of it for testing
+    tree = train_dir if os.path.isdir(train_dir) else root
+    images, labels, classes, _ = _read_class_tree(tree, who, image_size, channels)
     if len(images) < 2:
         raise TrainingError(f"{who}: only {len(images)} image; need at least 2 to hold one out for testing")
     # hold out a fixed, seeded share for testing: the same folder and seed give the same split
@@ -225,7 +227,7 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels) -
     record["split_seed"] = int(seed)
     return RawData(images[train_idx] if need_train else None, labels[train_idx] if need_train else None,
                    images[test_idx], labels[test_idx], classes,
-                   f"image folder {root} ({FOLDER_TEST_FRACTION:.0%} held out for testing)", record)
+                   f"image folder {tree} ({FOLDER_TEST_FRACTION:.0%} held out for testing)", record)
 
 
 # ---------------------------------------------------------------------------------- entry point
