@@ -29,9 +29,16 @@ def fixed(shape, seed, scale=1.0):
 
 
 def fix_weights(torch, net, scale=0.3):
-    """Overwrite every parameter and buffer with fixed draws, so both libraries compute the same."""
-    state = {name: fixed(tuple(value.shape), seed, scale) if value.is_floating_point() else value.numpy()
-             for seed, (name, value) in enumerate(net.state_dict().items())}
+    """Overwrite every parameter and floating buffer with fixed draws, so both libraries compute
+    the same. Variances (BatchNorm's ``running_var``) get positive draws in [0.5, 1.5)."""
+    state = {}
+    for seed, (name, value) in enumerate(net.state_dict().items()):
+        if not value.is_floating_point():
+            state[name] = value.numpy()
+        elif name.endswith("running_var"):
+            state[name] = np.random.default_rng(seed).uniform(0.5, 1.5, tuple(value.shape)).astype(np.float32)
+        else:
+            state[name] = fixed(tuple(value.shape), seed, scale)
     load_numpy_state(torch, net, state)
     return net
 
