@@ -29,7 +29,9 @@ the window for channel c covering channels ``c - size//2 .. c + (size-1)//2``, z
 On the CPU, batch norm runs as Numba loops over channels: the statistics are gathered in one
 sweep over memory (each ``(n, c)`` row is summed twice while it sits in cache, then the rows are
 merged with Chan's formula, in float64, so float32 inputs lose nothing to cancellation), and the
-affine output and the input gradient are one pass each. Other backends use array expressions.
+affine output and the input gradient are one pass each. Rows shorter than 4 values
+(BatchNorm1d on ``(N, C)``) use loops that walk memory in order instead. Other backends use
+array expressions.
 """
 
 from __future__ import annotations
@@ -344,8 +346,10 @@ class BatchNorm(Op):
             zeros = xp.zeros(x3.shape[1], dtype=dtype)
             return (xp.zeros(self.in_shape, dtype=dtype) if needs_x else None,
                     zeros if needs_w else None, zeros if needs_b else None)
-        with _threads_for(x3.size):
-            sum_g, sum_g_centered = grad_sums(g3, x3, mean)
+        if self.use_batch_stats or needs_w or needs_b:
+            with _threads_for(x3.size):
+                sum_g, sum_g_centered = grad_sums(g3, x3, mean)
+        # (with running statistics and no parameter gradient wanted, dx = scale * g needs no sums)
         grad_w = (sum_g_centered * invstd).astype(dtype) if needs_w else None
         grad_b = sum_g.astype(dtype) if needs_b else None
         grad_x = None
