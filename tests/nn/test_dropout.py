@@ -213,7 +213,8 @@ def test_probability_out_of_range_is_a_value_error(fn):
 
 def test_errors_and_warnings_match_torch():
     torch = _torch()
-    with pytest.raises(RuntimeError, match=r"dropout1d: expected 2D or 3D input \(\(C, L\) or \(N, C, L\)\), but received a 4D input \[2, 3, 4, 4\]"):
+    with pytest.raises(RuntimeError, match=r"dropout1d: expected 2D or 3D input \(\(C, L\) or \(N, C, L\)\), but "
+                       r"received a 4D input \[2, 3, 4, 4\]"):
         F.dropout1d(juanji.ones(2, 3, 4, 4))
     with pytest.raises(RuntimeError, match=r"dropout: expected a floating-point input, got a int64 tensor \[4\]"):
         F.dropout(juanji.arange(4), 0.5)

@@ -41,10 +41,6 @@ def _both(fn_name):
     return getattr(F, fn_name), getattr(torch.nn.functional, fn_name)
 
 
-def _call_with_optional(j_or_t_fn, x, w, b, **kwargs):
-    return j_or_t_fn(x, weight=w, bias=b, **kwargs)
-
-
 def _compare_affine(fn_name, x, w, b, dtype, **kwargs):
     """compare_with_torch over (x, [w], [b]) with the optional parameters left out when None."""
     j_fn, t_fn = _both(fn_name)
@@ -467,57 +463,69 @@ def test_gradcheck_local_response_norm():
 
 def test_batch_norm_errors_name_the_op_and_shapes():
     x = juanji.randn(4, 3, 5)
-    with pytest.raises(RuntimeError, match=r"batch_norm: running_mean should contain 3 elements .* got running_mean \[4\]"):
+    with pytest.raises(RuntimeError, match=r"batch_norm: running_mean should contain 3 elements .* got "
+                       r"running_mean \[4\]"):
         F.batch_norm(x, juanji.zeros(4), juanji.ones(3), training=True)
     with pytest.raises(RuntimeError, match=r"batch_norm: weight should contain 3 elements .*input \[4, 3, 5\]"):
         F.batch_norm(x, None, None, juanji.ones(4), training=True)
     with pytest.raises(RuntimeError, match="batch_norm: running_var must be defined in evaluation mode"):
         F.batch_norm(x, juanji.zeros(3), None, training=False)
-    with pytest.raises(ValueError, match=r"batch_norm: expected more than 1 value per channel when training, got input size \[1, 5\]"):
+    with pytest.raises(ValueError, match=r"batch_norm: expected more than 1 value per channel when "
+                       r"training, got input size \[1, 5\]"):
         F.batch_norm(juanji.randn(1, 5), None, None, training=True)
     with pytest.raises(ValueError, match="batch_norm: eps must be positive during training"):
         F.batch_norm(x, None, None, training=True, eps=0.0)
     with pytest.raises(RuntimeError, match="batch_norm: mixed dtype: weight is float64 but input is float32"):
         F.batch_norm(x, None, None, juanji.ones(3, dtype=juanji.float64), training=True)
-    with pytest.raises(NotImplementedError, match=r"batch_norm: expected a floating-point input, got a int64 tensor \[2, 3\]"):
+    with pytest.raises(NotImplementedError, match=r"batch_norm: expected a floating-point input, got a "
+                       r"int64 tensor \[2, 3\]"):
         F.batch_norm(juanji.arange(6).reshape(2, 3), None, None, training=True)
-    with pytest.raises(IndexError, match=r"batch_norm: expected input with at least 2 dimensions, got 1 \(input \[5\]\)"):
+    with pytest.raises(IndexError, match=r"batch_norm: expected input with at least 2 dimensions, "
+                       r"got 1 \(input \[5\]\)"):
         F.batch_norm(juanji.randn(5), None, None, training=True)
     with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4D input \(N, C, H, W\), got 3D input \[4, 3, 5\]"):
         nn.BatchNorm2d(3)(x)
     with pytest.raises(ValueError, match=r"BatchNorm1d: expected 2D or 3D input"):
         nn.BatchNorm1d(3)(juanji.randn(2, 3, 4, 4))
-    with pytest.raises(RuntimeError, match=r"BatchNorm2d: expected input with 16 channels \(num_features=16\), got input \[8, 3, 28, 28\]"):
+    with pytest.raises(RuntimeError, match=r"BatchNorm2d: expected input with 16 channels \(num_features=16\), "
+                       r"got input \[8, 3, 28, 28\]"):
         nn.BatchNorm2d(16)(juanji.randn(8, 3, 28, 28))
 
 
 def test_other_norm_errors_name_the_op_and_shapes():
     x = juanji.randn(4, 3, 5)
-    with pytest.raises(RuntimeError, match=r"layer_norm: given normalized_shape=\[4\], expected input with shape \[\*, 4\], but got input of size \[4, 3, 5\]"):
+    with pytest.raises(RuntimeError, match=r"layer_norm: given normalized_shape=\[4\], expected input with shape \[\*, "
+                       r"4\], but got input of size \[4, 3, 5\]"):
         F.layer_norm(x, [4])
-    with pytest.raises(RuntimeError, match=r"layer_norm: expected weight to be of same shape as normalized_shape, but got weight of shape \[4\]"):
+    with pytest.raises(RuntimeError, match=r"layer_norm: expected weight to be of same shape as normalized_shape, "
+                       r"but got weight of shape \[4\]"):
         F.layer_norm(x, [5], juanji.ones(4))
     with pytest.raises(TypeError, match="layer_norm: normalized_shape must be a tuple or list of ints, got 5"):
         F.layer_norm(x, 5)
     with pytest.raises(RuntimeError, match="layer_norm: expected normalized_shape to contain at least one element"):
         F.layer_norm(x, [])
-    with pytest.raises(RuntimeError, match=r"group_norm: expected number of channels in input to be divisible by num_groups, but got input of shape \[4, 3, 5\] and num_groups=2"):
+    with pytest.raises(RuntimeError, match=r"group_norm: expected number of channels in input to be divisible "
+                       r"by num_groups, but got input of shape \[4, 3, 5\] and num_groups=2"):
         F.group_norm(x, 2)
-    with pytest.raises(RuntimeError, match=r"group_norm: expected weight to be a vector of size equal to the number of channels in input, but got weight of shape \[4\]"):
+    with pytest.raises(RuntimeError, match=r"group_norm: expected weight to be a vector of size equal to the number of "
+                       r"channels in input, but got weight of shape \[4\]"):
         F.group_norm(x, 3, juanji.ones(4))
     with pytest.raises(ValueError, match="group_norm: num_groups must be a positive int, got 0"):
         F.group_norm(x, 0)
     with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(5\) must be divisible by num_groups \(2\)"):
         nn.GroupNorm(2, 5)
-    with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial element when training, got input size \[2, 3, 1\]"):
+    with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial element when "
+                       r"training, got input size \[2, 3, 1\]"):
         F.instance_norm(juanji.randn(2, 3, 1))
     with pytest.raises(RuntimeError, match="instance_norm: expected running_mean and running_var to be defined"):
         F.instance_norm(x, use_input_stats=False)
-    with pytest.raises(ValueError, match=r"local_response_norm: expected 3D or higher dimensionality input \(N, C, \*\), got 2 dimensions \(input \[2, 3\]\)"):
+    with pytest.raises(ValueError, match=r"local_response_norm: expected 3D or higher dimensionality input \(N, C, "
+                       r"\*\), got 2 dimensions \(input \[2, 3\]\)"):
         F.local_response_norm(juanji.randn(2, 3), 2)
     with pytest.raises(RuntimeError, match="local_response_norm: size should be greater than zero, but got 0"):
         F.local_response_norm(x, 0)
-    with pytest.raises(ValueError, match=r"InstanceNorm1d: expected 2D or 3D input \(C, L\) or \(N, C, L\), got 4D input"):
+    with pytest.raises(ValueError, match=r"InstanceNorm1d: expected 2D or 3D input \(C, L\) or \(N, "
+                       r"C, L\), got 4D input"):
         nn.InstanceNorm1d(3)(juanji.randn(2, 3, 4, 4))
 
 

@@ -93,7 +93,9 @@ class RefVGG(tnn.Module):
             if v == "M":
                 layers.append(tnn.MaxPool2d(2, 2, ceil_mode=small_input))
             else:
-                layers += [tnn.Conv2d(c, v, 3, padding=1)] + ([tnn.BatchNorm2d(v)] if batch_norm else []) + [tnn.ReLU(True)]
+                layers.append(tnn.Conv2d(c, v, 3, padding=1))
+                layers += [tnn.BatchNorm2d(v)] if batch_norm else []
+                layers.append(tnn.ReLU(True))
                 c = v
         self.features = tnn.Sequential(*layers)
         pooled, width = (1, 512) if small_input else (7, 4096)
@@ -321,7 +323,8 @@ class RefGoogLeNet(tnn.Module):
         super().__init__()
         self.aux_logits = aux_logits
         if small_input:
-            self.conv1, self.maxpool1 = RefBasicConv2d(in_channels, 64, kernel_size=3, stride=1, padding=1), tnn.Identity()
+            self.conv1 = RefBasicConv2d(in_channels, 64, kernel_size=3, stride=1, padding=1)
+            self.maxpool1 = tnn.Identity()
         else:
             self.conv1 = RefBasicConv2d(in_channels, 64, kernel_size=7, stride=2, padding=3)
             self.maxpool1 = tnn.MaxPool2d(3, stride=2, ceil_mode=True)
