@@ -54,7 +54,8 @@ class ModelSummary:
             the model, once), ``macs``, ``flops`` (sum over the layers), ``unknown_cost``
             (names of layers whose cost is not known), ``input_bytes``, ``param_bytes``,
             ``buffer_bytes``, ``activation_bytes`` (the layers' new outputs, which training
-            keeps for backward) and ``total_bytes`` (their sum).
+            keeps for backward), ``total_bytes`` (their sum) and ``receptive_field`` (of the
+            model's output, as in the rows; None when it has none, e.g. after a Linear layer).
         model_name, input_shapes, dtype: what was run.
     """
 
@@ -186,7 +187,7 @@ def _row(call) -> dict:
     }
 
 
-def _totals(model, inputs, rows) -> dict:
+def _totals(model, inputs, rows, root_field) -> dict:
     params = list(model.parameters())   # each parameter once, shared or not
     trainable = sum(p.numel() for p in params if p.requires_grad)
     frozen = sum(p.numel() for p in params if not p.requires_grad)
@@ -202,6 +203,7 @@ def _totals(model, inputs, rows) -> dict:
         "param_bytes": sum(p.numel() * p.element_size() for p in params),
         "buffer_bytes": sum(b.numel() * b.element_size() for b in model.buffers()),
         "activation_bytes": sum(r["output_bytes"] for r in leaves),
+        "receptive_field": root_field.as_dict() if root_field is not None else None,
     }
     totals["total_bytes"] = (totals["input_bytes"] + totals["param_bytes"] + totals["buffer_bytes"]
                              + totals["activation_bytes"])
@@ -236,5 +238,6 @@ def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=
     if calls is tracer.calls and rows:
         rows[0]["depth"] = 1
         rows[0]["name"] = type(model).__name__
+    root_field = tracer.calls[0].field if tracer.calls else None
     return ModelSummary(type(model).__name__, [list(t.shape) for t in inputs], inputs[0].dtype, rows,
-                        _totals(model, inputs, rows))
+                        _totals(model, inputs, rows, root_field))

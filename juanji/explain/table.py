@@ -84,6 +84,10 @@ def _footer(summary) -> list:
         f"Memory: input {human_bytes(t['input_bytes'])}, parameters {human_bytes(t['param_bytes'])}, "
         f"buffers {human_bytes(t['buffer_bytes'])}, activations {human_bytes(t['activation_bytes'])}; "
         f"total {human_bytes(t['total_bytes'])}")
+    field = t["receptive_field"]
+    if field is not None:
+        lines.append(f"Output receptive field: {_per_dim(field['size'], 'x')}, jump {_per_dim(field['jump'], 'x')}, "
+                     f"start {_per_dim(field['start'], ', ')}")
     lines.append("RF: receptive field size, Jump: its step between neighbouring units, Start: the first "
                  "unit's centre (input pixels)")
     return lines
