@@ -1,6 +1,6 @@
-"""juanji.vision: torchvision's datasets and transforms for juanji (``import juanji.vision as torchvision``
-covers ``torchvision.datasets`` and ``torchvision.transforms``)."""
+"""juanji.vision: torchvision's datasets, transforms and models for juanji (``import juanji.vision as
+torchvision`` covers ``torchvision.datasets``, ``torchvision.transforms`` and ``torchvision.models``)."""
 
-from . import datasets, transforms
+from . import datasets, models, transforms
 
-__all__ = ["datasets", "transforms"]
+__all__ = ["datasets", "models", "transforms"]
