@@ -17,9 +17,9 @@ gradients are the adjoints:
     grad input  = col2im(w.T @ gy)               (a transposed convolution)
     grad weight = gy @ cols.T                    (a correlation of x with gy)
 
-Two shapes get their own path because im2col buys nothing there: pointwise (1x1, stride 1,
-no padding: already a matrix product per sample) and depthwise (groups == C: one input
-channel per output channel, direct Numba loops). Non-NumPy arrays (CuPy) use the portable
+Pointwise convolutions (1x1, stride 1, no padding) skip im2col: their columns are the input
+itself. Depthwise ones (groups == C: one input channel per output channel) would be thousands
+of one-row products, so they are direct Numba loops instead (``_conv_depthwise``). Non-NumPy arrays (CuPy) use the portable
 slicing version in ``_conv_slices``.
 
 Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`.
@@ -40,9 +40,10 @@ from .sizes import transposed_output_size
 __all__ = ["conv_forward", "conv_backward_input", "conv_backward_weight", "conv_backward_bias",
            "conv_transpose_forward", "conv_transpose_output_shape", "ConvGeometry"]
 
-# Columns of one chunk take about this many bytes: big enough for BLAS to run at full
-# speed, small enough to stay in the 32 MiB L3 cache next to the weights and the outputs.
-CHUNK_BYTES = 4 << 20
+# Columns of one chunk take about this many bytes: few enough chunks that the number of BLAS
+# calls (each one a hand-over between threads, which is slow on a busy machine) stays small,
+# small enough to stay within the 32 MiB L3 cache and to keep memory bounded.
+CHUNK_BYTES = 16 << 20
 MIN_CHUNK_POSITIONS = 1024
 
 
@@ -96,10 +97,27 @@ class _Columns:
         return self.buffer[:self.rows * width].reshape(self.rows, width)
 
     def gather(self, x5, n0: int, count: int):
-        """im2col of samples ``n0 .. n0+count`` of the lifted input ``x5``."""
+        """im2col of samples ``n0 .. n0+count`` of the lifted input ``x5``.
+
+        For a pointwise (1x1, stride 1, unpadded) convolution the columns are the input
+        itself, sample after sample: one sample is used in place, several are copied run by run.
+        """
+        geom = self.geom
+        if geom.is_pointwise:
+            x3 = x5.reshape(x5.shape[0], geom.channels, geom.in_volume)
+            return _samples_as_columns(x3, n0, count, self.buffer)
         cols = self.view(count)
-        nb.im2col(x5, n0, cols, _loop_dims(self.geom))
+        nb.im2col(x5, n0, cols, _loop_dims(geom))
         return cols
+
+    def scatter(self, gcols, gx, n0: int, count: int):
+        """The adjoint of :meth:`gather`: add the column gradients back into ``gx``."""
+        geom = self.geom
+        if geom.is_pointwise:
+            gx3 = gx.reshape(gx.shape[0], geom.channels, geom.in_volume)
+            gx3[n0:n0 + count] = gcols.reshape(geom.channels, count, geom.in_volume).transpose(1, 0, 2)
+        else:
+            nb.col2im(gcols, gx, n0, _loop_dims(geom))
 
 
 def _samples_as_columns(a3, n0: int, count: int, out):
@@ -145,22 +163,9 @@ def conv_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
     if geom.is_depthwise:
         depthwise.depthwise_forward(x5, w5, y, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi,
                                     bias_arr, use_bias)
-    elif geom.is_pointwise:
-        _pointwise_forward(x5, w5, y, geom, bias_arr if use_bias else None)
     else:
         _im2col_forward(x5, w5, y, geom, bias_arr, use_bias)
     return _unlift(y, geom, "output")
-
-
-def _pointwise_forward(x5, w5, y, geom: ConvGeometry, bias):
-    """1x1 stride-1 convolution: ``y[b, g] = w_g (Og, Cg) @ x[b, g] (Cg, L)``, written in place."""
-    g = geom.groups
-    xg = x5.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume)
-    wg = w5.reshape(g, geom.out_channels_per_group, geom.channels_per_group)
-    yg = y.reshape(geom.batch, g, geom.out_channels_per_group, geom.out_volume)
-    np.matmul(wg, xg, out=yg)
-    if bias is not None:
-        y += bias.reshape(1, -1, 1, 1, 1)
 
 
 def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
@@ -226,12 +231,6 @@ def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, gro
     gx = np.empty(geom.lifted("input"), gy.dtype)
     if geom.is_depthwise:
         depthwise.depthwise_backward_input(gy5, w5, gx, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi)
-    elif geom.is_pointwise:
-        g = geom.groups
-        wg = w5.reshape(g, geom.out_channels_per_group, geom.channels_per_group)
-        gyg = gy5.reshape(geom.batch, g, geom.out_channels_per_group, geom.out_volume)
-        np.matmul(wg.transpose(0, 2, 1), gyg,
-                  out=gx.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume))
     else:
         _im2col_backward_input(gy5, w5, gx, geom)
     return _unlift(gx, geom, "input")
@@ -247,9 +246,12 @@ def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
     for n0 in range(0, geom.batch, chunk):
         count = min(chunk, geom.batch - n0)
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, -1, count * length)
+        if geom.is_pointwise and count == 1:  # the product lands directly in gx's memory
+            np.matmul(wg_t, gy_cols, out=gx[n0].reshape(g, -1, length))
+            continue
         gcols = columns.view(count)
         np.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
-        nb.col2im(gcols, gx, n0, _loop_dims(geom))
+        columns.scatter(gcols, gx, n0, count)
 
 
 def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
@@ -269,11 +271,6 @@ def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, g
     if geom.is_depthwise:
         gw = np.empty(geom.lifted("weight"), x.dtype)
         depthwise.depthwise_backward_weight(gy5, x5, gw, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi)
-    elif geom.is_pointwise:
-        g = geom.groups
-        xg = x5.reshape(geom.batch, g, geom.channels_per_group, geom.in_volume)
-        gyg = gy5.reshape(geom.batch, g, geom.out_channels_per_group, geom.out_volume)
-        gw = np.matmul(gyg, xg.transpose(0, 1, 3, 2)).sum(axis=0)
     else:
         gw = _im2col_backward_weight(gy5, x5, geom)
     return gw.reshape(geom.weight_shape())

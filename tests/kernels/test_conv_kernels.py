@@ -98,15 +98,16 @@ def test_pointwise_path_matches_torch(n, dtype):
     _check_all_three(*case, dtype, rng)
 
 
+@pytest.mark.parametrize("pointwise", [False, True])
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("chunk", [1, 2])
-def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups, chunk):
+def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups, chunk, pointwise):
     """Chunks of 1 and 2 samples (5 = 2 + 2 + 1): buffers are reused, the last chunk is short."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((5, 4, 9, 7)).astype(np.float64)
-    w = rng.standard_normal((6, 4 // groups, 3, 2)).astype(np.float64)
+    w = rng.standard_normal((6, 4 // groups) + ((1, 1) if pointwise else (3, 2))).astype(np.float64)
     b = rng.standard_normal(6)
-    args = ((2, 1), ((1, 2), (0, 1)), (1, 2), groups)
+    args = (1, 0, 1, groups) if pointwise else ((2, 1), ((1, 2), (0, 1)), (1, 2), groups)
     gy = rng.standard_normal(K.conv_forward(x, w, *args).shape)
     whole = (K.conv_forward(x, w, *args, bias=b), K.conv_backward_input(gy, w, x.shape, *args),
              K.conv_backward_weight(gy, x, w.shape, *args))
