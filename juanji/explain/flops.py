@@ -181,7 +181,9 @@ def _elementwise(layer, in_shape: tuple, out_shape: tuple) -> Cost:
     if isinstance(layer, nn.GELU):
         per_element = _GELU_FLOPS[layer.approximate][0]
     else:
-        per_element = ELEMENTWISE_FLOPS[type(layer)][0]
+        # the nearest listed class, so that a subclass of ReLU costs what ReLU does
+        listed = next(cls for cls in type(layer).__mro__ if cls in ELEMENTWISE_FLOPS)
+        per_element = ELEMENTWISE_FLOPS[listed][0]
     return Cost(0, math.prod(in_shape) * per_element)
 
 

@@ -110,11 +110,17 @@ def _kernel_weight(source):
     """(weight array, title) from a conv layer, a model (its first conv layer) or a weight."""
     if isinstance(source, nn.Module):
         if isinstance(source, CONV_LAYERS + CONV_TRANSPOSE_LAYERS):
-            return _array(source.weight), type(source).__name__
-        name, conv = _first_conv(source)
-        if conv is None:
-            raise ValueError(f"plot_kernels: {type(source).__name__} has no convolution layer to draw")
-        return _array(conv.weight), f"{type(source).__name__}.{name} ({type(conv).__name__})"
+            name, conv, title = "", source, type(source).__name__
+        else:
+            name, conv = _first_conv(source)
+            if conv is None:
+                raise ValueError(f"plot_kernels: {type(source).__name__} has no convolution layer to draw")
+            title = f"{type(source).__name__}.{name} ({type(conv).__name__})"
+        weight = _array(conv.weight)
+        if isinstance(conv, CONV_TRANSPOSE_LAYERS):
+            # stored [C_in, C_out/G, ...]: swap so that rows are output channels, as for a convolution
+            weight = weight.swapaxes(0, 1)
+        return weight, title
     return _array(source), "weight"
 
 

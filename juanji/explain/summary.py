@@ -217,7 +217,8 @@ def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=
         model: an ``nn.Module``.
         input_size: one sample's shape without the batch dim, e.g. ``(1, 28, 28)``; a list of
             shapes for a model with several inputs.
-        dtype: the input's dtype (default: that of the model's parameters).
+        dtype: the input's dtype (default: that of the model's parameters; not used with
+            ``input_data``).
         batch_size: samples per forward pass (default 1); shapes, MACs, FLOPs and activation
             memory scale with it.
         input_data: a Tensor (or list of Tensors) to run instead of zeros, batch dim included.

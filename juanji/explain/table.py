@@ -109,25 +109,34 @@ def plain_text(summary) -> str:
     return "\n".join(out)
 
 
+def _widths(summary) -> list:
+    titles = columns(summary)
+    body = [cells(summary, row) for row in summary.rows]
+    return [max(len(line[i]) for line in [titles] + body) for i in range(len(titles))]
+
+
 def rich_renderable(summary):
     from rich.table import Table
 
-    titles = columns(summary)
-    body = [cells(summary, row) for row in summary.rows]
+    widths = _widths(summary)
     table = Table(title=_heading(summary), caption="\n".join(_footer(summary)), caption_justify="left")
-    for i, title in enumerate(titles):
+    for i, (title, width) in enumerate(zip(columns(summary), widths)):
         if i == 0:   # a long layer path may fold onto a second line ...
-            table.add_column(title, overflow="fold")
+            table.add_column(title, overflow="fold", min_width=min(width, 24))
         else:        # ... but a shape or a number is never cut short
-            width = max(len(line[i]) for line in [titles] + body)
             table.add_column(title, justify="left" if i < 3 else "right", no_wrap=True, min_width=width)
-    for row, values in zip(summary.rows, body):
-        table.add_row(*values, style=None if row["leaf"] else "dim")
+    for row in summary.rows:
+        table.add_row(*cells(summary, row), style=None if row["leaf"] else "dim")
     return table
 
 
-def print_rich(summary, console=None) -> None:
+def print_rich(summary, console=None, file=None) -> None:
+    """Draw the table on ``console``; by default on a new console writing to ``file`` (default
+    stdout), at least as wide as the table (rich would otherwise squeeze it into 80 columns
+    when the output is no terminal)."""
     if console is None:
         from rich.console import Console
-        console = Console()
+        widths = _widths(summary)
+        needed = sum(widths) + 3 * len(widths) + 1   # rich's borders and one space of padding a side
+        console = Console(file=file, width=max(Console(file=file).width, needed))
     console.print(rich_renderable(summary))

@@ -68,7 +68,8 @@ def test_alexnet_stem_by_hand_and_its_shapes_match_the_layers():
 
 
 def test_summary_gives_the_same_fields_as_the_chain():
-    rows = {r["name"]: r for r in summary(_alexnet_stem(), (3, 224, 224)).rows}
+    # the fields do not depend on the input's size (as long as every layer has an output)
+    rows = {r["name"]: r for r in summary(_alexnet_stem(), (3, 99, 99)).rows}
     for name, (size, jump, start) in ALEXNET_BY_HAND.items():
         assert rows[name]["receptive_field"] == {"size": (size, size), "jump": (jump, jump), "start": (start, start)}
     assert rows["1"]["receptive_field"] is None   # shown for conv/pool layers only
