@@ -5,7 +5,7 @@ It is exactly this command (the run folder is ``runs/demo``, or ``runs/demo-2``,
 one is taken, so an earlier demo run is never overwritten)::
 
     juanji train --model lenet5 --data sample --epochs 8 --batch-size 64 \
-                 --optimizer sgd --lr 0.05 --momentum 0.9 --seed 0 --out runs/demo
+                 --optimizer sgd --lr 0.05 --momentum 0.9 --scheduler cosine --seed 0 --out runs/demo
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .cli import main as cli_main
 __all__ = ["main", "DEMO_ARGS"]
 
 DEMO_ARGS = ["--model", "lenet5", "--data", "sample", "--epochs", "8", "--batch-size", "64",
-             "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--seed", "0"]
+             "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--scheduler", "cosine", "--seed", "0"]
 
 
 def _free_run_folder(base: str = os.path.join("runs", "demo")) -> str:
