@@ -80,6 +80,7 @@ class Tracer:
         self.names = {}
         for name, module in model.named_modules():
             self.names.setdefault(id(module), name)
+        self.names[id(model)] = type(model).__name__   # the root's path is "": show its class
         self.calls: list[Call] = []
         self._stack: list[Call] = []
         self._counts: Counter = Counter()

@@ -99,11 +99,13 @@ def _input_sizes(input_size) -> list:
     return [_check_size(input_size)]
 
 
-def _model_dtype(model):
+def _model_dtype_and_device(model):
+    """The dtype and device of the model's first floating-point parameter (the input must
+    match them), else the default dtype on the CPU."""
     for p in model.parameters():
         if p.dtype.is_floating_point:
-            return p.dtype
-    return _dtype.get_default_dtype()
+            return p.dtype, p.device
+    return _dtype.get_default_dtype(), None
 
 
 def _inputs(model, input_size, input_data, batch_size, dtype) -> list:
@@ -117,8 +119,9 @@ def _inputs(model, input_size, input_data, batch_size, dtype) -> list:
         raise ValueError("summary: give input_size (one sample's shape, e.g. (1, 28, 28)) or input_data")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"summary: batch_size must be a positive int, got {batch_size!r}")
-    dtype = dtype if dtype is not None else _model_dtype(model)
-    return [creation.zeros((batch_size,) + size, dtype=dtype) for size in _input_sizes(input_size)]
+    model_dtype, device = _model_dtype_and_device(model)
+    dtype = dtype if dtype is not None else model_dtype
+    return [creation.zeros((batch_size,) + size, dtype=dtype, device=device) for size in _input_sizes(input_size)]
 
 
 # -- running and tabulating -------------------------------------------------------------------
@@ -218,7 +221,7 @@ def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=
         input_size: one sample's shape without the batch dim, e.g. ``(1, 28, 28)``; a list of
             shapes for a model with several inputs.
         dtype: the input's dtype (default: that of the model's parameters; not used with
-            ``input_data``).
+            ``input_data``). The input is made on the parameters' device.
         batch_size: samples per forward pass (default 1); shapes, MACs, FLOPs and activation
             memory scale with it.
         input_data: a Tensor (or list of Tensors) to run instead of zeros, batch dim included.
@@ -238,7 +241,6 @@ def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=
     rows = [_row(c) for c in calls]
     if calls is tracer.calls and rows:
         rows[0]["depth"] = 1
-        rows[0]["name"] = type(model).__name__
     root_field = tracer.calls[0].field if tracer.calls else None
     return ModelSummary(type(model).__name__, [list(t.shape) for t in inputs], inputs[0].dtype, rows,
                         _totals(model, inputs, rows, root_field))

@@ -331,3 +331,14 @@ def test_totals_match_torch_flop_counter_on_the_same_network():
     assert 2 * s.totals["macs"] == counter.get_total_flops()
     assert s.totals["params"] == sum(p.numel() for p in tmodel.parameters())
     assert math.prod(s.rows[-1]["output_shape"]) == 10
+
+
+def test_in_place_first_layer_and_integer_inputs():
+    # the traced input is a copy, so an in-place first layer does not write into a leaf
+    s = summary(nn.Sequential(nn.ReLU(inplace=True), nn.Conv2d(1, 1, 3)), (1, 5, 5))
+    assert s.rows[1]["receptive_field"] == {"size": (3, 3), "jump": (1, 1), "start": (1, 1)}
+    assert s.rows[0]["output_bytes"] == 0
+    # token ids: an integer input has no gradient and no receptive field, but still runs
+    s = summary(nn.Sequential(nn.Embedding(10, 3), nn.Linear(3, 2)), (4,), dtype=juanji.int64)
+    assert [r["output_shape"] for r in s.rows] == [[1, 4, 3], [1, 4, 2]]
+    assert s.totals["input_bytes"] == 4 * 8 and s.totals["macs"] == 4 * 3 * 2
