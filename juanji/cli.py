@@ -1,9 +1,10 @@
 """The ``juanji`` command: train, evaluate and use convolutional networks.
 
-    juanji train --model lenet --data sample --epochs 5
-    juanji train --resume runs/lenet-sample            # continue a stopped run exactly
-    juanji eval runs/lenet-sample/best.juanji           # test accuracy and loss
-    juanji predict runs/lenet-sample/best.juanji shoe.png coat.jpg
+    juanji train --model lenet5 --data sample --epochs 5
+    juanji train --resume runs/lenet5-sample            # continue a stopped run exactly
+    juanji eval runs/lenet5-sample/best.juanji           # test accuracy and loss
+    juanji predict runs/lenet5-sample/best.juanji shoe.png coat.jpg
+    juanji summary resnet20                               # layers, shapes, parameters (juanji.explain)
 
 A problem with the input (a missing or corrupt dataset file, an unreadable image, a checkpoint
 from another model, an unknown name) is reported as one line on stderr and a non-zero exit
@@ -101,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=500)
     evaluate.add_argument("--workers", type=int, default=0)
 
+    summary = commands.add_parser("summary", help="a model's layers: shapes, parameters, FLOPs, receptive fields")
+    from .explain.command import add_arguments as add_summary_arguments
+    add_summary_arguments(summary)
+
     predict = commands.add_parser("predict", help="top-k classes of image files")
     predict.add_argument("checkpoint")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
@@ -147,7 +152,12 @@ def _predict(args) -> int:
     return 0
 
 
-_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict}
+def _summary(args) -> int:
+    from .explain.command import run
+    return run(args)  # prints its own one-line errors (exit status 2)
+
+
+_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary}
 
 
 def main(argv=None) -> int:

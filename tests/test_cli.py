@@ -316,3 +316,9 @@ def test_fresh_run_into_an_existing_run_changes_nothing(capsys, run_folder):
 def test_bad_names_and_values(capsys, tmp_path, args, match):
     assert_bad_input(capsys, "train", *args, "--out", tmp_path / "run", *SMALL, match=match)
     assert not (tmp_path / "run").exists()
+
+
+def test_summary_command_is_juanji_explain(capsys):
+    code, stdout, _ = run_cli(capsys, "summary", "lenet5", "--plain")
+    assert code == 0 and "Conv2d" in stdout and "Linear" in stdout
+    assert_bad_input(capsys, "summary", "no_such_net", match="juanji summary: error: ")
