@@ -269,7 +269,7 @@ def main(argv=None) -> None:
              "loading = median time for `juanji train`'s DataLoader to hand over one shuffled batch "
              "(workers=0); share = loading / (loading + juanji step).",
              "peak memory = rise of the resident set during the second training step in a fresh process.",
-             "Both libraries use their default thread pools; see load_average in the environment line."]
+             "Thread counts and the machine load are in the environment line."]
     print(write_report(args.name, rows, columns, summary=summary, notes=notes, title="Training and inference"))
 
 
