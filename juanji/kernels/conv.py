@@ -282,15 +282,17 @@ def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
     gy3 = gy5.reshape(geom.batch, geom.out_channels, length)
     gy_buffer = np.empty(geom.out_channels * chunk * length, gy5.dtype)
-    gw = np.zeros((g, og, geom.channels_per_group * geom.kernel_volume), x5.dtype)
-    partial = np.empty_like(gw)
+    # accumulated transposed, (G, Cg*K, Og) = cols @ gy_cols.T: OpenBLAS runs this orientation
+    # of the product (long side first) up to twice as fast as gy_cols @ cols.T (measured)
+    gw_t = np.zeros((g, geom.channels_per_group * geom.kernel_volume, og), x5.dtype)
+    partial = np.empty_like(gw_t)
     for n0 in range(0, geom.batch, chunk):
         count = min(chunk, geom.batch - n0)
         cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, og, count * length)
-        np.matmul(gy_cols, cols.transpose(0, 2, 1), out=partial)
-        gw += partial
-    return gw.reshape(geom.lifted("weight"))
+        np.matmul(cols, gy_cols.transpose(0, 2, 1), out=partial)
+        gw_t += partial
+    return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(geom.lifted("weight"))
 
 
 def conv_backward_bias(gy):
