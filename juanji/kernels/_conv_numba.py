@@ -15,7 +15,6 @@ transposes that cost more than they save: measured.)
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 __all__ = ["im2col", "col2im", "worth_parallel", "PARALLEL_MIN_ELEMENTS"]

@@ -151,9 +151,10 @@ def conv_arguments(op: str, n: int, input, weight, bias, stride, padding, dilati
                            f"groups={groups}), got input {_shape(input.shape)}")
     _check_bias(op, bias, weight.shape[0], weight)
     spatial = tuple(input.shape[-n:])
-    padded = tuple(size + lo + hi for size, (lo, hi) in zip(spatial, pads))
-    dilated = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(p < k for p, k in zip(padded, dilated)):
+    if any(window_output_size(size, k, s, lo, hi, d) < 1
+           for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation)):
+        padded = tuple(size + lo + hi for size, (lo, hi) in zip(spatial, pads))
+        dilated = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
         raise RuntimeError(f"{op}: padded input size per channel {_sizes(padded)} is smaller than the "
                            f"(dilated) kernel size {_sizes(dilated)}; input {_shape(input.shape)}, "
                            f"weight {_shape(weight.shape)}, padding={padding!r}, dilation={dilation}")
