@@ -30,6 +30,11 @@ __all__ = ["LeakyRelu", "Elu", "Gelu", "Silu", "Mish", "Hardtanh", "Hardsigmoid"
            "Softplus", "Softsign", "Threshold", "Prelu", "Softmax", "LogSoftmax", "erf",
            "log_softmax_array", "sigmoid_array", "softplus_array", "sign_factor"]
 
+# torch computes with inf and nan silently (a diverging run's overflow, inf - inf, 0 * inf) where
+# NumPy would warn; the ops that can meet them switch NumPy's error state off (about 1 us a call).
+# One np.errstate object works as a decorator any number of times (not as a ``with`` block).
+_quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -94,7 +99,7 @@ def sign_factor(positive, slope, dtype):
 def log_softmax_array(x, axis):
     """``x - max - log(sum(exp(x - max)))`` along ``axis`` (the max shift keeps exp finite)."""
     xp = xp_of(x)
-    with np.errstate(invalid="ignore"):  # a +inf max gives nan, as in torch
+    with np.errstate(invalid="ignore", over="ignore"):  # a +inf max gives nan, as in torch
         shifted = x - x.max(axis=axis, keepdims=True)
     log_sum = xp.exp(shifted).sum(axis=axis, keepdims=True)
     xp.log(log_sum, out=log_sum)
@@ -161,10 +166,12 @@ class Hardswish(Op):
     """y = x * min(max(x + 3, 0), 6) / 6;
     dy/dx = 0 (x <= -3), x/3 + 1/2 (-3 < x < 3), 1 (x >= 3)."""
 
+    @_quiet
     def forward(self, x):
         self.x = x
         return x * xp_of(x).clip(x + 3, 0, 6) / 6
 
+    @_quiet
     def backward(self, g):
         x = self.x
         slope = x / 3 + 0.5
@@ -247,6 +254,7 @@ class Gelu(Op):
                          dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3*0.044715 x^2)
     """
 
+    @_quiet
     def forward(self, x, approximate="none"):
         xp = xp_of(x)
         self.x, self.approximate = x, approximate
@@ -256,6 +264,7 @@ class Gelu(Op):
         self.cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
         return x * self.cdf
 
+    @_quiet
     def backward(self, g):
         xp, x = xp_of(g), self.x
         if self.approximate == "tanh":
@@ -269,10 +278,12 @@ class Gelu(Op):
 class Silu(Op):
     """SiLU (swish): y = x * s, s = sigmoid(x);  dy/dx = s * (1 + x * (1 - s))."""
 
+    @_quiet
     def forward(self, x):
         self.x, self.s = x, sigmoid_array(x)
         return x * self.s
 
+    @_quiet
     def backward(self, g):
         s = self.s
         return (g * s * (1 + self.x * (1 - s)),)
@@ -281,11 +292,13 @@ class Silu(Op):
 class Mish(Op):
     """Mish: y = x * tanh(softplus(x));  dy/dx = t + x * sigmoid(x) * (1 - t^2), t = tanh(softplus(x))."""
 
+    @_quiet
     def forward(self, x):
         self.x = x
         self.t = xp_of(x).tanh(softplus_array(x))
         return x * self.t
 
+    @_quiet
     def backward(self, g):
         t, x = self.t, self.x
         return (g * (t + x * sigmoid_array(x) * (1 - t * t)),)
@@ -314,10 +327,12 @@ class Softplus(Op):
 class Softsign(Op):
     """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
 
+    @_quiet
     def forward(self, x):
         self.denominator = 1 + abs(x)
         return x / self.denominator
 
+    @_quiet
     def backward(self, g):
         return (g / (self.denominator * self.denominator),)
 
@@ -329,7 +344,7 @@ class Softmax(Op):
 
     def forward(self, x, axis):
         xp = xp_of(x)
-        with np.errstate(invalid="ignore"):  # a +inf max gives nan, as in torch
+        with np.errstate(invalid="ignore", over="ignore"):  # a +inf max gives nan, as in torch
             y = xp.exp(x - x.max(axis=axis, keepdims=True))
         y /= y.sum(axis=axis, keepdims=True)
         self.y, self.axis = y, axis

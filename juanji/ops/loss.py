@@ -25,7 +25,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..backend import xp_of
-from .activation import log_softmax_array, sigmoid_array, softplus_array
+from .activation import _quiet, log_softmax_array, sigmoid_array, softplus_array
 
 __all__ = ["MseLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BinaryCrossEntropy",
            "BinaryCrossEntropyWithLogits", "NllLoss", "CrossEntropy", "CrossEntropyProbabilities",
@@ -37,7 +37,8 @@ def _reduce(loss, reduction):
     if reduction == "none":
         return loss
     xp = xp_of(loss)
-    with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan, as torch
+    # the mean of nothing is nan, and a diverging run's sum overflows to inf, silently as in torch
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         total = loss.sum() if reduction == "sum" else loss.mean()
     return xp.asarray(total, dtype=loss.dtype)
 
@@ -53,12 +54,16 @@ def _scale(g, reduction, count):
 # -- regression losses: a function of d = x - t ------------------------------------------------
 
 class _PointwiseLoss(Op):
-    """Base of the losses that depend on ``d = x - t`` only: dl/dt = -dl/dx."""
+    """Base of the losses that depend on ``d = x - t`` only: dl/dt = -dl/dx.
 
+    Huge or infinite differences (a diverging run) give inf or nan silently, as in torch."""
+
+    @_quiet
     def forward(self, x, t, reduction, **params):
         self.d, self.reduction, self.params = x - t, reduction, params
         return _reduce(self.pointwise(self.d, **params), reduction)
 
+    @_quiet
     def backward(self, g):
         d = self.d
         gx = _scale(g, self.reduction, d.size) * self.derivative(d, **self.params)
@@ -153,6 +158,7 @@ class BinaryCrossEntropyWithLogits(Op):
     dl/dx = w ((1 - t) - c sigmoid(-x));   dl/dt = w (-x + (p - 1) softplus(-x)).
     """
 
+    @_quiet
     def forward(self, x, t, w, pos_weight, reduction):
         softplus_neg = softplus_array(-x)  # softplus(-x) = -log sigmoid(x), stable both ways
         coefficient = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
@@ -164,6 +170,7 @@ class BinaryCrossEntropyWithLogits(Op):
         self.count = loss.size
         return _reduce(loss.astype(x.dtype, copy=False), reduction)
 
+    @_quiet
     def backward(self, g):
         x, t = self.x, self.t
         scale = _scale(g, self.reduction, self.count)
@@ -350,22 +357,24 @@ class KlDiv(Op):
         l = t (log t - x)   (0 where t == 0)    dl/dx = -t          dl/dt = log t + 1 - x
         log_target:  l = exp(t) (t - x)          dl/dx = -exp(t)     dl/dt = exp(t) (t - x + 1)
 
-    The functional layer turns 'batchmean' into 'sum' divided by the batch size.
+    The functional layer turns 'batchmean' into 'sum' divided by the batch size. Infinite
+    log-probabilities (log 0) give inf or nan silently, as in torch.
     """
 
+    @_quiet
     def forward(self, x, t, reduction, log_target):
         xp = xp_of(x)
         if log_target:
             self.exp_t = xp.exp(t)
             loss = self.exp_t * (t - x)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_log_t = xp.where(t == 0, 0, t * xp.log(xp.where(t == 0, 1, t)))
+            t_log_t = xp.where(t == 0, 0, t * xp.log(xp.where(t == 0, 1, t)))
             loss = t_log_t - t * x
         self.x, self.t, self.reduction, self.log_target = x, t, reduction, log_target
         self.count = loss.size
         return _reduce(loss.astype(x.dtype, copy=False), reduction)
 
+    @_quiet
     def backward(self, g):
         xp, x, t = xp_of(g), self.x, self.t
         scale = _scale(g, self.reduction, self.count)
@@ -380,6 +389,5 @@ class KlDiv(Op):
             if need_x:
                 gx = -scale * t
             if need_t:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    gt = scale * (xp.log(t) + 1 - x)
+                gt = scale * (xp.log(t) + 1 - x)
         return gx, gt
