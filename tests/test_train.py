@@ -146,9 +146,9 @@ def test_short_run_writes_log_curves_and_checkpoints(tmp_path):
 
 
 def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
-    a = train(tiny_config(tmp_path / "a", epochs=1))
-    b = train(tiny_config(tmp_path / "b", epochs=1))
-    c = train(tiny_config(tmp_path / "c", epochs=1, seed=1))
+    a = train(tiny_config(tmp_path / "a", epochs=1, train_samples=128))
+    b = train(tiny_config(tmp_path / "b", epochs=1, train_samples=128))
+    c = train(tiny_config(tmp_path / "c", epochs=1, train_samples=128, seed=1))
     wa, wb, wc = (load_checkpoint(Path(r.out) / "last.juanji")["model_state"] for r in (a, b, c))
     assert_same_state(wa, wb)
     assert not np.array_equal(wa["0.weight"].numpy(), wc["0.weight"].numpy())
@@ -196,11 +196,11 @@ def _resume_from_snapshot(snapshot: Path, reference: Path, folder: Path, config:
 ])
 def test_resume_mid_epoch_is_bit_identical(tmp_path, tiny_net, checkpoint_snapshots, optimizer, scheduler):
     config = tiny_config(tmp_path / "reference", model=tiny_net, optimizer=optimizer, scheduler=scheduler,
-                         epochs=2, lr=0.01)
+                         epochs=2, lr=0.01, train_samples=128)
     train(config)
-    # step 12: the 4th batch of epoch 2 (8 batches per epoch, a checkpoint every 3 steps)
-    snapshot = checkpoint_snapshots[12]
-    assert load_checkpoint(snapshot)["progress"] == {"epoch": 1, "step_in_epoch": 4, "global_step": 12}
+    # step 6: the 2nd batch of epoch 2 (4 batches per epoch, a checkpoint every 3 steps)
+    snapshot = checkpoint_snapshots[6]
+    assert load_checkpoint(snapshot)["progress"] == {"epoch": 1, "step_in_epoch": 2, "global_step": 6}
     resumed = _resume_from_snapshot(snapshot, tmp_path / "reference", tmp_path / "resumed",
                                     tiny_config(None, model=tiny_net))
     assert_same_run(tmp_path / "reference", tmp_path / "resumed")
