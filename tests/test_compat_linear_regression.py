@@ -30,6 +30,7 @@ def _data(n=300, seed=0):
 def _both(fn, arrays, **kwargs):
     """Run ``fn`` on juanji, then on torch from the juanji run's initial weights."""
     torch = torch_or_skip()
+    juanji.manual_seed(0)  # the same initial weights every run
     j = fn(juanji, *[juanji.tensor(a) for a in arrays], **kwargs)
     t = fn(torch, *[torch.tensor(a) for a in arrays], init_state=j["initial_state"], **kwargs)
     return j, t

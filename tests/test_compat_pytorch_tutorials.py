@@ -22,7 +22,9 @@ def _numbers(text):
 
 
 def _both(fn, *args, **kwargs):
+    """Run ``fn`` on juanji (seeded), then on torch from the juanji run's initial weights."""
     torch = torch_or_skip()
+    juanji.manual_seed(0)
     j = fn(juanji, *args, **kwargs)
     if "initial_state" in j:
         kwargs = dict(kwargs, init_state=j["initial_state"])
@@ -74,6 +76,9 @@ def test_mnist_example_follows_torch_without_dropout():
     for (j_loss, j_correct), (t_loss, t_correct) in zip(j["test results"], t["test results"]):
         assert j_loss == pytest.approx(t_loss, rel=1e-3) and abs(j_correct - t_correct) <= 1
     assert j["lr"] == t["lr"] == pytest.approx(0.49)
-    assert_same(j["final_state"], t["final_state"], rtol=2e-3, atol=1e-5)
+    # Adadelta's first steps have size ~sqrt(eps) = 1e-3 whatever the gradient, so float32
+    # rounding in small gradients moves a weight by a visible fraction of a step (the optimiser
+    # itself agrees with torch to 1e-12 in float64: test_compat_optim_adadelta)
+    assert_same(j["final_state"], t["final_state"], rtol=2e-3, atol=1e-4)
     train_losses = [float(line.split("Loss: ")[1]) for line in j["printed"] if "Loss: " in line]
     assert train_losses[-1] < train_losses[0]  # Adadelta at lr=1 learns from the first steps

@@ -18,6 +18,7 @@ DATA = common.fashion_sample(N_TRAIN, N_TEST)
 def _both(fn, **kwargs):
     """Run ``fn`` on juanji (shuffle off), then on torch from the juanji run's initial weights."""
     torch = torch_or_skip()
+    juanji.manual_seed(0)  # the same initial weights every run
     j = fn(juanji, DATA, shuffle=False, **kwargs)
     t = fn(torch, DATA, shuffle=False, init_state=j["initial_state"], **kwargs)
     return j, t

@@ -24,6 +24,7 @@ def _both(fn, data=DATA, dtype=None, **kwargs):
     """Run ``fn`` on juanji, then on torch from the juanji run's initial weights; ``dtype`` (any
     value) trains both in float64."""
     torch = torch_or_skip()
+    juanji.manual_seed(0)  # the same initial weights every run
     if dtype is not None:
         j = fn(juanji, data, dtype=juanji.float64, **kwargs)
         t = fn(torch, data, init_state=j["initial_state"], dtype=torch.float64, **kwargs)
@@ -35,6 +36,7 @@ def _both(fn, data=DATA, dtype=None, **kwargs):
 
 def test_train_ch6_lenet_follows_torch():
     torch = torch_or_skip()
+    juanji.manual_seed(0)
     j = example.train_ch6(juanji, example.lenet(juanji), FULL_SIZE, num_epochs=2, lr=0.9, batch_size=BATCH,
                           device=example.try_gpu(juanji), shuffle=False)
     t = example.train_ch6(torch, example.lenet(torch), FULL_SIZE, num_epochs=2, lr=0.9, batch_size=BATCH,
