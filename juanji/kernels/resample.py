@@ -18,6 +18,12 @@ Source coordinates (``s`` = the scale, input/output unless a scale_factor is pas
     nearest                src = min(floor(o * s), n-1)                  (float32 arithmetic)
     nearest-exact          src = min(floor((o + 0.5) * s), n-1)
 
+With ``antialias=True`` (bilinear/bicubic, as Pillow resamples) :func:`antialias_taps` widens the
+kernel instead when shrinking, so every input pixel contributes: output ``o`` is centred at
+``c = (o + 0.5) * s``, the kernel (triangle, or Keys cubic with a = -0.5) is stretched by
+``max(s, 1)`` over the inputs ``[c - support, c + support)``, and each row of weights is
+normalised to sum to 1. Same ``(idx, w)`` form, with as many taps as the widest window.
+
 unfold / fold
 -------------
 ``unfold`` (im2col) copies every ``kh x kw`` block of a zero-padded ``(N, C, H, W)`` input into
@@ -32,13 +38,15 @@ pixel unshuffle is the inverse, and each is the other's gradient.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
 from .sizes import window_output_size
 
 __all__ = [
-    "interpolation_taps", "resample_axis", "resample_axis_backward", "interpolate_forward",
+    "interpolation_taps", "antialias_taps", "resample_axis", "resample_axis_backward", "interpolate_forward",
     "interpolate_backward", "unfold_forward", "fold_forward", "pixel_shuffle_forward",
     "pixel_unshuffle_forward",
 ]
@@ -127,6 +135,48 @@ def interpolation_taps(n: int, out: int, mode: str, align_corners: bool = False,
         return np.clip(taps, 0, n - 1), _cubic_weights(t).astype(dtype)
 
     raise ValueError(f"interpolation_taps: unknown mode {mode!r}")
+
+
+def _antialias_filter(x, cubic, real):
+    """The antialiasing kernels on distances ``x`` (in the stretched coordinate), in ``real``."""
+    x = np.abs(x.astype(real))
+    if not cubic:
+        return np.where(x < 1, real(1) - x, real(0)).astype(real)
+    a = real(-0.5)  # Pillow's (and torch's antialias) cubic; plain bicubic uses -0.75
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, real(0))).astype(real)
+
+
+def antialias_taps(n: int, out: int, mode: str, align_corners: bool = False, scale: float | None = None,
+                   dtype=np.float32):
+    """``(idx, w)`` of an antialiased 1-d resize from ``n`` to ``out`` (``mode`` 'linear' or 'cubic').
+
+    With ``s`` the scale (torch's ``area_pixel_compute_scale``), ``support = h * max(s, 1)``
+    (``h`` = 1 for the triangle, 2 for the cubic) and ``c = s * (o + 0.5)``, output ``o`` reads
+    the inputs ``i`` in ``[trunc(c - support + 0.5), trunc(c + support + 0.5))`` (clipped to the
+    input) with weights ``k((i - c + 0.5) / max(s, 1))`` divided by their sum. The arithmetic
+    follows torch's kernel (float32 where it keeps float32), so the windows agree with it.
+    Rows have ``2 ceil(support) + 1`` taps; the unused ones carry weight 0.
+    """
+    real = np.float32 if np.dtype(dtype) == np.float32 else np.float64
+    cubic = mode == "cubic"
+    s = _linear_scale(n, out, align_corners, scale, real)
+    half_width = 2.0 if cubic else 1.0
+    support = real(half_width * s) if s >= 1.0 else real(half_width)
+    max_taps = int(math.ceil(support)) * 2 + 1
+    invscale = real(1.0 / s) if s >= 1.0 else real(1.0)
+    center = (float(s) * (np.arange(out) + 0.5)).astype(real)
+    start = np.maximum(np.trunc(center.astype(np.float64) - support + 0.5).astype(np.int64), 0)
+    stop = np.minimum(np.trunc(center.astype(np.float64) + support + 0.5).astype(np.int64), n)
+    count = np.clip(stop - start, 0, max_taps)
+    taps = start[:, None] + np.arange(max_taps)[None, :]
+    distance = ((taps.astype(real) - center[:, None]).astype(np.float64) + 0.5) * float(invscale)
+    w = _antialias_filter(distance, cubic, real)
+    w[np.arange(max_taps)[None, :] >= count[:, None]] = 0
+    total = w.sum(axis=1, keepdims=True, dtype=real)
+    np.divide(w, total, out=w, where=total != 0)
+    return np.clip(taps, 0, n - 1), w.astype(dtype)
 
 
 # -- interpolation: applying the taps ----------------------------------------------------------

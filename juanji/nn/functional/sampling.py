@@ -8,6 +8,8 @@ interpolate
     ``align_corners=True`` the corner pixels' centres of input and output coincide:
     ``src = o * (n-1)/(out-1)``; otherwise ``src = (o + 0.5) * n/out - 0.5``. A scale_factor is
     used for the coordinates as given unless ``recompute_scale_factor=True``.
+    ``antialias=True`` (bilinear/bicubic, 4D input) resamples as Pillow does: when shrinking,
+    the kernel is widened by the shrink factor so that every input pixel contributes.
 
 unfold / fold
     ``unfold`` (im2col) turns every ``kh x kw`` block of a ``(N, C, H, W)`` input into a column
@@ -98,6 +100,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError(f"interpolate: unknown mode {mode!r}, expected one of "
                                   f"{' | '.join(known)}")
     ndim = len(input.shape)
+    if antialias and not (mode in ("bilinear", "bicubic") and ndim == 4):
+        raise ValueError("interpolate: the anti-alias option is restricted to bilinear and bicubic modes and "
+                         f"requires a 4-D tensor as input, got mode={mode!r} and an input of shape {_shape(input)}")
     if ndim not in (3, 4, 5):
         raise NotImplementedError(
             f"interpolate: expected a 3D, 4D or 5D (N, C, *spatial) input, got input of shape "
@@ -108,8 +113,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in _INTERPOLATING and input._data.dtype.kind != "f":
         raise NotImplementedError(f"interpolate: {mode} mode needs a floating-point input, got "
                                   f"{input._data.dtype}")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not implemented in juanji")
     sizes, scales = _interpolate_sizes(input, size, scale_factor, recompute_scale_factor, mode)
     spatial = tuple(input.shape[2:])
     if any(n <= 0 for n in spatial) or any(o <= 0 for o in sizes):
@@ -120,6 +123,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return pool(input, tuple(sizes))
     axis_mode = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
     dtype = input._data.dtype
+    if antialias:
+        taps = tuple(kernels.antialias_taps(n, o, axis_mode, align_corners, s, dtype)
+                     for n, o, s in zip(spatial, sizes, scales))
+        return Interpolate.apply(input, taps=taps)
     shortcuts = mode == "nearest" and ndim == 4  # torch's upsample_nearest2d quirk
     taps = tuple(kernels.interpolation_taps(n, o, axis_mode, align_corners, s, dtype, shortcuts)
                  for n, o, s in zip(spatial, sizes, scales))
