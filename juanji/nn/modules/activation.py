@@ -19,7 +19,7 @@ from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
            "Mish", "Sigmoid", "Tanh", "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softsign",
-           "LogSigmoid", "Threshold", "Softmax", "LogSoftmax", "Softmin"]
+           "LogSigmoid", "Threshold", "Softmax", "LogSoftmax", "Softmin", "Softmax2d"]
 
 
 def _inplace_repr(inplace: bool) -> str:
@@ -304,3 +304,14 @@ class Softmin(_AlongDim):
     """softmax(-x) along ``dim``."""
 
     _function = staticmethod(F.softmin)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at every spatial position: ``softmax(x, dim=-3)`` of a
+    ``(N, C, H, W)`` or ``(C, H, W)`` input."""
+
+    def forward(self, input):
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead "
+                             f"(input of shape {list(input.shape)})")
+        return F.softmax(input, -3)
