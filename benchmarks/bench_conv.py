@@ -18,11 +18,13 @@ Writes ``benchmarks/results/conv.json`` and ``benchmarks/results/conv.md``.
 
 Threads: torch and NumPy's OpenBLAS use every core by default; so do juanji's Numba loops.
 Torch ships the OpenMP runtime (libgomp) whose idle workers busy-wait after each parallel
-region; Numba's default OpenMP layer would load that same runtime, and the spinning workers
-of one library then steal the cores of the other's next call. Unless told otherwise
-(``NUMBA_THREADING_LAYER`` set in the environment), this benchmark runs Numba's own
-``workqueue`` thread pool, whose idle workers sleep, and sleeps ``--pause`` seconds before each
-timed call so that the previous call's workers are idle.
+region. ``import juanji`` asks OpenMP for passive waiting (OMP_WAIT_POLICY=PASSIVE), which
+would slow torch down if torch loaded libgomp after that, so torch is imported first here
+and runs as it does by default. Numba's OpenMP layer would then share torch's (busy-waiting)
+runtime, so, unless told otherwise (``NUMBA_THREADING_LAYER`` in the environment), this
+benchmark runs Numba's own ``workqueue`` pool, whose idle workers sleep, as juanji's OpenMP
+workers do in a process without torch. It also sleeps ``--pause`` seconds before each timed
+call so that the previous call's workers are idle.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402,F401  (before juanji: torch keeps its default OpenMP settings, see above)
 
 import juanji  # noqa: E402
 import juanji.nn.functional as F  # noqa: E402
@@ -201,7 +204,10 @@ def main(argv=None):
     notes = ["ratio = juanji time / torch time (lower is better); medians of interleaved repetitions",
              "fwd: forward under no_grad; fwd+bwd: forward + backward w.r.t. input, weight and bias",
              "GFLOP/s counts 2 x multiply-adds of the forward pass",
-             "peak memory: rise of resident memory (VmHWM) during the second forward+backward, in a fresh process"]
+             "peak memory: rise of resident memory (VmHWM) during the second forward+backward, in a fresh process",
+             "torch is imported before juanji, so torch's OpenMP keeps its default (busy-wait) policy even "
+             "where OMP_WAIT_POLICY=PASSIVE shows below (juanji sets it at import); Numba runs the "
+             f"{numba.config.THREADING_LAYER!r} threading layer; {args.pause} s pause before each timed call"]
     text = write_report("conv", rows, columns, summary, notes, title="Convolution: juanji vs PyTorch (float32, CPU)")
     print(text)
 
