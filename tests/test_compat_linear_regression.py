@@ -3,7 +3,6 @@ juanji and follow PyTorch step for step from the same data and initial weights
 (``examples/d2l_linear_regression.py``)."""
 
 import os
-import pathlib
 import subprocess
 import sys
 

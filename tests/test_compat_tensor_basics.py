@@ -3,7 +3,6 @@ give what PyTorch gives: same values, dtypes, shapes, the same in-place and memo
 behaviour, and the same printed output (``examples/d2l_tensor_basics.py``)."""
 
 import os
-import pathlib
 import subprocess
 import sys
 
