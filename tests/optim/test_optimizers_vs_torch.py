@@ -55,6 +55,14 @@ CONFIGS = {
         dict(lr=0.05, initial_accumulator_value=0.1, eps=1e-6),
         dict(lr=0.05, maximize=True),
     ],
+    "Adadelta": [
+        {},  # lr=1.0, rho=0.9, eps=1e-6
+        dict(lr=0.5, rho=0.95),
+        dict(lr=1.0, eps=1e-4, weight_decay=0.1),
+        dict(lr=0.3, maximize=True, weight_decay=0.05, rho=0.5),
+        dict(lr=1.0, rho=0.0),  # no memory: each step uses only the current gradient
+        dict(lr=1.0, rho=1.0),  # both averages stay zero, so each step is plain SGD: -lr * g
+    ],
 }
 CASES = [(name, kwargs) for name, configs in CONFIGS.items() for kwargs in configs]
 
