@@ -111,9 +111,6 @@ def test_save_and_load_round_trip_keeps_dtypes_and_requires_grad(tmp_path):
     assert loaded["model"]["1.num_batches_tracked"].dtype == juanji.int64
 
 
-@pytest.mark.xfail(reason="core (juanji/serialization.py): juanji.load on a file written by torch.save says "
-                          "'not a valid juanji file (truncated or corrupt?)' instead of saying it is a PyTorch "
-                          "checkpoint juanji cannot read", strict=True)
 def test_loading_a_pytorch_checkpoint_says_what_it_is(tmp_path):
     torch = torch_or_skip()
     torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path / "torch.pt")

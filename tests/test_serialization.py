@@ -6,6 +6,7 @@ import io
 import math
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -142,3 +143,74 @@ def test_state_dict_metadata_survives_save_and_load(tmp_path):
     juanji.save(sd, path)
     loaded = juanji.load(path)
     assert loaded._metadata == sd._metadata
+
+
+# -- files juanji does not read: said what they are, never unpickled ---------------------------
+
+def _torch_files(torch, folder):
+    """One file of each PyTorch kind: torch.save's zip, its legacy pickle, a TorchScript archive."""
+    state = torch.nn.Linear(2, 2).state_dict()
+    torch.save(state, folder / "zip.pt")
+    torch.save(state, folder / "legacy.pt", _use_new_zipfile_serialization=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated, its files still exist
+        torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), folder / "script.pt")
+    return {"zip.pt": "written by torch.save", "legacy.pt": "written by torch.save",
+            "script.pt": "TorchScript archive"}
+
+
+def test_pytorch_checkpoints_are_named_with_how_to_convert_them(tmp_path):
+    torch = pytest.importorskip("torch")
+    for file, kind in _torch_files(torch, tmp_path).items():
+        with pytest.raises(RuntimeError) as error:
+            juanji.load(tmp_path / file)
+        message = str(error.value)
+        assert message.startswith(f"juanji.load: {tmp_path / file} is a PyTorch")
+        assert kind in message and "does not unpickle" in message
+        assert "numpy.savez" in message and "load_state_dict" in message  # the way out
+        assert "\n" not in message
+
+
+def test_pytorch_checkpoint_in_a_file_object_is_named_and_the_position_kept(tmp_path):
+    torch = pytest.importorskip("torch")
+    _torch_files(torch, tmp_path)
+    stream = io.BytesIO(b"header" + (tmp_path / "zip.pt").read_bytes())
+    stream.seek(6)  # the checkpoint starts after what the caller has already read
+    with pytest.raises(RuntimeError, match="is a PyTorch checkpoint"):
+        juanji.load(stream)
+    assert stream.tell() == 6
+
+
+def test_the_conversion_recipe_in_the_message_works(tmp_path):
+    """Follow the error message: torch state_dict -> NumPy .npz -> juanji's load_state_dict."""
+    torch = pytest.importorskip("torch")
+    t_net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    state = t_net.state_dict()
+    np.savez(tmp_path / "weights.npz", **{k: v.numpy() for k, v in state.items()})
+    j_net = juanji.nn.Sequential(juanji.nn.Linear(3, 4), juanji.nn.BatchNorm1d(4))
+    j_net.load_state_dict({k: juanji.tensor(v) for k, v in np.load(tmp_path / "weights.npz").items()})
+    for key, value in state.items():
+        np.testing.assert_array_equal(j_net.state_dict()[key].numpy(), value.numpy())
+
+
+def test_a_plain_pickle_is_named_and_refused(tmp_path):
+    (tmp_path / "data.pkl").write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(RuntimeError, match="not a valid juanji file: it is a Python pickle"):
+        juanji.load(tmp_path / "data.pkl")
+
+
+def test_a_zip_shaped_like_a_torch_checkpoint_is_not_unpickled(tmp_path):
+    import zipfile
+    marker = tmp_path / "pwned"
+    _Exploit.marker = str(marker)
+    with zipfile.ZipFile(tmp_path / "evil.pt", "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps(_Exploit()))
+        archive.writestr("archive/version", "3\n")
+    with pytest.raises(RuntimeError, match="is a PyTorch checkpoint"):
+        juanji.load(tmp_path / "evil.pt")
+    assert not marker.exists()
+    legacy = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19." + pickle.dumps(_Exploit(), protocol=2)
+    (tmp_path / "evil_legacy.pt").write_bytes(legacy)
+    with pytest.raises(RuntimeError, match="legacy|written by torch.save"):
+        juanji.load(tmp_path / "evil_legacy.pt")
+    assert not marker.exists()
