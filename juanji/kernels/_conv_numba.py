@@ -15,7 +15,7 @@ transposes that cost more than they save: measured.)
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 __all__ = ["im2col", "col2im", "worth_parallel", "PARALLEL_MIN_ELEMENTS"]
 
@@ -37,44 +37,103 @@ def _valid_outputs(offset, s, lo, n, out_n):
     return o0, o1
 
 
+@njit(cache=True, inline="always")
+def _fill_zero(flat, start, count):
+    """``flat[start:start+count] = 0`` as a plain loop (vectorised by LLVM).
+
+    The loops below index flat (1-d) views with unsigned integers: Numba then emits no
+    negative-index wrap-around test per element, so the copies compile to vector moves.
+    (Slice assignment between array views was 1.5-2x slower here: it builds two views and
+    checks them for overlap on every run of a few dozen values; measured.)
+    """
+    for i in range(count):
+        flat[uint64(start + i)] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _copy_run(dst, dst_start, src, src_start, count):
+    """``dst[dst_start:dst_start+count] = src[src_start:src_start+count]`` (flat arrays)."""
+    for i in range(count):
+        dst[uint64(dst_start + i)] = src[uint64(src_start + i)]
+
+
+@njit(cache=True, inline="always")
+def _add_run(dst, dst_start, src, src_start, count):
+    """``dst[dst_start:dst_start+count] += src[src_start:src_start+count]`` (flat arrays)."""
+    for i in range(count):
+        dst[uint64(dst_start + i)] += src[uint64(src_start + i)]
+
+
 @njit(cache=True)
-def _im2col_task(task, x, n0, cols, dims):
-    """One (channel, sample) pair of :func:`im2col`: reads one input plane (which stays in
-    cache) and writes its K row segments."""
+def _im2col_task(row, x, n0, cols, dims):
+    """One row of :func:`im2col`: tap ``(kz, ky, kx)`` of one input channel, for every
+    sample of the chunk, written front to back.
+
+    Writing each row in order (rather than one sample's K scattered row pieces at a time)
+    lets the stores stream: 3-7x faster on small planes such as ResNet's 8x8 and 16x16
+    (measured). Each sample's input plane is read once per tap; it stays in cache.
+
+    Fast path: at stride 1 along H and W with as many output columns as input columns (a
+    'same'-padded convolution, the usual ResNet/VGG layer), the output rows of one tap read
+    consecutive input rows at one offset, so the whole valid block of a depth slice is ONE
+    contiguous run of the input plane: it is copied in one go and the few positions that
+    wrapped around a row edge (which lie in the left/right padding) are zeroed afterwards.
+    Otherwise every output row is copied on its own.
+    """
     out_d, out_h, out_w, k_d, k_h, k_w = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     s_d, s_h, s_w, d_d, d_h, d_w = dims[6], dims[7], dims[8], dims[9], dims[10], dims[11]
     lo_d, lo_h, lo_w = dims[12], dims[13], dims[14]
     depth, height, width = x.shape[2], x.shape[3], x.shape[4]
+    area = out_h * out_w
+    length = out_d * area
+    n_cols = cols.shape[1]
+    count = n_cols // length  # samples in this chunk
     taps = k_d * k_h * k_w
-    length = out_d * out_h * out_w
-    nb = cols.shape[1] // length
-    c = task // nb
-    b = task % nb
-    volume = x[n0 + b, c]
-    for kz in range(k_d):
-        for ky in range(k_h):
-            for kx in range(k_w):
-                row = c * taps + (kz * k_h + ky) * k_w + kx
-                x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
-                start = kx * d_w - lo_w  # input index of output position 0 for this tap
-                for oz in range(out_d):
-                    iz = oz * s_d + kz * d_d - lo_d
-                    for oy in range(out_h):
-                        iy = oy * s_h + ky * d_h - lo_h
-                        col = b * length + (oz * out_h + oy) * out_w
-                        target = cols[row, col:col + out_w]
-                        if iz < 0 or iz >= depth or iy < 0 or iy >= height or x1 == x0:
-                            target[:] = 0.0
-                            continue
-                        target[:x0] = 0.0
-                        target[x1:] = 0.0
-                        line = volume[iz, iy]
-                        # a plain slice at stride 1 compiles to a vectorised copy; a slice
-                        # with a run-time step would not, so that case gets its own branch
-                        if s_w == 1:
-                            target[x0:x1] = line[x0 + start:x1 + start]
-                        else:
-                            target[x0:x1] = line[x0 * s_w + start:(x1 - 1) * s_w + start + 1:s_w]
+    c, tap = row // taps, row % taps
+    kz, ky, kx = tap // (k_h * k_w), (tap // k_w) % k_h, tap % k_w
+    z0, z1 = _valid_outputs(kz * d_d, s_d, lo_d, depth, out_d)
+    y0, y1 = _valid_outputs(ky * d_h, s_h, lo_h, height, out_h)
+    x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
+    start = kx * d_w - lo_w  # input column of output column 0 for this tap
+    flat_x = x.reshape(-1)
+    flat_cols = cols.reshape(-1)
+    volume = depth * height * width
+    runs_join = s_w == 1 and s_h == 1 and out_w == width
+    for b in range(count):
+        plane = ((n0 + b) * x.shape[1] + c) * volume
+        base = row * n_cols + b * length
+        if z1 == z0 or y1 == y0 or x1 == x0:  # the tap sees only padding
+            _fill_zero(flat_cols, base, length)
+            continue
+        _fill_zero(flat_cols, base, z0 * area)
+        _fill_zero(flat_cols, base + z1 * area, (out_d - z1) * area)
+        for oz in range(z0, z1):
+            iz = oz * s_d + kz * d_d - lo_d
+            t = base + oz * area
+            if runs_join:
+                # input index of output (oy, ox) = row0 + oy*width + ox
+                row0 = plane + (iz * height + ky * d_h - lo_h) * width + start
+                first, last = y0 * out_w + x0, (y1 - 1) * out_w + x1
+                _fill_zero(flat_cols, t, first)
+                _copy_run(flat_cols, t + first, flat_x, row0 + first, last - first)
+                _fill_zero(flat_cols, t + last, area - last)
+                if x1 - x0 < out_w:  # re-zero the columns that wrapped past a row edge
+                    for oy in range(y0, y1 - 1):
+                        _fill_zero(flat_cols, t + oy * out_w + x1, out_w - x1 + x0)
+                continue
+            _fill_zero(flat_cols, t, y0 * out_w)
+            _fill_zero(flat_cols, t + y1 * out_w, (out_h - y1) * out_w)
+            for oy in range(y0, y1):
+                iy = oy * s_h + ky * d_h - lo_h
+                u = t + oy * out_w
+                src = plane + (iz * height + iy) * width + start
+                _fill_zero(flat_cols, u, x0)
+                _fill_zero(flat_cols, u + x1, out_w - x1)
+                if s_w == 1:
+                    _copy_run(flat_cols, u + x0, flat_x, src + x0, x1 - x0)
+                else:
+                    for ox in range(x0, x1):
+                        flat_cols[uint64(u + ox)] = flat_x[uint64(src + ox * s_w)]
 
 
 @njit(cache=True)
@@ -86,37 +145,36 @@ def _col2im_task(task, gcols, gx, n0, dims):
     channels = gx.shape[1]
     depth, height, width = gx.shape[2], gx.shape[3], gx.shape[4]
     taps = k_d * k_h * k_w
-    length = out_d * out_h * out_w
+    area = out_h * out_w
+    length = out_d * area
+    n_cols = gcols.shape[1]
     b = task // channels
     c = task % channels
-    plane = gx[n0 + b, c]
-    plane[:] = 0.0
+    flat_g = gcols.reshape(-1)
+    flat_gx = gx.reshape(-1)
+    volume = depth * height * width
+    plane = ((n0 + b) * channels + c) * volume
+    _fill_zero(flat_gx, plane, volume)
     for kz in range(k_d):
+        z0, z1 = _valid_outputs(kz * d_d, s_d, lo_d, depth, out_d)
         for ky in range(k_h):
+            y0, y1 = _valid_outputs(ky * d_h, s_h, lo_h, height, out_h)
             for kx in range(k_w):
                 row = c * taps + (kz * k_h + ky) * k_w + kx
                 x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
-                if x1 == x0:
-                    continue
                 start = kx * d_w - lo_w
-                for oz in range(out_d):
+                base = row * n_cols + b * length
+                for oz in range(z0, z1):
                     iz = oz * s_d + kz * d_d - lo_d
-                    if iz < 0 or iz >= depth:
-                        continue
-                    for oy in range(out_h):
+                    for oy in range(y0, y1):
                         iy = oy * s_h + ky * d_h - lo_h
-                        if iy < 0 or iy >= height:
-                            continue
-                        col = b * length + (oz * out_h + oy) * out_w
-                        line = plane[iz, iy]
-                        values = gcols[row, col + x0:col + x1]
-                        if s_w == 1:  # contiguous: a loop Numba vectorises
-                            target = line[x0 + start:x1 + start]
-                            for i in range(x1 - x0):
-                                target[i] += values[i]
+                        u = base + oz * area + oy * out_w
+                        dst = plane + (iz * height + iy) * width + start
+                        if s_w == 1:
+                            _add_run(flat_gx, dst + x0, flat_g, u + x0, x1 - x0)
                         else:
-                            for i in range(x1 - x0):
-                                line[(x0 + i) * s_w + start] += values[i]
+                            for ox in range(x0, x1):
+                                flat_gx[uint64(dst + ox * s_w)] += flat_g[uint64(u + ox)]
 
 
 # -- drivers: the same tasks on every core (large problems) or on the calling thread (small) -----
@@ -165,7 +223,7 @@ def im2col(x, n0, cols, dims):
     zero where that index falls in the padding. ``dims`` (an int64 array) = (out_d, out_h, out_w,
     k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w).
     """
-    n_tasks = x.shape[1] * (cols.shape[1] // (dims[0] * dims[1] * dims[2]))
+    n_tasks = cols.shape[0]  # one task per row (channel, tap)
     driver = _im2col_parallel if worth_parallel(cols.size) else _im2col_serial
     driver(x, n0, cols, dims, n_tasks)
 

@@ -43,7 +43,7 @@ __all__ = ["conv_forward", "conv_backward_input", "conv_backward_weight", "conv_
 # Columns of one chunk take about this many bytes: few enough chunks that the number of BLAS
 # calls (each one a hand-over between threads, which is slow on a busy machine) stays small,
 # small enough to stay within the 32 MiB L3 cache and to keep memory bounded.
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 4 << 20
 MIN_CHUNK_POSITIONS = 1024
 
 
