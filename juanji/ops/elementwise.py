@@ -3,9 +3,16 @@
 Each ``forward`` receives arrays already promoted to the result dtype (the Tensor layer does
 PyTorch's promotion); ``backward`` may return broadcast-shaped gradients, which the engine
 sums back to each input's shape.
+
+Non-finite numbers are met as torch meets them: silently (no NumPy RuntimeWarning from an
+overflowing product or ``inf - inf`` in a diverging run), and where torch's backward *selects*
+the gradient (relu, clamp, max/min, where) it is selected here too, not multiplied by a 0/1
+mask, which would turn an infinite gradient into ``inf * 0 = nan``.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -13,9 +20,39 @@ from ..autograd.function import Op
 from ..backend import xp_of
 
 
-# torch computes inf/nan silently (log(0), 1/0, sqrt(-1)); NumPy would warn. Only the ops that
-# can produce them pay for the error-state switch (about 1 us a call).
-_quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")  # as a decorator only
+def _make_quiet():
+    """Build ``quiet``, the decorator that runs a function with NumPy's floating-point warnings
+    off (torch computes inf and nan silently: log(0), 1/0, sqrt(-1), an overflowing product).
+
+    It does what ``@np.errstate(all="ignore")`` does, but builds the error state once, not at
+    every call: np.errstate costs 1-2 us a call, as much as a small op itself, and setting
+    NumPy's error-state context variable costs a third of that. NumPy >= 2 keeps the state in
+    that (private) context variable; with another NumPy the decorator is np.errstate itself.
+    """
+    try:
+        from numpy._core._multiarray_umath import _make_extobj
+        from numpy._core._ufunc_config import _extobj_contextvar
+        silent = _make_extobj(all="ignore")
+    except (ImportError, TypeError):
+        return np.errstate(all="ignore")
+
+    def quiet(function):
+        @functools.wraps(function)
+        def run_quietly(*args, **kwargs):
+            token = _extobj_contextvar.set(silent)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _extobj_contextvar.reset(token)
+        return run_quietly
+
+    return quiet
+
+
+# Only the ops that can produce inf/nan pay for the switch; negation, abs, comparisons and
+# selections never raise a floating-point flag, so they skip it. (Also used by ops/linear.py,
+# ops/normalization.py and nn/utils/clip_grad.py.)
+quiet = _make_quiet()
 
 
 def _quietly():
@@ -30,6 +67,7 @@ def _is_array(x) -> bool:
 class Cast(Op):
     """y = x converted to another dtype; the gradient is converted back."""
 
+    @quiet  # float64 -> float32 beyond 3.4e38 is inf
     def forward(self, x, dtype):
         return x.astype(dtype)
 
@@ -38,6 +76,7 @@ class Cast(Op):
 
 
 class Add(Op):
+    @quiet
     def forward(self, a, b):
         return a + b
 
@@ -46,6 +85,7 @@ class Add(Op):
 
 
 class Sub(Op):
+    @quiet
     def forward(self, a, b):
         return a - b
 
@@ -54,10 +94,12 @@ class Sub(Op):
 
 
 class Mul(Op):
+    @quiet
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
 
+    @quiet
     def backward(self, g):
         na, nb = self.needs_input_grad
         return (g * self.b if na else None), (g * self.a if nb else None)
@@ -66,12 +108,12 @@ class Mul(Op):
 class Div(Op):
     """y = a / b;  dy/da = 1/b,  dy/db = -a/b^2."""
 
-    @_quiet
+    @quiet
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
 
-    @_quiet
+    @quiet
     def backward(self, g):
         na, nb = self.needs_input_grad
         ga = g / self.b if na else None
@@ -82,13 +124,13 @@ class Div(Op):
 class Pow(Op):
     """y = a ** b;  dy/da = b a^(b-1),  dy/db = a^b log(a) (0 where a == 0, as torch)."""
 
-    @_quiet
+    @quiet
     def forward(self, a, b):
         self.a, self.b = a, b
         self.y = a ** b
         return self.y
 
-    @_quiet
+    @quiet
     def backward(self, g):
         a, b = self.a, self.b
         na, nb = self.needs_input_grad
@@ -97,7 +139,7 @@ class Pow(Op):
             if _is_array(b) or b != 0:
                 ga = g * b * a ** (b - 1)
             else:
-                ga = g * 0
+                ga = xp_of(g).zeros_like(g)  # torch: x ** 0 is constant, even for an infinite g
         if nb:
             xp = xp_of(g)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -108,20 +150,29 @@ class Pow(Op):
 class Remainder(Op):
     """Python-style modulus (sign of the divisor), like torch.remainder."""
 
-    @_quiet
+    @quiet
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp_of(a).mod(a, b)
 
-    @_quiet
+    @quiet
     def backward(self, g):
         na, nb = self.needs_input_grad
         gb = -g * xp_of(g).floor(self.a / self.b) if nb else None
         return (g if na else None), gb
 
 
+def _split_at_ties(g, a, b, a_loses, b_loses):
+    """The gradients of max/min(a, b), torch's rule: each input gets g, half of it at ties, none
+    where it lost (so where a or b is NaN, both get all of g)."""
+    xp = xp_of(g)
+    zero = g.dtype.type(0)
+    shared = xp.where(a == b, g * g.dtype.type(0.5), g)
+    return xp.where(a_loses, zero, shared), xp.where(b_loses, zero, shared)
+
+
 class Maximum(Op):
-    """Elementwise max; at ties the gradient is split evenly, as torch does."""
+    """Elementwise max (NaN wins); at ties the gradient is split evenly, as torch does."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -129,19 +180,19 @@ class Maximum(Op):
 
     def backward(self, g):
         a, b = self.a, self.b
-        w = (a > b) + 0.5 * (a == b)
-        return g * w.astype(g.dtype), g * (1 - w).astype(g.dtype)
+        return _split_at_ties(g, a, b, a < b, a > b)
 
 
 class Minimum(Op):
+    """Elementwise min (NaN wins); at ties the gradient is split evenly, as torch does."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return xp_of(a).minimum(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
-        w = (a < b) + 0.5 * (a == b)
-        return g * w.astype(g.dtype), g * (1 - w).astype(g.dtype)
+        return _split_at_ties(g, a, b, a > b, a < b)
 
 
 class Neg(Op):
@@ -162,43 +213,45 @@ class Abs(Op):
 
 
 class Exp(Op):
+    @quiet
     def forward(self, x):
         self.y = xp_of(x).exp(x)
         return self.y
 
+    @quiet
     def backward(self, g):
         return (g * self.y,)
 
 
 class Log(Op):
-    @_quiet
+    @quiet
     def forward(self, x):
         self.x = x
         return xp_of(x).log(x)
 
-    @_quiet
+    @quiet
     def backward(self, g):
         return (g / self.x,)
 
 
 class Log1p(Op):
-    @_quiet
+    @quiet
     def forward(self, x):
         self.x = x
         return xp_of(x).log1p(x)
 
-    @_quiet
+    @quiet
     def backward(self, g):
         return (g / (1 + self.x),)
 
 
 class Sqrt(Op):
-    @_quiet
+    @quiet
     def forward(self, x):
         self.y = xp_of(x).sqrt(x)
         return self.y
 
-    @_quiet
+    @quiet
     def backward(self, g):
         return (g / (2 * self.y),)
 
@@ -206,30 +259,34 @@ class Sqrt(Op):
 class Rsqrt(Op):
     """y = 1/sqrt(x);  dy/dx = -y^3 / 2."""
 
-    @_quiet
+    @quiet
     def forward(self, x):
         self.y = 1 / xp_of(x).sqrt(x)
         return self.y
 
-    @_quiet
+    @quiet
     def backward(self, g):
         return (-0.5 * g * self.y ** 3,)
 
 
 class Sin(Op):
+    @quiet  # sin(inf) is nan
     def forward(self, x):
         self.x = x
         return xp_of(x).sin(x)
 
+    @quiet
     def backward(self, g):
         return (g * xp_of(g).cos(self.x),)
 
 
 class Cos(Op):
+    @quiet
     def forward(self, x):
         self.x = x
         return xp_of(x).cos(x)
 
+    @quiet
     def backward(self, g):
         return (-g * xp_of(g).sin(self.x),)
 
@@ -239,6 +296,7 @@ class Tanh(Op):
         self.y = xp_of(x).tanh(x)
         return self.y
 
+    @quiet  # an infinite g times 1 - y^2 = 0 is nan, as in torch
     def backward(self, g):
         return (g * (1 - self.y * self.y),)
 
@@ -254,6 +312,7 @@ class Sigmoid(Op):
         self.y = y
         return y
 
+    @quiet
     def backward(self, g):
         return (g * self.y * (1 - self.y),)
 
@@ -305,7 +364,7 @@ class Relu(Op):
         if _use_compiled_relu(g) and g.dtype == y.dtype:
             with _quietly():
                 return (_compiled_relu()[1](g, y),)
-        return (g * ~(y <= 0),)
+        return (xp_of(g).where(y <= 0, g.dtype.type(0), g),)
 
 
 class Clamp(Op):
@@ -322,12 +381,14 @@ class Clamp(Op):
         return y if y is not x else x.copy()
 
     def backward(self, g):
+        if self.lo is None and self.hi is None:
+            return (g,)
         mask = True
         if self.lo is not None:
             mask = self.x >= self.lo
         if self.hi is not None:
             mask = mask & (self.x <= self.hi)
-        return (g * mask,)
+        return (xp_of(g).where(mask, g, g.dtype.type(0)),)
 
 
 class ZeroGrad(Op):
@@ -338,7 +399,7 @@ class ZeroGrad(Op):
         return fn(x)
 
     def backward(self, g):
-        return (g * 0,)
+        return (xp_of(g).zeros_like(g),)
 
 
 class Where(Op):
@@ -349,6 +410,7 @@ class Where(Op):
         return xp_of(cond).where(cond, a, b)
 
     def backward(self, g):
+        xp = xp_of(g)
         z = g.dtype.type(0)
-        return None, g * self.cond if self.needs_input_grad[1] else None, \
-            (xp_of(g).where(self.cond, z, g) if self.needs_input_grad[2] else None)
+        return None, (xp.where(self.cond, g, z) if self.needs_input_grad[1] else None), \
+            (xp.where(self.cond, z, g) if self.needs_input_grad[2] else None)

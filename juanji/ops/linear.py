@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Op
+from .elementwise import quiet
 
 __all__ = ["Linear", "Bilinear"]
+
+# (@quiet: a diverging run overflows these products to inf, and inf - inf is nan; torch computes
+# that silently, NumPy would warn.)
 
 
 class Linear(Op):
@@ -23,6 +27,7 @@ class Linear(Op):
         dL/dx = G W            dL/dW = G^T X            dL/db = sum over rows of G
     """
 
+    @quiet
     def forward(self, x, weight, bias):
         in_features = weight.shape[1]
         out_features = weight.shape[0]
@@ -37,6 +42,7 @@ class Linear(Op):
         self.bias_ndim = None if bias is None else bias.ndim
         return out
 
+    @quiet
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad
         out_features = self.weight.shape[0]
@@ -61,6 +67,7 @@ class Bilinear(Op):
         H = G A    (as [n, in1, in2])             dL/dx1 = H x2,  dL/dx2 = x1 H
     """
 
+    @quiet
     def forward(self, x1, x2, weight, bias):
         n = x1.shape[0]
         out_features, in1, in2 = weight.shape
@@ -73,6 +80,7 @@ class Bilinear(Op):
         self.weight_shape = weight.shape
         return out
 
+    @quiet
     def backward(self, grad):
         need_x1, need_x2, need_w, need_b = self.needs_input_grad
         n = grad.shape[0]

@@ -44,8 +44,13 @@ from numba import njit, prange
 
 from ..autograd.function import Op
 from ..backend import xp_of
+from .elementwise import quiet
 
 __all__ = ["BatchNorm", "RowNormalize", "LocalResponseNorm", "batch_norm_stats"]
+
+# (@quiet: statistics of overflowing activations in a diverging run are inf, and inf - inf or
+# inf * 0 is nan; torch computes that silently, NumPy would warn. The Numba loops never warn;
+# the array expressions around them, the row statistics and LRN's window sums would.)
 
 
 # -- Numba loops over an (N, C, L) view -------------------------------------------------------
@@ -310,6 +315,7 @@ class BatchNorm(Op):
     functional layer folds into the running estimates.
     """
 
+    @quiet
     def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5):
         x3 = _as_ncl(x)
         stats, affine, _, _ = _kernels(x3)
@@ -334,10 +340,11 @@ class BatchNorm(Op):
             self.in_shape = x.shape
         return y3.reshape(x.shape), mean, var
 
+    @quiet
     def backward(self, grad):
         xp = xp_of(grad)
         x3, mean, invstd, scale = self.x3, self.mean, self.invstd, self.scale
-        _, _, grad_sums, input_grad = _kernels(x3)
+        _, affine, grad_sums, input_grad = _kernels(x3)
         dtype = x3.dtype
         g3 = _as_ncl(grad)
         count = x3.shape[0] * x3.shape[2]
@@ -354,15 +361,16 @@ class BatchNorm(Op):
         grad_b = sum_g.astype(dtype) if needs_b else None
         grad_x = None
         if needs_x:
-            if self.use_batch_stats:
-                # dx = scale * (g - sum_g/M - (x - mean) * invstd^2 * sum_g_centered/M)
-                k_x = -scale * invstd * invstd * sum_g_centered / count
-                k_0 = -scale * sum_g / count - mean * k_x
-            else:
-                k_x = xp.zeros_like(scale)
-                k_0 = xp.zeros_like(scale)
             with _threads_for(x3.size):
-                grad_x = input_grad(g3, x3, scale, k_x, k_0).reshape(self.in_shape)
+                if self.use_batch_stats:
+                    # dx = scale * (g - sum_g/M - (x - mean) * invstd^2 * sum_g_centered/M)
+                    k_x = -scale * invstd * invstd * sum_g_centered / count
+                    k_0 = -scale * sum_g / count - mean * k_x
+                    grad_x = input_grad(g3, x3, scale, k_x, k_0)
+                else:
+                    # dx = scale * g: x does not enter (an inf or nan in x must not make 0 * inf)
+                    grad_x = affine(g3, scale, xp.zeros_like(scale))
+            grad_x = grad_x.reshape(self.in_shape)
         return grad_x, grad_w, grad_b
 
 
@@ -370,6 +378,7 @@ class RowNormalize(Op):
     """Each row of a 2-d ``(R, K)`` array to mean 0 and (biased) variance 1: the core of layer
     norm and group norm. ``forward(x, eps)`` returns ``xhat``."""
 
+    @quiet
     def forward(self, x, eps=1e-5):
         xp = xp_of(x)
         mean = x.mean(axis=1, keepdims=True)
@@ -381,6 +390,7 @@ class RowNormalize(Op):
             self.xhat, self.invstd = xhat, invstd
         return xhat
 
+    @quiet
     def backward(self, grad):
         xhat = self.xhat
         projected = (grad * xhat).mean(axis=1, keepdims=True)
@@ -406,6 +416,7 @@ def _window_sum(values, size, before, after):
 class LocalResponseNorm(Op):
     """``y = x * (k + alpha * mean_window(x^2))^(-beta)`` across channels (dim 1)."""
 
+    @quiet
     def forward(self, x, size, alpha, beta, k):
         front, back = size // 2, (size - 1) // 2
         dtype = x.dtype.type
@@ -418,6 +429,7 @@ class LocalResponseNorm(Op):
             self.params = (size, alpha, beta, front, back)
         return y
 
+    @quiet
     def backward(self, grad):
         size, alpha, beta, front, back = self.params
         dtype = grad.dtype.type

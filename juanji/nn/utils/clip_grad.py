@@ -13,6 +13,7 @@ import numpy as np
 
 from ...autograd.grad_mode import no_grad
 from ...backend import xp_of
+from ...ops.elementwise import quiet
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
@@ -24,6 +25,9 @@ def _as_list(tensors):
     return list(tensors)
 
 
+# @quiet: gradients of a diverging run overflow when squared and summed; the norm is then inf
+# (and clipping by it gives 0 or nan), which torch computes silently and NumPy would warn about.
+@quiet
 def _vector_norm(arr, p: float):
     """The p-norm of an array taken as one vector (p may be inf, -inf or 0), in arr's dtype."""
     xp = xp_of(arr)
@@ -64,10 +68,10 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         return
     total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     xp = xp_of(total)
-    # computed in the norm's dtype like torch; minimum() keeps a nan coefficient nan
-    coef = xp.minimum(total.dtype.type(max_norm) / (total + total.dtype.type(1e-6)), total.dtype.type(1.0))
     # a non-finite norm makes inf * 0 = nan, which torch produces silently
     with no_grad(), np.errstate(invalid="ignore", over="ignore"):
+        # computed in the norm's dtype like torch; minimum() keeps a nan coefficient nan
+        coef = xp.minimum(total.dtype.type(max_norm) / (total + total.dtype.type(1e-6)), total.dtype.type(1.0))
         for g in grads:
             g._data *= coef.astype(g._data.dtype)
 
