@@ -187,7 +187,7 @@ def _im2col_parallel(x, n0, cols, dims, n_tasks):
         _im2col_task(t, x, n0, cols, dims)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_serial(x, n0, cols, dims, n_tasks):
     for t in range(n_tasks):
         _im2col_task(t, x, n0, cols, dims)
@@ -199,7 +199,7 @@ def _col2im_parallel(gcols, gx, n0, dims, n_tasks):
         _col2im_task(t, gcols, gx, n0, dims)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _col2im_serial(gcols, gx, n0, dims, n_tasks):
     for t in range(n_tasks):
         _col2im_task(t, gcols, gx, n0, dims)
@@ -215,26 +215,28 @@ def worth_parallel(elements: int) -> bool:
     return elements >= PARALLEL_MIN_ELEMENTS
 
 
-def im2col(x, n0, cols, dims):
+def im2col(x, n0, cols, dims, serial=False):
     """Gather the windows of samples ``n0 ..`` of ``x (N, C, D, H, W)`` into ``cols (C*K, nb*L)``.
 
     ``cols[(c*Kd + kz)*Kh*Kw + ky*Kw + kx, b*L + (oz*oH + oy)*oW + ox]
     = x[n0+b, c, oz*s_d + kz*d_d - lo_d, oy*s_h + ky*d_h - lo_h, ox*s_w + kx*d_w - lo_w]``,
     zero where that index falls in the padding. ``dims`` (an int64 array) = (out_d, out_h, out_w,
-    k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w).
+    k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w). ``serial``: run on the
+    calling thread only (a worker thread that already owns a slice of the batch).
     """
     n_tasks = cols.shape[0]  # one task per row (channel, tap)
-    driver = _im2col_parallel if worth_parallel(cols.size) else _im2col_serial
+    driver = _im2col_parallel if not serial and worth_parallel(cols.size) else _im2col_serial
     driver(x, n0, cols, dims, n_tasks)
 
 
-def col2im(gcols, gx, n0, dims):
+def col2im(gcols, gx, n0, dims, serial=False):
     """The adjoint of :func:`im2col`: add every column entry back where it was read from.
 
     ``gx[n0+b, c]`` is the sum over taps and output positions of ``gcols[(c, tap), (b, pos)]``
     at input index ``pos*s + tap*d - lo`` (padding positions dropped). One ``(b, c)`` plane
-    per task: tasks write disjoint planes, so the additions need no locks.
+    per task: tasks write disjoint planes, so the additions need no locks. ``serial``: as
+    for :func:`im2col`.
     """
     n_tasks = (gcols.shape[1] // (dims[0] * dims[1] * dims[2])) * gx.shape[1]
-    driver = _col2im_parallel if worth_parallel(gcols.size) else _col2im_serial
+    driver = _col2im_parallel if not serial and worth_parallel(gcols.size) else _col2im_serial
     driver(gcols, gx, n0, dims, n_tasks)
