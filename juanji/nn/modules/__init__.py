@@ -12,3 +12,4 @@ from .padding import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
