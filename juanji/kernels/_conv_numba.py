@@ -51,6 +51,14 @@ def _fill_zero(flat, start, count):
 
 
 @njit(cache=True, inline="always")
+def _zero_outside(flat, start, lo, hi, total):
+    """Zero the parts of the segment ``flat[start:start+total]`` before ``lo`` and from ``hi``
+    on: the output positions whose input lies in the padding."""
+    _fill_zero(flat, start, lo)
+    _fill_zero(flat, start + hi, total - hi)
+
+
+@njit(cache=True, inline="always")
 def _copy_run(dst, dst_start, src, src_start, count):
     """``dst[dst_start:dst_start+count] = src[src_start:src_start+count]`` (flat arrays)."""
     for i in range(count):
@@ -105,8 +113,7 @@ def _im2col_task(row, x, n0, cols, dims):
         if z1 == z0 or y1 == y0 or x1 == x0:  # the tap sees only padding
             _fill_zero(flat_cols, base, length)
             continue
-        _fill_zero(flat_cols, base, z0 * area)
-        _fill_zero(flat_cols, base + z1 * area, (out_d - z1) * area)
+        _zero_outside(flat_cols, base, z0 * area, z1 * area, length)
         for oz in range(z0, z1):
             iz = oz * s_d + kz * d_d - lo_d
             t = base + oz * area
@@ -114,21 +121,18 @@ def _im2col_task(row, x, n0, cols, dims):
                 # input index of output (oy, ox) = row0 + oy*width + ox
                 row0 = plane + (iz * height + ky * d_h - lo_h) * width + start
                 first, last = y0 * out_w + x0, (y1 - 1) * out_w + x1
-                _fill_zero(flat_cols, t, first)
+                _zero_outside(flat_cols, t, first, last, area)
                 _copy_run(flat_cols, t + first, flat_x, row0 + first, last - first)
-                _fill_zero(flat_cols, t + last, area - last)
                 if x1 - x0 < out_w:  # re-zero the columns that wrapped past a row edge
                     for oy in range(y0, y1 - 1):
                         _fill_zero(flat_cols, t + oy * out_w + x1, out_w - x1 + x0)
                 continue
-            _fill_zero(flat_cols, t, y0 * out_w)
-            _fill_zero(flat_cols, t + y1 * out_w, (out_h - y1) * out_w)
+            _zero_outside(flat_cols, t, y0 * out_w, y1 * out_w, area)
             for oy in range(y0, y1):
                 iy = oy * s_h + ky * d_h - lo_h
                 u = t + oy * out_w
                 src = plane + (iz * height + iy) * width + start
-                _fill_zero(flat_cols, u, x0)
-                _fill_zero(flat_cols, u + x1, out_w - x1)
+                _zero_outside(flat_cols, u, x0, x1, out_w)
                 if s_w == 1:
                     _copy_run(flat_cols, u + x0, flat_x, src + x0, x1 - x0)
                 else:
