@@ -23,9 +23,6 @@ from . import autograd
 
 __version__ = "0.1.0"
 
-# torch's type aliases used in tutorials
-FloatTensor = DoubleTensor = LongTensor = Tensor
-
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821
     return isinstance(obj, Tensor)

@@ -9,12 +9,15 @@ import numpy as np
 
 from . import _dtype as dt
 from .backend import generator as _gen
+from .backend import device as Device
+from .ops.shape import Alias
 from .backend import xp_for
-from .tensor import Tensor, _sizes
+from .tensor import LEGACY_TYPE_NAMES, Tensor, _legacy_array, _sizes
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
            "arange", "linspace", "logspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like",
-           "randint_like", "normal", "randperm", "bernoulli", "multinomial"]
+           "randint_like", "normal", "randperm", "bernoulli", "multinomial",
+           *LEGACY_TYPE_NAMES.values()]
 
 
 def _make(arr, dtype, device, requires_grad) -> Tensor:
@@ -46,7 +49,7 @@ def _shape(name, size, kwargs):
         raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
     if size_kw is not None:
         if size:
-            raise TypeError(f"{name}() got the size both positionally and as size=")
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
         size = (size_kw,)
     return _check_sizes(name, _sizes(size))
 
@@ -142,9 +145,9 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _make(np.eye(n, m, dtype=_float_dtype(dtype).np), dtype, device, requires_grad)
 
 
-def _draw_float(sample, size, dtype, device, requires_grad):
+def _draw_float(name, sample, size, kwargs, dtype, device, requires_grad):
     d = _float_dtype(dtype)
-    arr = sample(_check_sizes("rand", _sizes(size)), d)
+    arr = sample(_shape(name, size, kwargs), d)
     return _make(arr, d, device, requires_grad)
 
 
@@ -153,24 +156,27 @@ def _native(d: dt.dtype):
     return d.np if d.np in (np.float32, np.float64) else np.float64
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Uniform on [0, 1)."""
-    return _draw_float(lambda s, d: _gen(generator).random(s, dtype=_native(d)).astype(d.np, copy=False),
-                       size, dtype, device, requires_grad)
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False, **kwargs) -> Tensor:
+    """Uniform on [0, 1); the shape as in ``zeros`` (``rand(2, 3)``, ``rand((2, 3))``, ``rand(size=(2, 3))``)."""
+    return _draw_float("rand", lambda s, d: _gen(generator).random(s, dtype=_native(d)).astype(d.np, copy=False),
+                       size, kwargs, dtype, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Standard normal."""
-    return _draw_float(lambda s, d: _gen(generator).standard_normal(s, dtype=_native(d)).astype(d.np, copy=False),
-                       size, dtype, device, requires_grad)
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False, **kwargs) -> Tensor:
+    """Standard normal; the shape as in ``zeros`` (``randn(2, 3)``, ``randn(size=(2, 3))``)."""
+    return _draw_float("randn",
+                       lambda s, d: _gen(generator).standard_normal(s, dtype=_native(d)).astype(d.np, copy=False),
+                       size, kwargs, dtype, device, requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return rand(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -239,3 +245,40 @@ def multinomial(input, num_samples, replacement=False, *, generator=None) -> Ten
         out.append(g.choice(len(p), size=num_samples, replace=replacement, p=p))
     arr = np.array(out, dtype=np.int64)
     return Tensor._from_array(arr.reshape(probs.shape[:-1] + (num_samples,)))
+
+
+# ---------------------------------------------------------------------------- legacy typed constructors
+class LegacyTensorType(type):
+    """The type of ``juanji.FloatTensor``, ``juanji.LongTensor``, ... (torch's ``torch.tensortype``).
+
+    Each one is a constructor of its dtype, with torch's legacy argument forms::
+
+        juanji.LongTensor([1, 2])        # tensor([1, 2]): the data, converted to int64
+        juanji.FloatTensor(2, 3)         # a 2x3 float32 tensor (uninitialised in torch, zeros here)
+        juanji.FloatTensor(np_array)     # shares the array's memory when it is float32, else converts
+
+    and a type test: ``isinstance(x, juanji.FloatTensor)`` is whether ``x`` is a float32 tensor on
+    the CPU. They are not subclasses of ``juanji.Tensor`` (nor are torch's).
+    """
+
+    def __call__(cls, *args, device=None):
+        if device is not None and Device(device).type != "cpu":
+            raise RuntimeError(f"legacy constructor expects device type: cpu but device type: "
+                               f"{Device(device).type} was passed")
+        data = args[0] if len(args) == 1 else None
+        arr = _legacy_array(cls.__name__, cls.dtype, args)
+        if isinstance(data, Tensor) and data.requires_grad:
+            return Alias.apply(data, arr.shape)  # the same memory, still in the graph, as in torch
+        return Tensor._from_array(arr)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+
+def _legacy_type(name: str, d: dt.dtype) -> LegacyTensorType:
+    doc = f"``juanji.{name}(data)`` or ``juanji.{name}(*sizes)``: a CPU tensor of dtype {d} (see LegacyTensorType)."
+    return LegacyTensorType(name, (), {"dtype": d, "is_cuda": False, "__module__": "juanji", "__doc__": doc})
+
+
+for _dtype_name, _type_name in LEGACY_TYPE_NAMES.items():
+    globals()[_type_name] = _legacy_type(_type_name, getattr(dt, _dtype_name))

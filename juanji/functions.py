@@ -14,7 +14,7 @@ from . import _dtype as dt
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import shape as S
-from .tensor import Tensor, _dim, _promote_pair, _to_operand, tensor
+from .tensor import Tensor, _dim, _promote_pair, _to_operand, numpy_aliases, tensor
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "where", "einsum", "broadcast_tensors",
            "broadcast_shapes", "equal", "allclose", "isclose", "is_tensor", "numel", "clamp", "clip",
@@ -68,10 +68,12 @@ def split(tensor, split_size_or_sections, dim=0):
     return tensor.split(split_size_or_sections, dim)
 
 
+@numpy_aliases
 def chunk(input, chunks, dim=0):
     return input.chunk(chunks, dim)
 
 
+@numpy_aliases
 def unbind(input, dim=0):
     return input.unbind(dim)
 
@@ -89,27 +91,32 @@ def _common(tensors, name):
     return [t._cast(d) for t in tensors]
 
 
+@numpy_aliases
 def cat(tensors, dim=0, *, out=None) -> Tensor:
     """Concatenate along an existing dim; all other dims must match."""
     tensors = _common(tensors, "cat")
+    shapes = [t._data.shape for t in tensors]  # plain tuples: cheaper to index than Sizes
     # torch's legacy rule: a 1-D empty tensor joins anything (it is skipped)
-    ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
-    d = _dim(dim, ref.ndim)
-    for i, t in enumerate(tensors):
-        if t.ndim == 1 and t.shape[0] == 0:
+    ref = next((s for s in shapes if s != (0,)), shapes[0])
+    d = _dim(dim, len(ref))
+    for i, shape in enumerate(shapes):
+        if shape == (0,):
             continue
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
-        for k in range(ref.ndim):
-            if k != d and t.shape[k] != ref.shape[k]:
+        if len(shape) != len(ref):
+            raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got {len(ref)} and {len(shape)}")
+        for k in range(len(ref)):
+            if k != d and shape[k] != ref[k]:
                 raise RuntimeError(f"cat(): Sizes of tensors must match except in dimension {d}. Expected size "
-                                   f"{ref.shape[k]} but got size {t.shape[k]} for tensor number {i} in the list.")
+                                   f"{ref[k]} but got size {shape[k]} for tensor number {i} in the list.")
     return S.Cat.apply(*tensors, axis=d)
 
 
-concat = concatenate = cat
+# the same function under torch's other names (which its errors use)
+concat = numpy_aliases(cat.__wrapped__, name="concat")
+concatenate = numpy_aliases(cat.__wrapped__, name="concatenate")
 
 
+@numpy_aliases
 def stack(tensors, dim=0, *, out=None) -> Tensor:
     """Join along a new dim; all tensors must have the same shape."""
     tensors = _common(tensors, "stack")
@@ -267,11 +274,13 @@ def cdist(x1, x2, p=2.0):
     return diff.norm(p=p, dim=-1)
 
 
+@numpy_aliases
 def var_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):
     """``(var, mean)`` over ``dim`` in one call."""
     return (input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim))
 
 
+@numpy_aliases
 def std_mean(input, dim=None, *, correction=None, keepdim=False, unbiased=None):
     """``(std, mean)`` over ``dim`` in one call."""
     return (input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim))

@@ -14,6 +14,8 @@ A Tensor wraps one NumPy (or CuPy) array in ``_data``. Every differentiable oper
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import math
 import warnings
 import weakref
@@ -31,10 +33,43 @@ from .ops import linalg as L
 from .ops import reduce as R
 from .ops import shape as S
 
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "return_types"]
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "return_types", "numpy_aliases"]
 
 _py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
 _SCALARS = (_py_int, _py_float, _py_bool)
+
+# torch names a node after the overload that made it (see juanji/autograd/function.py): these
+# elementwise Ops compute several overloads, told apart here by the methods that call them
+_RSUB = E.Sub.variant("RsubBackward1")                      # 4.2 - x
+_POW_TENSOR_EXPONENT = E.Pow.variant("PowBackward1")        # x ** y
+_POW_SCALAR_BASE = E.Pow.variant("PowBackward2")            # 2 ** x
+_SQUARE = E.Mul.variant("PowBackward0")                     # x ** 2 and x.square(), computed as x * x
+_RECIPROCAL = E.Div.variant("ReciprocalBackward0")          # x.reciprocal(), computed as 1 / x
+_REMAINDER_TENSOR = E.Remainder.variant("RemainderBackward1")
+_TO_COPY = E.Cast.variant("ToCopyBackward0")                # x.double(), x.to(dtype)
+_LOG1P = E.Log1p.variant("Log1PBackward0")
+_CLAMP = E.Clamp.variant("ClampBackward1")                  # clamp with number bounds
+_CLAMP_MIN = E.Clamp.variant("ClampMinBackward0")
+_CLAMP_MAX = E.Clamp.variant("ClampMaxBackward0")
+_PIECEWISE_CONSTANT = {name: E.ZeroGrad.variant(f"{name}Backward0")   # sign, floor, ...: zero gradients
+                       for name in ("Sign", "Sgn", "Floor", "Ceil", "Trunc", "Round")}
+_FILL = E.ZeroGrad.variant("FillBackward2")                 # in-place writes that forget the old value
+_ZERO = E.ZeroGrad.variant("ZeroBackward0")
+_COPY_CONSTANT = E.ZeroGrad.variant("CopyBackwards")
+_COPY_TENSOR = S.Reshape.variant("CopyBackwards")           # copy_ of a tensor that requires grad
+_RDIV = E.Div.variant("MulBackward0")                       # 2 / x: torch multiplies by the reciprocal
+# methods computed from others here, whose last node takes the method's name as in torch
+_EXPM1 = E.Sub.variant("Expm1Backward0")                    # exp(x) - 1
+_LOG2 = E.Div.variant("Log2Backward0")                      # log(x) / log(2)
+_LOG10 = E.Div.variant("Log10Backward0")
+_TAN = E.Div.variant("TanBackward0")                        # sin(x) / cos(x)
+_FRAC = E.Sub.variant("FracBackward0")                      # x - trunc(x)
+_LERP = E.Add.variant("LerpBackward0")                      # x + (end - x) * weight
+_SORT = I.Gather.variant("SortBackward0")                   # the values: x gathered at the sorted indices
+_TOPK = I.Gather.variant("TopkBackward0")
+_SPLIT = I.GetItem.variant("SplitBackward0")
+_SPLIT_WITH_SIZES = I.GetItem.variant("SplitWithSizesBackward0")
+_UNBIND = I.GetItem.variant("UnbindBackward0")
 
 
 class return_types:
@@ -74,6 +109,50 @@ def _dims(dim, ndim: int):
     return tuple(sorted(dims))
 
 
+# NumPy's spellings that torch's argument parser accepts for its own argument names
+_NUMPY_ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
+
+
+def numpy_aliases(fn=None, *, name=None):
+    """Decorator: let ``fn`` take NumPy's ``axis=`` for ``dim`` and ``keepdims=`` for ``keepdim``,
+    as torch's argument parser does (``x.sum(axis=0, keepdims=True)``, ``torch.cat(xs, axis=1)``).
+
+    Only the aliases of parameters ``fn`` has are accepted (``cumsum`` has no ``keepdim``). Giving
+    a parameter twice, e.g. ``x.sum(0, axis=1)`` or ``dim=0, axis=1``, is torch's TypeError
+    ``sum() got an unexpected keyword argument 'axis'``. ``name`` is the function's name in that
+    message (``fn.__name__`` by default).
+
+    Reductions are hot paths: the wrapper is one extra call (about 70 ns on a ~3 us ``x.sum()``),
+    and it looks at the keywords only when there are some.
+    """
+    if fn is None:
+        return lambda f: numpy_aliases(f, name=name)
+    shown = name or fn.__name__
+    parameters = list(inspect.signature(fn).parameters.values())
+    renames = {}  # alias -> (the real name, its position when it can also be passed positionally)
+    for alias, real in _NUMPY_ALIASES:
+        for position, p in enumerate(parameters):
+            if p.name == real:
+                positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+                renames[alias] = (real, position if positional else len(parameters) + 1)
+
+    @functools.wraps(fn)
+    def accepting_numpy_aliases(*args, **kwargs):
+        if not kwargs:  # the common call, x.sum() or x.sum(1): straight through
+            return fn(*args)
+        if "axis" in kwargs or "keepdims" in kwargs:
+            for alias, (real, position) in renames.items():
+                if alias in kwargs:
+                    if real in kwargs or len(args) > position:
+                        raise TypeError(f"{shown}() got an unexpected keyword argument '{alias}'")
+                    kwargs[real] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    if name is not None:
+        accepting_numpy_aliases.__name__ = accepting_numpy_aliases.__qualname__ = name
+    return accepting_numpy_aliases
+
+
 def _sizes(args) -> tuple:
     """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` (and torch.Size)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -95,11 +174,49 @@ def _sizes(args) -> tuple:
     return tuple(out)
 
 
+# torch's legacy tensor type names, per dtype (``x.type()``, juanji.FloatTensor, ...)
+LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                     "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+                     "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+_tuple_item = tuple.__getitem__
+
+
 class Size(tuple):
-    """torch.Size: a tuple of ints that prints as ``juanji.Size([2, 3])``."""
+    """torch.Size: a tuple of ints that prints as ``juanji.Size([2, 3])``.
+
+    Arithmetic and slicing stay Sizes, as in torch: ``(1, 1) + x.shape``, ``x.shape + (1,)``,
+    ``x.shape[1:]`` and ``x.shape * 2`` are Sizes; indexing one entry gives an int.
+
+    There is no ``__new__`` checking the entries: ``x.shape`` builds a Size on every call, and
+    tuple's own constructor keeps that cheap.
+    """
 
     def __repr__(self):
         return f"juanji.Size({list(self)})"
+
+    def __getitem__(self, index):
+        if index.__class__ is slice:
+            return Size(_tuple_item(self, index))
+        return _tuple_item(self, index)
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to juanji.Size")
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, times):
+        return Size(tuple.__mul__(self, times))
+
+    __rmul__ = __mul__
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
 
     def numel(self) -> int:
         n = 1
@@ -324,11 +441,10 @@ class Tensor:
     __array_priority__ = 1000  # so that ndarray * Tensor calls Tensor.__rmul__
 
     def __init__(self, *args, dtype=None, device=None):
-        if len(args) == 1 and not isinstance(args[0], (_py_int, np.integer)):
-            arr = _array_from_data(args[0], dtype or dt.get_default_dtype())
-        else:
-            d = dtype or dt.get_default_dtype()
-            arr = np.empty(_sizes(args), dtype=d.np)
+        """torch's legacy constructor: ``Tensor(data)`` or ``Tensor(2, 3)`` (see ``_legacy_array``)."""
+        arr = _legacy_array("Tensor", dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype(), args)
+        if device is not None and xp_for(device) is not np:
+            arr = xp_for(device).asarray(arr)
         self._data = arr
         self.requires_grad = False
         self.grad = None
@@ -355,6 +471,7 @@ class Tensor:
     def shape(self) -> Size:
         return Size(self._data.shape)
 
+    @numpy_aliases
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
@@ -412,6 +529,7 @@ class Tensor:
     def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
 
+    @numpy_aliases
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_dim(dim, self.ndim)]
@@ -447,7 +565,7 @@ class Tensor:
         if self.dtype is d:
             return self
         if self.requires_grad and d.is_floating_point and _state.enabled:
-            return E.Cast.apply(self, d.np)
+            return _TO_COPY.apply(self, d.np)
         return Tensor._from_array(self._data.astype(d.np))
 
     def to(self, *args, **kwargs) -> "Tensor":
@@ -504,15 +622,15 @@ class Tensor:
         return self._cast(dt.bool)
 
     def type(self, dtype=None):
+        """``x.type()`` is the legacy type name (``'juanji.FloatTensor'``); ``x.type(juanji.LongTensor)``,
+        ``x.type('torch.LongTensor')`` or ``x.type(juanji.int64)`` converts."""
         if dtype is None:
-            names = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
-                     "int32": "IntTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
-                     "float16": "HalfTensor", "int16": "ShortTensor", "int8": "CharTensor"}
-            return "juanji." + names[self.dtype.name]
+            return "juanji." + LEGACY_TYPE_NAMES[self.dtype.name]
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
-            table = {"FloatTensor": dt.float32, "DoubleTensor": dt.float64, "LongTensor": dt.int64,
-                     "IntTensor": dt.int32, "ByteTensor": dt.uint8, "BoolTensor": dt.bool}
-            dtype = table[dtype.split(".")[-1]]
+            by_name = {v: k for k, v in LEGACY_TYPE_NAMES.items()}
+            dtype = by_name[dtype.split(".")[-1]]
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), dt.dtype):
+            dtype = dtype.dtype  # juanji.LongTensor and friends
         return self._cast(dt.to_dtype(dtype))
 
     def type_as(self, other: "Tensor") -> "Tensor":
@@ -529,7 +647,7 @@ class Tensor:
 
     def clone(self, memory_format=None) -> "Tensor":
         if self.requires_grad and _state.enabled:
-            return S.Reshape.apply(self, self._data.shape)._own()
+            return S.Clone.apply(self, self._data.shape)._own()
         return Tensor._from_array(self._data.copy())
 
     def _own(self) -> "Tensor":
@@ -662,7 +780,7 @@ class Tensor:
 
     def __rsub__(self, other):
         self._refuse_bool_sub(other)
-        return _binary(E.Sub, self, other, "sub", reverse=True)
+        return _binary(_RSUB, self, other, "sub", reverse=True)
 
     def __mul__(self, other):
         return _binary(E.Mul, self, other, "mul")
@@ -674,7 +792,7 @@ class Tensor:
         return _binary(E.Div, self, other, "div", true_div=True)
 
     def __rtruediv__(self, other):
-        return _binary(E.Div, self, other, "div", true_div=True, reverse=True)
+        return _binary(_RDIV, self, other, "div", true_div=True, reverse=True)
 
     def __floordiv__(self, other):
         return self.floor_divide(other)
@@ -683,20 +801,22 @@ class Tensor:
         return self._floor_divide(other, reverse=True)
 
     def __mod__(self, other):
-        return _binary(E.Remainder, self, other, "remainder", check=_check_remainder)
+        op = _REMAINDER_TENSOR if isinstance(other, Tensor) else E.Remainder
+        return _binary(op, self, other, "remainder", check=_check_remainder)
 
     def __rmod__(self, other):
-        return _binary(E.Remainder, self, other, "remainder", reverse=True, check=_check_remainder)
+        return _binary(_REMAINDER_TENSOR, self, other, "remainder", reverse=True, check=_check_remainder)
 
     def __pow__(self, other):
         if isinstance(other, _SCALARS) and not isinstance(other, _py_bool) and self.dtype.is_floating_point:
             if other == 2:
-                return E.Mul.apply(self, self)
+                return _SQUARE.apply(self, self)
             return E.Pow.apply(self, other)
-        return _binary(E.Pow, self, other, "pow", check=_check_pow)
+        op = _POW_TENSOR_EXPONENT if isinstance(other, Tensor) else E.Pow
+        return _binary(op, self, other, "pow", check=_check_pow)
 
     def __rpow__(self, other):
-        return _binary(E.Pow, self, other, "pow", reverse=True, check=_check_pow)
+        return _binary(_POW_SCALAR_BASE, self, other, "pow", reverse=True, check=_check_pow)
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -846,7 +966,8 @@ class Tensor:
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] but got: "
                                f"[{mat2.shape[0]}, {mat2.shape[1]}]. (bmm: shapes {list(self.shape)} and "
                                f"{list(mat2.shape)})")
-        return self.matmul(mat2)
+        _check_matmul(self, mat2)
+        return L.Bmm.apply(self, mat2)
 
     def mv(self, vec):
         """Matrix-vector product."""
@@ -893,16 +1014,16 @@ class Tensor:
         return E.Log.apply(self._floating())
 
     def log1p(self):
-        return E.Log1p.apply(self._floating())
+        return _LOG1P.apply(self._floating())
 
     def log2(self):
-        return self.log() / np.log(2.0)
+        return _binary(_LOG2, self.log(), _py_float(np.log(2.0)), "log2", true_div=True)
 
     def log10(self):
-        return self.log() / np.log(10.0)
+        return _binary(_LOG10, self.log(), _py_float(np.log(10.0)), "log10", true_div=True)
 
     def expm1(self):
-        return self.exp() - 1
+        return _binary(_EXPM1, self.exp(), 1, "expm1")
 
     def sqrt(self):
         return E.Sqrt.apply(self._floating())
@@ -911,10 +1032,12 @@ class Tensor:
         return E.Rsqrt.apply(self._floating())
 
     def square(self):
+        if self.dtype.is_floating_point:
+            return _SQUARE.apply(self, self)
         return self * self
 
     def reciprocal(self):
-        return 1.0 / self._floating()
+        return _binary(_RECIPROCAL, self._floating(), 1.0, "reciprocal", true_div=True, reverse=True)
 
     def sin(self):
         return E.Sin.apply(self._floating())
@@ -923,7 +1046,7 @@ class Tensor:
         return E.Cos.apply(self._floating())
 
     def tan(self):
-        return self.sin() / self.cos()
+        return _binary(_TAN, self.sin(), self.cos(), "tan", true_div=True)
 
     def tanh(self):
         return E.Tanh.apply(self._floating())
@@ -940,44 +1063,55 @@ class Tensor:
         if self.dtype is dt.bool:
             raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
-    def _piecewise_constant(self, fn):
+    def _piecewise_constant(self, fn, name):
+        """``fn`` of the values, with a zero gradient (sign, floor, ...: torch's ``{name}Backward0``)."""
         if self.requires_grad and _state.enabled:
-            return E.ZeroGrad.apply(self, fn)
+            return _PIECEWISE_CONSTANT[name].apply(self, fn)
         return Tensor._from_array(fn(self._data))
 
     def sign(self):
         if self.dtype is dt.bool:
             return self.clone()
-        return self._piecewise_constant(xp_of(self._data).sign)
+        return self._piecewise_constant(xp_of(self._data).sign, "Sign")
 
     def sgn(self):
-        return self.sign()
+        if self.dtype is dt.bool:
+            return self.clone()
+        return self._piecewise_constant(xp_of(self._data).sign, "Sgn")
 
     def floor(self):
         self._not_for_bool("floor_vml_cpu")
-        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).floor)
+        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).floor,
+                                                                                             "Floor")
 
     def ceil(self):
         self._not_for_bool("ceil_vml_cpu")
-        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).ceil)
+        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).ceil,
+                                                                                             "Ceil")
 
     def trunc(self):
         self._not_for_bool("trunc_vml_cpu")
-        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).trunc)
+        return self.clone() if not self.dtype.is_floating_point else self._piecewise_constant(xp_of(self._data).trunc,
+                                                                                             "Trunc")
 
     def frac(self):
         if not self.dtype.is_floating_point:
             raise NotImplementedError(f'"frac_cpu" not implemented for \'{self.type()[7:-6]}\'')
-        return self - self.trunc()
+        return _binary(_FRAC, self, self.trunc(), "frac")
 
     def round(self, decimals=0):
         self._not_for_bool("round_vml_cpu")
         if not self.dtype.is_floating_point:
             return self.clone()
         xp = xp_of(self._data)
-        return self._piecewise_constant(lambda a: xp.round(a, decimals))
+        return self._piecewise_constant(lambda a: xp.round(a, decimals), "Round")
 
     def clamp(self, min=None, max=None):
+        # torch's overloads: number bounds (ClampBackward1) or tensor bounds (ClampBackward0)
+        with_tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
+        return self._clamp(min, max, E.Clamp if with_tensors else _CLAMP)
+
+    def _clamp(self, min, max, op):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         lo = min.item() if isinstance(min, Tensor) and min.numel() == 1 else min
@@ -985,15 +1119,15 @@ class Tensor:
         x = self
         if isinstance(lo, _py_float) or isinstance(hi, _py_float):
             x = self._floating()
-        return E.Clamp.apply(x, lo, hi)
+        return op.apply(x, lo, hi)
 
     clip = clamp
 
     def clamp_min(self, min):
-        return self.clamp(min=min)
+        return self._clamp(min, None, _CLAMP_MIN)
 
     def clamp_max(self, max):
-        return self.clamp(max=max)
+        return self._clamp(None, max, _CLAMP_MAX)
 
     def maximum(self, other):
         return _binary(E.Maximum, self, other, "maximum")
@@ -1002,7 +1136,8 @@ class Tensor:
         return _binary(E.Minimum, self, other, "minimum")
 
     def lerp(self, end, weight):
-        return self + (end - self) * weight
+        """self + weight * (end - self)."""
+        return _binary(_LERP, self, (end - self) * weight, "lerp")
 
     def logical_not(self):
         return Tensor._from_array(~self._data.astype(bool))
@@ -1022,10 +1157,12 @@ class Tensor:
     def isfinite(self):
         return Tensor._from_array(xp_of(self._data).isfinite(self._data))
 
+    @numpy_aliases
     def softmax(self, dim, dtype=None):
         from .nn import functional as F
         return F.softmax(self, dim, dtype=dtype)
 
+    @numpy_aliases
     def log_softmax(self, dim, dtype=None):
         from .nn import functional as F
         return F.log_softmax(self, dim, dtype=dtype)
@@ -1049,29 +1186,34 @@ class Tensor:
             if self._data.shape[a] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
 
+    @numpy_aliases
     def sum(self, dim=None, keepdim=False, dtype=None):
         """Sum over ``dim`` (an int, a tuple of ints, or None for all); bool/int inputs sum in int64."""
         if dim is None and dtype is None and self._data.dtype.kind == "f":
             return R.Sum.apply(self, None, keepdim)
-        return R.Sum.apply(self._accumulating(dtype, "sum"), _dims(dim, self._data.ndim), keepdim)
+        op = R.Sum if dim is None else R.SumOverDims
+        return op.apply(self._accumulating(dtype, "sum"), _dims(dim, self._data.ndim), keepdim)
 
+    @numpy_aliases
     def nansum(self, dim=None, keepdim=False, dtype=None):
         """Sum treating NaN as zero."""
         x = self.masked_fill(self.isnan(), 0) if self.dtype.is_floating_point else self
         return x.sum(dim, keepdim, dtype)
 
+    @numpy_aliases
     def mean(self, dim=None, keepdim=False, dtype=None):
         """Arithmetic mean over ``dim``; floating point only (or pass ``dtype``)."""
         if dtype is not None:
             return self._cast(dt.to_dtype(dtype)).mean(dim, keepdim)
         self._require_floating("mean", "mean(): could not infer output dtype. Input dtype must be either a "
                                f"floating point or complex dtype. Got: {self.dtype.scalar_name}")
-        return R.Mean.apply(self, _dims(dim, self.ndim), keepdim)
+        return (R.Mean if dim is None else R.MeanOverDims).apply(self, _dims(dim, self.ndim), keepdim)
 
+    @numpy_aliases
     def prod(self, dim=None, keepdim=False, dtype=None):
         """Product over one dim (or all); the gradient handles zeros without dividing."""
         axis = None if dim is None else _dims(dim if isinstance(dim, (_py_int, np.integer)) else int(dim), self.ndim)
-        return R.Prod.apply(self._accumulating(dtype, "prod"), axis, keepdim)
+        return (R.Prod if dim is None else R.ProdOverDim).apply(self._accumulating(dtype, "prod"), axis, keepdim)
 
     def _variance(self, op, dim, unbiased, keepdim, correction):
         if isinstance(dim, _py_bool):  # the old var(unbiased) overload
@@ -1081,14 +1223,16 @@ class Tensor:
         self._require_floating("var", "std and var only support floating point and complex dtypes")
         axis = _dims(dim, self.ndim)
         if R.reduced_count(self._data.shape, axis) - correction <= 0:
-            warnings.warn(f"{op.__name__.lower()}(): degrees of freedom is <= 0. Correction should be strictly "
+            warnings.warn(f"{op.__qualname__.lower()}(): degrees of freedom is <= 0. Correction should be strictly "
                           "less than the reduction factor (input numel divided by output numel).", stacklevel=3)
         return op.apply(self, axis, correction, keepdim)
 
+    @numpy_aliases
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """sum((x - mean)^2) / (N - correction); ``unbiased=True`` is correction=1 (the default)."""
         return self._variance(R.Var, dim, unbiased, keepdim, correction)
 
+    @numpy_aliases
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """sqrt(var(...)), with the gradient taken as 0 where the std is 0 (as torch)."""
         return self._variance(R.Std, dim, unbiased, keepdim, correction)
@@ -1098,32 +1242,36 @@ class Tensor:
             if self._data.size == 0:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                    "Specify the reduction dim with the 'dim' argument.")
-            return R.AmaxAmin.apply(self, None, False, largest)
+            return (R.MaxOfAll if largest else R.MinOfAll).apply(self, None, False, largest)
         if isinstance(dim, Tensor):  # torch.max(a, b) is maximum(a, b)
             return self.maximum(dim) if largest else self.minimum(dim)
         axis = _dim(dim, self.ndim)
         if self.ndim == 0:
             return getattr(return_types, name)(self.clone(), Tensor._from_array(np.zeros((), np.int64)))
         self._nonempty_dims((axis,), name)
-        vals, idx = R.MaxMin.apply(self, axis, keepdim, largest)
+        vals, idx = (R.MaxMin if largest else R.MinAlongDim).apply(self, axis, keepdim, largest)
         return getattr(return_types, name)(vals, idx)
 
+    @numpy_aliases
     def max(self, dim=None, keepdim=False):
         """``max()`` of all elements, or ``(values, indices)`` along ``dim``, or ``max(other)`` elementwise."""
         return self._max_min(dim, keepdim, True, "max")
 
+    @numpy_aliases
     def min(self, dim=None, keepdim=False):
         return self._max_min(dim, keepdim, False, "min")
 
     def _amax_amin(self, dim, keepdim, largest, name):
         axis = _dims(dim, self.ndim)
         self._nonempty_dims(axis, name)
-        return R.AmaxAmin.apply(self, axis, keepdim, largest)
+        return (R.AmaxAmin if largest else R.Amin).apply(self, axis, keepdim, largest)
 
+    @numpy_aliases
     def amax(self, dim=(), keepdim=False):
         """Maximum over ``dim`` (all dims by default); tied maxima share the gradient evenly."""
         return self._amax_amin(dim, keepdim, True, "amax")
 
+    @numpy_aliases
     def amin(self, dim=(), keepdim=False):
         return self._amax_amin(dim, keepdim, False, "amin")
 
@@ -1143,13 +1291,16 @@ class Tensor:
         self._nonempty_dims((d,), name)
         return Tensor._from_array(find(self._data, axis=d, keepdims=keepdim).astype(np.int64))
 
+    @numpy_aliases
     def argmax(self, dim=None, keepdim=False):
         """Index of the (first) maximum, over all elements (flattened) or along ``dim``."""
         return self._arg_extreme(dim, keepdim, True, "argmax")
 
+    @numpy_aliases
     def argmin(self, dim=None, keepdim=False):
         return self._arg_extreme(dim, keepdim, False, "argmin")
 
+    @numpy_aliases
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) over ``dim``, computed stably (the max is subtracted first)."""
         return R.LogSumExp.apply(self._floating(), _dims(dim, self.ndim), keepdim)
@@ -1171,6 +1322,7 @@ class Tensor:
                                        "because this dimension is empty and the operation does not have an identity")
         return R.Norm.apply(x, _py_float(p), axis, keepdim)
 
+    @numpy_aliases
     def cumsum(self, dim, dtype=None):
         """Running sum along ``dim``; bool/int inputs accumulate in int64."""
         d = _dim(dim, self.ndim)
@@ -1186,18 +1338,22 @@ class Tensor:
         # torch keeps uint8 for uint8 input (a legacy rule), bool otherwise
         return Tensor._from_array(res.astype(np.uint8) if arr.dtype == np.uint8 else res)
 
+    @numpy_aliases
     def all(self, dim=None, keepdim=False):
         """True where every element (along ``dim``) is non-zero."""
         return self._all_any(dim, keepdim, xp_of(self._data).all)
 
+    @numpy_aliases
     def any(self, dim=None, keepdim=False):
         """True where some element (along ``dim``) is non-zero."""
         return self._all_any(dim, keepdim, xp_of(self._data).any)
 
+    @numpy_aliases
     def count_nonzero(self, dim=None):
         return Tensor._from_array(xp_of(self._data).asarray(
             (self._data != 0).sum(axis=_dims(dim, self.ndim))).astype(np.int64))
 
+    @numpy_aliases
     def sort(self, dim=-1, descending=False, stable=False):
         """``(values, indices)`` sorted along ``dim``; ties keep their order; NaN counts as largest."""
         d = _dim(dim, self.ndim)
@@ -1212,11 +1368,13 @@ class Tensor:
         else:
             idx = xp.argsort(self._data, axis=d, kind="stable")
         idx = Tensor._from_array(idx.astype(np.int64))
-        return return_types.sort(self.gather(d, idx), idx)
+        return return_types.sort(_SORT.apply(self, idx._data, d), idx)
 
+    @numpy_aliases
     def argsort(self, dim=-1, descending=False, stable=False):
         return self.sort(dim, descending)[1]
 
+    @numpy_aliases
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
         d = _dim(dim, self.ndim)
@@ -1226,7 +1384,8 @@ class Tensor:
         vals, idx = self.sort(dim, descending=largest)
         if self.ndim == 0:
             return return_types.topk(vals, idx)
-        return return_types.topk(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
+        idx = idx.narrow(d, 0, k)
+        return return_types.topk(_TOPK.apply(self, idx._data, d), idx)
 
     # ---------------------------------------------------------------- shape
     def _reshape_shape(self, shape):
@@ -1248,7 +1407,9 @@ class Tensor:
         return shape
 
     def reshape(self, *shape):
-        return S.Reshape.apply(self, self._reshape_shape(shape))
+        # torch's reshape is a view when the memory allows it, else a copy (an "unsafe view")
+        op = S.Reshape if self._data.flags.c_contiguous else S.UnsafeView
+        return op.apply(self, self._reshape_shape(shape))
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (dt.dtype, type)):
@@ -1277,7 +1438,7 @@ class Tensor:
         e = _dim(end_dim, self.ndim)
         if s > e:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-        shape = self.shape
+        shape = self._data.shape  # a plain tuple: cheaper to slice than a Size
         n = 1
         for v in shape[s:e + 1]:
             n *= v
@@ -1297,18 +1458,22 @@ class Tensor:
                                f"{dim} ({self.shape[d]}) in the input tensor")
         return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
 
+    @numpy_aliases
     def squeeze(self, dim=None):
         if dim is None:
-            shape = tuple(s for s in self.shape if s != 1)
+            shape = tuple(s for s in self._data.shape if s != 1)
+            op = S.SqueezeAll
         else:
             dims = _dims(dim, self.ndim) or ()
-            shape = tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1))
-        return S.Reshape.apply(self, shape)
+            shape = tuple(s for i, s in enumerate(self._data.shape) if not (i in dims and s == 1))
+            op = S.SqueezeDims if isinstance(dim, (tuple, list)) else S.SqueezeDim
+        return op.apply(self, shape)
 
+    @numpy_aliases
     def unsqueeze(self, dim):
         d = _dim(dim, self.ndim + 1)
-        shape = self.shape
-        return S.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+        shape = self._data.shape
+        return S.Unsqueeze.apply(self, shape[:d] + (1,) + shape[d:])
 
     def permute(self, *dims):
         dims = _sizes(dims) if not (len(dims) == 1 and isinstance(dims[0], (tuple, list))) else tuple(dims[0])
@@ -1327,16 +1492,20 @@ class Tensor:
         d0, d1 = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
         dims = list(range(self.ndim))
         dims[d0], dims[d1] = dims[d1], dims[d0]
-        return S.Permute.apply(self, tuple(dims))
+        return S.Transpose.apply(self, tuple(dims))
 
-    swapaxes = swapdims = transpose
+    swapdims = transpose
+
+    def swapaxes(self, axis0, axis1):
+        """``transpose`` under NumPy's name, with NumPy's argument names."""
+        return self.transpose(axis0, axis1)
 
     def t(self):
         """Transpose of a 2-D tensor (a 0-D or 1-D tensor is returned as is)."""
         ndim = self._data.ndim
         if ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
-        return self if ndim < 2 else S.Permute.apply(self, (1, 0))
+        return self if ndim < 2 else S.T.apply(self, (1, 0))
 
     def expand(self, *sizes):
         sizes = _sizes(sizes)
@@ -1346,7 +1515,7 @@ class Tensor:
         lead = len(sizes) - self.ndim
         target = []
         for i, s in enumerate(sizes):
-            cur = self.shape[i - lead] if i >= lead else 1
+            cur = self._data.shape[i - lead] if i >= lead else 1
             if s == -1:
                 if i < lead:
                     raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
@@ -1370,6 +1539,7 @@ class Tensor:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
         return S.Repeat.apply(self, reps)
 
+    @numpy_aliases
     def repeat_interleave(self, repeats, dim=None):
         if dim is None:
             return self.reshape(-1).repeat_interleave(repeats, 0)
@@ -1386,6 +1556,7 @@ class Tensor:
             return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
         return S.Roll.apply(self, shifts, dims)
 
+    @numpy_aliases
     def narrow(self, dim, start, length):
         """The slice ``start : start + length`` along ``dim`` (a view)."""
         d = _dim(dim, self.ndim)
@@ -1401,6 +1572,7 @@ class Tensor:
         index[d] = slice(start, start + length)
         return self[tuple(index)]
 
+    @numpy_aliases
     def select(self, dim, index):
         """The slice at ``index`` along ``dim``, with that dim removed (a view)."""
         d = _dim(dim, self.ndim)
@@ -1432,9 +1604,21 @@ class Tensor:
 
     moveaxis = movedim
 
+    @numpy_aliases
     def unbind(self, dim=0):
         d = _dim(dim, self.ndim)
-        return tuple(self.select(d, i) for i in range(self.shape[d]))
+        before = (slice(None),) * d
+        return tuple(self._piece(before + (i,), _UNBIND) for i in range(self._data.shape[d]))
+
+    def _piece(self, index, node):
+        """``self[index]`` for a basic index, recorded as ``node``: torch names the pieces of split,
+        chunk and unbind after the method (SplitBackward0, UnbindBackward0)."""
+        if self.requires_grad and _state.enabled:
+            out = node.apply(self, index)
+        else:
+            out = Tensor._from_array(self._data[index])
+        out._view_of = (self, index)  # an in-place change of a piece reaches self, as for indexing
+        return out
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
@@ -1450,17 +1634,24 @@ class Tensor:
                                        f"of {n}")
                 return (self,)
             sizes = [builtins.min(step, n - s) for s in range(0, n, step)] or [0]
+            node = _SPLIT
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
                 raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                                    f"at dimension {dim}), but got split_sizes={sizes}")
+            node = _SPLIT_WITH_SIZES
+        before = (slice(None),) * d
         out, start = [], 0
         for s in sizes:
-            out.append(self.narrow(d, start, s))
+            if s < 0:
+                raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                                   f"split_sizes={sizes}")
+            out.append(self._piece(before + (slice(start, start + s),), node))
             start += s
         return tuple(out)
 
+    @numpy_aliases
     def chunk(self, chunks, dim=0):
         """``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (fewer if they run out)."""
         if chunks <= 0:
@@ -1470,6 +1661,7 @@ class Tensor:
         step = -(-n // chunks)
         return self.split(builtins.max(step, 1), d)
 
+    @numpy_aliases
     def tensor_split(self, sections, dim=0):
         d = _dim(dim, self.ndim)
         n = self.shape[d]
@@ -1479,7 +1671,11 @@ class Tensor:
         else:
             bounds = [0] + list(sections) + [n]
             sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:])]
-        return self.split(sizes, d)
+        pieces, start = [], 0
+        for size in sizes:  # plain slices in torch (SliceBackward0), not a split
+            pieces.append(self.narrow(d, start, size))
+            start += size
+        return tuple(pieces)
 
     # ---------------------------------------------------------------- indexing
     def __getitem__(self, index):
@@ -1570,12 +1766,14 @@ class Tensor:
             bad = int(index._data.max() if index._data.max() >= size else index._data.min())
             raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
 
+    @numpy_aliases
     def gather(self, dim, index):
         """out[i][j][k] = self[i][index[i][j][k]][k] (for dim = 1): pick along ``dim``."""
         d = _dim(dim, self.ndim)
         self._check_index_along("gather", d, index)
         return I.Gather.apply(self, index._data, d)
 
+    @numpy_aliases
     def scatter(self, dim, index, src=None, value=None, reduce=None):
         """self with self[i][index[i][j][k]][k] = src[i][j][k] (for dim = 1); ``reduce='add'`` adds."""
         if src is None:
@@ -1586,15 +1784,19 @@ class Tensor:
         self._check_index_along("scatter", d, index, src if isinstance(src, Tensor) else None)
         return I.Scatter.apply(self, index._data, src._cast(self.dtype) if isinstance(src, Tensor) else src, d, reduce)
 
+    @numpy_aliases
     def scatter_add(self, dim, index, src):
         return self.scatter(dim, index, src, reduce="add")
 
+    @numpy_aliases
     def scatter_(self, dim, index, src=None, value=None, reduce=None):
         return self._inplace(self.scatter(dim, index, src, value, reduce))
 
+    @numpy_aliases
     def scatter_add_(self, dim, index, src):
         return self._inplace(self.scatter_add(dim, index, src))
 
+    @numpy_aliases
     def index_select(self, dim, index):
         """The entries at ``index`` (a 1-D integer tensor) along ``dim``."""
         d = _dim(dim, self.ndim)
@@ -1710,16 +1912,19 @@ class Tensor:
 
     def zero_(self):
         """Set every element to 0 in place."""
-        return self.fill_(0)
+        return self._fill(0, _ZERO)
 
     def fill_(self, value):
         """Set every element to ``value`` in place (under autograd: no gradient flows to the old value)."""
+        return self._fill(value, _FILL)
+
+    def _fill(self, value, node):
         if isinstance(value, Tensor):
             value = value.item()
         if _state.enabled and self.requires_grad:
             self._check_inplace_allowed()
             xp = xp_of(self._data)
-            return self._rebind(E.ZeroGrad.apply(self, lambda a: xp.full(a.shape, value, a.dtype)))
+            return self._rebind(node.apply(self, lambda a: xp.full(a.shape, value, a.dtype)))
         _write(self._data, Ellipsis, value)
         return self
 
@@ -1734,10 +1939,10 @@ class Tensor:
             if result.shape != self.shape:
                 result = result.expand(self.shape)
             if result.requires_grad:  # a copy of src's value and history (never src's own memory)
-                return self._rebind(result.clone())
+                return self._rebind(_COPY_TENSOR.apply(result, result._data.shape)._own())
             # a constant src: the old value of self gets a zero gradient, and self keeps requiring grad
             value = result._data
-            return self._rebind(E.ZeroGrad.apply(self, lambda a: value.copy()))
+            return self._rebind(_COPY_CONSTANT.apply(self, lambda a: value.copy()))
         arr = src._data
         if xp_of(arr) is not xp_of(self._data):
             arr = xp_of(self._data).asarray(arr) if xp_of(self._data) is not np else arr.get()
@@ -1825,12 +2030,14 @@ class Tensor:
     def addcdiv_(self, t1, t2, value=1):
         return self._inplace(self + value * t1 / t2)
 
+    @numpy_aliases
     def unsqueeze_(self, dim):
         d = _dim(dim, self.ndim + 1)
-        shape = self.shape
+        shape = self._data.shape
         self._data = self._data.reshape(shape[:d] + (1,) + shape[d:])
         return self
 
+    @numpy_aliases
     def squeeze_(self, dim=None):
         self._data = self.squeeze(dim)._data
         return self
@@ -1973,6 +2180,44 @@ def _array_from_data(data, dtype=None):
         return np.array(data, dtype=np_dtype)
     except ValueError as e:
         raise ValueError(f"tensor(): could not build a tensor from the data ({e})") from None
+
+
+def _legacy_array(name, dtype: dt.dtype, args):
+    """The array of torch's legacy constructors ``Tensor(...)``, ``FloatTensor(...)``, ``LongTensor(...)``:
+
+    - no argument: an empty 1-D tensor;
+    - ints, or one ``Size``: a tensor of that shape (uninitialised in torch; zeros here, as ``empty``);
+    - a sequence or NumPy array: its values converted to ``dtype`` (an array already of ``dtype``
+      is shared, not copied);
+    - a Tensor of ``dtype``: its memory (another dtype is torch's TypeError).
+    """
+    if len(args) == 1 and (isinstance(args[0], _py_bool) or not isinstance(args[0], (_py_int, np.integer, Size))):
+        data = args[0]
+        if isinstance(data, Tensor):
+            if data.dtype is not dtype:
+                raise TypeError(f"{name}(): expected a tensor of dtype {dtype} (got one of dtype {data.dtype}); "
+                                f"convert it with .to({dtype})")
+            return data._data
+        if isinstance(data, np.ndarray):
+            return data if data.dtype == dtype.np else _array_from_data(data, dtype)
+        if not isinstance(data, (list, tuple, range)):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        try:
+            return _array_from_data(list(data) if isinstance(data, range) else data, dtype)
+        except OverflowError:
+            raise RuntimeError(f"{name}(): value cannot be converted to type {dtype.name} without overflow") from None
+    if len(args) == 1 and isinstance(args[0], Size):
+        args = tuple(args[0])
+    for a in args:
+        if not isinstance(a, (_py_int, np.integer)) or isinstance(a, _py_bool):
+            got = ", ".join(type(a).__name__ for a in args)
+            raise TypeError(f"new() received an invalid combination of arguments - got ({got}), but expected one "
+                            "of: (), (tuple of ints size), (object data)")
+    shape = tuple(_py_int(a) for a in args) if args else (0,)
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(shape)}")
+    return np.zeros(shape, dtype.np)
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:

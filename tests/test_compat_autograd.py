@@ -73,9 +73,6 @@ def test_numpy_of_a_tensor_that_requires_grad_is_torchs_error():
             lib.ones(2, requires_grad=True).numpy()
 
 
-@pytest.mark.xfail(reason="core (juanji/autograd/function.py): grad_fn names lack torch's overload suffix "
-                          "(<MulBackward> vs <MulBackward0>, <SubBackward> vs <RsubBackward1> for 4.2 - b), "
-                          "so printed tensors differ from the book's", strict=True)
 def test_grad_fn_names_print_as_in_torch():
     torch = torch_or_skip()
 

@@ -10,6 +10,15 @@ taken at that moment: the input's ``grad_fn`` (another Op) if it has one, the in
 itself if it is a leaf that requires grad, or None. Because edges point at nodes rather than
 at Tensors, an in-place operation that later gives a Tensor a new ``grad_fn`` does not
 rewire the Ops that already used its old value (torch builds its graph the same way).
+
+How nodes are named: as torch names them, so printed tensors read the same
+(``grad_fn=<MulBackward0>``). torch names a node after the overload of the operation that
+made it: ``x.sum()`` is ``SumBackward0`` and ``x.sum(0)`` ``SumBackward1``, ``4.2 - x`` is
+``RsubBackward1``. An Op's name (``type(grad_fn).__name__`` and ``grad_fn.name()``) is its
+``node_name``, by default the class name + ``Backward0``; an Op computing several of torch's
+overloads picks one per call, either at the call site (``Sum.variant("SumBackward1").apply``)
+or in ``node_name_for``, which sees forward's arguments. The Python class keeps its own
+``__qualname__`` (``Sum``): that is how the class prints, so it can be found in the code.
 """
 
 from __future__ import annotations
@@ -60,10 +69,32 @@ class Op:
     needs_input_grad: tuple = ()
     _released = False
 
+    # torch's name of the node (see the module docstring); None: the class name + "Backward0"
+    node_name = None
+    # optionally a staticmethod taking forward's arguments and returning torch's node name for
+    # that call, for Ops that compute several of torch's overloads (Linear: AddmmBackward0 for a
+    # batch of rows with a bias, MmBackward0 without)
+    node_name_for = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__name__ = cls.__dict__.get("node_name") or cls.__qualname__.rsplit(".", 1)[-1] + "Backward0"
+        if "_variants" not in cls.__dict__:
+            cls._variants = {}
+
+    @classmethod
+    def variant(cls, node_name: str) -> type:
+        """This Op under another of torch's node names (a subclass made once per name)."""
+        found = cls._variants.get(node_name)
+        if found is None:
+            namespace = {"node_name": node_name, "node_name_for": None, "_variants": cls._variants,
+                         "__module__": cls.__module__, "__qualname__": cls.__qualname__}
+            found = cls._variants[node_name] = type(cls)(node_name, (cls,), namespace)
+        return found
+
     @classmethod
     def apply(cls, *inputs, **params):
         Tensor = _Tensor or _tensor_class()
-        op = cls()
         arrays = []
         needs = []
         record = False
@@ -77,6 +108,9 @@ class Op:
                 arrays.append(t)
                 needs.append(False)
         record = record and _state.enabled
+        if record and cls.node_name_for is not None:
+            cls = cls.variant(cls.node_name_for(*arrays, **params))
+        op = cls()
         op.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         out = op.forward(*arrays, **params)
         if out.__class__ is tuple:
@@ -106,7 +140,7 @@ class Op:
 
     # torch exposes these names on grad_fn
     def name(self) -> str:
-        return type(self).__name__ + "Backward"
+        return type(self).__name__
 
     @property
     def next_functions(self):
@@ -122,7 +156,7 @@ class Op:
         return tuple(out)
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     def _release(self) -> None:
         """Free what forward saved (called after a backward without retain_graph)."""
@@ -161,7 +195,11 @@ class FunctionCtx:
 
 
 class _FunctionOp(Op):
-    """Adapter running a user Function's Tensor-level backward inside the engine."""
+    """Adapter running a user Function's Tensor-level backward inside the engine.
+
+    Each Function subclass gets its own subclass of this one, named as torch names it:
+    ``MyFn`` -> ``juanji.autograd.function.MyFnBackward`` (``MyFn._backward_cls``).
+    """
 
     fn_cls = None
     ctx = None
@@ -187,13 +225,12 @@ class _FunctionOp(Op):
             out.append(None if g is None else (g._data if isinstance(g, Tensor) else g))
         return tuple(out)
 
-    def name(self) -> str:
-        return self.fn_cls.__name__ + "Backward"
+    def __repr__(self) -> str:
+        return object.__repr__(self)  # torch: <torch.autograd.function.MyFnBackward object at 0x...>
 
     def _release(self) -> None:
-        ctx, fn_cls = self.ctx, self.fn_cls
+        ctx = self.ctx
         super()._release()
-        self.fn_cls = fn_cls  # keeps name() working
         if ctx is not None:
             ctx._freed = True
             ctx.__dict__.pop("_saved", None)
@@ -226,6 +263,12 @@ class Function:
     carries the gradient (juanji's engine has one gradient per node).
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__name__ + "Backward"
+        cls._backward_cls = type(_FunctionOp)(name, (_FunctionOp,), {
+            "fn_cls": cls, "node_name": name, "__module__": __name__, "__qualname__": name})
+
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _tensor_class()
@@ -237,8 +280,7 @@ class Function:
         record = _state.enabled and any(ctx.needs_input_grad)
         if not record:
             return out
-        op = _FunctionOp()
-        op.fn_cls = cls
+        op = cls._backward_cls()
         op.ctx = ctx
         op.needs_input_grad = ctx.needs_input_grad
         edges = []

@@ -187,6 +187,8 @@ class Prelu(Op):
     ``weight`` has 1 entry (shared) or one per channel.
     """
 
+    node_name = "PreluKernelBackward0"  # torch's name for its prelu kernel
+
     def forward(self, x, weight):
         # a weight of C slopes lines up with dim 1 of (N, C, *); a single slope broadcasts anyway
         shape = [1] * x.ndim
@@ -220,6 +222,11 @@ class Elu(Op):
     ELU: scale = input_scale = 1; SELU: fixed alpha and scale; CELU: input_scale = 1/alpha.
     dy/dx = scale (x > 0), scale*alpha*input_scale*exp(input_scale*x) (x <= 0, so also at 0).
     """
+
+    @staticmethod
+    def node_name_for(x, alpha, scale=1.0, input_scale=1.0):
+        # CELU is its own node in torch (with alpha = 1 it cannot be told from ELU here)
+        return "EluBackward0" if input_scale == 1.0 else "CeluBackward0"
 
     def forward(self, x, alpha, scale=1.0, input_scale=1.0):
         xp = xp_of(x)
@@ -326,6 +333,8 @@ class Softplus(Op):
 
 class Softsign(Op):
     """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
+
+    node_name = "DivBackward0"  # torch computes softsign as that division
 
     @_quiet
     def forward(self, x):

@@ -23,6 +23,8 @@ __all__ = ["ConvNd", "ConvTransposeNd"]
 class ConvNd(Op):
     """``y = conv(x, w) + b`` for 1, 2 or 3 spatial dims (cross-correlation, like torch)."""
 
+    node_name = "ConvolutionBackward0"
+
     def forward(self, x, w, bias, stride, padding, dilation, groups):
         self.args = (stride, padding, dilation, groups)
         # keep only what the requested gradients need
@@ -45,6 +47,8 @@ class ConvTransposeNd(Op):
     ``output_shape`` is the full output shape: it carries ``output_padding`` (the extra
     positions at the high end that no convolution of the same geometry could tell apart).
     """
+
+    node_name = "ConvolutionBackward0"  # torch's one convolution node, transposed or not
 
     def forward(self, x, w, bias, stride, padding, dilation, groups, output_shape):
         self.args = (stride, padding, dilation, groups)

@@ -29,6 +29,8 @@ SELU_SATURATION = 1.7580993408473766
 class MaskedScale(Op):
     """``y = x * mask`` with a constant mask (already holding the ``1/(1-p)`` scale)."""
 
+    node_name = "MulBackward0"  # torch's dropout multiplies by its mask too
+
     def forward(self, x, mask):
         self.mask = mask
         return x * mask
@@ -40,6 +42,8 @@ class MaskedScale(Op):
 class AlphaMask(Op):
     """``y = x * (a * keep) + a * alpha' * (p - 1 + keep)``: alpha dropout given ``keep``
     (call as ``AlphaMask.apply(x, keep, p=p)``)."""
+
+    node_name = "AddBackward0"  # torch's alpha dropout ends in the addition of the shift
 
     def forward(self, x, keep, p):
         a = ((1.0 - p) * (1.0 + p * SELU_SATURATION ** 2)) ** -0.5

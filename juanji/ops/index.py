@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Op
 from ..backend import xp_of
 
@@ -16,8 +18,57 @@ def is_basic_index(index) -> bool:
     return True
 
 
+def _is_whole(part, size) -> bool:
+    """A slice that keeps all of a dim (torch applies no operation for it)."""
+    return part.__class__ is slice and part.indices(size) == (0, size, 1)
+
+
+def _is_int(part) -> bool:
+    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+
+
+def _view_ops(shape, parts):
+    """The operations torch applies, dim by dim, for the basic parts of an index (ints: select,
+    slices: slice, None: unsqueeze; whole slices and Ellipsis: nothing), and whether the index
+    also has advanced parts (tensors, lists, masks), which torch applies after all of them."""
+    ops, advanced, dim = [], False, 0
+    explicit = sum(part is not None and part is not Ellipsis for part in parts)
+    for part in parts:
+        if part is None:
+            ops.append("UnsqueezeBackward0")
+        elif part is Ellipsis:
+            dim += len(shape) - explicit
+        elif part.__class__ is slice:
+            if dim < len(shape) and not _is_whole(part, shape[dim]):
+                ops.append("SliceBackward0")
+            dim += 1
+        elif _is_int(part) or (getattr(part, "ndim", None) == 0 and part.dtype.kind in "iu"):
+            ops.append("SelectBackward0")  # an int, or a one-element integer tensor (torch selects too)
+            dim += 1
+        else:
+            advanced = True
+            dim += getattr(part, "ndim", 1) if getattr(part, "dtype", None) == bool else 1
+    return ops, advanced
+
+
+def _getitem_node_name(shape, index) -> str:
+    """torch's node for ``x[index]``: named after the last operation torch applied (see
+    ``_view_ops``): IndexBackward0 if any part is advanced, AliasBackward0 if nothing was applied
+    (``x[...]``, ``x[:, :]``). A lone slice, even a whole one, is a slice."""
+    if index.__class__ is slice:
+        return "SliceBackward0"
+    ops, advanced = _view_ops(shape, index if isinstance(index, tuple) else (index,))
+    if advanced:
+        return "IndexBackward0"
+    return ops[-1] if ops else "AliasBackward0"
+
+
 class GetItem(Op):
     """y = x[index]; the gradient is scattered back (summing repeated integer indices)."""
+
+    @staticmethod
+    def node_name_for(x, index):
+        return _getitem_node_name(x.shape, index)
 
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
@@ -36,6 +87,18 @@ class GetItem(Op):
 
 class IndexPut(Op):
     """y = x with y[index] = v (out of place; Tensor.__setitem__ rebinds to it)."""
+
+    @staticmethod
+    def node_name_for(x, v, index, accumulate=False):
+        """torch: CopySlices when it writes into a view (an int or a partial slice in the index),
+        IndexPutBackward0 for tensors, lists and masks alone, FillBackward3 (a single value) or
+        CopyBackwards (a tensor) when the whole tensor is written."""
+        ops, advanced = _view_ops(x.shape, index if isinstance(index, tuple) else (index,))
+        if accumulate or (advanced and not ops):
+            return "IndexPutBackward0"
+        if ops:
+            return "CopySlices"
+        return "FillBackward3" if getattr(v, "ndim", 0) == 0 else "CopyBackwards"
 
     def forward(self, x, v, index, accumulate=False):
         self.index, self.v_shape = index, getattr(v, "shape", ())
@@ -93,6 +156,12 @@ def _scatter_add(out, index, src, axis):
 
 class Scatter(Op):
     """torch.scatter / scatter_add: write (or add) ``src`` into ``x`` at ``index`` along ``axis``."""
+
+    @staticmethod
+    def node_name_for(x, index, src, axis, reduce=None):
+        if reduce == "add":
+            return "ScatterAddBackward0"
+        return "ScatterBackward0" if hasattr(src, "shape") else "ScatterBackward1"  # a tensor or a value
 
     def forward(self, x, index, src, axis, reduce=None):
         self.index, self.axis, self.reduce = index, axis, reduce

@@ -6,11 +6,22 @@ from ..autograd.function import Op
 from ..backend import xp_of
 
 
+# torch.matmul's node for 1-D and 2-D operands (by ranks); batched products end in a view
+_MATMUL_NODES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 2): "MmBackward0"}
+
+
 class MatMul(Op):
     """y = a @ b;  dL/da = g @ b^T,  dL/db = a^T @ g (batch dims summed back by the engine).
 
     1-D operands follow torch.matmul: a vector on the left is a row, on the right a column.
     """
+
+    @staticmethod
+    def node_name_for(a, b):
+        named = _MATMUL_NODES.get((a.ndim, b.ndim))
+        if named is not None:
+            return named
+        return "CloneBackward0" if a.ndim == 2 else "UnsafeViewBackward0"
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -40,6 +51,9 @@ class MatMul(Op):
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 2 else gb.reshape(b.shape)
         return ga, gb
+
+
+Bmm = MatMul.variant("BmmBackward0")  # Tensor.bmm
 
 
 class Einsum(Op):

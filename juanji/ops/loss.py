@@ -84,6 +84,11 @@ class MseLoss(_PointwiseLoss):
 class L1Loss(_PointwiseLoss):
     """l = |x - t|;  dl/dx = sign(x - t) (0 where x == t)."""
 
+    @staticmethod
+    def node_name_for(x, t, reduction, **params):
+        # torch computes l1_loss as abs(x - t) then its reduction
+        return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(reduction, "AbsBackward0")
+
     def pointwise(self, d):
         return abs(d)
 
@@ -235,12 +240,29 @@ def _class_axis_shape(ndim):
     return shape
 
 
+def _class_loss_node_name(x, reduction, label_smoothing) -> str:
+    """torch's node for nll_loss / cross_entropy with class indices: NllLossBackward0 for (N, C)
+    input, NllLoss2DBackward0 for (N, C, H, W) (and other shapes, viewed as one, unless unreduced);
+    with label smoothing, the sum of its two terms."""
+    if label_smoothing > 0:
+        return "AddBackward0"
+    if x.ndim <= 2:
+        return "NllLossBackward0"
+    if x.ndim != 4 and reduction == "none":
+        return "ViewBackward0"
+    return "NllLoss2DBackward0"
+
+
 class NllLoss(Op):
     """Negative log likelihood of class indices: l_n = -w_{t_n} x[n, t_n] (0 where t_n is ignored).
 
     'mean' divides the sum by sum_n w_{t_n} (the weighted count), not by N.
     dl/dx[n, c] = -w_{t_n} [c == t_n].  Input (N, C, *d), target (N, *d) of int64.
     """
+
+    @staticmethod
+    def node_name_for(x, target, weight, reduction, ignore_index, label_smoothing=0.0):
+        return _class_loss_node_name(x, reduction, label_smoothing)
 
     def forward(self, x, target, weight, reduction, ignore_index):
         xp = xp_of(x)
@@ -270,6 +292,8 @@ class CrossEntropy(Op):
     'mean' divides by D = sum over kept n of w_{t_n}. Writing a_c = (1 - e) w_{t_n} [c == t_n] +
     e/C w_c, the gradient is dl_n/dx[n, c] = p_c sum(a) - a_c.
     """
+
+    node_name_for = NllLoss.node_name_for  # torch's cross_entropy is log_softmax then nll_loss
 
     def forward(self, x, target, weight, reduction, ignore_index, label_smoothing):
         xp = xp_of(x)
@@ -316,6 +340,10 @@ class CrossEntropyProbabilities(Op):
     dl/dx = p sum_c(w t') - w t';   dl/dt = -(1 - e) w log p;   dl/dw_c = -sum_n t'_nc log p_nc.
     """
 
+    @staticmethod
+    def node_name_for(x, target, weight, reduction, label_smoothing):
+        return "DivBackward1" if reduction == "mean" else "NegBackward0"  # torch's last steps
+
     def forward(self, x, target, weight, reduction, label_smoothing):
         n_classes = x.shape[1]
         log_p = log_softmax_array(x, axis=1)
@@ -360,6 +388,12 @@ class KlDiv(Op):
     The functional layer turns 'batchmean' into 'sum' divided by the batch size. Infinite
     log-probabilities (log 0) give inf or nan silently, as in torch.
     """
+
+    @staticmethod
+    def node_name_for(x, t, reduction, log_target):
+        if reduction == "none":  # torch's last step: t * (log t - x), or exp(t) * (t - x)
+            return "MulBackward0" if log_target else "SubBackward0"
+        return "MeanBackward0" if reduction == "mean" else "SumBackward0"
 
     @_quiet
     def forward(self, x, t, reduction, log_target):

@@ -15,6 +15,8 @@ __all__ = ["ConstantPad", "IndexPad"]
 class ConstantPad(Op):
     """``pads``: (lo, hi) per trailing dim, in dim order; negative amounts crop."""
 
+    node_name = "ConstantPadNdBackward0"
+
     def forward(self, x, pads, value=0.0):
         self.pads = pads
         return kernels.constant_pad(x, pads, value)
@@ -25,6 +27,13 @@ class ConstantPad(Op):
 
 class IndexPad(Op):
     """Reflect, replicate or circular padding (``mode``) of the trailing dims."""
+
+    @staticmethod
+    def node_name_for(x, pads, mode):
+        """torch's ReflectionPad2DBackward0, ReplicationPad1DBackward0, ... (by the number of
+        padded dims); circular padding is written into slices of a new tensor in torch."""
+        kind = {"reflect": "Reflection", "replicate": "Replication"}.get(mode)
+        return "CopySlices" if kind is None else f"{kind}Pad{len(pads)}DBackward0"
 
     def forward(self, x, pads, mode):
         self.pads, self.mode, self.in_shape = pads, mode, x.shape

@@ -16,8 +16,21 @@ from ..kernels import pool as kernels
 __all__ = ["MaxPool", "AvgPool", "MaxUnpool"]
 
 
+def _pool_node_name(pattern: str, n_spatial: int) -> str:
+    """torch's node of a 2-d or 3-d pooling (``pattern`` with ``{n}``); torch computes the 1-d
+    ones as 2-d pooling of an unsqueezed input, so they end in a squeeze."""
+    return "SqueezeBackward1" if n_spatial == 1 else pattern.format(n=n_spatial)
+
+
 class MaxPool(Op):
-    """Max over each window; also returns the argmax indices when ``return_indices``."""
+    """Max over each window; also returns the argmax indices when ``return_indices``.
+
+    Node names: torch's MaxPool2DWithIndicesBackward0 and 3D (the adaptive pools, built from
+    the same windows here, are AdaptiveMaxPool2DBackward0 in torch)."""
+
+    @staticmethod
+    def node_name_for(x, windows, return_indices=False):
+        return _pool_node_name("MaxPool{n}DWithIndicesBackward0", len(windows.in_spatial))
 
     def forward(self, x, windows, return_indices=False):
         # the indices are the whole of the backward pass: compute them only when needed
@@ -33,7 +46,14 @@ class MaxPool(Op):
 
 
 class AvgPool(Op):
-    """Window sums divided by a per-output divisor (which holds all of torch's divisor rules)."""
+    """Window sums divided by a per-output divisor (which holds all of torch's divisor rules).
+
+    Node names: torch's AvgPool2DBackward0 and 3D (AdaptiveAvgPool2DBackward0 for the adaptive
+    pools in torch, which are built from the same windows here)."""
+
+    @staticmethod
+    def node_name_for(x, windows, divisor):
+        return _pool_node_name("AvgPool{n}DBackward0", len(windows.in_spatial))
 
     def forward(self, x, windows, divisor):
         self.windows, self.divisor = windows, divisor
@@ -45,6 +65,10 @@ class AvgPool(Op):
 
 class MaxUnpool(Op):
     """Scatter ``x`` into zeros of spatial shape ``out_spatial`` at the pooling ``indices``."""
+
+    @staticmethod
+    def node_name_for(x, indices, out_spatial):
+        return _pool_node_name("MaxUnpool{n}DBackward0", len(out_spatial))
 
     def forward(self, x, indices, out_spatial):
         self.indices = indices

@@ -3,6 +3,10 @@ logsumexp, norm, cumsum.
 
 ``axis`` is a sorted tuple of non-negative dims, ``()`` (a 0-d input: nothing to reduce) or
 None (all dims). The Tensor layer checks arguments and dtypes; these work on arrays.
+
+Node names are torch's: a reduction of everything and one over dims are different overloads
+in torch (``x.sum()`` is SumBackward0, ``x.sum(0)`` SumBackward1); the Tensor methods pick the
+variant defined after each Op.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import xp_of
 
-__all__ = ["Sum", "Mean", "Prod", "Var", "Std", "MaxMin", "AmaxAmin", "LogSumExp", "Norm", "Cumsum",
-           "reduced_count"]
+__all__ = ["Sum", "SumOverDims", "Mean", "MeanOverDims", "Prod", "ProdOverDim", "Var", "Std", "MaxMin", "MinAlongDim",
+           "AmaxAmin", "Amin", "MaxOfAll", "MinOfAll", "LogSumExp", "Norm", "Cumsum", "reduced_count"]
 
 _quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")  # as a decorator only
 
@@ -61,6 +65,9 @@ class Sum(Op):
         return (xp_of(g).broadcast_to(g, self.shape),)
 
 
+SumOverDims = Sum.variant("SumBackward1")
+
+
 class Mean(Op):
     """y = sum(x) / N;  dy/dx = 1 / N."""
 
@@ -78,6 +85,9 @@ class Mean(Op):
             return (xp_of(g).zeros(self.shape, g.dtype),)
         g = _expand_back(g, self.shape, self.axis, self.keepdim) / g.dtype.type(self.count)
         return (xp_of(g).broadcast_to(g, self.shape),)
+
+
+MeanOverDims = Mean.variant("MeanBackward1")
 
 
 def _exclusive_products(x, axis):
@@ -110,6 +120,9 @@ class Prod(Op):
         else:
             others = _exclusive_products(x, self.axis[0])
         return (g * others,)
+
+
+ProdOverDim = Prod.variant("ProdBackward1")
 
 
 class Var(Op):
@@ -159,6 +172,8 @@ class Std(Var):
 class MaxMin(Op):
     """max/min over one dim, returning (values, indices); the gradient goes to the index."""
 
+    node_name = "MaxBackward0"  # torch's max(dim); min(dim) is MinAlongDim
+
     def forward(self, x, axis, keepdim=False, largest=True):
         xp = xp_of(x)
         idx = xp.argmax(x, axis=axis) if largest else xp.argmin(x, axis=axis)
@@ -178,8 +193,13 @@ class MaxMin(Op):
         return (out,)
 
 
+MinAlongDim = MaxMin.variant("MinBackward0")
+
+
 class AmaxAmin(Op):
     """amax/amin (and max()/min() of a whole tensor): tied extremes share the gradient evenly."""
+
+    node_name = "AmaxBackward0"  # amin is Amin; max() and min() of everything MaxOfAll, MinOfAll
 
     def forward(self, x, axis=None, keepdim=False, largest=True):
         y = x.max(axis=axis, keepdims=True) if largest else x.min(axis=axis, keepdims=True)
@@ -192,8 +212,15 @@ class AmaxAmin(Op):
         return (g * mask / mask.sum(axis=self.axis, keepdims=True),)
 
 
+Amin = AmaxAmin.variant("AminBackward0")
+MaxOfAll = AmaxAmin.variant("MaxBackward1")
+MinOfAll = AmaxAmin.variant("MinBackward1")
+
+
 class LogSumExp(Op):
     """y = m + log(sum(exp(x - m))) with m = max(x) (finite);  dy/dx = exp(x - y) = softmax(x)."""
+
+    node_name = "LogsumexpBackward0"
 
     @_quiet
     def forward(self, x, axis, keepdim=False):
@@ -214,6 +241,8 @@ class LogSumExp(Op):
 class Norm(Op):
     """p-norm: (sum |x|^p)^(1/p); p = inf is max |x|, p = 0 counts non-zeros;
     dy/dx = sign(x) |x|^(p-1) / y^(p-1) (0 where y == 0)."""
+
+    node_name = "LinalgVectorNormBackward0"  # torch's norm goes through linalg.vector_norm
 
     @_quiet
     def forward(self, x, p=2.0, axis=None, keepdim=False):

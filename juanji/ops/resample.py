@@ -30,6 +30,8 @@ class Interpolate(Op):
 class Unfold(Op):
     """im2col of an ``(N, C, H, W)`` array into ``(N, C*kh*kw, L)``."""
 
+    node_name = "Im2ColBackward0"
+
     def forward(self, x, kernel_size, dilation, padding, stride):
         self.args = (kernel_size, dilation, padding, stride)
         self.size = x.shape[2:]
@@ -41,6 +43,8 @@ class Unfold(Op):
 
 class Fold(Op):
     """col2im of ``(N, C*kh*kw, L)`` columns into ``(N, C, *output_size)``."""
+
+    node_name = "Col2ImBackward0"
 
     def forward(self, cols, output_size, kernel_size, dilation, padding, stride):
         self.args = (kernel_size, dilation, padding, stride)

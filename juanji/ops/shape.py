@@ -1,4 +1,9 @@
-"""Shape and layout primitives: reshape (views), permute, expand, repeat, flip, cat, stack."""
+"""Shape and layout primitives: reshape (views), permute, expand, repeat, flip, cat, stack.
+
+One Reshape Op serves view, reshape, flatten, squeeze, unsqueeze and clone, one Permute Op
+permute, transpose and t; torch names each node after the method, so the Tensor methods use the
+variants defined after each Op (``x.unsqueeze(0)`` is UnsqueezeBackward0, ``x.t()`` TBackward0).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,23 @@ from ..backend import xp_of
 class Reshape(Op):
     """A view with a new shape when the memory allows it (torch's view/reshape)."""
 
+    node_name = "ViewBackward0"
+
     def forward(self, x, shape):
         self.shape = x.shape
         return x.reshape(shape)
 
     def backward(self, g):
         return (g.reshape(self.shape),)
+
+
+UnsafeView = Reshape.variant("UnsafeViewBackward0")  # torch's reshape when it had to copy
+Unsqueeze = Reshape.variant("UnsqueezeBackward0")
+SqueezeAll = Reshape.variant("SqueezeBackward0")     # squeeze()
+SqueezeDim = Reshape.variant("SqueezeBackward1")     # squeeze(dim)
+SqueezeDims = Reshape.variant("SqueezeBackward2")    # squeeze((dim, ...))
+Clone = Reshape.variant("CloneBackward0")
+Alias = Reshape.variant("AliasBackward0")            # the same memory under another Tensor
 
 
 class Permute(Op):
@@ -27,6 +43,10 @@ class Permute(Op):
         for i, d in enumerate(self.dims):
             inverse[d] = i
         return (g.transpose(inverse),)
+
+
+Transpose = Permute.variant("TransposeBackward0")
+T = Permute.variant("TBackward0")
 
 
 class Expand(Op):
