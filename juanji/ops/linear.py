@@ -27,6 +27,15 @@ class Linear(Op):
         dL/dx = G W            dL/dW = G^T X            dL/db = sum over rows of G
     """
 
+    @staticmethod
+    def node_name_for(x, weight, bias):
+        """torch's node: addmm (mm without a bias) for a batch of rows, a view of it otherwise."""
+        if x.ndim == 2:
+            return "MmBackward0" if bias is None else "AddmmBackward0"
+        if bias is not None:
+            return "ViewBackward0"
+        return "SqueezeBackward4" if x.ndim == 1 else "UnsafeViewBackward0"
+
     @quiet
     def forward(self, x, weight, bias):
         in_features = weight.shape[1]
@@ -66,6 +75,10 @@ class Bilinear(Op):
         y = P A^T  (A as [out, in1*in2])          dL/dA = G^T P
         H = G A    (as [n, in1, in2])             dL/dx1 = H x2,  dL/dx2 = x1 H
     """
+
+    @staticmethod
+    def node_name_for(x1, x2, weight, bias):
+        return "ViewBackward0" if bias is None else "AddBackward0"  # torch's last step
 
     @quiet
     def forward(self, x1, x2, weight, bias):

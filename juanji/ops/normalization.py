@@ -315,6 +315,8 @@ class BatchNorm(Op):
     functional layer folds into the running estimates.
     """
 
+    node_name = "NativeBatchNormBackward0"  # torch's, in training and evaluation alike
+
     @quiet
     def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5):
         x3 = _as_ncl(x)
@@ -415,6 +417,8 @@ def _window_sum(values, size, before, after):
 
 class LocalResponseNorm(Op):
     """``y = x * (k + alpha * mean_window(x^2))^(-beta)`` across channels (dim 1)."""
+
+    node_name = "DivBackward0"  # torch computes it as x / (k + ...)^beta
 
     @quiet
     def forward(self, x, size, alpha, beta, k):
