@@ -31,10 +31,12 @@ forward then keeps the loaded values).
     >>> net[0]
     Linear(in_features=20, out_features=256, bias=True)
 
-Two deliberate differences from torch: a lazy convolution checks ``out_channels`` and
-``groups`` when it is built (torch fails at the first forward), and a lazy batch or instance
-norm checks the input's rank before reading its channel count (so an unbatched instance-norm
-input gives its channel dim, where torch reads dim 1).
+Deliberate differences from torch: a lazy convolution checks ``out_channels`` and ``groups``
+when it is built (torch fails at the first forward); a lazy batch or instance norm checks the
+input's rank before reading its channel count (so an unbatched instance-norm input gives its
+channel dim, where torch reads dim 1); and a lazy convolution or norm loaded from a state_dict
+before its first batch takes ``in_channels``/``num_features`` from the loaded tensors (torch
+leaves them 0, which makes its instance norm refuse every input).
 """
 
 from __future__ import annotations
@@ -404,6 +406,8 @@ class _LazyConvXdMixin(LazyModuleMixin):
                 if self.bias is not None:
                     self.bias.materialize((self.out_channels,))
                 self.reset_parameters()
+        elif self.in_channels == 0:  # weights loaded from a state_dict: they tell the size
+            self.in_channels = self.weight.shape[0] if self.transposed else self.weight.shape[1] * self.groups
 
     def _get_in_channels(self, input) -> int:
         unbatched = self.n_spatial + 1
@@ -501,11 +505,16 @@ class _LazyNormBase(LazyModuleMixin):
             self._check_input_dim(input)  # before reading a channel count from it
             self.num_features = input.shape[self._feature_dim(input)]
             with no_grad():
-                for name in ("weight", "bias", "running_mean", "running_var"):
-                    value = getattr(self, name)
-                    if value is not None:
-                        value.materialize((self.num_features,))
+                for value in self._per_feature_tensors():
+                    value.materialize((self.num_features,))
                 self.reset_parameters()
+        elif self.num_features == 0:  # tensors loaded from a state_dict: they tell the size
+            self.num_features = next((len(t) for t in self._per_feature_tensors()), 0)
+
+    def _per_feature_tensors(self) -> list:
+        """weight, bias, running_mean and running_var, those that exist."""
+        tensors = (self.weight, self.bias, self.running_mean, self.running_var)
+        return [t for t in tensors if t is not None]
 
 
 class _LazyInstanceNorm(_LazyNormBase):
