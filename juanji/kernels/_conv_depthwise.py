@@ -23,9 +23,10 @@ Other strides fall back to row-by-row loops over the unpadded input.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._conv_numba import _valid_outputs, worth_parallel
+from ._conv_numba import _valid_outputs
+from ._threads import run_tasks
 
 __all__ = ["depthwise_forward", "depthwise_backward_input", "depthwise_backward_weight"]
 
@@ -275,77 +276,43 @@ def _backward_weight_rows_task(task, gy, x, gw, dims):
     gw[o, 0, kz, ky, kx] = total
 
 
-# -- drivers: each task loop on every core or on the calling thread (see _conv_numba) --------
+# -- drivers: a task range on the calling thread; _threads.run_tasks splits it over threads ------
+# (One per task function, written out: Numba cannot cache a driver that takes the task
+# function as an argument.)
 
-@njit(cache=True, parallel=True)
-def _forward_stride1_parallel(n_tasks, x, w, y, dims, bias, use_bias):
-    for t in prange(n_tasks):
+@njit(cache=True, nogil=True)
+def _forward_stride1_range(first, last, x, w, y, dims, bias, use_bias):
+    for t in range(first, last):
         _forward_stride1_task(t, x, w, y, dims, bias, use_bias)
 
 
-@njit(cache=True)
-def _forward_stride1_serial(n_tasks, x, w, y, dims, bias, use_bias):
-    for t in range(n_tasks):
-        _forward_stride1_task(t, x, w, y, dims, bias, use_bias)
-
-
-@njit(cache=True, parallel=True)
-def _backward_input_stride1_parallel(n_tasks, gy, w, gx, dims):
-    for t in prange(n_tasks):
+@njit(cache=True, nogil=True)
+def _backward_input_stride1_range(first, last, gy, w, gx, dims):
+    for t in range(first, last):
         _backward_input_stride1_task(t, gy, w, gx, dims)
 
 
-@njit(cache=True)
-def _backward_input_stride1_serial(n_tasks, gy, w, gx, dims):
-    for t in range(n_tasks):
-        _backward_input_stride1_task(t, gy, w, gx, dims)
-
-
-@njit(cache=True, parallel=True)
-def _backward_weight_stride1_parallel(n_tasks, gy, x, gw, dims):
-    for t in prange(n_tasks):
+@njit(cache=True, nogil=True)
+def _backward_weight_stride1_range(first, last, gy, x, gw, dims):
+    for t in range(first, last):
         _backward_weight_stride1_task(t, gy, x, gw, dims)
 
 
-@njit(cache=True)
-def _backward_weight_stride1_serial(n_tasks, gy, x, gw, dims):
-    for t in range(n_tasks):
-        _backward_weight_stride1_task(t, gy, x, gw, dims)
-
-
-@njit(cache=True, parallel=True)
-def _forward_rows_parallel(n_tasks, x, w, y, dims, bias, use_bias):
-    for t in prange(n_tasks):
+@njit(cache=True, nogil=True)
+def _forward_rows_range(first, last, x, w, y, dims, bias, use_bias):
+    for t in range(first, last):
         _forward_rows_task(t, x, w, y, dims, bias, use_bias)
 
 
-@njit(cache=True)
-def _forward_rows_serial(n_tasks, x, w, y, dims, bias, use_bias):
-    for t in range(n_tasks):
-        _forward_rows_task(t, x, w, y, dims, bias, use_bias)
-
-
-@njit(cache=True, parallel=True)
-def _backward_input_rows_parallel(n_tasks, gy, w, gx, dims):
-    for t in prange(n_tasks):
+@njit(cache=True, nogil=True)
+def _backward_input_rows_range(first, last, gy, w, gx, dims):
+    for t in range(first, last):
         _backward_input_rows_task(t, gy, w, gx, dims)
 
 
-@njit(cache=True)
-def _backward_input_rows_serial(n_tasks, gy, w, gx, dims):
-    for t in range(n_tasks):
-        _backward_input_rows_task(t, gy, w, gx, dims)
-
-
-@njit(cache=True, parallel=True)
-def _backward_weight_rows_parallel(n_tasks, gy, x, gw, dims):
-    for t in prange(n_tasks):
-        _backward_weight_rows_task(t, gy, x, gw, dims)
-
-
-@njit(cache=True)
-def _backward_weight_rows_serial(n_tasks, gy, x, gw, dims):
-    for t in range(n_tasks):
+@njit(cache=True, nogil=True)
+def _backward_weight_rows_range(first, last, gy, x, gw, dims):
+    for t in range(first, last):
         _backward_weight_rows_task(t, gy, x, gw, dims)
 
 
@@ -355,19 +322,15 @@ def _dims(*groups):
     return np.array([v for group in groups for v in group], np.int64)
 
 
-def _run(parallel, serial, n_tasks, elements, *args):
-    (parallel if worth_parallel(elements) else serial)(n_tasks, *args)
-
-
 def depthwise_forward(x, w, y, stride, dilation, pad_lo, pad_hi, bias, use_bias):
     """``y[b, o, pos] = sum_k w[o, 0, k] * x[b, o // m, pos*s + k*d - lo]`` (+ bias[o])."""
     work = y.size * w[0].size
     if stride == (1, 1, 1):  # one task per (sample, input channel)
-        _run(_forward_stride1_parallel, _forward_stride1_serial, x.shape[0] * x.shape[1], work,
-             x, w, y, _dims(dilation, pad_lo, pad_hi), bias, use_bias)
+        run_tasks(_forward_stride1_range, x.shape[0] * x.shape[1], work,
+                  x, w, y, _dims(dilation, pad_lo, pad_hi), bias, use_bias)
     else:  # one task per (sample, output channel)
-        _run(_forward_rows_parallel, _forward_rows_serial, x.shape[0] * w.shape[0], work,
-             x, w, y, _dims(stride, dilation, pad_lo), bias, use_bias)
+        run_tasks(_forward_rows_range, x.shape[0] * w.shape[0], work,
+                  x, w, y, _dims(stride, dilation, pad_lo), bias, use_bias)
 
 
 def depthwise_backward_input(gy, w, gx, stride, dilation, pad_lo, pad_hi):
@@ -375,19 +338,19 @@ def depthwise_backward_input(gy, w, gx, stride, dilation, pad_lo, pad_hi):
     w[o, 0, k] * gy[b, o, pos]``; one (sample, input channel) plane per task."""
     work, n_tasks = gy.size * w[0].size, gx.shape[0] * gx.shape[1]
     if stride == (1, 1, 1):
-        _run(_backward_input_stride1_parallel, _backward_input_stride1_serial, n_tasks, work,
-             gy, w, gx, _dims(dilation, pad_lo, pad_hi))
+        run_tasks(_backward_input_stride1_range, n_tasks, work,
+                  gy, w, gx, _dims(dilation, pad_lo, pad_hi))
     else:
-        _run(_backward_input_rows_parallel, _backward_input_rows_serial, n_tasks, work,
-             gy, w, gx, _dims(stride, dilation, pad_lo))
+        run_tasks(_backward_input_rows_range, n_tasks, work,
+                  gy, w, gx, _dims(stride, dilation, pad_lo))
 
 
 def depthwise_backward_weight(gy, x, gw, stride, dilation, pad_lo, pad_hi):
     """``gw[o, 0, k] = sum_b sum_pos gy[b, o, pos] * x[b, o // m, pos*s + k*d - lo]``."""
     work = gy.size * gw[0].size
     if stride == (1, 1, 1):  # one task per output channel
-        _run(_backward_weight_stride1_parallel, _backward_weight_stride1_serial, gw.shape[0], work,
-             gy, x, gw, _dims(dilation, pad_lo, pad_hi))
+        run_tasks(_backward_weight_stride1_range, gw.shape[0], work,
+                  gy, x, gw, _dims(dilation, pad_lo, pad_hi))
     else:  # one task per (output channel, tap)
-        _run(_backward_weight_rows_parallel, _backward_weight_rows_serial, gw.size, work,
-             gy, x, gw, _dims(stride, dilation, pad_lo))
+        run_tasks(_backward_weight_rows_range, gw.size, work,
+                  gy, x, gw, _dims(stride, dilation, pad_lo))

@@ -15,12 +15,11 @@ transposes that cost more than they save: measured.)
 
 from __future__ import annotations
 
-from numba import njit, prange, uint64
+from numba import njit, uint64
 
-__all__ = ["im2col", "col2im", "worth_parallel", "PARALLEL_MIN_ELEMENTS"]
+from ._threads import run_tasks
 
-# Loops over fewer values than this run on the calling thread (see ``worth_parallel``).
-PARALLEL_MIN_ELEMENTS = 1 << 16
+__all__ = ["im2col", "col2im"]
 
 
 @njit(cache=True)
@@ -181,66 +180,40 @@ def _col2im_task(task, gcols, gx, n0, dims):
                                 flat_gx[uint64(dst + ox * s_w)] += flat_g[uint64(u + ox)]
 
 
-# -- drivers: the same tasks on every core (large problems) or on the calling thread (small) -----
-# (One pair per task function, written out: Numba cannot cache a driver that takes the task
+# -- drivers: a task range on the calling thread; _threads.run_tasks splits it over threads ------
+# (One per task function, written out: Numba cannot cache a driver that takes the task
 # function as an argument, and caching matters, since compiling these loops takes seconds.)
 
-@njit(cache=True, parallel=True)
-def _im2col_parallel(x, n0, cols, dims, n_tasks):
-    for t in prange(n_tasks):
-        _im2col_task(t, x, n0, cols, dims)
+@njit(cache=True, nogil=True)
+def _im2col_rows(first, last, x, n0, cols, dims):
+    for row in range(first, last):
+        _im2col_task(row, x, n0, cols, dims)
 
 
 @njit(cache=True, nogil=True)
-def _im2col_serial(x, n0, cols, dims, n_tasks):
-    for t in range(n_tasks):
-        _im2col_task(t, x, n0, cols, dims)
+def _col2im_planes(first, last, gcols, gx, n0, dims):
+    for plane in range(first, last):
+        _col2im_task(plane, gcols, gx, n0, dims)
 
 
-@njit(cache=True, parallel=True)
-def _col2im_parallel(gcols, gx, n0, dims, n_tasks):
-    for t in prange(n_tasks):
-        _col2im_task(t, gcols, gx, n0, dims)
-
-
-@njit(cache=True, nogil=True)
-def _col2im_serial(gcols, gx, n0, dims, n_tasks):
-    for t in range(n_tasks):
-        _col2im_task(t, gcols, gx, n0, dims)
-
-
-def worth_parallel(elements: int) -> bool:
-    """Whether a loop over ``elements`` values pays for waking the thread pool.
-
-    Below this size the wake-up (and, on a busy machine, waiting for every thread to be
-    scheduled) costs more than the loop itself; tiny convolutions (tests, tutorials,
-    gradient checks) then run on the calling thread alone.
-    """
-    return elements >= PARALLEL_MIN_ELEMENTS
-
-
-def im2col(x, n0, cols, dims, serial=False):
+def im2col(x, n0, cols, dims):
     """Gather the windows of samples ``n0 ..`` of ``x (N, C, D, H, W)`` into ``cols (C*K, nb*L)``.
 
     ``cols[(c*Kd + kz)*Kh*Kw + ky*Kw + kx, b*L + (oz*oH + oy)*oW + ox]
     = x[n0+b, c, oz*s_d + kz*d_d - lo_d, oy*s_h + ky*d_h - lo_h, ox*s_w + kx*d_w - lo_w]``,
     zero where that index falls in the padding. ``dims`` (an int64 array) = (out_d, out_h, out_w,
-    k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w). ``serial``: run on the
-    calling thread only (a worker thread that already owns a slice of the batch).
+    k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w). One task per row
+    (channel, tap); inside a thread that owns a slice of the batch it all runs on that thread.
     """
-    n_tasks = cols.shape[0]  # one task per row (channel, tap)
-    driver = _im2col_parallel if not serial and worth_parallel(cols.size) else _im2col_serial
-    driver(x, n0, cols, dims, n_tasks)
+    run_tasks(_im2col_rows, cols.shape[0], cols.size, x, n0, cols, dims)
 
 
-def col2im(gcols, gx, n0, dims, serial=False):
+def col2im(gcols, gx, n0, dims):
     """The adjoint of :func:`im2col`: add every column entry back where it was read from.
 
     ``gx[n0+b, c]`` is the sum over taps and output positions of ``gcols[(c, tap), (b, pos)]``
     at input index ``pos*s + tap*d - lo`` (padding positions dropped). One ``(b, c)`` plane
-    per task: tasks write disjoint planes, so the additions need no locks. ``serial``: as
-    for :func:`im2col`.
+    per task: tasks write disjoint planes, so the additions need no locks.
     """
-    n_tasks = (gcols.shape[1] // (dims[0] * dims[1] * dims[2])) * gx.shape[1]
-    driver = _col2im_parallel if not serial and worth_parallel(gcols.size) else _col2im_serial
-    driver(gcols, gx, n0, dims, n_tasks)
+    n_planes = (gcols.shape[1] // (dims[0] * dims[1] * dims[2])) * gx.shape[1]
+    run_tasks(_col2im_planes, n_planes, gcols.size, gcols, gx, n0, dims)

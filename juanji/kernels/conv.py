@@ -34,7 +34,7 @@ from juanji.backend import xp_of
 from . import _conv_depthwise as depthwise
 from . import _conv_numba as nb
 from . import _conv_slices
-from ._batch_parallel import map_batch, workers
+from ._threads import batch_workers, map_slices, worth_parallel
 from ._conv_geometry import ConvGeometry
 from .sizes import transposed_output_size
 
@@ -97,7 +97,7 @@ class _Columns:
         width = count * self.geom.out_volume
         return self.buffer[:self.rows * width].reshape(self.rows, width)
 
-    def gather(self, x5, n0: int, count: int, serial: bool = False):
+    def gather(self, x5, n0: int, count: int):
         """im2col of samples ``n0 .. n0+count`` of the lifted input ``x5``.
 
         For a pointwise (1x1, stride 1, unpadded) convolution the columns are the input
@@ -108,17 +108,17 @@ class _Columns:
             x3 = x5.reshape(x5.shape[0], geom.channels, geom.in_volume)
             return _samples_as_columns(x3, n0, count, self.buffer)
         cols = self.view(count)
-        nb.im2col(x5, n0, cols, _loop_dims(geom), serial)
+        nb.im2col(x5, n0, cols, _loop_dims(geom))
         return cols
 
-    def scatter(self, gcols, gx, n0: int, count: int, serial: bool = False):
+    def scatter(self, gcols, gx, n0: int, count: int):
         """The adjoint of :meth:`gather`: add the column gradients back into ``gx``."""
         geom = self.geom
         if geom.is_pointwise:
             gx3 = gx.reshape(gx.shape[0], geom.channels, geom.in_volume)
             gx3[n0:n0 + count] = gcols.reshape(geom.channels, count, geom.in_volume).transpose(1, 0, 2)
         else:
-            nb.col2im(gcols, gx, n0, _loop_dims(geom), serial)
+            nb.col2im(gcols, gx, n0, _loop_dims(geom))
 
 
 def _samples_as_columns(a3, n0: int, count: int, out):
@@ -171,25 +171,21 @@ def conv_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
 
 def _batch_parts(geom: ConvGeometry) -> int:
     """How many slices of the batch to run concurrently, one per thread (see
-    ``_batch_parallel``); 1 means one slice, whose loops use every core in turn (or none,
+    ``_threads``); 1 means one slice, whose loops use every core in turn (or none,
     for a problem too small to be worth waking the threads)."""
-    parts = min(workers(), geom.batch)
+    parts = min(batch_workers(), geom.batch)
     work = geom.batch * geom.out_volume * geom.channels * geom.kernel_volume
-    return parts if parts > 1 and nb.worth_parallel(work) else 1
+    return parts if parts > 1 and worth_parallel(work) else 1
 
 
 def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
     wg = _grouped(w5, geom)
     y3 = y.reshape(geom.batch, geom.out_channels, geom.out_volume)
-    parts = _batch_parts(geom)
-
-    def forward_slice(start, stop):
-        _forward_samples(x5, wg, y3, geom, start, stop, bias_arr, use_bias, serial=parts > 1)
-
-    map_batch(forward_slice, geom.batch, parts)
+    map_slices(lambda start, stop: _forward_samples(x5, wg, y3, geom, start, stop, bias_arr, use_bias),
+               geom.batch, _batch_parts(geom))
 
 
-def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_bias, serial):
+def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_bias):
     """The forward pass for samples ``start .. stop``, chunk by chunk."""
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
@@ -197,7 +193,7 @@ def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_
     out_buffer = np.empty(geom.out_channels * chunk * length, x5.dtype) if chunk > 1 else None
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
-        cols = columns.gather(x5, n0, count, serial).reshape(g, -1, count * length)
+        cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
         if count == 1:  # the product lands directly in y's memory
             np.matmul(wg, cols, out=y3[n0].reshape(g, og, length))
         else:
@@ -259,15 +255,11 @@ def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, gro
 def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
     wg_t = _grouped(w5, geom).transpose(0, 2, 1)  # (G, Cg*K, Og)
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
-    parts = _batch_parts(geom)
-
-    def input_grad_slice(start, stop):
-        _input_grad_samples(gy3, wg_t, gx, geom, start, stop, serial=parts > 1)
-
-    map_batch(input_grad_slice, geom.batch, parts)
+    map_slices(lambda start, stop: _input_grad_samples(gy3, wg_t, gx, geom, start, stop),
+               geom.batch, _batch_parts(geom))
 
 
-def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop, serial):
+def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
     """The input gradient of samples ``start .. stop``, chunk by chunk."""
     chunk = min(_chunk_size(geom, gy3.itemsize), stop - start)
     columns = _Columns(geom, chunk, gy3.dtype)
@@ -281,7 +273,7 @@ def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop, serial):
             continue
         gcols = columns.view(count)
         np.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
-        columns.scatter(gcols, gx, n0, count, serial)
+        columns.scatter(gcols, gx, n0, count)
 
 
 def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
@@ -308,19 +300,15 @@ def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, g
 
 def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
-    parts = _batch_parts(geom)
-
-    def weight_grad_slice(start, stop):
-        return _weight_grad_samples(gy3, x5, geom, start, stop, serial=parts > 1)
-
-    partials = map_batch(weight_grad_slice, geom.batch, parts)
+    partials = map_slices(lambda start, stop: _weight_grad_samples(gy3, x5, geom, start, stop),
+                          geom.batch, _batch_parts(geom))
     gw_t = partials[0]
     for partial in partials[1:]:  # in slice order: the same sum on every run
         gw_t += partial
     return np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(geom.lifted("weight"))
 
 
-def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop, serial):
+def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
     """The weight gradient contributed by samples ``start .. stop``, as ``(G, Cg*K, Og)``."""
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
@@ -332,7 +320,7 @@ def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop, serial):
     partial = np.empty_like(gw_t)
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
-        cols = columns.gather(x5, n0, count, serial).reshape(g, -1, count * length)
+        cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, og, count * length)
         np.matmul(cols, gy_cols.transpose(0, 2, 1), out=partial)
         gw_t += partial

@@ -203,9 +203,10 @@ def test_shorter_grad_output_counts_as_zeros_at_the_end():
 @pytest.mark.parametrize("groups_kind, stride", [("any", 1), ("depthwise", 1), ("depthwise", 2)])
 def test_parallel_and_single_thread_loops_agree(monkeypatch, groups_kind, stride):
     """Small problems run the Numba loops on the calling thread, large ones on every core
-    (split by batch slices, see juanji/kernels/_batch_parallel.py). The weight gradient then
-    adds the slices' partial sums in another order: float32 rounding differs slightly."""
-    from juanji.kernels import _conv_numba
+    (split into slices of the batch or of the tasks, see juanji/kernels/_threads.py). The
+    weight gradient then adds the slices' partial sums in another order: float32 rounding
+    differs slightly."""
+    from juanji.kernels import _threads
     rng = np.random.default_rng(8)
     cin = 4
     w_shape = (8, 1, 3, 3) if groups_kind == "depthwise" else (6, 2, 3, 3)
@@ -219,9 +220,9 @@ def test_parallel_and_single_thread_loops_agree(monkeypatch, groups_kind, stride
         return (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
                 K.conv_backward_weight(gy, x, w.shape, *args))
 
-    monkeypatch.setattr(_conv_numba, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1 << 62)
     serial = run()
-    monkeypatch.setattr(_conv_numba, "PARALLEL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 0)
     parallel = run()
     again = run()
     for a, b, c in zip(serial, parallel, again):
@@ -230,20 +231,20 @@ def test_parallel_and_single_thread_loops_agree(monkeypatch, groups_kind, stride
 
 
 def test_batch_split_covers_every_sample_once_in_order():
-    from juanji.kernels import _batch_parallel as bp
+    from juanji.kernels import _threads as bp
     for batch in (1, 2, 3, 7, 64):
         for parts in (1, 2, 3):
             if parts > batch:
                 continue
-            seen = bp.map_batch(lambda start, stop: list(range(start, stop)), batch, parts)
+            seen = bp.map_slices(lambda start, stop: list(range(start, stop)), batch, parts)
             assert len(seen) == parts and sum(seen, []) == list(range(batch))
             assert max(map(len, seen)) - min(map(len, seen)) <= 1
 
 
 def test_batch_split_runs_blas_single_threaded_and_restores_it():
-    from juanji.kernels import _batch_parallel as bp
+    from juanji.kernels import _threads as bp
     before = bp.blas_threads()
     if before is None:
         pytest.skip("BLAS thread count cannot be controlled here")
-    inside = bp.map_batch(lambda start, stop: bp.blas_threads(), 4, 2)
+    inside = bp.map_slices(lambda start, stop: bp.blas_threads(), 4, 2)
     assert inside == [1, 1] and bp.blas_threads() == before

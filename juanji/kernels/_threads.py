@@ -1,6 +1,11 @@
-"""Coarse-grained threading for the convolution kernels: one slice of the batch per thread.
+"""Threading for the convolution kernels: contiguous slices of the work, one per thread.
 
-Why: a convolution is a loop of "gather a chunk of columns (Numba), multiply it (BLAS)".
+Every Numba loop here is compiled serial and ``nogil=True``; parallelism comes from running
+it on slices of its task range in a few Python threads (which the released GIL lets run at
+once). One mechanism for every kernel, and it composes: a thread that owns a slice of the
+batch runs its inner loops on itself.
+
+Why slices of the *batch* for im2col + GEMM convolutions: a convolution is a loop of "gather a chunk of columns (Numba), multiply it (BLAS)".
 Letting both steps use every core in turn means two hand-overs between thread pools per
 chunk, hundreds per training step; each costs a wake-up, and on a busy machine a wait for
 the slowest thread. Splitting the *batch* instead gives each worker thread its own samples,
@@ -10,11 +15,14 @@ machine) to the figures in the issue notes.
 
 Pieces:
 
-- :func:`workers` -- how many threads a batch may be split over (Numba's thread count, which
-  ``juanji.set_num_threads`` sets together with BLAS's);
-- :func:`map_batch` -- run ``work(start, stop)`` on contiguous batch slices in a persistent
-  thread pool, with BLAS single-threaded meanwhile, and return the results in slice order
-  (so reductions over the slices add up in a fixed order: bit-for-bit repeatable);
+- :func:`workers` -- how many threads work may be split over (Numba's thread count, which
+  ``juanji.set_num_threads`` sets together with BLAS's; 1 inside a worker);
+- :func:`map_slices` -- run ``work(start, stop)`` on contiguous slices of ``range(total)`` in
+  a persistent thread pool (optionally with BLAS single-threaded meanwhile) and return the
+  results in slice order (so reductions over the slices add up in a fixed order: bit-for-bit
+  repeatable);
+- :func:`run_tasks` -- a serial Numba driver ``driver(first, last, *args)`` over its task
+  range, split over the threads when the loop is large enough (:func:`worth_parallel`);
 - :func:`set_blas_threads` / :func:`blas_threads` -- the BLAS thread count, through
   threadpoolctl's discovery of the library NumPy loaded and a direct ctypes call (~1 µs; the
   controller's own method costs ~50 µs, too much to pay per convolution).
@@ -31,7 +39,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["workers", "map_batch", "set_blas_threads", "blas_threads"]
+__all__ = ["workers", "map_slices", "run_tasks", "worth_parallel", "PARALLEL_MIN_ELEMENTS",
+           "set_blas_threads", "blas_threads"]
+
+# Loops over fewer values than this run on the calling thread (see ``worth_parallel``).
+PARALLEL_MIN_ELEMENTS = 1 << 16
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -94,14 +106,28 @@ def set_blas_threads(n: int) -> None:
         blas.set(int(n))
 
 
-# ----------------------------------------------------------------------------- batch split
+# ----------------------------------------------------------------------------- slices
+def worth_parallel(elements: int) -> bool:
+    """Whether a loop over ``elements`` values pays for handing work to other threads.
+
+    Below this size the hand-over (and, on a busy machine, waiting for every thread to be
+    scheduled) costs more than the loop itself; tiny convolutions (tests, tutorials,
+    gradient checks) then run on the calling thread alone.
+    """
+    return elements >= PARALLEL_MIN_ELEMENTS
+
+
 def workers() -> int:
-    """Threads a batch may be split over: Numba's thread count, 1 inside a worker, and 1
-    when BLAS's threads cannot be controlled (two multi-threaded BLAS calls at once would
-    oversubscribe the cores)."""
-    if getattr(_in_worker, "active", False) or _blas_lib().set is None:
+    """Threads work may be split over: Numba's thread count, and 1 inside a worker."""
+    if getattr(_in_worker, "active", False):
         return 1
     return numba.get_num_threads()
+
+
+def batch_workers() -> int:
+    """Threads a *batch* may be split over: :func:`workers`, but 1 when BLAS's threads cannot
+    be controlled (several multi-threaded BLAS calls at once would oversubscribe the cores)."""
+    return 1 if _blas_lib().set is None else workers()
 
 
 def _executor(size: int) -> ThreadPoolExecutor:
@@ -134,18 +160,20 @@ def _run_in_worker(work, start, stop):
         _in_worker.active = False
 
 
-def map_batch(work, batch: int, parts: int) -> list:
-    """``[work(start, stop) for each slice]`` over ``parts`` contiguous slices of the batch,
-    run concurrently (the calling thread takes the first slice) with BLAS single-threaded.
+def map_slices(work, total: int, parts: int, single_threaded_blas: bool = True) -> list:
+    """``[work(start, stop) for each slice]`` over ``parts`` contiguous slices of
+    ``range(total)``, run concurrently (the calling thread takes the first slice), with BLAS
+    single-threaded meanwhile if asked (workers that call BLAS themselves).
 
     The results come back in slice order whatever order the threads finish in.
     """
-    slices = _slices(batch, parts)
     if parts <= 1:
-        return [work(0, batch)]
+        return [work(0, total)]
+    slices = _slices(total, parts)
     pool = _executor(parts - 1)
-    saved = blas_threads()
-    set_blas_threads(1)
+    saved = blas_threads() if single_threaded_blas else None
+    if saved is not None:
+        set_blas_threads(1)
     try:
         futures = [pool.submit(_run_in_worker, work, start, stop) for start, stop in slices[1:]]
         first = _run_in_worker(work, *slices[0])
@@ -153,3 +181,14 @@ def map_batch(work, batch: int, parts: int) -> list:
     finally:
         if saved is not None:
             set_blas_threads(saved)
+
+
+def run_tasks(driver, n_tasks: int, elements: int, *args) -> None:
+    """``driver(0, n_tasks, *args)``, split into one task slice per thread when the loop
+    touches at least ``PARALLEL_MIN_ELEMENTS`` values. The tasks must write disjoint memory."""
+    parts = min(workers(), n_tasks) if worth_parallel(elements) else 1
+    if parts <= 1:
+        driver(0, n_tasks, *args)
+    else:
+        map_slices(lambda first, last: driver(first, last, *args), n_tasks, parts,
+                   single_threaded_blas=False)
