@@ -12,8 +12,8 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from . import _dtype  # noqa: E402
 from ._dtype import (bool, dtype, double, float, float16, float32, float64, get_default_dtype, half, int,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
-from .backend import (Generator, default_generator, device, get_rng_state, initial_seed, manual_seed, seed,
-                      set_rng_state)
+from .backend import (Generator, default_generator, device, get_num_threads, get_rng_state, initial_seed,
+                      manual_seed, seed, set_num_threads, set_rng_state)
 from .tensor import Size, Tensor, as_tensor, from_numpy, return_types, tensor
 from .creation import *  # noqa: F401,F403
 from .functions import *  # noqa: F401,F403
@@ -51,15 +51,6 @@ class cuda:
     @staticmethod
     def synchronize():
         return None
-
-
-def set_num_threads(n) -> None:  # numpy's BLAS threads are set by the environment
-    return None
-
-
-def get_num_threads():
-    import os
-    return os.cpu_count()
 
 
 def __getattr__(name):

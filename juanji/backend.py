@@ -16,7 +16,7 @@ except Exception:  # pragma: no cover - no GPU here
     _cupy = None
 
 __all__ = ["xp_of", "cupy_available", "Generator", "generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state", "device"]
+           "get_rng_state", "set_rng_state", "device", "set_num_threads", "get_num_threads"]
 
 
 def cupy_available() -> bool:
@@ -143,3 +143,28 @@ def get_rng_state():
 
 def set_rng_state(state) -> None:
     default_generator.set_state(state)
+
+
+# ----------------------------------------------------------------------------- threads
+def set_num_threads(n) -> None:
+    """torch.set_num_threads: how many threads juanji's kernels use (Numba's loops, the
+    convolution worker threads) and NumPy's BLAS. At most Numba's launched thread count
+    (``NUMBA_NUM_THREADS``, by default the number of cores)."""
+    import builtins
+
+    import numba
+
+    from .kernels._threads import set_blas_threads
+    if isinstance(n, builtins.bool) or not isinstance(n, (builtins.int, np.integer)):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    n = min(builtins.int(n), numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n)
+    set_blas_threads(n)
+
+
+def get_num_threads() -> int:
+    """torch.get_num_threads: the thread count set by :func:`set_num_threads` (Numba's)."""
+    import numba
+    return numba.get_num_threads()
