@@ -57,3 +57,20 @@ def test_one_thread_and_all_threads_give_the_same_convolution(restore_threads):
     split = run()
     np.testing.assert_allclose(single[0], split[0], rtol=1e-12)  # input gradient: no reduction
     np.testing.assert_allclose(single[1], split[1], rtol=1e-10)
+
+
+def test_a_forked_child_runs_convolutions_with_its_own_threads():
+    """DataLoader workers are forked: the parent's conv worker threads do not exist there."""
+    import multiprocessing as mp
+    import juanji.nn.functional as F
+    x = juanji.randn(8, 4, 16, 16)
+    w = juanji.randn(6, 4, 3, 3)
+    expected = F.conv2d(x, w, padding=1).numpy()  # starts the parent's pool
+    with mp.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_conv_in_child, (x.numpy(), w.numpy())).get(timeout=60)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def _conv_in_child(x, w):
+    import juanji.nn.functional as F
+    return F.conv2d(juanji.from_numpy(x), juanji.from_numpy(w), padding=1).numpy()

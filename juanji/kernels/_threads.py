@@ -34,6 +34,7 @@ The Numba loops called inside ``work`` must be compiled ``nogil=True`` and must 
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -139,6 +140,16 @@ def _executor(size: int) -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="juanji-conv")
             _pool_size = size
         return _pool
+
+
+def _forget_pool_after_fork():
+    """A forked child (a DataLoader worker) has none of the parent's threads: it must not
+    queue work for them, so it starts its own pool when it needs one."""
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _slices(batch: int, parts: int) -> list[tuple[int, int]]:
