@@ -56,7 +56,7 @@ _PIECEWISE_CONSTANT = {name: E.ZeroGrad.variant(f"{name}Backward0")   # sign, fl
 _FILL = E.ZeroGrad.variant("FillBackward2")                 # in-place writes that forget the old value
 _ZERO = E.ZeroGrad.variant("ZeroBackward0")
 _COPY_CONSTANT = E.ZeroGrad.variant("CopyBackwards")
-_COPY_TENSOR = S.Reshape.variant("CopyBackwards")           # copy_ of a tensor that requires grad
+_COPY_TENSOR = E.Where.variant("CopyBackwards")             # copy_ of a tensor that requires grad
 _RDIV = E.Div.variant("MulBackward0")                       # 2 / x: torch multiplies by the reciprocal
 # methods computed from others here, whose last node takes the method's name as in torch
 _EXPM1 = E.Sub.variant("Expm1Backward0")                    # exp(x) - 1
@@ -1938,8 +1938,11 @@ class Tensor:
             result = src._cast(self.dtype)
             if result.shape != self.shape:
                 result = result.expand(self.shape)
-            if result.requires_grad:  # a copy of src's value and history (never src's own memory)
-                return self._rebind(_COPY_TENSOR.apply(result, result._data.shape)._own())
+            if result.requires_grad:
+                # a copy of src's value and history (never src's own memory); the old value of
+                # self gets a zero gradient, as in torch: "where everywhere, src, else self"
+                everywhere = xp_of(self._data).ones((), dtype=bool)
+                return self._rebind(_COPY_TENSOR.apply(everywhere, result, self))
             # a constant src: the old value of self gets a zero gradient, and self keeps requiring grad
             value = result._data
             return self._rebind(_COPY_CONSTANT.apply(self, lambda a: value.copy()))
@@ -2034,19 +2037,41 @@ class Tensor:
     def unsqueeze_(self, dim):
         d = _dim(dim, self.ndim + 1)
         shape = self._data.shape
-        self._data = self._data.reshape(shape[:d] + (1,) + shape[d:])
-        return self
+        return self._reshape_in_place(shape[:d] + (1,) + shape[d:], S.UnsqueezeInPlace)
 
     @numpy_aliases
     def squeeze_(self, dim=None):
-        self._data = self.squeeze(dim)._data
+        if dim is None:
+            node = S.SqueezeAllInPlace
+        else:
+            node = S.SqueezeDimsInPlace if isinstance(dim, (tuple, list)) else S.SqueezeDimInPlace
+        return self._reshape_in_place(self.squeeze(dim)._data.shape, node)
+
+    def _reshape_in_place(self, shape, node):
+        """A new shape for this tensor itself; while recording, as the ``node`` (torch's in-place
+        overload) taking over this tensor's history, so the gradient flows back in the old shape."""
+        if _state.enabled and self.requires_grad:
+            self._check_inplace_allowed()
+            result = node.apply(self, shape)
+            self._data, self.grad_fn = result._data, result.grad_fn
+            return self
+        self._data = self._data.reshape(shape)
         return self
 
     def t_(self):
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
+        if _state.enabled and self.requires_grad and self._data.ndim == 2:
+            self._check_inplace_allowed()
+            result = S.TInPlace.apply(self, (1, 0))
+            self._data, self.grad_fn = result._data, result.grad_fn
+            return self
         self._data = self._data.T
         return self
 
     def resize_(self, *sizes):
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
         self._data = xp_of(self._data).resize(self._data, _sizes(sizes))
         return self
 
@@ -2362,7 +2387,7 @@ def _tensor_repr(t) -> str:
     if xp_of(t._data) is not np:
         suffixes.append("device='cuda:0'")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     text = prefix + body

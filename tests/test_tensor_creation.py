@@ -279,3 +279,148 @@ def test_rng_state_round_trip_and_explicit_generators():
     juanji.manual_seed(0)
     juanji.rand(3, generator=juanji.Generator().manual_seed(5))  # does not advance the default
     assert juanji.rand(3).tolist() == y
+
+
+# ---------------------------------------------------------------------------- size= for the random ones
+
+@pytest.mark.parametrize("name", ["rand", "randn"])
+@pytest.mark.parametrize("form", [lambda f, lib: f(size=(2, 3)), lambda f, lib: f(size=[2, 3]),
+                                  lambda f, lib: f((2, 3)), lambda f, lib: f(2, 3),
+                                  lambda f, lib: f(size=lib.Size([2, 3])), lambda f, lib: f(lib.ones(2, 3).shape)],
+                         ids=["size-tuple", "size-list", "tuple", "ints", "size-Size", "shape"])
+def test_rand_and_randn_take_the_shape_in_every_form_torch_does(name, form):
+    x = form(getattr(juanji, name), juanji)
+    t = form(getattr(torch, name), torch)
+    assert tuple(x.shape) == tuple(t.shape) == (2, 3) and x.dtype is juanji.float32
+
+
+@pytest.mark.parametrize("name", ["rand", "randn"])
+def test_rand_and_randn_with_size_keep_their_other_keywords_and_the_seed(name):
+    make = getattr(juanji, name)
+    juanji.manual_seed(3)
+    first = make(size=(4,), dtype=juanji.float64, requires_grad=True)
+    juanji.manual_seed(3)
+    again = make(4, dtype=juanji.float64)
+    assert first.dtype is juanji.float64 and first.requires_grad and first.tolist() == again.tolist()
+    assert make(size=()).shape == () and make(size=(0, 2)).shape == (0, 2)
+
+
+@pytest.mark.parametrize("expr,error", [
+    ("lib.rand(2, size=(2, 3))", TypeError),
+    ("lib.randn(size=(2, -1))", RuntimeError),
+    ("lib.rand(2.5)", TypeError),
+    ("lib.randn(2, sized=3)", TypeError),
+])
+def test_rand_and_randn_size_errors_match_torch(expr, error):
+    with pytest.raises(error):
+        eval(expr, {"lib": torch})
+    with pytest.raises(error):
+        eval(expr, {"lib": juanji})
+
+
+# ---------------------------------------------------------------------------- legacy typed constructors
+
+LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+          "ByteTensor", "BoolTensor"]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+@pytest.mark.parametrize("args", [([1, 2],), ([[1, 0], [3, 4]],), ((2, 3),), ([],), ([True, False],),
+                                  (range(3),), ([1.7, 0.2],), (np.array([1.0, 2.0]),),
+                                  (np.array([3, 1], dtype=np.int32),)],
+                         ids=["list", "nested", "tuple-is-data", "empty-list", "bools", "range", "floats",
+                              "np-float64", "np-int32"])
+def test_legacy_constructor_from_data_matches_torch(name, args):
+    j = getattr(juanji, name)(*args)
+    t = getattr(torch, name)(*args)
+    assert_close(j, t)
+
+
+@pytest.mark.parametrize("name", LEGACY)
+@pytest.mark.parametrize("args", [(2, 3), (0,), (4,), (juanji.Size([2, 1]),), ()],
+                         ids=["2x3", "0", "4", "Size", "none"])
+def test_legacy_constructor_from_sizes_gives_that_shape_and_dtype(name, args):
+    j = getattr(juanji, name)(*args)
+    t_args = tuple(torch.Size(a) if isinstance(a, juanji.Size) else a for a in args)
+    t = getattr(torch, name)(*t_args)
+    assert tuple(j.shape) == tuple(t.shape) and str(j.dtype).split(".")[1] == str(t.dtype).split(".")[1]
+    assert not j.numpy().any()  # uninitialised in torch; zeros here
+
+
+def test_legacy_constructor_shares_a_numpy_array_or_tensor_of_its_dtype():
+    a = np.array([1.0, 2.0], dtype=np.float32)
+    j = juanji.FloatTensor(a)
+    a[0] = 5.0
+    assert j.tolist() == [5.0, 2.0]  # shared, as in torch
+    b = np.array([1.0, 2.0])  # float64: converted, so not shared
+    k = juanji.FloatTensor(b)
+    b[0] = 5.0
+    assert k.tolist() == [1.0, 2.0]
+    x = juanji.ones(2)
+    y = juanji.FloatTensor(x)
+    y[0] = 3.0
+    assert x.tolist() == [3.0, 1.0]
+
+
+def test_legacy_constructor_of_a_tensor_that_requires_grad_stays_in_the_graph():
+    for lib in (juanji, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = lib.FloatTensor(x)
+        assert y is not x and y.requires_grad and type(y.grad_fn).__name__ == "AliasBackward0"
+        (y * 3).sum().backward()
+        assert x.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("expr,error", [
+    ("lib.FloatTensor(2.5)", TypeError),
+    ("lib.FloatTensor(True)", TypeError),
+    ("lib.FloatTensor(np.float64(3.0))", TypeError),
+    ("lib.FloatTensor(2, 3.5)", TypeError),
+    ("lib.FloatTensor([1, 2], [3])", TypeError),
+    ("lib.FloatTensor(lib.tensor([1, 2]))", TypeError),
+    ("lib.LongTensor(lib.tensor([1.0, 2.0]))", TypeError),
+    ("lib.FloatTensor(-1)", RuntimeError),
+    ("lib.FloatTensor(2, -3)", RuntimeError),
+    ("lib.ByteTensor([1, 300])", RuntimeError),
+    ("lib.FloatTensor([1], requires_grad=True)", TypeError),
+    ("lib.FloatTensor(3, dtype=lib.float64)", TypeError),
+    ("lib.Tensor(2.5)", TypeError),
+])
+def test_legacy_constructor_errors_match_torch(expr, error):
+    with pytest.raises(error):
+        eval(expr, {"lib": torch, "np": np})
+    with pytest.raises(error):
+        eval(expr, {"lib": juanji, "np": np})
+
+
+def test_legacy_constructor_messages_name_what_was_expected_and_got():
+    with pytest.raises(TypeError, match=r"new\(\): data must be a sequence \(got float\)"):
+        juanji.FloatTensor(2.5)
+    with pytest.raises(TypeError, match="LongTensor.*dtype juanji.int64.*got one of dtype juanji.float32"):
+        juanji.LongTensor(juanji.tensor([1.0]))
+    with pytest.raises(RuntimeError, match=r"Trying to create tensor with negative dimension -3: \[2, -3\]"):
+        juanji.FloatTensor(2, -3)
+    with pytest.raises(RuntimeError, match="ByteTensor.*cannot be converted to type uint8 without overflow"):
+        juanji.ByteTensor([300])
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_isinstance_with_a_legacy_type_checks_the_dtype_as_in_torch(name):
+    for dtype in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"):
+        j = juanji.zeros(2, dtype=getattr(juanji, dtype))
+        t = torch.zeros(2, dtype=getattr(torch, dtype))
+        assert isinstance(j, getattr(juanji, name)) == isinstance(t, getattr(torch, name)), (name, dtype)
+    assert not isinstance(np.zeros(2), getattr(juanji, name))
+    assert not issubclass(getattr(juanji, name), juanji.Tensor)  # as in torch
+
+
+def test_legacy_types_print_and_convert_like_torchs():
+    assert repr(juanji.FloatTensor) == "<class 'juanji.FloatTensor'>" and juanji.LongTensor.dtype is juanji.int64
+    assert juanji.ones(2).type() == "juanji.FloatTensor"
+    assert juanji.ones(2, dtype=juanji.int8).type() == "juanji.CharTensor"
+    assert juanji.ones(2).type(juanji.LongTensor).dtype is juanji.int64
+    assert juanji.ones(2).type("torch.ShortTensor").dtype is juanji.int16
+    assert juanji.ones(2).type(juanji.HalfTensor).dtype is juanji.float16
+    assert juanji.FloatTensor(2, device="cpu").shape == (2,)
+    with pytest.raises(RuntimeError, match="legacy constructor expects device type: cpu"):
+        juanji.FloatTensor(2, device="cuda")

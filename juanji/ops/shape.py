@@ -31,6 +31,11 @@ SqueezeDim = Reshape.variant("SqueezeBackward1")     # squeeze(dim)
 SqueezeDims = Reshape.variant("SqueezeBackward2")    # squeeze((dim, ...))
 Clone = Reshape.variant("CloneBackward0")
 Alias = Reshape.variant("AliasBackward0")            # the same memory under another Tensor
+# the in-place methods are overloads of their own in torch
+UnsqueezeInPlace = Reshape.variant("UnsqueezeBackward1")  # x.unsqueeze_(d)
+SqueezeAllInPlace = Reshape.variant("SqueezeBackward3")   # x.squeeze_()
+SqueezeDimInPlace = Reshape.variant("SqueezeBackward4")   # x.squeeze_(d)
+SqueezeDimsInPlace = Reshape.variant("SqueezeBackward5")  # x.squeeze_((d, ...))
 
 
 class Permute(Op):
@@ -47,6 +52,7 @@ class Permute(Op):
 
 Transpose = Permute.variant("TransposeBackward0")
 T = Permute.variant("TBackward0")
+TInPlace = Permute.variant("TBackward1")                  # x.t_()
 
 
 class Expand(Op):
