@@ -46,6 +46,7 @@ __all__ = ["conv_forward", "conv_backward_input", "conv_backward_weight", "conv_
 # small enough to stay within the 32 MiB L3 cache and to keep memory bounded.
 CHUNK_BYTES = 4 << 20
 MIN_CHUNK_POSITIONS = 1024
+PER_SAMPLE_MIN_POSITIONS = 256
 
 
 def _lift(arr, geom: ConvGeometry, kind: str):
@@ -185,8 +186,21 @@ def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
                geom.batch, _batch_parts(geom))
 
 
+def _per_sample_products(geom: ConvGeometry) -> bool:
+    """A pointwise, ungrouped convolution over planes of at least ``PER_SAMPLE_MIN_POSITIONS``
+    positions is one matrix product per sample straight between the user's arrays
+    (``y[b] = w @ x[b]``): no copies in or out, and each product is large enough for BLAS."""
+    return geom.is_pointwise and geom.groups == 1 and geom.out_volume >= PER_SAMPLE_MIN_POSITIONS
+
+
 def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_bias):
     """The forward pass for samples ``start .. stop``, chunk by chunk."""
+    if _per_sample_products(geom):
+        x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
+        np.matmul(wg[0], x3[start:stop], out=y3[start:stop])
+        if use_bias:
+            y3[start:stop] += bias_arr[:, None]
+        return
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
@@ -261,6 +275,10 @@ def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
 
 def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
     """The input gradient of samples ``start .. stop``, chunk by chunk."""
+    if _per_sample_products(geom):  # gx[b] = w.T @ gy[b]
+        gx3 = gx.reshape(geom.batch, geom.channels, geom.in_volume)
+        np.matmul(wg_t[0], gy3[start:stop], out=gx3[start:stop])
+        return
     chunk = min(_chunk_size(geom, gy3.itemsize), stop - start)
     columns = _Columns(geom, chunk, gy3.dtype)
     g, length = geom.groups, geom.out_volume
@@ -310,6 +328,10 @@ def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
 
 def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
     """The weight gradient contributed by samples ``start .. stop``, as ``(G, Cg*K, Og)``."""
+    if _per_sample_products(geom):  # sum_b x[b] @ gy[b].T, added sample after sample
+        x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
+        products = np.matmul(x3[start:stop], gy3[start:stop].transpose(0, 2, 1))
+        return products.sum(axis=0)[None]
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume

@@ -98,6 +98,20 @@ def test_pointwise_path_matches_torch(n, dtype):
     _check_all_three(*case, dtype, rng)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spatial", [(300,), (17, 19), (7, 8, 9)])
+@pytest.mark.parametrize("batch", [1, 3, 5])
+def test_pointwise_planes_as_one_product_per_sample_match_torch(spatial, batch, dtype):
+    """Planes of at least PER_SAMPLE_MIN_POSITIONS go straight through ``w @ x[b]``."""
+    assert int(np.prod(spatial)) >= K.PER_SAMPLE_MIN_POSITIONS
+    rng = np.random.default_rng(len(spatial) * 10 + batch)
+    n = len(spatial)
+    x = rng.standard_normal((batch, 5) + spatial).astype(dtype)
+    w = rng.standard_normal((4, 5) + (1,) * n).astype(dtype)
+    bias = rng.standard_normal(4).astype(dtype)
+    _check_all_three(x, w, bias, (1,) * n, ((0, 0),) * n, (1,) * n, 1, dtype, rng)
+
+
 @pytest.mark.parametrize("pointwise", [False, True])
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("chunk", [1, 2])
