@@ -563,3 +563,17 @@ def test_normalization_outputs_have_no_numpy_warnings():
         F.instance_norm(juanji.zeros((0, 3, 4)))
         F.batch_norm(juanji.zeros((0, 3)), None, None, training=True)
         F.layer_norm(juanji.ones((2, 3)), [3])  # zero variance: (x - mean) / sqrt(eps) = 0
+
+
+def test_running_statistics_overflow_silently_as_in_torch():
+    """A diverging run: the batch variance overflows float32; torch stores inf without a warning."""
+    torch = pytest.importorskip("torch")
+    data = np.full((2, 3, 4, 4), 3e38, np.float32)
+    data[0] = -3e38
+    ours, theirs = juanji.nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours(juanji.tensor(data))
+    theirs(torch.tensor(data))
+    np.testing.assert_array_equal(ours.running_var.numpy(), theirs.running_var.numpy())
+    np.testing.assert_array_equal(ours.running_mean.numpy(), theirs.running_mean.numpy())

@@ -34,6 +34,7 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...backend import xp_of
 from ...ops import normalization as ops
+from ...ops.elementwise import quiet
 from ...tensor import Tensor
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
@@ -78,6 +79,7 @@ def _check_more_than_one(op: str, input, per_group: int, what: str) -> None:
                          f"{list(input.shape)}")
 
 
+@quiet  # a diverging run overflows the buffer's dtype silently, as in torch
 def _update_running(running, statistic, momentum: float) -> None:
     """``running = (1 - momentum) * running + momentum * statistic``, in place (a buffer)."""
     data = running._data
