@@ -133,22 +133,22 @@ class Hardtanh(Op):
     """y = min(max(x, lo), hi); dy/dx = 1 strictly inside (lo, hi), else 0 (torch's rule)."""
 
     def forward(self, x, min_val, max_val):
-        self.inside = (x > min_val) & (x < max_val)
+        self.inside = ~((x <= min_val) | (x >= max_val))  # NaN counts as inside, as in torch
         return xp_of(x).clip(x, min_val, max_val).astype(x.dtype, copy=False)
 
-    def backward(self, g):
-        return (g * self.inside,)
+    def backward(self, g):  # a selection, not a product: an infinite g outside gives 0, not nan
+        return (xp_of(g).where(self.inside, g, g.dtype.type(0)),)
 
 
 class Threshold(Op):
     """y = x where x > threshold, else value; dy/dx = 1 where x > threshold."""
 
     def forward(self, x, threshold, value):
-        self.keep = x > threshold
+        self.keep = ~(x <= threshold)  # torch: x <= threshold ? value : x (NaN is kept)
         return xp_of(x).where(self.keep, x, x.dtype.type(value))
 
-    def backward(self, g):
-        return (g * self.keep,)
+    def backward(self, g):  # a selection (see Hardtanh)
+        return (xp_of(g).where(self.keep, g, g.dtype.type(0)),)
 
 
 class Hardsigmoid(Op):
@@ -158,8 +158,8 @@ class Hardsigmoid(Op):
         self.inside = (x > -3) & (x < 3)
         return xp_of(x).clip(x / 6 + 0.5, 0, 1)
 
-    def backward(self, g):
-        return (g * self.inside / 6,)
+    def backward(self, g):  # a selection (see Hardtanh)
+        return (xp_of(g).where(self.inside, g / 6, g.dtype.type(0)),)
 
 
 class Hardswish(Op):
