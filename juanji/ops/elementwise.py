@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from .._dtype import from_numpy_dtype, result_type
 from ..autograd.function import Op
 from ..backend import xp_of
 
@@ -375,27 +376,103 @@ class Relu(Op):
 
 
 class Clamp(Op):
-    """Clip to [lo, hi]; the gradient flows where lo <= x <= hi (torch's rule at the bounds)."""
+    """y = min(max(x, lo), hi), lo and hi numbers or arrays (broadcast against x), either may be None.
+
+    Gradients, torch's rule (``clamp_backward`` and ``clamp_backward_min_max``):
+
+    - x gets g where lo <= x <= hi (ties included: at x == lo the gradient goes to x);
+    - lo gets g where x < lo, and, when both bounds are given, lo < hi (if lo > hi the
+      output is hi everywhere, so lo gets nothing);
+    - hi gets g where x > hi, or, when both bounds are given, hi < lo.
+
+    Where x or a bound is NaN the output is NaN and every comparison is false: no input gets
+    a gradient there. A bound's gradient is broadcast-shaped; the engine sums it to the
+    bound's shape.
+    """
 
     def forward(self, x, lo=None, hi=None):
+        x, lo, hi = _promote_clamp_operands(x, lo, hi)
         self.x, self.lo, self.hi = x, lo, hi
         xp = xp_of(x)
         y = x
-        if lo is not None:
-            y = xp.maximum(y, lo)
-        if hi is not None:
-            y = xp.minimum(y, hi)
+        try:
+            if lo is not None:
+                y = xp.maximum(y, lo)
+            if hi is not None:
+                y = xp.minimum(y, hi)
+        except ValueError:  # NumPy's broadcasting error: say it as torch does, with the shapes
+            raise _clamp_shape_error(x, lo, hi) from None
         return y if y is not x else x.copy()
 
     def backward(self, g):
-        if self.lo is None and self.hi is None:
-            return (g,)
-        mask = True
-        if self.lo is not None:
-            mask = self.x >= self.lo
-        if self.hi is not None:
-            mask = mask & (self.x <= self.hi)
-        return (xp_of(g).where(mask, g, g.dtype.type(0)),)
+        x, lo, hi = self.x, self.lo, self.hi
+        # bounds passed by keyword (Clamp.apply(x, lo=0.0)) are not inputs: pad to three
+        need_x, need_lo, need_hi = (tuple(self.needs_input_grad) + (False, False))[:3]
+        xp = xp_of(g)
+        zero = g.dtype.type(0)
+        gx = glo = ghi = None
+        if need_x:
+            if lo is None and hi is None:
+                gx = g
+            else:
+                inside = x >= lo if lo is not None else True
+                if hi is not None:
+                    inside = inside & (x <= hi)
+                gx = xp.where(inside, g, zero)
+        if need_lo:
+            below = x < lo
+            if hi is not None:
+                below = below & (lo < hi)
+            glo = xp.where(below, g, zero)
+        if need_hi:
+            above = x > hi
+            if lo is not None:
+                above = above | (hi < lo)
+            ghi = xp.where(above, g, zero)
+        return gx, glo, ghi
+
+
+def _clamp_shape_error(x, lo, hi) -> RuntimeError:
+    """torch's error for bounds that do not broadcast with the input: the first dim (from the
+    right) where the input, then the input clipped to ``min``, disagrees with the next operand."""
+    bounds = [("min", lo), ("max", hi)]
+    given = ", ".join(f"{name} {list(b.shape)}" for name, b in bounds if _is_array(b))
+    so_far = tuple(x.shape)
+    for _, bound in bounds:
+        if not _is_array(bound):
+            continue
+        a, b = so_far, tuple(bound.shape)
+        rank = max(len(a), len(b))
+        a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+        for dim in reversed(range(rank)):
+            if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+                return RuntimeError(f"The size of tensor a ({a[dim]}) must match the size of tensor b ({b[dim]}) at "
+                                    f"non-singleton dimension {dim} (clamp: input {list(x.shape)}, {given})")
+        so_far = tuple(max(m, n) for m, n in zip(a, b))
+    return RuntimeError(f"clamp: the bounds cannot be broadcast with the input (input {list(x.shape)}, {given})")
+
+
+class _DtypeOf:
+    """What juanji's ``result_type`` reads from a Tensor (dtype, ndim), for a bare array."""
+
+    __slots__ = ("dtype", "ndim")
+
+    def __init__(self, array):
+        self.dtype = from_numpy_dtype(array.dtype)
+        self.ndim = array.ndim
+
+
+def _promote_clamp_operands(x, lo, hi):
+    """Cast x and array bounds to torch's result dtype of clamp (promotion by category, so a
+    float32 x with int64 bounds stays float32, where NumPy would compute in float64).
+
+    Number bounds were already handled by the Tensor layer; only array bounds of another
+    dtype than x's need this (the common cases return at once)."""
+    if not ((_is_array(lo) and lo.dtype != x.dtype) or (_is_array(hi) and hi.dtype != x.dtype)):
+        return x, lo, hi
+    operands = [_DtypeOf(a) if _is_array(a) else a for a in (x, lo, hi) if a is not None]
+    target = result_type(*operands).np
+    return tuple(a.astype(target, copy=False) if _is_array(a) else a for a in (x, lo, hi))
 
 
 class ZeroGrad(Op):
@@ -407,6 +484,17 @@ class ZeroGrad(Op):
 
     def backward(self, g):
         return (xp_of(g).zeros_like(g),)
+
+
+def sign(x):
+    """torch's sign (and sgn, for real numbers): -1, 0 or 1, and 0 for NaN, where NumPy's
+    ``sign`` gives NaN. (+-0 give +0, as in both.) Bool and integer arrays pass through
+    NumPy's sign, which never meets a NaN."""
+    xp = xp_of(x)
+    y = xp.sign(x)
+    if y.dtype.kind == "f":
+        xp.copyto(y, y.dtype.type(0), where=xp.isnan(y))
+    return y
 
 
 class Where(Op):

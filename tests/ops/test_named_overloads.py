@@ -87,11 +87,11 @@ def test_binary_overloads_match_torch(call, shape, dtype):
     compare_with_torch(lambda x, y: call(juanji, x, y), lambda x, y: call(torch, x, y), [x, y])
 
 
-@pytest.mark.xfail(strict=True, reason="juanji/ops/elementwise.py Clamp: tensor bounds get no gradient "
-                                       "(torch's clamp sends it to the bound that was applied)")
-def test_clamp_with_tensor_bounds_sends_gradient_to_the_bounds():
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_clamp_with_tensor_bounds_sends_gradient_to_the_bounds(dtype):
+    # (the forms, broadcasting, ties and dtypes: tests/ops/test_clamp_bounds.py)
     rng = np.random.default_rng(10)
-    x, bound = random_array((3, 4), "float64", rng), random_array((3, 4), "float64", rng)
+    x, bound = random_array((3, 4), dtype, rng), random_array((3, 4), dtype, rng)
     compare_with_torch(lambda x, b: x.clamp(max=b), None, [x, bound])
 
 
