@@ -11,12 +11,19 @@ the gradient of each of its inputs goes: to another node, or to a leaf Tensor. T
 
 Without ``retain_graph`` each node frees what it saved once used, and a second backward
 through it raises torch's error.
+
+A backward pass meets inf and nan as torch does: silently. In a diverging run the sums over
+broadcast axes and the accumulation of gradients reach ``inf - inf`` or overflow, and NumPy
+would warn; the whole pass runs under ``quiet`` (NumPy's floating-point warnings off), one
+switch per backward call rather than one per node. (That covers every node's ``backward``,
+hooks and custom Functions included.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..ops.elementwise import quiet
 from .function import Op, _tensor_class
 from .grad_mode import _state
 
@@ -86,6 +93,7 @@ def _owned(g, delivered):
     return g
 
 
+@quiet
 def run_backward(outputs, grads, retain_graph=False, capture=None):
     """Backpropagate ``grads`` (arrays) from ``outputs`` (Tensors).
 
