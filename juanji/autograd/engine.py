@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.elementwise import quiet
+from ..ops.elementwise import quiet  # (it lives with the ops that use it most; no import cycle)
 from .function import Op, _tensor_class
 from .grad_mode import _state
 

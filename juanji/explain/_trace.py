@@ -28,12 +28,15 @@ from .receptive_field import PASS_THROUGH_LAYERS, ReceptiveField, union
 __all__ = ["Call", "Tracer", "tensors_in"]
 
 # autograd operations after which each output position still sees only the same positions of
-# its inputs (names as grad_fn.name() gives them, lower case, without "Backward<n>")
+# its inputs: elementwise ones (names as grad_fn.name() gives them, torch's node names, lower
+# case, without "Backward<n>": RsubBackward1 -> "rsub", PreluKernelBackward0 -> "prelukernel")
 _GEOMETRY_KEEPING_OPS = frozenset({
-    "add", "sub", "mul", "div", "neg", "abs", "pow", "exp", "log", "log1p", "sqrt", "rsqrt",
-    "maximum", "minimum", "clamp", "where", "maskedfill", "cast", "tocopy",
+    "add", "sub", "rsub", "mul", "div", "neg", "abs", "pow", "reciprocal", "remainder",
+    "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "sin", "cos", "tan",
+    "sign", "sgn", "floor", "ceil", "trunc", "round", "frac", "lerp",
+    "maximum", "minimum", "clamp", "clampmin", "clampmax", "where", "maskedfill", "cast", "tocopy", "clone",
     "relu", "sigmoid", "tanh", "leakyrelu", "hardtanh", "threshold", "hardsigmoid", "hardswish",
-    "elu", "gelu", "silu", "mish", "softplus", "softsign", "prelu",
+    "elu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "prelukernel",
     "cat", "_hookidentity", "_unpack",
 })
 _UNKNOWN = object()   # the walk met an operation that may change the geometry
