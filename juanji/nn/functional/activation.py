@@ -34,6 +34,7 @@ import numpy as np
 from ... import _dtype as dt
 from ...backend import generator
 from ...ops import activation as ops
+from ...ops.elementwise import Neg
 from ...tensor import Tensor
 
 __all__ = [
@@ -192,10 +193,18 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 # -- exponential family and smooth gates ---------------------------------------------------------
 
+def _elu_family(name: str, inplace: bool):
+    """The ELU Op under torch's node name: ELU and SELU are EluBackward0, CELU is its own
+    CeluBackward0 (one Elu Op computes all three, so the name is chosen here, where the
+    function is known); the in-place versions are the ``...Backward1`` overloads."""
+    return ops.Elu.variant(f"{name}Backward{1 if inplace else 0}")
+
+
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1)."""
     _check_floating("elu", input)
-    return _result(input, ops.Elu.apply(_source(input, inplace), alpha), inplace)
+    op = _elu_family("Elu", inplace)
+    return _result(input, op.apply(_source(input, inplace), alpha), inplace)
 
 
 def elu_(input, alpha=1.0):
@@ -206,7 +215,8 @@ def elu_(input, alpha=1.0):
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with SELU's self-normalising constants."""
     _check_floating("selu", input)
-    return _result(input, ops.Elu.apply(_source(input, inplace), SELU_ALPHA, scale=SELU_SCALE), inplace)
+    op = _elu_family("Elu", inplace)
+    return _result(input, op.apply(_source(input, inplace), SELU_ALPHA, scale=SELU_SCALE), inplace)
 
 
 def selu_(input):
@@ -219,7 +229,8 @@ def celu(input, alpha=1.0, inplace=False):
     _check_floating("celu", input)
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError, alpha must not be 0")
-    return _result(input, ops.Elu.apply(_source(input, inplace), alpha, input_scale=1.0 / alpha), inplace)
+    op = _elu_family("Celu", inplace)
+    return _result(input, op.apply(_source(input, inplace), alpha, input_scale=1.0 / alpha), inplace)
 
 
 def celu_(input, alpha=1.0):
@@ -287,7 +298,11 @@ def softsign(input):
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), computed without log(0)."""
     _check_floating("logsigmoid", input)
-    return -ops.Softplus.apply(-input, 1.0, float("inf"))
+    # torch's node is LogSigmoidBackward0: the last step (the negation) carries that name
+    return _LOG_SIGMOID_LAST_STEP.apply(ops.Softplus.apply(-input, 1.0, float("inf")))
+
+
+_LOG_SIGMOID_LAST_STEP = Neg.variant("LogSigmoidBackward0")
 
 
 # -- along a dim ---------------------------------------------------------------------------------

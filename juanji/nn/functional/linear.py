@@ -137,8 +137,11 @@ def bilinear(input1, input2, weight, bias=None):
         raise RuntimeError(f"bilinear(): all tensors must have the same dtype, got input1 {_dtype_name(input1)}, "
                            f"input2 {_dtype_name(input2)}, weight {_dtype_name(weight)}"
                            + (f", bias {_dtype_name(bias)}" if bias is not None else ""))
+    if input1.ndim == 2:  # already rows: one node, named as torch's last step (AddBackward0 with a bias)
+        return Bilinear.apply(input1, input2, weight, bias)
+    # other batch shapes go through rows and back; the bias is added last, as torch does
     batch_shape = tuple(input1.shape[:-1])
     rows1 = input1.reshape(-1, input1.shape[-1])
     rows2 = input2.reshape(-1, input2.shape[-1])
-    out = Bilinear.apply(rows1, rows2, weight, bias)
-    return out.reshape(batch_shape + (weight.shape[0],))
+    out = Bilinear.apply(rows1, rows2, weight, None).reshape(batch_shape + (weight.shape[0],))
+    return out if bias is None else out + bias

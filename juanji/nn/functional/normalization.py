@@ -34,7 +34,8 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...backend import xp_of
 from ...ops import normalization as ops
-from ...ops.elementwise import quiet
+from ...ops.elementwise import Add, Mul, quiet
+from ...ops.shape import Reshape
 from ...tensor import Tensor
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
@@ -172,10 +173,26 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 # -- layer norm and group norm -----------------------------------------------------------------
 
-def _normalize_rows(input, rows: int, row_length: int, eps: float):
-    """``input`` seen as ``(rows, row_length)``, each row normalised, reshaped back."""
-    flat = input.reshape(rows, row_length)
-    return ops.RowNormalize.apply(flat, eps=eps).reshape(input.shape)
+def _normalize_rows_then_scale(input, rows: int, row_length: int, eps: float, weight, bias, node_name: str):
+    """``input`` seen as ``(rows, row_length)``, each row normalised, reshaped back, then
+    ``* weight`` and ``+ bias`` (each None, or a Tensor of input's dtype shaped to broadcast).
+
+    torch computes layer and group norm as one fused node (``NativeLayerNormBackward0``,
+    ``NativeGroupNormBackward0``); here they are three or four steps, and the last one is named
+    ``node_name`` so that ``y.grad_fn`` reads as torch's. (Arguments are checked by the caller,
+    so the steps call their Ops directly.)
+    """
+    y = ops.RowNormalize.apply(input.reshape(rows, row_length), eps=eps)
+    steps = [(Reshape, tuple(input.shape))]
+    if weight is not None:
+        steps.append((Mul, weight))
+    if bias is not None:
+        steps.append((Add, bias))
+    for position, (op, operand) in enumerate(steps, 1):
+        if position == len(steps):
+            op = op.variant(node_name)
+        y = op.apply(y, operand)
+    return y
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -200,12 +217,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t.dtype is not input.dtype:
             raise RuntimeError(f"{op}: mixed dtype: {name} is {t.dtype.name} but input is {input.dtype.name}")
     row_length = math.prod(shape)
-    y = _normalize_rows(input, input.numel() // row_length if row_length else 0, row_length, eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    rows = input.numel() // row_length if row_length else 0
+    return _normalize_rows_then_scale(input, rows, row_length, eps, weight, bias, "NativeLayerNormBackward0")
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -232,13 +245,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         if t is not None and t.dtype is not input.dtype:
             raise RuntimeError(f"{op}: mixed dtype: {name} is {t.dtype.name} but input is {input.dtype.name}")
     group_size = channels // num_groups * math.prod(input.shape[2:])
-    y = _normalize_rows(input, n_batch * num_groups, group_size, eps)
     per_channel = (1, channels) + (1,) * (input.ndim - 2)
-    if weight is not None:
-        y = y * weight.reshape(per_channel)
-    if bias is not None:
-        y = y + bias.reshape(per_channel)
-    return y
+    weight = weight.reshape(per_channel) if weight is not None else None
+    bias = bias.reshape(per_channel) if bias is not None else None
+    return _normalize_rows_then_scale(input, n_batch * num_groups, group_size, eps, weight, bias,
+                                      "NativeGroupNormBackward0")
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

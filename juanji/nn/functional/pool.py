@@ -237,10 +237,24 @@ def _adaptive_windows(op, n, input, output_size):
     return kernels.adaptive_windows(tuple(input.shape[-n:]), out)
 
 
+def _adaptive_node_name(kind: str, n: int, out_spatial) -> str:
+    """torch's node for an adaptive pool (``kind``: "AdaptiveAvgPool" or "AdaptiveMaxPool").
+
+    torch computes the 1-d pools as 2-d ones on an unsqueezed input (the last node is a
+    squeeze), and an adaptive *average* pool to a single value per plane as a mean.
+    """
+    if n == 1:
+        return "SqueezeBackward1"
+    if kind == "AdaptiveAvgPool" and all(size == 1 for size in out_spatial):
+        return "MeanBackward1"
+    return f"{kind}{n}DBackward0"
+
+
 def _adaptive_avg(op, n, input, output_size):
     windows = _adaptive_windows(op, n, input, output_size)
     divisor = kernels.adaptive_avg_divisor(windows, dtype=input._data.dtype)
-    return AvgPool.apply(input, windows=windows, divisor=divisor)
+    named = AvgPool.variant(_adaptive_node_name("AdaptiveAvgPool", n, windows.out_spatial))
+    return named.apply(input, windows=windows, divisor=divisor)
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -262,7 +276,8 @@ def adaptive_avg_pool3d(input, output_size):
 
 def _adaptive_max(op, n, input, output_size, return_indices):
     windows = _adaptive_windows(op, n, input, output_size)
-    return MaxPool.apply(input, windows=windows, return_indices=bool(return_indices))
+    named = MaxPool.variant(_adaptive_node_name("AdaptiveMaxPool", n, windows.out_spatial))
+    return named.apply(input, windows=windows, return_indices=bool(return_indices))
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):

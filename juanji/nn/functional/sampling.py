@@ -123,14 +123,26 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return pool(input, tuple(sizes))
     axis_mode = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
     dtype = input._data.dtype
+    named = Interpolate.variant(_upsample_node_name(mode, ndim - 2, antialias))
     if antialias:
         taps = tuple(kernels.antialias_taps(n, o, axis_mode, align_corners, s, dtype)
                      for n, o, s in zip(spatial, sizes, scales))
-        return Interpolate.apply(input, taps=taps)
+        return named.apply(input, taps=taps)
     shortcuts = mode == "nearest" and ndim == 4  # torch's upsample_nearest2d quirk
     taps = tuple(kernels.interpolation_taps(n, o, axis_mode, align_corners, s, dtype, shortcuts)
                  for n, o, s in zip(spatial, sizes, scales))
-    return Interpolate.apply(input, taps=taps)
+    return named.apply(input, taps=taps)
+
+
+# torch's upsampling kernels, one per mode and number of spatial dims, each its own node
+_UPSAMPLE_NODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+                  "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}
+
+
+def _upsample_node_name(mode: str, n_spatial: int, antialias: bool) -> str:
+    """torch's node name for ``interpolate(mode=...)``: ``UpsampleBilinear2DBackward0``,
+    ``UpsampleNearestExact3DBackward0``, ``UpsampleBicubic2DAaBackward0`` (anti-aliased), ..."""
+    return f"Upsample{_UPSAMPLE_NODE[mode]}{n_spatial}D{'Aa' if antialias else ''}Backward0"
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
