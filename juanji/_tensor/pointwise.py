@@ -121,12 +121,12 @@ class _Pointwise:
     def sign(self):
         if self.dtype is dt.bool:
             return self.clone()
-        return self._piecewise_constant(xp_of(self._data).sign, "Sign")
+        return self._piecewise_constant(E.sign, "Sign")  # torch's: 0 for NaN
 
     def sgn(self):
         if self.dtype is dt.bool:
             return self.clone()
-        return self._piecewise_constant(xp_of(self._data).sign, "Sgn")
+        return self._piecewise_constant(E.sign, "Sgn")
 
     def floor(self):
         self._not_for_bool("floor_vml_cpu")
@@ -163,8 +163,10 @@ class _Pointwise:
     def _clamp(self, min, max, op):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        lo = min.item() if isinstance(min, Tensor) and min.numel() == 1 else min
-        hi = max.item() if isinstance(max, Tensor) and max.numel() == 1 else max
+        # a one-element bound that needs no gradient acts as a number (torch's promotion of a
+        # 0-d bound); one that requires grad stays a tensor so that it gets its gradient
+        lo = min.item() if isinstance(min, Tensor) and min.numel() == 1 and not min.requires_grad else min
+        hi = max.item() if isinstance(max, Tensor) and max.numel() == 1 and not max.requires_grad else max
         x = self
         if isinstance(lo, _py_float) or isinstance(hi, _py_float):
             x = self._floating()

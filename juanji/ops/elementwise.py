@@ -491,7 +491,7 @@ def sign(x):
     ``sign`` gives NaN. (+-0 give +0, as in both.) Bool and integer arrays pass through
     NumPy's sign, which never meets a NaN."""
     xp = xp_of(x)
-    y = xp.sign(x)
+    y = xp.asarray(xp.sign(x))  # (NumPy gives a scalar for a 0-d array)
     if y.dtype.kind == "f":
         xp.copyto(y, y.dtype.type(0), where=xp.isnan(y))
     return y

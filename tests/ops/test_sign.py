@@ -1,6 +1,5 @@
 """sign and sgn of NaN: torch 2.13 gives 0 (NumPy's sign gives NaN). The kernel
-``juanji.ops.elementwise.sign`` computes torch's values; the Tensor methods are pinned by a
-strict xfail until they call it."""
+``juanji.ops.elementwise.sign`` computes torch's values, and the Tensor methods call it."""
 
 import numpy as np
 import pytest
@@ -31,8 +30,6 @@ def test_sign_kernel_on_integers_matches_torch(dtype):
     assert_close(juanji.tensor(sign(values)), torch.sign(torch.tensor(values)))
 
 
-@pytest.mark.xfail(strict=True, reason="the Tensor methods sign/sgn (juanji/tensor.py, being split into "
-                                       "juanji/_tensor/) still call NumPy's sign, which gives NaN for NaN")
 @pytest.mark.parametrize("requires_grad", [False, True])
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("method", ["sign", "sgn"])
