@@ -74,3 +74,17 @@ def test_a_forked_child_runs_convolutions_with_its_own_threads():
 def _conv_in_child(x, w):
     import juanji.nn.functional as F
     return F.conv2d(juanji.from_numpy(x), juanji.from_numpy(w), padding=1).numpy()
+
+
+def test_worker_threads_follow_the_callers_numpy_error_state():
+    """np.errstate is per thread: a conv split over threads inside a quiet backward pass must
+    stay quiet (torch gives inf silently on a diverging run)."""
+    import warnings
+    from juanji.kernels import conv as K
+    x = np.full((8, 4, 16, 16), 1e30, np.float32)
+    w = np.full((6, 4, 3, 3), 1e30, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = K.conv_forward(x, w, padding=1)
+    assert np.isinf(y).any()

@@ -39,6 +39,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 
 __all__ = ["workers", "map_slices", "run_tasks", "worth_parallel", "PARALLEL_MIN_ELEMENTS",
            "set_blas_threads", "blas_threads"]
@@ -163,10 +164,13 @@ def _slices(batch: int, parts: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def _run_in_worker(work, start, stop):
+def _run_in_worker(work, start, stop, errors):
+    """``work(start, stop)`` under the caller's NumPy error state (it is per thread: without
+    this a worker would warn where the caller, e.g. a backward pass run quietly, does not)."""
     _in_worker.active = True
     try:
-        return work(start, stop)
+        with np.errstate(**errors):
+            return work(start, stop)
     finally:
         _in_worker.active = False
 
@@ -186,8 +190,9 @@ def map_slices(work, total: int, parts: int, single_threaded_blas: bool = True) 
     if saved is not None:
         set_blas_threads(1)
     try:
-        futures = [pool.submit(_run_in_worker, work, start, stop) for start, stop in slices[1:]]
-        first = _run_in_worker(work, *slices[0])
+        errors = np.geterr()
+        futures = [pool.submit(_run_in_worker, work, start, stop, errors) for start, stop in slices[1:]]
+        first = _run_in_worker(work, *slices[0], errors)
         return [first] + [future.result() for future in futures]
     finally:
         if saved is not None:
