@@ -225,7 +225,7 @@ class Elu(Op):
 
     @staticmethod
     def node_name_for(x, alpha, scale=1.0, input_scale=1.0):
-        # CELU is its own node in torch (with alpha = 1 it cannot be told from ELU here)
+        # the default when called directly; F.elu/selu/celu pick torch's exact name with variant()
         return "EluBackward0" if input_scale == 1.0 else "CeluBackward0"
 
     def forward(self, x, alpha, scale=1.0, input_scale=1.0):

@@ -25,8 +25,8 @@ def _pool_node_name(pattern: str, n_spatial: int) -> str:
 class MaxPool(Op):
     """Max over each window; also returns the argmax indices when ``return_indices``.
 
-    Node names: torch's MaxPool2DWithIndicesBackward0 and 3D (the adaptive pools, built from
-    the same windows here, are AdaptiveMaxPool2DBackward0 in torch)."""
+    Node names: torch's MaxPool2DWithIndicesBackward0 and 3D; the adaptive pools, built from
+    the same windows, take AdaptiveMaxPool2DBackward0 etc. from ``variant`` in nn.functional."""
 
     @staticmethod
     def node_name_for(x, windows, return_indices=False):
@@ -48,8 +48,8 @@ class MaxPool(Op):
 class AvgPool(Op):
     """Window sums divided by a per-output divisor (which holds all of torch's divisor rules).
 
-    Node names: torch's AvgPool2DBackward0 and 3D (AdaptiveAvgPool2DBackward0 for the adaptive
-    pools in torch, which are built from the same windows here)."""
+    Node names: torch's AvgPool2DBackward0 and 3D; the adaptive pools, built from the same
+    windows, take AdaptiveAvgPool2DBackward0 etc. from ``variant`` in nn.functional."""
 
     @staticmethod
     def node_name_for(x, windows, divisor):
