@@ -61,9 +61,9 @@ class _Blas:
         self.get = self.set = None
         try:
             from threadpoolctl import ThreadpoolController
-        except ImportError:  # no control: the batch is then never split (see workers())
+        except ImportError:  # no control: the batch is then never split (see batch_workers())
             return
-        import numpy  # noqa: F401  (its BLAS must be loaded before we look for it)
+        # (NumPy, imported at the top of this module, has loaded its BLAS: threadpoolctl finds it)
         controllers = ThreadpoolController().select(user_api="blas").lib_controllers
         for lib in controllers:
             if lib.internal_api != "openblas" or "numpy" not in lib.filepath:
