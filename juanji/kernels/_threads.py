@@ -11,7 +11,7 @@ chunk, hundreds per training step; each costs a wake-up, and on a busy machine a
 the slowest thread. Splitting the *batch* instead gives each worker thread its own samples,
 its own column buffer and a single-threaded BLAS: no hand-overs, caches stay private.
 Measured on the 2-core machine, a ResNet-20 training step went from 1.28 s (fine-grained, quiet
-machine) to the figures in the issue notes.
+machine) to 1.0-1.2 s, against torch's 0.75-0.84 s in the same runs.
 
 Pieces:
 

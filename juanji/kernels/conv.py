@@ -18,9 +18,11 @@ gradients are the adjoints:
     grad weight = gy @ cols.T                    (a correlation of x with gy)
 
 Pointwise convolutions (1x1, stride 1, no padding) skip im2col: their columns are the input
-itself. Depthwise ones (groups == C: one input channel per output channel) would be thousands
-of one-row products, so they are direct Numba loops instead (``_conv_depthwise``). Non-NumPy arrays (CuPy) use the portable
-slicing version in ``_conv_slices``.
+itself (over planes of at least ``PER_SAMPLE_MIN_POSITIONS`` positions, one product per sample
+straight between the user's arrays). The batch is split over threads, one slice each
+(``_threads``), each slice with its own column buffer. Depthwise ones (groups == C: one input channel per output channel) would be thousands
+of one-row products, so they are direct Numba loops instead (``_conv_depthwise``). Non-NumPy
+arrays (CuPy) use the portable slicing version in ``_conv_slices``.
 
 Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`.
 """
