@@ -19,10 +19,13 @@ gradients are the adjoints:
 
 Pointwise convolutions (1x1, stride 1, no padding) skip im2col: their columns are the input
 itself (over planes of at least ``PER_SAMPLE_MIN_POSITIONS`` positions, one product per sample
-straight between the user's arrays). The batch is split over threads, one slice each
-(``_threads``), each slice with its own column buffer. Depthwise ones (groups == C: one input channel per output channel) would be thousands
-of one-row products, so they are direct Numba loops instead (``_conv_depthwise``). Non-NumPy
-arrays (CuPy) use the portable slicing version in ``_conv_slices``.
+straight between the user's arrays). Depthwise ones (groups == C: one input channel per output
+channel) would be thousands of one-row products, so they are direct Numba loops instead
+(``_conv_depthwise``). Non-NumPy arrays (CuPy) use the portable slicing version in
+``_conv_slices``.
+
+Threads: the batch is split over them, one slice each (``_threads``), each slice with its own
+column buffer and a single-threaded BLAS.
 
 Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`.
 """
