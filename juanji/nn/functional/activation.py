@@ -36,6 +36,7 @@ from ...backend import generator
 from ...ops import activation as ops
 from ...ops.elementwise import Neg
 from ...tensor import Tensor
+from ._args import shape_text as _shape
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_",
@@ -50,9 +51,6 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 # -- argument checking shared with the loss functions -------------------------------------------
-
-def _shape(t) -> str:
-    return "[" + ", ".join(str(n) for n in t.shape) + "]"
 
 
 def _check_tensor(op: str, value, arg: str = "input") -> None:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ...kernels.sizes import same_padding, transposed_output_size, window_output_size
 from ...ops.conv import ConvNd, ConvTransposeNd
+from ._args import shape_text as _shape
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -38,9 +39,6 @@ _KERNEL_LAYOUT = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 # -- argument checking and normalising (shared with the conv Modules) --------------------------
-
-def _shape(shape) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
 def _sizes(values) -> str:

@@ -26,12 +26,9 @@ import warnings
 from ...backend import generator, xp_of
 from ...ops.dropout import AlphaMask, MaskedScale
 from ...tensor import Tensor
+from ._args import shape_text as _shape
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
-
-
-def _shape(t) -> str:
-    return "[" + ", ".join(str(n) for n in t.shape) + "]"
 
 
 def _check(op: str, input, p) -> None:

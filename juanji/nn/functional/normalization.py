@@ -37,14 +37,12 @@ from ...ops import normalization as ops
 from ...ops.elementwise import Add, Mul, quiet
 from ...ops.shape import Reshape
 from ...tensor import Tensor
+from ._args import shape_text as _shape
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "rms_norm"]
 
 
 # -- argument checking -------------------------------------------------------------------------
-
-def _shape(t) -> str:
-    return "[" + ", ".join(str(n) for n in t.shape) + "]"
 
 
 def _check_input(op: str, input, min_dims: int = 0, error=RuntimeError) -> None:

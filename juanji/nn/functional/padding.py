@@ -22,14 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops.pad import ConstantPad, IndexPad
+from ._args import shape_text as _shape
 
 __all__ = ["pad"]
 
 _MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def _shape(t) -> str:
-    return "[" + ", ".join(str(n) for n in t.shape) + "]"
 
 
 def _pairs(input, pad) -> tuple:

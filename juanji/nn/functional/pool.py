@@ -25,6 +25,7 @@ import numpy as np
 
 from ...kernels import pool as kernels
 from ...ops.pool import AvgPool, MaxPool, MaxUnpool
+from ._args import shape_text as _shape
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -42,9 +43,6 @@ _LAYOUT = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 # -- argument checking and normalising (shared with the pooling Modules) -----------------------
-
-def _shape(t) -> str:
-    return "[" + ", ".join(str(n) for n in t.shape) + "]"
 
 
 def _ntuple(value, n: int, op: str, arg: str) -> tuple:

@@ -35,16 +35,13 @@ from ...kernels import resample as kernels
 from ...kernels.sizes import window_output_size
 from ...ops.resample import Fold, Interpolate, PixelShuffle, PixelUnshuffle, Unfold
 from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+from ._args import shape_text as _shape
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "unfold", "fold",
            "pixel_shuffle", "pixel_unshuffle"]
 
 _INTERPOLATING = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _NEAREST = ("nearest", "nearest-exact", "area")
-
-
-def _shape(t) -> str:
-    return "[" + ", ".join(str(n) for n in t.shape) + "]"
 
 
 def _is_int(v) -> bool:

@@ -51,6 +51,7 @@ from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, Conv
 from .linear import Linear
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d,
                             InstanceNorm3d, _BatchNorm, _InstanceNorm)
+from ..functional._args import shape_text as _shape_text
 
 # (as torch.nn: LazyModuleMixin is reached through this module, not juanji.nn; the uninitialized
 # tensors live in juanji.nn.parameter, as in torch, and are re-exported here and by juanji.nn)
@@ -149,10 +150,6 @@ class LazyModuleMixin:
 
 def _dims(input) -> int:
     return len(input.shape) if hasattr(input, "shape") else 0
-
-
-def _shape_text(input) -> str:
-    return "[" + ", ".join(str(n) for n in input.shape) + "]"
 
 
 # -- LazyLinear ------------------------------------------------------------------------------
