@@ -29,6 +29,10 @@ __all__ = ["Op", "Function", "FunctionCtx", "AccumulateGrad"]
 
 _Tensor = None  # juanji.tensor.Tensor, bound on first use (tensor.py imports this module)
 
+# A tracer (juanji.onnx.export) sees every Op applied: ``_trace_hook(op, inputs, params, result)``
+# after forward, with ``result`` what apply returns. None when no tracer runs: one check per call.
+_trace_hook = None
+
 
 def _tensor_class():
     global _Tensor
@@ -130,7 +134,10 @@ class Op:
             op.edges = tuple(edges)
             main.requires_grad = True
             main.grad_fn = op
-        return main if extras is None else (main,) + extras
+        result = main if extras is None else (main,) + extras
+        if _trace_hook is not None:
+            _trace_hook(op, inputs, params, result)
+        return result
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
