@@ -15,7 +15,7 @@ import numpy as np
 from ...backend import xp_of
 from ._resample import resize_array
 
-__all__ = ["max_value", "hflip", "vflip", "crop", "pad", "resize", "rotate", "rgb_to_grayscale", "blend",
+__all__ = ["max_value", "to_dtype", "hflip", "vflip", "crop", "pad", "resize", "rotate", "rgb_to_grayscale", "blend",
            "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue", "rgb_to_hsv", "hsv_to_rgb"]
 
 
@@ -23,6 +23,41 @@ def max_value(dtype) -> float:
     """The value of 'white': 1.0 for float images, the dtype's maximum for integer images."""
     dtype = np.dtype(dtype)
     return 1.0 if dtype.kind == "f" else float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
+
+
+def _value_bits(dtype) -> int:
+    """Bits that carry the value of an integer image (the sign bit does not)."""
+    info = np.iinfo(dtype)
+    return info.bits - (1 if info.min < 0 else 0)
+
+
+def to_dtype(img, dtype, scale: bool):
+    """Convert an image array to ``dtype``; with ``scale`` the value range moves along (torchvision's
+    ``to_dtype``/``convert_image_dtype``).
+
+    float -> float: cast.  int -> float: ``x * (1 / max_in)``.  float -> int: ``x * (max_out + 1 - 1e-3)``
+    truncated (so that 0.9999 still reaches max_out while 1.0 does not overflow).  int -> int: shift by
+    the difference of value bits (uint8 -> int32: ``x << 23``).
+    """
+    dtype = np.dtype(dtype)
+    if img.dtype == dtype:
+        return img
+    if not scale:
+        return img.astype(dtype)
+    float_in, float_out = img.dtype.kind == "f", dtype.kind == "f"
+    if float_in and float_out:
+        return img.astype(dtype)
+    if float_in:
+        if (img.dtype == np.float32 and dtype in (np.int32, np.int64)) or (img.dtype == np.float64 and dtype == np.int64):
+            raise RuntimeError(f"to_dtype: the conversion from {img.dtype} to {dtype} cannot be performed safely.")
+        eps = 1e-3
+        return (img * img.dtype.type(max_value(dtype) + 1.0 - eps)).astype(dtype)
+    if float_out:
+        return img.astype(dtype) * dtype.type(1.0 / max_value(img.dtype))
+    shift = _value_bits(img.dtype) - _value_bits(dtype)
+    if shift > 0:
+        return (img >> shift).astype(dtype)
+    return img.astype(dtype) << dtype.type(-shift)
 
 
 def _work_dtype(dtype):
