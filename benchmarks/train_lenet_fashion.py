@@ -1,54 +1,101 @@
-"""LeNet-5 (ReLU, max pooling) on the full Fashion-MNIST, juanji and the same recipe in PyTorch.
+"""LeNet-5 (ReLU, max pooling) on the full Fashion-MNIST: juanji and PyTorch, each in its own process.
 
     python -m benchmarks.train_lenet_fashion [--epochs 10] [--data-root ../shared/data]
 
-Slow (minutes per epoch on 2 cores); not part of the test run. The recipe is
-``juanji train --model lenet5 --data fashion-mnist --scheduler cosine``: 60,000 training images
-normalised with their mean and standard deviation, shuffled every epoch (the same order for
-both libraries), batch 64, SGD lr 0.05 with momentum 0.9 annealed to 0 over the run by a cosine
-schedule stepped every batch (``--scheduler cosine``), cross-entropy, 10 epochs; the test
-split (10,000 images) is measured after every epoch. Both models start from the same weights
-(juanji's initialisation copied into the torch copy of LeNet-5), so the two curves differ only
-by floating-point rounding as it compounds over the run.
+Slow (about a minute per epoch and framework on 2 cores); not part of the test run. The
+recipe is ``juanji train --model lenet5 --data fashion-mnist --scheduler cosine``: 60,000 training
+images normalised with their mean and standard deviation, shuffled every epoch (one NumPy
+permutation per epoch from the seed, the same order for both), batch 64, SGD lr 0.05 with
+momentum 0.9 annealed to 0 by a cosine schedule stepped every batch, cross-entropy; the
+10,000 test images are measured after every epoch. Both start from the same weights
+(``benchmarks.models.init_weights``), so the two curves differ only by rounding as it compounds.
 
-The epochs alternate (juanji epoch 1, torch epoch 1, juanji epoch 2, ...) so that both see the
-same machine load. Printed: both test-accuracy curves and the seconds per epoch; written:
+Each framework trains in its own fresh process (this script imports neither; the environment
+is handed on unchanged, 2 threads each); each epoch's time carries the foreign CPU load
+measured over it (``benchmarks/cpuload.py``). The two runs are sequential, not interleaved, so
+compare epoch times only where both loads are low. Writes
 benchmarks/results/train_lenet_fashion.{json,md,png}.
 
-Targets from the issue: juanji >= 89 % test accuracy within 10 epochs, and within 1 point of torch.
+Targets from issue 1: juanji >= 89 % test accuracy within 10 epochs, and within 1 point of torch.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
-import time
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
 
 import numpy as np
 
-import juanji
-from juanji.nn import functional as F
-from juanji.training.data import evaluation_loader, load_datasets, training_loader
-from juanji.training.inference import evaluate
-from juanji.training.sampler import EpochShuffleSampler
+from .cpuload import CpuMeter
 
-from .bench_training import model_pair
-from .common import RESULTS, write_report
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parent.parent
 
 
-def torch_evaluate(model, loader) -> tuple[float, float]:
-    import torch
-    model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for images, labels in loader:
-            x, y = torch.from_numpy(images.numpy()), torch.from_numpy(labels.numpy())
-            logits = model(x)
-            loss_sum += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
-            correct += int((logits.argmax(1) == y).sum())
-            count += len(y)
-    model.train()
-    return loss_sum / count, correct / count
+def read_idx(path: pathlib.Path) -> np.ndarray:
+    """An IDX file (gzip): big-endian header of dimension sizes, then uint8 values."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load(root: pathlib.Path):
+    folder = root / "fashion-mnist"
+    train_x = read_idx(folder / "train-images-idx3-ubyte.gz").astype(np.float32) / 255
+    test_x = read_idx(folder / "t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
+    mean, std = train_x.mean(), train_x.std()
+    return (((train_x - mean) / std)[:, None], read_idx(folder / "train-labels-idx1-ubyte.gz").astype(np.int64),
+            ((test_x - mean) / std)[:, None], read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype(np.int64))
+
+
+def train(framework: str, args) -> None:
+    """The child: train in ``framework`` and print one JSON line per epoch."""
+    if framework == "torch":
+        import torch
+    else:
+        import juanji as torch
+    from .models import build, init_weights
+    torch.set_num_threads(args.threads)
+    train_x, train_y, test_x, test_y = load(pathlib.Path(args.data_root))
+    if args.train_samples:
+        train_x, train_y = train_x[:args.train_samples], train_y[:args.train_samples]
+    torch.manual_seed(args.seed)
+    model = build(torch, "lenet")
+    init_weights(torch, model, args.seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    steps_per_epoch = len(train_x) // args.batch_size
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * steps_per_epoch)
+    F = torch.nn.functional
+    rng = np.random.default_rng(args.seed)
+    tx, ty = torch.tensor(test_x), torch.tensor(test_y)
+    for epoch in range(args.epochs):
+        order = rng.permutation(len(train_x))
+        model.train()
+        with CpuMeter() as meter:
+            for i in range(steps_per_epoch):
+                index = order[i * args.batch_size:(i + 1) * args.batch_size]
+                x, y = torch.tensor(train_x[index]), torch.tensor(train_y[index])
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(tx[i:i + 1000]) for i in range(0, len(test_x), 1000)])
+            test_loss = float(F.cross_entropy(logits, ty))
+            accuracy = float((logits.argmax(1) == ty).float().mean())
+        print(json.dumps({"framework": framework, "epoch": epoch + 1, "seconds": meter.wall, "load": meter.foreign_load,
+                          "accuracy": 100 * accuracy, "test_loss": test_loss}), flush=True)
 
 
 def main(argv=None) -> None:
@@ -58,87 +105,52 @@ def main(argv=None) -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scheduler", choices=("cosine", "none"), default="cosine",
-                        help="cosine: lr annealed to 0 over all batches, stepped per batch")
-    parser.add_argument("--data-root", default=None, help="default ../shared/data, else $JUANJI_DATA")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--train-samples", type=int, default=None, help="a subset, for a quick check")
+    parser.add_argument("--framework", choices=["juanji", "torch"], help=argparse.SUPPRESS)  # the child
     args = parser.parse_args(argv)
-    import torch
+    if args.framework:
+        train(args.framework, args)
+        return
 
-    data = load_datasets("fashion-mnist", args.data_root, seed=args.seed, train_samples=args.train_samples)
-    print(f"{data.description}: {len(data.train):,} train / {len(data.test):,} test images", flush=True)
-    jmodel, tmodel = model_pair("lenet5", variant="relu", num_classes=10, in_channels=1)
-    jopt = juanji.optim.SGD(jmodel.parameters(), lr=args.lr, momentum=args.momentum)
-    topt = torch.optim.SGD(tmodel.parameters(), lr=args.lr, momentum=args.momentum)
-    sampler = EpochShuffleSampler(len(data.train), args.seed)
-    loader = training_loader(data.train, sampler, args.batch_size, workers=0, seed=args.seed)
-    total_steps = args.epochs * len(loader)
-    schedules = []
-    if args.scheduler == "cosine":
-        schedules = [juanji.optim.lr_scheduler.CosineAnnealingLR(jopt, T_max=total_steps),
-                     torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=total_steps)]
-    jschedule, tschedule = schedules if schedules else (None, None)
-    test_loader = evaluation_loader(data.test, 1000)
-
-    def juanji_epoch():
-        jmodel.train()
-        for images, labels in loader:
-            jopt.zero_grad()
-            loss = F.cross_entropy(jmodel(images), labels)
-            loss.backward()
-            jopt.step()
-            if jschedule is not None:
-                jschedule.step()
-
-    def torch_epoch():
-        tmodel.train()
-        for images, labels in loader:  # the same batches, in the same order
-            x, y = torch.from_numpy(images.numpy()), torch.from_numpy(labels.numpy())
-            topt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(tmodel(x), y)
-            loss.backward()
-            topt.step()
-            if tschedule is not None:
-                tschedule.step()
-
-    rows = []
-    for epoch in range(args.epochs):
-        sampler.set_epoch(epoch)
-        start = time.perf_counter()
-        juanji_epoch()
-        j_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        torch_epoch()
-        t_seconds = time.perf_counter() - start
-        j_result = evaluate(jmodel, test_loader)
-        t_loss, t_accuracy = torch_evaluate(tmodel, test_loader)
-        row = {"epoch": epoch + 1, "juanji_accuracy": 100 * j_result.accuracy, "torch_accuracy": 100 * t_accuracy,
-               "juanji_loss": j_result.loss, "torch_loss": t_loss, "juanji_s": j_seconds, "torch_s": t_seconds,
-               "time_ratio": j_seconds / t_seconds}
-        rows.append(row)
-        print(f"epoch {epoch + 1:2d}: test accuracy juanji {row['juanji_accuracy']:.2f} %  torch "
-              f"{row['torch_accuracy']:.2f} %   seconds juanji {j_seconds:.1f}  torch {t_seconds:.1f} "
-              f"(ratio {row['time_ratio']:.2f})", flush=True)
-
-    best_j = max(r["juanji_accuracy"] for r in rows)
-    summary = {"juanji final test accuracy %": rows[-1]["juanji_accuracy"],
-               "torch final test accuracy %": rows[-1]["torch_accuracy"],
-               "juanji best test accuracy %": best_j,
-               "first epoch where juanji >= 89 %": next((r["epoch"] for r in rows if r["juanji_accuracy"] >= 89), "never"),
-               "final gap torch - juanji (points)": rows[-1]["torch_accuracy"] - rows[-1]["juanji_accuracy"],
-               "median seconds per epoch juanji": float(np.median([r["juanji_s"] for r in rows])),
-               "median seconds per epoch torch": float(np.median([r["torch_s"] for r in rows])),
-               "images/s ratio juanji/torch": float(np.median([r["torch_s"] / r["juanji_s"] for r in rows]))}
-    columns = [("epoch", "epoch", "d"), ("juanji_accuracy", "juanji test acc %", ".2f"),
-               ("torch_accuracy", "torch test acc %", ".2f"), ("juanji_loss", "juanji test loss", ".4f"),
-               ("torch_loss", "torch test loss", ".4f"), ("juanji_s", "juanji s/epoch", ".1f"),
-               ("torch_s", "torch s/epoch", ".1f"), ("time_ratio", "time juanji/torch", ".2f")]
-    notes = [f"LeNet-5 ReLU/max-pool, batch {args.batch_size}, SGD lr {args.lr} momentum {args.momentum}, "
-             f"schedule {args.scheduler}, seed {args.seed}; same initial weights and batch order for both.",
-             "Seconds per epoch cover the training steps and batch building, not the test pass."]
-    print(write_report("train_lenet_fashion", rows, columns, summary=summary, notes=notes,
-                       title="LeNet-5 on Fashion-MNIST: juanji vs PyTorch"))
-    _plot(rows)
+    child_args = [a for a in (argv if argv is not None else sys.argv[1:])]
+    rows = {}
+    for framework in ("juanji", "torch"):
+        done = subprocess.run([sys.executable, "-m", "benchmarks.train_lenet_fashion", *child_args,
+                               "--framework", framework], cwd=ROOT, env=dict(os.environ), capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise SystemExit(f"{framework} run failed: {done.stderr.strip().splitlines()[-1:]}")
+        rows[framework] = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        for r in rows[framework]:
+            load = "n/a" if r["load"] is None else f"{100 * r['load']:.0f} %"
+            print(f"{framework:6s} epoch {r['epoch']:2d}: test accuracy {r['accuracy']:.2f} %, {r['seconds']:.1f} s "
+                  f"(foreign load {load})", flush=True)
+    table = []
+    for j, t in zip(rows["juanji"], rows["torch"]):
+        table.append({"epoch": j["epoch"], "juanji_accuracy": j["accuracy"], "torch_accuracy": t["accuracy"],
+                      "juanji_s": j["seconds"], "torch_s": t["seconds"], "juanji_load": j["load"],
+                      "torch_load": t["load"]})
+    summary = {"juanji final test accuracy %": table[-1]["juanji_accuracy"],
+               "torch final test accuracy %": table[-1]["torch_accuracy"],
+               "first epoch where juanji >= 89 %": next((r["epoch"] for r in table if r["juanji_accuracy"] >= 89),
+                                                        "never"),
+               "median s/epoch juanji": statistics.median(r["juanji_s"] for r in table),
+               "median s/epoch torch": statistics.median(r["torch_s"] for r in table),
+               "highest foreign load": max((r[k] or 0) for r in table for k in ("juanji_load", "torch_load"))}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "train_lenet_fashion.json").write_text(json.dumps({"rows": table, "summary": summary}, indent=1))
+    lines = ["# LeNet-5 on Fashion-MNIST: juanji vs PyTorch (each in its own process)", "",
+             "| epoch | juanji acc % | torch acc % | juanji s | torch s | juanji load % | torch load % |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in table:
+        lines.append(f"| {r['epoch']} | {r['juanji_accuracy']:.2f} | {r['torch_accuracy']:.2f} | {r['juanji_s']:.1f} | "
+                     f"{r['torch_s']:.1f} | {100 * (r['juanji_load'] or 0):.0f} | {100 * (r['torch_load'] or 0):.0f} |")
+    lines += [""] + [f"- {k}: {v:.3g}" if isinstance(v, float) else f"- {k}: {v}" for k, v in summary.items()]
+    (RESULTS / "train_lenet_fashion.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    _plot(table)
 
 
 def _plot(rows) -> None:

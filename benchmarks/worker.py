@@ -1,0 +1,165 @@
+"""One benchmark process: one framework, some cases, one JSON line per case on stdout.
+
+    python -m benchmarks.worker juanji|torch CASE [CASE ...] [--threads 2] [--min-time 1.0]
+    python -m benchmarks.worker juanji|torch CASE --memory
+    python -m benchmarks.worker juanji|torch CASE --cold
+
+The process imports exactly one framework (``torch``, or ``juanji`` under the name torch) and
+never touches its environment; ``run.py`` starts a fresh one per framework and round. Modes:
+
+- *time* (default): per case, ``setup`` then ``--warmup`` calls (the first compiles), then
+  timed repetitions until ``--min-time`` seconds and ``--min-reps`` repetitions have passed
+  (calls faster than 5 ms are grouped so that one repetition takes about 5 ms). The record
+  holds the median seconds per call, every repetition, and the foreign CPU load and this
+  process's own cores-in-use over the timed window (``benchmarks/cpuload.py``).
+- *memory*: how far the resident memory rises above its level after ``setup`` while two
+  calls run (Linux ``VmHWM`` after resetting it through ``/proc/self/clear_refs``): the
+  gradients, optimiser state, saved activations, workspaces and caches a step needs.
+- *cold*: seconds to import the framework, set the case up and run its first call, stamped
+  from the process's start; ``run.py`` gives juanji an empty Numba cache for this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import json
+import os
+import platform
+import sys
+import time
+
+from .cpuload import CpuMeter
+
+START = time.perf_counter()
+GROUP_SECONDS = 0.005  # calls faster than this are timed in groups
+
+
+def import_framework(name: str):
+    if name == "torch":
+        import torch
+        return torch
+    if name == "juanji":
+        import juanji
+        return juanji
+    raise SystemExit(f"worker: unknown framework {name!r} (expected juanji or torch)")
+
+
+def versions(torch, framework: str) -> dict:
+    import numpy
+    info = {"framework": framework, "version": torch.__version__, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "numpy": numpy.__version__}
+    if framework == "juanji":
+        import numba
+        info["numba"] = numba.__version__
+    return info
+
+
+def _scalar(result):
+    try:
+        if result is not None and result.numel() == 1:
+            return float(result.detach().item())
+    except AttributeError:
+        pass
+    return None
+
+
+def time_case(case, torch, warmup: int, min_time: float, min_reps: int, max_reps: int) -> dict:
+    call = case.setup(torch)
+    value = _scalar(call())
+    for _ in range(warmup - 1):
+        call()
+    start = time.perf_counter()
+    call()
+    once = time.perf_counter() - start
+    inner = max(1, int(GROUP_SECONDS / once)) if once < GROUP_SECONDS else 1
+    gc.collect()
+    times = []
+    with CpuMeter() as meter:
+        begin = time.perf_counter()
+        while True:
+            start = time.perf_counter()
+            for _ in range(inner):
+                call()
+            times.append((time.perf_counter() - start) / inner)
+            elapsed = time.perf_counter() - begin
+            if len(times) >= max_reps or (len(times) >= min_reps and elapsed >= min_time):
+                break
+    ordered = sorted(times)
+    median = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
+    return {"median_s": median, "times_s": times, "inner": inner, "load": meter.foreign_load,
+            "own_cores": meter.own_cores, "window_s": meter.wall, "value": value}
+
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def memory_case(case, torch) -> dict:
+    call = case.setup(torch)
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed heap back to the OS: reuse shows as a rise
+    except OSError:
+        pass
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # VmHWM := VmRSS
+    before = _status_kib("VmRSS")
+    with CpuMeter() as meter:
+        call()
+        call()
+    return {"peak_rise_mib": (_status_kib("VmHWM") - before) / 1024, "rss_before_mib": before / 1024,
+            "load": meter.foreign_load, "own_cores": meter.own_cores}
+
+
+def cold_case(case, torch, imported: float) -> dict:
+    call = case.setup(torch)
+    built = time.perf_counter()
+    with CpuMeter() as meter:
+        call()
+    first = time.perf_counter()
+    return {"import_s": imported - START, "setup_s": built - imported, "first_call_s": first - built,
+            "in_process_s": first - START, "load": meter.foreign_load}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("framework", choices=["juanji", "torch"])
+    parser.add_argument("cases", nargs="+")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--min-time", type=float, default=1.0)
+    parser.add_argument("--min-reps", type=int, default=3)
+    parser.add_argument("--max-reps", type=int, default=200)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--memory", action="store_true")
+    mode.add_argument("--cold", action="store_true")
+    args = parser.parse_args(argv)
+
+    torch = import_framework(args.framework)
+    imported = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    from .cases import by_name
+    header = versions(torch, args.framework)
+    for name in args.cases:
+        case = by_name(name)
+        if args.memory:
+            record = memory_case(case, torch)
+        elif args.cold:
+            record = cold_case(case, torch, imported)
+        else:
+            record = time_case(case, torch, args.warmup, args.min_time, args.min_reps, args.max_reps)
+        other = "juanji" if args.framework == "torch" else "torch"
+        record.update(case=name, framework=args.framework, pid=os.getpid(), env=header,
+                      other_framework_loaded=other in sys.modules)
+        print(json.dumps(record), flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
