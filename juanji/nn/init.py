@@ -34,7 +34,7 @@ from ..backend import generator as _numpy_generator
 from ..backend import xp_of
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
-           "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+           "dirac_", "bilinear_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
            "sparse_", "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
            "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"]
 
@@ -198,6 +198,58 @@ def dirac_(tensor, groups=1):
     for g in range(groups):
         for d in range(identity_channels):
             values[(g * out_per_group + d, d) + centre] = 1
+    return _fill(tensor, values)
+
+
+def bilinear_kernel(kernel_size) -> np.ndarray:
+    """The bilinear interpolation filter of a transposed convolution that upsamples by
+    ``factor = ceil(k / 2)``: per spatial dim ``f(i) = 1 - |i - c| / factor`` with the centre
+    ``c = factor - 1`` for odd ``k`` and ``factor - 0.5`` for even ``k``; the N-d filter is the
+    product of the per-dim ones (float64, shape ``kernel_size``).
+
+        >>> from juanji.nn.init import bilinear_kernel
+        >>> bilinear_kernel(4).tolist()
+        [0.25, 0.75, 0.75, 0.25]
+        >>> bilinear_kernel((4, 4))[0].tolist()
+        [0.0625, 0.1875, 0.1875, 0.0625]
+    """
+    sizes = (kernel_size,) if isinstance(kernel_size, int) else tuple(kernel_size)
+    kernel = np.ones(())
+    for k in sizes:
+        factor = (k + 1) // 2
+        centre = factor - 1 if k % 2 == 1 else factor - 0.5
+        taps = 1 - np.abs(np.arange(k) - centre) / factor
+        kernel = np.multiply.outer(kernel, taps)
+    return kernel
+
+
+def bilinear_(tensor):
+    """Fill a transposed-convolution weight ``[in, out / groups, *kernel]`` (3-, 4- or 5-D) so the
+    layer starts as bilinear upsampling (the initialisation of the fully convolutional network's
+    upsampling layer): input channel ``i`` feeds output channel ``i`` through
+    :func:`bilinear_kernel` and nothing else (for ``out / groups == 1``, a depthwise layer, every
+    channel gets the filter). With ``stride = factor`` and ``padding = factor / 2`` the layer
+    enlarges each map ``factor`` times by bilinear interpolation.
+
+        >>> import juanji as torch
+        >>> from juanji import nn
+        >>> up = nn.ConvTranspose2d(3, 3, kernel_size=4, stride=2, padding=1, bias=False)
+        >>> _ = nn.init.bilinear_(up.weight)
+        >>> up(torch.ones(1, 3, 2, 2))[0, 0, 1:3, 1:3].tolist()
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
+    dims = tensor.ndim
+    if dims not in (3, 4, 5):
+        raise ValueError(f"bilinear_: expected a transposed-convolution weight with 3, 4 or 5 dimensions "
+                         f"[in, out / groups, *kernel], got shape {list(tensor.shape)}")
+    sizes = tuple(tensor.shape)
+    kernel = bilinear_kernel(sizes[2:])
+    values = np.zeros(sizes)
+    if sizes[1] == 1:
+        values[:, 0] = kernel
+    else:
+        for c in range(min(sizes[0], sizes[1])):
+            values[c, c] = kernel
     return _fill(tensor, values)
 
 
