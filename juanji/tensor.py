@@ -46,6 +46,7 @@ from .autograd.grad_mode import _state
 from .backend import CPU, device as Device, xp_for, xp_of
 from .ops import elementwise as E
 from .ops import shape as S
+from .utils.hooks import RemovableHandle
 
 # imported from here by other modules (juanji/__init__.py, creation.py, functions.py, ...)
 from ._tensor.arguments import _sizes  # noqa: F401
@@ -317,14 +318,10 @@ class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         holder = self.grad_fn if self.grad_fn is not None else self
-        hooks = holder.__dict__.setdefault("_hooks", [])
-        hooks.append(hook)
-
-        class _Handle:
-            def remove(self_inner):
-                if hook in hooks:
-                    hooks.remove(hook)
-        return _Handle()
+        hooks = holder.__dict__.setdefault("_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""

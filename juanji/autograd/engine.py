@@ -73,7 +73,7 @@ def _topological_order(roots):
 
 def _apply_hooks(hooks, grad):
     Tensor = _tensor_class()
-    for hook in list(hooks):
+    for hook in list(hooks.values()):   # {handle id: hook}, in registration order
         res = hook(Tensor._from_array(grad))
         if res is not None:
             grad = res._data

@@ -26,7 +26,7 @@ from __future__ import annotations
 from ..backend import xp_of
 from ..tensor import Tensor
 from .optimizer import Optimizer, _scalar, _step_tensor
-from .sgd import _check_lr
+from ._checks import check_lr, check_non_negative
 
 __all__ = ["Adadelta"]
 
@@ -49,13 +49,11 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
-        _check_lr("Adadelta", lr)
+        check_lr("Adadelta", lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho} (Adadelta expects 0 <= rho <= 1)")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps} (Adadelta expects eps >= 0)")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay} (Adadelta expects weight_decay >= 0)")
+        check_non_negative("Adadelta", "eps", eps, torch_name="epsilon")
+        check_non_negative("Adadelta", "weight_decay", weight_decay)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from ..backend import xp_of
 from ..tensor import Tensor
 from .optimizer import Optimizer, _scalar, _step_tensor
-from .sgd import _check_lr
+from ._checks import check_lr, check_non_negative
 
 __all__ = ["Adagrad"]
 
@@ -45,16 +45,11 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _check_lr("Adagrad", lr)
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay} (Adagrad expects lr_decay >= 0)")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay} (Adagrad expects weight_decay >= 0)")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value} "
-                             "(Adagrad expects initial_accumulator_value >= 0)")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps} (Adagrad expects eps >= 0)")
+        check_lr("Adagrad", lr)
+        check_non_negative("Adagrad", "lr_decay", lr_decay)
+        check_non_negative("Adagrad", "weight_decay", weight_decay)
+        check_non_negative("Adagrad", "initial_accumulator_value", initial_accumulator_value)
+        check_non_negative("Adagrad", "eps", eps, torch_name="epsilon")
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from ..backend import xp_of
 from ..tensor import Tensor
 from .optimizer import Optimizer, _scalar, _step_tensor
-from .sgd import _check_lr
+from ._checks import check_lr, check_non_negative
 
 __all__ = ["Adam", "AdamW"]
 
@@ -49,16 +49,14 @@ def lerp_(xp, start, end, weight, scratch):
 
 
 def _check_adam_args(name, lr, betas, eps, weight_decay):
-    _check_lr(name, lr)
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps} ({name} expects eps >= 0)")
+    check_lr(name, lr)
+    check_non_negative(name, "eps", eps, torch_name="epsilon")
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
     for i, beta in enumerate(betas):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta} ({name} expects 0 <= beta < 1)")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay} ({name} expects weight_decay >= 0)")
+    check_non_negative(name, "weight_decay", weight_decay)
     both_floats = isinstance(betas[0], float) and isinstance(betas[1], float)
     both_tensors = isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor)
     if not (both_floats or both_tensors):

@@ -32,6 +32,7 @@ from .. import _dtype as dt
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp_of
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required"]
 
@@ -44,26 +45,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class _RemovableHandle:
-    """What ``register_*_hook`` returns: ``handle.remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict):
-        self._hooks = hooks
-        self.id = _RemovableHandle._next_id
-        _RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _typename(obj) -> str:
@@ -174,15 +155,15 @@ class Optimizer:
             cls.step = _with_step_hooks(cls.step)
 
     # ------------------------------------------------------------------ hooks
-    def register_step_pre_hook(self, hook) -> _RemovableHandle:
+    def register_step_pre_hook(self, hook) -> RemovableHandle:
         """``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``, run before each step."""
-        handle = _RemovableHandle(self._optimizer_step_pre_hooks)
+        handle = RemovableHandle(self._optimizer_step_pre_hooks)
         self._optimizer_step_pre_hooks[handle.id] = hook
         return handle
 
-    def register_step_post_hook(self, hook) -> _RemovableHandle:
+    def register_step_post_hook(self, hook) -> RemovableHandle:
         """``hook(optimizer, args, kwargs) -> None``, run after each step."""
-        handle = _RemovableHandle(self._optimizer_step_post_hooks)
+        handle = RemovableHandle(self._optimizer_step_post_hooks)
         self._optimizer_step_post_hooks[handle.id] = hook
         return handle
 

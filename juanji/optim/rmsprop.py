@@ -25,7 +25,7 @@ from ..backend import xp_of
 from ..tensor import Tensor
 from .adam import lerp_
 from .optimizer import Optimizer, _scalar, _step_tensor
-from .sgd import _check_lr
+from ._checks import check_lr, check_non_negative
 
 __all__ = ["RMSprop"]
 
@@ -47,15 +47,11 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        _check_lr("RMSprop", lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps} (RMSprop expects eps >= 0)")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum} (RMSprop expects momentum >= 0)")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay} (RMSprop expects weight_decay >= 0)")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha} (RMSprop expects alpha >= 0)")
+        check_lr("RMSprop", lr)
+        check_non_negative("RMSprop", "eps", eps, torch_name="epsilon")
+        check_non_negative("RMSprop", "momentum", momentum)
+        check_non_negative("RMSprop", "weight_decay", weight_decay)
+        check_non_negative("RMSprop", "alpha", alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
                         differentiable=differentiable)

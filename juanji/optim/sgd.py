@@ -23,16 +23,10 @@ from __future__ import annotations
 
 from ..backend import xp_of
 from ..tensor import Tensor
+from ._checks import check_lr
 from .optimizer import Optimizer, _scalar
 
 __all__ = ["SGD"]
-
-
-def _check_lr(name, lr):
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError(f"Tensor lr must be 1-element ({name} got lr of shape {list(lr.shape)})")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr} ({name} expects lr >= 0)")
 
 
 class SGD(Optimizer):
@@ -52,7 +46,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        _check_lr("SGD", lr)
+        check_lr("SGD", lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum} (SGD expects momentum >= 0)")
         if weight_decay < 0.0:

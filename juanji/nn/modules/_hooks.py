@@ -1,4 +1,4 @@
-"""Hook plumbing for ``nn.Module``: removable handles and full backward hooks.
+"""Hook plumbing for ``nn.Module``: full backward hooks (the handles are ``juanji.utils.hooks``).
 
 A full backward hook ``hook(module, grad_input, grad_output)`` must see the gradients with
 respect to the module's inputs and outputs *as a whole*, and may replace ``grad_input``. The
@@ -22,38 +22,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import OrderedDict
 
 from ...autograd.function import Op
 from ...autograd.grad_mode import is_grad_enabled
 from ...tensor import Tensor
+from ...utils.hooks import RemovableHandle  # re-exported: module.py and older imports take it from here
 
 __all__ = ["RemovableHandle", "BackwardHook"]
-
-
-class RemovableHandle:
-    """What ``register_*_hook`` returns: ``handle.remove()`` takes the hook out again.
-
-    It also works as a context manager (``with m.register_forward_hook(h): ...``).
-    """
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict: OrderedDict, *, extra_dicts=()):
-        self.hooks_dict = hooks_dict
-        self.extra_dicts = tuple(extra_dicts)
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        for d in (self.hooks_dict,) + self.extra_dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 class _HookIdentity(Op):

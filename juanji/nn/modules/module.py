@@ -212,7 +212,7 @@ class Module:
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False) -> RemovableHandle:
         """``hook(module, args) -> None | new args`` (or ``hook(module, args, kwargs) -> None |
         (new_args, new_kwargs)`` with ``with_kwargs=True``), run before ``forward``."""
-        handle = RemovableHandle(self._forward_pre_hooks, extra_dicts=(self._forward_pre_hooks_with_kwargs,))
+        handle = RemovableHandle(self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
@@ -223,8 +223,8 @@ class Module:
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False) -> RemovableHandle:
         """``hook(module, args, output) -> None | new output`` (``hook(module, args, kwargs, output)``
         with ``with_kwargs=True``), run after ``forward``."""
-        handle = RemovableHandle(self._forward_hooks, extra_dicts=(self._forward_hooks_with_kwargs,
-                                                                    self._forward_hooks_always_called))
+        handle = RemovableHandle(self._forward_hooks, extra_dict=[self._forward_hooks_with_kwargs,
+                                                                   self._forward_hooks_always_called])
         self._forward_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
