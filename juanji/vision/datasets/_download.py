@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import tarfile
 import urllib.error
 import urllib.request
 
 __all__ = ["MIRROR_ENV", "DownloadError", "ChecksumError", "resolve_mirrors", "parse_checksum",
-           "file_digest", "check_integrity", "download_file", "download_resources"]
+           "file_digest", "check_integrity", "download_file", "download_resources", "extract_tar"]
 
 MIRROR_ENV = "JUANJI_DATASET_MIRROR"
 _CHUNK = 1 << 20
@@ -147,3 +148,10 @@ def download_resources(what: str, resources, folder, mirror=None, default_mirror
             tried = "; ".join(f"{url} [{detail}, from {source}]" for url, source, detail in failures)
             raise DownloadError(f"{what}: could not download {filename}: tried {tried}. Pass mirror= or set "
                                 f"{MIRROR_ENV} to a base URL that serves {filename}")
+
+
+def extract_tar(path, folder) -> None:
+    """Unpack a (gzip) tar archive into ``folder``, refusing members that would land outside it,
+    links that point outside it, and device files (tarfile's 'data' filter)."""
+    with tarfile.open(path, "r:*") as archive:
+        archive.extractall(folder, filter="data")

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ...tensor import from_numpy
-from ._download import download_resources
+from ._download import DownloadError, download_resources
 from .idx import read_idx
 from .vision import VisionDataset
 
@@ -112,8 +112,13 @@ class MNIST(VisionDataset):
         """Fetch the four IDX files into ``raw_folder`` (skipped when they are already there)."""
         if self._check_exists():
             return
-        download_resources(f"{type(self).__name__} download", self.resources, self.raw_folder,
-                           mirror=self.mirror, default_mirrors=self.mirrors)
+        try:
+            download_resources(f"{type(self).__name__} download", self.resources, self.raw_folder,
+                               mirror=self.mirror, default_mirrors=self.mirrors)
+        except DownloadError as e:
+            names = ", ".join(name for name, _ in self.resources)
+            raise type(e)(f"{e}. Without a network, put the files there yourself: {names} (gzip or not) in "
+                          f"'{self.raw_folder}' or in '{self.root}'", e.url, e.reason) from None
 
     # ---------------------------------------------------------------- items
     @property

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -28,7 +29,7 @@ from . import _pil, _tensor
 from ._interpolation import InterpolationMode, pil_filter, to_interpolation_mode
 
 __all__ = ["InterpolationMode", "get_dimensions", "get_image_size", "get_image_num_channels", "to_tensor",
-           "pil_to_tensor", "normalize", "resize", "crop", "center_crop", "resized_crop", "pad", "hflip", "vflip",
+           "pil_to_tensor", "to_pil_image", "convert_image_dtype", "normalize", "resize", "crop", "center_crop", "resized_crop", "pad", "hflip", "vflip",
            "rotate", "rgb_to_grayscale", "to_grayscale", "adjust_brightness", "adjust_contrast",
            "adjust_saturation", "adjust_hue"]
 
@@ -135,6 +136,61 @@ def pil_to_tensor(pic) -> Tensor:
     width, height = pic.size
     arr = arr.reshape(height, width, len(pic.getbands()))
     return _wrap(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+_ONE_CHANNEL_MODES = {np.dtype(np.uint8): "L", np.dtype(np.int16): "I;16" if sys.byteorder == "little" else "I;16B",
+                      np.dtype(np.int32): "I", np.dtype(np.float32): "F"}
+_MODES_BY_CHANNELS = {2: ["LA"], 3: ["RGB", "YCbCr", "HSV"], 4: ["RGBA", "CMYK", "RGBX"]}
+
+
+def to_pil_image(pic, mode=None):
+    """CHW tensor or HWC ndarray -> PIL image; floats are scaled by 255 and cast to uint8 (``mode='F'`` keeps them).
+
+    Without ``mode``: 1 channel gives 'L' (uint8), 'I;16' (int16), 'I' (int32) or 'F' (float32);
+    2 channels 'LA', 3 'RGB', 4 'RGBA' (uint8). A given ``mode`` reinterprets the bytes (e.g. 'HSV').
+    """
+    if isinstance(pic, Tensor):
+        arr = pic.detach()._host()
+        if arr.ndim == 3:
+            arr = arr.transpose(1, 2, 0)
+    elif isinstance(pic, np.ndarray):
+        arr = pic
+    else:
+        raise TypeError(f"to_pil_image: pic should be Tensor or ndarray. Got {type(pic)}.")
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(f"to_pil_image: pic should be 2/3 dimensional. Got {arr.ndim} dimensions.")
+    channels = arr.shape[-1]
+    if channels > 4:
+        raise ValueError(f"to_pil_image: pic should not have > 4 channels. Got {channels} channels.")
+    if arr.dtype.kind == "f" and mode != "F":
+        arr = (arr * 255).astype(np.uint8)
+    if channels == 1:
+        arr = arr[:, :, 0]
+        expected = _ONE_CHANNEL_MODES.get(arr.dtype)
+        if mode is not None and mode != expected:
+            raise ValueError(f"to_pil_image: incorrect mode ({mode}) supplied for input type {arr.dtype}. "
+                             f"Should be {expected}")
+        mode = expected
+    else:
+        permitted = _MODES_BY_CHANNELS[channels]
+        if mode is not None and mode not in permitted:
+            raise ValueError(f"to_pil_image: only modes {permitted} are supported for {channels}-channel inputs")
+        if mode is None and arr.dtype == np.uint8:
+            mode = permitted[0]
+    if mode is None:
+        raise TypeError(f"to_pil_image: input type {arr.dtype} is not supported")
+    height, width = arr.shape[:2]
+    # frombuffer reads the bytes in the given mode (so 'HSV' data stays HSV, 'I;16' stays 16-bit)
+    return Image.frombuffer(mode, (width, height), np.ascontiguousarray(arr).tobytes(), "raw", mode, 0, 1)
+
+
+def convert_image_dtype(image, dtype=_dtype.float32) -> Tensor:
+    """Convert a tensor image to ``dtype``, moving the value range along (see ``_tensor.to_dtype``)."""
+    if not _is_tensor(image):
+        raise TypeError(f"convert_image_dtype: input img should be Tensor Image, got {type(image)}")
+    return _wrap(_tensor.to_dtype(image._data, _dtype.to_dtype(dtype).np, scale=True))
 
 
 def normalize(tensor, mean, std, inplace: bool = False) -> Tensor:
