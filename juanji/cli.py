@@ -33,6 +33,9 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from .training.choices import OPTIMIZERS, SCHEDULERS, choices_help
+    from .training.config import TrainConfig
+
     # every default is SUPPRESS: the options not given stay out of the namespace, so a resumed
     # run can tell what was asked for from what is just a default (TrainConfig holds those)
     S = argparse.SUPPRESS
@@ -47,15 +50,19 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "else $JUANJI_DATA)")
     p.add_argument("--epochs", type=int, default=S, help="number of epochs (default 10)")
     p.add_argument("--batch-size", type=int, default=S, help="images per step (default 64)")
-    p.add_argument("--lr", type=float, default=S, help="learning rate (default: sgd 0.05, adam/adamw/rmsprop 1e-3, "
-                                                       "adagrad 1e-2)")
-    p.add_argument("--optimizer", default=S, help="sgd | adam | adamw | rmsprop | adagrad (default sgd)")
-    p.add_argument("--momentum", type=float, default=S, help="momentum for sgd (default 0.9) and rmsprop (default 0)")
-    p.add_argument("--weight-decay", type=float, default=S, help="L2 penalty (default 0; adamw 0.01)")
-    p.add_argument("--scheduler", default=S,
-                   help="none | step | multistep | exponential | cosine | onecycle | plateau (default none)")
-    p.add_argument("--step-size", type=int, default=S, help="epochs between lr drops for --scheduler step")
-    p.add_argument("--gamma", type=float, default=S, help="lr factor for step/multistep (0.1), exponential (0.9)")
+    p.add_argument("--lr", type=float, default=S, help="learning rate (default: " + _per_choice(
+        {name: f"{o.lr:g}" for name, o in OPTIMIZERS.items()}) + ")")
+    p.add_argument("--optimizer", default=S, help=f"{choices_help(OPTIMIZERS)} (default {TrainConfig.optimizer})")
+    p.add_argument("--momentum", type=float, default=S, help="momentum (default: " + _per_choice(
+        {name: f"{o.momentum:g}" for name, o in OPTIMIZERS.items() if o.momentum is not None}) + ")")
+    p.add_argument("--weight-decay", type=float, default=S, help="L2 penalty (default: " + _per_choice(
+        {name: f"{o.weight_decay:g}" for name, o in OPTIMIZERS.items()}) + ")")
+    p.add_argument("--scheduler", default=S, help=f"{choices_help(SCHEDULERS)} (default {TrainConfig.scheduler}): "
+                   + "; ".join(f"{name}: {s.summary}" for name, s in SCHEDULERS.items() if name != "none").replace("%", "%%"))
+    p.add_argument("--step-size", type=int, default=S, help="epochs between lr drops for --scheduler step "
+                                                            "(default epochs // 3)")
+    p.add_argument("--gamma", type=float, default=S, help="lr factor (default: " + _per_choice(
+        {name: f"{s.gamma:g}" for name, s in SCHEDULERS.items() if s.gamma is not None}) + ")")
     p.add_argument("--seed", type=int, default=S, help="random seed: weights, shuffling, dropout (default 0)")
     p.add_argument("--out", default=S, help="run folder for checkpoints, metrics and curves "
                                             "(default runs/MODEL-DATA)")
@@ -75,6 +82,11 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, default=S, help="convert image-folder images to 1 (grey) or 3 (RGB)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S,
                    help="no live progress bars (the per-epoch lines remain)")
+
+
+def _per_choice(values: dict) -> str:
+    """``sgd 0.05, adam 0.001, ...``: one value per choice, for an option's help."""
+    return ", ".join(f"{name} {value}" for name, value in values.items())
 
 
 def _model_arg(text: str) -> tuple:

@@ -1,26 +1,15 @@
-"""Model, optimiser and learning-rate schedule from the run's settings.
-
-Schedules and when they step:
-
-    none         constant lr
-    step         lr * gamma every step_size epochs                     (per epoch)
-    multistep    lr * gamma at 50 % and 75 % of the epochs              (per epoch)
-    exponential  lr * gamma each epoch                                  (per epoch)
-    cosine       lr * (1 + cos(pi t / T)) / 2 over all T batches        (per batch)
-    onecycle     1cycle: warm up to lr over 30 %, then anneal           (per batch)
-    plateau      lr * 0.1 after 2 epochs without a lower val loss       (per epoch)
-"""
+"""Model, optimiser and learning-rate schedule from the run's settings (the choices and their
+defaults are the tables of ``choices.py``)."""
 
 from __future__ import annotations
 
 from .. import optim
 from ..optim import lr_scheduler
+from .choices import OPTIMIZERS, SCHEDULERS
 from .config import TrainConfig
 from .errors import TrainingError, one_line
 
-__all__ = ["build_model", "model_names", "build_optimizer", "build_scheduler", "PER_BATCH_SCHEDULERS"]
-
-PER_BATCH_SCHEDULERS = ("cosine", "onecycle")
+__all__ = ["build_model", "model_names", "build_optimizer", "build_scheduler"]
 
 
 def model_names() -> list[str] | None:
@@ -53,25 +42,19 @@ def build_model(name: str, num_classes: int, in_channels: int, **model_args):
 
 def build_optimizer(config: TrainConfig, parameters):
     """The optimiser ``config.optimizer`` with the run's lr, momentum and weight decay."""
-    params = list(parameters)
-    c = config
-    if c.optimizer == "sgd":
-        return optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-    if c.optimizer == "adam":
-        return optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
-    if c.optimizer == "adamw":
-        return optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
-    if c.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-    if c.optimizer == "adagrad":
-        return optim.Adagrad(params, lr=c.lr, weight_decay=c.weight_decay)
-    raise TrainingError(f"unknown optimizer '{c.optimizer}'")
+    choice = OPTIMIZERS.get(config.optimizer)
+    if choice is None:
+        raise TrainingError(f"unknown optimizer '{config.optimizer}'")
+    optimizer_class = getattr(optim, choice.class_name)
+    return optimizer_class(list(parameters), **choice.kwargs(config.lr, config.momentum, config.weight_decay))
 
 
 def build_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
-    """The schedule ``config.scheduler`` (None for 'none'); see the module docstring."""
+    """The schedule ``config.scheduler`` (None for 'none'); see ``choices.SCHEDULERS``."""
     c = config
     total_steps = c.epochs * steps_per_epoch
+    if c.scheduler not in SCHEDULERS:
+        raise TrainingError(f"unknown scheduler '{c.scheduler}'")
     if c.scheduler == "none":
         return None
     if c.scheduler == "step":
@@ -85,9 +68,7 @@ def build_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if c.scheduler == "onecycle":
         # momentum cycles only where the optimiser has one (SGD with momentum, Adam's beta1)
-        has_momentum = c.optimizer in ("adam", "adamw") or (c.optimizer in ("sgd", "rmsprop") and c.momentum > 0)
         return lr_scheduler.OneCycleLR(optimizer, max_lr=c.lr, total_steps=total_steps,
-                                       cycle_momentum=has_momentum)
-    if c.scheduler == "plateau":
-        return lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=2)
-    raise TrainingError(f"unknown scheduler '{c.scheduler}'")
+                                       cycle_momentum=OPTIMIZERS[c.optimizer].cycles_momentum(c.momentum))
+    assert c.scheduler == "plateau", c.scheduler   # every name of the table is built above
+    return lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=2)

@@ -10,16 +10,11 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
+from .choices import OPTIMIZERS, SCHEDULERS
 from .errors import TrainingError
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULERS", "DEFAULT_LR", "RESUME_OVERRIDABLE", "EPOCH_LENGTH_SCHEDULERS"]
+__all__ = ["TrainConfig", "RESUME_OVERRIDABLE"]
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-# the usual learning rate of each optimiser for these small image models
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
-SCHEDULERS = ("none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau")
-# schedulers whose whole course is laid out from the number of epochs at the start
-EPOCH_LENGTH_SCHEDULERS = ("multistep", "cosine", "onecycle")
 # settings a resumed run may change: they do not alter what the remaining steps compute
 RESUME_OVERRIDABLE = ("epochs", "workers", "checkpoint_every", "log_every", "data_root", "progress")
 
@@ -40,11 +35,11 @@ class TrainConfig:
     batch_size: int = 64
     lr: float | None = None
     optimizer: str = "sgd"
-    momentum: float | None = None       # sgd: 0.9; rmsprop: 0; unused by adam, adamw, adagrad
-    weight_decay: float | None = None   # adamw: 0.01 (torch's default); others: 0
+    momentum: float | None = None       # defaults per optimiser: choices.OPTIMIZERS
+    weight_decay: float | None = None
     scheduler: str = "none"
     step_size: int | None = None        # step: epochs // 3 (at least 1)
-    gamma: float | None = None          # step, multistep: 0.1; exponential: 0.9
+    gamma: float | None = None          # defaults per schedule: choices.SCHEDULERS
     seed: int = 0
     out: str | None = None              # default: runs/<model>-<data>
     workers: int = 0
@@ -78,16 +73,17 @@ class TrainConfig:
             # LeNet-5's trainable variant (ReLU, max pooling) unless another is asked for
             c.model_args = {"variant": "relu"} if c.model == "lenet5" else {}
         c.model_args = dict(c.model_args)
+        optimizer, schedule = OPTIMIZERS[c.optimizer], SCHEDULERS[c.scheduler]
         if c.lr is None:
-            c.lr = DEFAULT_LR[c.optimizer]
+            c.lr = optimizer.lr
         if c.momentum is None:
-            c.momentum = {"sgd": 0.9, "rmsprop": 0.0}.get(c.optimizer, 0.0)
+            c.momentum = optimizer.momentum or 0.0
         if c.weight_decay is None:
-            c.weight_decay = 0.01 if c.optimizer == "adamw" else 0.0
-        if c.scheduler == "step" and c.step_size is None:
+            c.weight_decay = optimizer.weight_decay
+        if schedule.uses_step_size and c.step_size is None:
             c.step_size = max(1, c.epochs // 3)
-        if c.gamma is None and c.scheduler in ("step", "multistep", "exponential"):
-            c.gamma = 0.9 if c.scheduler == "exponential" else 0.1
+        if c.gamma is None:
+            c.gamma = schedule.gamma
         if c.out is None:
             data_name = os.path.basename(os.path.normpath(c.data)) or "data"
             c.out = os.path.join("runs", f"{c.model}-{data_name}")

@@ -35,8 +35,9 @@ from ..autograd import no_grad
 from ..checkpoint import (TEMP_PREFIX, CheckpointError, atomic_write_bytes, load_checkpoint, model_from_checkpoint,
                           save_checkpoint)
 from ..nn import functional as F
-from .builders import PER_BATCH_SCHEDULERS, build_model, build_optimizer, build_scheduler
-from .config import EPOCH_LENGTH_SCHEDULERS, RESUME_OVERRIDABLE, TrainConfig
+from .builders import build_model, build_optimizer, build_scheduler
+from .choices import OPTIMIZERS, SCHEDULERS
+from .config import RESUME_OVERRIDABLE, TrainConfig
 from .curves import plot_curves
 from .data import Datasets, evaluation_loader, load_datasets, training_loader
 from .errors import TrainingError, one_line
@@ -92,7 +93,7 @@ def resume_config(saved: dict, given: dict) -> TrainConfig:
             raise TrainingError(f"--resume: {option} {value} differs from the checkpoint's {old}; a resumed run "
                                 f"keeps its settings (only {', '.join('--' + k.replace('_', '-') for k in RESUME_OVERRIDABLE)}"
                                 " may change)")
-    if config.epochs != saved["epochs"] and config.scheduler in EPOCH_LENGTH_SCHEDULERS:
+    if config.epochs != saved["epochs"] and SCHEDULERS[config.scheduler].fixed_length:
         raise TrainingError(f"--resume: --epochs cannot change with --scheduler {config.scheduler}, whose "
                             f"course was laid out for {saved['epochs']} epochs")
     config.check()
@@ -139,7 +140,7 @@ class _Run:
         self.optimizer = build_optimizer(c, self.model.parameters())
         self.steps_per_epoch = math.ceil(len(datasets.train) / c.batch_size)
         self.scheduler = build_scheduler(c, self.optimizer, self.steps_per_epoch)
-        self.per_batch_schedule = c.scheduler in PER_BATCH_SCHEDULERS
+        self.per_batch_schedule = SCHEDULERS[c.scheduler].per_batch
         self.sampler = EpochShuffleSampler(len(datasets.train), c.seed)
         self.loader = training_loader(datasets.train, self.sampler, c.batch_size, c.workers, c.seed)
         self.val_loader = evaluation_loader(datasets.val, max(EVAL_BATCH_SIZE, c.batch_size))
@@ -378,7 +379,7 @@ def _describe_start(config: TrainConfig, datasets: Datasets, out: str) -> str:
     size = f"{pre.height}x{pre.width}" + (f" padded to {pre.input_shape[1]}x{pre.input_shape[2]}" if pre.pad else "")
     kind = "grey" if pre.channels == 1 else "RGB"
     val = "the test split" if datasets.val_is_test else f"{len(datasets.val):,} held-out training images"
-    optimiser = f"{c.optimizer} (lr {c.lr:g}" + (f", momentum {c.momentum:g}" if c.optimizer in ("sgd", "rmsprop") else "") \
+    optimiser = f"{c.optimizer} (lr {c.lr:g}" + (f", momentum {c.momentum:g}" if OPTIMIZERS[c.optimizer].momentum is not None else "") \
         + (f", weight decay {c.weight_decay:g}" if c.weight_decay else "") + ")"
     return (f"juanji train: {c.model} on {datasets.description}: {len(datasets.train):,} train / "
             f"{len(datasets.test):,} test images ({size} {kind}), {len(datasets.classes)} classes; "
