@@ -23,8 +23,8 @@ import pytest
 
 import juanji
 
-__all__ = ["compare_with_torch", "assert_close", "to_numpy", "random_array", "default_tolerance",
-           "torch_dtype", "juanji_dtype", "FLOAT_DTYPES"]
+__all__ = ["compare_with_torch", "compare_values_and_grads", "both_raise", "assert_close", "to_numpy",
+           "random_array", "default_tolerance", "torch_dtype", "juanji_dtype", "FLOAT_DTYPES"]
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -188,3 +188,53 @@ def compare_with_torch(jfn, tfn, inputs, rtol=None, atol=None, grad=True, grad_r
         assert jt.grad is not None, f"input {k}: juanji gives no gradient, torch gives {tt.grad}"
         assert_close(jt.grad, tt.grad, g_rtol, g_atol, what=f"gradient of input {k}")
     return j_out, t_out
+
+
+def compare_values_and_grads(j_fn, t_fn, arrays, dtype, seed=1, *, tolerances):
+    """Run ``j_fn`` on juanji leaves and ``t_fn`` on torch leaves made from the same ``arrays``
+    (one array, or a list in which None stays None); compare the output, then backpropagate one
+    seeded random upstream gradient through both and compare the gradient of every array input
+    (its dtype must stay ``dtype``). An output pair ``(values, indices)`` (pooling with
+    ``return_indices``) must have equal int64 indices. ``tolerances[dtype]`` is ``{rtol, atol}``.
+
+    The grid tests of conv, pooling, padding and sampling use it with their own tolerances:
+    ``_compare = functools.partial(compare_values_and_grads, tolerances=TOL)``.
+    """
+    torch = pytest.importorskip("torch")
+    arrays = [arrays] if isinstance(arrays, np.ndarray) else list(arrays)
+    j_in = [None if a is None else juanji.tensor(a, requires_grad=True) for a in arrays]
+    t_in = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
+    jy, ty = j_fn(*j_in), t_fn(*t_in)
+    if isinstance(ty, tuple):
+        (jy, j_indices), (ty, t_indices) = jy, ty
+        np.testing.assert_array_equal(j_indices.numpy(), t_indices.numpy())
+        assert j_indices.dtype == juanji.int64
+    tol = tolerances[dtype]
+    assert tuple(jy.shape) == tuple(ty.shape)
+    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **tol)
+    upstream = np.random.default_rng(seed).standard_normal(tuple(ty.shape)).astype(dtype)
+    jy.backward(juanji.tensor(upstream))
+    ty.backward(torch.tensor(upstream))
+    for j, t in zip(j_in, t_in):
+        if j is not None:
+            assert j.grad.numpy().dtype == dtype
+            np.testing.assert_allclose(j.grad.numpy(), t.grad.numpy(), **tol)
+
+
+def both_raise(juanji_call, torch_call=None, error=None, match=None) -> str:
+    """torch and juanji both refuse a call; returns juanji's message.
+
+    ``both_raise(lambda lib: lib.nn.LazyConv2d(6, 3)(lib.ones(5, 5)))``: one function called
+    with each library. ``both_raise(j_call, t_call, error, match)``: two calls.
+    juanji must raise ``error`` (default: the exception class torch raised), its message
+    matching the regular expression ``match`` where given.
+    """
+    torch = pytest.importorskip("torch")
+    if torch_call is None:
+        call = juanji_call
+        juanji_call, torch_call = (lambda: call(juanji)), (lambda: call(torch))
+    with pytest.raises(Exception) as torch_error:
+        torch_call()
+    with pytest.raises(error or type(torch_error.value), match=match) as juanji_error:
+        juanji_call()
+    return str(juanji_error.value)

@@ -1,6 +1,7 @@
 """Convolution functions and modules against torch: values, gradients for input, weight and
 bias, padding forms and modes, transposed convolutions, errors, reprs, the tutorial examples."""
 
+import functools
 import math
 import pathlib
 import runpy
@@ -15,6 +16,7 @@ import juanji.nn as nn
 import juanji.nn.functional as F
 from juanji.autograd.gradcheck import gradcheck
 from juanji.kernels.sizes import same_padding, transposed_output_size, window_output_size
+from tests.helpers import compare_values_and_grads
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -25,23 +27,7 @@ CONV = {1: (F.conv1d, TF.conv1d), 2: (F.conv2d, TF.conv2d), 3: (F.conv3d, TF.con
 CONV_T = {1: (F.conv_transpose1d, TF.conv_transpose1d), 2: (F.conv_transpose2d, TF.conv_transpose2d),
           3: (F.conv_transpose3d, TF.conv_transpose3d)}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _compare(j_fn, t_fn, arrays, dtype, seed=1):
-    """Run both frameworks on the same arrays (None stays None); compare the output and the
-    gradient of every array input."""
-    j_in = [None if a is None else juanji.tensor(a, requires_grad=True) for a in arrays]
-    t_in = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
-    jy, ty = j_fn(*j_in), t_fn(*t_in)
-    assert tuple(jy.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
-    g = np.random.default_rng(seed).standard_normal(tuple(ty.shape)).astype(dtype)
-    jy.backward(juanji.tensor(g))
-    ty.backward(torch.tensor(g))
-    for j, t in zip(j_in, t_in):
-        if j is not None:
-            assert j.grad.numpy().dtype == dtype
-            np.testing.assert_allclose(j.grad.numpy(), t.grad.numpy(), **TOL[dtype])
+_compare = functools.partial(compare_values_and_grads, tolerances=TOL)
 
 
 def _conv_grid(n_configs, seed):

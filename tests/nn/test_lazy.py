@@ -15,7 +15,7 @@ import juanji
 import juanji.nn as nn
 from juanji.autograd.gradcheck import gradcheck
 from juanji.nn.modules.lazy import is_lazy
-from tests.helpers import random_array
+from tests.helpers import both_raise, random_array
 
 torch = pytest.importorskip("torch")
 
@@ -422,22 +422,14 @@ def test_a_network_of_lazy_layers_prints_and_saves_as_torch(tmp_path):
 
 # ---------------------------------------------------------------------------------- errors
 
-def _both_raise(make_and_run):
-    """Run in torch and juanji; both must raise the same exception class; return juanji's message."""
-    with pytest.raises(Exception) as t_error:
-        make_and_run(torch)
-    with pytest.raises(type(t_error.value)) as j_error:
-        make_and_run(juanji)
-    return str(j_error.value)
-
 
 def test_convolution_input_of_the_wrong_rank():
-    message = _both_raise(lambda lib: lib.nn.LazyConv2d(6, 3)(lib.ones(5, 5)))
+    message = both_raise(lambda lib: lib.nn.LazyConv2d(6, 3)(lib.ones(5, 5)))
     assert message == "Expected 3D (unbatched) or 4D (batched) input to LazyConv2d, but got input of size: [5, 5]"
 
 
 def test_convolution_input_channels_not_divisible_by_groups():
-    message = _both_raise(lambda lib: lib.nn.LazyConv2d(6, 3, groups=2)(lib.ones(1, 3, 5, 5)))
+    message = both_raise(lambda lib: lib.nn.LazyConv2d(6, 3, groups=2)(lib.ones(1, 3, 5, 5)))
     assert message == ("LazyConv2d: in_channels must be divisible by groups, got in_channels=3 "
                        "(input [1, 3, 5, 5]) and groups=2")
 
@@ -447,7 +439,7 @@ def test_convolution_input_channels_not_divisible_by_groups():
     (dict(padding="same", stride=2), "LazyConv2d: padding='same' is not supported for strided convolutions"),
 ])
 def test_convolution_arguments_checked_at_construction_as_torch(kwargs, match):
-    message = _both_raise(lambda lib: lib.nn.LazyConv2d(6, 3, **kwargs))
+    message = both_raise(lambda lib: lib.nn.LazyConv2d(6, 3, **kwargs))
     assert message.startswith(match)
 
 
@@ -463,7 +455,7 @@ def test_convolution_checks_out_channels_and_kernel_at_construction(kwargs, matc
 
 
 def test_batch_norm_input_of_the_wrong_rank_is_refused_before_anything_is_inferred():
-    message = _both_raise(lambda lib: lib.nn.LazyBatchNorm2d()(lib.ones(2, 3)))
+    message = both_raise(lambda lib: lib.nn.LazyBatchNorm2d()(lib.ones(2, 3)))
     assert message == "LazyBatchNorm2d: expected 4D input (N, C, H, W), got 2D input [2, 3]"
     bn = nn.LazyBatchNorm2d()
     with pytest.raises(ValueError):

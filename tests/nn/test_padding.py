@@ -1,5 +1,7 @@
 """F.pad and the padding modules against torch: values, input gradients, errors, reprs."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -7,24 +9,13 @@ import juanji
 import juanji.nn as nn
 import juanji.nn.functional as F
 from juanji.autograd.gradcheck import gradcheck
+from tests.helpers import both_raise, compare_values_and_grads
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-10)}
-
-
-def _compare(j_fn, t_fn, x, dtype, seed=1):
-    jx = juanji.tensor(x, requires_grad=True)
-    tx = torch.tensor(x, requires_grad=True)
-    jy, ty = j_fn(jx), t_fn(tx)
-    assert tuple(jy.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
-    g = np.random.default_rng(seed).standard_normal(tuple(ty.shape)).astype(dtype)
-    jy.backward(juanji.tensor(g))
-    ty.backward(torch.tensor(g))
-    assert jx.grad.numpy().dtype == dtype
-    np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), **TOL[dtype])
+_compare = functools.partial(compare_values_and_grads, tolerances=TOL)
 
 
 def _gather_grid(n_cases, seed):
@@ -97,13 +88,6 @@ def test_reflect_pad_by_hand():
     assert F.pad(x, (2, 3), mode="circular").tolist() == [[[3, 4, 1, 2, 3, 4, 1, 2, 3]]]
 
 
-def _both_raise(j_call, t_call, j_error, match):
-    with pytest.raises(Exception):
-        t_call()
-    with pytest.raises(j_error, match=match):
-        j_call()
-
-
 @pytest.mark.parametrize("shape,flat,mode,value,error,match", [
     ((2, 3, 5), (1,), "constant", None, RuntimeError, r"pad: padding length must be divisible by 2"),
     ((5,), (1, 1, 1, 1), "constant", None, RuntimeError,
@@ -128,8 +112,8 @@ def _both_raise(j_call, t_call, j_error, match):
 ])
 def test_pad_bad_arguments_raise_clear_errors(shape, flat, mode, value, error, match):
     x = np.zeros(shape, dtype=np.float32)
-    _both_raise(lambda: F.pad(juanji.tensor(x), flat, mode=mode, value=value),
-                lambda: TF.pad(torch.tensor(x), flat, mode=mode, value=value), error, match)
+    both_raise(lambda: F.pad(juanji.tensor(x), flat, mode=mode, value=value),
+               lambda: TF.pad(torch.tensor(x), flat, mode=mode, value=value), error, match)
 
 
 MODULES = [  # (name, constructor args, input shape)

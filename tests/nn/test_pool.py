@@ -1,5 +1,6 @@
 """Pooling functions and modules against torch: values, input gradients, indices, errors, reprs."""
 
+import functools
 import importlib.util
 import pathlib
 
@@ -11,30 +12,14 @@ import juanji.nn as nn
 import juanji.nn.functional as F
 from juanji.autograd.gradcheck import gradcheck
 from juanji.kernels.sizes import window_output_size
+from tests.helpers import both_raise, compare_values_and_grads
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-10)}
 DTYPES = [np.float32, np.float64]
-
-
-def _compare(j_fn, t_fn, x, dtype, seed=1):
-    """Run both frameworks on the same data; compare outputs (indices exactly) and input grads."""
-    jx = juanji.tensor(x, requires_grad=True)
-    tx = torch.tensor(x, requires_grad=True)
-    jy, ty = j_fn(jx), t_fn(tx)
-    if isinstance(ty, tuple):
-        (jy, jidx), (ty, tidx) = jy, ty
-        np.testing.assert_array_equal(jidx.numpy(), tidx.numpy())
-        assert jidx.dtype == juanji.int64
-    assert tuple(jy.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
-    g = np.random.default_rng(seed).standard_normal(tuple(ty.shape)).astype(dtype)
-    jy.backward(juanji.tensor(g))
-    ty.backward(torch.tensor(g))
-    assert jx.grad.numpy().dtype == dtype
-    np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), **TOL[dtype])
+_compare = functools.partial(compare_values_and_grads, tolerances=TOL)
 
 
 def _input(rng, batch, channels, spatial, dtype):
@@ -251,12 +236,6 @@ def test_max_unpool_gradcheck():
 
 # -- errors ------------------------------------------------------------------------------------
 
-def _both_raise(j_call, t_call, j_error, match):
-    with pytest.raises(Exception):
-        t_call()
-    with pytest.raises(j_error, match=match):
-        j_call()
-
 
 @pytest.mark.parametrize("args,match", [
     (((8, 8), 9), r"max_pool2d: output size is too small.*\(8, 8\).*kernel_size=\(9, 9\)"),
@@ -270,8 +249,8 @@ def _both_raise(j_call, t_call, j_error, match):
 def test_max_pool_bad_arguments_raise_clear_errors(args, match):
     shape, *rest = args
     x = np.zeros((1, 3) + shape, dtype=np.float32)
-    _both_raise(lambda: F.max_pool2d(juanji.tensor(x), *rest),
-                lambda: TF.max_pool2d(torch.tensor(x), *rest), RuntimeError, match)
+    both_raise(lambda: F.max_pool2d(juanji.tensor(x), *rest),
+               lambda: TF.max_pool2d(torch.tensor(x), *rest), RuntimeError, match)
 
 
 @pytest.mark.parametrize("fn,shape,match", [
@@ -288,8 +267,8 @@ def test_max_pool_bad_arguments_raise_clear_errors(args, match):
 ])
 def test_pools_reject_inputs_of_the_wrong_rank(fn, shape, match):
     x = np.zeros(shape, dtype=np.float32)
-    _both_raise(lambda: getattr(F, fn)(juanji.tensor(x), 2),
-                lambda: getattr(TF, fn)(torch.tensor(x), 2), RuntimeError, match)
+    both_raise(lambda: getattr(F, fn)(juanji.tensor(x), 2),
+               lambda: getattr(TF, fn)(torch.tensor(x), 2), RuntimeError, match)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint8])
@@ -304,31 +283,31 @@ def test_integer_inputs_pool_where_torch_does_and_fail_clearly_elsewhere(dtype):
         np.testing.assert_array_equal(F.avg_pool2d(juanji.tensor(x), 3, 2, 1).numpy(),
                                       TF.avg_pool2d(torch.tensor(x), 3, 2, 1).numpy())
     else:
-        _both_raise(lambda: F.avg_pool2d(juanji.tensor(x), 3),
-                    lambda: TF.avg_pool2d(torch.tensor(x), 3), RuntimeError,
-                    r"avg_pool2d: not implemented for .* input; expected a floating-point")
-    _both_raise(lambda: F.adaptive_avg_pool2d(juanji.tensor(x), 3),
-                lambda: TF.adaptive_avg_pool2d(torch.tensor(x), 3), RuntimeError,
-                r"adaptive_avg_pool2d: not implemented for")
+        both_raise(lambda: F.avg_pool2d(juanji.tensor(x), 3),
+                   lambda: TF.avg_pool2d(torch.tensor(x), 3), RuntimeError,
+                   r"avg_pool2d: not implemented for .* input; expected a floating-point")
+    both_raise(lambda: F.adaptive_avg_pool2d(juanji.tensor(x), 3),
+               lambda: TF.adaptive_avg_pool2d(torch.tensor(x), 3), RuntimeError,
+               r"adaptive_avg_pool2d: not implemented for")
 
 
 def test_avg_pool_rejects_a_zero_divisor_and_avg_pool1d_has_no_divisor_override():
     x = np.zeros((1, 2, 8, 8), dtype=np.float32)
-    _both_raise(lambda: F.avg_pool2d(juanji.tensor(x), 2, divisor_override=0),
-                lambda: TF.avg_pool2d(torch.tensor(x), 2, divisor_override=0),
-                RuntimeError, "avg_pool2d: divisor_override must not be zero")
+    both_raise(lambda: F.avg_pool2d(juanji.tensor(x), 2, divisor_override=0),
+               lambda: TF.avg_pool2d(torch.tensor(x), 2, divisor_override=0),
+               RuntimeError, "avg_pool2d: divisor_override must not be zero")
     with pytest.raises(TypeError):
         F.avg_pool1d(juanji.zeros(1, 2, 8), 2, divisor_override=3)
 
 
 def test_adaptive_pool_rejects_negative_output_sizes_and_accepts_zero():
     x = np.zeros((1, 2, 8, 8), dtype=np.float32)
-    _both_raise(lambda: F.adaptive_avg_pool2d(juanji.tensor(x), -1),
-                lambda: TF.adaptive_avg_pool2d(torch.tensor(x), -1), RuntimeError,
-                r"adaptive_avg_pool2d: output_size must be non-negative")
-    _both_raise(lambda: F.adaptive_max_pool2d(juanji.tensor(x), (2, 2, 2)),
-                lambda: TF.adaptive_max_pool2d(torch.tensor(x), (2, 2, 2)), RuntimeError,
-                r"adaptive_max_pool2d: output_size must have 2 elements")
+    both_raise(lambda: F.adaptive_avg_pool2d(juanji.tensor(x), -1),
+               lambda: TF.adaptive_avg_pool2d(torch.tensor(x), -1), RuntimeError,
+               r"adaptive_avg_pool2d: output_size must be non-negative")
+    both_raise(lambda: F.adaptive_max_pool2d(juanji.tensor(x), (2, 2, 2)),
+               lambda: TF.adaptive_max_pool2d(torch.tensor(x), (2, 2, 2)), RuntimeError,
+               r"adaptive_max_pool2d: output_size must have 2 elements")
     assert F.adaptive_avg_pool2d(juanji.tensor(x), 0).shape == (1, 2, 0, 0)
 
 
@@ -336,25 +315,25 @@ def test_max_unpool_rejects_output_sizes_that_do_not_fit_and_bad_indices():
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
     ty, tidx = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
     jy, jidx = juanji.tensor(ty.numpy()), juanji.tensor(tidx.numpy())
-    _both_raise(lambda: F.max_unpool2d(jy, jidx, 2, output_size=(10, 9)),
-                lambda: TF.max_unpool2d(ty, tidx, 2, output_size=(10, 9)), ValueError,
-                r"max_unpool2d: invalid output_size \(10, 9\): dim 0 must be strictly between "
-                r"6 and 10")
-    _both_raise(lambda: F.max_unpool2d(jy, jidx, 2, output_size=(9,)),
-                lambda: TF.max_unpool2d(ty, tidx, 2, output_size=(9,)), ValueError,
-                r"max_unpool2d: output_size should have 2 or 4 elements")
-    _both_raise(lambda: F.max_unpool2d(jy, jidx * 10, 2),
-                lambda: TF.max_unpool2d(ty, tidx * 10, 2), RuntimeError,
-                r"max_unpool2d: found an invalid max index \d+ \(output planes are of size 8x8\)")
-    _both_raise(lambda: F.max_unpool2d(jy, jidx[:, :, :2], 2),
-                lambda: TF.max_unpool2d(ty, tidx[:, :, :2], 2), RuntimeError,
-                r"max_unpool2d: expected indices of the input's shape \[2, 3, 4, 4\]")
-    _both_raise(lambda: F.max_unpool2d(jy, jidx.float(), 2),
-                lambda: TF.max_unpool2d(ty, tidx.float(), 2), RuntimeError,
-                r"max_unpool2d: expected int64 indices")
-    _both_raise(lambda: F.max_unpool2d(jy[0, 0], jidx[0, 0], 2),
-                lambda: TF.max_unpool2d(ty[0, 0], tidx[0, 0], 2), RuntimeError,
-                r"max_unpool2d: expected a 3D \(C, H, W\) or 4D")
+    both_raise(lambda: F.max_unpool2d(jy, jidx, 2, output_size=(10, 9)),
+               lambda: TF.max_unpool2d(ty, tidx, 2, output_size=(10, 9)), ValueError,
+               r"max_unpool2d: invalid output_size \(10, 9\): dim 0 must be strictly between "
+               r"6 and 10")
+    both_raise(lambda: F.max_unpool2d(jy, jidx, 2, output_size=(9,)),
+               lambda: TF.max_unpool2d(ty, tidx, 2, output_size=(9,)), ValueError,
+               r"max_unpool2d: output_size should have 2 or 4 elements")
+    both_raise(lambda: F.max_unpool2d(jy, jidx * 10, 2),
+               lambda: TF.max_unpool2d(ty, tidx * 10, 2), RuntimeError,
+               r"max_unpool2d: found an invalid max index \d+ \(output planes are of size 8x8\)")
+    both_raise(lambda: F.max_unpool2d(jy, jidx[:, :, :2], 2),
+               lambda: TF.max_unpool2d(ty, tidx[:, :, :2], 2), RuntimeError,
+               r"max_unpool2d: expected indices of the input's shape \[2, 3, 4, 4\]")
+    both_raise(lambda: F.max_unpool2d(jy, jidx.float(), 2),
+               lambda: TF.max_unpool2d(ty, tidx.float(), 2), RuntimeError,
+               r"max_unpool2d: expected int64 indices")
+    both_raise(lambda: F.max_unpool2d(jy[0, 0], jidx[0, 0], 2),
+               lambda: TF.max_unpool2d(ty[0, 0], tidx[0, 0], 2), RuntimeError,
+               r"max_unpool2d: expected a 3D \(C, H, W\) or 4D")
 
 
 # -- modules -----------------------------------------------------------------------------------

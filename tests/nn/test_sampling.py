@@ -1,5 +1,7 @@
 """interpolate/Upsample, unfold/fold, pixel_shuffle/unshuffle against torch."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -7,25 +9,14 @@ import juanji
 import juanji.nn as nn
 import juanji.nn.functional as F
 from juanji.autograd.gradcheck import gradcheck
+from tests.helpers import both_raise, compare_values_and_grads
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-10)}
 DTYPES = [np.float32, np.float64]
-
-
-def _compare(j_fn, t_fn, x, dtype, seed=1):
-    jx = juanji.tensor(x, requires_grad=True)
-    tx = torch.tensor(x, requires_grad=True)
-    jy, ty = j_fn(jx), t_fn(tx)
-    assert tuple(jy.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(jy.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
-    g = np.random.default_rng(seed).standard_normal(tuple(ty.shape)).astype(dtype)
-    jy.backward(juanji.tensor(g))
-    ty.backward(torch.tensor(g))
-    assert jx.grad.numpy().dtype == dtype
-    np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), **TOL[dtype])
+_compare = functools.partial(compare_values_and_grads, tolerances=TOL)
 
 
 def _torch_gradient_is_wrong(mode, spatial, sizes, scale_factor):
@@ -131,13 +122,6 @@ def test_upsample_bilinear_align_corners_by_hand():
     assert y.tolist() == [[[[0, 1.5, 3], [3, 4.5, 6], [6, 7.5, 9]]]]
 
 
-def _both_raise(j_call, t_call, j_error, match):
-    with pytest.raises(Exception):
-        t_call()
-    with pytest.raises(j_error, match=match):
-        j_call()
-
-
 @pytest.mark.parametrize("shape,kwargs,error,match", [
     ((1, 1, 4), {}, ValueError, r"interpolate: either size or scale_factor should be defined"),
     ((1, 1, 4), {"size": 3, "scale_factor": 2}, ValueError, r"only one of size or scale_factor"),
@@ -160,8 +144,8 @@ def _both_raise(j_call, t_call, j_error, match):
 ])
 def test_interpolate_bad_arguments_raise_clear_errors(shape, kwargs, error, match):
     x = np.zeros(shape, dtype=np.float32)
-    _both_raise(lambda: F.interpolate(juanji.tensor(x), **kwargs),
-                lambda: TF.interpolate(torch.tensor(x), **kwargs), error, match)
+    both_raise(lambda: F.interpolate(juanji.tensor(x), **kwargs),
+               lambda: TF.interpolate(torch.tensor(x), **kwargs), error, match)
 
 
 UPSAMPLE_MODULES = [
