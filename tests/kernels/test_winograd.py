@@ -1,0 +1,182 @@
+"""Winograd F(m, 3) convolution (juanji.kernels._winograd) against torch and against itself.
+
+- the Toom-Cook matrices compute the 1-d and 2-d correlation exactly (Fractions);
+- forward, input gradient and weight gradient against torch's direct convolution over a random
+  grid of 3x3 stride-1 problems (any channels, sizes, per-side padding, batch), float32 and
+  float64, every tile size, within the module's measured error bound;
+- the gradients are the exact adjoints of the forward (a torch-free check in float64);
+- chunking and the batch split over threads change nothing but the order of the weight
+  gradient's sums.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from juanji.kernels import _winograd as W
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+TILES = [2, 4, 6]
+
+
+@pytest.mark.parametrize("m", TILES)
+def test_matrices_compute_the_correlation_exactly(m):
+    AT, G, BT = W.winograd_matrices(m)
+    a = m + 2
+    rng = np.random.default_rng(m)
+    for _ in range(20):
+        d = [Fraction(int(v)) for v in rng.integers(-9, 10, a)]
+        g = [Fraction(int(v), int(q)) for v, q in zip(rng.integers(-9, 10, 3), rng.integers(1, 5, 3))]
+        gg = [sum(G[i][j] * g[j] for j in range(3)) for i in range(a)]
+        bd = [sum(BT[i][j] * d[j] for j in range(a)) for i in range(a)]
+        out = [sum(AT[i][j] * gg[j] * bd[j] for j in range(a)) for i in range(m)]
+        assert out == [sum(d[i + j] * g[j] for j in range(3)) for i in range(m)]
+
+
+def test_matrices_have_integer_input_transforms():
+    for m in TILES:
+        _, _, BT = W.winograd_matrices(m)
+        assert all(v.denominator == 1 for row in BT for v in row)
+
+
+def test_matrices_reject_too_few_points():
+    with pytest.raises(ValueError, match="needs 5 distinct finite points"):
+        W.winograd_matrices(4, 3, (0, 1, -1, 2))
+
+
+def _reference(x, w, bias, pads, gy):
+    """torch (float64) y, dx, dw for per-side padding ((top, bottom), (left, right))."""
+    (pt, pb), (pl, pr) = pads
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    tw = torch.tensor(w.astype(np.float64), requires_grad=True)
+    b = None if bias is None else torch.tensor(bias.astype(np.float64))
+    ty = TF.conv2d(TF.pad(tx, (pl, pr, pt, pb)), tw, b)
+    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy.astype(np.float64)))
+    return ty.detach().numpy(), dx.numpy(), dw.numpy()
+
+
+def _random_case(rng, dtype):
+    while True:
+        n, c, k = (int(v) for v in rng.integers(1, 5, 3))
+        h, w_ = (int(v) for v in rng.integers(1, 13, 2))
+        pads = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(2))
+        if h + sum(pads[0]) >= 3 and w_ + sum(pads[1]) >= 3:
+            break
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = rng.standard_normal((k, c, 3, 3)).astype(dtype)
+    bias = rng.standard_normal(k).astype(dtype) if rng.integers(0, 2) else None
+    return x, w, bias, pads
+
+
+def _relative_error(got, want):
+    scale = max(np.abs(want).max(), 1e-30)
+    return np.abs(got.astype(np.float64) - want).max() / scale
+
+
+def _check(x, w, bias, pads, m, dtype, rng):
+    y = W.winograd_forward(x, w, pads, bias, m=m)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    ty, tdx, tdw = _reference(x, w, bias, pads, gy)
+    assert y.shape == ty.shape and y.dtype == dtype
+    gx, gw = W.winograd_backward(gy, x.shape, w.shape, pads, x=x, w=w, m=m)
+    assert gx.shape == x.shape and gx.dtype == dtype and gw.shape == w.shape and gw.dtype == dtype
+    bound = W.error_bound(m, dtype)
+    for got, want in ((y, ty), (gx, tdx), (gw, tdw)):
+        assert _relative_error(got, want) <= bound
+        if dtype == np.float32:  # the issue's tolerance, as the other conv kernels are tested
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", TILES)
+@pytest.mark.parametrize("seed", range(8))
+def test_random_grid_matches_torch(seed, m, dtype):
+    rng = np.random.default_rng(1000 * m + seed)
+    _check(*_random_case(rng, dtype), m, dtype, rng)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("shape", [(2, 64, 8, 8, 64), (1, 128, 16, 16, 32), (3, 16, 32, 32, 16)])
+def test_network_sized_layers_stay_within_the_bound_in_float32(shape, m):
+    """Many input channels: the sums are long, the transformed values of mixed size."""
+    n, c, h, w_, k = shape
+    rng = np.random.default_rng(c + h)
+    x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
+    w = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    _check(x, w, None, ((1, 1), (1, 1)), m, np.float32, rng)
+
+
+@pytest.mark.parametrize("m", TILES)
+def test_padding_forms_agree(m):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 6))
+    w = rng.standard_normal((2, 3, 3, 3))
+    one = W.winograd_forward(x, w, 1, m=m)
+    np.testing.assert_array_equal(one, W.winograd_forward(x, w, (1, 1), m=m))
+    np.testing.assert_array_equal(one, W.winograd_forward(x, w, ((1, 1), (1, 1)), m=m))
+
+
+@pytest.mark.parametrize("m", TILES)
+def test_gradients_are_the_exact_adjoints_of_the_forward(m):
+    """<conv(x, w), gy> = <x, grad_x(gy)> = <w, grad_w(gy)> (float64, no torch involved)."""
+    rng = np.random.default_rng(40 + m)
+    x = rng.standard_normal((3, 4, 9, 7))
+    w = rng.standard_normal((5, 4, 3, 3))
+    pads = ((2, 0), (1, 2))
+    y = W.winograd_forward(x, w, pads, m=m)
+    gy = rng.standard_normal(y.shape)
+    gx, gw = W.winograd_backward(gy, x.shape, w.shape, pads, x=x, w=w, m=m)
+    total = np.vdot(y, gy)
+    assert np.vdot(x, gx) == pytest.approx(total, rel=1e-12)
+    assert np.vdot(w, gw) == pytest.approx(total, rel=1e-12)
+
+
+def test_backward_computes_only_what_is_asked():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+    gy = rng.standard_normal((2, 4, 6, 6))
+    both = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w)
+    only_x = W.winograd_backward(gy, x.shape, w.shape, 1, w=w)
+    only_w = W.winograd_backward(gy, x.shape, w.shape, 1, x=x)
+    assert only_x[1] is None and only_w[0] is None
+    np.testing.assert_array_equal(only_x[0], both[0])
+    np.testing.assert_array_equal(only_w[1], both[1])
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_chunks_and_thread_slices_change_nothing_but_summation_order(monkeypatch, m):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((7, 5, 10, 9)).astype(np.float32)
+    w = rng.standard_normal((6, 5, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((7, 6, 10, 9)).astype(np.float32)
+    y1 = W.winograd_forward(x, w, 1, m=m)
+    gx1, gw1 = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)
+    monkeypatch.setattr(W, "CHUNK_BYTES", 1)             # one sample per chunk
+    monkeypatch.setattr(W, "worth_parallel", lambda work: True)
+    monkeypatch.setattr(W, "batch_workers", lambda: 3)   # three slices of the batch
+    y2 = W.winograd_forward(x, w, 1, m=m)
+    gx2, gw2 = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)
+    np.testing.assert_array_equal(y1, y2)      # every tile's products are the same
+    np.testing.assert_array_equal(gx1, gx2)
+    np.testing.assert_allclose(gw1, gw2, rtol=1e-5, atol=1e-5 * np.abs(gw1).max())  # sums in another order
+    gw3 = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, m=m)[1]
+    np.testing.assert_array_equal(gw2, gw3)    # but the same order on every run
+
+
+def test_empty_batch():
+    x, w = np.zeros((0, 3, 5, 5), np.float32), np.ones((2, 3, 3, 3), np.float32)
+    assert W.winograd_forward(x, w, 1).shape == (0, 2, 5, 5)
+    gx, gw = W.winograd_backward(np.zeros((0, 2, 5, 5), np.float32), x.shape, w.shape, 1, x=x, w=w)
+    assert gx.shape == x.shape and np.all(gw == 0)
+
+
+def test_applies_only_to_3x3_stride_1_undilated_ungrouped_2d():
+    assert W.applies((1, 3, 8, 8), (4, 3, 3, 3), 1, 1, 1)
+    assert W.applies((1, 3, 8, 8), (4, 3, 3, 3), (1, 1), (1, 1), 1)
+    assert not W.applies((1, 3, 8, 8), (4, 3, 3, 3), 2, 1, 1)
+    assert not W.applies((1, 3, 8, 8), (4, 3, 3, 3), 1, 2, 1)
+    assert not W.applies((1, 4, 8, 8), (4, 2, 3, 3), 1, 1, 2)
+    assert not W.applies((1, 3, 8, 8), (4, 3, 5, 5), 1, 1, 1)
+    assert not W.applies((1, 3, 8), (4, 3, 3), 1, 1, 1)
