@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-import time
 
 from .serialization import load, save
 
@@ -36,23 +35,8 @@ CHECKPOINT_FORMAT = "juanji-checkpoint-v1"
 REQUIRED_KEYS = ("model", "model_state", "preprocessing", "classes", "config")
 TEMP_PREFIX = ".tmp-"
 
-# Test hook: pause inside the Nth checkpoint write of this process, after the temporary file is
-# complete and before the rename, so a test can kill the process exactly there.
-_PAUSE_ENV = "JUANJI_TEST_PAUSE_IN_CHECKPOINT_WRITE"
-_checkpoint_writes = 0
-
-
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated, not a checkpoint, or from another model."""
-
-
-def _pause_for_test(path: str) -> None:
-    global _checkpoint_writes
-    _checkpoint_writes += 1
-    hook = os.environ.get(_PAUSE_ENV)
-    if hook and int(hook) == _checkpoint_writes:
-        print(f"juanji test hook: paused before renaming into {path}", flush=True)
-        time.sleep(3600)
 
 
 def _current_umask() -> int:
@@ -64,7 +48,8 @@ def _current_umask() -> int:
 def atomic_write_bytes(path, data: bytes, before_rename=None) -> None:
     """Replace ``path`` with ``data`` all at once: temp file, fsync, rename, fsync the folder.
 
-    ``before_rename(path)`` runs once the temporary file is complete (a test hook).
+    ``before_rename(path)`` runs once the temporary file is complete (the training loop's
+    ``before_checkpoint_rename`` callbacks; the kill tests stop a process there).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -95,11 +80,11 @@ def atomic_write_bytes(path, data: bytes, before_rename=None) -> None:
         os.close(dir_fd)
 
 
-def save_checkpoint(payload: dict, path) -> None:
-    """Write ``payload`` (a checkpoint dict) atomically to ``path``."""
+def save_checkpoint(payload: dict, path, before_rename=None) -> None:
+    """Write ``payload`` (a checkpoint dict) atomically to ``path`` (see :func:`atomic_write_bytes`)."""
     buffer = io.BytesIO()
     save(dict(payload, format=CHECKPOINT_FORMAT), buffer)
-    atomic_write_bytes(path, buffer.getvalue(), before_rename=_pause_for_test)
+    atomic_write_bytes(path, buffer.getvalue(), before_rename=before_rename)
 
 
 def load_checkpoint(path) -> dict:

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------------- commands
-def _train(args) -> int:
+def _train(args, callbacks=()) -> int:
     from .training import TrainConfig, train
     given = {k: v for k, v in vars(args).items() if k not in ("command", "resume")}
     if "model_args" in given:
@@ -136,7 +136,7 @@ def _train(args) -> int:
     if "image_size" in given:
         given["image_size"] = list(given["image_size"])
     resume = getattr(args, "resume", None)
-    result = train(TrainConfig.from_dict(given), resume=resume, given=given)
+    result = train(TrainConfig.from_dict(given), resume=resume, given=given, callbacks=callbacks)
     print(f"test accuracy: {100 * result.test.accuracy:.2f}%  (test loss {result.test.loss:.4f} on "
           f"{result.test.count:,} images)")
     print(f"checkpoints: {result.path('last')} (last), {result.path('best')} (best: "
@@ -172,8 +172,12 @@ def _summary(args) -> int:
 _COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary}
 
 
-def main(argv=None) -> int:
-    """Run the command; return (and, as a script, exit with) its status."""
+def main(argv=None, *, callbacks=()) -> int:
+    """Run the command; return (and, as a script, exit with) its status.
+
+    ``callbacks`` (:class:`juanji.training.Callback`) are handed to ``juanji train``'s loop, for
+    scripts that drive the command (the kill-and-resume tests inject their faults this way).
+    """
     # OpenMP threads (Numba's kernels) that wait by spinning steal the cores they wait for when
     # other processes share the machine: measured 12x slower LeNet steps on a busy 2-core box.
     # Waiting passively costs little when the machine is idle. Read when the first parallel
@@ -184,6 +188,8 @@ def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .training.errors import TrainingError, one_line
     try:
+        if args.command == "train":
+            return _train(args, callbacks)
         return _COMMANDS[args.command](args)
     except (TrainingError, CheckpointError) as e:
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)

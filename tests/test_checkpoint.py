@@ -63,11 +63,11 @@ def test_kill_inside_a_checkpoint_write_leaves_the_last_good_checkpoint(tmp_path
     out = tmp_path / "run"
     # a checkpoint every 2 steps; the second write (step 4) pauses after its temporary file is complete
     proc = cli(*CLI_RUN, "--out", str(out), "--checkpoint-every", "2",
-               env_extra={"JUANJI_TEST_PAUSE_IN_CHECKPOINT_WRITE": "2"})
+               fault=("pause-in-checkpoint-write", 2))
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     try:
-        _wait_for_line(lines, "paused before renaming", timeout=240, proc=proc)
+        _wait_for_line(lines, "fault: paused before renaming", timeout=240, proc=proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

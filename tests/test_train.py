@@ -31,8 +31,7 @@ from PIL import Image
 import juanji
 from juanji import nn
 from juanji.checkpoint import load_checkpoint
-from juanji.training import TrainConfig, TrainingError, evaluate_checkpoint, train
-from juanji.training import loop as loop_module
+from juanji.training import Callback, TrainConfig, TrainingError, evaluate_checkpoint, train
 from juanji.training.data import load_datasets
 from juanji.training.preprocess import Preprocessing, channel_statistics
 from juanji.training.sampler import EpochShuffleSampler
@@ -164,23 +163,28 @@ def test_a_fresh_run_refuses_a_folder_that_holds_a_run(tmp_path):
 
 
 # ---------------------------------------------------------------------------------- exact resume
+class CheckpointSnapshots(Callback):
+    """Keeps a copy of every last.juanji a run writes: ``snapshots[global_step]`` -> path."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.snapshots = {}
+
+    def on_checkpoint_written(self, run, path):
+        if os.path.basename(path) == "last.juanji":
+            copy = self.folder / f"step-{run.global_step}.juanji"
+            shutil.copyfile(path, copy)
+            self.snapshots[run.global_step] = copy
+
+    def __getitem__(self, step):
+        return self.snapshots[step]
+
+
 @pytest.fixture
-def checkpoint_snapshots(monkeypatch, tmp_path):
-    """Keep a copy of every checkpoint a run writes: ``snapshots[global_step]`` -> path."""
-    snapshots = {}
+def checkpoint_snapshots(tmp_path):
     folder = tmp_path / "snapshots"
     folder.mkdir()
-    original = loop_module.save_checkpoint
-
-    def save_and_copy(payload, path):
-        original(payload, path)
-        if os.path.basename(path) == "last.juanji":
-            copy = folder / f"step-{payload['progress']['global_step']}.juanji"
-            shutil.copyfile(path, copy)
-            snapshots[payload["progress"]["global_step"]] = copy
-
-    monkeypatch.setattr(loop_module, "save_checkpoint", save_and_copy)
-    return snapshots
+    return CheckpointSnapshots(folder)
 
 
 def _resume_from_snapshot(snapshot: Path, reference: Path, folder: Path, config: TrainConfig):
@@ -197,7 +201,7 @@ def _resume_from_snapshot(snapshot: Path, reference: Path, folder: Path, config:
 def test_resume_mid_epoch_is_bit_identical(tmp_path, tiny_net, checkpoint_snapshots, optimizer, scheduler):
     config = tiny_config(tmp_path / "reference", model=tiny_net, optimizer=optimizer, scheduler=scheduler,
                          epochs=2, lr=0.01, train_samples=128)
-    train(config)
+    train(config, callbacks=[checkpoint_snapshots])
     # step 6: the 2nd batch of epoch 2 (4 batches per epoch, a checkpoint every 3 steps)
     snapshot = checkpoint_snapshots[6]
     assert load_checkpoint(snapshot)["progress"] == {"epoch": 1, "step_in_epoch": 2, "global_step": 6}
@@ -252,10 +256,12 @@ def _wait_for_line(lines: queue.Queue, marker: str, timeout: float, proc) -> lis
     raise AssertionError(f"never saw {marker!r}; output: {''.join(seen)}")
 
 
-def cli(*args, env_extra=None, **kwargs) -> subprocess.Popen:
+def cli(*args, env_extra=None, fault=None, **kwargs) -> subprocess.Popen:
+    """``juanji ARGS`` in a subprocess; ``fault=(name, N)`` runs it through tests/fault_runner.py."""
     env = dict(os.environ, **(env_extra or {}))
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "juanji.cli", *args], cwd=ROOT, env=env, text=True,
+    entry = ["juanji.cli"] if fault is None else ["tests.fault_runner", fault[0], str(fault[1])]
+    return subprocess.Popen([sys.executable, "-m", *entry, *args], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
 
 
@@ -267,11 +273,11 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     # the uninterrupted run and the one to kill run side by side
     ref_proc = cli(*CLI_RUN, "--out", str(reference))
-    proc = cli(*CLI_RUN, "--out", str(killed), env_extra={"JUANJI_TEST_STALL_AT_STEP": "14"})
+    proc = cli(*CLI_RUN, "--out", str(killed), fault=("stall-at-step", 14))
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     try:
-        _wait_for_line(lines, "stalled after step 14", timeout=240, proc=proc)
+        _wait_for_line(lines, "fault: stalled after step 14", timeout=240, proc=proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

@@ -6,16 +6,19 @@
 
 Modules, by concern: ``config`` (settings), ``sources`` (reading datasets), ``preprocess``
 (image -> model input), ``data`` (datasets and loaders), ``sampler`` (resumable shuffling),
-``builders`` (model, optimiser, schedule), ``loop`` (the loop and resuming), ``metrics``
+``choices`` (the optimiser and schedule tables), ``builders`` (model, optimiser, schedule),
+``loop`` (the loop), ``resume`` (checkpoint payload, restoring it, resume rules), ``run_folder``
+(the files of ``--out``), ``callbacks`` (code run at fixed points of a run), ``metrics``
 (metrics log), ``curves`` (PNG), ``progress`` (live bars), ``inference`` (eval and predict).
 Checkpoint files are ``juanji.checkpoint``.
 """
 
+from .callbacks import Callback
 from .config import TrainConfig
 from .errors import TrainingError
 from .inference import EvalResult, Prediction, evaluate, evaluate_checkpoint, load_trained_model, predict_images
 from .loop import RunResult, train
 from .preprocess import Preprocessing
 
-__all__ = ["TrainConfig", "TrainingError", "train", "RunResult", "evaluate", "EvalResult", "evaluate_checkpoint",
+__all__ = ["TrainConfig", "Callback", "TrainingError", "train", "RunResult", "evaluate", "EvalResult", "evaluate_checkpoint",
            "predict_images", "Prediction", "load_trained_model", "Preprocessing"]

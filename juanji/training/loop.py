@@ -15,29 +15,27 @@ What the loop adds around it:
   existing run in ``--out`` is never overwritten;
 - a checkpoint (``last.juanji``) every ``--checkpoint-every`` steps and at every epoch end,
   and ``best.juanji`` whenever the validation accuracy improves; both written atomically;
-- ``--resume`` restores the model, optimiser, scheduler, juanji's generator state, the sampler
-  position and the partial epoch sums, and continues bit for bit: epoch ``e``'s order is drawn
-  from ``(seed, e)`` alone and the batches already trained on are skipped without being read;
-- the metrics log (``metrics.jsonl``), the curves (``curves.png``) and the progress display.
+- ``--resume`` continues bit for bit (``resume.py``: the checkpoint payload, restoring it, and
+  which settings a resumed run may change);
+- the metrics log (``metrics.jsonl``), the curves (``curves.png``) and the progress display;
+- callbacks at fixed points of the run (``callbacks.py``).
 """
 
 from __future__ import annotations
 
-import glob
 import math
 import os
 import time
 from dataclasses import dataclass, field
 
-
 from .. import backend
 from ..autograd import no_grad
-from ..checkpoint import (TEMP_PREFIX, CheckpointError, atomic_write_bytes, load_checkpoint, model_from_checkpoint,
-                          save_checkpoint)
+from ..checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from ..nn import functional as F
 from .builders import build_model, build_optimizer, build_scheduler
+from .callbacks import Callbacks
 from .choices import OPTIMIZERS, SCHEDULERS
-from .config import RESUME_OVERRIDABLE, TrainConfig
+from .config import TrainConfig
 from .curves import plot_curves
 from .data import Datasets, evaluation_loader, load_datasets, training_loader
 from .errors import TrainingError, one_line
@@ -45,15 +43,11 @@ from .inference import EVAL_BATCH_SIZE, EvalResult, evaluate
 from .metrics import MetricsLog, RunningMetrics
 from .preprocess import Preprocessing
 from .progress import TrainingProgress
+from .resume import checkpoint_payload, restore_run, resume_config
+from .run_folder import refuse_existing_run, remove_stale_temporaries, resume_path, run_file
 from .sampler import EpochShuffleSampler
 
-__all__ = ["train", "RunResult", "RUN_FILES", "resume_config"]
-
-# the files of a run folder
-RUN_FILES = {"last": "last.juanji", "best": "best.juanji", "metrics": "metrics.jsonl", "curves": "curves.png"}
-# Test hook: stop making progress (sleep) once this global step is done, so that a test can kill
-# the process at a known point in the middle of an epoch.
-_STALL_ENV = "JUANJI_TEST_STALL_AT_STEP"
+__all__ = ["train", "RunResult"]
 
 
 @dataclass
@@ -67,69 +61,21 @@ class RunResult:
     epochs: list = field(default_factory=list)  # the epoch records of the metrics log
 
     def path(self, kind: str) -> str:
-        return os.path.join(self.out, RUN_FILES[kind])
-
-
-# ---------------------------------------------------------------------------------- settings
-def resume_config(saved: dict, given: dict) -> TrainConfig:
-    """The saved settings, with the options given on the command line checked against them.
-
-    Only settings that do not change what the remaining steps compute (``RESUME_OVERRIDABLE``)
-    may differ; any other one names itself in the error.
-    """
-    config = TrainConfig.from_dict(saved)
-    for key, value in given.items():
-        if key in ("out",):
-            continue  # the run folder is the checkpoint's
-        if key in RESUME_OVERRIDABLE:
-            setattr(config, key, value)
-            continue
-        if key not in saved:
-            raise TrainingError(f"--resume: unknown setting {key}")
-        old = saved[key]
-        same = (list(old) == list(value)) if isinstance(old, (list, tuple)) and value is not None else old == value
-        if not same:
-            option = "--" + key.replace("_", "-")
-            raise TrainingError(f"--resume: {option} {value} differs from the checkpoint's {old}; a resumed run "
-                                f"keeps its settings (only {', '.join('--' + k.replace('_', '-') for k in RESUME_OVERRIDABLE)}"
-                                " may change)")
-    if config.epochs != saved["epochs"] and SCHEDULERS[config.scheduler].fixed_length:
-        raise TrainingError(f"--resume: --epochs cannot change with --scheduler {config.scheduler}, whose "
-                            f"course was laid out for {saved['epochs']} epochs")
-    config.check()
-    return config
-
-
-def _resume_path(resume, out) -> str:
-    """``--resume PATH`` (a checkpoint or a run folder), or ``--resume`` alone with ``--out``."""
-    if resume is True:
-        if not out:
-            raise TrainingError("--resume without a path needs --out (the run folder to continue)")
-        resume = out
-    resume = os.fspath(resume)
-    if os.path.isdir(resume):
-        return os.path.join(resume, RUN_FILES["last"])
-    return resume
-
-
-def _refuse_existing_run(out: str) -> None:
-    for kind in ("last", "best"):
-        path = os.path.join(out, RUN_FILES[kind])
-        if os.path.exists(path):
-            raise TrainingError(f"--out {out} already holds a run ({path}); pass --resume to continue it, "
-                                "or choose another --out")
+        return run_file(self.out, kind)
 
 
 # ---------------------------------------------------------------------------------- the run
 class _Run:
     """The state of one run: model, optimiser, schedule, data, position in the run, best so far."""
 
-    def __init__(self, config: TrainConfig, datasets: Datasets, progress: TrainingProgress, out: str):
+    def __init__(self, config: TrainConfig, datasets: Datasets, progress: TrainingProgress, out: str,
+                 callbacks: Callbacks):
         self.config = config
         self.data = datasets
         self.progress = progress
         self.out = out
-        self.log = MetricsLog(os.path.join(out, RUN_FILES["metrics"]))
+        self.callbacks = callbacks
+        self.log = MetricsLog(run_file(out, "metrics"))
         c = config
         # the seed fixes the initial weights and every later draw from juanji's generator (dropout)
         backend.manual_seed(c.seed)
@@ -171,56 +117,16 @@ class _Run:
                                 f"{list(images.shape)}, expected {expected} (one score per class)")
 
     # ------------------------------------------------------------------ checkpoints
-    def payload(self) -> dict:
-        """Everything :meth:`restore` needs, and what eval/predict need (see juanji/checkpoint.py)."""
-        return {
-            "model": {"name": self.config.model, "kwargs": dict(self.model_kwargs)},
-            "model_state": self.model.state_dict(),
-            "optimizer_state": self.optimizer.state_dict(),
-            "scheduler_state": None if self.scheduler is None else self.scheduler.state_dict(),
-            "preprocessing": self.data.preprocessing.to_dict(),
-            "classes": list(self.data.classes),
-            "data": dict(self.data.source),
-            "config": self.config.to_dict(),
-            "rng": {"generator": backend.get_rng_state(),
-                    "sampler": {"seed": self.sampler.seed, "epoch": self.epoch,
-                                "position": self.step_in_epoch * self.config.batch_size}},
-            "progress": {"epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step},
-            "running": self.running.to_dict(),
-            "best": {"accuracy": self.best_accuracy, "epoch": self.best_epoch},
-        }
-
     def save(self, best: bool = False) -> None:
-        last = os.path.join(self.out, RUN_FILES["last"])
-        save_checkpoint(self.payload(), last)
-        if best:  # the same bytes, written atomically under the other name
+        """Write last.juanji (and, the same bytes, best.juanji) atomically."""
+        last = run_file(self.out, "last")
+        save_checkpoint(checkpoint_payload(self), last, before_rename=self.callbacks.before_checkpoint_rename)
+        self.callbacks.on_checkpoint_written(self, last)
+        if best:
+            best_path = run_file(self.out, "best")
             with open(last, "rb") as f:
-                atomic_write_bytes(os.path.join(self.out, RUN_FILES["best"]), f.read())
-
-    def restore(self, payload: dict, path: str) -> None:
-        """Continue from a checkpoint: weights, optimiser, schedule, generator, position."""
-        if payload["model"]["name"] != self.config.model:
-            raise CheckpointError(f"checkpoint '{path}' is for model '{payload['model']['name']}', "
-                                  f"not '{self.config.model}'")
-        model_from_checkpoint(payload, path, build=lambda name, **kwargs: self.model)
-        try:
-            self.optimizer.load_state_dict(payload["optimizer_state"])
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(payload["scheduler_state"])
-            backend.set_rng_state(payload["rng"]["generator"])
-            progress = payload["progress"]
-            self.epoch = int(progress["epoch"])
-            self.step_in_epoch = int(progress["step_in_epoch"])
-            self.global_step = int(progress["global_step"])
-            self.running = RunningMetrics.from_dict(payload.get("running"))
-            self.best_accuracy = float(payload["best"]["accuracy"])
-            self.best_epoch = int(payload["best"]["epoch"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"checkpoint '{path}' cannot be resumed: its training state is incomplete "
-                                  f"({one_line(e)})") from None
-        if self.step_in_epoch > self.steps_per_epoch:
-            raise CheckpointError(f"checkpoint '{path}' stopped at batch {self.step_in_epoch} of an epoch, "
-                                  f"but an epoch here has {self.steps_per_epoch}")
+                atomic_write_bytes(best_path, f.read(), before_rename=self.callbacks.before_checkpoint_rename)
+            self.callbacks.on_checkpoint_written(self, best_path)
 
     # ------------------------------------------------------------------ training
     def current_lr(self) -> float:
@@ -246,7 +152,6 @@ class _Run:
         self.sampler.set_epoch(self.epoch, start=self.step_in_epoch * c.batch_size)
         self.progress.start_epoch(self.epoch + 1, c.epochs, self.steps_per_epoch, self.step_in_epoch)
         self.model.train()
-        stall_at = int(os.environ.get(_STALL_ENV, "0") or 0)
         started = time.perf_counter()
         data_seconds = 0.0
         images_done = 0
@@ -272,9 +177,7 @@ class _Run:
             if c.checkpoint_every and self.global_step % c.checkpoint_every == 0 \
                     and self.step_in_epoch < self.steps_per_epoch:
                 self.save()
-            if stall_at and self.global_step == stall_at:
-                print(f"juanji test hook: stalled after step {self.global_step}", flush=True)
-                time.sleep(3600)
+            self.callbacks.on_step_end(self)
         seconds = time.perf_counter() - started
         self.progress.end_epoch()
         self.finish_epoch(seconds, images_done, data_seconds)
@@ -297,6 +200,7 @@ class _Run:
                   "images_per_s": images_done / max(seconds, 1e-9),
                   "data_share": data_seconds / max(seconds, 1e-9)}
         self.log.append(record)
+        self.callbacks.on_epoch_end(self, record)
         improved = val.accuracy > self.best_accuracy
         if improved:
             self.best_accuracy, self.best_epoch = val.accuracy, self.epoch + 1
@@ -304,7 +208,7 @@ class _Run:
         self.step_in_epoch = 0
         self.running = RunningMetrics()
         self.save(best=improved)
-        plot_curves(self.log.read(), os.path.join(self.out, RUN_FILES["curves"]),
+        plot_curves(self.log.read(), run_file(self.out, "curves"),
                     title=f"{c.model} on {self.data.description}")
         self.progress.print(
             f"epoch {record['epoch']}/{c.epochs}  train loss {record['train_loss']:.4f} "
@@ -314,22 +218,24 @@ class _Run:
 
 # ---------------------------------------------------------------------------------- entry point
 def train(config: TrainConfig, resume=None, given: dict | None = None,
-          progress: TrainingProgress | None = None) -> RunResult:
+          progress: TrainingProgress | None = None, callbacks=()) -> RunResult:
     """Train (or, with ``resume``, continue) a run; raise TrainingError / CheckpointError on bad input.
 
-    ``given`` holds the settings named on the command line (checked against a resumed run's).
+    ``given`` holds the settings named on the command line (checked against a resumed run's);
+    ``callbacks`` are :class:`juanji.training.Callback` instances (see callbacks.py).
     """
+    callbacks = Callbacks(callbacks)
     given = dict(given or {})
     payload = None
     if resume:
-        path = _resume_path(resume, given.get("out") or (config.out if config.out else None))
+        path = resume_path(resume, given.get("out") or (config.out if config.out else None))
         payload = load_checkpoint(path)
         config = resume_config(payload["config"], given)
         out = os.path.dirname(os.path.abspath(path))
     else:
         config = config.resolved()
         out = config.out
-        _refuse_existing_run(out)
+        refuse_existing_run(out)
     progress = progress or TrainingProgress(enabled=config.progress)
 
     recorded = None if payload is None else Preprocessing.from_dict(payload["preprocessing"])
@@ -340,17 +246,16 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
     if payload is None:  # record where the data was found, so eval and resume read the same files
         config.data = datasets.source["data"]
         config.data_root = datasets.source.get("data_root")
-    run = _Run(config, datasets, progress, out)
+    run = _Run(config, datasets, progress, out, callbacks)
     if payload is not None:
-        run.restore(payload, path)
+        restore_run(run, payload, path)
         if run.epoch > config.epochs:
             raise TrainingError(f"--resume: the checkpoint has already trained {run.epoch} epochs, "
                                 f"more than --epochs {config.epochs}")
 
     # from here on files are written
     os.makedirs(out, exist_ok=True)
-    for stale in glob.glob(os.path.join(out, TEMP_PREFIX + "*")):
-        os.remove(stale)  # a temporary file left by a write that was killed before its rename
+    remove_stale_temporaries(out)
     if payload is None:
         run.log.reset()
         progress.print(_describe_start(config, datasets, out))
