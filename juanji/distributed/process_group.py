@@ -302,4 +302,5 @@ def _abort_on_exception(exc_type, exc, tb) -> None:
     (_state.previous_excepthook or sys.__excepthook__)(exc_type, exc, tb)
     world = _state.world
     where = f"rank {world.rank()} of {world.size()}" if world is not None else "a rank"
-    abort(f"juanji.distributed: {where} failed with {exc_type.__name__}: {exc}; ending all ranks")
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    abort(f"juanji.distributed: {where} failed with {exc_type.__name__}: {first}; ending all ranks")

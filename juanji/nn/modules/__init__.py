@@ -11,5 +11,6 @@ from .pool import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .sync_batchnorm import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
