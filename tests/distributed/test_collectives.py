@@ -71,3 +71,27 @@ def test_backends_other_than_mpi_and_gloo_are_refused():
             "try:\n    dist.init_process_group('nccl')\n"
             "except RuntimeError as e:\n    print(e)\n")
     assert "expected backend 'mpi'" in _python(code).stdout
+
+
+def test_a_torchrun_style_script_runs_under_the_launcher():
+    import os
+
+    from .launch import ROOT, WORKERS, need_mpi
+    need_mpi()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-m", "juanji.distributed.run", "--nproc-per-node", "2",
+                             str(WORKERS / "torch_ddp_script.py")], capture_output=True, text=True, timeout=120,
+                            env=env, cwd=str(ROOT))
+    assert result.returncode == 0, result.stderr
+    assert "ok torch-style script on 2 ranks, local rank 0" in result.stdout, result.stdout
+
+
+def test_launcher_env_maps_mpi_launchers_to_torchs_variables():
+    from juanji.distributed.run import launcher_env
+    assert launcher_env({}) is None
+    assert launcher_env({"PMI_RANK": "1", "PMI_SIZE": "4", "MPI_LOCALRANKID": "1", "MPI_LOCALNRANKS": "2"}) == \
+        {"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}
+    assert launcher_env({"OMPI_COMM_WORLD_RANK": "3", "OMPI_COMM_WORLD_SIZE": "8",
+                         "OMPI_COMM_WORLD_LOCAL_RANK": "1", "OMPI_COMM_WORLD_LOCAL_SIZE": "2"})["LOCAL_RANK"] == "1"
+    assert launcher_env({"SLURM_PROCID": "5", "SLURM_NTASKS": "6", "SLURM_LOCALID": "2",
+                         "SLURM_NTASKS_PER_NODE": "3(x2)"})["LOCAL_WORLD_SIZE"] == "3"
