@@ -40,6 +40,7 @@ Two conventions worth knowing, both the usual ones (and torch.utils.flop_counter
 What no layer owns is not counted: arithmetic a ``forward`` does itself, such as a residual
 block's ``out + identity`` or ``torch.flatten``, is invisible to per-layer hooks.
 
+    >>> from juanji.explain import layer_cost
     >>> from juanji import nn
     >>> layer_cost(nn.Conv2d(1, 6, 5, padding=2), (1, 1, 28, 28))
     Cost(macs=117600, flops=239904)

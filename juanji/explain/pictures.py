@@ -6,16 +6,19 @@
 - :func:`plot_feature_maps`: the input and the activations (feature maps) of chosen layers for
   one image, one row per layer, captured with forward hooks.
 - :func:`plot_receptive_field`: the receptive field of one unit of a layer drawn on the input,
-  next to its *effective* receptive field (:func:`effective_receptive_field`): how strongly
-  each input pixel moves that unit, the gradient of the unit with respect to the input.
+  next to its *effective* receptive field: how strongly each input pixel moves that unit, the
+  gradient of the unit with respect to the input (computed in ``effective_receptive_field.py``).
 
 Each function returns a :class:`Picture` (the path and the grid's rows and columns). They draw
 on matplotlib's Agg canvas directly (no pyplot), so they work without a display and leave
 matplotlib's global state alone.
 
+    >>> import os, tempfile
     >>> from juanji import nn
-    >>> plot_kernels(nn.Conv2d(1, 6, 5), "kernels.png")          # doctest: +SKIP
-    Picture(path='kernels.png', rows=2, cols=3)
+    >>> from juanji.explain import plot_kernels
+    >>> picture = plot_kernels(nn.Conv2d(1, 6, 5), os.path.join(tempfile.mkdtemp(), "kernels.png"))
+    >>> picture.rows, picture.cols, os.path.exists(picture.path)
+    (2, 3, True)
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .. import autograd, nn
-from ..tensor import Tensor, from_numpy
-from ._trace import tensors_in
+from .. import nn
+from ..tensor import Tensor
+from ._probe import as_array as _array, check_layers as _check_layers, image_batch as _image_batch, layer_outputs
+from .effective_receptive_field import effective_receptive_field, unit_position
 from .summary import summary
 from .windows import CONV_LAYERS, CONV_TRANSPOSE_LAYERS
 
-__all__ = ["Picture", "plot_kernels", "plot_feature_maps", "plot_receptive_field", "effective_receptive_field",
+__all__ = ["Picture", "plot_kernels", "plot_feature_maps", "plot_receptive_field",
            "figure_inches", "CELL_INCHES", "DPI"]
 
 CELL_INCHES = 1.0    # each small image of a grid gets a square this size
@@ -74,13 +78,6 @@ def _save(figure: Figure, path, rows: int, cols: int) -> Picture:
         os.makedirs(folder, exist_ok=True)
     figure.savefig(path, dpi=DPI, format="png")
     return Picture(path, rows, cols)
-
-
-def _array(value) -> np.ndarray:
-    """A Tensor (on any device) or array-like as a float64 NumPy array."""
-    if isinstance(value, Tensor):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
 
 
 def _grid_axes(figure: Figure, rows: int, cols: int, right: float = 0.98):
@@ -183,57 +180,11 @@ def plot_kernels(conv_layer_or_weight, path, max_kernels: int = 64, cmap: str = 
 
 # -- feature maps -----------------------------------------------------------------------------
 
-def _image_batch(image) -> Tensor:
-    """An image as a batch of one: [H, W], [C, H, W] or [1, C, H, W] (a Tensor or an array)."""
-    if not isinstance(image, Tensor):
-        image = from_numpy(np.ascontiguousarray(np.asarray(image, dtype=np.float32)))
-    if image.dim() == 2:
-        image = image.reshape(1, 1, *image.shape)
-    elif image.dim() == 3:
-        image = image.unsqueeze(0)
-    if image.dim() != 4 or image.shape[0] != 1:
-        raise ValueError(f"expected one image [H, W], [C, H, W] or [1, C, H, W], got shape {list(image.shape)}")
-    return image
-
-
-def _check_layers(function: str, model, layer_names) -> list:
-    names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
-    modules = dict(model.named_modules())
-    for name in names:
-        if name not in modules or name == "":
-            known = ", ".join(n for n in modules if n)
-            raise ValueError(f"{function}: {type(model).__name__} has no layer named {name!r}; its layers are: {known}")
-    if not names:
-        raise ValueError(f"{function}: expected at least one layer name")
-    return names
-
-
 def _capture(model, batch: Tensor, names: list) -> dict:
-    """The first output of each named layer on ``batch`` (eval mode, no graph)."""
-    from .. import no_grad
-
-    modules = dict(model.named_modules())
-    captured = {}
-
-    def hook_for(name):
-        def hook(module, args, output):
-            if name not in captured:
-                first = next(tensors_in(output), None)
-                captured[name] = _array(first) if first is not None else None
-        return hook
-
-    handles = [modules[name].register_forward_hook(hook_for(name)) for name in names]
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with no_grad():
-            model(batch)
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, mode in modes:
-            module.training = mode
-    return captured
+    """The first output of each named layer on ``batch`` as arrays (eval mode, no graph);
+    None for a layer the forward pass did not reach."""
+    outputs = layer_outputs(model, batch, names)
+    return {name: _array(outputs[name]) if name in outputs else None for name in names}
 
 
 def _planes(activation: np.ndarray) -> list:
@@ -302,64 +253,6 @@ def plot_feature_maps(model, image, layer_names, path, max_channels: int = 16, c
 
 # -- receptive fields -------------------------------------------------------------------------
 
-def _layer_output(model, batch: Tensor, name: str):
-    """Run the model on ``batch`` (which records the graph) and return ``name``'s first output."""
-    captured = []
-    module = dict(model.named_modules())[name]
-    handle = module.register_forward_hook(
-        lambda m, args, output: captured.append(next(tensors_in(output), None)) if not captured else None)
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        model(batch)
-    finally:
-        handle.remove()
-        for m, mode in modes:
-            m.training = mode
-    if not captured or captured[0] is None:
-        raise ValueError(f"the forward pass of {type(model).__name__} did not call {name!r}")
-    return captured[0]
-
-
-def _unit(output, position, function: str):
-    spatial = tuple(output.shape[2:])
-    if not spatial:
-        raise ValueError(f"{function}: the layer's output {list(output.shape)} has no spatial dims")
-    position = tuple(s // 2 for s in spatial) if position is None else tuple(position)
-    if len(position) != len(spatial) or not all(0 <= p < s for p, s in zip(position, spatial)):
-        raise ValueError(f"{function}: position {position} is outside the layer's output, whose spatial "
-                         f"size is {list(spatial)}")
-    return position
-
-
-def effective_receptive_field(model, image, layer_name: str, position=None) -> np.ndarray:
-    """How strongly each input pixel moves one unit of a layer: ``|d u / d x|`` summed over the
-    input's channels, where ``u`` is the layer's output at ``position`` (default its centre)
-    summed over channels, for the input ``image``. Returns an array of the input's spatial shape.
-
-    Its non-zero pixels lie inside the (theoretical) receptive field; they can be fewer (a
-    ReLU that is off, a max pool that picked another pixel pass no gradient), and their
-    strength usually falls off from the centre. The parameters' ``.grad`` are left untouched.
-    """
-    name = _check_layers("effective_receptive_field", model, layer_name)[0]
-    try:
-        batch = _image_batch(image)
-    except ValueError as error:
-        raise ValueError(f"effective_receptive_field: {error}") from None
-    from .. import enable_grad
-
-    with enable_grad():
-        x = batch.detach().requires_grad_(True)
-        try:
-            output = _layer_output(model, x, name)
-        except ValueError as error:
-            raise ValueError(f"effective_receptive_field: {error}") from None
-        position = _unit(output, position, "effective_receptive_field")
-        unit = output[(0, slice(None)) + position].sum()
-        (gradient,) = autograd.grad(unit, [x])
-    return np.abs(_array(gradient)[0]).sum(axis=0)
-
-
 def _show_image(ax, batch: Tensor) -> None:
     pixels = _array(batch)[0]
     lo, hi = float(pixels.min()), float(pixels.max())
@@ -389,8 +282,7 @@ def plot_receptive_field(model, image, layer_name: str, path, position=None) -> 
         raise ValueError(f"plot_receptive_field: layer {name!r} ({kind}) has no known 2-d receptive field; "
                          "pick a convolution or pooling layer (or a block of them)")
     strength = effective_receptive_field(model, batch, name, position)
-    output_spatial = rows[0]["output_shape"][2:]
-    position = tuple(s // 2 for s in output_spatial) if position is None else tuple(position)
+    position = unit_position(rows[0]["output_shape"], position, "plot_receptive_field")
     bounds = []
     for size, jump, start, p in zip(field["size"], field["jump"], field["start"], position):
         centre = start + p * jump

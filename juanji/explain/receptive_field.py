@@ -24,6 +24,7 @@ A transposed convolution has no single (r, j, start) (what an output sees depend
 phase), nor has a layer that mixes every position (adaptive pooling, Linear): their field is
 unknown (None), and so is every field computed from it.
 
+    >>> from juanji.explain import chain_receptive_fields
     >>> from juanji import nn
     >>> lenet = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2),
     ...                       nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2))

@@ -13,6 +13,7 @@ the layers call, so an explanation and the layer it explains cannot disagree:
 A padding layer (``ZeroPad2d``, ``ReflectionPad2d``, ...) is a window of size 1 with padding:
 ``out = n + lo + hi``.
 
+    >>> from juanji.explain import output_shape, window_of
     >>> from juanji import nn
     >>> window_of(nn.MaxPool2d(3, stride=2, padding=1))
     Window(kernel=(3, 3), stride=(2, 2), pad_lo=(1, 1), pad_hi=(1, 1), dilation=(1, 1), ceil_mode=False, transposed=False, output_padding=(0, 0))

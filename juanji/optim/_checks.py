@@ -1,5 +1,6 @@
 """The hyper-parameter checks the optimisers share, with torch's messages (one home for each).
 
+    >>> from juanji.optim._checks import check_non_negative
     >>> check_non_negative("Adam", "eps", -1.0, torch_name="epsilon")
     Traceback (most recent call last):
     ...

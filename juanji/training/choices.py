@@ -14,6 +14,7 @@ Schedules and when they step:
     onecycle     1cycle: warm up to lr over 30 %, then anneal           (per batch)
     plateau      lr * 0.1 after 2 epochs without a lower val loss       (per epoch)
 
+    >>> from juanji.training.choices import OPTIMIZERS, SCHEDULERS
     >>> sorted(OPTIMIZERS) == sorted(["sgd", "adam", "adamw", "rmsprop", "adagrad"])
     True
     >>> OPTIMIZERS["adamw"].weight_decay, SCHEDULERS["cosine"].per_batch

@@ -29,6 +29,7 @@ def derived_seed(seed: int, *keys: int) -> int:
 class EpochShuffleSampler(Sampler):
     """Indices ``0 .. n-1`` in epoch ``e``'s random order, from position ``start`` on.
 
+        >>> from juanji.training.sampler import EpochShuffleSampler
         >>> s = EpochShuffleSampler(5, seed=0)
         >>> s.set_epoch(1, start=2)
         >>> len(s)

@@ -6,6 +6,7 @@ hooks. Each store is a dict ``{handle.id: hook}`` (insertion order = call order)
 a hook is deleting its key, and ``prepend=True`` is ``move_to_end(id, last=False)``.
 
     >>> from collections import OrderedDict
+    >>> from juanji.utils.hooks import RemovableHandle
     >>> hooks = OrderedDict()
     >>> handle = RemovableHandle(hooks)
     >>> hooks[handle.id] = print

@@ -6,10 +6,11 @@ Code written for torch does ``import torchvision.transforms.v2 as T`` or
 ``sys.meta_path`` does:
 
     >>> import juanji.vision
-    >>> juanji.vision.install_as_torchvision()          # once, before the code that imports torchvision
-    >>> import torchvision.transforms.v2 as T
-    >>> T is juanji.vision.transforms.v2
+    >>> alias = juanji.vision.install_as_torchvision()  # once, before the code that imports torchvision
+    >>> import torchvision.transforms as T
+    >>> T is juanji.vision.transforms
     True
+    >>> alias.uninstall()                               # (or: with juanji.vision.install_as_torchvision(): ...)
 
 How: for ``alias`` or ``alias.sub.mod`` the finder imports ``target`` or ``target.sub.mod`` the
 ordinary way (each file runs once, under its real name) and hands the import system that very

@@ -8,7 +8,8 @@ import pytest
 import juanji
 from juanji import nn
 from juanji.explain import chain_receptive_fields
-from juanji.explain.pictures import (DPI, figure_inches, effective_receptive_field, plot_feature_maps, plot_kernels,
+from juanji.explain.effective_receptive_field import effective_receptive_field
+from juanji.explain.pictures import (DPI, figure_inches, plot_feature_maps, plot_kernels,
                                      plot_receptive_field)
 
 Image = pytest.importorskip("PIL.Image")

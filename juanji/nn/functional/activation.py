@@ -19,6 +19,8 @@ that requires grad cannot be changed in place.
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> F.leaky_relu(juanji.tensor([-2.0, 3.0]), 0.5).tolist()
     [-1.0, 3.0]
     >>> F.softmax(juanji.tensor([[0.0, 0.0]]), dim=1).tolist()

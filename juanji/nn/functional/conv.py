@@ -17,6 +17,8 @@ only); ``padding='valid'`` is no padding.
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> x = juanji.ones(1, 1, 4, 4)
     >>> F.conv2d(x, juanji.ones(1, 1, 3, 3)).tolist()
     [[[[9.0, 9.0], [9.0, 9.0]]]]

@@ -15,6 +15,8 @@ zeros. ``inplace=True`` writes the result into ``input``.
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> F.dropout(juanji.ones(4), p=0.5, training=False).tolist()
     [1.0, 1.0, 1.0, 1.0]
 """

@@ -18,6 +18,8 @@ segmentation map):
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> logits = juanji.tensor([[2.0, 0.0], [0.0, 2.0]])
     >>> round(F.cross_entropy(logits, juanji.tensor([0, 1])).item(), 4)
     0.1269

@@ -20,6 +20,8 @@ the mean square of its neighbouring channels (see ``juanji.ops.normalization``).
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> x = juanji.tensor([[1.0, 3.0], [3.0, 5.0]])
     >>> F.batch_norm(x, None, None, training=True).round(decimals=3).tolist()
     [[-1.0, -1.0], [1.0, 1.0]]

@@ -13,6 +13,8 @@ The non-constant modes pad the last 1, 2 or 3 dims of an input with one or two m
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> F.pad(juanji.tensor([[[1., 2., 3.]]]), (2, 1), mode="reflect").tolist()
     [[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]]
 """

@@ -14,6 +14,8 @@ Adaptive pools choose their windows from the output size: window ``o`` of ``out`
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> x = juanji.arange(16.).reshape(1, 1, 4, 4)
     >>> F.max_pool2d(x, 2).tolist()
     [[[[5.0, 7.0], [13.0, 15.0]]]]

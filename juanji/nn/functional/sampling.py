@@ -21,6 +21,8 @@ pixel_shuffle / pixel_unshuffle
 
 Example::
 
+    >>> import juanji
+    >>> import juanji.nn.functional as F
     >>> F.interpolate(juanji.tensor([[[1., 2.]]]), scale_factor=2, mode="linear").tolist()
     [[[1.0, 1.25, 1.75, 2.0]]]
 """

@@ -1,6 +1,8 @@
 """Activation modules (torch.nn surface): thin Modules holding the arguments of a function
 in ``nn.functional`` (the formulas are there). Shapes: any input shape, output of the same shape.
 
+    >>> import juanji
+    >>> from juanji import nn
     >>> m = nn.LeakyReLU(0.1)
     >>> m
     LeakyReLU(negative_slope=0.1)

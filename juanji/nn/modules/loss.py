@@ -2,6 +2,8 @@
 ``nn.functional`` (the formulas are there). Class weights are buffers, so they follow the
 module in ``state_dict()`` and ``.to(dtype)``.
 
+    >>> import juanji
+    >>> from juanji import nn
     >>> loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     >>> loss = loss_fn(juanji.zeros(4, 10), juanji.tensor([1, 2, 3, 4]))
     >>> round(loss.item(), 4)  # uniform logits: log(10)

@@ -20,7 +20,7 @@
     >>> from juanji.utils.data import default_collate
     >>> batch = default_collate([(torch.zeros(2), 1, "a"), (torch.ones(2), 2, "b")])
     >>> [batch[0].shape, batch[1].dtype, batch[2]]
-    [juanji.Size([2, 2]), juanji.int64, ['a', 'b']]
+    [juanji.Size([2, 2]), juanji.int64, ('a', 'b')]
 
 ``default_convert`` (used when automatic batching is off, ``batch_size=None``) only turns NumPy
 arrays and scalars into Tensors, keeping the structure.

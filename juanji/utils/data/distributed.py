@@ -17,6 +17,7 @@ Every rank computes the same permutation from ``seed + epoch`` without communica
 ``set_epoch(epoch)`` before each epoch for a new order. The permutation is torch's own, bit for
 bit (see ``_torch_randperm``), so juanji and torch read the same samples on every rank.
 
+    >>> from juanji.utils.data import DistributedSampler
     >>> sampler = DistributedSampler(range(10), num_replicas=3, rank=0, shuffle=False)
     >>> list(sampler)
     [0, 3, 6, 9]

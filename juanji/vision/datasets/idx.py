@@ -45,7 +45,14 @@ class IDXError(ValueError):
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (raw or gzip) into a native-endian NumPy array of its shape.
 
-    >>> images = read_idx("train-images-idx3-ubyte.gz")     # uint8 [60000, 28, 28]
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from juanji.vision.datasets import read_idx, write_idx
+    >>> path = os.path.join(tempfile.mkdtemp(), "train-images-idx3-ubyte.gz")
+    >>> write_idx(path, np.zeros((3, 28, 28), dtype=np.uint8))
+    >>> images = read_idx(path)                              # uint8 [N, 28, 28]
+    >>> images.dtype, images.shape
+    (dtype('uint8'), (3, 28, 28))
     """
     path = os.fspath(path)
     try:

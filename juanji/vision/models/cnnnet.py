@@ -10,6 +10,7 @@ Same attribute names as the tutorial's ``Net`` (``conv1``, ``conv2``, ``fc1``, `
 ``fc3``), so its ``state_dict`` loads as is. ``input_size=28`` sizes ``fc1`` for 28x28 inputs
 (16 x 4 x 4 features).
 
+    >>> from juanji.vision.models import CNNNet
     >>> import juanji
     >>> CNNNet()(juanji.randn(4, 3, 32, 32)).shape
     juanji.Size([4, 10])

@@ -12,6 +12,7 @@ version); ``variant='relu'`` uses ReLU and max pooling, which trains much faster
 The first convolution pads by 2 for 28x28 inputs (MNIST, Fashion-MNIST), which is what the
 original's 32x32 input amounts to; ``input_size=32`` (CIFAR, original LeNet) pads nothing.
 
+    >>> from juanji.vision.models import lenet5
     >>> import juanji
     >>> lenet5()(juanji.randn(2, 1, 28, 28)).shape
     juanji.Size([2, 10])

@@ -7,6 +7,7 @@ NumPy arrays are accepted where torchvision accepts them: by ``to_tensor`` (HWC)
 Tensor outputs are new tensors without autograd history (except ``normalize``, which keeps it).
 
 Example:
+    >>> from juanji.vision.transforms.functional import hflip, to_tensor
     >>> from PIL import Image
     >>> img = Image.new("L", (4, 2), 255)
     >>> to_tensor(hflip(img)).shape

@@ -17,6 +17,7 @@ class IntermediateLayerGetter(nn.ModuleDict):
     were registered (true of torchvision's ResNets). The state_dict keys are the children's own
     (``conv1.weight``, ``layer4.1.bn2.running_mean``), so the backbone's weights load unchanged.
 
+        >>> from juanji.vision.models.segmentation import IntermediateLayerGetter
         >>> from juanji.vision.models import resnet18
         >>> body = IntermediateLayerGetter(resnet18(), {"layer4": "out"})
         >>> list(body.keys())[-1]
