@@ -82,6 +82,9 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, default=S, help="convert image-folder images to 1 (grey) or 3 (RGB)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S,
                    help="no live progress bars (the per-epoch lines remain)")
+    p.add_argument("--nproc", type=int, default=S, metavar="K",
+                   help="train on K processes (starts mpiexec -n K; each takes 1/K of every batch; needs "
+                        "juanji[distributed]). Same as `mpiexec -n K juanji train ...`")
 
 
 def _per_choice(values: dict) -> str:
@@ -128,8 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------------- commands
+_ARGV = None  # the arguments main() was given (None: sys.argv), for --nproc to hand on
+
+
 def _train(args, callbacks=()) -> int:
     from .training import TrainConfig, train
+    from .training.distributed import current, spawn_train
+    nproc = getattr(args, "nproc", None)
+    if nproc is not None:
+        return spawn_train(nproc, sys.argv[1:] if _ARGV is None else _ARGV)
     given = {k: v for k, v in vars(args).items() if k not in ("command", "resume")}
     if "model_args" in given:
         given["model_args"] = dict(given["model_args"])
@@ -137,6 +147,8 @@ def _train(args, callbacks=()) -> int:
         given["image_size"] = list(given["image_size"])
     resume = getattr(args, "resume", None)
     result = train(TrainConfig.from_dict(given), resume=resume, given=given, callbacks=callbacks)
+    if not current().is_main:
+        return 0  # rank 0 reports
     print(f"test accuracy: {100 * result.test.accuracy:.2f}%  (test loss {result.test.loss:.4f} on "
           f"{result.test.count:,} images)")
     print(f"checkpoints: {result.path('last')} (last), {result.path('best')} (best: "
@@ -183,15 +195,19 @@ def main(argv=None, *, callbacks=()) -> int:
     # Waiting passively costs little when the machine is idle. Read when the first parallel
     # kernel starts, so setting it here (before any training) is in time; the user's value wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    global _ARGV
+    _ARGV = None if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     prog = f"juanji {args.command}"
     from .checkpoint import CheckpointError
+    from .training.distributed import end_all_ranks
     from .training.errors import TrainingError, one_line
     try:
         if args.command == "train":
             return _train(args, callbacks)
         return _COMMANDS[args.command](args)
     except (TrainingError, CheckpointError) as e:
+        end_all_ranks(f"{prog}: error: {one_line(e)}", EXIT_BAD_INPUT)  # (a multi-process run: ends every rank)
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -200,8 +216,9 @@ def main(argv=None, *, callbacks=()) -> int:
     except Exception as e:  # an unexpected failure: still one line, the traceback on request
         if os.environ.get("JUANJI_DEBUG"):
             raise
-        print(f"{prog}: error: {type(e).__name__}: {one_line(e)} (set JUANJI_DEBUG=1 for the traceback)",
-              file=sys.stderr)
+        line = f"{prog}: error: {type(e).__name__}: {one_line(e)} (set JUANJI_DEBUG=1 for the traceback)"
+        end_all_ranks(line, 1)
+        print(line, file=sys.stderr)
         return 1
 
 

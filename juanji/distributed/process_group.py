@@ -294,6 +294,7 @@ def abort(message: str, code: int = 1) -> None:
     sys.stdout.flush()
     MPI = _mpi.mpi()
     MPI.COMM_WORLD.Abort(code)
+    os._exit(code)  # (MPICH's MPI_Abort can return once it has told mpiexec, which then ends the others)
 
 
 def _abort_on_exception(exc_type, exc, tb) -> None:

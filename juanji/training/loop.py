@@ -38,6 +38,7 @@ from .choices import OPTIMIZERS, SCHEDULERS
 from .config import TrainConfig
 from .curves import plot_curves
 from .data import Datasets, evaluation_loader, load_datasets, training_loader
+from .distributed import Ranks
 from .errors import TrainingError, one_line
 from .inference import EVAL_BATCH_SIZE, EvalResult, evaluate
 from .metrics import MetricsLog, RunningMetrics
@@ -69,8 +70,9 @@ class _Run:
     """The state of one run: model, optimiser, schedule, data, position in the run, best so far."""
 
     def __init__(self, config: TrainConfig, datasets: Datasets, progress: TrainingProgress, out: str,
-                 callbacks: Callbacks):
+                 callbacks: Callbacks, ranks: Ranks | None = None):
         self.config = config
+        self.ranks = ranks or Ranks()  # one process, or rank r of K (distributed.py)
         self.data = datasets
         self.progress = progress
         self.out = out
@@ -83,6 +85,9 @@ class _Run:
                              **c.model_args}
         self.model = build_model(c.model, **self.model_kwargs)
         self._check_model_fits()
+        # what the steps call: the model itself, or DistributedDataParallel around it
+        self.train_model = self.ranks.wrap(self.model)
+        self.ranks.check_batches(len(datasets.train), c.batch_size)
         self.optimizer = build_optimizer(c, self.model.parameters())
         self.steps_per_epoch = math.ceil(len(datasets.train) / c.batch_size)
         self.scheduler = build_scheduler(c, self.optimizer, self.steps_per_epoch)
@@ -118,9 +123,12 @@ class _Run:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, best: bool = False) -> None:
-        """Write last.juanji (and, the same bytes, best.juanji) atomically."""
+        """Write last.juanji (and, the same bytes, best.juanji) atomically (rank 0 only)."""
+        payload = checkpoint_payload(self)  # (on every rank: it gathers every rank's generator state)
+        if not self.ranks.is_main:
+            return
         last = run_file(self.out, "last")
-        save_checkpoint(checkpoint_payload(self), last, before_rename=self.callbacks.before_checkpoint_rename)
+        save_checkpoint(payload, last, before_rename=self.callbacks.before_checkpoint_rename)
         self.callbacks.on_checkpoint_written(self, last)
         if best:
             best_path = run_file(self.out, "best")
@@ -134,8 +142,14 @@ class _Run:
 
     def train_step(self, images, labels) -> tuple[float, int]:
         self.optimizer.zero_grad()
-        logits = self.model(images)
-        loss = F.cross_entropy(logits, labels)
+        if self.ranks.active:  # this rank's rows; DDP's average of the scaled sums is the batch mean
+            n, rows = len(labels), self.ranks.rows(len(labels))
+            images, labels = images[rows], labels[rows]
+            logits = self.train_model(images)
+            loss = F.cross_entropy(logits, labels, reduction="sum") * (self.ranks.size / n)
+        else:
+            logits = self.train_model(images)
+            loss = F.cross_entropy(logits, labels)
         loss.backward()
         self.optimizer.step()
         if self.per_batch_schedule:
@@ -145,7 +159,16 @@ class _Run:
             raise TrainingError(f"the loss became {loss_value} at epoch {self.epoch + 1}, step {self.global_step + 1}; "
                                 f"try a smaller --lr (the last checkpoint in {self.out} is intact)")
         correct = int((logits._data.argmax(axis=1) == labels._data).sum())
+        if self.ranks.active:  # the whole batch's mean loss and correct count
+            loss_value, correct = self.ranks.sums(loss_value / self.ranks.size, correct)
+            correct = round(correct)
         return loss_value, correct
+
+    def evaluate(self, dataset, loader):
+        """Validation/test numbers over ``dataset`` (split over the ranks when there are several)."""
+        if self.ranks.active:
+            return self.ranks.evaluate(self.model, dataset, max(EVAL_BATCH_SIZE, self.config.batch_size))
+        return evaluate(self.model, loader)
 
     def run_epoch(self) -> None:
         c = self.config
@@ -170,7 +193,7 @@ class _Run:
             images_done += len(labels)
             images_per_s = images_done / max(time.perf_counter() - started, 1e-9)
             self.progress.update(self.step_in_epoch, self.running.loss, self.running.accuracy, images_per_s)
-            if self.global_step % c.log_every == 0:
+            if self.global_step % c.log_every == 0 and self.ranks.is_main:
                 self.log.append({"kind": "step", "epoch": self.epoch + 1, "step": self.global_step,
                                  "loss": loss_value, "accuracy": correct / len(labels), "lr": self.current_lr(),
                                  "images_per_s": images_per_s})
@@ -185,7 +208,7 @@ class _Run:
     def finish_epoch(self, seconds: float, images_done: int, data_seconds: float) -> None:
         """Validate, step a per-epoch schedule, log, checkpoint, redraw the curves."""
         c = self.config
-        val = evaluate(self.model, self.val_loader)
+        val = self.evaluate(self.data.val, self.val_loader)
         self.model.train()
         self.last_val = val
         lr = self.current_lr()
@@ -199,7 +222,8 @@ class _Run:
                   "val_loss": val.loss, "val_accuracy": val.accuracy, "lr": lr, "seconds": seconds,
                   "images_per_s": images_done / max(seconds, 1e-9),
                   "data_share": data_seconds / max(seconds, 1e-9)}
-        self.log.append(record)
+        if self.ranks.is_main:
+            self.log.append(record)
         self.callbacks.on_epoch_end(self, record)
         improved = val.accuracy > self.best_accuracy
         if improved:
@@ -208,8 +232,9 @@ class _Run:
         self.step_in_epoch = 0
         self.running = RunningMetrics()
         self.save(best=improved)
-        plot_curves(self.log.read(), run_file(self.out, "curves"),
-                    title=f"{c.model} on {self.data.description}")
+        if self.ranks.is_main:
+            plot_curves(self.log.read(), run_file(self.out, "curves"),
+                        title=f"{c.model} on {self.data.description}")
         self.progress.print(
             f"epoch {record['epoch']}/{c.epochs}  train loss {record['train_loss']:.4f} "
             f"acc {100 * record['train_accuracy']:.2f}%  val loss {val.loss:.4f} acc {100 * val.accuracy:.2f}%  "
@@ -225,6 +250,7 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
     ``callbacks`` are :class:`juanji.training.Callback` instances (see callbacks.py).
     """
     callbacks = Callbacks(callbacks)
+    ranks = Ranks.from_launcher()  # under mpiexec -n K: rank r of K (distributed.py)
     given = dict(given or {})
     payload = None
     if resume:
@@ -236,7 +262,8 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
         config = config.resolved()
         out = config.out
         refuse_existing_run(out)
-    progress = progress or TrainingProgress(enabled=config.progress)
+    if progress is None:  # (the other ranks show nothing: rank 0 reports for all)
+        progress = TrainingProgress(enabled=config.progress) if ranks.is_main else ranks.silent_progress()
 
     recorded = None if payload is None else Preprocessing.from_dict(payload["preprocessing"])
     datasets = load_datasets(config.data, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
@@ -246,21 +273,24 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
     if payload is None:  # record where the data was found, so eval and resume read the same files
         config.data = datasets.source["data"]
         config.data_root = datasets.source.get("data_root")
-    run = _Run(config, datasets, progress, out, callbacks)
+    run = _Run(config, datasets, progress, out, callbacks, ranks)
     if payload is not None:
         restore_run(run, payload, path)
         if run.epoch > config.epochs:
             raise TrainingError(f"--resume: the checkpoint has already trained {run.epoch} epochs, "
                                 f"more than --epochs {config.epochs}")
 
-    # from here on files are written
-    os.makedirs(out, exist_ok=True)
-    remove_stale_temporaries(out)
+    # from here on files are written (by rank 0 alone)
+    if ranks.is_main:
+        os.makedirs(out, exist_ok=True)
+        remove_stale_temporaries(out)
     if payload is None:
-        run.log.reset()
-        progress.print(_describe_start(config, datasets, out))
+        if ranks.is_main:
+            run.log.reset()
+        progress.print(_describe_start(config, datasets, out) + (f", {ranks.size} processes" if ranks.active else ""))
     else:
-        run.log.truncate_after(run.global_step)
+        if ranks.is_main:
+            run.log.truncate_after(run.global_step)
         progress.print(f"resuming {path}: epoch {run.epoch + 1}, "
                        f"batch {run.step_in_epoch} of {run.steps_per_epoch} (step {run.global_step})")
 
@@ -273,8 +303,8 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
     if datasets.val_is_test and run.last_val is not None:
         test = run.last_val  # the last validation pass already measured the final weights on the test split
     else:
-        test = evaluate(run.model, evaluation_loader(datasets.test, max(EVAL_BATCH_SIZE, config.batch_size)))
-    epochs = [r for r in run.log.read() if r.get("kind") == "epoch"]
+        test = run.evaluate(datasets.test, evaluation_loader(datasets.test, max(EVAL_BATCH_SIZE, config.batch_size)))
+    epochs = [r for r in run.log.read() if r.get("kind") == "epoch"] if ranks.is_main else []
     return RunResult(out=out, test=test, best_accuracy=run.best_accuracy, best_epoch=run.best_epoch, epochs=epochs)
 
 

@@ -63,6 +63,7 @@ def checkpoint_payload(run) -> dict:
         "data": dict(run.data.source),
         "config": run.config.to_dict(),
         "rng": {"generator": backend.get_rng_state(),
+                "generators": run.ranks.generator_states(),  # every rank's, in a multi-process run
                 "sampler": {"seed": run.sampler.seed, "epoch": run.epoch,
                             "position": run.step_in_epoch * run.config.batch_size}},
         "progress": {"epoch": run.epoch, "step_in_epoch": run.step_in_epoch, "global_step": run.global_step},
@@ -81,7 +82,7 @@ def restore_run(run, payload: dict, path: str) -> None:
         run.optimizer.load_state_dict(payload["optimizer_state"])
         if run.scheduler is not None:
             run.scheduler.load_state_dict(payload["scheduler_state"])
-        backend.set_rng_state(payload["rng"]["generator"])
+        backend.set_rng_state(run.ranks.own_generator_state(payload["rng"]))
         progress = payload["progress"]
         run.epoch = int(progress["epoch"])
         run.step_in_epoch = int(progress["step_in_epoch"])
