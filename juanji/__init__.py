@@ -54,8 +54,9 @@ class cuda:
 
 
 def __getattr__(name):
-    # the heavy subpackages load on first use (juanji.nn, juanji.optim, juanji.utils, juanji.vision)
+    # the heavy subpackages load on first use (juanji.nn, juanji.optim, juanji.utils, juanji.vision);
+    # juanji.compile is a callable package: juanji.compile(model) is torch.compile(model)
     import importlib
-    if name in ("nn", "optim", "utils", "vision", "explain"):
+    if name in ("nn", "optim", "utils", "vision", "explain", "compile"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'juanji' has no attribute '{name}'")
