@@ -72,7 +72,7 @@ class OpTimer:
 def profile(case_name, steps, top):
     import juanji
     from juanji.autograd.function import Op
-    juanji.set_num_threads(2)
+    juanji.set_num_threads(int(__import__("os").environ.get("PROFILE_THREADS", "2")))
     case = by_name(case_name)
     call = case.setup(juanji)
     call()
