@@ -73,5 +73,6 @@ class CpuMeter:
             self.foreign_load = None
         else:
             foreign = (busy - self._busy) - own
-            self.foreign_load = max(0.0, foreign / (self.wall * _CPUS))
+            # (clamped: the jiffy counts are sampled, so a saturated window can read a hair over 1)
+            self.foreign_load = min(1.0, max(0.0, foreign / (self.wall * _CPUS)))
         return False
