@@ -1,15 +1,18 @@
-"""``juanji.save`` / ``juanji.load``: tensors, state_dicts and plain containers, in a format that
-never executes code on load.
+"""``juanji.save`` / ``juanji.load``: tensors, state_dicts and plain containers, in files that
+never execute code on load.
 
-The file is a NumPy ``.npz`` archive: every array under ``t<N>``, plus ``__meta__.json``, a JSON
-description of the object tree in which tensors are referenced by number. Loading reads JSON and
-arrays only (``allow_pickle=False``). Writes go to a temporary file that is then renamed, so an
-interrupted save never leaves a broken file in place of a good one.
+juanji's own format (the default of ``save``) is a NumPy ``.npz`` archive: every array under
+``t<N>``, plus ``__meta__.json``, a JSON description of the object tree in which tensors are
+referenced by number. Loading reads JSON and arrays only (``allow_pickle=False``). Writes go to a
+temporary file that is then renamed, so an interrupted save never leaves a broken file in place
+of a good one.
 
-A file that is not juanji's is refused with a one-line error that says what it is where that can
-be told from its first bytes or its zip directory (nothing in it is unpickled): a PyTorch
-checkpoint (``torch.save``: a zip holding ``data.pkl``, or the legacy pickle that starts with
-torch's magic number; ``torch.jit.save`` archives look the same), or another Python pickle.
+``load`` also reads files written by ``torch.save`` (the zip format of torch >= 1.6 and the
+legacy format before it) without torch, through a restricted unpickler that resolves only the
+globals torch's ``weights_only=True`` allows (``juanji/_torchfile``); ``save(...,
+format="torch")`` writes torch's zip format, and ``format="safetensors"`` a safetensors file.
+What cannot be read (a TorchScript archive, a plain pickle, a truncated or corrupt file) is
+refused with a one-line error saying what it is.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import tempfile
 import zipfile
 
 import numpy as np
+
+from . import _torchfile
 
 __all__ = ["save", "load"]
 
@@ -89,23 +95,17 @@ def _decode(obj, arrays):
     return obj
 
 
-def save(obj, f) -> None:
-    """Write ``obj`` (a tensor, a state_dict, nested containers of them) to a path or file object."""
-    arrays: list = []
-    meta = {"format": _MAGIC, "root": _encode(obj, arrays)}
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-             **{f"t{i}": a for i, a in enumerate(arrays)})
-    data = buf.getvalue()
+def _write_atomic(f, write) -> None:
+    """``write(stream)`` into a file object, or into a temporary file renamed onto the path."""
     if hasattr(f, "write"):
-        f.write(data)
+        write(f)
         return
     path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".juanji")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -115,10 +115,43 @@ def save(obj, f) -> None:
         raise
 
 
-# torch.save's legacy (pre-1.6) format begins with a pickled magic number: protocol 2 (80 02),
-# then LONG1 (8a) of 10 bytes holding 0x1950a86a20f9469cfc6c
-_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
-_PICKLE_PROTOCOL = b"\x80"  # every pickle of protocol 2 or later starts with the PROTO opcode
+def _write_juanji(obj, stream) -> None:
+    arrays: list = []
+    meta = {"format": _MAGIC, "root": _encode(obj, arrays)}
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+             **{f"t{i}": a for i, a in enumerate(arrays)})
+    stream.write(buf.getvalue())
+
+
+_FORMATS = ("juanji", "torch", "safetensors")
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False, *, format: str = "juanji", metadata=None) -> None:
+    """Write ``obj`` (a tensor, a state_dict, nested containers of them) to a path or file object.
+
+    ``format="juanji"`` (the default): juanji's npz + JSON format. ``format="torch"``: torch.save's
+    zip format, which ``torch.load(f, weights_only=True)`` reads (tensors that view one array are
+    written as views of one storage). ``format="safetensors"``: a flat ``{name: tensor}`` dict as
+    a safetensors file (``metadata``: an optional ``{str: str}`` header), as
+    :func:`juanji.safetensors.save_file`.
+    """
+    if format not in _FORMATS:
+        raise ValueError(f"juanji.save: unknown format {format!r}; expected one of {', '.join(_FORMATS)}")
+    if pickle_module is not None:
+        raise ValueError("juanji.save: pickle_module is not supported (juanji writes its own pickles)")
+    if format == "torch":
+        if not _use_new_zipfile_serialization:
+            raise ValueError("juanji.save: format='torch' writes torch's zip format only "
+                             "(_use_new_zipfile_serialization=False, the legacy format, is not written)")
+        _write_atomic(f, lambda stream: _torchfile.write_torch_file(obj, stream))
+    elif format == "safetensors":
+        from .safetensors import _serialize
+        data = _serialize(obj, metadata, "juanji.save")
+        _write_atomic(f, lambda stream: stream.write(data))
+    else:
+        _write_atomic(f, lambda stream: _write_juanji(obj, stream))
 
 
 def _how_to_convert(read_state: str) -> str:
@@ -126,85 +159,92 @@ def _how_to_convert(read_state: str) -> str:
     return (f"To use its weights, convert them in PyTorch to NumPy arrays: state = {read_state}; "
             "numpy.savez('weights.npz', **{k: v.numpy() for k, v in state.items()}); then in juanji: "
             "model.load_state_dict({k: juanji.tensor(v) for k, v in numpy.load('weights.npz').items()}) "
-            "(or through safetensors: safetensors.torch.save_file(state, ...), then safetensors.numpy.load_file)")
+            "(or through safetensors: safetensors.torch.save_file(state, ...), then juanji.safetensors.load_file)")
 
 
-def _file_start(f):
-    """Where reading ``f`` starts (a file object's position; 0 for a path); None if unknown."""
+def _open(f):
+    """(a seekable binary stream, whether to close it) for a path or a file object."""
     if isinstance(f, (str, os.PathLike)):
-        return 0
+        return open(f, "rb"), True
     try:
-        return f.tell()
+        f.tell()
+        if f.seekable():
+            return f, False
     except (AttributeError, OSError, ValueError):
-        return None
+        pass
+    return io.BytesIO(f.read()), False  # a pipe or socket: read it whole
 
 
-def _what_foreign_file(f, start) -> str | None:
-    """Which kind of file juanji does not read this is ("torch.save", "torchscript", "pickle"),
-    told from its first bytes and, for a zip, its member names; None if none of those.
-    Unpickles nothing."""
-    if start is None:
-        return None
-    try:
-        if isinstance(f, (str, os.PathLike)):
-            with open(f, "rb") as stream:
-                head = stream.read(len(_TORCH_LEGACY_MAGIC))
-                names = _zip_names(stream) if zipfile.is_zipfile(stream) else []
-        else:
-            f.seek(start)
-            head = f.read(len(_TORCH_LEGACY_MAGIC))
-            f.seek(start)
-            names = _zip_names(f) if zipfile.is_zipfile(f) else []
-            f.seek(start)
-    except (OSError, ValueError, zipfile.BadZipFile):
-        return None
-    # torch.save's zip: <archive>/data.pkl + <archive>/data/<storage>; torch.jit.save adds
-    # <archive>/constants.pkl and the model's code
-    if any(n == "constants.pkl" or n.endswith("/constants.pkl") for n in names):
-        return "torchscript"
-    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names) or head.startswith(_TORCH_LEGACY_MAGIC):
-        return "torch.save"
-    if head.startswith(_PICKLE_PROTOCOL):
-        return "pickle"
-    return None
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Read a file written by ``juanji.save`` or ``torch.save``; returns the saved object with
+    juanji Tensors in place of torch's.
 
-
-def _zip_names(stream) -> list:
-    with zipfile.ZipFile(stream) as archive:  # reads the directory only
-        return archive.namelist()
-
-
-def load(f, map_location=None, weights_only=True, mmap=None):
-    """Read what ``save`` wrote. Raises a one-line error for a missing, truncated or foreign file
-    (naming a PyTorch checkpoint as such, with how to convert its weights)."""
+    PyTorch files are unpickled by a restricted unpickler (``weights_only=True``, the only mode):
+    tensors of every juanji dtype, shared storages (tensors that viewed one storage view one
+    array), strides, Parameters, OrderedDict with ``_metadata``, dicts, lists, tuples, sets,
+    numbers, strings, dtypes, devices. A global outside torch's weights-only allow list raises
+    ``pickle.UnpicklingError`` naming it; nothing in the file is run. ``mmap=True`` maps a zip
+    file's storages copy-on-write instead of reading them. Every other problem (missing,
+    truncated, foreign file, a dtype juanji lacks) is a one-line error.
+    """
+    if weights_only is False:
+        raise ValueError("juanji.load: weights_only=False is not supported: it would unpickle arbitrary Python "
+                         "objects, which runs code stored in the file; juanji reads tensors, state_dicts and "
+                         "plain containers only (weights_only=True). For a pickled model, save its state_dict() "
+                         "in torch and load that")
+    if pickle_module is not None:
+        raise ValueError("juanji.load: pickle_module is not supported (juanji unpickles with its own "
+                         "restricted unpickler)")
     name = f if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
     if isinstance(f, (str, os.PathLike)) and not os.path.exists(f):
         raise FileNotFoundError(f"juanji.load: no such file: {f}")
-    start = _file_start(f)
+    stream, close = _open(f)
     try:
-        with np.load(f, allow_pickle=False) as z:
+        obj = _load_stream(stream, name, os.fspath(f) if mmap and isinstance(f, (str, os.PathLike)) else None)
+    finally:
+        if close:
+            stream.close()
+    if map_location is not None and str(map_location).startswith("cuda"):
+        obj = _to_device(obj, map_location)
+    return obj
+
+
+def _load_stream(stream, name, mmap_path):
+    start = stream.tell()
+    kind = _torchfile.sniff(stream)
+    if kind in ("torch-zip", "torch-legacy"):
+        try:
+            return _torchfile.load_torch_file(stream, kind, name, mmap_path)
+        except pickle.UnpicklingError as e:
+            raise pickle.UnpicklingError(f"juanji.load: {name}: {e}") from None
+        except _torchfile.TorchFileError as e:
+            raise _torchfile.TorchFileError(f"juanji.load: {e}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise _torchfile.TorchFileError(f"juanji.load: {name} is a corrupt PyTorch file: {e}") from None
+    if kind == "torchscript":
+        raise RuntimeError(f"juanji.load: {name} is a PyTorch TorchScript archive (written by torch.jit.save), "
+                           "not a weights file; juanji does not unpickle or run it. "
+                           + _how_to_convert("torch.jit.load(path).state_dict()"))
+    if kind == "torch-tar":
+        raise RuntimeError(f"juanji.load: {name} is in PyTorch's tar format (torch < 0.4), which juanji does "
+                           "not read; load it with torch 1.x and save it again with torch.save (torch >= 1.6 "
+                           "writes the zip format juanji reads)")
+    if kind == "pickle":
+        raise RuntimeError(f"juanji.load: {name} is not a valid juanji or PyTorch file: it is a Python pickle, "
+                           "which juanji never unpickles (unpickling runs code stored in the file)")
+    if kind == "broken-zip":
+        raise RuntimeError(f"juanji.load: {name} is not a valid juanji or PyTorch file (truncated or corrupt? its zip "
+                           "directory cannot be read)")
+    try:
+        stream.seek(start)
+        with np.load(stream, allow_pickle=False) as z:
             meta = json.loads(bytes(z["__meta__"]).decode())
             if meta.get("format") != _MAGIC:
                 raise ValueError("not a juanji file")
             arrays = {int(k[1:]): z[k] for k in z.files if k.startswith("t")}
     except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError, json.JSONDecodeError) as e:
-        kind = _what_foreign_file(f, start)
-        if kind == "torch.save":
-            raise RuntimeError(f"juanji.load: {name} is a PyTorch checkpoint (written by torch.save), not a juanji "
-                               "file; juanji does not unpickle PyTorch checkpoints (unpickling runs code stored "
-                               "in the file). " + _how_to_convert("torch.load(path, weights_only=True)")) from None
-        if kind == "torchscript":
-            raise RuntimeError(f"juanji.load: {name} is a PyTorch TorchScript archive (written by torch.jit.save), "
-                               "not a juanji file; juanji does not unpickle or run it. "
-                               + _how_to_convert("torch.jit.load(path).state_dict()")) from None
-        if kind == "pickle":
-            raise RuntimeError(f"juanji.load: {name} is not a valid juanji file: it is a Python pickle, which "
-                               "juanji never unpickles (unpickling runs code stored in the file)") from None
         raise RuntimeError(f"juanji.load: {name} is not a valid juanji file (truncated or corrupt?): {e}") from None
-    obj = _decode(meta["root"], arrays)
-    if map_location is not None and str(map_location).startswith("cuda"):
-        obj = _to_device(obj, map_location)
-    return obj
+    return _decode(meta["root"], arrays)
 
 
 def _to_device(obj, device):

@@ -29,10 +29,12 @@ import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+import numpy as np
+
 from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
-from ..parameter import Buffer, Parameter
+from ..parameter import Buffer, Parameter, UninitializedTensorMixin
 from ._hooks import BackwardHook, RemovableHandle
 
 __all__ = ["Module"]
@@ -55,6 +57,30 @@ def _addindent(text: str, spaces: int) -> str:
     if len(lines) == 1:
         return text
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _checkpoint_tensor(value):
+    """A state_dict value as a juanji Tensor: a Tensor as it is, a NumPy array or anything with
+    ``__array__`` or ``.numpy()`` (a torch tensor) through NumPy. Returns (tensor, None) or
+    (None, why not)."""
+    if isinstance(value, Tensor):
+        return value, None
+    what = f"{type(value).__module__}.{type(value).__qualname__}"
+    try:
+        if isinstance(value, np.ndarray):
+            arr = value
+        elif hasattr(value, "numpy") and callable(value.numpy):
+            detached = value.detach() if callable(getattr(value, "detach", None)) else value
+            detached = detached.cpu() if callable(getattr(detached, "cpu", None)) else detached
+            arr = np.asarray(detached.numpy())
+        elif hasattr(value, "__array__"):
+            arr = np.asarray(value)
+        else:
+            return None, (f"expected a juanji Tensor, a NumPy array or an array-like object (with __array__ "
+                          f"or .numpy(), e.g. a torch.Tensor), got {what}")
+        return Tensor._from_array(np.array(arr, dtype=dt.from_numpy_dtype(arr.dtype).np, copy=False)), None
+    except Exception as e:  # e.g. a torch bfloat16 tensor (no NumPy twin) or an unsupported dtype
+        return None, f"could not read the {what} as an array: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -689,11 +715,12 @@ class Module:
                 if strict:
                     missing_keys.append(key)
                 continue
-            incoming = state_dict[key]
-            if not isinstance(incoming, Tensor):
-                error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
-                                  f"Tensor-like object from checkpoint but received {type(incoming)}")
+            incoming, problem = _checkpoint_tensor(state_dict[key])
+            if incoming is None:
+                error_msgs.append(f'While copying the parameter named "{key}": {problem}')
                 continue
+            if not isinstance(current, UninitializedTensorMixin) and current.dim() == 0 and incoming.dim() == 1:
+                incoming = incoming[0]  # torch reads a 0-dim buffer from the shape-[1] tensor of old checkpoints
             if incoming.shape != current.shape:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {incoming.shape} from "
                                   f"checkpoint, the shape in current model is {current.shape}.")
