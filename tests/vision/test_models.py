@@ -656,8 +656,8 @@ def test_registry_lists_every_builder_and_rejects_unknown_names():
                      "resnet34", "resnet50", "resnet20", "resnet32", "resnet56", "densenet121"):
         assert expected in names
     assert isinstance(models.get_model("ResNet20"), models.CifarResNet)
-    with pytest.raises(ValueError, match="get_model: unknown model 'resnet101'; available: alexnet, cnnnet"):
-        models.get_model("resnet101")
+    with pytest.raises(ValueError, match="get_model: unknown model 'resnet7'; available: alexnet, cnnnet"):
+        models.get_model("resnet7")
 
 
 def test_builder_argument_errors():

@@ -23,6 +23,8 @@ pool goes to 2 x 2 and the classifier is 512 wide (1024 -> 512 -> 512 -> classes
 from __future__ import annotations
 
 from ... import flatten, nn
+from . import _api
+from ._weights import AlexNet_Weights
 
 __all__ = ["AlexNet", "alexnet"]
 
@@ -62,6 +64,7 @@ class AlexNet(nn.Module):
         return self.classifier(x)
 
 
-def alexnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> AlexNet:
-    """AlexNet for 224x224 images, or 28x28/32x32 ones with ``small_input=True``."""
-    return AlexNet(num_classes=num_classes, in_channels=in_channels, dropout=dropout, small_input=small_input)
+def alexnet(*, weights=None, progress: bool = True, **kwargs) -> AlexNet:
+    """AlexNet for 224x224 images, or 28x28/32x32 ones with ``small_input=True``; ``weights``
+    as torchvision's (``AlexNet_Weights``, see ``_api.py``)."""
+    return _api.build(AlexNet, AlexNet_Weights, weights, progress, kwargs)

@@ -23,13 +23,16 @@ convolution and drops pool0 (32 -> 32 -> 16 -> 8 -> 4 through the transitions).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from ... import cat, flatten, nn
 from ...nn import functional as F
 from ...nn import init
+from . import _api
+from ._weights import DenseNet121_Weights, DenseNet161_Weights, DenseNet169_Weights, DenseNet201_Weights
 
-__all__ = ["DenseNet", "densenet121"]
+__all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201"]
 
 
 class _DenseLayer(nn.Module):
@@ -129,7 +132,34 @@ class DenseNet(nn.Module):
         return self.classifier(flatten(out, 1))
 
 
-def densenet121(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> DenseNet:
+# torchvision's DenseNet files name a dense layer's parts "norm.1", "conv.2" ...: now "norm1", "conv2"
+_OLD_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+
+
+def _fix_old_keys(state):
+    return type(state)((_OLD_KEY.sub(r"\1\2", k), v) for k, v in state.items())
+
+
+def _densenet(growth_rate: int, block_config, num_init_features: int, enum_cls, weights, progress, kwargs):
+    make = lambda **kw: DenseNet(growth_rate, block_config, num_init_features, **kw)  # noqa: E731
+    return _api.build(make, enum_cls, weights, progress, kwargs, fix_state=_fix_old_keys)
+
+
+def densenet121(*, weights=None, progress: bool = True, **kwargs) -> DenseNet:
     """DenseNet-121: growth 32, blocks (6, 12, 24, 16), 64 initial features."""
-    return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, in_channels=in_channels,
-                    small_input=small_input, **kwargs)
+    return _densenet(32, (6, 12, 24, 16), 64, DenseNet121_Weights, weights, progress, kwargs)
+
+
+def densenet161(*, weights=None, progress: bool = True, **kwargs) -> DenseNet:
+    """DenseNet-161: growth 48, blocks (6, 12, 36, 24), 96 initial features."""
+    return _densenet(48, (6, 12, 36, 24), 96, DenseNet161_Weights, weights, progress, kwargs)
+
+
+def densenet169(*, weights=None, progress: bool = True, **kwargs) -> DenseNet:
+    """DenseNet-169: growth 32, blocks (6, 12, 32, 32), 64 initial features."""
+    return _densenet(32, (6, 12, 32, 32), 64, DenseNet169_Weights, weights, progress, kwargs)
+
+
+def densenet201(*, weights=None, progress: bool = True, **kwargs) -> DenseNet:
+    """DenseNet-201: growth 32, blocks (6, 12, 48, 32), 64 initial features."""
+    return _densenet(32, (6, 12, 48, 32), 64, DenseNet201_Weights, weights, progress, kwargs)

@@ -41,6 +41,8 @@ from collections import namedtuple
 from ... import cat, flatten, nn
 from ...nn import functional as F
 from ...nn import init
+from . import _api
+from ._weights import GoogLeNet_Weights
 
 __all__ = ["GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux", "BasicConv2d", "googlenet"]
 
@@ -177,6 +179,19 @@ class GoogLeNet(nn.Module):
         return x
 
 
-def googlenet(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> GoogLeNet:
-    """GoogLeNet (torchvision's); ``aux_logits=True`` adds the two auxiliary classifiers."""
-    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, small_input=small_input, **kwargs)
+def googlenet(*, weights=None, progress: bool = True, **kwargs) -> GoogLeNet:
+    """GoogLeNet (torchvision's); ``aux_logits=True`` adds the two auxiliary classifiers.
+
+    With pretrained ``weights`` (as torchvision): ``transform_input`` defaults to True (the
+    weights expect Google's normalisation), the file's auxiliary heads are loaded and then
+    dropped unless ``aux_logits=True``."""
+    weights = GoogLeNet_Weights.verify(weights)
+    aux_logits = kwargs.get("aux_logits", False)
+    if weights is not None:
+        if isinstance(weights, GoogLeNet_Weights):
+            kwargs.setdefault("transform_input", True)
+        kwargs.update(aux_logits=True, init_weights=False)
+    model = _api.build(GoogLeNet, GoogLeNet_Weights, weights, progress, kwargs)
+    if weights is not None and not aux_logits:
+        model.aux_logits, model.aux1, model.aux2 = False, None, None
+    return model

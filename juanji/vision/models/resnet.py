@@ -18,7 +18,16 @@ ImageNet (3 x 224 x 224)::
     avgpool (adaptive, 1 x 1) - flatten - fc -> classes
 
 with torchvision's attribute names, ``state_dict`` keys and parameter counts (resnet18
-11,689,512; resnet34 21,797,672; resnet50 25,557,032 at 1000 classes). ``small_input=True``
+11,689,512; resnet34 21,797,672; resnet50 25,557,032; resnet101 44,549,160; resnet152
+60,192,808; resnext50_32x4d 25,028,904; wide_resnet50_2 68,883,240 at 1000 classes).
+
+ResNeXt (Xie et al. 2017) splits each Bottleneck's 3x3 convolution into ``groups`` groups of
+``width_per_group`` channels (resnext50_32x4d: 32 groups of 4 per 64 planes); Wide ResNet-50-2
+doubles that width (``width_per_group=128``). The 3x3 width of a stage with ``planes`` is
+``int(planes * width_per_group / 64) * groups``. ``replace_stride_with_dilation=[False, True,
+True]`` keeps layers 3-4 at stride 1 and dilates their 3x3 convolutions instead (output stride
+8, as segmentation backbones such as FCN and DeepLab use it). Every builder takes torchvision's
+``weights=`` and ``progress=`` (see ``_api.py``). ``small_input=True``
 replaces the stem by a 3x3 stride-1 convolution and drops the max pool (a common CIFAR
 adaptation), for 28x28/32x32 images.
 
@@ -38,14 +47,20 @@ from __future__ import annotations
 
 from ... import flatten, nn
 from ...nn import init
+from . import _api
+from ._weights import (ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, ResNet101_Weights, ResNet152_Weights,
+                       ResNeXt50_32X4D_Weights, ResNeXt101_32X8D_Weights, ResNeXt101_64X4D_Weights,
+                       Wide_ResNet50_2_Weights, Wide_ResNet101_2_Weights)
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "resnet18", "resnet34", "resnet50",
-           "resnet20", "resnet32", "resnet56"]
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "resnet18", "resnet34", "resnet50", "resnet101",
+           "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
+           "wide_resnet101_2", "resnet20", "resnet32", "resnet56"]
 
 
-def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
-    """3x3 convolution with padding 1 and no bias (a batch norm follows)."""
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding ``dilation`` (the size is kept at stride 1) and no bias."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=dilation, groups=groups,
+                     bias=False, dilation=dilation)
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -58,13 +73,19 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None, groups: int = 1,
+                 base_width: int = 64, dilation: int = 1, norm_layer=None):
         super().__init__()
+        norm_layer = norm_layer or nn.BatchNorm2d
+        if groups != 1 or base_width != 64:
+            raise ValueError("BasicBlock only supports groups=1 and base_width=64")
+        if dilation > 1:
+            raise NotImplementedError("Dilation > 1 not supported in BasicBlock")
         self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = norm_layer(planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = norm_layer(planes)
         self.downsample = downsample
         self.stride = stride
 
@@ -76,18 +97,22 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 (reduce) - 3x3 (stride) - 1x1 (expand x4), each with batch norm, plus the shortcut."""
+    """1x1 (reduce to ``width``) - 3x3 (stride, groups, dilation) - 1x1 (expand to 4 x planes),
+    each with batch norm, plus the shortcut; ``width = int(planes * base_width / 64) * groups``."""
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample=None, groups: int = 1,
+                 base_width: int = 64, dilation: int = 1, norm_layer=None):
         super().__init__()
-        self.conv1 = conv1x1(inplanes, planes)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = conv1x1(planes, planes * self.expansion)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        norm_layer = norm_layer or nn.BatchNorm2d
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = conv1x1(inplanes, width)
+        self.bn1 = norm_layer(width)
+        self.conv2 = conv3x3(width, width, stride, groups, dilation)
+        self.bn2 = norm_layer(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
+        self.bn3 = norm_layer(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.stride = stride
@@ -100,17 +125,20 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-def _make_stage(block, inplanes: int, planes: int, blocks: int, stride: int):
-    """``blocks`` residual blocks; the first one strides and projects the shortcut if needed.
-    Returns (the stage as a Sequential, its output channels)."""
+def _make_stage(block, inplanes: int, planes: int, blocks: int, stride: int, groups: int = 1,
+                base_width: int = 64, dilation: int = 1, previous_dilation: int = 1, norm_layer=None):
+    """``blocks`` residual blocks; the first one strides (with the previous stage's dilation)
+    and projects the shortcut if needed. Returns (the stage as a Sequential, its output channels)."""
+    norm_layer = norm_layer or nn.BatchNorm2d
     downsample = None
     if stride != 1 or inplanes != planes * block.expansion:
         downsample = nn.Sequential(conv1x1(inplanes, planes * block.expansion, stride),
-                                   nn.BatchNorm2d(planes * block.expansion))
-    layers = [block(inplanes, planes, stride, downsample)]
+                                   norm_layer(planes * block.expansion))
+    layers = [block(inplanes, planes, stride, downsample, groups, base_width, previous_dilation, norm_layer)]
     inplanes = planes * block.expansion
     for _ in range(1, blocks):
-        layers.append(block(inplanes, planes))
+        layers.append(block(inplanes, planes, groups=groups, base_width=base_width, dilation=dilation,
+                            norm_layer=norm_layer))
     return nn.Sequential(*layers), inplanes
 
 
@@ -120,38 +148,58 @@ def _init_weights(model, zero_init_residual: bool) -> None:
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             init.constant_(m.weight, 1)
             init.constant_(m.bias, 0)
     if zero_init_residual:
         for m in model.modules():
-            if isinstance(m, Bottleneck):
+            if isinstance(m, Bottleneck) and m.bn3.weight is not None:
                 init.constant_(m.bn3.weight, 0)
-            elif isinstance(m, BasicBlock):
+            elif isinstance(m, BasicBlock) and m.bn2.weight is not None:
                 init.constant_(m.bn2.weight, 0)
 
 
 class ResNet(nn.Module):
-    """torchvision's ImageNet ResNet (``layers`` = blocks per stage)."""
+    """torchvision's ImageNet ResNet / ResNeXt / Wide ResNet (``layers`` = blocks per stage),
+    with torchvision's signature; juanji adds ``in_channels`` and ``small_input`` (keywords)."""
 
-    def __init__(self, block, layers, num_classes: int = 1000, in_channels: int = 3,
-                 zero_init_residual: bool = False, small_input: bool = False):
+    def __init__(self, block, layers, num_classes: int = 1000, zero_init_residual: bool = False, groups: int = 1,
+                 width_per_group: int = 64, replace_stride_with_dilation=None, norm_layer=None, *,
+                 in_channels: int = 3, small_input: bool = False):
         super().__init__()
+        norm_layer = norm_layer or nn.BatchNorm2d
+        self._norm_layer = norm_layer
+        if replace_stride_with_dilation is None:
+            replace_stride_with_dilation = [False, False, False]
+        if len(replace_stride_with_dilation) != 3:
+            raise ValueError("replace_stride_with_dilation should be None or a 3-element tuple, got "
+                             f"{replace_stride_with_dilation}")
+        self.groups, self.base_width, self.dilation = groups, width_per_group, 1
         if small_input:
             self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
         else:
             self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = norm_layer(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.Identity() if small_input else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        channels = 64
-        self.layer1, channels = _make_stage(block, channels, 64, layers[0], stride=1)
-        self.layer2, channels = _make_stage(block, channels, 128, layers[1], stride=2)
-        self.layer3, channels = _make_stage(block, channels, 256, layers[2], stride=2)
-        self.layer4, channels = _make_stage(block, channels, 512, layers[3], stride=2)
+        self.inplanes = 64
+        self.layer1 = self._make_layer(block, 64, layers[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], 2, replace_stride_with_dilation[0])
+        self.layer3 = self._make_layer(block, 256, layers[2], 2, replace_stride_with_dilation[1])
+        self.layer4 = self._make_layer(block, 512, layers[3], 2, replace_stride_with_dilation[2])
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         _init_weights(self, zero_init_residual)
+
+    def _make_layer(self, block, planes: int, blocks: int, stride: int = 1, dilate: bool = False):
+        """A stage; ``dilate`` trades its stride for dilation (the resolution is kept)."""
+        previous_dilation = self.dilation
+        if dilate:
+            self.dilation *= stride
+            stride = 1
+        stage, self.inplanes = _make_stage(block, self.inplanes, planes, blocks, stride, self.groups,
+                                           self.base_width, self.dilation, previous_dilation, self._norm_layer)
+        return stage
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -184,19 +232,63 @@ class CifarResNet(nn.Module):
         return self.fc(x)
 
 
-def resnet18(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> ResNet:
+def _resnet(block, layers, enum_cls, weights, progress, kwargs, **overrides) -> ResNet:
+    return _api.build(lambda **kw: ResNet(block, layers, **kw), enum_cls, weights, progress, kwargs, **overrides)
+
+
+def resnet18(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-18: BasicBlocks [2, 2, 2, 2]."""
-    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, small_input=small_input, **kwargs)
+    return _resnet(BasicBlock, [2, 2, 2, 2], ResNet18_Weights, weights, progress, kwargs)
 
 
-def resnet34(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> ResNet:
+def resnet34(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-34: BasicBlocks [3, 4, 6, 3]."""
-    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, small_input=small_input, **kwargs)
+    return _resnet(BasicBlock, [3, 4, 6, 3], ResNet34_Weights, weights, progress, kwargs)
 
 
-def resnet50(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> ResNet:
+def resnet50(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-50: Bottlenecks [3, 4, 6, 3]."""
-    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, small_input=small_input, **kwargs)
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNet50_Weights, weights, progress, kwargs)
+
+
+def resnet101(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """ResNet-101: Bottlenecks [3, 4, 23, 3]."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNet101_Weights, weights, progress, kwargs)
+
+
+def resnet152(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """ResNet-152: Bottlenecks [3, 8, 36, 3]."""
+    return _resnet(Bottleneck, [3, 8, 36, 3], ResNet152_Weights, weights, progress, kwargs)
+
+
+def resnext50_32x4d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """ResNeXt-50 32x4d: ResNet-50 with 32 groups of width 4 in each 3x3 convolution."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNeXt50_32X4D_Weights, weights, progress, kwargs,
+                   groups=32, width_per_group=4)
+
+
+def resnext101_32x8d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """ResNeXt-101 32x8d."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_32X8D_Weights, weights, progress, kwargs,
+                   groups=32, width_per_group=8)
+
+
+def resnext101_64x4d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """ResNeXt-101 64x4d."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_64X4D_Weights, weights, progress, kwargs,
+                   groups=64, width_per_group=4)
+
+
+def wide_resnet50_2(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """Wide ResNet-50-2: ResNet-50 with twice the 3x3 width (the outer 1x1 widths unchanged)."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], Wide_ResNet50_2_Weights, weights, progress, kwargs,
+                   width_per_group=128)
+
+
+def wide_resnet101_2(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+    """Wide ResNet-101-2."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], Wide_ResNet101_2_Weights, weights, progress, kwargs,
+                   width_per_group=128)
 
 
 def resnet20(num_classes: int = 10, in_channels: int = 3, **kwargs) -> CifarResNet:

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from ... import flatten, nn
 from ...nn import init
+from . import _api
+from ._weights import (VGG11_BN_Weights, VGG11_Weights, VGG13_BN_Weights, VGG13_Weights, VGG16_BN_Weights,
+                       VGG16_Weights, VGG19_BN_Weights, VGG19_Weights)
 
 __all__ = ["VGG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
            "VGG_CONFIGS"]
@@ -91,46 +94,50 @@ class VGG(nn.Module):
         return self.classifier(x)
 
 
-def _vgg(name: str, batch_norm: bool, num_classes: int, in_channels: int, small_input: bool, **kwargs) -> VGG:
-    features = make_layers(VGG_CONFIGS[name], batch_norm, in_channels, ceil_mode=small_input)
-    return VGG(features, num_classes=num_classes, small_input=small_input, **kwargs)
+def _vgg(name: str, batch_norm: bool, enum_cls, weights, progress, kwargs) -> VGG:
+    def make(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **rest) -> VGG:
+        features = make_layers(VGG_CONFIGS[name], batch_norm, in_channels, ceil_mode=small_input)
+        return VGG(features, num_classes=num_classes, small_input=small_input, **rest)
+    if weights is not None:
+        kwargs.setdefault("init_weights", False)
+    return _api.build(make, enum_cls, weights, progress, kwargs)
 
 
-def vgg11(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg11(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-11 (configuration A)."""
-    return _vgg("vgg11", False, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg11", False, VGG11_Weights, weights, progress, kwargs)
 
 
-def vgg13(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg13(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-13 (configuration B)."""
-    return _vgg("vgg13", False, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg13", False, VGG13_Weights, weights, progress, kwargs)
 
 
-def vgg16(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg16(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-16 (configuration D)."""
-    return _vgg("vgg16", False, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg16", False, VGG16_Weights, weights, progress, kwargs)
 
 
-def vgg19(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg19(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-19 (configuration E)."""
-    return _vgg("vgg19", False, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg19", False, VGG19_Weights, weights, progress, kwargs)
 
 
-def vgg11_bn(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg11_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-11 with batch norm after every convolution."""
-    return _vgg("vgg11", True, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg11", True, VGG11_BN_Weights, weights, progress, kwargs)
 
 
-def vgg13_bn(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg13_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-13 with batch norm after every convolution."""
-    return _vgg("vgg13", True, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg13", True, VGG13_BN_Weights, weights, progress, kwargs)
 
 
-def vgg16_bn(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg16_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-16 with batch norm after every convolution."""
-    return _vgg("vgg16", True, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg16", True, VGG16_BN_Weights, weights, progress, kwargs)
 
 
-def vgg19_bn(num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, **kwargs) -> VGG:
+def vgg19_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
     """VGG-19 with batch norm after every convolution."""
-    return _vgg("vgg19", True, num_classes, in_channels, small_input, **kwargs)
+    return _vgg("vgg19", True, VGG19_BN_Weights, weights, progress, kwargs)
