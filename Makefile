@@ -1,10 +1,11 @@
 # Two commands do all set-up on a fresh machine (Python 3.11 + pip):
-#   make demo   - create .venv, install juanji, train on the embedded sample
+#   make demo   - create .venv, install juanji (runtime dependencies only), train on the embedded sample
 #   make test   - create .venv, install juanji with the test extra (torch as the oracle), run the tests
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+TESTING := $(VENV)/.installed-test
 
 .PHONY: demo test bench clean
 
@@ -12,18 +13,23 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+# the demo needs juanji's runtime dependencies only (no torch: it is the tests' oracle)
+$(RUNTIME): pyproject.toml $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME)
 
-demo: $(STAMP)
+$(TESTING): pyproject.toml $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(RUNTIME) $(TESTING)
+
+demo: $(RUNTIME)
 	$(PY) -m juanji.demo
 
-test: $(STAMP)
+test: $(TESTING)
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
 
-bench: $(STAMP)
-	$(PY) -m benchmarks.run --all
+bench: $(TESTING)
+	$(PY) -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache
