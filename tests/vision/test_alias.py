@@ -9,16 +9,19 @@ import pytest
 import juanji.vision
 from juanji.vision import ModuleAlias
 
-SUBMODULES = ["utils", "datasets", "transforms", "transforms.functional", "models", "tv_tensors",
-              "datasets.mnist", "datasets.folder"]
+SUBMODULES = ["utils", "datasets", "transforms", "transforms.functional", "transforms.v2",
+              "transforms.v2.functional", "models", "tv_tensors", "datasets.mnist", "datasets.folder",
+              "datasets.cifar"]
 
 
 def test_every_import_form_gives_the_juanji_module():
     with juanji.vision.install_as_torchvision():
         import torchvision
+        import torchvision.transforms.v2 as v2
         import torchvision.utils
         from torchvision import datasets, models, transforms, tv_tensors
         from torchvision.transforms import functional as F
+        from torchvision.transforms.v2 import functional as F2
         from torchvision.utils import make_grid
 
         assert torchvision is juanji.vision
@@ -26,6 +29,7 @@ def test_every_import_form_gives_the_juanji_module():
         assert datasets is juanji.vision.datasets and models is juanji.vision.models
         assert transforms is juanji.vision.transforms and tv_tensors is juanji.vision.tv_tensors
         assert F is juanji.vision.transforms.functional
+        assert v2 is juanji.vision.transforms.v2 and F2 is juanji.vision.transforms.v2.functional
 
 
 @pytest.mark.parametrize("sub", SUBMODULES)
@@ -56,7 +60,9 @@ def test_uninstall_removes_the_names_and_gives_back_what_was_there(monkeypatch):
     assert torchvision is juanji.vision
     alias.uninstall()
     assert not alias.installed and sys.modules["torchvision"] is placeholder
-    assert not any(name.startswith("torchvision.") for name in sys.modules)
+    # no juanji module is left under a torchvision name (a real torchvision imported before is back)
+    assert not any(name.startswith("torchvision.") and module.__name__.startswith("juanji")
+                   for name, module in list(sys.modules.items()))
 
 
 def test_the_alias_is_generic():
@@ -70,7 +76,7 @@ def test_library_code_that_imports_torchvision_runs_in_a_fresh_interpreter(tmp_p
     # a "library" written for torchvision, imported after the alias is installed
     (tmp_path / "library_for_torchvision.py").write_text(textwrap.dedent("""
         import torchvision
-        import torchvision.transforms.functional as T
+        import torchvision.transforms.v2 as T
         from torchvision import datasets, transforms, utils
 
         def pipeline():
@@ -90,4 +96,4 @@ def test_library_code_that_imports_torchvision_runs_in_a_fresh_interpreter(tmp_p
         print(type(x).__module__, list(x.shape), len(files) == len(set(files)), lib.T.__name__)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["juanji.tensor", "[3,", "8,", "10]", "True", "juanji.vision.transforms.functional"]
+    assert out.stdout.split() == ["juanji.tensor", "[3,", "8,", "10]", "True", "juanji.vision.transforms.v2"]

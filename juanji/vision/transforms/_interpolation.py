@@ -42,10 +42,18 @@ _TO_PIL = {
 }
 
 
-def to_interpolation_mode(interpolation, where: str = "interpolation") -> InterpolationMode:
-    """Accept an ``InterpolationMode`` or one of Pillow's integer filter constants (as torchvision does)."""
+def to_interpolation_mode(interpolation, where: str = "interpolation",
+                          allow_names: bool = False) -> InterpolationMode:
+    """Accept an ``InterpolationMode`` or one of Pillow's integer filter constants; with ``allow_names``
+    (transforms.v2) also the mode's name, ``"bilinear"``."""
     if isinstance(interpolation, InterpolationMode):
         return interpolation
+    if isinstance(interpolation, str) and allow_names:  # v2 takes the names: "bilinear", "nearest-exact", ...
+        try:
+            return InterpolationMode(interpolation)
+        except ValueError:
+            raise ValueError(f"{where}: invalid interpolation mode {interpolation!r}; the names are "
+                             f"{[m.value for m in InterpolationMode]}") from None
     if isinstance(interpolation, int) and not isinstance(interpolation, bool) and int(interpolation) in _FROM_PIL_INT:
         return _FROM_PIL_INT[int(interpolation)]
     raise TypeError(f"{where}: argument interpolation should be an InterpolationMode or a corresponding Pillow "

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
-__all__ = ["get_dimensions", "hflip", "vflip", "crop", "pad", "resize", "rotate", "to_grayscale",
-           "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue", "parse_fill"]
+__all__ = ["get_dimensions", "hflip", "vflip", "crop", "pad", "resize", "rotate", "affine", "perspective",
+           "to_grayscale", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
+           "adjust_sharpness", "adjust_gamma", "invert", "posterize", "solarize", "autocontrast", "equalize",
+           "parse_fill"]
 
 
 def get_dimensions(img) -> list[int]:
@@ -79,6 +81,18 @@ def rotate(img, angle: float, resample, expand: bool, center, fill):
     return img.rotate(angle, resample, expand, center, fillcolor=parse_fill(fill, img, "rotate"))
 
 
+def affine(img, inverse_matrix, resample, fill):
+    """Pillow's AFFINE transform: each output pixel reads the input at ``inverse_matrix`` (x, y, 1)."""
+    return img.transform(img.size, Image.Transform.AFFINE, inverse_matrix, resample,
+                         fillcolor=parse_fill(fill, img, "affine"))
+
+
+def perspective(img, coefficients, resample, fill):
+    """Pillow's PERSPECTIVE transform with the 8 output -> input coefficients."""
+    return img.transform(img.size, Image.Transform.PERSPECTIVE, coefficients, resample,
+                         fillcolor=parse_fill(fill, img, "perspective"))
+
+
 def to_grayscale(img, num_output_channels: int):
     """Pillow's 'L' conversion (``L = R * 299/1000 + G * 587/1000 + B * 114/1000``), repeated for 3 channels."""
     grey = img.convert("L")
@@ -109,3 +123,34 @@ def adjust_hue(img, factor: float):
     shift = int(factor * 255)  # truncation toward zero, as np.int32() does
     hue = ((np.asarray(h).astype(np.int32) + shift) % 256).astype(np.uint8)
     return Image.merge("HSV", (Image.fromarray(hue, "L"), s, v)).convert(mode)
+
+
+def adjust_sharpness(img, factor: float):
+    return ImageEnhance.Sharpness(img).enhance(factor)
+
+
+def adjust_gamma(img, gamma: float, gain: float = 1.0):
+    """A lookup table ``int((256 - 1e-3) * gain * (v / 255) ** gamma)`` applied in RGB, as torchvision's."""
+    mode = img.mode
+    table = [int((255 + 1 - 1e-3) * gain * pow(v / 255.0, gamma)) for v in range(256)] * 3
+    return img.convert("RGB").point(table).convert(mode)
+
+
+def invert(img):
+    return ImageOps.invert(img)
+
+
+def posterize(img, bits: int):
+    return ImageOps.posterize(img, bits)
+
+
+def solarize(img, threshold: float):
+    return ImageOps.solarize(img, threshold)
+
+
+def autocontrast(img):
+    return ImageOps.autocontrast(img)
+
+
+def equalize(img):
+    return ImageOps.equalize(img)

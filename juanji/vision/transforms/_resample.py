@@ -25,7 +25,7 @@ import numpy as np
 
 from ...backend import xp_of
 
-__all__ = ["resize_weights", "resize_array"]
+__all__ = ["resize_weights", "resize_array", "resize_weights_int16", "resize_axis_uint8"]
 
 
 def _triangle(x):
@@ -125,3 +125,33 @@ def resize_array(arr, size, mode: str, antialias: bool):
     wx = xp.asarray(resize_weights(in_w, out_w, mode, antialias), dtype=arr.dtype)
     # (Wy @ img) @ Wx.T, batched over the leading axes by matmul's broadcasting
     return xp.matmul(xp.matmul(wy, arr), wx.T)
+
+
+@functools.lru_cache(maxsize=64)
+def resize_weights_int16(in_size: int, out_size: int, mode: str, antialias: bool):
+    """The weights as torch's native uint8 kernel (Pillow's) uses them: scaled by ``2^p`` and rounded
+    half away from zero to int16, ``p`` the largest precision (< 22) that keeps twice the largest
+    weight below 2^15. Returned as a float64 matrix (exact integers) and ``p``."""
+    weights = resize_weights(in_size, out_size, mode, antialias)
+    largest = float(weights.max())
+    precision = 0
+    while precision < 22 and int(0.5 + largest * (1 << (precision + 1))) < (1 << 15):
+        precision += 1
+    scaled = np.trunc(weights * float(1 << precision) + np.sign(weights) * 0.5)
+    scaled.setflags(write=False)
+    return scaled, precision
+
+
+def resize_axis_uint8(arr, axis: int, out_size: int, mode: str, antialias: bool):
+    """One axis of a uint8 array resampled in fixed point: ``(sum(w_int * x) + 2^(p-1)) >> p`` clamped to
+    0..255 (the sums are exact in float64: |w| < 2^15, x <= 255, a few taps)."""
+    xp = xp_of(arr)
+    in_size = arr.shape[axis]
+    if in_size == out_size:
+        return arr
+    weights, precision = resize_weights_int16(in_size, out_size, mode, antialias)
+    weights = xp.asarray(weights)
+    values = arr.astype(np.float64)
+    acc = xp.matmul(values, weights.T) if axis == -1 else xp.matmul(weights, values)
+    out = xp.floor((acc + float(1 << (precision - 1))) / float(1 << precision)) if precision else acc
+    return xp.clip(out, 0, 255).astype(np.uint8)

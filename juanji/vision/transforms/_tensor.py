@@ -8,14 +8,13 @@ floating point on an integer image round the result back to its dtype, as torchv
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...backend import xp_of
-from ._resample import resize_array
+from ._resample import resize_array, resize_axis_uint8
 
-__all__ = ["max_value", "to_dtype", "hflip", "vflip", "crop", "pad", "resize", "rotate", "rgb_to_grayscale", "blend",
+__all__ = ["max_value", "value_bits", "to_dtype", "hflip", "vflip", "crop", "pad", "resize", "rgb_to_grayscale",
+           "blend",
            "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue", "rgb_to_hsv", "hsv_to_rgb"]
 
 
@@ -25,8 +24,8 @@ def max_value(dtype) -> float:
     return 1.0 if dtype.kind == "f" else float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
 
 
-def _value_bits(dtype) -> int:
-    """Bits that carry the value of an integer image (the sign bit does not)."""
+def value_bits(dtype) -> int:
+    """Bits that carry the value of an integer image: 8 for uint8, 7 for int8, 15 for int16 (not the sign bit)."""
     info = np.iinfo(dtype)
     return info.bits - (1 if info.min < 0 else 0)
 
@@ -48,13 +47,14 @@ def to_dtype(img, dtype, scale: bool):
     if float_in and float_out:
         return img.astype(dtype)
     if float_in:
-        if (img.dtype == np.float32 and dtype in (np.int32, np.int64)) or (img.dtype == np.float64 and dtype == np.int64):
+        unsafe = (np.float32, np.int32), (np.float32, np.int64), (np.float64, np.int64)
+        if (img.dtype, dtype) in unsafe:
             raise RuntimeError(f"to_dtype: the conversion from {img.dtype} to {dtype} cannot be performed safely.")
         eps = 1e-3
         return (img * img.dtype.type(max_value(dtype) + 1.0 - eps)).astype(dtype)
     if float_out:
         return img.astype(dtype) * dtype.type(1.0 / max_value(img.dtype))
-    shift = _value_bits(img.dtype) - _value_bits(dtype)
+    shift = value_bits(img.dtype) - value_bits(dtype)
     if shift > 0:
         return (img >> shift).astype(dtype)
     return img.astype(dtype) << dtype.type(-shift)
@@ -112,114 +112,22 @@ def pad(img, padding, fill=0, mode: str = "constant"):
 
 
 def resize(img, size, mode: str, antialias: bool):
-    """Resize the last two axes to ``size = (h, w)`` like ``F.interpolate`` (see ``_resample``)."""
+    """Resize the last two axes to ``size = (h, w)`` like ``F.interpolate`` (see ``_resample``).
+
+    uint8 images with bilinear or bicubic go the way of torch's native uint8 kernel (Pillow's
+    algorithm, which torchvision uses on AVX2 CPUs): int16 fixed-point weights, the horizontal pass
+    rounded and clamped to 0..255 before the vertical one (a single float pass would differ by up to
+    15 where bicubic overshoots get clamped).
+    """
     if mode not in ("bilinear", "bicubic"):
         antialias = False
+    if img.dtype == np.uint8 and mode in ("bilinear", "bicubic"):
+        wide = resize_axis_uint8(img, -1, size[1], mode, antialias)
+        return resize_axis_uint8(wide, -2, size[0], mode, antialias)
     values = resize_array(img.astype(_work_dtype(img.dtype), copy=False), size, mode, antialias)
     if mode == "bicubic" and img.dtype == np.uint8:
         values = xp_of(values).clip(values, 0, 255)  # the cubic kernel overshoots
     return _cast_back(values, img.dtype)
-
-
-def rotation_matrix(angle: float, center_offset) -> list[float]:
-    """The inverse rotation (output -> input) about ``center_offset`` (relative to the image centre).
-
-    Coordinates are pixel centres measured from the image centre, y pointing down; a positive
-    ``angle`` turns the picture counter-clockwise, as Pillow's and torchvision's rotate do.
-    """
-    rot = math.radians(-angle)
-    cx, cy = center_offset
-    m = [math.cos(rot), math.sin(rot), 0.0, -math.sin(rot), math.cos(rot), 0.0]
-    m[2] += m[0] * -cx + m[1] * -cy + cx
-    m[5] += m[3] * -cx + m[4] * -cy + cy
-    return m
-
-
-def expanded_size(matrix, w: int, h: int) -> tuple[int, int]:
-    """The (width, height) that holds the whole turned image: Pillow's rule, as torchvision computes it.
-
-    The turned corners are measured from the top-left corner of the input (hence the shift by half
-    the size), the box is ceil(max) - floor(min) after cutting the precision to 1e-4 so that
-    rounding noise like 5.0000001 does not add a pixel. In float32, as torchvision does.
-    """
-    corners = np.array([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0],
-                        [0.5 * w, 0.5 * h, 1.0], [0.5 * w, -0.5 * h, 1.0]], dtype=np.float32)
-    moved = corners @ np.asarray(matrix, dtype=np.float32).reshape(2, 3).T
-    shift = np.array([0.5 * w, 0.5 * h], dtype=np.float32)
-    tol = np.float32(1e-4)
-    hi = np.ceil(np.trunc((moved.max(axis=0) + shift) / tol) * tol)
-    lo = np.floor(np.trunc((moved.min(axis=0) + shift) / tol) * tol)
-    size = hi - lo
-    return int(size[0]), int(size[1])
-
-
-def rotate(img, angle: float, mode: str, expand: bool, center, fill):
-    """Turn the image by ``angle`` degrees, sampling the input at the inversely mapped pixel centres.
-
-    With output pixel centre (x, y) measured from the output centre, the input point is
-    ``M @ (x, y, 1)`` (the inverse rotation), read at pixel ``(x_in + (w - 1) / 2, y_in + (h - 1) / 2)``
-    with nearest (round half to even) or bilinear sampling; outside the image the value is 0, and
-    where ``fill`` is given the output is blended with it by the sampled coverage (nearest: pixels
-    with coverage < 0.5 become ``fill``), which is torchvision's grid_sample recipe.
-    """
-    xp = xp_of(img)
-    h, w = img.shape[-2:]
-    offset = (0.0, 0.0) if center is None else (center[0] - 0.5 * w, center[1] - 0.5 * h)
-    matrix = rotation_matrix(angle, offset)
-    out_w, out_h = expanded_size(matrix, w, h) if expand else (w, h)
-    work = _work_dtype(img.dtype)
-    values = img.astype(work, copy=False)
-
-    # input coordinates of every output pixel centre, computed in the image's float precision
-    m = np.asarray(matrix, dtype=work)
-    xs = (np.arange(out_w, dtype=work) - work(out_w * 0.5) + work(0.5))
-    ys = (np.arange(out_h, dtype=work) - work(out_h * 0.5) + work(0.5))
-    gx = xs[None, :] * m[0] + ys[:, None] * m[1] + m[2] + work((w - 1) * 0.5)
-    gy = xs[None, :] * m[3] + ys[:, None] * m[4] + m[5] + work((h - 1) * 0.5)
-    gx, gy = xp.asarray(gx), xp.asarray(gy)
-
-    # read through flat indices: one np.take per tap is much faster than 2-d fancy indexing
-    flat = values.reshape(values.shape[:-2] + (h * w,))
-    if mode == "nearest":
-        out, inside = _read(xp, flat, xp.rint(gx).astype(np.int64), xp.rint(gy).astype(np.int64), w, h)
-        out = out * inside
-        if fill is not None:
-            out = xp.where(inside, out, _fill_column(xp, fill, img, work))
-    else:
-        out, coverage = _bilinear_sample(xp, flat, gx, gy, w, h, work)
-        if fill is not None:
-            out = out * coverage + (1.0 - coverage) * _fill_column(xp, fill, img, work)
-    return _cast_back(out, img.dtype)
-
-
-def _read(xp, flat, ix, iy, w, h):
-    """``flat[..., iy * w + ix]`` where (ix, iy) is inside the image (index 0 elsewhere), and the mask."""
-    inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-    return xp.take(flat, xp.where(inside, iy * w + ix, 0), axis=-1), inside
-
-
-def _fill_column(xp, fill, img, work):
-    """The fill value(s) shaped to broadcast over [..., C, H, W]."""
-    values = xp.asarray(fill if isinstance(fill, (list, tuple)) else [fill], dtype=work)
-    if img.ndim >= 3:
-        return values.reshape(-1, 1, 1)
-    return values.reshape(())
-
-
-def _bilinear_sample(xp, flat, gx, gy, w, h, work):
-    """Bilinear reads at (gx, gy) with zeros outside, and the coverage (the same read of an all-ones image)."""
-    x0, y0 = xp.floor(gx), xp.floor(gy)
-    fx, fy = (gx - x0).astype(work), (gy - y0).astype(work)
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    out = 0
-    coverage = 0
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            corner, inside = _read(xp, flat, x0 + dx, y0 + dy, w, h)
-            weight = wx * wy * inside
-            out = out + corner * weight
-            coverage = coverage + weight
-    return out, coverage
 
 
 # ---------------------------------------------------------------------------------- colour

@@ -26,15 +26,17 @@ from PIL import Image
 from ... import _dtype
 from ...backend import xp_of
 from ...tensor import Tensor, from_numpy
-from . import _pil, _tensor
+from . import _pil, _tensor, _warp
+from ._args import PADDING_MODES, padding_ltrb, resized_output_size
 from ._interpolation import InterpolationMode, pil_filter, to_interpolation_mode
 
 __all__ = ["InterpolationMode", "get_dimensions", "get_image_size", "get_image_num_channels", "to_tensor",
-           "pil_to_tensor", "to_pil_image", "convert_image_dtype", "normalize", "resize", "crop", "center_crop", "resized_crop", "pad", "hflip", "vflip",
-           "rotate", "rgb_to_grayscale", "to_grayscale", "adjust_brightness", "adjust_contrast",
-           "adjust_saturation", "adjust_hue"]
+           "pil_to_tensor", "to_pil_image", "convert_image_dtype", "normalize", "resize", "crop", "center_crop",
+           "resized_crop", "pad", "hflip", "vflip", "rotate", "rgb_to_grayscale", "to_grayscale",
+           "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue", "adjust_gamma",
+           "adjust_sharpness", "affine", "autocontrast", "equalize", "erase", "five_crop", "gaussian_blur", "invert",
+           "perspective", "posterize", "solarize", "ten_crop"]
 
-_PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -229,24 +231,6 @@ def normalize(tensor, mean, std, inplace: bool = False) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------- geometry
-def _output_size(height: int, width: int, size, max_size):
-    """torchvision's rule: a single number sets the shorter edge (the longer one keeps the aspect
-    ratio, truncated), capped by ``max_size``; (h, w) is taken as is."""
-    if len(size) == 2:
-        return [size[0], size[1]]
-    short, long = (width, height) if width <= height else (height, width)
-    new_short = size[0]
-    new_long = int(new_short * long / short)
-    if max_size is not None:
-        if max_size <= new_short:
-            raise ValueError(f"resize: max_size = {max_size} must be strictly greater than the requested size for "
-                             f"the smaller edge size = {list(size)}")
-        if new_long > max_size:
-            new_short, new_long = int(max_size * new_short / new_long), max_size
-    new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
-    return [new_h, new_w]
-
-
 def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
     """Resize to ``size``: (h, w), or an int for the shorter edge (aspect ratio kept)."""
     _check_image(img, "resize")
@@ -263,7 +247,7 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     else:
         raise TypeError(f"resize: size should be int or sequence. Got {type(size)}")
     _, height, width = get_dimensions(img)
-    output_size = _output_size(height, width, list(size), max_size)
+    output_size = resized_output_size(height, width, list(size), max_size, where="resize")
     if min(output_size) <= 0:
         raise ValueError(f"resize: the output size {output_size} of an image {height}x{width} has an empty side")
     if [height, width] == output_size:
@@ -319,24 +303,6 @@ def resized_crop(img, top: int, left: int, height: int, width: int, size,
     return resize(crop(img, top, left, height, width), size, interpolation, antialias=antialias)
 
 
-def _padding_ltrb(padding, where: str) -> list[int]:
-    if isinstance(padding, bool) or not isinstance(padding, (numbers.Integral, tuple, list)):
-        raise TypeError(f"{where}: got inappropriate padding arg {padding!r} (expected an int or a 1, 2 or 4 "
-                        "element tuple)")
-    if isinstance(padding, numbers.Integral):
-        return [int(padding)] * 4
-    if len(padding) not in (1, 2, 4):
-        raise ValueError(f"{where}: padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} "
-                         "element tuple")
-    if not all(isinstance(p, numbers.Integral) for p in padding):
-        raise TypeError(f"{where}: padding values must be ints, got {padding!r}")
-    if len(padding) == 1:
-        return [int(padding[0])] * 4
-    if len(padding) == 2:
-        return [int(padding[0]), int(padding[1]), int(padding[0]), int(padding[1])]
-    return [int(p) for p in padding]
-
-
 def pad(img, padding, fill=0, padding_mode: str = "constant"):
     """Pad every side: ``padding`` is an int, (left/right, top/bottom) or (left, top, right, bottom).
 
@@ -344,10 +310,10 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     border: [1,2,3] + 2 -> [3,2,1,2,3,2,1]), symmetric (mirror repeating it: [2,1,1,2,3,3,2]).
     """
     _check_image(img, "pad")
-    ltrb = _padding_ltrb(padding, "pad")
+    ltrb = padding_ltrb(padding, "pad")
     if fill is not None and not isinstance(fill, (numbers.Number, tuple, list)):
         raise TypeError(f"pad: got inappropriate fill arg {fill!r}")
-    if padding_mode not in _PADDING_MODES:
+    if padding_mode not in PADDING_MODES:
         raise ValueError(f"pad: padding mode should be either constant, edge, reflect or symmetric, "
                          f"got {padding_mode!r}")
     if _is_pil(img):
@@ -400,7 +366,7 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
         fill = [float(v) for v in fill]
     elif fill is not None:
         fill = [float(fill)]
-    return _wrap(_tensor.rotate(img._data, float(angle), interpolation.value, bool(expand), center, fill))
+    return _wrap(_warp.rotate(img._data, float(angle), interpolation.value, bool(expand), center, fill))
 
 
 # ---------------------------------------------------------------------------------- colour
@@ -470,3 +436,9 @@ def adjust_hue(img, hue_factor: float):
         return _pil.adjust_hue(img, hue_factor)
     _check_color_tensor(img, "adjust_hue")
     return _wrap(_tensor.adjust_hue(img._data, hue_factor))
+
+
+# The operations v1 and v2 share with the same signature have one implementation, in v2.functional
+# (imported last: v2's modules import the v1 functions above).
+from .v2.functional import (adjust_gamma, adjust_sharpness, affine, autocontrast, equalize, erase,  # noqa: E402
+                            five_crop, gaussian_blur, invert, perspective, posterize, solarize, ten_crop)

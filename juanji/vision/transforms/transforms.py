@@ -248,6 +248,37 @@ class RandomCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
+def random_resized_crop_box(height: int, width: int, scale, ratio) -> tuple[int, int, int, int]:
+    """RandomResizedCrop's box ``(top, left, h, w)`` in a ``height x width`` image (v1 and v2 draw it so).
+
+    Up to 10 tries: area fraction ~ U(scale), log(aspect) ~ U(log ratio), w = round(sqrt(A * r)),
+    h = round(sqrt(A / r)); the first box that fits is placed uniformly. Otherwise the largest
+    central box whose aspect ratio is clipped into ``ratio``.
+    """
+    area = height * width
+    rng = _rng()
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target_area = area * rng.uniform(scale[0], scale[1])
+        aspect_ratio = math.exp(rng.uniform(log_ratio[0], log_ratio[1]))
+        w = int(round(math.sqrt(target_area * aspect_ratio)))
+        h = int(round(math.sqrt(target_area / aspect_ratio)))
+        if 0 < w <= width and 0 < h <= height:
+            i = int(rng.integers(0, height - h + 1))
+            j = int(rng.integers(0, width - w + 1))
+            return i, j, h, w
+    in_ratio = float(width) / float(height)
+    if in_ratio < min(ratio):
+        w = width
+        h = int(round(w / min(ratio)))
+    elif in_ratio > max(ratio):
+        h = height
+        w = int(round(h * max(ratio)))
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
+
+
 class RandomResizedCrop(_Transform):
     """A random box of random area and aspect ratio, resized to ``size`` (Inception-style).
 
@@ -275,29 +306,7 @@ class RandomResizedCrop(_Transform):
     def get_params(img, scale, ratio) -> tuple[int, int, int, int]:
         """A random ``(top, left, height, width)`` box for ``resized_crop``."""
         _, height, width = F.get_dimensions(img)
-        area = height * width
-        rng = _rng()
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
-        for _ in range(10):
-            target_area = area * rng.uniform(scale[0], scale[1])
-            aspect_ratio = math.exp(rng.uniform(log_ratio[0], log_ratio[1]))
-            w = int(round(math.sqrt(target_area * aspect_ratio)))
-            h = int(round(math.sqrt(target_area / aspect_ratio)))
-            if 0 < w <= width and 0 < h <= height:
-                i = int(rng.integers(0, height - h + 1))
-                j = int(rng.integers(0, width - w + 1))
-                return i, j, h, w
-        # fallback: central crop
-        in_ratio = float(width) / float(height)
-        if in_ratio < min(ratio):
-            w = width
-            h = int(round(w / min(ratio)))
-        elif in_ratio > max(ratio):
-            h = height
-            w = int(round(h * max(ratio)))
-        else:
-            w, h = width, height
-        return (height - h) // 2, (width - w) // 2, h, w
+        return random_resized_crop_box(height, width, scale, ratio)
 
     def forward(self, img):
         i, j, h, w = self.get_params(img, self.scale, self.ratio)
