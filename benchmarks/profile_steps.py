@@ -25,6 +25,10 @@ from collections import defaultdict
 
 from .cases import by_name
 
+# PROFILE_CLOCK=cpu times by this process's CPU time (with PROFILE_THREADS=1 on a loaded machine
+# it counts the work, not the waiting); the default is wall time
+_clock = time.process_time if __import__("os").environ.get("PROFILE_CLOCK") == "cpu" else time.perf_counter
+
 DEFAULT = ["train/lenet-b64", "train/lenet-b256", "train/resnet20-b128", "train/resnet18-b64",
            "train/mobilenetv2-b64", "small/resnet18-b2", "small/mobilenetv2-b1", "infer/resnet18-b1"]
 
@@ -52,16 +56,16 @@ class OpTimer:
         totals = self.totals
 
         def timed(op, *args, **kwargs):
-            start = time.perf_counter()
+            start = _clock()
             try:
                 return original(op, *args, **kwargs)
             finally:
                 entry = totals[type(op).__qualname__]
                 if phase == "forward":
                     entry[0] += 1
-                    entry[1] += time.perf_counter() - start
+                    entry[1] += _clock() - start
                 else:
-                    entry[2] += time.perf_counter() - start
+                    entry[2] += _clock() - start
         return timed
 
     def restore(self):
@@ -77,17 +81,17 @@ def profile(case_name, steps, top):
     call = case.setup(juanji)
     call()
     call()
-    start = time.perf_counter()
+    start = _clock()
     for _ in range(steps):
         call()
-    step = (time.perf_counter() - start) / steps
+    step = (_clock() - start) / steps
 
     timer = OpTimer(Op)
     try:
-        start = time.perf_counter()
+        start = _clock()
         for _ in range(steps):
             call()
-        timed_step = (time.perf_counter() - start) / steps
+        timed_step = (_clock() - start) / steps
     finally:
         timer.restore()
     rows = sorted(((name, c / steps, f / steps, b / steps) for name, (c, f, b) in timer.totals.items()),
