@@ -142,3 +142,41 @@ def test_dataset_folder_is_valid_file_and_errors_match_torchvision(tv, tree):
         with pytest.raises(ValueError) as theirs_error:
             tv.datasets.DatasetFolder(str(tree), str, **kwargs)
         assert str(ours_error.value) == str(theirs_error.value)
+
+
+# ---------------------------------------------------------------------------------- v2 wrapping
+def test_wrapped_segmentation_items_move_image_and_mask_together():
+    import juanji
+    from juanji.vision import tv_tensors
+    from juanji.vision.datasets import FashionScenes, wrap_dataset_for_transforms_v2
+    from juanji.vision.transforms import v2
+    pipeline = v2.Compose([v2.RandomResizedCrop(48, scale=(0.3, 1.0)), v2.RandomHorizontalFlip(), v2.ToImage(),
+                           v2.ToDtype({tv_tensors.Image: juanji.float32, "others": None}, scale=True)])
+    plain = FashionScenes(train=False)
+    wrapped = wrap_dataset_for_transforms_v2(FashionScenes(train=False, transforms=pipeline))
+    assert isinstance(wrapped, FashionScenes) and len(wrapped) == len(plain)
+    juanji.manual_seed(0)
+    image, mask = wrapped[3]
+    assert type(image) is tv_tensors.Image and image.dtype is juanji.float32 and list(image.shape) == [3, 48, 48]
+    assert type(mask) is tv_tensors.Mask and list(mask.shape) == [1, 48, 48]
+    original_labels = set(np.unique(np.asarray(plain[3][1])))
+    assert set(np.unique(mask.numpy())) <= original_labels          # nearest: no blended class ids
+    # the same call on the raw pair treats the PIL mask as an image (torchvision's rule): that is why one wraps
+    juanji.manual_seed(0)
+    unwrapped_image, unwrapped_mask = FashionScenes(train=False, transforms=pipeline)[3]
+    assert type(unwrapped_mask) is tv_tensors.Image
+
+
+def test_wrapping_classification_datasets_changes_nothing_and_survives_pickling(tmp_path):
+    import pickle
+    from juanji.vision.datasets import FakeData, wrap_dataset_for_transforms_v2
+    from juanji.vision.transforms import v2
+    ds = wrap_dataset_for_transforms_v2(FakeData(size=4, image_size=(3, 8, 8), transform=v2.ToImage()))
+    image, target = ds[1]
+    assert list(image.shape) == [3, 8, 8] and isinstance(target, int)
+    again = pickle.loads(pickle.dumps(ds))
+    np.testing.assert_array_equal(again[1][0].numpy(), image.numpy())
+    with pytest.raises(TypeError, match="meant for subclasses of juanji.vision.datasets.VisionDataset"):
+        wrap_dataset_for_transforms_v2([1, 2])
+    with pytest.raises(ValueError, match="target_keys"):
+        wrap_dataset_for_transforms_v2(FakeData(size=2), target_keys={"boxes"})

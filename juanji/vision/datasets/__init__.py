@@ -15,10 +15,11 @@ from .scenes import FashionScenes, load_scenes
 from .svhn import SVHN
 from .vision import StandardTransform, VisionDataset
 from .voc import SegmentationFolder, VOCSegmentation
+from ._wrap import wrap_dataset_for_transforms_v2
 
 __all__ = ["VisionDataset", "StandardTransform", "MNIST", "FashionMNIST", "FashionMNISTSample", "load_sample",
            "FashionScenes", "load_scenes", "VOCSegmentation", "SegmentationFolder",
            "CIFAR10", "CIFAR100", "SVHN", "FakeData", "DatasetFolder", "ImageFolder", "IMG_EXTENSIONS",
            "default_loader", "pil_loader", "read_idx", "parse_idx", "write_idx", "read_mat", "load_data_pickle",
            "IDXError", "MatFileError", "UnsafePickleError", "UnreadableImageError", "DownloadError",
-           "ChecksumError"]
+           "ChecksumError", "wrap_dataset_for_transforms_v2"]

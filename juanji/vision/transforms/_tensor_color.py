@@ -11,9 +11,9 @@ import math
 import numpy as np
 
 from ...backend import xp_of
-from ._tensor import max_value, to_dtype, value_bits
+from ._tensor import blend, max_value, to_dtype, value_bits
 
-__all__ = ["invert", "posterize", "solarize", "adjust_sharpness", "autocontrast", "equalize",
+__all__ = ["invert", "posterize", "solarize", "smoothed_interior", "adjust_sharpness", "autocontrast", "equalize",
            "adjust_gamma", "permute_channels", "gaussian_kernel1d", "gaussian_blur", "erase"]
 
 
@@ -47,24 +47,37 @@ def _work(dtype):
     return np.dtype(dtype).type if np.dtype(dtype).kind == "f" else np.float32
 
 
-def adjust_sharpness(img, factor: float):
-    """Blend with a smoothed copy: the interior pixels get ``blurred + factor * (x - blurred)``, where
-    ``blurred`` is the 3x3 average with weights 1/13 around and 5/13 in the middle (Pillow's SMOOTH
-    kernel; rounded for integer images); the border rows and columns stay as they are."""
-    xp = xp_of(img)
-    h, w = img.shape[-2:]
-    if img.size == 0 or h <= 2 or w <= 2:
-        return img
+def smoothed_interior(img):
+    """The 3x3 average of the interior pixels [..., H-2, W-2], weights 1/13 around and 5/13 in the
+    middle (Pillow's SMOOTH kernel), in float (float32 for integer images, then rounded)."""
     work = _work(img.dtype)
-    out = img.astype(work, copy=True)
+    values = img.astype(work, copy=False)
+    h, w = img.shape[-2:]
     weights = np.full((3, 3), 1.0 / 13.0, dtype=work)
     weights[1, 1] = 5.0 / 13.0
     blurred = 0
     for dy in range(3):
         for dx in range(3):
-            blurred = blurred + out[..., dy:dy + h - 2, dx:dx + w - 2] * weights[dy, dx]
-    if img.dtype.kind != "f":
-        blurred = xp.rint(blurred)
+            blurred = blurred + values[..., dy:dy + h - 2, dx:dx + w - 2] * weights[dy, dx]
+    return blurred if img.dtype.kind == "f" else xp_of(img).rint(blurred)
+
+
+def adjust_sharpness(img, factor: float, v1: bool = False):
+    """Blend with a smoothed copy: the interior pixels get ``blurred + factor * (x - blurred)`` (see
+    ``smoothed_interior``); the border rows and columns stay as they are. v2 computes
+    ``x + (1 - factor) * (blurred - x)`` with one fused multiply-add; ``v1=True`` is transforms v1's
+    ``factor * x + (1 - factor) * blurred`` (``blend``), which rounds differently for integer images."""
+    xp = xp_of(img)
+    h, w = img.shape[-2:]
+    if img.size == 0 or h <= 2 or w <= 2:
+        return img
+    blurred = smoothed_interior(img)
+    if v1:
+        degenerate = img.copy()
+        degenerate[..., 1:-1, 1:-1] = blurred.astype(img.dtype)
+        return blend(img, degenerate, factor)
+    work = _work(img.dtype)
+    out = img.astype(work, copy=True)
     view = out[..., 1:-1, 1:-1]
     # torch: view.add_(blurred - view, alpha=1 - factor), one fused multiply-add (exact through float64)
     difference = (blurred - view).astype(np.float64)
@@ -73,9 +86,10 @@ def adjust_sharpness(img, factor: float):
     return out if img.dtype.kind == "f" else out.astype(img.dtype)
 
 
-def autocontrast(img):
+def autocontrast(img, v1: bool = False):
     """Stretch each channel to the full range: ``(x - min) * max_value / (max - min)`` (unchanged where
-    a channel is flat)."""
+    a channel is flat). v2 divides by ``(max - min) / max_value``; ``v1=True`` multiplies by
+    ``max_value / (max - min)`` as transforms v1 does (the last bit differs)."""
     xp = xp_of(img)
     if img.size == 0:
         return img
@@ -84,9 +98,13 @@ def autocontrast(img):
     lo = values.min(axis=(-2, -1), keepdims=True)
     hi = values.max(axis=(-2, -1), keepdims=True)
     flat = hi == lo
-    inv_scale = (hi - lo) * values.dtype.type(1.0 / bound)
     lo = xp.where(flat, 0, lo).astype(values.dtype)
-    inv_scale = xp.where(flat, 1, inv_scale).astype(values.dtype)
+    if v1:
+        # torch evaluates number / tensor as reciprocal(tensor) * number
+        reciprocal = (values.dtype.type(1) / (hi - lo + flat)).astype(values.dtype)
+        scale = xp.where(flat, 1, reciprocal * values.dtype.type(bound)).astype(values.dtype)
+        return xp.clip((values - lo) * scale, 0, bound).astype(img.dtype)
+    inv_scale = xp.where(flat, 1, (hi - lo) * values.dtype.type(1.0 / bound)).astype(values.dtype)
     return xp.clip((values - lo) / inv_scale, 0, bound).astype(img.dtype)
 
 

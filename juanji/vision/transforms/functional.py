@@ -26,7 +26,7 @@ from PIL import Image
 from ... import _dtype
 from ...backend import xp_of
 from ...tensor import Tensor, from_numpy
-from . import _pil, _tensor, _warp
+from . import _pil, _tensor, _tensor_color, _warp
 from ._args import PADDING_MODES, padding_ltrb, resized_output_size
 from ._interpolation import InterpolationMode, pil_filter, to_interpolation_mode
 
@@ -440,5 +440,24 @@ def adjust_hue(img, hue_factor: float):
 
 # The operations v1 and v2 share with the same signature have one implementation, in v2.functional
 # (imported last: v2's modules import the v1 functions above).
-from .v2.functional import (adjust_gamma, adjust_sharpness, affine, autocontrast, equalize, erase,  # noqa: E402
-                            five_crop, gaussian_blur, invert, perspective, posterize, solarize, ten_crop)
+from .v2.functional import (adjust_gamma, affine, equalize, erase, five_crop, gaussian_blur, invert,  # noqa: E402
+                            perspective, posterize, solarize, ten_crop)
+from .v2.functional import adjust_sharpness as _adjust_sharpness_v2, autocontrast as _autocontrast_v2  # noqa: E402
+
+
+def adjust_sharpness(img, sharpness_factor: float):
+    """Blend with a smoothed copy (0 blurred, 1 the original, 2 sharpened); on tensors v1's arithmetic,
+    ``f * img + (1 - f) * smoothed`` truncated for uint8 (v2 rounds its fused form differently)."""
+    if not _is_tensor(img):
+        return _adjust_sharpness_v2(img, sharpness_factor)
+    _check_color_tensor(img, "adjust_sharpness")
+    _check_factor(sharpness_factor, "sharpness_factor", "adjust_sharpness")
+    return _wrap(_tensor_color.adjust_sharpness(img._data, sharpness_factor, v1=True))
+
+
+def autocontrast(img):
+    """Stretch each channel to the full range; on tensors v1's ``(x - min) * (max_value / (max - min))``."""
+    if not _is_tensor(img):
+        return _autocontrast_v2(img)
+    _check_color_tensor(img, "autocontrast")
+    return _wrap(_tensor_color.autocontrast(img._data, v1=True))
