@@ -17,7 +17,7 @@ batches and flips (one seeded NumPy generator), so their curves differ only by r
 compounds. A first process renders the scenes with juanji into a temporary .npz; each
 framework's process then reads only that file (the torch process never imports juanji). The
 runs are sequential; each epoch's time carries the foreign CPU load measured over it. Writes
-benchmarks/results/train_fcn_scenes.{json,md}.
+benchmarks/results/train_fcn_scenes[_MODEL].{json,md}. ``--model fcn8s_resnet18`` runs FCN-8s instead.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ ROOT = RESULTS.parent.parent
 NUM_CLASSES = 6
 
 
-def build_fcn(torch, num_classes: int = NUM_CLASSES):
-    """d2l's FCN (ResNet-18 body, 1x1 conv, stride-32 transposed conv), in the framework ``torch``."""
+def build_fcn(torch, num_classes: int = NUM_CLASSES, model: str = "fcn_resnet18_d2l"):
+    """d2l's FCN (ResNet-18 body, 1x1 conv, stride-32 transposed conv), or FCN-8s on the same body
+    (``model="fcn8s_resnet18"``: skip scores from layer3 and layer2), in the framework ``torch``."""
     nn = torch.nn
 
     class Block(nn.Module):
@@ -66,10 +67,47 @@ def build_fcn(torch, num_classes: int = NUM_CLASSES):
     net = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
                         nn.MaxPool2d(3, 2, 1), stage(64, 64, 1), stage(64, 128, 2), stage(128, 256, 2),
                         stage(256, 512, 2))
+    if model == "fcn8s_resnet18":
+        return _FCN8s(torch, net, num_classes)
     net.add_module("final_conv", nn.Conv2d(512, num_classes, kernel_size=1))
     net.add_module("transpose_conv", nn.ConvTranspose2d(num_classes, num_classes, kernel_size=64, padding=16,
                                                         stride=32))
     return net
+
+
+def _FCN8s(torch, body, num_classes):
+    nn = torch.nn
+
+    class FCN8s(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = body
+            self.score32, self.score16, self.score8 = (nn.Conv2d(c, num_classes, 1) for c in (512, 256, 128))
+            self.up32 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+            self.up16 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+            self.up8 = nn.ConvTranspose2d(num_classes, num_classes, 16, 8, 4, bias=False)
+
+        def forward(self, x):
+            taps = []
+            for layer in self.body:
+                x = layer(x)
+                taps.append(x)
+            out = self.up32(self.score32(taps[7])) + self.score16(taps[6])
+            return self.up8(self.up16(out) + self.score8(taps[5]))
+
+    return FCN8s()
+
+
+def initial_upsampling(model: str) -> dict:
+    """The bilinear kernels of the upsampling layers and the zero skip scores (FCN-8s)."""
+    if model == "fcn8s_resnet18":
+        state = {f"up{s}.weight": bilinear_weight(NUM_CLASSES, k) for s, k in ((32, 4), (16, 4), (8, 16))}
+        for s in (16, 8):
+            state[f"score{s}.weight"] = np.zeros((NUM_CLASSES, 512 // (32 // s), 1, 1), np.float32)
+            state[f"score{s}.bias"] = np.zeros(NUM_CLASSES, np.float32)
+        return state
+    return {"transpose_conv.weight": bilinear_weight(NUM_CLASSES, 64),
+            "transpose_conv.bias": np.zeros(NUM_CLASSES, np.float32)}
 
 
 def bilinear_weight(channels: int, k: int) -> np.ndarray:
@@ -117,10 +155,9 @@ def train(framework: str, args) -> None:
         return torch.tensor(((x / 255.0 - mean) / std).transpose(0, 3, 1, 2).astype(np.float32))
 
     torch.manual_seed(args.seed)
-    model = build_fcn(torch)
+    model = build_fcn(torch, model=args.model)
     init_weights(torch, model, args.seed)
-    model.load_state_dict({"transpose_conv.weight": torch.tensor(bilinear_weight(NUM_CLASSES, 64)),
-                           "transpose_conv.bias": torch.zeros(NUM_CLASSES)}, strict=False)
+    model.load_state_dict({k: torch.tensor(v) for k, v in initial_upsampling(args.model).items()}, strict=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = len(train_x) // args.batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr,
@@ -159,6 +196,7 @@ def train(framework: str, args) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--model", choices=["fcn_resnet18_d2l", "fcn8s_resnet18"], default="fcn_resnet18_d2l")
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -195,8 +233,9 @@ def main(argv=None) -> None:
             if done.wait():
                 raise SystemExit(f"{framework} run failed")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "train_fcn_scenes.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
-    lines = ["# d2l's FCN on the embedded scenes: juanji vs PyTorch (each in its own process)", "",
+    stem = "train_fcn_scenes" if args.model == "fcn_resnet18_d2l" else f"train_fcn_scenes_{args.model}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
+    lines = [f"# {args.model} on the embedded scenes: juanji vs PyTorch (each in its own process)", "",
              f"{args.size}x{args.size} scenes, {args.train_samples or 3000} training / 500 test, batch "
              f"{args.batch_size}, Adam lr {args.lr} one-cycle, {args.epochs} epochs", "",
              "| framework | epoch | mIoU % | pixel acc % | IoU per class (bg, top, trouser, dress, footwear, bag) "
@@ -206,7 +245,7 @@ def main(argv=None) -> None:
             lines.append(f"| {framework} | {r['epoch']} | {r['mean_iou']:.2f} | {r['pixel_accuracy']:.2f} | "
                          f"{', '.join(f'{v:.2f}' for v in r['iou'])} | {r['seconds']:.0f} | "
                          f"{100 * (r['load'] or 0):.0f} |")
-    (RESULTS / "train_fcn_scenes.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -16,7 +16,7 @@ from juanji.nn import init
 from juanji.vision.datasets import scenes as S
 from juanji.vision.datasets.voc import SegmentationDataError, SegmentationFolder, VOCSegmentation, voc_palette
 from juanji.vision.metrics import SegmentationMetrics, confusion_matrix
-from juanji.vision.models.segmentation import IntermediateLayerGetter, fcn_resnet18_d2l
+from juanji.vision.models.segmentation import IntermediateLayerGetter, fcn8s_resnet18, fcn_resnet18_d2l
 from juanji.vision.models import resnet18
 
 torch = pytest.importorskip("torch")
@@ -111,6 +111,39 @@ def test_fcn_resnet18_d2l_training_step_matches_torch(dtype):
         _compare_step(j_model, t_model, (2, 3, 64, 64), dtype, with_grads=False)
     else:
         _compare_step(fcn_resnet18_d2l(num_classes=5), ref_fcn_resnet18_d2l(5), (2, 3, 64, 64), dtype)
+
+
+class RefFCN8s(tnn.Module):
+    def __init__(self, num_classes):
+        super().__init__()
+        from tests.vision.test_models import RefBasicBlock, RefResNet
+        body = RefResNet(RefBasicBlock, [2, 2, 2, 2])
+        self.backbone = tnn.ModuleDict(list(body.named_children())[:-2])
+        self.score32 = tnn.Conv2d(512, num_classes, 1)
+        self.score16 = tnn.Conv2d(256, num_classes, 1)
+        self.score8 = tnn.Conv2d(128, num_classes, 1)
+        self.up32 = tnn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+        self.up16 = tnn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+        self.up8 = tnn.ConvTranspose2d(num_classes, num_classes, 16, 8, 4, bias=False)
+
+    def forward(self, x):
+        taps = {}
+        for name, layer in self.backbone.items():
+            x = taps[name] = layer(x)
+        out = self.up32(self.score32(taps["layer4"])) + self.score16(taps["layer3"])
+        return self.up8(self.up16(out) + self.score8(taps["layer2"]))
+
+
+def test_fcn8s_starts_bilinear_with_zero_skips_and_matches_torch():
+    model = fcn8s_resnet18(num_classes=4)
+    for up, k in ((model.up32, 4), (model.up16, 4), (model.up8, 16)):
+        np.testing.assert_array_equal(up.weight.detach().numpy(), d2l_bilinear_weight(4, 4, k).astype(np.float32))
+    assert not model.score16.weight.detach().numpy().any() and not model.score8.bias.detach().numpy().any()
+    ref = RefFCN8s(4)
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in ref.state_dict().items()]
+    from tests.vision.test_models import _compare_step
+    _compare_step(model, ref, (2, 3, 64, 64), "float64")
 
 
 def test_intermediate_layer_getter_returns_the_named_children_in_order():

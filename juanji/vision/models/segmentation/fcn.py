@@ -15,6 +15,9 @@ An ``nn.Sequential`` with d2l's names (``0`` .. ``7`` for the body's children, t
 ``final_conv`` and ``transpose_conv``), so weights trained with the book's code load into it.
 Its output is the score tensor ``[N, num_classes, H, W]`` (for H and W multiples of 32).
 
+``fcn8s_resnet18``: the same body with the paper's skip connections (:class:`FCN8s`), for
+sharper masks than stride 32 allows.
+
 ``fcn_resnet50`` / ``fcn_resnet101`` (torchvision's)::
 
     backbone        ResNet-50/101 with dilation instead of stride in layer3 and layer4
@@ -38,7 +41,7 @@ from ....nn import init
 from .. import resnet as _resnet
 from ._utils import IntermediateLayerGetter
 
-__all__ = ["FCN", "FCNHead", "fcn_resnet18_d2l", "fcn_resnet50", "fcn_resnet101"]
+__all__ = ["FCN", "FCNHead", "FCN8s", "fcn_resnet18_d2l", "fcn8s_resnet18"]
 
 
 class _SimpleSegmentationModel(nn.Module):
@@ -97,3 +100,48 @@ def fcn_resnet18_d2l(num_classes: int = 21, in_channels: int = 3, **backbone_kwa
                                                         stride=32))
     init.bilinear_(net.transpose_conv.weight)
     return net
+
+
+class FCN8s(nn.Module):
+    """FCN-8s on a ResNet-18 body (Long et al.'s skip architecture): the stride-32 class scores
+    are upsampled x2 and added to class scores read from layer3 (stride 16), that sum x2 again
+    and added to scores from layer2 (stride 8), then x8 to the input's size::
+
+        layer4 (512, /32) -> score32 (1x1) -> up x2 (ConvTranspose 4/2/1) --+
+        layer3 (256, /16) -> score16 (1x1) ---------------------------------+-> up x2 --+
+        layer2 (128, /8)  -> score8 (1x1) ----------------------------------------------+-> up x8 (16/8/4)
+
+    Every upsampling starts as bilinear interpolation (nn.init.bilinear_) and the skip scores
+    start at zero, so at initialisation it predicts from the stride-32 scores alone; training then
+    lets the finer layers sharpen the boundaries (a stride-32 map of a 96 x 96 scene is only 3 x 3).
+    Output: the score tensor ``[N, num_classes, H, W]`` for H, W multiples of 32.
+    """
+
+    def __init__(self, num_classes: int = 21, in_channels: int = 3, **backbone_kwargs):
+        super().__init__()
+        _check_classes("fcn8s_resnet18", num_classes)
+        body = _resnet.resnet18(in_channels=in_channels, **backbone_kwargs)
+        self.backbone = IntermediateLayerGetter(body, {"layer2": "stride8", "layer3": "stride16",
+                                                      "layer4": "stride32"})
+        self.score32 = nn.Conv2d(512, num_classes, kernel_size=1)
+        self.score16 = nn.Conv2d(256, num_classes, kernel_size=1)
+        self.score8 = nn.Conv2d(128, num_classes, kernel_size=1)
+        self.up32 = nn.ConvTranspose2d(num_classes, num_classes, kernel_size=4, stride=2, padding=1, bias=False)
+        self.up16 = nn.ConvTranspose2d(num_classes, num_classes, kernel_size=4, stride=2, padding=1, bias=False)
+        self.up8 = nn.ConvTranspose2d(num_classes, num_classes, kernel_size=16, stride=8, padding=4, bias=False)
+        for up in (self.up32, self.up16, self.up8):
+            init.bilinear_(up.weight)
+        for score in (self.score16, self.score8):
+            init.zeros_(score.weight)
+            init.zeros_(score.bias)
+
+    def forward(self, x):
+        features = self.backbone(x)
+        out = self.up32(self.score32(features["stride32"])) + self.score16(features["stride16"])
+        out = self.up16(out) + self.score8(features["stride8"])
+        return self.up8(out)
+
+
+def fcn8s_resnet18(num_classes: int = 21, in_channels: int = 3, **backbone_kwargs) -> FCN8s:
+    """FCN-8s on a ResNet-18 body (see :class:`FCN8s`)."""
+    return FCN8s(num_classes, in_channels, **backbone_kwargs)
