@@ -20,6 +20,7 @@ from .functions import *  # noqa: F401,F403
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .serialization import load, save
 from . import safetensors  # noqa: E402  (juanji.safetensors.save_file/load_file; the package loads on first use)
+from . import hub, onnx  # noqa: E402  (juanji.onnx needs the onnx package only when called)
 from . import autograd
 
 __version__ = "0.1.0"
