@@ -48,6 +48,15 @@ def _check_tensor(t, who: str, what: str = "tensor") -> None:
                         f"tensors, got {t.dtype}")
 
 
+def _start(group, who: str, **tensors):
+    """The group a collective runs on (None on a non-member: nothing to do), after checking
+    its tensors."""
+    pg = resolve(group, who)
+    for name, t in tensors.items():
+        _check_tensor(t, who, name)
+    return pg
+
+
 def buffer_of(t: Tensor):
     """The array MPI reads and writes for ``t``: ``t``'s own array when it is C-contiguous
     (zero-copy), else a contiguous copy (which :func:`_write_back` copies into ``t``)."""
@@ -115,8 +124,7 @@ def _root(pg, rank, group_rank, who: str, name: str) -> int:
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` over the group's ranks with ``op``; every rank gets the result in place."""
-    pg = resolve(group, "all_reduce")
-    _check_tensor(tensor, "all_reduce")
+    pg = _start(group, "all_reduce", tensor=tensor)
     if pg is None:
         return None
     red, mop = _reduction(op, tensor, "all_reduce")
@@ -128,8 +136,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     """Copy ``tensor`` of rank ``src`` into ``tensor`` on every rank."""
-    pg = resolve(group, "broadcast")
-    _check_tensor(tensor, "broadcast")
+    pg = _start(group, "broadcast", tensor=tensor)
     if pg is None:
         return None
     root = _root(pg, src, group_src, "broadcast", "src")
@@ -140,8 +147,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
     """Reduce ``tensor`` over the ranks into ``tensor`` on rank ``dst`` (the others keep theirs)."""
-    pg = resolve(group, "reduce")
-    _check_tensor(tensor, "reduce")
+    pg = _start(group, "reduce", tensor=tensor)
     if pg is None:
         return None
     root = _root(pg, dst, group_dst, "reduce", "dst")
@@ -179,8 +185,7 @@ def _stack(tensors, like):
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """``tensor_list[i]`` = rank i's ``tensor``, on every rank."""
-    pg = resolve(group, "all_gather")
-    _check_tensor(tensor, "all_gather")
+    pg = _start(group, "all_gather", tensor=tensor)
     if pg is None:
         return None
     _check_list(tensor_list, pg.size(), tensor, "all_gather", "tensor_list")
@@ -203,9 +208,7 @@ def _check_multiple(out: Tensor, inp: Tensor, k: int, who: str, big: str, small:
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """``output_tensor`` = every rank's ``input_tensor`` concatenated along dim 0 (or stacked
     along a new dim 0): the output has world_size times the input's elements."""
-    pg = resolve(group, "all_gather_into_tensor")
-    _check_tensor(output_tensor, "all_gather_into_tensor", "output_tensor")
-    _check_tensor(input_tensor, "all_gather_into_tensor", "input_tensor")
+    pg = _start(group, "all_gather_into_tensor", output_tensor=output_tensor, input_tensor=input_tensor)
     if pg is None:
         return None
     _check_multiple(output_tensor, input_tensor, pg.size(), "all_gather_into_tensor", "output", "input")
@@ -217,8 +220,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
     """``output`` on rank r = ``op`` over the ranks of their ``input_list[r]``."""
-    pg = resolve(group, "reduce_scatter")
-    _check_tensor(output, "reduce_scatter", "output")
+    pg = _start(group, "reduce_scatter", output=output)
     if pg is None:
         return None
     _check_list(input_list, pg.size(), output, "reduce_scatter", "input_list")
@@ -232,9 +234,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
     """``output`` on rank r = ``op`` over the ranks of the r-th of world_size equal chunks of ``input``."""
-    pg = resolve(group, "reduce_scatter_tensor")
-    _check_tensor(output, "reduce_scatter_tensor", "output")
-    _check_tensor(input, "reduce_scatter_tensor", "input")
+    pg = _start(group, "reduce_scatter_tensor", output=output, input=input)
     if pg is None:
         return None
     _check_multiple(output, input, pg.size(), "reduce_scatter_tensor", "input", "output")
@@ -247,8 +247,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """On rank ``dst``: ``gather_list[i]`` = rank i's ``tensor`` (other ranks pass no list)."""
-    pg = resolve(group, "gather")
-    _check_tensor(tensor, "gather")
+    pg = _start(group, "gather", tensor=tensor)
     if pg is None:
         return None
     root = _root(pg, dst, group_dst, "gather", "dst")
@@ -266,8 +265,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
     """``tensor`` on rank r = ``scatter_list[r]`` of rank ``src`` (other ranks pass no list)."""
-    pg = resolve(group, "scatter")
-    _check_tensor(tensor, "scatter")
+    pg = _start(group, "scatter", tensor=tensor)
     if pg is None:
         return None
     root = _root(pg, src, group_src, "scatter", "src")
@@ -286,9 +284,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
 def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None, async_op=False):
     """Rank r sends the i-th of K equal chunks (dim 0) of ``input`` to rank i and receives rank
     i's r-th chunk into the i-th chunk of ``output`` (equal splits only)."""
-    pg = resolve(group, "all_to_all_single")
-    _check_tensor(output, "all_to_all_single", "output")
-    _check_tensor(input, "all_to_all_single", "input")
+    pg = _start(group, "all_to_all_single", output=output, input=input)
     if pg is None:
         return None
     if output_split_sizes is not None or input_split_sizes is not None:
@@ -320,8 +316,7 @@ def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
 
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Start sending ``tensor`` to rank ``dst``; returns a Work."""
-    pg = resolve(group, "isend")
-    _check_tensor(tensor, "isend")
+    pg = _start(group, "isend", tensor=tensor)
     if pg is None:
         return None
     peer = _root(pg, dst, group_dst, "isend", "dst")
@@ -331,8 +326,7 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     """Start receiving into ``tensor`` from rank ``src`` (any rank if None); returns a Work."""
-    pg = resolve(group, "irecv")
-    _check_tensor(tensor, "irecv")
+    pg = _start(group, "irecv", tensor=tensor)
     if pg is None:
         return None
     MPI = _mpi.mpi()

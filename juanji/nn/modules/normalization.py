@@ -144,9 +144,13 @@ class _BatchNorm(_NormBase):
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         # the running estimates are passed when they are updated (training) or used (eval)
         pass_running = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if pass_running else None,
-                            self.running_var if pass_running else None, self.weight, self.bias,
-                            use_batch_stats, factor, self.eps)
+        return self._batch_norm(input, self.running_mean if pass_running else None,
+                                self.running_var if pass_running else None, use_batch_stats, factor)
+
+    def _batch_norm(self, input, running_mean, running_var, use_batch_stats: bool, factor: float):
+        """The normalisation itself (SyncBatchNorm swaps in the one across processes)."""
+        return F.batch_norm(input, running_mean, running_var, self.weight, self.bias, use_batch_stats, factor,
+                            self.eps)
 
 
 class BatchNorm1d(_BatchNorm):

@@ -14,7 +14,6 @@ eval mode, it is exactly ``BatchNorm``. Any input of at least 2 dimensions ``(N,
 from __future__ import annotations
 
 from ...autograd.grad_mode import no_grad
-from .. import functional as F
 from .normalization import _BatchNorm, _shape
 
 __all__ = ["SyncBatchNorm"]
@@ -32,8 +31,6 @@ class SyncBatchNorm(_BatchNorm):
     def _check_input_dim(self, input) -> None:
         if input.ndim < 2:
             raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input {_shape(input)})")
-
-    def _check_non_zero_input_channels(self, input) -> None:
         if input.shape[1] == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
 
@@ -46,24 +43,11 @@ class SyncBatchNorm(_BatchNorm):
         pg = resolve(self.process_group, "SyncBatchNorm")
         return pg if pg is not None and pg.size() > 1 else None
 
-    def forward(self, input):
-        self._check_input_dim(input)
-        self._check_non_zero_input_channels(input)
-        self._check_channels(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            with no_grad():
-                self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked)
-        bn_training = self.training or (self.running_mean is None and self.running_var is None)
-        pass_running = not self.training or self.track_running_stats
-        running_mean = self.running_mean if pass_running else None
-        running_var = self.running_var if pass_running else None
-        pg = self._sync_group() if bn_training and self.training else None
+    def _batch_norm(self, input, running_mean, running_var, use_batch_stats: bool, factor: float):
+        # (_BatchNorm.forward has checked the input and counted the batch; only the statistics differ)
+        pg = self._sync_group() if use_batch_stats and self.training else None
         if pg is None:
-            return F.batch_norm(input, running_mean, running_var, self.weight, self.bias, bn_training, factor,
-                                self.eps)
+            return super()._batch_norm(input, running_mean, running_var, use_batch_stats, factor)
         return _sync_batch_norm(input, self.weight, self.bias, running_mean, running_var, self.eps, factor, pg)
 
     @classmethod
