@@ -351,3 +351,52 @@ def test_segmentation_folder_pairs_images_with_masks(tmp_path):
         SegmentationFolder(str(tmp_path))
     with pytest.raises(SegmentationDataError, match="must hold images/ and masks/ folders"):
         SegmentationFolder(str(tmp_path / "images"))
+
+
+# =========================================================================== joint transforms (transforms.v2)
+
+def _coordinate_sample(h=40, w=50):
+    """An image whose channels are the row and column of each pixel (a linear ramp, which bilinear
+    interpolation reproduces exactly), and a mask holding the column (mod 256)."""
+    from juanji.vision import tv_tensors
+    rows, cols = np.mgrid[:h, :w].astype(np.float32)
+    image = tv_tensors.Image(juanji.tensor(np.stack([rows, cols])))
+    mask = tv_tensors.Mask(juanji.tensor(cols.astype(np.int64)))
+    return image, mask
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_joint_transforms_keep_image_and_mask_aligned(seed):
+    """Random resized crop and flip through transforms.v2. The image is resampled bilinearly; on
+    a ramp that gives the exact source column ``x = (i + 0.5) s - 0.5 + offset`` of output pixel
+    i (s: source pixels per output pixel). The mask is resampled with torch's nearest, source
+    column ``floor(i s + offset) = floor(x - (s - 1) / 2)``. So the mask must equal that, pixel
+    for pixel; a mask one pixel off either way does not."""
+    from juanji.vision.transforms import v2
+    juanji.manual_seed(seed)
+    transform = v2.Compose([v2.RandomResizedCrop((24, 30), scale=(0.3, 1.0), antialias=False),
+                            v2.RandomHorizontalFlip(p=0.5)])
+    image, mask = transform(*_coordinate_sample())
+    columns, got = image.numpy()[1].astype(np.float64), mask.numpy()
+    assert got.shape == columns.shape == (24, 30)
+    step = np.abs(columns[0, 1] - columns[0, 0])
+    source = columns - (step - 1) / 2
+
+    def aligned(mask_columns):  # floor(source), allowing for rounding right at an integer
+        return np.all((mask_columns == np.floor(source + 1e-4)) | (mask_columns == np.floor(source - 1e-4)))
+
+    assert aligned(got)
+    assert not aligned(got + 1) and not aligned(got - 1)  # the check can fail
+    assert not aligned(np.roll(got, 1, axis=1))  # and moved by one pixel
+
+
+def test_joint_nearest_transforms_are_exact_on_masks():
+    from juanji.vision.transforms import v2
+    juanji.manual_seed(3)
+    nearest = v2.InterpolationMode.NEAREST
+    image, mask = _coordinate_sample()
+    transform = v2.Compose([v2.RandomCrop((32, 32)), v2.RandomVerticalFlip(p=1.0), v2.Resize((48, 48), nearest),
+                            v2.RandomRotation(25, interpolation=nearest)])
+    image_out, mask_out = transform(image, mask)
+    inside = image_out.numpy()[0] > 0  # rotation fills the corners with 0 in both
+    np.testing.assert_array_equal(image_out.numpy()[1][inside], mask_out.numpy()[inside])
