@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-__all__ = ["MPI", "available", "mpi", "wait", "CollectiveTimeout", "MISSING_MESSAGE", "mpi_type"]
+__all__ = ["MPI", "available", "mpi", "wait", "CollectiveTimeout", "MISSING_MESSAGE", "mpi_type", "message"]
 
 MISSING_MESSAGE = ("juanji.distributed needs mpi4py and an MPI library: pip install 'juanji[distributed]' "
                    "(mpi4py + the mpich wheel)")
@@ -57,6 +57,12 @@ def mpi_type(dtype: np.dtype):
     """The MPI datatype of a NumPy dtype, or None where MPI has none (float16, complex...)."""
     name = _MPI_TYPES.get(np.dtype(dtype))
     return getattr(mpi(), name) if name is not None else None
+
+
+def message(arr):
+    """What mpi4py sends or receives: the array (read through the buffer protocol, no copy) and
+    its MPI datatype."""
+    return [arr, mpi_type(arr.dtype)]
 
 
 def wait(request, deadline: float, what: str) -> None:

@@ -71,9 +71,7 @@ def _write_back(t: Tensor, buf) -> None:
         np.copyto(t._data, buf.reshape(t._data.shape))
 
 
-def _msg(arr):
-    """The message mpi4py sends: the array and its MPI datatype (read from the buffer directly)."""
-    return [arr, _mpi.mpi_type(arr.dtype)]
+_msg = _mpi.message
 
 
 def _reduction(op, t: Tensor, who: str):

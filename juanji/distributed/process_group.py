@@ -68,6 +68,25 @@ class ProcessGroup:
     def name(self) -> str:
         return Backend.MPI
 
+    # array-level collectives for code below the Tensor (the SyncBatchNorm Op): NumPy arrays in
+    # and out, bounded by the group's timeout like every collective
+    def all_gather_array(self, arr, what: str):
+        """Every rank's ``arr`` (all of one shape), stacked: shape ``(size, *arr.shape)``."""
+        import numpy as np
+
+        from .work import Work
+        arr = np.ascontiguousarray(arr)
+        out = np.empty((self.size(),) + arr.shape, dtype=arr.dtype)
+        Work([self.comm.Iallgather(_mpi.message(arr), _mpi.message(out))], self, what).wait()
+        return out
+
+    def all_reduce_array_(self, arr, what: str):
+        """Sum ``arr`` (C-contiguous) over the ranks, in place."""
+        from .work import Work
+        MPI = _mpi.mpi()
+        Work([self.comm.Iallreduce(MPI.IN_PLACE, _mpi.message(arr), MPI.SUM)], self, what).wait()
+        return arr
+
     def group_rank(self, global_rank: int, who: str) -> int:
         """The rank inside this group of the process with ``global_rank``."""
         try:

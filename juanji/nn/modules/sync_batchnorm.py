@@ -4,7 +4,7 @@ the processes of a data-parallel run (torch.nn.SyncBatchNorm).
 With K ranks each holding B/K samples, a plain BatchNorm normalises each rank's slice with its
 own statistics, and the run differs from one process with batch B; SyncBatchNorm exchanges the
 statistics (forward) and the gradient sums (backward) so that it does not (see
-``juanji.nn.parallel._sync_batch_norm`` for the formulas). Outside a multi-process group, or in
+``juanji.ops.sync_batch_norm`` for the formulas). Outside a multi-process group, or in
 eval mode, it is exactly ``BatchNorm``. Any input of at least 2 dimensions ``(N, C, *)``.
 
     model = nn.SyncBatchNorm.convert_sync_batchnorm(model)   # every BatchNorm*d -> SyncBatchNorm
@@ -14,6 +14,7 @@ eval mode, it is exactly ``BatchNorm``. Any input of at least 2 dimensions ``(N,
 from __future__ import annotations
 
 from ...autograd.grad_mode import no_grad
+from ...ops.sync_batch_norm import SyncBatchNormOp
 from .normalization import _BatchNorm, _shape
 
 __all__ = ["SyncBatchNorm"]
@@ -76,7 +77,6 @@ class SyncBatchNorm(_BatchNorm):
 
 def _sync_batch_norm(input, weight, bias, running_mean, running_var, eps, momentum, pg):
     from ..functional.normalization import _check_input, _check_per_channel, _update_running
-    from ..parallel._sync_batch_norm import SyncBatchNormOp
     _check_input("sync_batch_norm", input, 2, ValueError)
     _check_per_channel("sync_batch_norm", input, input.shape[1], running_mean=running_mean,
                        running_var=running_var, weight=weight, bias=bias)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...distributed import _mpi
-from ...distributed.collectives import _msg
+from ...distributed._mpi import message as _msg
 from ...distributed.work import Work
 from ...tensor import Tensor
 

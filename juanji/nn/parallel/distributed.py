@@ -32,7 +32,7 @@ from ... import distributed as dist
 from ...autograd.function import Op
 from ...autograd.grad_mode import is_grad_enabled
 from ...distributed import _mpi
-from ...distributed.collectives import _msg
+from ...distributed._mpi import message as _msg
 from ...distributed.process_group import ProcessGroup, resolve
 from ...distributed.work import Work
 from ...tensor import Tensor
@@ -74,12 +74,9 @@ def _reachable_leaves(outputs) -> set:
                 continue
             target = edge[0]
             if isinstance(target, Op):
-                leaf = getattr(target, "variable", None)  # an AccumulateGrad node holds its leaf
-                if leaf is not None:
-                    leaves.add(id(leaf))
                 stack.append(target)
-            else:
-                leaves.add(id(target))
+            else:  # a leaf: the Tensor itself, or its AccumulateGrad node (which holds it)
+                leaves.add(id(getattr(target, "variable", target)))
     return leaves
 
 

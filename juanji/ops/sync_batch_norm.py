@@ -18,19 +18,18 @@ Backward needs two sums over the global batch, all-reduced across the ranks::
 
 ``dw``/``db`` stay local, as in torch: DistributedDataParallel averages them over the ranks
 with the other parameters' gradients. The per-channel loops are batch norm's own kernels
-(``juanji.ops.normalization``); only the statistics cross processes.
+(``normalization.py``); only the statistics cross processes, through the process group's
+array collectives (``pg``: a ``juanji.distributed.ProcessGroup``; this module imports nothing
+from juanji.distributed, which sits above the Tensor).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.function import Op
-from ...distributed import _mpi
-from ...distributed.collectives import _msg
-from ...distributed.work import Work
-from ...ops.elementwise import quiet
-from ...ops.normalization import _as_ncl, _kernels, _threads_for, batch_norm_stats
+from ..autograd.function import Op
+from .elementwise import quiet
+from .normalization import _as_ncl, _kernels, _threads_for, batch_norm_stats
 
 __all__ = ["SyncBatchNormOp"]
 
@@ -48,8 +47,7 @@ class SyncBatchNormOp(Op):
         n = x3.shape[0] * x3.shape[2]
         mean_k, var_k = batch_norm_stats(x) if n else (np.zeros(channels), np.zeros(channels))
         mine = np.concatenate([[float(n)], mean_k, var_k * n]).astype(np.float64)
-        everyone = np.empty((pg.size(), mine.size), dtype=np.float64)
-        Work([pg.comm.Iallgather(_msg(mine), _msg(everyone))], pg, "SyncBatchNorm statistics").wait()
+        everyone = pg.all_gather_array(mine, "SyncBatchNorm statistics")
         counts, means, m2s = everyone[:, :1], everyone[:, 1:1 + channels], everyone[:, 1 + channels:]
         total = counts.sum()
         if total <= 1:
@@ -85,10 +83,8 @@ class SyncBatchNormOp(Op):
         grad_b = sum_g.astype(dtype) if needs_b else None
         grad_x = None
         if needs_x:
-            sums = np.concatenate([sum_g, sum_gc]).astype(np.float64)
-            MPI = _mpi.mpi()
-            Work([self.pg.comm.Iallreduce(MPI.IN_PLACE, _msg(sums), MPI.SUM)], self.pg,
-                 "SyncBatchNorm gradient sums").wait()
+            sums = self.pg.all_reduce_array_(np.concatenate([sum_g, sum_gc]).astype(np.float64),
+                                             "SyncBatchNorm gradient sums")
             sum_g_all, sum_gc_all = sums[:channels], sums[channels:]
             k_x = -scale * invstd * invstd * sum_gc_all / self.total
             k_0 = -scale * sum_g_all / self.total - mean * k_x
