@@ -16,6 +16,7 @@ The rules, as torch applies them:
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 
 from . import _dtype as dt
@@ -88,4 +89,14 @@ def supports_out(fn=None, *, name=None):
                                "differentiation, but one of the arguments requires grad.")
         return write_out(fn(*args, **kwargs), out, shown)
 
+    # the signature shows out= (help(), inspect, scripts/torch_namespace.py read it)
+    try:
+        signature = inspect.signature(fn)
+        parameters = [p for p in signature.parameters.values() if p.name != "out"]
+        keyword = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+        at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
+        parameters.insert(at, keyword)
+        with_out.__signature__ = signature.replace(parameters=parameters)
+    except (TypeError, ValueError):
+        pass
     return with_out

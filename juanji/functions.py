@@ -11,6 +11,7 @@ import builtins
 import numpy as np
 
 from . import _dtype as dt
+from ._out import supports_out
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import shape as S
@@ -45,7 +46,13 @@ def _make_function(name):
         return getattr(input, name)(*args, **kwargs)
     fn.__name__ = name
     fn.__doc__ = f"``juanji.{name}(input, ...)`` is ``input.{name}(...)``."
-    return fn
+    return fn if name in _WITHOUT_OUT else supports_out(fn)
+
+
+# the functions above for which torch has no out= argument
+_WITHOUT_OUT = {"reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
+                "swapdims", "t", "narrow", "select", "isfinite", "unique", "tensor_split", "ravel", "movedim",
+                "moveaxis"}
 
 
 for _name in _METHOD_FUNCTIONS:
@@ -57,6 +64,7 @@ _max, _min, _sum, _abs, _all, _any, _round = builtins.max, builtins.min, builtin
     builtins.all, builtins.any, builtins.round
 
 
+@supports_out
 def clamp(input, min=None, max=None):
     return input.clamp(min, max)
 
@@ -91,6 +99,7 @@ def _common(tensors, name):
     return [t._cast(d) for t in tensors]
 
 
+@supports_out
 @numpy_aliases
 def cat(tensors, dim=0, *, out=None) -> Tensor:
     """Concatenate along an existing dim; all other dims must match."""
@@ -112,10 +121,11 @@ def cat(tensors, dim=0, *, out=None) -> Tensor:
 
 
 # the same function under torch's other names (which its errors use)
-concat = numpy_aliases(cat.__wrapped__, name="concat")
-concatenate = numpy_aliases(cat.__wrapped__, name="concatenate")
+concat = supports_out(numpy_aliases(cat.__wrapped__.__wrapped__, name="concat"))
+concatenate = supports_out(numpy_aliases(cat.__wrapped__.__wrapped__, name="concatenate"))
 
 
+@supports_out
 @numpy_aliases
 def stack(tensors, dim=0, *, out=None) -> Tensor:
     """Join along a new dim; all tensors must have the same shape."""
@@ -128,14 +138,17 @@ def stack(tensors, dim=0, *, out=None) -> Tensor:
     return S.Stack.apply(*tensors, axis=d)
 
 
+@supports_out
 def hstack(tensors):
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
+@supports_out
 def vstack(tensors):
     return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
 
 
+@supports_out
 def where(condition, input=None, other=None) -> Tensor:
     """``where(cond, a, b)`` picks a where cond else b; ``where(cond)`` is ``nonzero(as_tuple=True)``."""
     if input is None and other is None:
@@ -206,6 +219,7 @@ def _spell_out_ellipsis(subs, out, ops):
     return spelled, out, ellipsis
 
 
+@supports_out
 def tensordot(a, b, dims=2):
     if isinstance(dims, int):
         da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
@@ -248,16 +262,19 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(out)
 
 
+@supports_out
 def tril(input, diagonal=0):
     mask = np.tril(np.ones(input.shape[-2:], dtype=bool), diagonal)
     return input.masked_fill(tensor(~mask), 0)
 
 
+@supports_out
 def triu(input, diagonal=0):
     mask = np.triu(np.ones(input.shape[-2:], dtype=bool), diagonal)
     return input.masked_fill(tensor(~mask), 0)
 
 
+@supports_out
 def diag(input, diagonal=0):
     if input.ndim == 1:
         return _diag_build(input, diagonal)
