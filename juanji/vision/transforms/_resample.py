@@ -1,10 +1,12 @@
 """Resizing image arrays ``[..., H, W]`` the way ``torch.nn.functional.interpolate`` does.
 
-Every mode is separable, so a resize is two matrix products: ``out = Wy @ img @ Wx.T`` with
-``Wy`` of shape [out_h, in_h] and ``Wx`` of shape [out_w, in_w]. Each row of a weight matrix
-says how much each input pixel contributes to one output pixel. Building the rows is O(out * taps)
-and cached per size, the products are BLAS calls, and there is no per-pixel Python. The nearest
-modes read one pixel per output pixel, so they are a plain gather instead.
+Every mode is separable: a resize is a pass along the width, then one along the height. A pass is
+described by a weight matrix W [out, in] (``out = W @ img`` along that axis) whose rows say how much
+each input pixel contributes to one output pixel; a row is non-zero on a short window only (2-4 taps
+up to a few times the downscale factor), so the pass is applied as a gather of those taps and a
+weighted sum — O(out * taps) per line, where a dense product would be O(out * in). The weights are
+built once per (size, mode) and cached. The nearest modes read one pixel per output pixel: a plain
+gather.
 
 Rows, with ``scale = in / out`` and output pixel ``i``:
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from ...backend import xp_of
 
-__all__ = ["resize_weights", "resize_array", "resize_weights_int16", "resize_axis_uint8"]
+__all__ = ["resize_weights", "resize_taps", "resize_array", "resize_taps_int16", "resize_axis_uint8"]
 
 
 def _triangle(x):
@@ -68,10 +70,7 @@ def _interpolating_rows(in_size, out_size, cubic):
     taps = base[:, None].astype(np.int64) + offsets[None, :]
     distance = frac[:, None] - offsets[None, :]
     tap_weights = _cubic(distance, -0.75) if cubic else _triangle(distance)
-    weights = np.zeros((out_size, in_size))
-    rows = np.repeat(np.arange(out_size), len(offsets))
-    np.add.at(weights, (rows, np.clip(taps, 0, in_size - 1).ravel()), tap_weights.ravel())
-    return weights
+    return _dense(np.clip(taps, 0, in_size - 1), tap_weights, in_size)
 
 
 def _antialias_rows(in_size, out_size, cubic):
@@ -90,10 +89,14 @@ def _antialias_rows(in_size, out_size, cubic):
     tap_weights = np.where(taps < stops[:, None], tap_weights, 0.0)
     totals = tap_weights.sum(axis=1, keepdims=True)
     tap_weights = np.divide(tap_weights, totals, out=np.zeros_like(tap_weights), where=totals != 0)
-    weights = np.zeros((out_size, in_size))
-    rows = np.repeat(np.arange(out_size), width)
-    np.add.at(weights, (rows, np.clip(taps, 0, in_size - 1).ravel()), tap_weights.ravel())
-    return weights
+    return _dense(np.clip(taps, 0, in_size - 1), tap_weights, in_size)
+
+
+def _dense(taps, tap_weights, in_size):
+    """The [out, in] matrix of the taps, weights of repeated (clamped) indices added up."""
+    out_size = taps.shape[0]
+    flat = (np.arange(out_size)[:, None] * in_size + taps).ravel()
+    return np.bincount(flat, tap_weights.ravel(), minlength=out_size * in_size).reshape(out_size, in_size)
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,36 +113,67 @@ def resize_weights(in_size: int, out_size: int, mode: str, antialias: bool) -> n
     return weights
 
 
+@functools.lru_cache(maxsize=64)
+def resize_taps(in_size: int, out_size: int, mode: str, antialias: bool):
+    """``(index, weights)``, both [out, k]: row i of ``resize_weights`` as its k-wide window of
+    non-zero entries (index clipped to the image, weight 0 past the window's end)."""
+    dense = resize_weights(in_size, out_size, mode, antialias)
+    nonzero = dense != 0
+    first = np.argmax(nonzero, axis=1)
+    last = in_size - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+    span = np.maximum(last - first + 1, 1)
+    k = int(span.max()) if out_size else 1
+    steps = np.arange(k)[None, :]
+    index = np.minimum(first[:, None] + steps, in_size - 1)
+    weights = np.where(steps < span[:, None], dense[np.arange(out_size)[:, None], index], 0.0)
+    index.setflags(write=False)
+    weights.setflags(write=False)
+    return index, weights
+
+
+def _apply_taps(arr, axis: int, index, weights):
+    """``W @ arr`` along ``axis`` (-1 or -2) from the taps: for each of the k taps, gather one input per
+    output and add it in with its weight (k passes over the output; no [..., out, k] temporary)."""
+    xp = xp_of(arr)
+    index = xp.asarray(index)
+    weights = xp.asarray(weights, dtype=arr.dtype if arr.dtype.kind == "f" else np.float64)
+    if axis == -2:
+        weights = weights[:, :, None]
+    acc = None
+    for j in range(index.shape[1]):
+        term = xp.take(arr, index[:, j], axis=axis) * weights[:, j]
+        acc = term if acc is None else acc + term
+    return acc
+
+
 def resize_array(arr, size, mode: str, antialias: bool):
     """Resize the last two axes of a float array to ``size = (out_h, out_w)``."""
     xp = xp_of(arr)
     out_h, out_w = size
     in_h, in_w = arr.shape[-2:]
     if mode in ("nearest", "nearest-exact"):
-        # a plain gather: no arithmetic, so no need for the matrix products
+        # a plain gather: no arithmetic
         exact = mode == "nearest-exact"
         rows = xp.asarray(nearest_indices(in_h, out_h, exact))
         cols = xp.asarray(nearest_indices(in_w, out_w, exact))
         return xp.take(xp.take(arr, rows, axis=-2), cols, axis=-1)
-    wy = xp.asarray(resize_weights(in_h, out_h, mode, antialias), dtype=arr.dtype)
-    wx = xp.asarray(resize_weights(in_w, out_w, mode, antialias), dtype=arr.dtype)
-    # (Wy @ img) @ Wx.T, batched over the leading axes by matmul's broadcasting
-    return xp.matmul(xp.matmul(wy, arr), wx.T)
+    out = _apply_taps(arr, -1, *resize_taps(in_w, out_w, mode, antialias))
+    return _apply_taps(out, -2, *resize_taps(in_h, out_h, mode, antialias))
 
 
 @functools.lru_cache(maxsize=64)
-def resize_weights_int16(in_size: int, out_size: int, mode: str, antialias: bool):
-    """The weights as torch's native uint8 kernel (Pillow's) uses them: scaled by ``2^p`` and rounded
-    half away from zero to int16, ``p`` the largest precision (< 22) that keeps twice the largest
-    weight below 2^15. Returned as a float64 matrix (exact integers) and ``p``."""
-    weights = resize_weights(in_size, out_size, mode, antialias)
+def resize_taps_int16(in_size: int, out_size: int, mode: str, antialias: bool):
+    """The taps as torch's native uint8 kernel (Pillow's) uses them: the weights scaled by ``2^p`` and
+    rounded half away from zero to int16, ``p`` the largest precision (< 22) that keeps twice the
+    largest weight below 2^15. Returns (index, weights as exact integers in float64, p)."""
+    index, weights = resize_taps(in_size, out_size, mode, antialias)
     largest = float(weights.max())
     precision = 0
     while precision < 22 and int(0.5 + largest * (1 << (precision + 1))) < (1 << 15):
         precision += 1
     scaled = np.trunc(weights * float(1 << precision) + np.sign(weights) * 0.5)
     scaled.setflags(write=False)
-    return scaled, precision
+    return index, scaled, precision
 
 
 def resize_axis_uint8(arr, axis: int, out_size: int, mode: str, antialias: bool):
@@ -149,9 +183,7 @@ def resize_axis_uint8(arr, axis: int, out_size: int, mode: str, antialias: bool)
     in_size = arr.shape[axis]
     if in_size == out_size:
         return arr
-    weights, precision = resize_weights_int16(in_size, out_size, mode, antialias)
-    weights = xp.asarray(weights)
-    values = arr.astype(np.float64)
-    acc = xp.matmul(values, weights.T) if axis == -1 else xp.matmul(weights, values)
+    index, weights, precision = resize_taps_int16(in_size, out_size, mode, antialias)
+    acc = _apply_taps(arr.astype(np.float64), axis, index, weights)
     out = xp.floor((acc + float(1 << (precision - 1))) / float(1 << precision)) if precision else acc
     return xp.clip(out, 0, 255).astype(np.uint8)

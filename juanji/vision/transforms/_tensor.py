@@ -206,12 +206,12 @@ def hsv_to_rgb(img):
     p = xp.clip(v * (1.0 - s), 0.0, 1.0)
     q = xp.clip(v * (1.0 - s * f), 0.0, 1.0)
     t = xp.clip(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
-    table = {0: (v, t, p), 1: (q, v, p), 2: (p, v, t), 3: (p, q, v), 4: (t, p, v), 5: (v, p, q)}
-    r, g, b = xp.zeros_like(v), xp.zeros_like(v), xp.zeros_like(v)
-    for k, (rk, gk, bk) in table.items():
-        here = sector == k
-        r, g, b = xp.where(here, rk, r), xp.where(here, gk, g), xp.where(here, bk, b)
-    return xp.stack((r, g, b), axis=-3).astype(img.dtype, copy=False)
+    # sector k: (r, g, b) = (v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q); one gather
+    # from the stack (v, p, q, t) by a [3, 6] table of positions
+    table = xp.asarray([[0, 2, 1, 1, 3, 0], [3, 0, 0, 2, 1, 1], [1, 1, 3, 0, 0, 2]])
+    vpqt = xp.stack((v, p, q, t), axis=-3)
+    select = xp.moveaxis(table[:, sector], 0, -3)          # [..., 3, H, W]
+    return xp.take_along_axis(vpqt, select, axis=-3).astype(img.dtype, copy=False)
 
 
 def adjust_hue(img, factor: float):
