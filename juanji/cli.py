@@ -41,8 +41,8 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     S = argparse.SUPPRESS
     p.add_argument("--model", default=S, help="model name for juanji.vision.models.get_model (default lenet5)")
     p.add_argument("--model-arg", dest="model_args", action="append", type=_model_arg, default=S,
-                   metavar="KEY=VALUE", help="extra model argument, repeatable, e.g. small_input=true "
-                                             "(default for lenet5: variant=relu)")
+                   metavar="KEY=VALUE", help="extra model argument, repeatable, e.g. small_input=true or "
+                                             "variant=classic (the builder's defaults otherwise, as in the library)")
     p.add_argument("--data", default=S,
                    help="sample | fashion-mnist | mnist | DIR (IDX files, or an image folder per class; default sample)")
     p.add_argument("--data-root", default=S,

@@ -145,3 +145,44 @@ def test_weights_of_another_model_are_refused(trained):
     payload["model"] = {"name": "no_such_net", "kwargs": {}}
     with pytest.raises(CheckpointError, match="asks for model 'no_such_net'.*cannot be built"):
         model_from_checkpoint(payload, "x.juanji")
+
+
+# ---------------------------------------------------------------------------------- one definition of a model
+def _accuracy(model, payload) -> float:
+    from juanji.training.data import evaluation_loader, load_datasets
+    from juanji.training.inference import evaluate
+    from juanji.training.preprocess import Preprocessing
+    data = load_datasets("sample", test_samples=100, preprocessing=Preprocessing.from_dict(payload["preprocessing"]),
+                         need_train=False)
+    return evaluate(model, evaluation_loader(data.test, 100)).accuracy
+
+
+def test_the_library_model_of_a_name_is_the_trained_one(trained):
+    """The lenet5 trap: juanji train --model lenet5 and models.lenet5() are one definition, so the
+    checkpoint's weights in the library's default model score what the run measured."""
+    from juanji.vision import models
+    payload = load_checkpoint(trained / "last.juanji")
+    mine = models.lenet5()
+    mine.load_state_dict(payload["model_state"])
+    rebuilt = model_from_checkpoint(trained / "last.juanji")
+    assert repr(mine) == repr(rebuilt)
+    assert _accuracy(mine, payload) == _accuracy(rebuilt, payload) > 0.3
+
+
+def test_weights_loaded_into_a_model_with_other_layers_are_refused_loudly(trained):
+    from juanji.checkpoint import load_weights
+    from juanji.vision import models
+    classic = models.lenet5(variant="classic")   # the same state_dict keys and shapes
+    with pytest.raises(CheckpointError) as info:
+        load_weights(classic, trained / "last.juanji")
+    message = str(info.value)
+    assert _one_line(message)
+    assert ("was trained on lenet5(num_classes=10, in_channels=1, variant='relu', input_size=28), whose layer '1' "
+            "is ReLU; this model's is Sigmoid") in message
+    assert load_weights(models.lenet5(), trained / "last.juanji") is not None
+
+
+def test_the_checkpoint_records_every_constructor_argument(trained):
+    record = load_checkpoint(trained / "best.juanji")["model"]
+    assert record["kwargs"] == {"num_classes": 10, "in_channels": 1, "variant": "relu", "input_size": 28}
+    assert ["1", "ReLU"] in record["layers"] and ["2", "MaxPool2d"] in record["layers"]

@@ -130,7 +130,9 @@ def test_short_run_writes_log_curves_and_checkpoints(tmp_path):
 
     last, best = load_checkpoint(out / "last.juanji"), load_checkpoint(out / "best.juanji")
     assert last["progress"] == {"epoch": 2, "step_in_epoch": 0, "global_step": 16}
-    assert last["model"] == {"name": "lenet5", "kwargs": {"num_classes": 10, "in_channels": 1, "variant": "relu"}}
+    assert last["model"]["name"] == "lenet5"
+    assert last["model"]["kwargs"] == {"num_classes": 10, "in_channels": 1, "variant": "relu", "input_size": 28}
+    assert last["model"]["layers"][:3] == [["", "LeNet5"], ["0", "Conv2d"], ["1", "ReLU"]]
     assert last["classes"][0] == "T-shirt/top" and len(last["classes"]) == 10
     best_epoch = int(np.argmax([r["val_accuracy"] for r in epochs])) + 1
     assert best["progress"]["epoch"] == best_epoch == result.best_epoch

@@ -3,13 +3,15 @@ defaults are the tables of ``choices.py``)."""
 
 from __future__ import annotations
 
+import inspect
+
 from .. import optim
 from ..optim import lr_scheduler
 from .choices import OPTIMIZERS, SCHEDULERS
 from .config import TrainConfig
 from .errors import TrainingError, one_line
 
-__all__ = ["build_model", "model_names", "build_optimizer", "build_scheduler"]
+__all__ = ["build_model", "model_names", "constructor_arguments", "build_optimizer", "build_scheduler"]
 
 
 def model_names() -> list[str] | None:
@@ -20,6 +22,30 @@ def model_names() -> list[str] | None:
         if callable(fn):
             return sorted(fn())
     return None
+
+
+def constructor_arguments(name: str, given: dict) -> dict:
+    """Every argument of the zoo builder ``name``: ``given``, then the builder's defaults for the
+    rest, so a checkpoint rebuilds the same model even if a default changes later.
+
+    >>> from juanji.training.builders import constructor_arguments
+    >>> constructor_arguments("lenet5", {"num_classes": 3})
+    {'num_classes': 3, 'in_channels': 1, 'variant': 'relu', 'input_size': 28}
+    """
+    from ..vision import models
+    builder = getattr(models, name, None)
+    try:
+        signature = inspect.signature(builder)
+    except (TypeError, ValueError):   # not a plain function (a test's stand-in): keep what was given
+        return dict(given)
+    arguments = {}
+    for parameter in signature.parameters.values():
+        if parameter.name in given:
+            arguments[parameter.name] = given[parameter.name]
+        elif parameter.default is not inspect.Parameter.empty and parameter.kind is not parameter.VAR_KEYWORD:
+            arguments[parameter.name] = parameter.default
+    arguments.update({k: v for k, v in given.items() if k not in arguments})  # **kwargs builders
+    return arguments
 
 
 def build_model(name: str, num_classes: int, in_channels: int, **model_args):

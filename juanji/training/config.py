@@ -28,7 +28,7 @@ class TrainConfig:
     """
 
     model: str = "lenet5"
-    model_args: dict | None = None      # extra keyword arguments for get_model; lenet5: {"variant": "relu"}
+    model_args: dict | None = None      # extra keyword arguments for get_model
     data: str = "sample"
     data_root: str | None = None
     epochs: int = 10
@@ -69,10 +69,7 @@ class TrainConfig:
         """A checked copy with every ``None`` default filled in."""
         self.check()
         c = dataclasses.replace(self)
-        if c.model_args is None:
-            # LeNet-5's trainable variant (ReLU, max pooling) unless another is asked for
-            c.model_args = {"variant": "relu"} if c.model == "lenet5" else {}
-        c.model_args = dict(c.model_args)
+        c.model_args = dict(c.model_args or {})   # the builder's own defaults, as in the library
         optimizer, schedule = OPTIMIZERS[c.optimizer], SCHEDULERS[c.scheduler]
         if c.lr is None:
             c.lr = optimizer.lr

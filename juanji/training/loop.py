@@ -32,7 +32,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from ..nn import functional as F
-from .builders import build_model, build_optimizer, build_scheduler
+from .builders import build_model, build_optimizer, build_scheduler, constructor_arguments
 from .callbacks import Callbacks
 from .choices import OPTIMIZERS, SCHEDULERS
 from .config import TrainConfig
@@ -81,8 +81,9 @@ class _Run:
         c = config
         # the seed fixes the initial weights and every later draw from juanji's generator (dropout)
         backend.manual_seed(c.seed)
-        self.model_kwargs = {"num_classes": len(datasets.classes), "in_channels": datasets.preprocessing.channels,
-                             **c.model_args}
+        self.model_kwargs = constructor_arguments(c.model, {"num_classes": len(datasets.classes),
+                                                            "in_channels": datasets.preprocessing.channels,
+                                                            **c.model_args})
         self.model = build_model(c.model, **self.model_kwargs)
         self._check_model_fits()
         # what the steps call: the model itself, or DistributedDataParallel around it

@@ -13,7 +13,7 @@ the remaining steps compute (``RESUME_OVERRIDABLE``) may be given again with oth
 from __future__ import annotations
 
 from .. import backend
-from ..checkpoint import CheckpointError, model_from_checkpoint
+from ..checkpoint import CheckpointError, layer_types, load_weights
 from .choices import SCHEDULERS
 from .config import RESUME_OVERRIDABLE, TrainConfig
 from .errors import TrainingError, one_line
@@ -54,7 +54,8 @@ def resume_config(saved: dict, given: dict) -> TrainConfig:
 def checkpoint_payload(run) -> dict:
     """Everything :func:`restore_run` needs, and what eval/predict need (see juanji/checkpoint.py)."""
     return {
-        "model": {"name": run.config.model, "kwargs": dict(run.model_kwargs)},
+        "model": {"name": run.config.model, "kwargs": dict(run.model_kwargs),
+                  "layers": layer_types(run.model)},
         "model_state": run.model.state_dict(),
         "optimizer_state": run.optimizer.state_dict(),
         "scheduler_state": None if run.scheduler is None else run.scheduler.state_dict(),
@@ -77,7 +78,7 @@ def restore_run(run, payload: dict, path: str) -> None:
     if payload["model"]["name"] != run.config.model:
         raise CheckpointError(f"checkpoint '{path}' is for model '{payload['model']['name']}', "
                               f"not '{run.config.model}'")
-    model_from_checkpoint(payload, path, build=lambda name, **kwargs: run.model)
+    load_weights(run.model, payload, path)
     try:
         run.optimizer.load_state_dict(payload["optimizer_state"])
         if run.scheduler is not None:

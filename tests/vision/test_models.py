@@ -512,9 +512,9 @@ def _compare_step(j_model, t_model, input_shape, dtype, with_grads=True, seed=0)
 
 # (juanji builder kwargs, reference, input shape for the equality check)
 STEP_CASES = {
-    "lenet5-classic": (dict(name="lenet5"), lambda: ref_lenet5(), (4, 1, 28, 28)),
-    "lenet5-relu": (dict(name="lenet5", variant="relu"), lambda: ref_lenet5(variant="relu"), (4, 1, 28, 28)),
-    "lenet5-32x32-rgb": (dict(name="lenet5", in_channels=3, input_size=32, num_classes=5),
+    "lenet5-classic": (dict(name="lenet5", variant="classic"), lambda: ref_lenet5(), (4, 1, 28, 28)),
+    "lenet5-relu": (dict(name="lenet5"), lambda: ref_lenet5(variant="relu"), (4, 1, 28, 28)),
+    "lenet5-32x32-rgb": (dict(name="lenet5", variant="classic", in_channels=3, input_size=32, num_classes=5),
                          lambda: ref_lenet5(5, 3, input_size=32), (2, 3, 32, 32)),
     "cnnnet": (dict(name="cnnnet"), lambda: RefCNNNet(), (4, 3, 32, 32)),
     "cnnnet-gray-7": (dict(name="cnnnet", in_channels=1, num_classes=7), lambda: RefCNNNet(7, 1), (2, 1, 32, 32)),

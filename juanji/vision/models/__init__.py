@@ -3,7 +3,7 @@
 =============  ==========================  =====================================================
 name           intended input              notes
 =============  ==========================  =====================================================
-lenet5         1 x 28 x 28 (or 32)         d2l's LeNet-5; ``variant='classic'`` or ``'relu'``
+lenet5         1 x 28 x 28 (or 32)         LeNet-5: ReLU + max pool; ``variant='classic'``: d2l's
 cnnnet         3 x 32 x 32                 PyTorch's CIFAR-10 tutorial network
 alexnet        3 x 224 x 224               torchvision's; ``small_input=True`` for 28/32
 vgg11..vgg19   3 x 224 x 224               torchvision's, ``*_bn`` with batch norm;

@@ -6,8 +6,12 @@ Two convolution + pooling stages and three fully connected layers::
     conv(6, 16, 5) - act - pool 2   ->  16 x 10 x 10 ->  16 x 5 x 5
     flatten - fc 400 -> 120 - act - fc 120 -> 84 - act - fc 84 -> num_classes
 
-``variant='classic'`` is the original's sigmoid activations with average pooling (d2l's
-version); ``variant='relu'`` uses ReLU and max pooling, which trains much faster.
+``variant='relu'`` (the default) uses ReLU and max pooling, which trains much faster;
+``variant='classic'`` is the original's sigmoid activations with average pooling, as d2l's
+chapter builds it. ``lenet5`` is this one definition everywhere: the library, ``juanji train
+--model lenet5`` and ``juanji summary lenet5`` all build ``variant='relu'`` unless told
+otherwise, and a training checkpoint records every constructor argument (rebuild it with
+``juanji.checkpoint.model_from_checkpoint``).
 
 The first convolution pads by 2 for 28x28 inputs (MNIST, Fashion-MNIST), which is what the
 original's 32x32 input amounts to; ``input_size=32`` (CIFAR, original LeNet) pads nothing.
@@ -16,6 +20,8 @@ original's 32x32 input amounts to; ``input_size=32`` (CIFAR, original LeNet) pad
     >>> import juanji
     >>> lenet5()(juanji.randn(2, 1, 28, 28)).shape
     juanji.Size([2, 10])
+    >>> lenet5()[1], lenet5(variant="classic")[1]
+    (ReLU(), Sigmoid())
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ class LeNet5(nn.Sequential):
     """LeNet-5 as one ``Sequential`` (d2l's layout: indices 0..11, ``state_dict`` keys
     ``0.weight``, ``3.weight``, ``7.weight``, ``9.weight``, ``11.weight`` and their biases)."""
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, variant: str = "classic",
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, variant: str = "relu",
                  input_size: int = 28):
         if variant not in _ACTIVATIONS:
             raise ValueError(f"lenet5: variant must be one of {sorted(_ACTIVATIONS)}, got {variant!r}")
@@ -50,8 +56,10 @@ class LeNet5(nn.Sequential):
             nn.Linear(84, num_classes),
         )
         self.variant = variant
+        self.input_size = input_size
 
 
-def lenet5(num_classes: int = 10, in_channels: int = 1, variant: str = "classic", input_size: int = 28) -> LeNet5:
-    """LeNet-5 for ``(N, in_channels, input_size, input_size)`` inputs (28 or 32)."""
+def lenet5(num_classes: int = 10, in_channels: int = 1, variant: str = "relu", input_size: int = 28) -> LeNet5:
+    """LeNet-5 for ``(N, in_channels, input_size, input_size)`` inputs (28 or 32); ``variant`` is
+    ``'relu'`` (ReLU + max pooling, default) or ``'classic'`` (sigmoid + average pooling, d2l's)."""
     return LeNet5(num_classes=num_classes, in_channels=in_channels, variant=variant, input_size=input_size)
