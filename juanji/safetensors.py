@@ -6,8 +6,14 @@ A safetensors file is an 8-byte little-endian header length, a JSON header ``{na
 "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {str: str}}`` and the raw
 little-endian bytes of every tensor. Nothing in it is code, so nothing runs on load.
 
-    >>> juanji.safetensors.save_file(model.state_dict(), "model.safetensors")
-    >>> model.load_state_dict(juanji.safetensors.load_file("model.safetensors"))
+    >>> import os, tempfile
+    >>> import juanji.safetensors
+    >>> from juanji import nn
+    >>> model = nn.Linear(3, 2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> juanji.safetensors.save_file(model.state_dict(), path)
+    >>> model.load_state_dict(juanji.safetensors.load_file(path))
+    <All keys matched successfully>
 """
 
 from __future__ import annotations

@@ -8,12 +8,13 @@ string (``"DEFAULT"``, ``"IMAGENET1K_V1"``, ``"ResNet18_Weights.IMAGENET1K_V1"``
 to a weights file (torch.save, juanji.save or safetensors). With an enum member, the file is
 found in torchvision's cache or downloaded (see :mod:`juanji.hub`), ``num_classes`` becomes
 the number of its categories, and ``weights.transforms()`` is the preprocessing it was trained
-with::
+with (not run by the tests: it needs the weights file)::
 
-    >>> weights = ResNet18_Weights.DEFAULT
-    >>> model = resnet18(weights=weights).eval()
-    >>> batch = weights.transforms()(image).unsqueeze(0)
-    >>> weights.meta["categories"][model(batch).argmax().item()]
+    from juanji.vision.models import ResNet18_Weights, resnet18
+    weights = ResNet18_Weights.DEFAULT
+    model = resnet18(weights=weights).eval()
+    batch = weights.transforms()(image).unsqueeze(0)
+    weights.meta["categories"][model(batch).argmax().item()]
 """
 
 from __future__ import annotations
