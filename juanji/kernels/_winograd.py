@@ -38,6 +38,7 @@ as runs over whole image rows (vectorised), then along columns within each tile.
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 from functools import lru_cache
 
@@ -50,7 +51,8 @@ __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "w
 
 # interpolation points per output tile size m (and infinity); a = m + 2 points in all
 TILE_POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 2, -2), 6: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))}
-CHUNK_BYTES = 2 << 20  # transformed input tiles of one chunk, about this many bytes
+CHUNK_BYTES = 4 << 20  # transformed input tiles of one chunk, about this many bytes,
+MIN_CHUNK_TILES = 256  # but at least this many tiles: BLAS needs rows (measured: 48 rows ran at half speed)
 
 
 # ----------------------------------------------------------------------------------------- matrices
@@ -139,137 +141,214 @@ def _pair(value):
 
 
 # ----------------------------------------------------------------------------------------- Numba loops
-# Each loop works one channel at a time on the tiles of a few samples, in three steps whose
-# inner loops all run over the tiles (contiguous, vectorised): gather every tile's b x b values
-# into ``(b, b, tiles)`` (zero outside the plane), then apply the matrix along j, then along i.
-# The tiles of one channel stay in cache between the steps.
+# The tiles are transformed channels-last: a chunk of samples is first turned from (n, C, H, W)
+# into (n, H, W, C), so that every value of a tile is a run of C contiguous channels and every
+# step of a transform is a vector operation over the channels (long, contiguous: vectorised),
+# with no small loops over a plane's few tiles. The transformed tiles are ``(a*a, P, C)``: for
+# each of the a*a positions a (tiles x channels) matrix, as BLAS takes it.
+# (All loops index flat arrays with unsigned integers: no wrap-around tests, no array views
+# made inside the loops; both cost more than the arithmetic here.)
 
-@njit(cache=True, inline="always")
-def _axpy(dst, src, coef, count):
-    """``dst[:count] += coef * src[:count]`` (1-d arrays; unsigned indices: no wrap-around test)."""
-    for q in range(count):
-        dst[uint64(q)] += coef * src[uint64(q)]
-
-
-@njit(cache=True, inline="always")
-def _valid_tiles(offset, step, size, tiles):
-    """Tiles ``[t0, t1)`` whose position ``t*step + offset`` lies in ``[0, size)``."""
-    t0 = 0 if offset >= 0 else (-offset + step - 1) // step
-    last = size - 1 - offset
-    if last < 0:
-        return 0, 0
-    t1 = min(tiles, last // step + 1)
-    return t0, max(t0, t1)
-
-
-@njit(cache=True, inline="always")
-def _apply_both_sides(gathered, half, R, out_c, count, row):
-    """``out_c[a*xi + nu] = sum_ij R[xi, i] R[nu, j] gathered[i, j]`` (each over ``count`` tiles).
-    Each output row is summed in ``row`` (in cache) and stored once: ``out_c`` is large."""
-    a, b = R.shape
-    half[:, :, :count] = 0.0
-    for i in range(b):
-        for nu in range(a):
-            for j in range(b):
-                coef = R[nu, j]
-                if coef != 0.0:
-                    _axpy(half[i, nu], gathered[i, j], coef, count)
-    for xi in range(a):
-        for nu in range(a):
-            row[:count] = 0.0
-            for i in range(b):
-                coef = R[xi, i]
-                if coef != 0.0:
-                    _axpy(row, half[i, nu], coef, count)
-            target = out_c[a * xi + nu]
-            for q in range(count):
-                target[uint64(q)] = row[uint64(q)]
+@njit(cache=True, nogil=True)
+def _to_channels_last(src, n0, n1, dst):
+    """``dst[n - n0, h, w, c] = src[n, c, h, w]`` for samples ``n0 .. n1``, in 16 x 16 blocks
+    (channel x position) so that reads and writes both stay within a few cache lines."""
+    channels, area = src.shape[1], src.shape[2] * src.shape[3]
+    flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
+    for n in range(n0, n1):
+        s0, d0 = n * channels * area, (n - n0) * area * channels
+        for c0 in range(0, channels, 16):
+            c1 = min(channels, c0 + 16)
+            for q0 in range(0, area, 16):
+                q1 = min(area, q0 + 16)
+                for c in range(c0, c1):
+                    for q in range(q0, q1):
+                        flat_dst[uint64(d0 + q * channels + c)] = flat_src[uint64(s0 + c * area + q)]
 
 
 @njit(cache=True, nogil=True)
-def _tiles_in(src, n0, n1, R, step, off_h, off_w, tiles_h, tiles_w, out, gathered, half, line_sum):
-    """``out[a*xi + nu, c, p] = (R @ tile @ R^T)[xi, nu]`` for every tile ``p`` of samples
-    ``n0 .. n1`` of ``src (N, C, H, W)``, with ``R (a, b)``.
+def _from_channels_last(src, n0, n1, dst, bias, use_bias):
+    """``dst[n, c, h, w] = src[n - n0, h, w, c] (+ bias[c])``: the way back, blocked alike."""
+    channels, area = dst.shape[1], dst.shape[2] * dst.shape[3]
+    flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
+    for n in range(n0, n1):
+        s0, d0 = (n - n0) * area * channels, n * channels * area
+        for c0 in range(0, channels, 16):
+            c1 = min(channels, c0 + 16)
+            for q0 in range(0, area, 16):
+                q1 = min(area, q0 + 16)
+                for c in range(c0, c1):
+                    add = bias[c] if use_bias else 0.0
+                    for q in range(q0, q1):
+                        flat_dst[uint64(d0 + c * area + q)] = flat_src[uint64(s0 + q * channels + c)] + add
 
-    Tile ``p = (n - n0, ty, tx)`` holds ``src[n, c, ty*step - off_h + i, tx*step - off_w + j]``
-    for ``i, j < b``, zero outside the plane. Work arrays: ``gathered (b, b, P)``, ``half (b, a, P)``.
+
+@njit(cache=True, nogil=True)
+def _tiles_in(src, R, step, off_h, off_w, tiles_h, tiles_w, out, half, acc):
+    """``out[a*xi + nu, p, :] = (R @ tile_p @ R^T)[xi, nu]`` over the channels, ``R (a, b)``.
+
+    ``src (n, H, W, C)`` is channels-last; tile ``p = (n, ty, tx)`` holds
+    ``src[n, ty*step - off_h + i, tx*step - off_w + j, :]`` for ``i, j < b`` (zero outside).
+    Work arrays: ``half`` (at least b*a*C values) and ``acc`` (C).
     """
     a, b = R.shape
-    channels, height, width = src.shape[1], src.shape[2], src.shape[3]
-    count = (n1 - n0) * tiles_h * tiles_w
-    flat = src.reshape(-1)
-    into = gathered.reshape(-1)
-    stride_g = gathered.shape[2]
-    for c in range(channels):
-        for i in range(b):
-            for j in range(b):
-                t0, t1 = _valid_tiles(j - off_w, step, width, tiles_w)
-                target = (i * gathered.shape[1] + j) * stride_g
-                p = 0
-                for n in range(n0, n1):
-                    for ty in range(tiles_h):
-                        row = ty * step - off_h + i
-                        start = target + p
+    count, height, width, channels = src.shape
+    tiles = tiles_h * tiles_w
+    flat_src, flat_out, flat_half = src.reshape(-1), out.reshape(-1), half.reshape(-1)
+    for n in range(count):
+        for ty in range(tiles_h):
+            for tx in range(tiles_w):
+                p = n * tiles + ty * tiles_w + tx
+                # half[i, nu] = sum_j R[nu, j] tile[i, j]  (rows of the tile)
+                for i in range(b):
+                    row = ty * step - off_h + i
+                    for nu in range(a):
+                        h0 = (i * a + nu) * channels
+                        for c in range(channels):
+                            flat_half[uint64(h0 + c)] = 0.0
                         if row < 0 or row >= height:
-                            for tx in range(tiles_w):
-                                into[uint64(start + tx)] = 0.0
-                        else:
-                            source = ((n * channels + c) * height + row) * width + j - off_w
-                            for tx in range(t0):
-                                into[uint64(start + tx)] = 0.0
-                            for tx in range(t0, t1):
-                                into[uint64(start + tx)] = flat[uint64(source + tx * step)]
-                            for tx in range(t1, tiles_w):
-                                into[uint64(start + tx)] = 0.0
-                        p += tiles_w
-        _apply_both_sides(gathered, half, R, out[:, c], count, line_sum)
+                            continue
+                        for j in range(b):
+                            coef = R[nu, j]
+                            col = tx * step - off_w + j
+                            if coef != 0.0 and 0 <= col < width:
+                                s0 = ((n * height + row) * width + col) * channels
+                                for c in range(channels):
+                                    flat_half[uint64(h0 + c)] += coef * flat_src[uint64(s0 + c)]
+                # out[xi, nu] = sum_i R[xi, i] half[i, nu]  (then its columns)
+                for xi in range(a):
+                    for nu in range(a):
+                        for c in range(channels):
+                            acc[uint64(c)] = 0.0
+                        for i in range(b):
+                            coef = R[xi, i]
+                            if coef != 0.0:
+                                h0 = (i * a + nu) * channels
+                                for c in range(channels):
+                                    acc[uint64(c)] += coef * flat_half[uint64(h0 + c)]
+                        o0 = ((xi * a + nu) * (count * tiles) + p) * channels
+                        for c in range(channels):
+                            flat_out[uint64(o0 + c)] = acc[uint64(c)]
 
 
 @njit(cache=True, nogil=True)
-def _tiles_out(src, Q, step, off_h, off_w, tiles_h, tiles_w, dst, n0, n1, accumulate, gathered, half, line_sum):
-    """The other direction: ``(Q @ v @ Q^T)`` of each tile's ``a x a`` values
-    ``v[xi, nu] = src[a*xi + nu, ch, p]`` goes to ``dst[n, ch, ty*step - off_h + i,
-    tx*step - off_w + j]`` (``i, j < b``, ``Q (b, a)``), written or (``accumulate``) added, and
-    cut where it falls outside the plane. Work arrays: ``gathered (b, b, P)``, ``half (b, a, P)``."""
+def _tiles_out(src, Q, step, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half, acc):
+    """The other direction: ``(Q @ v_p @ Q^T)`` of each tile's ``a x a`` channel vectors
+    ``v_p[xi, nu] = src[a*xi + nu, p, :]`` goes to ``dst[n, ty*step - off_h + i, tx*step - off_w + j, :]``
+    (``i, j < b``, ``Q (b, a)``, ``dst (n, H, W, C)`` channels-last), written or
+    (``accumulate``) added, cut where it falls outside the plane. Work arrays as ``_tiles_in``."""
     b, a = Q.shape
-    channels, height, width = dst.shape[1], dst.shape[2], dst.shape[3]
-    count = (n1 - n0) * tiles_h * tiles_w
-    flat = dst.reshape(-1)
-    values = gathered.reshape(-1)
-    stride_g = gathered.shape[2]
-    for ch in range(channels):
-        # half[j, xi] = sum_nu Q[j, nu] v[xi, nu];  gathered[i, j] = sum_xi Q[i, xi] half[j, xi]
-        half[:, :, :count] = 0.0
-        for xi in range(a):
-            for j in range(b):
-                for nu in range(a):
-                    coef = Q[j, nu]
-                    if coef != 0.0:
-                        _axpy(half[j, xi], src[a * xi + nu, ch], coef, count)
-        gathered[:, :, :count] = 0.0
-        for i in range(b):
-            for xi in range(a):
-                coef = Q[i, xi]
-                if coef != 0.0:
+    count, height, width, channels = dst.shape
+    tiles = tiles_h * tiles_w
+    total = count * tiles
+    flat_src, flat_dst, flat_half = src.reshape(-1), dst.reshape(-1), half.reshape(-1)
+    for n in range(count):
+        for ty in range(tiles_h):
+            for tx in range(tiles_w):
+                p = n * tiles + ty * tiles_w + tx
+                # half[xi, j] = sum_nu Q[j, nu] v[xi, nu]
+                for xi in range(a):
                     for j in range(b):
-                        _axpy(gathered[i, j], half[j, xi], coef, count)
-        for i in range(b):
-            for j in range(b):
-                t0, t1 = _valid_tiles(j - off_w, step, width, tiles_w)
-                source = (i * gathered.shape[1] + j) * stride_g
-                p = 0
-                for n in range(n0, n1):
-                    for ty in range(tiles_h):
-                        row = ty * step - off_h + i
-                        if 0 <= row < height:
-                            target = ((n * channels + ch) * height + row) * width + j - off_w
-                            if accumulate:
-                                for tx in range(t0, t1):
-                                    flat[uint64(target + tx * step)] += values[uint64(source + p + tx)]
-                            else:
-                                for tx in range(t0, t1):
-                                    flat[uint64(target + tx * step)] = values[uint64(source + p + tx)]
-                        p += tiles_w
+                        h0 = (xi * b + j) * channels
+                        for c in range(channels):
+                            flat_half[uint64(h0 + c)] = 0.0
+                        for nu in range(a):
+                            coef = Q[j, nu]
+                            if coef != 0.0:
+                                s0 = ((xi * a + nu) * total + p) * channels
+                                for c in range(channels):
+                                    flat_half[uint64(h0 + c)] += coef * flat_src[uint64(s0 + c)]
+                # value[i, j] = sum_xi Q[i, xi] half[xi, j]
+                for i in range(b):
+                    row = ty * step - off_h + i
+                    if row < 0 or row >= height:
+                        continue
+                    for j in range(b):
+                        col = tx * step - off_w + j
+                        if col < 0 or col >= width:
+                            continue
+                        for c in range(channels):
+                            acc[uint64(c)] = 0.0
+                        for xi in range(a):
+                            coef = Q[i, xi]
+                            if coef != 0.0:
+                                h0 = (xi * b + j) * channels
+                                for c in range(channels):
+                                    acc[uint64(c)] += coef * flat_half[uint64(h0 + c)]
+                        d0 = ((n * height + row) * width + col) * channels
+                        if accumulate:
+                            for c in range(channels):
+                                flat_dst[uint64(d0 + c)] += acc[uint64(c)]
+                        else:
+                            for c in range(channels):
+                                flat_dst[uint64(d0 + c)] = acc[uint64(c)]
+
+
+@njit(cache=True, nogil=True)
+def _weight_to_tiles(wt, G, u, half):
+    """``u[a*xi + nu, c, :] = (G @ w[:, c] @ G^T)[xi, nu]``: the filters in the transformed space,
+    as the right-hand side of the products (rows c, columns k). ``wt (C, 3, 3, K)`` is the weight
+    with the output channels last, so that every step runs along k. ``half``: ``(a, 3, K)``."""
+    channels, out_channels = wt.shape[0], wt.shape[3]
+    a = G.shape[0]
+    for c in range(channels):
+        for xi in range(a):
+            for j in range(3):
+                for k in range(out_channels):
+                    half[xi, j, k] = G[xi, 0] * wt[c, 0, j, k] + G[xi, 1] * wt[c, 1, j, k] + G[xi, 2] * wt[c, 2, j, k]
+        for xi in range(a):
+            for nu in range(a):
+                g0, g1, g2 = G[nu, 0], G[nu, 1], G[nu, 2]
+                for k in range(out_channels):
+                    u[a * xi + nu, c, k] = half[xi, 0, k] * g0 + half[xi, 1, k] * g1 + half[xi, 2, k] * g2
+
+
+@njit(cache=True, nogil=True)
+def _weight_from_tiles(du, G, gwt, half):
+    """The adjoint: ``gwt[c, i, j, :] = (G^T @ dU_c @ G)[i, j]`` with ``dU_c[xi, nu] = du[a*xi + nu, c, :]``
+    (the weight gradient with the output channels last). ``half``: ``(3, a, K)``."""
+    channels, out_channels = du.shape[1], du.shape[2]
+    a = G.shape[0]
+    for c in range(channels):
+        half[...] = 0.0
+        for xi in range(a):
+            for nu in range(a):
+                for i in range(3):
+                    coef = G[xi, i]
+                    if coef != 0.0:
+                        for k in range(out_channels):
+                            half[i, nu, k] += coef * du[a * xi + nu, c, k]
+        for i in range(3):
+            for j in range(3):
+                for k in range(out_channels):
+                    gwt[c, i, j, k] = 0.0
+                for nu in range(a):
+                    coef = G[nu, j]
+                    if coef != 0.0:
+                        for k in range(out_channels):
+                            gwt[c, i, j, k] += half[i, nu, k] * coef
+
+
+# ----------------------------------------------------------------------------------------- work arrays
+_local = threading.local()
+
+
+def _workspace(name: str, size: int, dtype) -> np.ndarray:
+    """A flat work array of at least ``size`` values, kept per thread and reused by later calls.
+
+    Fresh large arrays cost a page fault per 4 KiB page the first time they are written (the
+    kernel zeroes each page): for ResNet-sized layers that was a third of a Winograd forward
+    (measured, CPU time). So each thread keeps its largest arrays; the memory they hold is a
+    few chunks' worth of tiles (``CHUNK_BYTES``/``MIN_CHUNK_TILES``), not a layer's.
+    """
+    store = getattr(_local, "arrays", None)
+    if store is None:
+        store = _local.arrays = {}
+    key = (name, np.dtype(dtype).char)
+    array = store.get(key)
+    if array is None or array.size < size:
+        array = store[key] = np.empty(size, dtype)
+    return array[:size]
 
 
 # ----------------------------------------------------------------------------------------- geometry
@@ -290,44 +369,77 @@ class _Plan:
         self.dtype = np.dtype(dtype)
         widest = max(self.channels, self.out_channels)
         per_sample = self.a * self.a * widest * self.tiles * self.dtype.itemsize
-        self.chunk = int(max(1, min(self.batch, CHUNK_BYTES // max(per_sample, 1))))
+        by_bytes = CHUNK_BYTES // max(per_sample, 1)
+        by_rows = -(-MIN_CHUNK_TILES // self.tiles)
+        self.chunk = int(max(1, min(self.batch, max(by_bytes, by_rows))))
 
     def parts(self) -> int:
         work = self.batch * self.tiles * self.channels * self.out_channels
         parts = min(batch_workers(), self.batch)
         return parts if parts > 1 and worth_parallel(work) else 1
 
-    def tile_array(self, channels, count):
-        return np.empty((self.a * self.a, channels, count * self.tiles), self.dtype)
+    def tile_buffer(self, name, channels):
+        """Room for the transformed tiles of one chunk with ``channels`` channels (reused per thread)."""
+        return _workspace(name, self.a * self.a * self.chunk * self.tiles * channels, self.dtype)
+
+    def tiles_of(self, buffer, count, channels):
+        """The first ``count`` samples' worth of ``buffer`` as contiguous ``(a*a, count*tiles, channels)``."""
+        width = count * self.tiles
+        return buffer[:self.a * self.a * width * channels].reshape(self.a * self.a, width, channels)
 
     def transform_weight(self, w):
-        """U = G w G^T for every (k, c), as (a*a, K, C)."""
-        u = np.einsum("ai,kcij,bj->abkc", self.G, w, self.G, optimize=True)
-        return np.ascontiguousarray(u.reshape(self.a * self.a, self.out_channels, self.channels))
+        """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U."""
+        u = np.empty((self.a * self.a, self.channels, self.out_channels), self.dtype)
+        wt = np.ascontiguousarray(np.asarray(w, self.dtype).transpose(1, 2, 3, 0))
+        _weight_to_tiles(wt, self.G, u, np.empty((self.a, 3, self.out_channels), self.dtype))
+        return u
+
+    def weight_from_tiles(self, du):
+        """grad w = G^T gradU G, from gradU as (a*a, C, K)."""
+        gwt = np.empty((self.channels, 3, 3, self.out_channels), self.dtype)
+        _weight_from_tiles(np.ascontiguousarray(du), self.G, gwt, np.empty((3, self.a, self.out_channels), self.dtype))
+        return np.ascontiguousarray(gwt.transpose(3, 0, 1, 2))
 
     def work_arrays(self):
-        """Per-thread scratch for the tile loops: ``(a, a, chunk tiles)`` twice and one row."""
-        shape = (self.a, self.a, self.chunk * self.tiles)
-        return np.empty(shape, self.dtype), np.empty(shape, self.dtype), np.empty(shape[2], self.dtype)
+        """Per-thread scratch: channels-last input and output planes of a chunk, the tile loops'
+        ``half`` and ``acc``."""
+        widest = max(self.channels, self.out_channels)
+        planes_in = (self.chunk, self.height, self.width, self.channels)
+        planes_out = (self.chunk, self.out_h, self.out_w, self.out_channels)
+        return {"in": _workspace("in", int(np.prod(planes_in)), self.dtype).reshape(planes_in),
+                "out": _workspace("out", int(np.prod(planes_out)), self.dtype).reshape(planes_out),
+                "half": np.empty(self.a * self.a * widest, self.dtype), "acc": np.empty(widest, self.dtype)}
 
     def input_tiles(self, x, n0, n1, out, work):
-        """V = B^T d B: the a x a tiles of the input (stride m, shifted by the padding)."""
-        _tiles_in(x, n0, n1, self.BT, self.m, self.pad_top, self.pad_left, self.tiles_h, self.tiles_w, out, *work)
+        """V = B^T d B: the a x a tiles of samples n0..n1 of the input (stride m, shifted by the padding)."""
+        planes = work["in"][:n1 - n0]
+        _to_channels_last(x, n0, n1, planes)
+        _tiles_in(planes, self.BT, self.m, self.pad_top, self.pad_left, self.tiles_h, self.tiles_w, out,
+                  work["half"], work["acc"])
         return out
 
     def gradient_tiles(self, gy, n0, n1, out, work):
         """Z = A gy_tile A^T: the m x m tiles of the output gradient (R = A, a x m)."""
-        _tiles_in(gy, n0, n1, self.A, self.m, 0, 0, self.tiles_h, self.tiles_w, out, *work)
+        planes = work["out"][:n1 - n0]
+        _to_channels_last(gy, n0, n1, planes)
+        _tiles_in(planes, self.A, self.m, 0, 0, self.tiles_h, self.tiles_w, out, work["half"], work["acc"])
         return out
 
-    def output_from_tiles(self, tiles, y, n0, n1, work):
-        """y tile = A^T M A, written into y (tiles do not overlap)."""
-        _tiles_out(tiles, self.AT, self.m, 0, 0, self.tiles_h, self.tiles_w, y, n0, n1, False, *work)
+    def output_from_tiles(self, tiles, y, n0, n1, work, bias=None):
+        """y tile = A^T M A, into y[n0:n1] (tiles do not overlap), plus the bias."""
+        planes = work["out"][:n1 - n0]
+        _tiles_out(tiles, self.AT, self.m, 0, 0, self.tiles_h, self.tiles_w, planes, False, work["half"],
+                   work["acc"])
+        use_bias = bias is not None
+        _from_channels_last(planes, n0, n1, y, bias if use_bias else work["acc"], use_bias)
 
     def input_grad_from_tiles(self, tiles, gx, n0, n1, work):
-        """grad d = B gradV B^T, added into gx (neighbouring tiles overlap by 2)."""
-        _tiles_out(tiles, self.B, self.m, self.pad_top, self.pad_left, self.tiles_h, self.tiles_w, gx, n0, n1,
-                   True, *work)
+        """grad d = B gradV B^T, added over the overlapping tiles, into gx[n0:n1]."""
+        planes = work["in"][:n1 - n0]
+        planes[...] = 0.0
+        _tiles_out(tiles, self.B, self.m, self.pad_top, self.pad_left, self.tiles_h, self.tiles_w, planes, True,
+                   work["half"], work["acc"])
+        _from_channels_last(planes, n0, n1, gx, work["acc"], False)
 
 
 def _pads(padding):
@@ -349,21 +461,18 @@ def winograd_forward(x, w, padding=0, bias=None, m: int = 4):
     if y.size == 0:
         return y
     u = plan.transform_weight(np.asarray(w, x.dtype))
-    bias = None if bias is None else np.asarray(bias, x.dtype)[:, None, None]
+    bias = None if bias is None else np.ascontiguousarray(bias, x.dtype)
 
     def work(start, stop):
-        v = plan.tile_array(plan.channels, plan.chunk)
-        mm = plan.tile_array(plan.out_channels, plan.chunk)
+        v = plan.tile_buffer("v", plan.channels)
+        mm = plan.tile_buffer("m", plan.out_channels)
         scratch = plan.work_arrays()
         for n0 in range(start, stop, plan.chunk):
             n1 = min(stop, n0 + plan.chunk)
-            width = (n1 - n0) * plan.tiles
-            vc, mc = v[:, :, :width], mm[:, :, :width]
+            vc, mc = plan.tiles_of(v, n1 - n0, plan.channels), plan.tiles_of(mm, n1 - n0, plan.out_channels)
             plan.input_tiles(x, n0, n1, vc, scratch)
-            np.matmul(u, vc, out=mc)
-            plan.output_from_tiles(mc, y, n0, n1, scratch)
-            if bias is not None:
-                y[n0:n1] += bias
+            np.matmul(vc, u, out=mc)
+            plan.output_from_tiles(mc, y, n0, n1, scratch, bias)
     map_slices(work, plan.batch, plan.parts())
     return y
 
@@ -375,8 +484,10 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
     need_input, need_weight = w is not None, x is not None
     gy = np.ascontiguousarray(gy)
     plan = _Plan(tuple(x_shape), tuple(w_shape), padding, m, gy.dtype)
-    gx = np.zeros(x_shape, gy.dtype) if need_input else None
+    gx = np.empty(x_shape, gy.dtype) if need_input else None
     if not (need_input or need_weight) or gy.size == 0:
+        if need_input:
+            gx[...] = 0.0
         return gx, (np.zeros(w_shape, gy.dtype) if need_weight else None)
     if need_weight:
         x = np.ascontiguousarray(x, gy.dtype)
@@ -384,25 +495,24 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
         if need_input else None
 
     def work(start, stop):
-        z = plan.tile_array(plan.out_channels, plan.chunk)
-        dv = plan.tile_array(plan.channels, plan.chunk) if need_input else None
-        v = plan.tile_array(plan.channels, plan.chunk) if need_weight else None
-        du = np.zeros((plan.a * plan.a, plan.out_channels, plan.channels), gy.dtype) if need_weight else None
+        z = plan.tile_buffer("m", plan.out_channels)
+        dv = plan.tile_buffer("dv", plan.channels) if need_input else None
+        v = plan.tile_buffer("v", plan.channels) if need_weight else None
+        du = np.zeros((plan.a * plan.a, plan.channels, plan.out_channels), gy.dtype) if need_weight else None
         partial = np.empty_like(du) if need_weight else None
         scratch = plan.work_arrays()
         for n0 in range(start, stop, plan.chunk):
             n1 = min(stop, n0 + plan.chunk)
-            width = (n1 - n0) * plan.tiles
-            zc = z[:, :, :width]
+            zc = plan.tiles_of(z, n1 - n0, plan.out_channels)
             plan.gradient_tiles(gy, n0, n1, zc, scratch)
             if need_input:
-                dvc = dv[:, :, :width]
-                np.matmul(ut, zc, out=dvc)
+                dvc = plan.tiles_of(dv, n1 - n0, plan.channels)
+                np.matmul(zc, ut, out=dvc)
                 plan.input_grad_from_tiles(dvc, gx, n0, n1, scratch)
             if need_weight:
-                vc = v[:, :, :width]
+                vc = plan.tiles_of(v, n1 - n0, plan.channels)
                 plan.input_tiles(x, n0, n1, vc, scratch)
-                np.matmul(zc, vc.transpose(0, 2, 1), out=partial)
+                np.matmul(vc.transpose(0, 2, 1), zc, out=partial)
                 du += partial
         return du
 
@@ -412,6 +522,5 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
         du = partials[0]
         for more in partials[1:]:  # in slice order: the same sum on every run
             du += more
-        du = du.reshape(plan.a, plan.a, plan.out_channels, plan.channels)
-        gw = np.ascontiguousarray(np.einsum("ai,abkc,bj->kcij", plan.G, du, plan.G, optimize=True))
+        gw = plan.weight_from_tiles(du)
     return gx, gw
