@@ -13,13 +13,12 @@ from juanji.vision.transforms import v2
 from juanji.vision.transforms.v2 import functional as functional_v2
 
 KEYPOINTS = "keypoints (tv_tensors.KeyPoints) are not implemented"
-ELASTIC = "ElasticTransform / elastic: not implemented yet"
 VIDEO_IO = "video decoding and temporal subsampling are out of scope"
 JPEG = "JPEG needs torchvision.io's libjpeg codecs"
 
 EXCEPTIONS = {
     "transforms.v2": {"ClampKeyPoints": KEYPOINTS, "SanitizeKeyPoints": KEYPOINTS, "get_keypoints": KEYPOINTS,
-                      "ElasticTransform": ELASTIC, "JPEG": JPEG, "UniformTemporalSubsample": VIDEO_IO,
+                      "JPEG": JPEG, "UniformTemporalSubsample": VIDEO_IO,
                       "RandomIoUCrop": "SSD's IoU crop: not implemented yet"},
     "transforms.v2.functional": {
         **{name: KEYPOINTS for name in ("affine_keypoints", "center_crop_keypoints", "clamp_keypoints",
@@ -27,12 +26,9 @@ EXCEPTIONS = {
                                         "pad_keypoints", "perspective_keypoints", "resize_keypoints",
                                         "resized_crop_keypoints", "rotate_keypoints", "sanitize_keypoints",
                                         "vertical_flip_keypoints", "elastic_keypoints")},
-        **{name: ELASTIC for name in ("elastic", "elastic_bounding_boxes", "elastic_image", "elastic_mask",
-                                      "elastic_transform", "elastic_video")},
         "jpeg": JPEG, "jpeg_image": JPEG, "jpeg_video": JPEG,
         "uniform_temporal_subsample": VIDEO_IO, "uniform_temporal_subsample_video": VIDEO_IO},
-    "transforms": {"ElasticTransform": ELASTIC},
-    "transforms.functional": {"elastic_transform": ELASTIC, "accimage": "the accimage backend is not supported",
+    "transforms.functional": {"accimage": "the accimage backend is not supported",
                               "pil_modes_mapping": "internal table of torchvision"},
     "tv_tensors": {"KeyPoints": KEYPOINTS,
                    "set_return_type": "juanji's ops always return plain Tensors (torchvision's default)"},

@@ -267,3 +267,30 @@ def test_bad_arguments_are_one_clear_line():
         F.pad(tv_tensors.BoundingBoxes([[0, 0, 1, 1]], format="XYXY", canvas_size=(4, 5)), 2, padding_mode="edge")
     with pytest.raises(TypeError, match=r"resize\(\) supports inputs of type .* but got <class 'list'>"):
         F.resize([1, 2], 4)
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float32", "pil", "mask", "boxes"])
+def test_elastic_with_the_same_displacement_matches_torchvision(tv, kind):
+    import torch
+    displacement = (RNG.random((1, 17, 23, 2)).astype(np.float32) - 0.5) * 0.3
+    ours_d, theirs_d = juanji.from_numpy(displacement.copy()), torch.from_numpy(displacement.copy())
+    TF = tv.transforms.v2.functional
+    if kind in ("uint8", "float32"):
+        arr = IMG8 if kind == "uint8" else IMGF
+        for kwargs in ({}, {"interpolation": "nearest", "fill": 5}):
+            got = F.elastic(juanji.from_numpy(arr.copy()), ours_d, **kwargs)
+            want = TF.elastic(torch.from_numpy(arr.copy()), theirs_d, **tv_kwargs(tv, kwargs))
+            compare(got.numpy(), want.numpy())
+    elif kind == "pil":
+        picture = Image.fromarray(IMG8.transpose(1, 2, 0))
+        np.testing.assert_array_equal(np.asarray(F.elastic(picture, ours_d)), np.asarray(TF.elastic(picture, theirs_d)))
+    elif kind == "mask":
+        got = F.elastic(tv_tensors.Mask(MASK.copy()), ours_d)
+        want = TF.elastic(tv.tv_tensors.Mask(torch.from_numpy(MASK.copy())), theirs_d)
+        assert type(got) is tv_tensors.Mask
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    else:
+        got = F.elastic(tv_tensors.BoundingBoxes(BOXES.copy(), format="XYXY", canvas_size=(17, 23)), ours_d)
+        want = TF.elastic(tv.tv_tensors.BoundingBoxes(torch.from_numpy(BOXES.copy()), format="XYXY",
+                                                      canvas_size=(17, 23)), theirs_d)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4)

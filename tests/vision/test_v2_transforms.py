@@ -56,6 +56,7 @@ GEOMETRIC = [
     lambda: v2.RandomResizedCrop((20, 28), interpolation="nearest"),
     lambda: v2.Resize((40, 50), interpolation="nearest"),
     lambda: v2.RandomPerspective(0.4, p=1.0, interpolation="nearest"),
+    lambda: v2.ElasticTransform(alpha=20.0, sigma=3.0, interpolation="nearest"),
 ]
 
 
@@ -443,3 +444,16 @@ def test_bad_arguments_say_what():
         v2.Compose([])
     with pytest.raises(TypeError, match="No image or video was found in the sample"):
         v2.RandomErasing(p=1.0)(tv_tensors.Mask(juanji.zeros(5, 5)))
+
+
+def test_elastic_transform_field_is_smooth_and_scaled():
+    juanji.manual_seed(8)
+    image = tv_tensors.Image(juanji.zeros(1, 40, 60))
+    calls = recorded(t := v2.ElasticTransform(alpha=30.0, sigma=4.0))
+    t(image)
+    field = calls[0]["displacement"].numpy()[0]
+    assert field.shape == (40, 60, 2)
+    pixels_x = field[..., 0] * 60 / 2           # grid units -> pixels
+    assert 0.2 < np.abs(pixels_x).max() < 30.0
+    # neighbouring displacements are close (blurred noise), unlike raw uniform noise
+    assert np.abs(np.diff(field[..., 0], axis=1)).mean() < 0.3 * np.abs(field[..., 0]).mean()   # raw noise: ~1.3

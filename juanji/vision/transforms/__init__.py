@@ -11,7 +11,7 @@ from . import functional, v2
 from ._interpolation import InterpolationMode
 from .transforms import (CenterCrop, ColorJitter, Compose, Grayscale, Lambda, Normalize, Pad, PILToTensor, RandomCrop,
                          RandomHorizontalFlip, RandomResizedCrop, RandomRotation, RandomVerticalFlip, Resize, ToTensor)
-from .v2 import (AugMix, AutoAugment, AutoAugmentPolicy, ConvertImageDtype, FiveCrop, GaussianBlur,
+from .v2 import (AugMix, AutoAugment, AutoAugmentPolicy, ConvertImageDtype, ElasticTransform, FiveCrop, GaussianBlur,
                  LinearTransformation, RandAugment, RandomAdjustSharpness, RandomAffine, RandomApply,
                  RandomAutocontrast, RandomChoice, RandomEqualize, RandomErasing, RandomGrayscale, RandomInvert,
                  RandomOrder, RandomPerspective, RandomPosterize, RandomSolarize, TenCrop, ToPILImage,
@@ -20,7 +20,8 @@ from .v2 import (AugMix, AutoAugment, AutoAugmentPolicy, ConvertImageDtype, Five
 __all__ = ["functional", "v2", "InterpolationMode", "Compose", "ToTensor", "PILToTensor", "Normalize", "Resize",
            "CenterCrop", "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip", "RandomVerticalFlip",
            "RandomRotation", "Pad", "Grayscale", "ColorJitter", "Lambda",
-           "AugMix", "AutoAugment", "AutoAugmentPolicy", "ConvertImageDtype", "FiveCrop", "GaussianBlur",
+           "AugMix", "AutoAugment", "AutoAugmentPolicy", "ConvertImageDtype", "ElasticTransform", "FiveCrop",
+           "GaussianBlur",
            "LinearTransformation", "RandAugment", "RandomAdjustSharpness", "RandomAffine", "RandomApply",
            "RandomAutocontrast", "RandomChoice", "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomInvert",
            "RandomOrder", "RandomPerspective", "RandomPosterize", "RandomSolarize", "TenCrop", "ToPILImage",

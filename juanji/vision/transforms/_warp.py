@@ -34,7 +34,8 @@ import numpy as np
 
 from ...backend import xp_of
 
-__all__ = ["affine_matrix", "expanded_size", "affine", "rotate", "perspective_coefficients", "perspective"]
+__all__ = ["affine_matrix", "expanded_size", "affine", "rotate", "perspective_coefficients", "perspective",
+           "linspace_like_torch", "displace"]
 
 
 def affine_matrix(center, angle: float, translate, scale: float, shear, inverted: bool = True) -> list[float]:
@@ -212,4 +213,34 @@ def perspective(img, coeffs, mode: str, fill):
     # torch's order: the numerator rows divided by half the size first, then by the denominator
     u = _row_times(xs, ys, a / half_w, b / half_w, c / half_w, work) / denominator - work(1)
     v = _row_times(xs, ys, d / half_h, e / half_h, f / half_h, work) / denominator - work(1)
+    return _sample(img, _unnormalise(u, w, work), _unnormalise(v, h, work), mode, fill)
+
+
+def linspace_like_torch(start: float, end: float, steps: int, dtype=np.float32) -> np.ndarray:
+    """``torch.linspace`` value for value: the step in ``dtype``, the first half counted up from ``start``
+    and the second half down from ``end``, each value one fused multiply-add (emulated through float64
+    for float32; float64 values are computed plainly)."""
+    work = np.dtype(dtype).type
+    first, last = work(start), work(end)
+    step = work((last - first) / work(max(steps - 1, 1)))
+    i = np.arange(steps)
+    if work is np.float32:
+        up = np.float64(first) + i * np.float64(step)
+        down = np.float64(last) - (steps - 1 - i) * np.float64(step)
+    else:
+        up, down = first + i * step, last - (steps - 1 - i) * step
+    return np.where(i < steps // 2, up, down).astype(work)
+
+
+def displace(img, displacement, mode: str, fill):
+    """Elastic warp: output pixel (i, j) reads the input at its own position plus ``displacement[0, i, j]``
+    (x, y), in grid_sample's normalised units (the identity grid of torchvision's ``elastic``)."""
+    h, w = img.shape[-2:]
+    if img.size == 0:
+        return img
+    work = _work(img.dtype)
+    xs = linspace_like_torch((-w + 1) / w, (w - 1) / w, w, work)[None, :]
+    ys = linspace_like_torch((-h + 1) / h, (h - 1) / h, h, work)[:, None]
+    shift = np.asarray(displacement, dtype=work)[0]
+    u, v = xs + shift[..., 0], ys + shift[..., 1]
     return _sample(img, _unnormalise(u, w, work), _unnormalise(v, h, work), mode, fill)

@@ -35,7 +35,7 @@ __all__ = ["InterpolationMode", "get_dimensions", "get_image_size", "get_image_n
            "resized_crop", "pad", "hflip", "vflip", "rotate", "rgb_to_grayscale", "to_grayscale",
            "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue", "adjust_gamma",
            "adjust_sharpness", "affine", "autocontrast", "equalize", "erase", "five_crop", "gaussian_blur", "invert",
-           "perspective", "posterize", "solarize", "ten_crop"]
+           "perspective", "posterize", "solarize", "ten_crop", "elastic_transform"]
 
 
 
@@ -440,8 +440,8 @@ def adjust_hue(img, hue_factor: float):
 
 # The operations v1 and v2 share with the same signature have one implementation, in v2.functional
 # (imported last: v2's modules import the v1 functions above).
-from .v2.functional import (adjust_gamma, affine, equalize, erase, five_crop, gaussian_blur, invert,  # noqa: E402
-                            perspective, posterize, solarize, ten_crop)
+from .v2.functional import (adjust_gamma, affine, elastic_transform, equalize, erase, five_crop,  # noqa: E402
+                            gaussian_blur, invert, perspective, posterize, solarize, ten_crop)
 from .v2.functional import adjust_sharpness as _adjust_sharpness_v2, autocontrast as _autocontrast_v2  # noqa: E402
 
 

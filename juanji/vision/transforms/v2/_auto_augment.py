@@ -26,6 +26,7 @@ from PIL import Image as _PILImage
 from ....tensor import Tensor
 from ... import tv_tensors
 from .. import _tensor
+from .._warp import linspace_like_torch
 from . import functional as F
 from ._transform import Transform, rng
 from ._utils import check_type, get_fill, setup_fill_arg, tree_flatten, tree_unflatten
@@ -43,14 +44,8 @@ class AutoAugmentPolicy(Enum):
 
 
 def _levels(top: float, bins: int, start: float = 0.0) -> np.ndarray:
-    """``torch.linspace(start, top, bins)`` value for value: a float32 step, the first half counted
-    up from ``start`` and the second half down from ``top``, each by one fused multiply-add."""
-    first, last = np.float32(start), np.float32(top)
-    step = np.float64(np.float32((last - first) / np.float32(max(bins - 1, 1))))
-    i = np.arange(bins)
-    up = np.float64(first) + i * step
-    down = np.float64(last) - (bins - 1 - i) * step
-    return np.where(i < bins // 2, up, down).astype(np.float32)
+    """``torch.linspace(start, top, bins)`` in float32, value for value (the magnitudes torchvision uses)."""
+    return linspace_like_torch(start, top, bins, np.float32)
 
 
 def _posterize_levels(first: int, bins: int, span: int) -> np.ndarray:

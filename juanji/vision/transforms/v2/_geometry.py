@@ -11,17 +11,20 @@ import numbers
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
+
+from ....tensor import Tensor
 from ... import tv_tensors
 from .. import _warp
 from ..transforms import random_resized_crop_box
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform, rng
 from ._utils import (_check_sequence_input, _setup_angle, _setup_size, check_padding_arg, check_padding_mode_arg,
-                     get_fill, has_any, query_size, setup_fill_arg)
+                     get_fill, has_any, query_size, setup_fill_arg, setup_number_or_seq)
 
 __all__ = ["RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "CenterCrop", "RandomResizedCrop", "FiveCrop",
            "TenCrop", "Pad", "RandomZoomOut", "RandomRotation", "RandomAffine", "RandomCrop", "RandomPerspective",
-           "ScaleJitter", "RandomShortestSize", "RandomResize"]
+           "ScaleJitter", "RandomShortestSize", "RandomResize", "ElasticTransform"]
 
 _SIZE_MESSAGE = "Please provide only two dimensions (h, w) for size."
 
@@ -405,3 +408,36 @@ class RandomResize(Transform):
         return self._call_kernel(F.resize, inpt, params["size"], interpolation=self.interpolation,
                                  antialias=self.antialias)
 
+
+
+class ElasticTransform(Transform):
+    """Warp by a smooth random displacement field: per axis, uniform noise in [-1, 1] blurred by a Gaussian
+    of ``sigma`` (kernel 8 sigma + 1, made odd) and scaled by ``alpha`` pixels (``alpha`` / size in grid
+    units). Masks move with nearest, boxes by their corners."""
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation="bilinear", fill=0):
+        super().__init__()
+        self.alpha = setup_number_or_seq(alpha, "alpha")
+        self.sigma = setup_number_or_seq(sigma, "sigma")
+        self.interpolation = interpolation
+        self.fill = fill
+        self._fill = setup_fill_arg(fill)
+
+    def _field(self, height, width, sigma, scale):
+        noise = Tensor._from_array(rng().random((1, 1, height, width), dtype=np.float32) * 2 - 1)
+        if sigma > 0.0:
+            size = int(8 * sigma + 1)
+            size += 1 - size % 2
+            noise = F.gaussian_blur(noise, [size, size], list(self.sigma))
+        return noise._data * np.float32(scale)
+
+    def make_params(self, flat_inputs):
+        height, width = query_size(flat_inputs)
+        dx = self._field(height, width, self.sigma[0], self.alpha[0] / width)
+        dy = self._field(height, width, self.sigma[1], self.alpha[1] / height)
+        displacement = np.concatenate([dx, dy], axis=1).transpose(0, 2, 3, 1)     # [1, H, W, 2]
+        return {"displacement": Tensor._from_array(np.ascontiguousarray(displacement))}
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.elastic, inpt, **params, fill=get_fill(self._fill, type(inpt)),
+                                 interpolation=self.interpolation)

@@ -39,6 +39,7 @@ __all__ = [
     "affine", "affine_image", "affine_mask", "affine_bounding_boxes", "affine_video",
     "perspective", "perspective_image", "perspective_mask", "perspective_bounding_boxes", "perspective_video",
     "five_crop", "five_crop_image", "five_crop_video", "ten_crop", "ten_crop_image", "ten_crop_video",
+    "elastic", "elastic_transform", "elastic_image", "elastic_mask", "elastic_bounding_boxes", "elastic_video",
 ]
 
 Image, Video, Mask, BoundingBoxes = tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask, tv_tensors.BoundingBoxes
@@ -752,3 +753,75 @@ def ten_crop_image(image, size, vertical_flip: bool = False):
 
 
 ten_crop_video = ten_crop_image
+
+
+# ---------------------------------------------------------------------------------- elastic
+def elastic(inpt, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Move every pixel by ``displacement`` [1, H, W, 2] (x, y offsets in grid units: 2 / size per pixel),
+    as drawn by ``ElasticTransform`` (smoothed random fields)."""
+    return dispatch(elastic, inpt, displacement, interpolation=interpolation, fill=fill)
+
+
+elastic_transform = elastic
+
+
+def _displacement_array(displacement, height, width):
+    if not isinstance(displacement, Tensor):
+        raise TypeError("Argument displacement should be a Tensor")
+    if tuple(displacement.shape) != (1, height, width, 2):
+        raise ValueError(f"Argument displacement shape should be {(1, height, width, 2)}, but given "
+                         f"{tuple(displacement.shape)}")
+    return displacement._data
+
+
+@register_internal(elastic, Tensor, Image, Video)
+def elastic_image(image, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    arr = image._data
+    shift = _displacement_array(displacement, *arr.shape[-2:])
+    mode = _grid_mode(interpolation, "elastic")
+    return _t(_warp.displace(arr, shift, mode, _grid_fill(fill, _channels(arr), "elastic")))
+
+
+@register_internal(elastic, _PILImage.Image)
+def _elastic_image_pil(image, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    from ._type_conversion import pil_to_tensor, to_pil_image
+    out = elastic_image(pil_to_tensor(image), displacement, interpolation=interpolation, fill=fill)
+    return to_pil_image(out, mode=image.mode)
+
+
+elastic_video = elastic_image
+
+
+@register_internal(elastic, Mask)
+def elastic_mask(mask, displacement, fill=None, **kwargs):
+    return _mask_kernel(elastic_image, mask, displacement, interpolation=InterpolationMode.NEAREST, fill=fill)
+
+
+def elastic_bounding_boxes(bounding_boxes, format, canvas_size, displacement, clamping_mode="soft"):
+    """Move each corner by the inverse of the displacement read at its pixel (rounded up), as torchvision
+    approximates it, and take the enclosing box."""
+    height, width = canvas_size
+    shift = _displacement_array(displacement, height, width)
+    if bounding_boxes.numel() == 0:
+        return bounding_boxes
+    xyxy, dtype = _box_kernel_input(bounding_boxes, format)
+    work = xyxy.dtype.type
+    xs = _warp.linspace_like_torch((-width + 1) / width, (width - 1) / width, width, work)[None, :]
+    ys = _warp.linspace_like_torch((-height + 1) / height, (height - 1) / height, height, work)[:, None]
+    inverse = np.stack([np.broadcast_to(xs, (height, width)), np.broadcast_to(ys, (height, width))], axis=-1)
+    inverse = inverse - shift[0].astype(work)
+    corners = np.ceil(xyxy.reshape(-1, 4)[:, [[0, 1], [2, 1], [2, 3], [0, 3]]].reshape(-1, 2)).astype(np.int64)
+    ix, iy = np.clip(corners[:, 0], 0, width - 1), np.clip(corners[:, 1], 0, height - 1)
+    size = np.array([width, height], dtype=work)
+    moved = ((inverse[iy, ix] + work(1)) * (work(0.5) * size) - work(0.5)).reshape(-1, 4, 2)
+    out = np.concatenate([moved.min(axis=1), moved.max(axis=1)], axis=1).reshape(xyxy.shape)
+    return _box_kernel_output(out, format, dtype, canvas_size, clamping_mode)
+
+
+def _elastic_boxes_dispatch(inpt, displacement, **kwargs):
+    out = elastic_bounding_boxes(plain(inpt), inpt.format, inpt.canvas_size, displacement,
+                                 clamping_mode=inpt.clamping_mode)
+    return tv_tensors.wrap(out, like=inpt)
+
+
+register_internal(elastic, BoundingBoxes, wrap=False)(_elastic_boxes_dispatch)
