@@ -18,8 +18,7 @@ JPEG = "JPEG needs torchvision.io's libjpeg codecs"
 
 EXCEPTIONS = {
     "transforms.v2": {"ClampKeyPoints": KEYPOINTS, "SanitizeKeyPoints": KEYPOINTS, "get_keypoints": KEYPOINTS,
-                      "JPEG": JPEG, "UniformTemporalSubsample": VIDEO_IO,
-                      "RandomIoUCrop": "SSD's IoU crop: not implemented yet"},
+                      "JPEG": JPEG, "UniformTemporalSubsample": VIDEO_IO},
     "transforms.v2.functional": {
         **{name: KEYPOINTS for name in ("affine_keypoints", "center_crop_keypoints", "clamp_keypoints",
                                         "crop_keypoints", "get_size_keypoints", "horizontal_flip_keypoints",

@@ -5,6 +5,8 @@ Tolerances, measured: float32 warps (rotate/affine/perspective, bilinear) and re
 1e-6 where the arithmetic rounds in another order; everything else, uint8 resizes included, is exact.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -98,8 +100,13 @@ PIL_CASES = [c for c in GEOMETRY + COLOR + UINT8_ONLY if c[0] not in ("permute_c
 @pytest.mark.parametrize("name, args, kwargs", PIL_CASES, ids=_ids(PIL_CASES))
 def test_pil_images_match_torchvision(tv, name, args, kwargs):
     picture = Image.fromarray(IMG8.transpose(1, 2, 0))
-    got = getattr(F, name)(picture, *args, **kwargs)
-    want = getattr(tv.transforms.v2.functional, name)(picture, *args, **tv_kwargs(tv, kwargs))
+    with warnings.catch_warnings(record=True) as ours_warned:
+        warnings.simplefilter("always")
+        got = getattr(F, name)(picture, *args, **kwargs)
+    with warnings.catch_warnings(record=True) as theirs_warned:
+        warnings.simplefilter("always")
+        want = getattr(tv.transforms.v2.functional, name)(picture, *args, **tv_kwargs(tv, kwargs))
+    assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
     assert isinstance(got, Image.Image) and got.mode == want.mode
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 

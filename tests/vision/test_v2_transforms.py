@@ -457,3 +457,27 @@ def test_elastic_transform_field_is_smooth_and_scaled():
     assert 0.2 < np.abs(pixels_x).max() < 30.0
     # neighbouring displacements are close (blurred noise), unlike raw uniform noise
     assert np.abs(np.diff(field[..., 0], axis=1)).mean() < 0.3 * np.abs(field[..., 0]).mean()   # raw noise: ~1.3
+
+
+def test_random_iou_crop_keeps_boxes_whose_centre_is_inside_and_meets_the_overlap(tv):
+    import torch
+    juanji.manual_seed(9)
+    image, mask, _ = scene()
+    boxes = tv_tensors.BoundingBoxes([[8, 5, 20, 15], [0, 0, 4, 4], [25, 18, 31, 23]], format="XYXY",
+                                     canvas_size=(H, W))
+    t = v2.RandomIoUCrop(sampler_options=[0.3])
+    calls = recorded(t)
+    out_image, out_mask, out_boxes = t(image, mask, boxes)
+    p = calls[0]
+    assert out_image.shape[-2:] == (p["height"], p["width"]) == out_mask.shape[-2:]
+    assert out_boxes.canvas_size == (p["height"], p["width"])
+    zeroed = (out_boxes.numpy() == 0).all(axis=1)
+    assert zeroed.tolist() == (~p["is_within_crop_area"]).tolist()
+    # the same crop parameters in torchvision's transform step give the same boxes
+    theirs = tv.transforms.v2.RandomIoUCrop().transform(
+        tv.tv_tensors.BoundingBoxes(torch.from_numpy(boxes.numpy().copy()), format="XYXY", canvas_size=(H, W)),
+        {**p, "is_within_crop_area": torch.from_numpy(p["is_within_crop_area"])})
+    np.testing.assert_allclose(out_boxes.numpy(), theirs.numpy())
+    assert v2.RandomIoUCrop(sampler_options=[1.0])(image, boxes)[1] is boxes
+    with pytest.raises(TypeError, match="requires input sample to contain tensor or PIL images and bounding boxes"):
+        v2.RandomIoUCrop()(image)

@@ -26,7 +26,8 @@ from ._color import (RGB, ColorJitter, Grayscale, RandomAdjustSharpness, RandomA
                      RandomEqualize, RandomGrayscale, RandomInvert, RandomPhotometricDistort, RandomPosterize,
                      RandomSolarize)
 from ._container import Compose, RandomApply, RandomChoice, RandomOrder
-from ._geometry import (CenterCrop, ElasticTransform, FiveCrop, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomPerspective,
+from ._geometry import (CenterCrop, ElasticTransform, FiveCrop, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip,
+                        RandomIoUCrop, RandomPerspective,
                         RandomResize, RandomResizedCrop, RandomRotation, RandomShortestSize, RandomVerticalFlip,
                         RandomZoomOut, Resize, ScaleJitter, TenCrop)
 from ._meta import ClampBoundingBoxes, ConvertBoundingBoxFormat, SetClampingMode
@@ -44,7 +45,8 @@ __all__ = [
     "RandomEqualize", "RandomGrayscale", "RandomInvert", "RandomPhotometricDistort", "RandomPosterize",
     "RandomSolarize",
     "Compose", "RandomApply", "RandomChoice", "RandomOrder",
-    "CenterCrop", "ElasticTransform", "FiveCrop", "Pad", "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomPerspective",
+    "CenterCrop", "ElasticTransform", "FiveCrop", "Pad", "RandomAffine", "RandomCrop", "RandomHorizontalFlip",
+    "RandomIoUCrop", "RandomPerspective",
     "RandomResize", "RandomResizedCrop", "RandomRotation", "RandomShortestSize", "RandomVerticalFlip",
     "RandomZoomOut", "Resize", "ScaleJitter", "TenCrop",
     "ClampBoundingBoxes", "ConvertBoundingBoxFormat", "SetClampingMode",

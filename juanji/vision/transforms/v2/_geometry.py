@@ -20,11 +20,14 @@ from ..transforms import random_resized_crop_box
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform, rng
 from ._utils import (_check_sequence_input, _setup_angle, _setup_size, check_padding_arg, check_padding_mode_arg,
-                     get_fill, has_any, query_size, setup_fill_arg, setup_number_or_seq)
+                     get_bounding_boxes, get_fill, has_all, has_any, is_pil_image, query_size, setup_fill_arg,
+                     setup_number_or_seq)
+from .functional._meta import to_xyxy
+from .functional._utils import is_pure_tensor, plain
 
 __all__ = ["RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "CenterCrop", "RandomResizedCrop", "FiveCrop",
            "TenCrop", "Pad", "RandomZoomOut", "RandomRotation", "RandomAffine", "RandomCrop", "RandomPerspective",
-           "ScaleJitter", "RandomShortestSize", "RandomResize", "ElasticTransform"]
+           "ScaleJitter", "RandomShortestSize", "RandomResize", "ElasticTransform", "RandomIoUCrop"]
 
 _SIZE_MESSAGE = "Please provide only two dimensions (h, w) for size."
 
@@ -441,3 +444,70 @@ class ElasticTransform(Transform):
     def transform(self, inpt, params):
         return self._call_kernel(F.elastic, inpt, **params, fill=get_fill(self._fill, type(inpt)),
                                  interpolation=self.interpolation)
+
+
+def _iou_with(xyxy: np.ndarray, box) -> np.ndarray:
+    """Intersection over union of each box [N, 4] (XYXY) with one box (x1, y1, x2, y2)."""
+    x1, y1, x2, y2 = box
+    width = np.clip(np.minimum(xyxy[:, 2], x2) - np.maximum(xyxy[:, 0], x1), 0, None)
+    height = np.clip(np.minimum(xyxy[:, 3], y2) - np.maximum(xyxy[:, 1], y1), 0, None)
+    inter = width * height
+    areas = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    return inter / (areas + (x2 - x1) * (y2 - y1) - inter)
+
+
+class RandomIoUCrop(Transform):
+    """SSD's crop: pick a minimum IoU from ``sampler_options`` (1.0 or more: keep the sample as it is),
+    then up to ``trials`` random crops (side fractions ~ U(min_scale, max_scale), aspect ratio within
+    bounds) until one contains the centre of some box and overlaps one of those boxes by at least that
+    IoU; boxes whose centre falls outside are zeroed (drop them with SanitizeBoundingBoxes)."""
+
+    def __init__(self, min_scale: float = 0.3, max_scale: float = 1.0, min_aspect_ratio: float = 0.5,
+                 max_aspect_ratio: float = 2.0, sampler_options=None, trials: int = 40):
+        super().__init__()
+        self.min_scale = min_scale
+        self.max_scale = max_scale
+        self.min_aspect_ratio = min_aspect_ratio
+        self.max_aspect_ratio = max_aspect_ratio
+        self.options = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0] if sampler_options is None else sampler_options
+        self.trials = trials
+
+    def check_inputs(self, flat_inputs):
+        if not (has_all(flat_inputs, tv_tensors.BoundingBoxes)
+                and has_any(flat_inputs, is_pil_image, tv_tensors.Image, is_pure_tensor)):
+            raise TypeError(f"{type(self).__name__}() requires input sample to contain tensor or PIL images and "
+                            "bounding boxes. Sample can also contain masks.")
+
+    def make_params(self, flat_inputs):
+        height, width = query_size(flat_inputs)
+        boxes = get_bounding_boxes(flat_inputs)
+        xyxy = to_xyxy(plain(boxes)._data.astype(np.float64), boxes.format)
+        cx, cy = 0.5 * (xyxy[:, 0] + xyxy[:, 2]), 0.5 * (xyxy[:, 1] + xyxy[:, 3])
+        while True:
+            min_iou = self.options[_integer(0, len(self.options))]
+            if min_iou >= 1.0:
+                return {}
+            for _ in range(self.trials):
+                r = self.min_scale + (self.max_scale - self.min_scale) * rng().random(2)
+                new_w, new_h = int(width * r[0]), int(height * r[1])
+                if new_h == 0 or not self.min_aspect_ratio <= new_w / new_h <= self.max_aspect_ratio:
+                    continue
+                r = rng().random(2)
+                left, top = int((width - new_w) * r[0]), int((height - new_h) * r[1])
+                right, bottom = left + new_w, top + new_h
+                if left == right or top == bottom:
+                    continue
+                inside = (left < cx) & (cx < right) & (top < cy) & (cy < bottom)
+                if not inside.any() or _iou_with(xyxy[inside], (left, top, right, bottom)).max() < min_iou:
+                    continue
+                return {"top": top, "left": left, "height": new_h, "width": new_w, "is_within_crop_area": inside}
+
+    def transform(self, inpt, params):
+        if not params:
+            return inpt
+        out = self._call_kernel(F.crop, inpt, top=params["top"], left=params["left"], height=params["height"],
+                                width=params["width"])
+        if isinstance(out, tv_tensors.BoundingBoxes):
+            out._data = out._data.copy()
+            out._data[~params["is_within_crop_area"]] = 0
+        return out

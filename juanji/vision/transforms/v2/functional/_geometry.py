@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 from PIL import Image as _PILImage
@@ -188,6 +189,8 @@ def resize_image(image, size, interpolation=InterpolationMode.BILINEAR, max_size
 
 @register_internal(resize, _PILImage.Image)
 def _resize_image_pil(image, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
+    if antialias is False:
+        warnings.warn("Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.")
     mode = to_interpolation_mode(interpolation, "resize", allow_names=True)
     new = _output_size(image.height, image.width, size, max_size)
     if new == [image.height, image.width]:
@@ -348,7 +351,8 @@ def resized_crop_image(image, top, left, height, width, size, interpolation=Inte
 @register_internal(resized_crop, _PILImage.Image)
 def _resized_crop_image_pil(image, top, left, height, width, size, interpolation=InterpolationMode.BILINEAR,
                             antialias=True):
-    return _resize_image_pil(_pil.crop(image, top, left, height, width), size, interpolation=interpolation)
+    return _resize_image_pil(_pil.crop(image, top, left, height, width), size, interpolation=interpolation,
+                             antialias=antialias)
 
 
 resized_crop_video = resized_crop_image
