@@ -148,7 +148,8 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     first = trace(model, args)
     varying = {}
     if dynamic_axes:
-        known = set(input_names) | set(output_names or [])
+        defaults = {"output"} | {f"output_{i}" for i in range(1, 64)}  # the names outputs get by default
+        known = set(input_names) | (set(output_names) if output_names else defaults)
         unknown = [k for k in dynamic_axes if k not in known]
         if unknown:
             raise ValueError(f"juanji.onnx.export: dynamic_axes names {unknown} that are neither input_names "

@@ -68,7 +68,9 @@ class Graph:
         return None
 
     def add_initializer(self, name: str, arr) -> str:
-        arr = np.ascontiguousarray(arr)
+        arr = np.asarray(arr)
+        if not arr.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+            arr = np.ascontiguousarray(arr)
         self.initializers[name] = self.onnx.numpy_helper.from_array(arr, name)
         return name
 
