@@ -7,10 +7,10 @@ torch) needs the name in ``sys.modules``: call :func:`install_as_torchvision` fi
 ``torchvision`` / ``torchvision.<sub>`` import gives the juanji module, each loaded once.
 """
 
-from . import datasets, models, transforms, tv_tensors, utils
+from . import datasets, io, models, transforms, tv_tensors, utils
 from ._alias import ModuleAlias, install_as_torchvision, uninstall_as_torchvision
 
-__all__ = ["datasets", "models", "transforms", "tv_tensors", "utils", "ModuleAlias", "install_as_torchvision",
+__all__ = ["datasets", "io", "models", "transforms", "tv_tensors", "utils", "ModuleAlias", "install_as_torchvision",
            "uninstall_as_torchvision", "get_image_backend", "set_image_backend", "get_video_backend",
            "set_video_backend", "disable_beta_transforms_warning"]
 

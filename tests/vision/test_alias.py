@@ -11,7 +11,7 @@ from juanji.vision import ModuleAlias
 
 SUBMODULES = ["utils", "datasets", "transforms", "transforms.functional", "transforms.v2",
               "transforms.v2.functional", "models", "tv_tensors", "datasets.mnist", "datasets.folder",
-              "datasets.cifar"]
+              "datasets.cifar", "io"]
 
 
 def test_every_import_form_gives_the_juanji_module():

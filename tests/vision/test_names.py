@@ -69,3 +69,6 @@ def test_the_datasets_of_the_issue_and_the_top_level_helpers_are_there(tv):
                  "disable_beta_transforms_warning"):
         assert callable(getattr(juanji.vision, name)) and hasattr(tv, name)
     assert juanji.vision.get_image_backend() == tv.get_image_backend() == "PIL"
+    for name in ("ImageReadMode", "read_file", "write_file", "decode_image", "decode_png", "decode_jpeg", "read_image",
+                 "encode_png", "encode_jpeg", "write_png", "write_jpeg"):
+        assert hasattr(juanji.vision.io, name) and hasattr(tv.io, name)
