@@ -24,7 +24,7 @@ from PIL import Image as _PILImage
 
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "wrap",
+__all__ = ["TVTensor", "Image", "Video", "Mask", "BoundingBoxes", "BoundingBoxFormat", "KeyPoints", "wrap",
            "is_rotated_bounding_format"]
 
 
@@ -227,6 +227,40 @@ class BoundingBoxes(TVTensor):
 
     def _metadata_repr(self) -> str:
         return f"format={self.format}, canvas_size={self.canvas_size}, clamping_mode={self.clamping_mode}"
+
+
+class KeyPoints(TVTensor):
+    """Points ``[..., 2]`` (x, y in pixels) on an image of ``canvas_size = (H, W)``: landmarks, polygons
+    ``[N, K, 2]``, skeletons. Geometric transforms move them like the image's pixels (pixel indices:
+    a horizontal flip maps x to W - 1 - x); they are not clamped (``ClampKeyPoints`` does that)."""
+
+    _metadata = ("canvas_size",)
+
+    def __new__(cls, data, *, canvas_size, dtype=None, device=None, requires_grad=None):
+        tensor = cls._to_tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        return cls._wrap(tensor, canvas_size=canvas_size)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    @classmethod
+    def _wrap(cls, tensor, *, canvas_size, check_dims=True):
+        if check_dims:
+            if tensor.ndim == 1:
+                tensor = tensor.unsqueeze(0)
+            elif tensor.shape[-1] != 2:
+                raise ValueError(f"KeyPoints: expected a tensor of shape (..., 2), not {list(tensor.shape)}")
+        canvas_size = tuple(int(s) for s in canvas_size)
+        if len(canvas_size) != 2:
+            raise ValueError(f"KeyPoints: canvas_size should be (height, width), got {canvas_size}")
+        return cls._adopt(tensor, canvas_size=canvas_size)
+
+    @classmethod
+    def wrap(cls, tensor, like, **kwargs):
+        return cls._wrap(tensor, canvas_size=kwargs.get("canvas_size", like.canvas_size), check_dims=False)
+
+    def _metadata_repr(self) -> str:
+        return f"canvas_size={self.canvas_size}"
 
 
 def wrap(wrappee, *, like, **kwargs):

@@ -12,25 +12,17 @@ from juanji.vision.transforms import functional as functional_v1
 from juanji.vision.transforms import v2
 from juanji.vision.transforms.v2 import functional as functional_v2
 
-KEYPOINTS = "keypoints (tv_tensors.KeyPoints) are not implemented"
 VIDEO_IO = "video decoding and temporal subsampling are out of scope"
 JPEG = "JPEG needs torchvision.io's libjpeg codecs"
 
 EXCEPTIONS = {
-    "transforms.v2": {"ClampKeyPoints": KEYPOINTS, "SanitizeKeyPoints": KEYPOINTS, "get_keypoints": KEYPOINTS,
-                      "JPEG": JPEG, "UniformTemporalSubsample": VIDEO_IO},
+    "transforms.v2": {"JPEG": JPEG, "UniformTemporalSubsample": VIDEO_IO},
     "transforms.v2.functional": {
-        **{name: KEYPOINTS for name in ("affine_keypoints", "center_crop_keypoints", "clamp_keypoints",
-                                        "crop_keypoints", "get_size_keypoints", "horizontal_flip_keypoints",
-                                        "pad_keypoints", "perspective_keypoints", "resize_keypoints",
-                                        "resized_crop_keypoints", "rotate_keypoints", "sanitize_keypoints",
-                                        "vertical_flip_keypoints", "elastic_keypoints")},
         "jpeg": JPEG, "jpeg_image": JPEG, "jpeg_video": JPEG,
         "uniform_temporal_subsample": VIDEO_IO, "uniform_temporal_subsample_video": VIDEO_IO},
     "transforms.functional": {"accimage": "the accimage backend is not supported",
                               "pil_modes_mapping": "internal table of torchvision"},
-    "tv_tensors": {"KeyPoints": KEYPOINTS,
-                   "set_return_type": "juanji's ops always return plain Tensors (torchvision's default)"},
+    "tv_tensors": {"set_return_type": "juanji's ops always return plain Tensors (torchvision's default)"},
     "utils": {"flow_to_image": "optical flow is out of scope"},
 }
 

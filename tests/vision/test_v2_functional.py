@@ -301,3 +301,45 @@ def test_elastic_with_the_same_displacement_matches_torchvision(tv, kind):
         want = TF.elastic(tv.tv_tensors.BoundingBoxes(torch.from_numpy(BOXES.copy()), format="XYXY",
                                                       canvas_size=(17, 23)), theirs_d)
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4)
+
+
+POINTS = np.array([[1.5, 2.0], [10.0, 12.5], [0.0, 0.0], [22.0, 16.0], [15.0, 3.0]], np.float32)
+POINT_CASES = [c for c in GEOMETRY if c[0] != "pad" or "padding_mode" not in c[2]]
+
+
+@pytest.mark.parametrize("name, args, kwargs", POINT_CASES, ids=_ids(POINT_CASES))
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_keypoints_match_torchvision(tv, name, args, kwargs, dtype):
+    import torch
+    points = POINTS.astype(dtype)
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("interpolation", "antialias", "fill")}
+    got = getattr(F, name)(tv_tensors.KeyPoints(points.copy(), canvas_size=(17, 23)), *args, **kwargs)
+    want = getattr(tv.transforms.v2.functional, name)(
+        tv.tv_tensors.KeyPoints(torch.from_numpy(points.copy()), canvas_size=(17, 23)), *args, **kwargs)
+    assert type(got) is tv_tensors.KeyPoints and got.dtype.name == str(want.dtype).split(".")[-1]
+    if kwargs.get("expand"):   # our expanded canvas is the image's (see the boxes' test)
+        image_size = F.rotate(juanji.zeros(1, 17, 23), *args, **kwargs).shape[-2:]
+        assert got.canvas_size == tuple(image_size)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1.0)
+        return
+    assert got.canvas_size == tuple(want.canvas_size)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4)
+
+
+def test_keypoint_elastic_clamp_and_sanitize_match_torchvision(tv):
+    import torch
+    TF = tv.transforms.v2.functional
+    displacement = (RNG.random((1, 17, 23, 2)).astype(np.float32) - 0.5) * 0.3
+    ours = F.elastic(tv_tensors.KeyPoints(POINTS.copy(), canvas_size=(17, 23)), juanji.from_numpy(displacement))
+    theirs = TF.elastic(tv.tv_tensors.KeyPoints(torch.from_numpy(POINTS.copy()), canvas_size=(17, 23)),
+                        torch.from_numpy(displacement))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-5)
+    outside = POINTS * 1.5 - 3
+    ours = F.clamp_keypoints(juanji.from_numpy(outside.copy()), canvas_size=(17, 23))
+    theirs = TF.clamp_keypoints(torch.from_numpy(outside.copy()), canvas_size=(17, 23))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    groups = outside.reshape(5, 1, 2)
+    ours, valid = F.sanitize_keypoints(juanji.from_numpy(groups.copy()), canvas_size=(17, 23))
+    theirs, their_valid = TF.sanitize_keypoints(torch.from_numpy(groups.copy()), canvas_size=(17, 23))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert valid.tolist() == their_valid.tolist()

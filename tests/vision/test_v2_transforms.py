@@ -309,7 +309,7 @@ def test_mixup_and_cutmix_mix_images_and_labels_by_the_same_weight():
     np.testing.assert_allclose(cy.numpy(), lam * one_hot + (1 - lam) * np.roll(one_hot, 1, axis=0), atol=1e-6)
     with pytest.raises(ValueError, match="num_classes must be passed"):
         v2.MixUp()(x, y)
-    with pytest.raises(ValueError, match="does not support PIL images, bounding boxes and masks"):
+    with pytest.raises(ValueError, match="does not support PIL images, bounding boxes, keypoints and masks"):
         v2.CutMix(num_classes=3)(tv_tensors.Mask(juanji.zeros(4, 10, 10)), y)
 
 
@@ -481,3 +481,29 @@ def test_random_iou_crop_keeps_boxes_whose_centre_is_inside_and_meets_the_overla
     assert v2.RandomIoUCrop(sampler_options=[1.0])(image, boxes)[1] is boxes
     with pytest.raises(TypeError, match="requires input sample to contain tensor or PIL images and bounding boxes"):
         v2.RandomIoUCrop()(image)
+
+
+@pytest.mark.parametrize("make", [lambda: v2.RandomHorizontalFlip(p=1.0), lambda: v2.RandomVerticalFlip(p=1.0),
+                                  lambda: v2.RandomCrop(20, padding=3), lambda: v2.Pad([2, 4]),
+                                  lambda: v2.CenterCrop(18)])
+def test_keypoints_stay_on_the_object(make):
+    """Points on pixels of the object are still on the object's pixels afterwards (pixel-exact moves)."""
+    image, mask, _ = scene()
+    points = tv_tensors.KeyPoints([[8, 5], [19, 14], [12, 9]], canvas_size=(H, W))
+    juanji.manual_seed(6)
+    _, out_mask, out_points = make()(image, mask, points)
+    assert type(out_points) is tv_tensors.KeyPoints and out_points.canvas_size == tuple(out_mask.shape[-2:])
+    for x, y in out_points.numpy().astype(int):
+        if 0 <= x < out_mask.shape[-1] and 0 <= y < out_mask.shape[-2]:
+            assert out_mask.numpy()[y, x] == 3
+
+
+def test_clamp_and_sanitize_keypoints_transforms():
+    points = tv_tensors.KeyPoints([[[1, 1], [5, 5]], [[-2, 3], [4, 4]], [[3, 9], [1, 1]]], canvas_size=(8, 8))
+    labels = juanji.tensor([10, 11, 12])
+    kept, kept_labels = v2.SanitizeKeyPoints(labels_getter="default")(points, labels)
+    assert kept.tolist() == [[[1, 1], [5, 5]]] and kept_labels.tolist() == [10]
+    clamped = v2.ClampKeyPoints()(points)
+    assert clamped.numpy().min() >= 0 and clamped.numpy().max() <= 7 and clamped.tolist()[1][0] == [0, 3]
+    with pytest.raises(TypeError, match="Inputs of type KeyPoints are not supported by RandAugment"):
+        v2.RandAugment()(tv_tensors.Image(juanji.zeros(3, 8, 8, dtype=juanji.uint8)), points)

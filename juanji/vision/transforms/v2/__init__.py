@@ -30,12 +30,12 @@ from ._geometry import (CenterCrop, ElasticTransform, FiveCrop, Pad, RandomAffin
                         RandomIoUCrop, RandomPerspective,
                         RandomResize, RandomResizedCrop, RandomRotation, RandomShortestSize, RandomVerticalFlip,
                         RandomZoomOut, Resize, ScaleJitter, TenCrop)
-from ._meta import ClampBoundingBoxes, ConvertBoundingBoxFormat, SetClampingMode
+from ._meta import ClampBoundingBoxes, ClampKeyPoints, ConvertBoundingBoxFormat, SanitizeKeyPoints, SetClampingMode
 from ._misc import (ConvertImageDtype, GaussianBlur, GaussianNoise, Identity, Lambda, LinearTransformation, Normalize,
                     SanitizeBoundingBoxes, ToDtype)
 from ._transform import Transform
 from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
-from ._utils import check_type, get_bounding_boxes, has_all, has_any, query_chw, query_size
+from ._utils import check_type, get_bounding_boxes, get_keypoints, has_all, has_any, query_chw, query_size
 
 __all__ = [
     "InterpolationMode", "functional", "Transform", "AutoAugmentPolicy",
@@ -49,9 +49,9 @@ __all__ = [
     "RandomIoUCrop", "RandomPerspective",
     "RandomResize", "RandomResizedCrop", "RandomRotation", "RandomShortestSize", "RandomVerticalFlip",
     "RandomZoomOut", "Resize", "ScaleJitter", "TenCrop",
-    "ClampBoundingBoxes", "ConvertBoundingBoxFormat", "SetClampingMode",
+    "ClampBoundingBoxes", "ConvertBoundingBoxFormat", "SetClampingMode", "ClampKeyPoints", "SanitizeKeyPoints",
     "ConvertImageDtype", "GaussianBlur", "GaussianNoise", "Identity", "Lambda", "LinearTransformation", "Normalize",
     "SanitizeBoundingBoxes", "ToDtype",
     "PILToTensor", "ToImage", "ToPILImage", "ToPureTensor", "ToTensor",
-    "check_type", "get_bounding_boxes", "has_all", "has_any", "query_chw", "query_size",
+    "check_type", "get_bounding_boxes", "get_keypoints", "has_all", "has_any", "query_chw", "query_size",
 ]

@@ -60,7 +60,7 @@ class RandomErasing(_RandomApplyTransform):
         self.inplace = inplace
 
     def _call_kernel(self, functional, inpt, *args, **kwargs):
-        if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+        if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.KeyPoints)):
             warnings.warn(f"{type(self).__name__}() is currently passing through inputs of type "
                           f"tv_tensors.{type(inpt).__name__}. This will likely change in the future.")
         return super()._call_kernel(functional, inpt, *args, **kwargs)
@@ -113,8 +113,9 @@ class _BaseMixUpCutMix(Transform):
         inputs = inputs if len(inputs) > 1 else inputs[0]
         flat_inputs, spec = tree_flatten(inputs)
         needs = self._needs_transform_list(flat_inputs)
-        if has_any(flat_inputs, _PILImage.Image, tv_tensors.BoundingBoxes, tv_tensors.Mask):
-            raise ValueError(f"{type(self).__name__}() does not support PIL images, bounding boxes and masks.")
+        if has_any(flat_inputs, _PILImage.Image, tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.KeyPoints):
+            raise ValueError(f"{type(self).__name__}() does not support PIL images, bounding boxes, keypoints and "
+                             "masks.")
         labels = self._labels_getter(inputs)
         if not isinstance(labels, Tensor):
             raise ValueError(f"The labels must be a tensor, but got {type(labels)} instead.")

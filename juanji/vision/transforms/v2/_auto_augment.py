@@ -106,7 +106,7 @@ class _AutoAugmentBase(Transform):
         for index, (inpt, need) in enumerate(zip(flat_inputs, needs)):
             if need and check_type(inpt, (tv_tensors.Image, _PILImage.Image, is_pure_tensor, tv_tensors.Video)):
                 found.append((index, inpt))
-            elif isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+            elif isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.KeyPoints)):
                 raise TypeError(f"Inputs of type {type(inpt).__name__} are not supported by {type(self).__name__}()")
         if not found:
             raise TypeError("Found no image in the sample.")

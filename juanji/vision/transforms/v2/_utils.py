@@ -18,8 +18,8 @@ from ..transforms import _check_sequence_input, _setup_angle, _setup_size  # noq
 from .functional import get_dimensions, get_size, is_pure_tensor
 
 __all__ = ["tree_flatten", "tree_unflatten", "check_type", "has_any", "has_all", "query_size", "query_chw",
-           "get_bounding_boxes", "setup_fill_arg", "get_fill", "setup_number_or_seq", "check_padding_arg",
-           "check_padding_mode_arg", "is_pil_image"]
+           "get_bounding_boxes", "get_keypoints", "setup_fill_arg", "get_fill", "setup_number_or_seq",
+           "check_padding_arg", "check_padding_mode_arg", "is_pil_image"]
 
 
 # ---------------------------------------------------------------------------------- samples
@@ -107,9 +107,9 @@ def query_size(flat_inputs) -> tuple[int, int]:
     transform's parameters would not fit them all)."""
     sizes = {tuple(get_size(inpt)) for inpt in flat_inputs
              if check_type(inpt, (is_pure_tensor, tv_tensors.Image, _PILImage.Image, tv_tensors.Video,
-                                  tv_tensors.Mask, tv_tensors.BoundingBoxes))}
+                                  tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints))}
     if not sizes:
-        raise TypeError("No image, video, mask or bounding box was found in the sample")
+        raise TypeError("No image, video, mask, bounding box or keypoints were found in the sample")
     if len(sizes) > 1:
         raise ValueError(f"Found multiple HxW dimensions in the sample: {_sizes_text(sizes)}")
     return sizes.pop()
@@ -120,6 +120,13 @@ def get_bounding_boxes(flat_inputs) -> tv_tensors.BoundingBoxes:
         if isinstance(inpt, tv_tensors.BoundingBoxes):
             return inpt
     raise ValueError("No bounding boxes were found in the sample")
+
+
+def get_keypoints(flat_inputs) -> tv_tensors.KeyPoints:
+    for inpt in flat_inputs:
+        if isinstance(inpt, tv_tensors.KeyPoints):
+            return inpt
+    raise ValueError("No keypoints were found in the sample")
 
 
 # ---------------------------------------------------------------------------------- arguments

@@ -8,6 +8,8 @@ from ._color import *  # noqa: F401,F403
 from ._color import __all__ as _color_all
 from ._geometry import *  # noqa: F401,F403
 from ._geometry import __all__ as _geometry_all
+from ._keypoints import *  # noqa: F401,F403
+from ._keypoints import __all__ as _keypoints_all
 from ._meta import *  # noqa: F401,F403
 from ._meta import __all__ as _meta_all
 from ._misc import *  # noqa: F401,F403
@@ -16,5 +18,5 @@ from ._type_conversion import *  # noqa: F401,F403
 from ._type_conversion import __all__ as _conversion_all
 from ._utils import is_pure_tensor, register_kernel
 
-__all__ = (["InterpolationMode", "is_pure_tensor", "register_kernel"] + _color_all + _geometry_all + _meta_all
-           + _misc_all + _conversion_all)
+__all__ = (["InterpolationMode", "is_pure_tensor", "register_kernel"] + _color_all + _geometry_all + _keypoints_all
+           + _meta_all + _misc_all + _conversion_all)

@@ -68,7 +68,8 @@ def register_kernel(functional, tv_tensor_cls):
     if not (isinstance(tv_tensor_cls, type) and issubclass(tv_tensor_cls, tv_tensors.TVTensor)):
         raise ValueError(f"register_kernel: kernels can only be registered for subclasses of TVTensor, got "
                          f"{tv_tensor_cls}")
-    if tv_tensor_cls in (tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask, tv_tensors.BoundingBoxes):
+    if tv_tensor_cls in (tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask, tv_tensors.BoundingBoxes,
+                         tv_tensors.KeyPoints):
         raise ValueError(f"register_kernel: {tv_tensor_cls.__name__} has its kernels already")
     return register_internal(functional, tv_tensor_cls, wrap=False)
 
