@@ -170,11 +170,7 @@ class CIFAR10(VisionDataset):
         """``(image, target)``: a PIL RGB image (after ``transform``) and an int class index."""
         image = Image.fromarray(self.data[index])
         target = self.targets[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return self._transformed(image, target)
 
     def extra_repr(self) -> str:
         return f"Split: {'Train' if self.train is True else 'Test'}"

@@ -133,11 +133,7 @@ class MNIST(VisionDataset):
         # read through np.asarray so that reassigning .data/.targets (to subset them) is honoured
         image = Image.fromarray(np.asarray(self.data)[index])
         target = int(np.asarray(self.targets)[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return self._transformed(image, target)
 
     def extra_repr(self) -> str:
         return f"Split: {'Train' if self.train is True else 'Test'}"

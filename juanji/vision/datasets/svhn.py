@@ -85,11 +85,7 @@ class SVHN(VisionDataset):
         """``(image, target)``: a PIL RGB image (after ``transform``) and an int digit 0..9."""
         image = Image.fromarray(np.transpose(self.data[index], (1, 2, 0)))
         target = int(self.labels[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return self._transformed(image, target)
 
     def extra_repr(self) -> str:
         return f"Split: {self.split}"

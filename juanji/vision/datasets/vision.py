@@ -15,6 +15,15 @@ from ...utils.data import Dataset
 __all__ = ["VisionDataset", "StandardTransform"]
 
 
+def _apply(transform, target_transform, sample, target):
+    """``(transform(sample), target_transform(target))``, each only if it is set."""
+    if transform is not None:
+        sample = transform(sample)
+    if target_transform is not None:
+        target = target_transform(target)
+    return sample, target
+
+
 class StandardTransform:
     """Apply ``transform`` to the input and ``target_transform`` to the target."""
 
@@ -23,11 +32,7 @@ class StandardTransform:
         self.target_transform = target_transform
 
     def __call__(self, input, target):
-        if self.transform is not None:
-            input = self.transform(input)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return input, target
+        return _apply(self.transform, self.target_transform, input, target)
 
     @staticmethod
     def _format(transform, head: str) -> list[str]:
@@ -61,6 +66,11 @@ class VisionDataset(Dataset):
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+    def _transformed(self, sample, target):
+        """An item through ``transform`` (the sample) and ``target_transform`` (the target), as the
+        classification datasets give it."""
+        return _apply(self.transform, self.target_transform, sample, target)
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
