@@ -250,7 +250,6 @@ def _load_legacy(stream, where: str):
 
 def _materialize(obj, read, byteorder: str, where: str):
     """Replace every PendingTensor in ``obj`` by a juanji Tensor viewing its storage's array."""
-    from ..nn.parameter import Parameter
     from ..tensor import Tensor
 
     flats: dict = {}   # (storage key, numpy dtype) -> 1-d array of elements
@@ -298,6 +297,7 @@ def _materialize(obj, read, byteorder: str, where: str):
         arr = np.lib.stride_tricks.as_strided(flat[offset:] if flat.size else flat, shape=p.size,
                                               strides=tuple(s * np_dtype.itemsize for s in p.stride))
         if p.parameter:
+            from ..nn.parameter import Parameter  # (only when needed: juanji.nn is a big import)
             t = Parameter(Tensor._from_array(arr), requires_grad=p.requires_grad and np_dtype.kind == "f")
         else:
             t = Tensor._from_array(arr, requires_grad=p.requires_grad and np_dtype.kind == "f")

@@ -34,7 +34,7 @@ the files come from torchvision's cache (``$TORCH_HOME/hub/checkpoints``) or are
 
 from __future__ import annotations
 
-from . import _weights
+from . import _weights, transfer
 from ._api import ImageClassification, Weights, WeightsEnum, get_model_weights, get_weight
 from ._weights import *  # noqa: F401,F403  (the <Model>_Weights enums)
 from .alexnet import AlexNet, alexnet
