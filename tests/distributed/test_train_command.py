@@ -104,3 +104,17 @@ def test_bad_input_in_a_distributed_run_is_one_line_from_rank_0(tmp_path):
     assert done.returncode != 0
     errors = [l for l in done.stderr.splitlines() if l.startswith("juanji train: error:")]
     assert len(errors) == 1 and "fewer than the 2 processes" in errors[0], done.stderr
+
+
+@pytest.mark.slow
+def test_a_distributed_run_resumes_on_another_number_of_processes(tmp_path):
+    need_mpi()
+    args = [*COMMON[:-1], "--no-progress"]
+    first = _juanji("train", *args, "--epochs", "1", "--out", tmp_path / "k", under=[mpiexec(), "-n", "2"])
+    assert first.returncode == 0, first.stderr
+    alone = _juanji("train", "--resume", tmp_path / "k", "--epochs", "2", "--no-progress")  # one process
+    assert alone.returncode == 0 and "epoch 2/2" in alone.stdout, alone.stderr
+    three = _juanji("train", "--resume", tmp_path / "k", "--epochs", "3", "--no-progress",
+                    under=[mpiexec(), "-n", "3"])
+    assert three.returncode == 0 and three.stdout.count("epoch 3/3") == 1, three.stderr
+    assert [r["epoch"] for r in _epochs(tmp_path / "k")] == [1, 2, 3]
