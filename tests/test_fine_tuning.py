@@ -103,3 +103,14 @@ def test_replace_freeze_and_param_groups_on_zoo_models(name, head):
     transfer.replace_classifier(unfrozen, 5)
     lrs = sorted(g["lr"] for g in transfer.param_groups(unfrozen, lr=0.001))
     assert lrs == pytest.approx([0.001, 0.01])
+
+
+def test_pretrained_model_for_the_command_line(tmp_path):
+    source = models.resnet18()
+    juanji.save(source.state_dict(), tmp_path / "r18.pth", format="torch")
+    model = transfer.pretrained_model("resnet18", str(tmp_path / "r18.pth"), num_classes=4, freeze=True)
+    assert model.fc.out_features == 4 and model.weights_preset is None
+    np.testing.assert_array_equal(model.conv1.weight.numpy(force=True), source.conv1.weight.numpy(force=True))
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == ["fc.weight", "fc.bias"]
+    with pytest.raises(ValueError, match="no pretrained weights for model 'lenet5'"):
+        transfer.pretrained_model("lenet5", "DEFAULT", num_classes=10)

@@ -21,7 +21,8 @@ from ... import nn
 from ...nn import init
 from ...nn.modules.normalization import _BatchNorm
 
-__all__ = ["classifier_path", "replace_classifier", "freeze_backbone", "param_groups", "head_parameters"]
+__all__ = ["classifier_path", "replace_classifier", "freeze_backbone", "param_groups", "head_parameters",
+           "pretrained_model"]
 
 
 def classifier_path(model) -> str:
@@ -107,3 +108,24 @@ def param_groups(model, lr: float, head_lr_mult: float = 10.0) -> list:
     groups = [{"params": backbone, "lr": lr}] if backbone else []
     groups.append({"params": head, "lr": lr * head_lr_mult})
     return groups
+
+
+def pretrained_model(name: str, weights, num_classes: int, freeze: bool = False, progress: bool = True,
+                     **kwargs):
+    """Model ``name`` with pretrained ``weights`` (a weights name such as ``"DEFAULT"`` or
+    ``"ResNet18_Weights.IMAGENET1K_V1"``, or a path), its classifier replaced for ``num_classes``
+    when that differs, and the backbone frozen if ``freeze`` (what ``juanji train --weights W
+    --freeze-backbone`` needs; the weights' ``transforms()`` preset is ``model.weights_preset``
+    when the weights are an enum member, None for a file)."""
+    from . import get_model, get_model_weights
+    enum_cls = get_model_weights(name)
+    resolved = enum_cls.verify(weights)
+    model = get_model(name, weights=resolved, progress=progress, **kwargs)
+    head = model.get_submodule(classifier_path(model))
+    outputs = head.out_features if isinstance(head, nn.Linear) else head.out_channels
+    if outputs != num_classes:
+        replace_classifier(model, num_classes)
+    if freeze:
+        freeze_backbone(model)
+    model.weights_preset = resolved.transforms() if hasattr(resolved, "transforms") else None
+    return model
