@@ -24,9 +24,10 @@ import re
 import shutil
 import sys
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
+
+# (urllib.request and urllib.error are imported where a download happens: together with
+# http.client they cost ~0.1 s, which `import juanji` should not pay)
 
 __all__ = ["get_dir", "juanji_dir", "checkpoint_dirs", "load_state_dict_from_url", "download_url_to_file",
            "MIRROR_ENV"]
@@ -92,6 +93,7 @@ def _progress_bar(total, stream=None):
 def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress: bool = True) -> None:
     """Download ``url`` to ``dst`` (through a temporary file in the same folder, renamed when
     complete), checking that the SHA-256 digest starts with ``hash_prefix`` if given."""
+    import urllib.request
     dst = os.path.expanduser(os.fspath(dst))
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
@@ -144,6 +146,7 @@ def cached_file(url: str, model_dir=None, progress: bool = True, check_hash: boo
     source = _source_url(url, file_name, mirror)
     if progress:
         sys.stderr.write(f'Downloading: "{source}" to {target}\n')
+    import urllib.error
     try:
         download_url_to_file(source, target, hash_prefix, progress=progress)
     except (urllib.error.URLError, OSError, ValueError) as e:
