@@ -93,14 +93,14 @@ def _progress_bar(total, stream=None):
 def download_url_to_file(url: str, dst, hash_prefix: str | None = None, progress: bool = True) -> None:
     """Download ``url`` to ``dst`` (through a temporary file in the same folder, renamed when
     complete), checking that the SHA-256 digest starts with ``hash_prefix`` if given."""
-    import urllib.request
+    from urllib.request import urlopen
     dst = os.path.expanduser(os.fspath(dst))
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".partial-")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with os.fdopen(fd, "wb") as out, urlopen(url, timeout=60) as response:
             total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
             bar = _progress_bar(int(total) if total else None) if progress else None
             while True:
@@ -146,10 +146,10 @@ def cached_file(url: str, model_dir=None, progress: bool = True, check_hash: boo
     source = _source_url(url, file_name, mirror)
     if progress:
         sys.stderr.write(f'Downloading: "{source}" to {target}\n')
-    import urllib.error
+    from urllib.error import URLError
     try:
         download_url_to_file(source, target, hash_prefix, progress=progress)
-    except (urllib.error.URLError, OSError, ValueError) as e:
+    except (URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or e
         raise RuntimeError(
             f"juanji.hub: could not download {source} ({reason}). Without network access, put the file "
