@@ -113,8 +113,7 @@ def load_checkpoint(path) -> dict:
     try:
         payload = load(path)
     except (RuntimeError, OSError, ValueError, KeyError, IndexError, TypeError) as e:
-        raise CheckpointError(f"checkpoint '{path}' cannot be read (truncated or corrupt?): "
-                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise CheckpointError(f"checkpoint '{path}' cannot be read: {_reading_problem(e, path)}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"'{path}' is a juanji file but not a training checkpoint "
                               f"(expected format {CHECKPOINT_FORMAT})")
@@ -201,6 +200,23 @@ def _load_state(model, payload: dict, path: str, name: str) -> None:
             detail = detail[:300] + " ..."
         raise CheckpointError(f"checkpoint '{path}' does not fit model '{name}': its weights are from another "
                               f"model ({detail})") from None
+
+
+def _reading_problem(error: BaseException, path: str) -> str:
+    """Why a file could not be read, in words for this file: without the loader's own prefix,
+    and without NumPy's advice to load pickled data "unsafely" (juanji never unpickles)."""
+    text = _first_line(error)
+    for prefix in (f"juanji.load: {path} ", f"juanji.load: {path}: ", "juanji.load: "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    if "allow_pickle" in text or "pickle" in text.lower() and "unsafe" in text.lower():
+        return "it holds pickled Python objects, which juanji never loads (a checkpoint is arrays and JSON)"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if text.startswith("is "):
+        text = "it " + text
+    return text or "truncated or corrupt"
 
 
 def _first_line(error: BaseException) -> str:

@@ -17,12 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 __all__ = ["main", "build_parser", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED"]
 
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130   # 128 + SIGINT; SIGTERM gives 143
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -73,7 +76,13 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write last.juanji every N steps within an epoch (default 0: epoch ends only)")
     p.add_argument("--log-every", type=int, default=S, help="steps between metrics-log step records (default 50)")
     p.add_argument("--val-fraction", type=float, default=S,
-                   help="hold out this share of the training images for validation (default 0: the test split)")
+                   help="hold out this share of the training images, drawn with --seed, for validation and for "
+                        "choosing best.juanji (default 0.1; 0: validate on the test split, with a warning)")
+    p.add_argument("--early-stopping", type=int, default=S, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without a better validation accuracy (default 0: never)")
+    p.add_argument("--save-top-k", type=int, default=S, metavar="K",
+                   help="keep the checkpoints of the K best epochs by validation accuracy as top-epochNNN.juanji "
+                        "(default 1: best.juanji alone)")
     p.add_argument("--train-samples", type=int, default=S, help="train on a seeded subset of N images")
     p.add_argument("--test-samples", type=int, default=S, help="test on a seeded subset of N images")
     p.add_argument("--pad", type=int, default=S, help="zero pixels around every image (2: 28x28 -> 32x32)")
@@ -149,10 +158,12 @@ def _train(args, callbacks=()) -> int:
     result = train(TrainConfig.from_dict(given), resume=resume, given=given, callbacks=callbacks)
     if not current().is_main:
         return 0  # rank 0 reports
+    on = "the test split" if result.val_is_test else f"{result.val_count:,} held-out training images"
+    print(f"best checkpoint: epoch {result.best_epoch}, validation accuracy {100 * result.best_accuracy:.2f}% "
+          f"on {on}")
     print(f"test accuracy: {100 * result.test.accuracy:.2f}%  (test loss {result.test.loss:.4f} on "
-          f"{result.test.count:,} images)")
-    print(f"checkpoints: {result.path('last')} (last), {result.path('best')} (best: "
-          f"{100 * result.best_accuracy:.2f}% validation accuracy at epoch {result.best_epoch})")
+          f"{result.test.count:,} images, best checkpoint)")
+    print(f"checkpoints: {result.path('last')} (last), {result.path('best')} (best)")
     print(f"curves: {result.path('curves')}")
     print(f"metrics: {result.path('metrics')}")
     return 0
@@ -181,6 +192,28 @@ def _summary(args) -> int:
     return run(args)  # prints its own one-line errors (exit status 2)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be (a training loop turns both into
+    a checkpoint at the current step; see training/interrupt.py)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_like_ctrl_c():
+    """SIGTERM raises :class:`Terminated` within the block (the handler before is put back after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 _COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary}
 
 
@@ -202,17 +235,25 @@ def main(argv=None, *, callbacks=()) -> int:
     from .checkpoint import CheckpointError
     from .training.distributed import end_all_ranks
     from .training.errors import TrainingError, one_line
+    from .training.interrupt import EXIT_CODES, TrainingInterrupted
     try:
-        if args.command == "train":
-            return _train(args, callbacks)
-        return _COMMANDS[args.command](args)
+        with _sigterm_like_ctrl_c():
+            if args.command == "train":
+                return _train(args, callbacks)
+            return _COMMANDS[args.command](args)
     except (TrainingError, CheckpointError) as e:
         end_all_ranks(f"{prog}: error: {one_line(e)}", EXIT_BAD_INPUT)  # (a multi-process run: ends every rank)
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted (the last checkpoint is intact; continue with --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except TrainingInterrupted as e:
+        resume = f"; continue with: juanji train --resume {os.path.dirname(e.path)}" if e.path else ""
+        print(f"{prog}: {e}{resume}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt as e:   # Ctrl-C (or SIGTERM, see _terminate) outside a training loop
+        name = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
+        what = " (the last checkpoint is intact; continue with --resume)" if args.command == "train" else ""
+        print(f"{prog}: stopped by {name}{what}", file=sys.stderr)
+        return EXIT_CODES[name]
     except Exception as e:  # an unexpected failure: still one line, the traceback on request
         if os.environ.get("JUANJI_DEBUG"):
             raise

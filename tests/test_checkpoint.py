@@ -84,9 +84,9 @@ def test_kill_inside_a_checkpoint_write_leaves_the_last_good_checkpoint(tmp_path
     resumed = cli("train", "--resume", str(out), "--epochs", "1")
     output, _ = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, output
-    assert "batch 2 of 10 (step 2)" in output
+    assert "batch 2 of 9 (step 2)" in output
     assert not [name for name in os.listdir(out) if name.startswith(ckpt.TEMP_PREFIX)]
-    assert load_checkpoint(out / "last.juanji")["progress"]["global_step"] == 10
+    assert load_checkpoint(out / "last.juanji")["progress"]["global_step"] == 9
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -107,7 +107,7 @@ def test_truncated_checkpoint_is_one_line_error(tmp_path, trained):
     for cut in (10, len(data) // 2, len(data) - 100):
         broken = tmp_path / f"cut{cut}.juanji"
         broken.write_bytes(data[:cut])
-        with pytest.raises(CheckpointError, match="cannot be read \\(truncated or corrupt\\?\\)") as info:
+        with pytest.raises(CheckpointError, match="cannot be read: .*truncated or corrupt\\?") as info:
             load_checkpoint(broken)
         assert _one_line(str(info.value)) and str(broken) in str(info.value)
 

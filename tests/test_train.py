@@ -38,7 +38,7 @@ from juanji.training.sampler import EpochShuffleSampler
 from juanji.vision import models
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMING_KEYS = ("seconds", "images_per_s", "data_share")
+TIMING_KEYS = ("seconds", "val_seconds", "images_per_s", "data_share")
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -139,8 +139,8 @@ def test_short_run_writes_log_curves_and_checkpoints(tmp_path):
     assert result.best_accuracy == max(r["val_accuracy"] for r in epochs)
     assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]
 
-    # the reported test numbers are what `juanji eval` measures from the checkpoint alone
-    evaluated, _ = evaluate_checkpoint(out / "last.juanji")
+    # the reported test numbers are what `juanji eval` measures from the best checkpoint alone
+    evaluated, _ = evaluate_checkpoint(out / "best.juanji")
     assert evaluated.count == 100 == result.test.count
     assert evaluated.accuracy == result.test.accuracy
     assert evaluated.loss == pytest.approx(result.test.loss, rel=1e-6)
@@ -173,10 +173,12 @@ class CheckpointSnapshots(Callback):
         self.snapshots = {}
 
     def on_checkpoint_written(self, run, path):
-        if os.path.basename(path) == "last.juanji":
-            copy = self.folder / f"step-{run.global_step}.juanji"
+        name = os.path.basename(path)
+        if name in ("last.juanji", "best.juanji"):
+            copy = self.folder / f"{name[:4]}-step-{run.global_step}.juanji"
             shutil.copyfile(path, copy)
-            self.snapshots[run.global_step] = copy
+            if name == "last.juanji":
+                self.snapshots[run.global_step] = copy
 
     def __getitem__(self, step):
         return self.snapshots[step]
@@ -193,6 +195,11 @@ def _resume_from_snapshot(snapshot: Path, reference: Path, folder: Path, config:
     """A run folder as a run killed after ``snapshot`` would leave it, then resumed."""
     folder.mkdir()
     shutil.copyfile(snapshot, folder / "last.juanji")
+    step = int(snapshot.stem.rsplit("-", 1)[1])
+    bests = sorted((int(p.stem.rsplit("-", 1)[1]), p) for p in snapshot.parent.glob("best-step-*.juanji"))
+    earlier = [p for s, p in bests if s <= step]
+    if earlier:  # best.juanji as it was then
+        shutil.copyfile(earlier[-1], folder / "best.juanji")
     shutil.copyfile(reference / "metrics.jsonl", folder / "metrics.jsonl")  # has records past the snapshot
     return train(config, resume=str(folder))
 
@@ -203,15 +210,15 @@ def _resume_from_snapshot(snapshot: Path, reference: Path, folder: Path, config:
 def test_resume_mid_epoch_is_bit_identical(tmp_path, tiny_net, checkpoint_snapshots, optimizer, scheduler):
     config = tiny_config(tmp_path / "reference", model=tiny_net, optimizer=optimizer, scheduler=scheduler,
                          epochs=2, lr=0.01, train_samples=128)
-    train(config, callbacks=[checkpoint_snapshots])
+    reference = train(config, callbacks=[checkpoint_snapshots])
     # step 6: the 2nd batch of epoch 2 (4 batches per epoch, a checkpoint every 3 steps)
     snapshot = checkpoint_snapshots[6]
     assert load_checkpoint(snapshot)["progress"] == {"epoch": 1, "step_in_epoch": 2, "global_step": 6}
     resumed = _resume_from_snapshot(snapshot, tmp_path / "reference", tmp_path / "resumed",
                                     tiny_config(None, model=tiny_net))
     assert_same_run(tmp_path / "reference", tmp_path / "resumed")
-    last_epoch = [r for r in read_log(tmp_path / "reference" / "metrics.jsonl") if r["kind"] == "epoch"][-1]
-    assert (resumed.test.accuracy, resumed.test.count) == (last_epoch["val_accuracy"], 100)
+    assert (resumed.test.accuracy, resumed.test.loss, resumed.test.count) == \
+        (reference.test.accuracy, reference.test.loss, 100)
 
 
 def test_resume_at_an_epoch_end_with_more_epochs_equals_the_longer_run(tmp_path):
@@ -286,8 +293,9 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    # 10 batches per epoch: the last checkpoint is step 12, batch 2 of epoch 2; steps 13-14 are lost
-    assert load_checkpoint(killed / "last.juanji")["progress"] == {"epoch": 1, "step_in_epoch": 2,
+    # 288 training images (32 held out for validation), 9 batches per epoch: the last checkpoint is
+    # step 12, batch 3 of epoch 2; steps 13-14 are lost
+    assert load_checkpoint(killed / "last.juanji")["progress"] == {"epoch": 1, "step_in_epoch": 3,
                                                                   "global_step": 12}
     ref_out, _ = ref_proc.communicate(timeout=240)
     assert ref_proc.returncode == 0, ref_out
@@ -295,7 +303,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     resumed = cli("train", "--resume", str(killed))
     out, _ = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, out
-    assert "resuming" in out and "batch 2 of 10 (step 12)" in out
+    assert "resuming" in out and "batch 3 of 9 (step 12)" in out
     assert_same_run(reference, killed)
     assert out.splitlines()[-4].startswith("test accuracy: ")
     assert out.splitlines()[-4] == ref_out.splitlines()[-4]

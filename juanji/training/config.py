@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from .choices import OPTIMIZERS, SCHEDULERS
 from .errors import TrainingError
 
-__all__ = ["TrainConfig", "RESUME_OVERRIDABLE"]
+__all__ = ["TrainConfig", "RESUME_OVERRIDABLE", "DEFAULT_VAL_FRACTION"]
 
 # settings a resumed run may change: they do not alter what the remaining steps compute
-RESUME_OVERRIDABLE = ("epochs", "workers", "checkpoint_every", "log_every", "data_root", "progress")
+RESUME_OVERRIDABLE = ("epochs", "workers", "checkpoint_every", "log_every", "data_root", "progress",
+                      "early_stopping", "save_top_k")
+# the share of the training images held out for validation unless --val-fraction says otherwise
+DEFAULT_VAL_FRACTION = 0.1
 
 
 @dataclass
@@ -45,7 +48,9 @@ class TrainConfig:
     workers: int = 0
     checkpoint_every: int = 0           # steps between mid-epoch checkpoints; 0: at epoch ends only
     log_every: int = 50                 # steps between the metrics log's step records
-    val_fraction: float = 0.0           # 0: validate on the test split
+    val_fraction: float = DEFAULT_VAL_FRACTION   # held out of the training images; 0: the test split
+    early_stopping: int = 0             # stop after this many epochs without a better val accuracy; 0: never
+    save_top_k: int = 1                 # keep the K best epochs' checkpoints (best.juanji is the best)
     train_samples: int | None = None    # a seeded subset of the training images
     test_samples: int | None = None
     pad: int = 0                        # zero pixels around every image (2: 28x28 -> 32x32)
@@ -104,9 +109,11 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise TrainingError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
-        for name in ("workers", "checkpoint_every", "pad"):
+        for name in ("workers", "checkpoint_every", "pad", "early_stopping"):
             if getattr(self, name) < 0:
                 raise TrainingError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if not isinstance(self.save_top_k, int) or self.save_top_k < 1:
+            raise TrainingError(f"--save-top-k must be at least 1 (best.juanji), got {self.save_top_k}")
         if self.log_every < 1:
             raise TrainingError(f"--log-every must be at least 1, got {self.log_every}")
         if self.step_size is not None and self.step_size < 1:

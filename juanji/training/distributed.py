@@ -104,18 +104,19 @@ class Ranks:
         dist.all_reduce(buf)
         return [float(v) for v in buf._data]
 
-    def evaluate(self, model, dataset, batch_size: int):
-        """Mean loss and accuracy over ``dataset``, each rank evaluating its own share."""
+    def evaluate(self, model, dataset, batch_size: int, on_batch=None):
+        """Mean loss and accuracy over ``dataset``, each rank evaluating its own share
+        (``on_batch(done_batches)`` after each of this rank's batches)."""
         from .inference import EvalResult, evaluate
         if not self.active:
             from .data import evaluation_loader
-            return evaluate(model, evaluation_loader(dataset, batch_size))
+            return evaluate(model, evaluation_loader(dataset, batch_size), on_batch)
         from ..backend import Generator
         from ..utils.data import BatchSampler, DataLoader
         share = self.rows(len(dataset))
         loader = DataLoader(dataset, batch_size=None, generator=Generator().manual_seed(0),
                             sampler=BatchSampler(range(share.start, share.stop), batch_size, drop_last=False))
-        mine = evaluate(model, loader)
+        mine = evaluate(model, loader, on_batch)
         loss_sum, correct, count = self.sums(mine.loss * mine.count, mine.accuracy * mine.count, mine.count)
         return EvalResult(loss_sum / max(count, 1), round(correct) / max(count, 1), int(count))
 

@@ -34,19 +34,22 @@ class EvalResult:
     count: int       # images evaluated
 
 
-def evaluate(model, loader) -> EvalResult:
+def evaluate(model, loader, on_batch=None) -> EvalResult:
     """Mean cross-entropy and accuracy of ``model`` over ``loader``, in eval mode without a graph.
 
-    The model is left in eval mode; a training loop switches it back.
+    ``on_batch(done_batches)`` is called after each batch (a progress bar). The model is left
+    in eval mode; a training loop switches it back.
     """
     model.eval()
     loss_sum, correct, count = 0.0, 0, 0
     with no_grad():
-        for images, labels in loader:
+        for done, (images, labels) in enumerate(loader, 1):
             logits = model(images)
             loss_sum += float(F.cross_entropy(logits, labels, reduction="sum").item())
             correct += int((logits._data.argmax(axis=1) == labels._data).sum())
             count += len(labels)
+            if on_batch is not None:
+                on_batch(done)
     return EvalResult(loss_sum / max(count, 1), correct / max(count, 1), count)
 
 
@@ -76,6 +79,10 @@ def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_
 
     Returns the result and a description of the data.
     """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise TrainingError(f"--batch-size must be a positive integer, got {batch_size}")
+    if workers < 0:
+        raise TrainingError(f"--workers must be >= 0, got {workers}")
     payload, model, preprocessing, classes = load_trained_model(path)
     config = payload["config"]
     same_data = data is None or data == config.get("data")

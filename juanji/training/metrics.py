@@ -19,6 +19,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..checkpoint import atomic_write_bytes
+from .run_folder import writing
 
 __all__ = ["RunningMetrics", "MetricsLog"]
 
@@ -54,13 +55,20 @@ class RunningMetrics:
 
 
 class MetricsLog:
-    """Append-only JSON lines, flushed after every record."""
+    """Append-only JSON lines, flushed after every record.
 
-    def __init__(self, path) -> None:
+    ``enabled=False`` (the ranks other than 0 of a multi-process run) writes nothing; reading
+    still reads the file. A write that fails is one TrainingError line naming the file.
+    """
+
+    def __init__(self, path, enabled: bool = True) -> None:
         self.path = os.fspath(path)
+        self.enabled = enabled
 
     def append(self, record: dict) -> None:
-        with open(self.path, "a") as f:
+        if not self.enabled:
+            return
+        with writing(self.path), open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def read(self) -> list[dict]:
@@ -78,8 +86,13 @@ class MetricsLog:
 
     def truncate_after(self, step: int) -> None:
         """Keep only the records written at or before global step ``step`` (atomically)."""
+        if not self.enabled:
+            return
         kept = [r for r in self.read() if r.get("step", 0) <= step]
-        atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        with writing(self.path):
+            atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
     def reset(self) -> None:
-        atomic_write_bytes(self.path, b"")
+        if self.enabled:
+            with writing(self.path):
+                atomic_write_bytes(self.path, b"")

@@ -70,6 +70,7 @@ def checkpoint_payload(run) -> dict:
         "progress": {"epoch": run.epoch, "step_in_epoch": run.step_in_epoch, "global_step": run.global_step},
         "running": run.running.to_dict(),
         "best": {"accuracy": run.best_accuracy, "epoch": run.best_epoch},
+        "top_k": [list(entry) for entry in run.top_k],   # [[val accuracy, epoch], ...] of --save-top-k's files
     }
 
 
@@ -91,6 +92,7 @@ def restore_run(run, payload: dict, path: str) -> None:
         run.running = RunningMetrics.from_dict(payload.get("running"))
         run.best_accuracy = float(payload["best"]["accuracy"])
         run.best_epoch = int(payload["best"]["epoch"])
+        run.top_k = [(float(accuracy), int(epoch)) for accuracy, epoch in payload.get("top_k", [])]
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint '{path}' cannot be resumed: its training state is incomplete "
                               f"({one_line(e)})") from None
