@@ -9,10 +9,16 @@
 - :func:`param_groups` gives two optimizer groups, the backbone at ``lr`` and the head at
   ``lr * head_lr_mult`` (d2l: 10x), for ``SGD(param_groups(model, lr), ...)``.
 
-    >>> model = resnet18(weights=ResNet18_Weights.DEFAULT)
-    >>> head = replace_classifier(model, 2)
-    >>> freeze_backbone(model)
+    >>> import juanji
+    >>> from juanji.vision.models import resnet18
+    >>> from juanji.vision.models.transfer import freeze_backbone, param_groups, replace_classifier
+    >>> model = resnet18()   # resnet18(weights=ResNet18_Weights.DEFAULT) for the pretrained weights
+    >>> replace_classifier(model, 2)
+    Linear(in_features=512, out_features=2, bias=True)
+    >>> model = freeze_backbone(model)
     >>> optimizer = juanji.optim.SGD(param_groups(model, lr=5e-5), lr=5e-5, weight_decay=1e-3)
+    >>> [group["lr"] for group in optimizer.param_groups]     # only the new head is trained
+    [0.0005]
 """
 
 from __future__ import annotations
