@@ -138,8 +138,40 @@ for _cifar in ("resnet32", "resnet56"):
     ZOO_SLOW[_cifar] = (dict(), (3, 32, 32))
 
 
+# the segmentation models (juanji.vision.models.segmentation): score maps, or torchvision's dict
+SEGMENTATION = {
+    "fcn_resnet18_d2l": (dict(num_classes=6), (3, 64, 64)),
+    "fcn8s_resnet18": (dict(num_classes=6), (3, 64, 64)),
+    "fcn_resnet50": (dict(num_classes=4, weights_backbone=None, aux_loss=True), (3, 32, 32)),
+    "fcn_resnet101": (dict(num_classes=4, weights_backbone=None), (3, 32, 32)),
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "fcn_resnet101" else n
+                                  for n in SEGMENTATION])
+def test_segmentation_models_export_with_every_output(name):
+    """The dict of a torchvision FCN becomes one ONNX output per entry ("out", then "aux")."""
+    kwargs, shape = SEGMENTATION[name]
+    model = models.get_model(name, **kwargs).eval()
+    x = np.random.default_rng(1).standard_normal((2,) + shape).astype(np.float32)
+    buf = io.BytesIO()
+    juanji.onnx.export(model, (juanji.tensor(x),), buf, input_names=["input"],
+                       dynamic_axes={"input": {0: "batch"}}, opset_version=17)
+    onnx.checker.check_model(onnx.load_from_string(buf.getvalue()))
+    session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    for batch in (1, 3):
+        xb = np.random.default_rng(batch).standard_normal((batch,) + shape).astype(np.float32)
+        with juanji.no_grad():
+            expected = model(juanji.tensor(xb))
+        expected = list(expected.values()) if isinstance(expected, dict) else [expected]
+        got = session.run(None, {"input": xb})
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(e.numpy()).max())))
+
+
 def test_every_zoo_model_is_covered():
-    covered = {n.split("-")[0] for n in list(ZOO_DEFAULT) + list(ZOO_SLOW) + list(TUTORIAL)}
+    covered = {n.split("-")[0] for n in list(ZOO_DEFAULT) + list(ZOO_SLOW) + list(TUTORIAL) + list(SEGMENTATION)}
     assert set(models.list_models()) <= covered, set(models.list_models()) - covered
 
 

@@ -21,6 +21,7 @@ from juanji.vision.models import resnet18
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
+from tests.vision.test_models import fast_init  # noqa: E402,F401  (the fixture: shapes-only model builds)
 
 
 # =========================================================================== bilinear initialiser
@@ -400,3 +401,76 @@ def test_joint_nearest_transforms_are_exact_on_masks():
     image_out, mask_out = transform(image, mask)
     inside = image_out.numpy()[0] > 0  # rotation fills the corners with 0 in both
     np.testing.assert_array_equal(image_out.numpy()[1][inside], mask_out.numpy()[inside])
+
+
+# =========================================================================== torchvision's FCN models
+
+@pytest.mark.parametrize("name, count", [("fcn_resnet50", 35_322_218), ("fcn_resnet101", 54_314_346)])
+def test_fcn_resnets_have_torchvisions_keys_counts_and_outputs(name, count, fast_init):
+    from juanji.vision.models import segmentation as seg
+    from tests.vision.torchvision_ref import import_torchvision
+    tv = import_torchvision()
+    with torch.device("meta"):
+        ref = getattr(tv.models.segmentation, name)(weights=None, weights_backbone=None, aux_loss=True)
+    model = getattr(seg, name)(weights_backbone=None, aux_loss=True)
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in ref.state_dict().items()]
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in ref.parameters()) == count
+    no_aux = getattr(seg, name)(weights_backbone=None, num_classes=7)
+    assert no_aux.aux_classifier is None and no_aux.classifier[4].out_channels == 7
+    weights = getattr(seg, name.replace("fcn_resnet", "FCN_ResNet") + "_Weights").DEFAULT
+    tv_weights = getattr(tv.models.segmentation, name.replace("fcn_resnet", "FCN_ResNet") + "_Weights").DEFAULT
+    assert weights.url == tv_weights.url and weights.meta["categories"] == tv_weights.meta["categories"]
+    assert weights.meta["num_params"] == count and repr(weights.transforms()) == repr(tv_weights.transforms())
+    with pytest.raises(ValueError, match="The parameter 'num_classes' expected value 21 but got 5 instead."):
+        getattr(seg, name)(weights=weights, num_classes=5)
+
+
+@pytest.mark.parametrize("aux", [True, pytest.param(False, marks=pytest.mark.slow)])
+def test_fcn_resnet50_training_step_matches_torchvision(aux):
+    """Outputs (the dict's "out" and "aux"), the input gradient and every parameter gradient of
+    one training-mode step with the same weights, float64, at a small input (dilated layers run
+    at stride 8: a 32 x 32 image gives 4 x 4 maps in layer3 and layer4)."""
+    from juanji.vision.models.segmentation import fcn_resnet50
+    from tests.vision.test_models import _close, _copy_weights, _randomise_batch_norm
+    from tests.vision.torchvision_ref import import_torchvision
+    tv = import_torchvision()
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    ref = tv.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=aux, num_classes=4)
+    model = fcn_resnet50(weights_backbone=None, aux_loss=aux, num_classes=4)
+    _randomise_batch_norm(ref, rng)
+    ref.double()
+    model.double()
+    _copy_weights(model, ref)
+    for m in (*ref.modules(), *model.modules()):
+        if type(m).__name__ == "Dropout":
+            m.eval()
+    x = rng.standard_normal((2, 3, 32, 32))
+    jx, tx = juanji.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    j_out, t_out = model(jx), ref(tx)
+    assert list(j_out) == list(t_out) == (["out", "aux"] if aux else ["out"])
+    j_loss, t_loss = 0, 0
+    for key in t_out:
+        assert tuple(j_out[key].shape) == tuple(t_out[key].shape) == (2, 4, 32, 32)
+        _close(j_out[key].detach().numpy(), t_out[key].detach().numpy(), key, "float64")
+        g = rng.standard_normal((2, 4, 32, 32))
+        j_loss = j_loss + (j_out[key] * juanji.tensor(g)).sum()
+        t_loss = t_loss + (t_out[key] * torch.tensor(g)).sum()
+    j_loss.backward()
+    t_loss.backward()
+    _close(jx.grad.numpy(), tx.grad.numpy(), "input gradient", "float64")
+    params = dict(model.named_parameters())
+    for name, p in ref.named_parameters():
+        _close(params[name].grad.numpy(), p.grad.numpy(), f"gradient of {name}", "float64")
+
+
+def test_semantic_segmentation_preset_matches_torchvision():
+    from juanji.vision.models.segmentation import SemanticSegmentation
+    from tests.vision.torchvision_ref import import_torchvision
+    tv = import_torchvision()
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 256, (30, 44, 3), dtype=np.uint8))
+    ours = SemanticSegmentation(resize_size=20)(image).numpy()
+    theirs = tv.transforms._presets.SemanticSegmentation(resize_size=20)(image).numpy()
+    assert ours.shape == theirs.shape == (3, 20, 29)
+    np.testing.assert_allclose(ours, theirs, atol=2 / 255 / 0.224)  # Pillow vs torch resampling: a level or two

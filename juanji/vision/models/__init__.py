@@ -49,6 +49,7 @@ from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, resnet18, resn
                      wide_resnet50_2, wide_resnet101_2)
 from .squeezenet import SqueezeNet, squeezenet1_0, squeezenet1_1
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
+from . import segmentation  # noqa: E402  (after the classifiers its backbones come from)
 
 __all__ = [
     "get_model", "list_models", "get_model_weights", "get_weight", "Weights", "WeightsEnum", "ImageClassification",
@@ -73,11 +74,22 @@ _BUILDERS = {
     "densenet121": densenet121, "densenet161": densenet161, "densenet169": densenet169, "densenet201": densenet201,
     "mobilenet_v2": mobilenet_v2, "squeezenet1_0": squeezenet1_0, "squeezenet1_1": squeezenet1_1,
 }
+_SEGMENTATION = {
+    "fcn_resnet50": segmentation.fcn_resnet50, "fcn_resnet101": segmentation.fcn_resnet101,
+    "fcn_resnet18_d2l": segmentation.fcn_resnet18_d2l, "fcn8s_resnet18": segmentation.fcn8s_resnet18,
+}
+_BUILDERS.update(_SEGMENTATION)
 
 
-def list_models() -> list:
-    """The names :func:`get_model` accepts, sorted."""
-    return sorted(_BUILDERS)
+def list_models(module=None) -> list:
+    """The names :func:`get_model` accepts, sorted; ``module=models.segmentation`` lists only the
+    segmentation models (and ``module=models`` only the classifiers), as torchvision's."""
+    if module is None:
+        return sorted(_BUILDERS)
+    name = getattr(module, "__name__", str(module))
+    if name.endswith(".segmentation"):
+        return sorted(_SEGMENTATION)
+    return sorted(set(_BUILDERS) - set(_SEGMENTATION))
 
 
 def get_model(name: str, **kwargs):

@@ -35,13 +35,22 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from functools import partial
+
 from .... import nn
 from ....nn import functional as F
 from ....nn import init
+from .. import _api
 from .. import resnet as _resnet
+from .._weights import ResNet50_Weights, ResNet101_Weights
 from ._utils import IntermediateLayerGetter
 
-__all__ = ["FCN", "FCNHead", "FCN8s", "fcn_resnet18_d2l", "fcn8s_resnet18"]
+__all__ = ["FCN", "FCNHead", "FCN8s", "SemanticSegmentation", "FCN_ResNet50_Weights", "FCN_ResNet101_Weights",
+           "fcn_resnet50", "fcn_resnet101", "fcn_resnet18_d2l", "fcn8s_resnet18", "VOC_CATEGORIES"]
+
+VOC_CATEGORIES = ["__background__", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
+                  "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+                  "train", "tvmonitor"]
 
 
 class _SimpleSegmentationModel(nn.Module):
@@ -81,6 +90,112 @@ class FCNHead(nn.Sequential):
             nn.Dropout(0.1),
             nn.Conv2d(inter_channels, channels, 1),
         )
+
+
+class SemanticSegmentation(nn.Module):
+    """torchvision's inference preset for segmentation weights: resize the shorter side to
+    ``resize_size`` (bilinear, antialiased; None keeps the size), scale to [0, 1] and normalise
+    with ImageNet's ``mean``/``std``. Takes a PIL image or a ``(..., C, H, W)`` tensor."""
+
+    def __init__(self, *, resize_size, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                 interpolation="bilinear", antialias: bool = True):
+        super().__init__()
+        from ...transforms import InterpolationMode
+        self.resize_size = [resize_size] if resize_size is not None else None
+        self.mean, self.std = list(mean), list(std)
+        self.interpolation = InterpolationMode(interpolation) if isinstance(interpolation, str) else interpolation
+        self.antialias = antialias
+
+    def forward(self, img):
+        from .... import float32
+        from ....tensor import Tensor
+        from ...transforms import functional as TF
+        if self.resize_size is not None:
+            img = TF.resize(img, self.resize_size, interpolation=self.interpolation, antialias=self.antialias)
+        if not isinstance(img, Tensor):
+            img = TF.pil_to_tensor(img)
+        img = img.to(float32) / 255.0 if not img.dtype.is_floating_point else img.to(float32)
+        return TF.normalize(img, mean=self.mean, std=self.std)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(\n    resize_size={self.resize_size}\n    mean={self.mean}\n    std={self.std}"
+                f"\n    interpolation={self.interpolation}\n)")
+
+
+def _voc_weights(file: str, num_params: int, miou: float, pixel_acc: float, recipe: str) -> _api.Weights:
+    meta = {"categories": VOC_CATEGORIES, "min_size": (1, 1), "num_params": num_params, "recipe": recipe,
+            "_metrics": {"COCO-val2017-VOC-labels": {"miou": miou, "pixel_acc": pixel_acc}},
+            "_docs": "These weights were trained on a subset of COCO, using only the 20 categories that are "
+                     "present in the Pascal VOC dataset."}
+    return _api.Weights("https://download.pytorch.org/models/" + file, partial(SemanticSegmentation, resize_size=520),
+                        meta)
+
+
+class FCN_ResNet50_Weights(_api.WeightsEnum):
+    COCO_WITH_VOC_LABELS_V1 = _voc_weights(
+        "fcn_resnet50_coco-1167a1af.pth", 35_322_218, 60.5, 91.4,
+        "https://github.com/pytorch/vision/tree/main/references/segmentation#fcn_resnet50")
+    DEFAULT = COCO_WITH_VOC_LABELS_V1
+
+
+class FCN_ResNet101_Weights(_api.WeightsEnum):
+    COCO_WITH_VOC_LABELS_V1 = _voc_weights(
+        "fcn_resnet101_coco-7ecb50ca.pth", 54_314_346, 63.7, 91.9,
+        "https://github.com/pytorch/vision/tree/main/references/segmentation#deeplabv3_resnet101")
+    DEFAULT = COCO_WITH_VOC_LABELS_V1
+
+
+_api.register("fcn_resnet50", FCN_ResNet50_Weights)
+_api.register("fcn_resnet101", FCN_ResNet101_Weights)
+
+
+def _overwrite(name: str, given, expected):
+    if given is not None and given != expected:
+        raise ValueError(f"The parameter '{name}' expected value {expected} but got {given} instead.")
+    return expected
+
+
+def _fcn_resnet(builder, enum_cls, backbone_enum, weights, progress, num_classes, aux_loss, weights_backbone,
+                in_channels):
+    weights = enum_cls.verify(weights)
+    weights_backbone = backbone_enum.verify(weights_backbone)
+    if weights is not None:
+        weights_backbone = None
+        if not isinstance(weights, _api.WeightsFile):
+            num_classes = _overwrite("num_classes", num_classes, len(weights.meta["categories"]))
+            aux_loss = _overwrite("aux_loss", aux_loss, True)
+    if num_classes is None:
+        num_classes = 21
+    _check_classes(builder.__name__.replace("resnet", "fcn_resnet"), num_classes)
+    backbone = builder(weights=weights_backbone, progress=progress, in_channels=in_channels,
+                       replace_stride_with_dilation=[False, True, True])
+    return_layers = {"layer4": "out"}
+    if aux_loss:
+        return_layers["layer3"] = "aux"
+    model = FCN(IntermediateLayerGetter(backbone, return_layers), FCNHead(2048, num_classes),
+                FCNHead(1024, num_classes) if aux_loss else None)
+    return _api.load_weights(model, weights, progress)
+
+
+def fcn_resnet50(*, weights=None, progress: bool = True, num_classes=None, aux_loss=None,
+                 weights_backbone=ResNet50_Weights.IMAGENET1K_V1, in_channels: int = 3, **kwargs) -> FCN:
+    """torchvision's FCN on a dilated ResNet-50 (output stride 8), see the module docstring.
+
+    Args (torchvision's): ``weights`` (an ``FCN_ResNet50_Weights`` member, its name, or a file;
+    fixes 21 VOC classes and the aux head), ``progress``, ``num_classes`` (default 21),
+    ``aux_loss``, ``weights_backbone`` (ImageNet weights for the ResNet-50, torchvision's default
+    ``ResNet50_Weights.IMAGENET1K_V1``: found in torchvision's cache or downloaded; pass None to
+    start from random weights). ``in_channels`` is juanji's (the backbone's input channels).
+    """
+    return _fcn_resnet(_resnet.resnet50, FCN_ResNet50_Weights, ResNet50_Weights, weights, progress, num_classes,
+                       aux_loss, weights_backbone, in_channels)
+
+
+def fcn_resnet101(*, weights=None, progress: bool = True, num_classes=None, aux_loss=None,
+                  weights_backbone=ResNet101_Weights.IMAGENET1K_V1, in_channels: int = 3, **kwargs) -> FCN:
+    """torchvision's FCN on a dilated ResNet-101 (see :func:`fcn_resnet50`)."""
+    return _fcn_resnet(_resnet.resnet101, FCN_ResNet101_Weights, ResNet101_Weights, weights, progress, num_classes,
+                       aux_loss, weights_backbone, in_channels)
 
 
 def _check_classes(name: str, num_classes) -> int:
