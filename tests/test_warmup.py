@@ -1,0 +1,26 @@
+"""juanji.warmup compiles the common kernels ahead of the first training step."""
+
+import importlib
+import pkgutil
+
+import juanji.kernels
+from juanji import warmup
+
+
+def _compiled_kernels():
+    from numba.core.registry import CPUDispatcher
+    names = set()
+    for info in pkgutil.iter_modules(juanji.kernels.__path__):
+        module = importlib.import_module(f"juanji.kernels.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.signatures:
+                names.add(f"{info.name}.{name}")
+    return names
+
+
+def test_warmup_compiles_the_convolution_and_pooling_loops():
+    seconds = warmup.run(dtypes=("float32",))
+    assert seconds > 0
+    compiled = _compiled_kernels()
+    assert any("im2col" in name for name in compiled)                       # the convolutions
+    assert any(name.startswith("_pool_numba.") for name in compiled)        # max pooling
