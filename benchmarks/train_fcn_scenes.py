@@ -128,11 +128,11 @@ def scores(confusion: np.ndarray) -> dict:
             "mean_iou": 100 * float(np.nanmean(iou))}
 
 
-def prepare(path: str, size: int) -> None:
+def prepare(path: str, size: int, recipes=None) -> None:
     """Render the scenes with juanji (in a process of its own) into ``path``."""
     from juanji.vision.datasets.scenes import load_scenes
-    train_x, train_y = load_scenes(True, size)
-    test_x, test_y = load_scenes(False, size)
+    train_x, train_y = load_scenes(True, size, recipes)
+    test_x, test_y = load_scenes(False, size, recipes)
     np.savez(path, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
 
 
@@ -204,6 +204,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-samples", type=int, default=None, help="a subset, for a quick check")
+    parser.add_argument("--recipes", default=None, help="another scenes file made by scripts/make_scenes.py")
     parser.add_argument("--frameworks", default="juanji,torch", help="which to run, in order")
     parser.add_argument("--framework", choices=["juanji", "torch"], help=argparse.SUPPRESS)  # the child
     parser.add_argument("--scenes", help=argparse.SUPPRESS)
@@ -216,7 +217,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scenes = os.path.join(tmp, "scenes.npz")
         subprocess.run([sys.executable, "-c", f"from benchmarks.train_fcn_scenes import prepare; "
-                        f"prepare({scenes!r}, {args.size})"], cwd=ROOT, check=True)
+                        f"prepare({scenes!r}, {args.size}, {args.recipes!r})"], cwd=ROOT, check=True)
         for framework in args.frameworks.split(","):
             done = subprocess.Popen([sys.executable, "-m", "benchmarks.train_fcn_scenes", *child_args,
                                      "--framework", framework, "--scenes", scenes], cwd=ROOT, env=dict(os.environ),

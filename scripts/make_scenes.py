@@ -36,7 +36,8 @@ def unit(angle):
     return np.cos(angle), np.sin(angle)
 
 
-def make_split(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator) -> dict:
+def make_split(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator, sizes=(0.4, 0.75),
+               max_objects: int = S.MAX_OBJECTS) -> dict:
     groups = S.GARMENT_GROUP[labels]
     members = {g: np.flatnonzero(groups == g) for g in range(1, len(S.SCENE_CLASSES))}
     background = np.zeros((n, S.BG_COLUMNS), np.float32)
@@ -53,11 +54,11 @@ def make_split(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Ge
         b[S.BG_FREQUENCY] = rng.uniform(3, 10)
         b[S.BG_PHASE] = rng.uniform(0, 1)
         b[S.BG_STRIPES] = unit(rng.uniform(0, np.pi))
-        for k in range(rng.integers(1, S.MAX_OBJECTS + 1)):
+        for k in range(rng.integers(1, max_objects + 1)):
             group = rng.integers(1, len(S.SCENE_CLASSES))
             object_index[i, k] = len(used)
             used.append(rng.choice(members[group]))
-            size = rng.uniform(0.4, 0.75)
+            size = rng.uniform(*sizes)
             o = objects[i, k]
             o[S.OBJ_SIZE] = size
             o[S.OBJ_TOP] = rng.uniform(-size / 8, 1 - size + size / 8)
@@ -90,21 +91,25 @@ def main(argv=None) -> int:
     parser.add_argument("--train", type=int, default=3000)
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sizes", type=float, nargs=2, default=(0.4, 0.75),
+                        help="the range of a garment's size, as a fraction of the scene side")
+    parser.add_argument("--max-objects", type=int, default=S.MAX_OBJECTS)
+    parser.add_argument("--out", default=OUT)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     arrays = {}
     for prefix, n, stem in (("train", args.train, "train"), ("test", args.test, "t10k")):
         images = read_idx(os.path.join(args.source, f"{stem}-images-idx3-ubyte.gz"))
         labels = read_idx(os.path.join(args.source, f"{stem}-labels-idx1-ubyte.gz"))
-        for key, value in make_split(images, labels, n, rng).items():
+        for key, value in make_split(images, labels, n, rng, args.sizes, args.max_objects).items():
             arrays[f"{prefix}_{key}"] = value
-    write_npz(OUT, arrays)
-    size = os.path.getsize(OUT)
-    with open(OUT, "rb") as f:
+    write_npz(args.out, arrays)
+    size = os.path.getsize(args.out)
+    with open(args.out, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    print(f"wrote {OUT}: {size / 1e6:.2f} MB, sha256 {digest}")
+    print(f"wrote {args.out}: {size / 1e6:.2f} MB, sha256 {digest}")
     if size > MAX_BYTES:
-        raise SystemExit(f"{OUT} is {size} bytes, over the {MAX_BYTES}-byte budget")
+        raise SystemExit(f"{args.out} is {size} bytes, over the {MAX_BYTES}-byte budget")
     return 0
 
 

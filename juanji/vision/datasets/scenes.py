@@ -122,14 +122,19 @@ def render_scene(background: np.ndarray, noise: np.ndarray, object_index: np.nda
     return np.round(image * 255).astype(np.uint8), mask
 
 
-@functools.lru_cache(maxsize=1)
-def _recipes() -> dict:
-    resource = importlib.resources.files("juanji.vision").joinpath("data", SCENES_FILE)
-    try:
-        raw = resource.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"FashionScenes: the packaged file juanji/vision/data/{SCENES_FILE} is missing "
-                                "(reinstall juanji, or rebuild it with scripts/make_scenes.py)") from None
+@functools.lru_cache(maxsize=2)
+def _recipes(path=None) -> dict:
+    """The recipe arrays of the packaged file (or of another file made by scripts/make_scenes.py)."""
+    if path is None:
+        resource = importlib.resources.files("juanji.vision").joinpath("data", SCENES_FILE)
+        try:
+            raw = resource.read_bytes()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"FashionScenes: the packaged file juanji/vision/data/{SCENES_FILE} is missing "
+                                    "(reinstall juanji, or rebuild it with scripts/make_scenes.py)") from None
+    else:
+        with open(path, "rb") as f:
+            raw = f.read()
     with np.load(io.BytesIO(raw), allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
     for value in arrays.values():
@@ -137,9 +142,9 @@ def _recipes() -> dict:
     return arrays
 
 
-def _split(train: bool) -> dict:
+def _split(train: bool, recipes=None) -> dict:
     prefix = "train" if train else "test"
-    data = _recipes()
+    data = _recipes(recipes)
     return {key: data[f"{prefix}_{key}"] for key in ("background", "noise", "object_index", "objects",
                                                        "garments", "garment_labels")}
 
@@ -151,8 +156,8 @@ def _check_size(size) -> int:
 
 
 @functools.lru_cache(maxsize=4)
-def _rendered(train: bool, size: int):
-    split = _split(train)
+def _rendered(train: bool, size: int, recipes=None):
+    split = _split(train, recipes)
     n = len(split["background"])
     images = np.empty((n, size, size, 3), np.uint8)
     masks = np.empty((n, size, size), np.uint8)
@@ -164,10 +169,11 @@ def _rendered(train: bool, size: int):
     return images, masks
 
 
-def load_scenes(train: bool = True, size: int = DEFAULT_SIZE):
+def load_scenes(train: bool = True, size: int = DEFAULT_SIZE, recipes=None):
     """All scenes of a split as fresh NumPy arrays: images uint8 [N, size, size, 3], masks uint8
-    [N, size, size] with values 0..5 (see ``SCENE_CLASSES``)."""
-    images, masks = _rendered(bool(train), _check_size(size))
+    [N, size, size] with values 0..5 (see ``SCENE_CLASSES``). ``recipes``: another file made by
+    scripts/make_scenes.py instead of the packaged one."""
+    images, masks = _rendered(bool(train), _check_size(size), recipes)
     return images.copy(), masks.copy()
 
 
