@@ -139,7 +139,7 @@ def test_memory_and_cold_start_rows():
     rows = {r["target"]: r for r in report.target_rows(records)}
     assert rows["peak memory of the step"]["ratio"] == pytest.approx(0.8)
     assert rows["peak memory of the step"]["met"] is True
-    cold = rows["cold start (fresh process, empty Numba cache), s"]
+    cold = rows["cold start, empty Numba cache (s)"]
     assert cold["ratio"] == pytest.approx(4.0) and cold["met"] is True
 
 
