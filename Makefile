@@ -20,6 +20,7 @@ $(RUNTIME): pyproject.toml $(VENV)/bin/python
 
 $(TESTING): pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps d2l==1.0.3  # the d2l book's library; its own pins are for old numpy/pandas
 	touch $(RUNTIME) $(TESTING)
 
 demo: $(RUNTIME)

@@ -23,6 +23,7 @@ from .serialization import load, save
 from . import safetensors  # noqa: E402  (juanji.safetensors.save_file/load_file; the package loads on first use)
 from . import hub, onnx  # noqa: E402  (juanji.onnx needs the onnx package only when called)
 from . import autograd
+from ._torch_alias import install_as_torch, uninstall_as_torch  # run libraries written for torch unchanged
 
 __version__ = "0.1.0"
 

@@ -100,7 +100,10 @@ class ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return self
 
     def uninstall(self) -> None:
-        """Remove the finder and the alias entries of ``sys.modules``; give back what install() set aside."""
+        """Remove the finder and the alias entries of ``sys.modules``; give back what install() set aside.
+        Does nothing when not installed (the alias names may then belong to the real package)."""
+        if not self.installed:
+            return
         while self in sys.meta_path:
             sys.meta_path.remove(self)
         for name in [n for n in sys.modules if self._ours(n)]:
