@@ -113,7 +113,9 @@ def _model_arg(text: str) -> tuple:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = _OneLineParser(prog="juanji", description="Train, evaluate and use convolutional networks.")
+    parser.add_argument("--version", action="version", version=f"juanji {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
     train = commands.add_parser("train", help="train a model (or continue a run with --resume)")
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="a model's layers: shapes, parameters, FLOPs, receptive fields")
     from .explain.command import add_arguments as add_summary_arguments
     add_summary_arguments(summary)
+
+    commands.add_parser("models", help="the model zoo: names, parameter counts and input sizes")
 
     predict = commands.add_parser("predict", help="top-k classes of image files")
     predict.add_argument("checkpoint")
@@ -187,6 +191,19 @@ def _predict(args) -> int:
     return 0
 
 
+def _models(args) -> int:
+    from .explain.zoo import zoo_table
+    rows = zoo_table()
+    width = max(len(r.name) for r in rows)
+    print(f"{'model'.ljust(width)}  {'parameters':>12}  input      class")
+    for r in rows:
+        size = "x".join(map(str, r.input_size))
+        print(f"{r.name.ljust(width)}  {r.params:>12,}  {size.ljust(9)}  {r.class_name}")
+    print(f"{len(rows)} models (juanji.vision.models.get_model(name); juanji train --model NAME; "
+          "juanji summary NAME for the layers)")
+    return 0
+
+
 def _summary(args) -> int:
     from .explain.command import run
     return run(args)  # prints its own one-line errors (exit status 2)
@@ -214,7 +231,7 @@ def _sigterm_like_ctrl_c():
         signal.signal(signal.SIGTERM, previous)
 
 
-_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary}
+_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary, "models": _models}
 
 
 def main(argv=None, *, callbacks=()) -> int:
@@ -245,6 +262,9 @@ def main(argv=None, *, callbacks=()) -> int:
         end_all_ranks(f"{prog}: error: {one_line(e)}", EXIT_BAD_INPUT)  # (a multi-process run: ends every rank)
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:   # the reader left (juanji models | head): not an error of ours
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except TrainingInterrupted as e:
         resume = f"; continue with: juanji train --resume {os.path.dirname(e.path)}" if e.path else ""
         print(f"{prog}: {e}{resume}", file=sys.stderr)

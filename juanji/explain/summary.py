@@ -57,14 +57,20 @@ class ModelSummary:
             keeps for backward), ``total_bytes`` (their sum) and ``receptive_field`` (of the
             model's output, as in the rows; None when it has none, e.g. after a Linear layer).
         model_name, input_shapes, dtype: what was run.
+        depth, columns: what the tables show (see :func:`summary`); ``rows`` always holds every call.
     """
 
-    def __init__(self, model_name: str, input_shapes: list, dtype, rows: list, totals: dict):
+    def __init__(self, model_name: str, input_shapes: list, dtype, rows: list, totals: dict, depth=None,
+                 columns=None):
         self.model_name = model_name
         self.input_shapes = input_shapes
         self.dtype = dtype
         self.rows = rows
         self.totals = totals
+        self.depth = depth
+        self.columns = table.check_columns(columns)
+        if depth is not None and (not isinstance(depth, int) or depth < 1):
+            raise ValueError(f"summary: depth must be a positive int (1: the model's children), got {depth!r}")
 
     def __str__(self) -> str:
         return table.plain_text(self)
@@ -213,7 +219,8 @@ def _totals(model, inputs, rows, root_field) -> dict:
     return totals
 
 
-def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=None) -> ModelSummary:
+def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=None, depth=None,
+            columns=None) -> ModelSummary:
     """Run ``model`` once on zeros and tabulate its layers (see the module docstring).
 
     Args:
@@ -225,6 +232,13 @@ def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=
         batch_size: samples per forward pass (default 1); shapes, MACs, FLOPs and activation
             memory scale with it.
         input_data: a Tensor (or list of Tensors) to run instead of zeros, batch dim included.
+        depth: show the modules down to this depth (1: the model's children; torchinfo's
+            ``depth``); a block at the limit then shows its descendants' MACs and FLOPs.
+            Default: every depth. The totals are the whole model's either way.
+        columns: which columns to show after Layer and Type, from ``table.COLUMNS``
+            (``input``, ``output``, ``params``, ``frozen``, ``macs``, ``flops``, ``rf``,
+            ``memory``), like torchinfo's ``col_names``. Default: output, params, (frozen),
+            macs, flops, rf.
 
     Returns:
         A :class:`ModelSummary`: ``str()`` gives a plain-text table, ``.print()`` a rich one,
@@ -243,4 +257,4 @@ def summary(model, input_size=None, dtype=None, batch_size: int = 1, input_data=
         rows[0]["depth"] = 1
     root_field = tracer.calls[0].field if tracer.calls else None
     return ModelSummary(type(model).__name__, [list(t.shape) for t in inputs], inputs[0].dtype, rows,
-                        _totals(model, inputs, rows, root_field))
+                        _totals(model, inputs, rows, root_field), depth=depth, columns=columns)

@@ -2,12 +2,68 @@
 
 Both draw the same cells (``cells``), so the two can never disagree; only the frame differs.
 Blocks (modules with child modules) show their output shape and receptive field, but no
-cost: their children's rows hold it.
+cost: their children's rows hold it (unless ``depth`` hides the children: then the block
+shows their sums).
+
+Columns (``COLUMNS``; Layer and Type always come first):
+
+    input    the input shape          params   parameters (the module's own)
+    output   the output shape         frozen   parameters that do not require grad
+    macs     multiply-accumulates     flops    floating-point operations
+    rf       receptive field, jump and start (three columns)
+    memory   the output's bytes
 """
 
 from __future__ import annotations
 
-__all__ = ["plain_text", "rich_renderable", "print_rich", "human_count", "human_bytes", "columns", "cells"]
+__all__ = ["plain_text", "rich_renderable", "print_rich", "human_count", "human_bytes", "columns", "cells",
+           "COLUMNS", "DEFAULT_COLUMNS", "check_columns", "shown_rows"]
+
+COLUMNS = ("input", "output", "params", "frozen", "macs", "flops", "rf", "memory")
+DEFAULT_COLUMNS = ("output", "params", "frozen", "macs", "flops", "rf")
+_TITLES = {"input": ["Input shape"], "output": ["Output shape"], "params": ["Params"], "frozen": ["Frozen"],
+           "macs": ["MACs"], "flops": ["FLOPs"], "rf": ["RF", "Jump", "Start"], "memory": ["Output memory"]}
+
+
+def check_columns(names) -> tuple | None:
+    """``names`` (a list, or a comma-separated string) checked against ``COLUMNS``; None: the default."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown or not names:
+        raise ValueError(f"summary: unknown column(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
+                         f"choose from {', '.join(COLUMNS)}")
+    return tuple(names)
+
+
+def _shown_columns(summary) -> list:
+    names = summary.columns or DEFAULT_COLUMNS
+    if summary.columns is None and not summary.totals["non_trainable_params"]:
+        names = [n for n in names if n != "frozen"]   # by default 'Frozen' only when something is frozen
+    return list(names)
+
+
+def shown_rows(summary) -> list:
+    """The rows down to ``summary.depth``; a block at the limit carries its hidden descendants' cost."""
+    depth = getattr(summary, "depth", None)
+    if depth is None:
+        return summary.rows
+    shown = []
+    for row in summary.rows:
+        if row["depth"] > depth:
+            continue
+        if row["depth"] == depth and not row["leaf"]:
+            inside = [r for r in summary.rows if r["name"].startswith(row["name"] + ".")]
+            macs = [r["macs"] for r in inside if r["leaf"]]
+            flops = [r["flops"] for r in inside if r["leaf"]]
+            row = dict(row, macs=None if None in macs else sum(macs), flops=None if None in flops else sum(flops),
+                       params=row["params"] + sum(r["params"] for r in inside),
+                       non_trainable_params=row["non_trainable_params"] + sum(r["non_trainable_params"] for r in inside),
+                       collapsed=True)
+        shown.append(row)
+    return shown
 
 
 def human_count(n: int) -> str:
@@ -33,33 +89,49 @@ def _per_dim(values: tuple, sep: str) -> str:
 
 
 def columns(summary) -> list:
-    """Column titles; 'Frozen' only when some parameters do not require grad."""
-    titles = ["Layer", "Type", "Output shape", "Params"]
-    if summary.totals["non_trainable_params"]:
-        titles.append("Frozen")
-    return titles + ["MACs", "FLOPs", "RF", "Jump", "Start"]
+    """Column titles: Layer, Type, then those of the chosen columns."""
+    titles = ["Layer", "Type"]
+    for name in _shown_columns(summary):
+        titles += _TITLES[name]
+    return titles
+
+
+def _shape_text(shape, shapes) -> str:
+    if shape is None:
+        return "-"
+    return str(shape) + (f" +{len(shapes) - 1}" if len(shapes) > 1 else "")
 
 
 def cells(summary, row: dict) -> list:
     """The text of one row, one string per column."""
     name = "  " * (row["depth"] - 1) + row["name"] + (f" (call {row['call']})" if row["call"] > 1 else "")
-    shape = str(row["output_shape"]) if row["output_shape"] is not None else "-"
-    if len(row["output_shapes"]) > 1:
-        shape += f" +{len(row['output_shapes']) - 1}"
-    out = [name, row["type"], shape, f"{row['params']:,}" if row["params"] or row["leaf"] else ""]
-    if summary.totals["non_trainable_params"]:
-        out.append(f"{row['non_trainable_params']:,}" if row["non_trainable_params"] else "")
-    if row["leaf"]:
-        out += ["?" if row["macs"] is None else f"{row['macs']:,}",
-                "?" if row["flops"] is None else f"{row['flops']:,}"]
-    else:
-        out += ["", ""]
-    field = row["receptive_field"]
-    if field is None:
-        out += ["", "", ""]
-    else:
-        out += [_per_dim(field["size"], "x"), _per_dim(field["jump"], "x"), _per_dim(field["start"], ", ")]
+    costed = row["leaf"] or row.get("collapsed")
+    out = [name, row["type"]]
+    for column in _shown_columns(summary):
+        if column == "input":
+            out.append(str(row["input_shape"]) if row.get("input_shape") is not None else "-")
+        elif column == "output":
+            out.append(_shape_text(row["output_shape"], row["output_shapes"]))
+        elif column == "params":
+            out.append(f"{row['params']:,}" if row["params"] or costed else "")
+        elif column == "frozen":
+            out.append(f"{row['non_trainable_params']:,}" if row["non_trainable_params"] else "")
+        elif column in ("macs", "flops"):
+            value = row[column]
+            out.append(("?" if value is None else f"{value:,}") if costed else "")
+        elif column == "rf":
+            field = row["receptive_field"]
+            out += ["", "", ""] if field is None else [_per_dim(field["size"], "x"), _per_dim(field["jump"], "x"),
+                                                       _per_dim(field["start"], ", ")]
+        elif column == "memory":
+            out.append(human_bytes(row["output_bytes"]) if row.get("output_bytes") is not None else "")
     return out
+
+
+def _left_aligned(summary) -> set:
+    """Names and shapes read left to right; numbers line up on the right."""
+    titles = columns(summary)
+    return {i for i, t in enumerate(titles) if t in ("Layer", "Type", "Input shape", "Output shape")}
 
 
 def _heading(summary) -> str:
@@ -95,9 +167,9 @@ def _footer(summary) -> list:
 
 def plain_text(summary) -> str:
     titles = columns(summary)
-    body = [cells(summary, row) for row in summary.rows]
+    body = [cells(summary, row) for row in shown_rows(summary)]
     widths = [max(len(line[i]) for line in [titles] + body) for i in range(len(titles))]
-    left = {0, 1, 2}   # names and shapes read left to right; numbers line up on the right
+    left = _left_aligned(summary)
 
     def line(values):
         return "  ".join(v.ljust(w) if i in left else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
@@ -111,7 +183,7 @@ def plain_text(summary) -> str:
 
 def _widths(summary) -> list:
     titles = columns(summary)
-    body = [cells(summary, row) for row in summary.rows]
+    body = [cells(summary, row) for row in shown_rows(summary)]
     return [max(len(line[i]) for line in [titles] + body) for i in range(len(titles))]
 
 
@@ -119,14 +191,15 @@ def rich_renderable(summary):
     from rich.table import Table
 
     widths = _widths(summary)
+    left = _left_aligned(summary)
     table = Table(title=_heading(summary), caption="\n".join(_footer(summary)), caption_justify="left")
     for i, (title, width) in enumerate(zip(columns(summary), widths)):
         if i == 0:   # a long layer path may fold onto a second line ...
             table.add_column(title, overflow="fold", min_width=min(width, 24))
         else:        # ... but a shape or a number is never cut short
-            table.add_column(title, justify="left" if i < 3 else "right", no_wrap=True, min_width=width)
-    for row in summary.rows:
-        table.add_row(*cells(summary, row), style=None if row["leaf"] else "dim")
+            table.add_column(title, justify="left" if i in left else "right", no_wrap=True, min_width=width)
+    for row in shown_rows(summary):
+        table.add_row(*cells(summary, row), style=None if row["leaf"] or row.get("collapsed") else "dim")
     return table
 
 

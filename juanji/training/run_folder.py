@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from ..checkpoint import TEMP_PREFIX
 from .errors import TrainingError
 
-__all__ = ["RUN_FILES", "run_file", "resume_path", "refuse_existing_run", "check_writable_folder", "writing",
+__all__ = ["RUN_FILES", "run_file", "resume_path", "trained_checkpoint", "refuse_existing_run", "check_writable_folder", "writing",
            "top_k_file", "remove_stale_temporaries"]
 
 RUN_FILES = {"last": "last.juanji", "best": "best.juanji", "metrics": "metrics.jsonl", "curves": "curves.png"}
@@ -42,6 +42,16 @@ def resume_path(resume, out) -> str:
     if os.path.isdir(resume):
         return run_file(resume, "last")
     return resume
+
+
+def trained_checkpoint(path) -> str:
+    """A checkpoint to use a trained model from: ``path`` itself, or a run folder's best.juanji
+    (its last.juanji when there is no best one yet)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        best, last = run_file(path, "best"), run_file(path, "last")
+        return best if os.path.exists(best) or not os.path.exists(last) else last
+    return path
 
 
 def refuse_existing_run(out: str) -> None:
