@@ -58,12 +58,18 @@ def _shapes_only():
 
 
 def zoo_table() -> list:
-    """One :class:`ZooModel` per name of ``list_models()``, with its default arguments."""
+    """One :class:`ZooModel` per name of ``list_models()``, with its default arguments (and no
+    pretrained weights: counting must not download anything)."""
+    import inspect
+
+    from ..training.builders import zoo_builder
     from ..vision import models
     rows = []
     with _shapes_only():
         for name in models.list_models():
-            model = models.get_model(name)
+            accepted = inspect.signature(zoo_builder(name)).parameters
+            no_download = {k: None for k in ("weights", "weights_backbone") if k in accepted}
+            model = models.get_model(name, **no_download)
             rows.append(ZooModel(name, sum(p.numel() for p in model.parameters()), default_input_size(name, {}),
                                  type(model).__name__))
     return rows

@@ -11,7 +11,7 @@ from .choices import OPTIMIZERS, SCHEDULERS
 from .config import TrainConfig
 from .errors import TrainingError, one_line
 
-__all__ = ["build_model", "model_names", "constructor_arguments", "build_optimizer", "build_scheduler"]
+__all__ = ["build_model", "model_names", "zoo_builder", "constructor_arguments", "build_optimizer", "build_scheduler"]
 
 
 def model_names() -> list[str] | None:
@@ -24,25 +24,41 @@ def model_names() -> list[str] | None:
     return None
 
 
+def zoo_builder(name: str):
+    """The function that builds the zoo model ``name`` (classification or segmentation), or None."""
+    from ..vision import models
+    builder = getattr(models, name, None)
+    if builder is None:
+        segmentation = getattr(models, "segmentation", None)
+        builder = getattr(segmentation, name, None) if segmentation is not None else None
+    return builder if callable(builder) else None
+
+
+def _plain(value) -> bool:
+    """A default a checkpoint can record as JSON (not, e.g., a weights enum)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, (list, tuple)) and all(_plain(v) for v in value)
+
+
 def constructor_arguments(name: str, given: dict) -> dict:
     """Every argument of the zoo builder ``name``: ``given``, then the builder's defaults for the
-    rest, so a checkpoint rebuilds the same model even if a default changes later.
+    rest (those a checkpoint can record), so a checkpoint rebuilds the same model even if a
+    default changes later.
 
     >>> from juanji.training.builders import constructor_arguments
     >>> constructor_arguments("lenet5", {"num_classes": 3})
     {'num_classes': 3, 'in_channels': 1, 'variant': 'relu', 'input_size': 28}
     """
-    from ..vision import models
-    builder = getattr(models, name, None)
     try:
-        signature = inspect.signature(builder)
-    except (TypeError, ValueError):   # not a plain function (a test's stand-in): keep what was given
+        signature = inspect.signature(zoo_builder(name))
+    except (TypeError, ValueError):   # no such builder (a test's stand-in): keep what was given
         return dict(given)
     arguments = {}
     for parameter in signature.parameters.values():
         if parameter.name in given:
             arguments[parameter.name] = given[parameter.name]
-        elif parameter.default is not inspect.Parameter.empty and parameter.kind is not parameter.VAR_KEYWORD:
+        elif parameter.default is not inspect.Parameter.empty and _plain(parameter.default):
             arguments[parameter.name] = parameter.default
     arguments.update({k: v for k, v in given.items() if k not in arguments})  # **kwargs builders
     return arguments
