@@ -121,12 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model (or continue a run with --resume)")
     _add_train_arguments(train)
 
-    evaluate = commands.add_parser("eval", help="test accuracy and loss of a checkpoint")
-    evaluate.add_argument("checkpoint")
+    evaluate = commands.add_parser("eval", help="test accuracy, loss, per-class accuracy and confusion matrix of a "
+                                                 "checkpoint")
+    evaluate.add_argument("checkpoint", help="a checkpoint, or a run folder (its best.juanji)")
     evaluate.add_argument("--data", default=None, help="evaluate on other data (default: the checkpoint's test split)")
     evaluate.add_argument("--data-root", default=None)
+    evaluate.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                          help="resize image-folder images to H x W (default: the model's input size)")
+    evaluate.add_argument("--channels", type=int, default=None,
+                          help="convert image-folder images to 1 (grey) or 3 (RGB) (default: the model's)")
     evaluate.add_argument("--batch-size", type=int, default=500)
     evaluate.add_argument("--workers", type=int, default=0)
+    evaluate.add_argument("--confusion", default=None, metavar="PNG",
+                          help="where to draw the confusion matrix (default: confusion.png beside the checkpoint)")
+    evaluate.add_argument("--no-progress", dest="progress", action="store_false", help="no live progress bar")
 
     summary = commands.add_parser("summary", help="a model's layers: shapes, parameters, FLOPs, receptive fields")
     from .explain.command import add_arguments as add_summary_arguments
@@ -134,10 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="the model zoo: names, parameter counts and input sizes")
 
-    predict = commands.add_parser("predict", help="top-k classes of image files")
-    predict.add_argument("checkpoint")
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict = commands.add_parser("predict", help="top-k classes of image files, folders or globs")
+    predict.add_argument("checkpoint", help="a checkpoint, or a run folder (its best.juanji)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="image files, folders (every image inside) or quoted globs ('shots/*.jpg')")
     predict.add_argument("--top-k", type=int, default=3)
+    predict.add_argument("--invert", action="store_true",
+                         help="invert the images (255 - v) before normalising: dark-on-light pictures for a model "
+                              "trained on light-on-dark ones (Fashion-MNIST, MNIST)")
     predict.add_argument("--strict", action="store_true",
                          help="refuse images not already in the model's size and channels (default: convert them)")
     return parser
@@ -174,18 +186,57 @@ def _train(args, callbacks=()) -> int:
 
 
 def _eval(args) -> int:
-    from .training import evaluate_checkpoint
-    result, description = evaluate_checkpoint(args.checkpoint, data=args.data, data_root=args.data_root,
-                                              batch_size=args.batch_size, workers=args.workers)
-    print(f"{args.checkpoint} on {description}")
+    import numpy as np
+
+    from .training.confusion import confusion_text, per_class_accuracy, plot_confusion_matrix
+    from .training.errors import TrainingError
+    from .training.inference import class_name_mismatch, evaluate_checkpoint
+    from .training.progress import TrainingProgress
+    from .training.run_folder import trained_checkpoint, writing
+    progress = TrainingProgress(enabled=args.progress)
+    path = trained_checkpoint(args.checkpoint)
+    result, description = evaluate_checkpoint(path, data=args.data, data_root=args.data_root,
+                                              batch_size=args.batch_size, workers=args.workers,
+                                              image_size=args.image_size, channels=args.channels, progress=progress)
+    warning = class_name_mismatch(result)
+    if warning:
+        progress.warn(warning)
+    print(f"{path} on {description}")
     print(f"test accuracy: {100 * result.accuracy:.2f}%  ({round(result.accuracy * result.count):,}/{result.count:,})")
     print(f"test loss: {result.loss:.4f}")
+    matrix, classes = result.confusion, result.classes
+    accuracies = per_class_accuracy(matrix)
+    width = max(len(c) for c in classes)
+    print("per-class accuracy:")
+    for t, (name, accuracy) in enumerate(zip(classes, accuracies)):
+        share = "  -   " if np.isnan(accuracy) else f"{100 * accuracy:5.1f}%"
+        print(f"  {name.ljust(width)}  {share}  ({int(matrix[t, t]):,}/{int(matrix[t].sum()):,})")
+    if len(classes) <= 20:
+        print("confusion matrix (rows: true class, columns: predicted class):")
+        print("\n".join(confusion_text(matrix, classes)))
+    picture = args.confusion or os.path.join(os.path.dirname(os.path.abspath(path)), "confusion.png")
+    try:
+        with writing(picture):
+            plot_confusion_matrix(matrix, classes, picture, title=f"{os.path.basename(path)} on {description}")
+        print(f"confusion matrix: {picture}")
+    except TrainingError as e:
+        if args.confusion:
+            raise
+        progress.warn(f"{e} (choose another place with --confusion PNG)")
     return 0
 
 
 def _predict(args) -> int:
-    from .training import predict_images
-    for prediction in predict_images(args.checkpoint, args.images, top_k=args.top_k, strict=args.strict):
+    from .training.predict import predict_images
+    from .training.progress import TrainingProgress
+    report = TrainingProgress(enabled=False)
+    result = predict_images(args.checkpoint, args.images, top_k=args.top_k, strict=args.strict, invert=args.invert)
+    for _, reason in result.skipped:
+        report.warn(f"skipped: {reason}")
+    for warning in result.warnings:
+        report.warn(warning)
+    print(result.preparation)
+    for prediction in result.predictions:
         ranked = ", ".join(f"{name} {100 * p:.1f}%" for name, p in prediction.top)
         print(f"{prediction.path}: {ranked}")
     return 0

@@ -106,7 +106,8 @@ def test_train_eval_predict_end_to_end(capsys, tmp_path):
     code, pred_out, _ = run_cli(capsys, "predict", out / "last.juanji", tmp_path / "trouser.jpg",
                                 tmp_path / "sandal.png", "--top-k", "2")
     assert code == 0, pred_out
-    lines = pred_out.strip().splitlines()
+    preparation, *lines = pred_out.strip().splitlines()
+    assert preparation.startswith("preprocessing as in training: 28x28 grey")
     assert len(lines) == 2 and lines[0].startswith(f"{tmp_path / 'trouser.jpg'}: ")
     for line in lines:
         ranked = line.split(": ", 1)[1].split(", ")
@@ -132,7 +133,7 @@ def test_eval_and_predict_need_only_the_checkpoint(capsys, run_folder, tmp_path)
     Image.new("RGB", (50, 30), (200, 10, 10)).save(image)
     code, stdout, _ = run_cli(capsys, "predict", out / "last.juanji", image, "--top-k", "20")
     assert code == 0
-    ranked = stdout.strip().split(": ", 1)[1].split(", ")
+    ranked = stdout.strip().splitlines()[-1].split(": ", 1)[1].split(", ")
     assert len(ranked) == 10  # top-k is capped at the number of classes
     assert sum(float(r.rsplit(" ", 1)[1].rstrip("%")) for r in ranked) == pytest.approx(100, abs=0.1)
 

@@ -86,14 +86,16 @@ def _subset(images, labels, count, seed, key, who):
 
 def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: float = 0.0, train_samples=None,
                   test_samples=None, image_size=None, channels=None, pad: int = 0,
-                  preprocessing: Preprocessing | None = None, need_train: bool = True) -> Datasets:
+                  preprocessing: Preprocessing | None = None, need_train: bool = True,
+                  known_classes=None) -> Datasets:
     """Read ``data`` and build the train, validation and test datasets.
 
     The validation split is a seeded ``val_fraction`` of the training images, or, with
     ``val_fraction=0``, the test split itself. ``preprocessing`` (from a checkpoint) replaces
     the normalisation measured on the training images.
     """
-    raw = read_source(data, data_root, seed=seed, need_train=need_train, image_size=image_size, channels=channels)
+    raw = read_source(data, data_root, seed=seed, need_train=need_train, image_size=image_size, channels=channels,
+                      known_classes=known_classes)
     test_images, test_labels = _subset(raw.test_images, raw.test_labels, test_samples, seed, _TEST_SUBSET_KEY,
                                        "--test-samples")
     train_images = train_labels = val_images = val_labels = None
@@ -118,7 +120,7 @@ def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: flo
         height, width = train_images.shape[1:3]
         preprocessing = Preprocessing(channels=1 if train_images.ndim == 3 else 3, height=int(height),
                                       width=int(width), pad=int(pad), mean=mean, std=std)
-    _check_format(test_images, preprocessing, raw.description)
+    _check_format(test_images, preprocessing, raw.description, folder="image folder" in raw.description)
     test = ImageArrayDataset(test_images, test_labels, preprocessing)
     train = None if train_images is None else ImageArrayDataset(train_images, train_labels, preprocessing)
     val = test if val_images is None else ImageArrayDataset(val_images, val_labels, preprocessing)
@@ -126,12 +128,14 @@ def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: flo
                     source=raw.record, description=raw.description, val_is_test=val_images is None)
 
 
-def _check_format(images: np.ndarray, preprocessing: Preprocessing, description: str) -> None:
+def _check_format(images: np.ndarray, preprocessing: Preprocessing, description: str, folder: bool = False) -> None:
     """The images must be in the recorded format (a checkpoint evaluated on other data)."""
     channels = 1 if images.ndim == 3 else images.shape[-1]
     if (channels, *images.shape[1:3]) != (preprocessing.channels, preprocessing.height, preprocessing.width):
+        hint = (f"; --image-size {preprocessing.height} {preprocessing.width} --channels {preprocessing.channels} "
+                "converts image folders") if folder else ""
         raise TrainingError(f"{description}: images are {images.shape[1]}x{images.shape[2]} with {channels} "
-                            f"channel(s), the model takes {preprocessing.describe()}")
+                            f"channel(s), the model takes {preprocessing.describe()}{hint}")
 
 
 def training_loader(dataset: ImageArrayDataset, sampler: EpochShuffleSampler, batch_size: int, workers: int,

@@ -1,6 +1,6 @@
-"""Using a trained model: accuracy and loss over a dataset, and top-k predictions for image files.
+"""Using a trained model: loss, accuracy and confusion matrix over a dataset (``juanji eval``).
 
-``juanji eval CHECKPOINT`` and ``juanji predict CHECKPOINT IMAGE...`` need nothing but the
+``juanji eval CHECKPOINT`` (and ``juanji predict``, in predict.py) need nothing but the
 checkpoint: it records the model's name and constructor arguments, the class names and the
 preprocessing (image size, channels, padding, normalisation).
 """
@@ -10,18 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from ..autograd import no_grad
 from ..checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from ..nn import functional as F
-from ..tensor import Tensor
 from .builders import build_model
+from .confusion import confusion_matrix
 from .data import evaluation_loader, load_datasets
-from .errors import TrainingError, one_line
+from .errors import TrainingError
 from .preprocess import Preprocessing
 
-__all__ = ["evaluate", "EvalResult", "evaluate_checkpoint", "Prediction", "predict_images", "load_trained_model",
+__all__ = ["evaluate", "EvalResult", "evaluate_checkpoint", "class_name_mismatch", "load_trained_model",
            "EVAL_BATCH_SIZE"]
 
 EVAL_BATCH_SIZE = 500
@@ -32,25 +31,33 @@ class EvalResult:
     loss: float      # mean cross-entropy
     accuracy: float  # fraction correct
     count: int       # images evaluated
+    confusion: np.ndarray | None = None   # [K, K] counts (true class, predicted class), where counted
+    classes: list | None = None           # the model's class names, in label order
+    data_classes: list | None = None      # the data's class names, in label order (may differ)
 
 
-def evaluate(model, loader, on_batch=None) -> EvalResult:
+def evaluate(model, loader, on_batch=None, num_classes: int | None = None) -> EvalResult:
     """Mean cross-entropy and accuracy of ``model`` over ``loader``, in eval mode without a graph.
 
-    ``on_batch(done_batches)`` is called after each batch (a progress bar). The model is left
-    in eval mode; a training loop switches it back.
+    ``on_batch(done_batches)`` is called after each batch (a progress bar). With
+    ``num_classes`` the result also holds the confusion matrix. The model is left in eval
+    mode; a training loop switches it back.
     """
     model.eval()
     loss_sum, correct, count = 0.0, 0, 0
+    confusion = None if num_classes is None else np.zeros((num_classes, num_classes), dtype=np.int64)
     with no_grad():
         for done, (images, labels) in enumerate(loader, 1):
             logits = model(images)
             loss_sum += float(F.cross_entropy(logits, labels, reduction="sum").item())
-            correct += int((logits._data.argmax(axis=1) == labels._data).sum())
+            predicted = logits._data.argmax(axis=1)
+            correct += int((predicted == labels._data).sum())
             count += len(labels)
+            if confusion is not None:
+                confusion += confusion_matrix(labels._data, predicted, num_classes)
             if on_batch is not None:
                 on_batch(done)
-    return EvalResult(loss_sum / max(count, 1), correct / max(count, 1), count)
+    return EvalResult(loss_sum / max(count, 1), correct / max(count, 1), count, confusion)
 
 
 def _build_by_name(name, num_classes=None, in_channels=None, **model_args):
@@ -73,78 +80,61 @@ def load_trained_model(path):
     return payload, model, preprocessing, classes
 
 
-def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_BATCH_SIZE,
-                        workers: int = 0) -> tuple[EvalResult, str]:
-    """Test loss and accuracy of a checkpoint on its recorded test split (or on ``data``).
+def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_BATCH_SIZE, workers: int = 0,
+                        image_size=None, channels=None, progress=None) -> tuple[EvalResult, str]:
+    """Test loss, accuracy and confusion matrix of a checkpoint (or a run folder's best.juanji)
+    on its recorded test split, or on ``data``.
 
-    Returns the result and a description of the data.
+    An image folder is converted to the model's input (size and channels) unless ``image_size``
+    / ``channels`` say otherwise, and its classes are matched to the model's by name where they
+    are all among them. ``progress`` (a TrainingProgress) draws a bar. Returns the result and a
+    description of the data.
     """
+    from .run_folder import trained_checkpoint
     if not isinstance(batch_size, int) or batch_size < 1:
         raise TrainingError(f"--batch-size must be a positive integer, got {batch_size}")
     if workers < 0:
         raise TrainingError(f"--workers must be >= 0, got {workers}")
+    if channels not in (None, 1, 3):
+        raise TrainingError(f"--channels must be 1 or 3, got {channels}")
+    if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
+        raise TrainingError(f"--image-size takes two positive numbers H W, got {list(image_size)}")
+    path = trained_checkpoint(path)
     payload, model, preprocessing, classes = load_trained_model(path)
     config = payload["config"]
     same_data = data is None or data == config.get("data")
+    source = config["data"] if data is None else data
+    folder = source not in ("sample", "mnist", "fashion-mnist")
+    if folder:   # an image folder: the model's own input unless told otherwise
+        image_size = list(image_size) if image_size else (config.get("image_size") or
+                                                          [preprocessing.height, preprocessing.width])
+        channels = channels or config.get("channels") or preprocessing.channels
     datasets = load_datasets(
-        config["data"] if data is None else data, data_root or config.get("data_root"),
+        source, data_root or config.get("data_root"),
         seed=int(config.get("seed", 0)), test_samples=config.get("test_samples") if same_data else None,
-        image_size=config.get("image_size"), channels=config.get("channels"), pad=preprocessing.pad,
-        preprocessing=preprocessing, need_train=False)
+        image_size=image_size, channels=channels, pad=preprocessing.pad,
+        preprocessing=preprocessing, need_train=False, known_classes=classes)
     top_label = int(datasets.test.labels.max())
     if top_label >= len(classes):
         raise TrainingError(f"{datasets.description}: label {top_label} found, but the model of '{path}' "
                             f"knows {len(classes)} classes")
-    result = evaluate(model, evaluation_loader(datasets.test, batch_size, workers))
+    loader = evaluation_loader(datasets.test, batch_size, workers)
+    if progress is None:
+        result = evaluate(model, loader, num_classes=len(classes))
+    else:
+        with progress.evaluating("evaluating", len(loader)) as advance:
+            result = evaluate(model, loader, on_batch=advance, num_classes=len(classes))
+    result.classes, result.data_classes = classes, list(datasets.classes)
     return result, datasets.description
 
 
-@dataclass
-class Prediction:
-    path: str
-    top: list  # [(class name, probability)], most likely first
-
-
-def predict_images(path, images, top_k: int = 3, strict: bool = False) -> list[Prediction]:
-    """Top-k classes and probabilities for each image file.
-
-    Every image is read and converted (grey/RGB, resized to the trained size) before any is
-    classified, so a bad file stops the command before it prints anything. With ``strict``,
-    an image must already have the model's size and channels.
-    """
-    payload, model, preprocessing, classes = load_trained_model(path)
-    if top_k < 1:
-        raise TrainingError(f"--top-k must be at least 1, got {top_k}")
-    arrays = []
-    for image_path in images:
-        try:
-            with Image.open(image_path) as image:
-                image.load()
-                if strict:
-                    _check_fits(image, preprocessing, image_path)
-                arrays.append(preprocessing.prepare_image(image, str(image_path)))
-        except FileNotFoundError:
-            raise TrainingError(f"image file '{image_path}' does not exist") from None
-        except (OSError, ValueError, SyntaxError) as e:
-            raise TrainingError(f"cannot read image file '{image_path}': {one_line(e)}") from None
-    if not arrays:
-        return []
-    batch = Tensor._from_array(preprocessing.apply(np.stack(arrays)))
-    with no_grad():
-        probabilities = F.softmax(model(batch), dim=1)._data
-    k = min(top_k, len(classes))
-    predictions = []
-    for image_path, p in zip(images, probabilities):
-        order = np.argsort(-p, kind="stable")[:k]
-        predictions.append(Prediction(str(image_path), [(classes[i], float(p[i])) for i in order]))
-    return predictions
-
-
-def _check_fits(image: Image.Image, preprocessing: Preprocessing, source) -> None:
-    from .preprocess import image_channels
-    channels = image_channels(image)
-    if (image.size[1], image.size[0]) != (preprocessing.height, preprocessing.width) or \
-            channels != preprocessing.channels:
-        raise TrainingError(f"image '{source}' is {image.size[1]}x{image.size[0]} with {channels} channel(s), "
-                            f"the model takes {preprocessing.describe()} ({preprocessing.channels} channel(s)); "
-                            "leave out --strict to convert it")
+def class_name_mismatch(result: EvalResult) -> str | None:
+    """A warning when the data's class names are not the model's (labels are then compared by
+    position), or None."""
+    model, data = result.classes or [], result.data_classes or []
+    if model == data or not data:
+        return None
+    differ = [f"{i}: {d!r} vs {m!r}" for i, (d, m) in enumerate(zip(data, model)) if d != m]
+    extra = f"; the data has {len(data)} classes, the model {len(model)}" if len(data) != len(model) else ""
+    return (f"the data's class names are not the checkpoint's ({', '.join(differ[:3])}"
+            f"{' ...' if len(differ) > 3 else ''}{extra}): labels are compared by position")

@@ -200,7 +200,19 @@ def _format(shape) -> str:
     return f"{shape[0]}x{shape[1]} {kind}"
 
 
-def _read_folder(path: str, seed: int, need_train: bool, image_size, channels) -> RawData:
+def _known_names(tree: str, known_classes):
+    """``known_classes`` (a checkpoint's, in its label order) when every class folder of ``tree``
+    is among them, so that labels follow the model's order; else None (the folders' own order)."""
+    if known_classes is None:
+        return None
+    try:
+        found, _ = find_classes(tree)
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None   # _read_class_tree reports the problem
+    return list(known_classes) if set(found) <= set(known_classes) else None
+
+
+def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, known_classes=None) -> RawData:
     who = f"--data {path}"
     root = os.path.abspath(path)
     record = {"data": root, "image_size": list(image_size) if image_size else None, "channels": channels}
@@ -210,14 +222,21 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels) -
     train_dir = os.path.join(root, "train")
     test_dir = next((os.path.join(root, d) for d in ("test", "val") if os.path.isdir(os.path.join(root, d))), None)
     if os.path.isdir(train_dir) and test_dir is not None:
-        train_images, train_labels, classes, first = _read_class_tree(train_dir, who, image_size, channels)
-        test_images, test_labels, _, _ = _read_class_tree(test_dir, who, image_size, channels,
-                                                          expected_format=first, class_names=classes)
+        if need_train:
+            train_images, train_labels, classes, first = _read_class_tree(train_dir, who, image_size, channels,
+                                                                          class_names=_known_names(train_dir,
+                                                                                                   known_classes))
+        else:   # (evaluating: the test tree alone, in the model's label order where it can be)
+            train_images = train_labels = first = None
+            classes = _known_names(test_dir, known_classes)
+        test_images, test_labels, classes, _ = _read_class_tree(test_dir, who, image_size, channels,
+                                                                expected_format=first, class_names=classes)
         return RawData(train_images if need_train else None, train_labels if need_train else None,
                        test_images, test_labels, classes, f"image folders {train_dir}, {test_dir}", record)
     # DIR/train/<class>/ without a test folder, or DIR/<class>/: hold out part of it for testing
     tree = train_dir if os.path.isdir(train_dir) else root
-    images, labels, classes, _ = _read_class_tree(tree, who, image_size, channels)
+    images, labels, classes, _ = _read_class_tree(tree, who, image_size, channels,
+                                                  class_names=_known_names(tree, known_classes))
     if len(images) < 2:
         raise TrainingError(f"{who}: only {len(images)} image; need at least 2 to hold one out for testing")
     # hold out a fixed, seeded share for testing: the same folder and seed give the same split
@@ -232,8 +251,12 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels) -
 
 # ---------------------------------------------------------------------------------- entry point
 def read_source(data: str, data_root=None, *, seed: int = 0, need_train: bool = True, image_size=None,
-                channels=None) -> RawData:
-    """Read ``--data`` (a name or a folder) into memory; every problem is a one-line TrainingError."""
+                channels=None, known_classes=None) -> RawData:
+    """Read ``--data`` (a name or a folder) into memory; every problem is a one-line TrainingError.
+
+    ``known_classes`` (a trained model's class names): an image folder whose class folders are
+    all among them gets labels in the model's order (``RawData.classes`` is then that list).
+    """
     if data == "sample":
         if image_size is not None or channels is not None:
             raise TrainingError("--data sample: --image-size and --channels apply to image folders only")
@@ -251,4 +274,4 @@ def read_source(data: str, data_root=None, *, seed: int = 0, need_train: bool = 
         raise TrainingError(f"--data {data}: no such folder (expected {names} or a folder of IDX files or images)")
     if not os.path.isdir(data):
         raise TrainingError(f"--data {data}: is a file; expected a folder of IDX files or of class folders")
-    return _read_folder(os.fspath(Path(data)), seed, need_train, image_size, channels)
+    return _read_folder(os.fspath(Path(data)), seed, need_train, image_size, channels, known_classes)
