@@ -20,12 +20,15 @@ _WITH_OUT = [
     "igamma", "igammac", "copysign", "fmax", "fmin", "nextafter", "addcmul", "addcdiv", "gcd", "lcm",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "bitwise_not",
     "logical_xor", "heaviside", "logaddexp", "logaddexp2", "conj_physical",
+    # order statistics, reductions and scans (juanji/_tensor/statistics.py)
+    "median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile", "nanmean", "aminmax", "msort",
+    "isposinf", "isneginf", "cumprod", "cummax", "cummin", "logcumsumexp",
 ]
 # the same without out= (torch has none)
 _WITHOUT_OUT = ["positive", "real", "imag", "conj", "resolve_conj", "resolve_neg", "is_complex", "is_conj",
-                "is_neg"]
+                "is_neg", "dist", "unique_consecutive", "isreal"]
 
-__all__ = _WITH_OUT + _WITHOUT_OUT + ["polygamma", "xlogy", "float_power"]
+__all__ = _WITH_OUT + _WITHOUT_OUT + ["polygamma", "xlogy", "float_power", "isin"]
 
 
 def _method_function(name, with_out):
@@ -67,3 +70,18 @@ def float_power(input, exponent):
         return input.float_power(exponent)
     require_tensor(exponent, "float_power", "exponent")
     return exponent._rfloat_power(input)
+
+
+@supports_out
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """True where an element of ``elements`` is in ``test_elements`` (either may be a number)."""
+    import numpy as np
+    from .tensor import tensor
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments - got (int, int), but expected one of:"
+                        " (Tensor elements, Tensor test_elements), (Number element, Tensor test_elements),"
+                        " (Tensor elements, Number test_element)")
+    shaped = elements if isinstance(elements, Tensor) else tensor(elements)
+    tests = test_elements._host() if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    found = np.isin(shaped._host(), tests, assume_unique=assume_unique, invert=invert)
+    return Tensor._from_array(np.asarray(found))
