@@ -18,6 +18,7 @@ from .tensor import Size, Tensor, as_tensor, from_numpy, return_types, tensor
 from .creation import *  # noqa: F401,F403
 from .functions import *  # noqa: F401,F403
 from .functions_math import *  # noqa: F401,F403
+from .functions_more import *  # noqa: F401,F403
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .serialization import load, save
 from . import safetensors  # noqa: E402  (juanji.safetensors.save_file/load_file; the package loads on first use)

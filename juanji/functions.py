@@ -19,7 +19,7 @@ from .tensor import Tensor, _dim, _promote_pair, _to_operand, numpy_aliases, ten
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "where", "einsum", "broadcast_tensors",
            "broadcast_shapes", "equal", "allclose", "isclose", "is_tensor", "numel", "clamp", "clip",
-           "meshgrid", "tril", "triu", "diag", "cdist", "is_floating_point", "result_type", "promote_types",
+           "meshgrid", "cdist", "is_floating_point", "result_type", "promote_types",
            "can_cast", "split", "chunk", "unbind", "tensordot", "cartesian_prod", "atleast_1d", "atleast_2d",
            "var_mean", "std_mean"]
 
@@ -36,6 +36,7 @@ _METHOD_FUNCTIONS = [
     "repeat_interleave", "clamp_min", "clamp_max", "isnan", "isinf", "isfinite", "logical_not", "logical_and",
     "logical_or", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
     "not_equal", "unique", "tensor_split", "softmax", "log_softmax", "ravel", "movedim", "moveaxis", "inner",
+    "tril", "triu", "diag",
 ]
 
 
@@ -260,30 +261,6 @@ def meshgrid(*tensors, indexing="ij"):
         view[pos] = -1
         out.append(t.reshape(view).expand(shape))
     return tuple(out)
-
-
-@supports_out
-def tril(input, diagonal=0):
-    mask = np.tril(np.ones(input.shape[-2:], dtype=bool), diagonal)
-    return input.masked_fill(tensor(~mask), 0)
-
-
-@supports_out
-def triu(input, diagonal=0):
-    mask = np.triu(np.ones(input.shape[-2:], dtype=bool), diagonal)
-    return input.masked_fill(tensor(~mask), 0)
-
-
-@supports_out
-def diag(input, diagonal=0):
-    if input.ndim == 1:
-        return _diag_build(input, diagonal)
-    return tensor(np.diagonal(input._data, diagonal).copy()) if not input.requires_grad else \
-        input[tuple(np.diag_indices(_min(input.shape)))]
-
-
-def _diag_build(v, k):
-    return Tensor._from_array(np.diag(v._data, k))
 
 
 def cdist(x1, x2, p=2.0):
