@@ -19,7 +19,10 @@ from .creation import *  # noqa: F401,F403
 from .functions import *  # noqa: F401,F403
 from .functions_math import *  # noqa: F401,F403
 from .functions_more import *  # noqa: F401,F403
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .from_memory import *  # noqa: F401,F403
+from .settings import *  # noqa: F401,F403
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, \
+    set_grad_enabled
 from .serialization import load, save
 from . import safetensors  # noqa: E402  (juanji.safetensors.save_file/load_file; the package loads on first use)
 from . import hub, onnx  # noqa: E402  (juanji.onnx needs the onnx package only when called)

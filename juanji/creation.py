@@ -8,19 +8,24 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtype as dt
+from ._out import supports_out
 from .backend import generator as _gen
 from .backend import device as Device
+from .ops.sampled import Sampled
 from .ops.shape import Alias
+from .settings import SETTINGS
 from .backend import xp_for
 from .tensor import LEGACY_TYPE_NAMES, Tensor, _legacy_array, _sizes
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
            "arange", "linspace", "logspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like",
-           "randint_like", "normal", "randperm", "bernoulli", "multinomial",
+           "randint_like", "normal", "randperm", "bernoulli", "multinomial", "poisson",
            *LEGACY_TYPE_NAMES.values()]
 
 
 def _make(arr, dtype, device, requires_grad) -> Tensor:
+    if device is None:
+        device = SETTINGS.default_device  # juanji.set_default_device
     if device is not None:
         xp = xp_for(device)
         if xp is not np:
@@ -54,6 +59,7 @@ def _shape(name, size, kwargs):
     return _check_sizes(name, _sizes(size))
 
 
+@supports_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           **kwargs) -> Tensor:
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
@@ -61,6 +67,7 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     return _make(np.zeros(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
 
 
+@supports_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
          **kwargs) -> Tensor:
     """A tensor of ones."""
@@ -68,6 +75,7 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
     return _make(np.ones(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
 
 
+@supports_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None, **kwargs) -> Tensor:
     """An uninitialised tensor in torch; juanji fills it with zeros (NumPy's ``empty`` could leak old
@@ -76,6 +84,7 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
     return _make(np.zeros(shape, _float_dtype(dtype).np), dtype, device, requires_grad)
 
 
+@supports_out
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     shape = _check_sizes("full", _sizes((size,)))
     if dtype is None:
@@ -94,22 +103,27 @@ def _like_dtype(t, dtype):
     return dt.to_dtype(dtype) if dtype is not None else t.dtype
 
 
-def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def zeros_like(t, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None,
+               pin_memory=False) -> Tensor:
     return _make(np.zeros(t.shape, _like_dtype(t, dtype).np), dtype, device, requires_grad)
 
 
-def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones_like(t, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None,
+              pin_memory=False) -> Tensor:
     return _make(np.ones(t.shape, _like_dtype(t, dtype).np), dtype, device, requires_grad)
 
 
-def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty_like(t, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None,
+               pin_memory=False) -> Tensor:
     return zeros_like(t, dtype, device, requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None,
+              pin_memory=False) -> Tensor:
     return _make(np.full(t.shape, fill_value, _like_dtype(t, dtype).np), dtype, device, requires_grad)
 
 
+@supports_out
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values from ``start`` (inclusive) to ``end`` (exclusive); int64 unless any bound is a float."""
     if end is None:
@@ -128,6 +142,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _make(arr, d, device, requires_grad)
 
 
+@supports_out
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if steps < 0:
@@ -136,11 +151,13 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     return _make(np.linspace(start, end, steps).astype(d.np), d, device, requires_grad)
 
 
+@supports_out
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False) -> Tensor:
     d = _float_dtype(dtype)
     return _make(np.logspace(start, end, steps, base=base).astype(d.np), d, device, requires_grad)
 
 
+@supports_out
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _make(np.eye(n, m, dtype=_float_dtype(dtype).np), dtype, device, requires_grad)
 
@@ -156,6 +173,7 @@ def _native(d: dt.dtype):
     return d.np if d.np in (np.float32, np.float64) else np.float64
 
 
+@supports_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False, **kwargs) -> Tensor:
     """Uniform on [0, 1); the shape as in ``zeros`` (``rand(2, 3)``, ``rand((2, 3))``, ``rand(size=(2, 3))``)."""
@@ -163,6 +181,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
                        size, kwargs, dtype, device, requires_grad)
 
 
+@supports_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, **kwargs) -> Tensor:
     """Standard normal; the shape as in ``zeros`` (``randn(2, 3)``, ``randn(size=(2, 3))``)."""
@@ -171,14 +190,17 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
                        size, kwargs, dtype, device, requires_grad)
 
 
-def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+def rand_like(t, dtype=None, device=None, requires_grad=False, *, generator=None, layout=None, memory_format=None
+              ) -> Tensor:
+    return rand(t.shape, generator=generator, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+def randn_like(t, dtype=None, device=None, requires_grad=False, *, generator=None, layout=None, memory_format=None
+               ) -> Tensor:
+    return randn(t.shape, generator=generator, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
+@supports_out
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Integers uniform on [low, high); ``randint(high, size)`` and ``randint(low, high, size)``."""
     if size is None:
@@ -195,12 +217,15 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     return _make(arr, d, device, requires_grad)
 
 
-def randint_like(t, low=0, high=None, dtype=None) -> Tensor:
+def randint_like(t, low=0, high=None, dtype=None, *, generator=None, device=None, requires_grad=False, layout=None,
+                 memory_format=None) -> Tensor:
     if high is None:
         low, high = 0, low
-    return randint(low, high, t.shape, dtype=dtype or t.dtype)
+    return randint(low, high, t.shape, generator=generator, dtype=dtype or t.dtype, device=device,
+                   requires_grad=requires_grad)
 
 
+@supports_out
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``normal(mean, std, size)`` with floats, or elementwise with tensor mean/std."""
     g = _gen(generator)
@@ -212,6 +237,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         ref = mean if isinstance(mean, Tensor) else std
         arr = (m + s * g.standard_normal(shape)).astype(ref._data.dtype)
+        if getattr(mean, "requires_grad", False) or getattr(std, "requires_grad", False):
+            # recorded as torch does, with a zero gradient for mean and std (no reparametrisation)
+            overload = 3 if isinstance(mean, Tensor) and isinstance(std, Tensor) else 1 if isinstance(mean, Tensor) else 2
+            parameters = [p for p in (mean, std) if isinstance(p, Tensor)]
+            return Sampled.variant(f"NormalBackward{overload}").apply(*parameters, draws=arr)
         return _make(arr, ref.dtype, device, requires_grad)
     if size is None:
         raise TypeError("normal() with float mean and std needs a size")
@@ -222,29 +252,27 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _make(arr, d, device, requires_grad)
 
 
+@supports_out
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64
     return _make(_gen(generator).permutation(n).astype(d.np), d, device, requires_grad)
 
 
+@supports_out
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
-    prob = input._data if p is None else p
-    arr = (_gen(generator).random(input.shape) < prob).astype(input._data.dtype)
-    return Tensor._from_array(arr)
+    """1 with the probabilities in ``input`` (or p), else 0 (see ``Tensor.bernoulli``)."""
+    return input.bernoulli(p, generator=generator)
 
 
+@supports_out
 def multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor:
-    probs = np.asarray(input._data, dtype=np.float64)
-    g = _gen(generator)
-    rows = probs.reshape(-1, probs.shape[-1])
-    out = []
-    for row in rows:
-        p = row / row.sum()
-        if not replacement and num_samples > np.count_nonzero(p):
-            raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        out.append(g.choice(len(p), size=num_samples, replace=replacement, p=p))
-    arr = np.array(out, dtype=np.int64)
-    return Tensor._from_array(arr.reshape(probs.shape[:-1] + (num_samples,)))
+    """Category indices drawn from each row's weights (see ``Tensor.multinomial``)."""
+    return input.multinomial(num_samples, replacement, generator=generator)
+
+
+def poisson(input, generator=None) -> Tensor:
+    """Poisson counts with the rates in ``input``."""
+    return input._poisson(generator)
 
 
 # ---------------------------------------------------------------------------- legacy typed constructors

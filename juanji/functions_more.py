@@ -29,7 +29,7 @@ _WITHOUT_OUT = ["diagonal", "diag_embed", "diagflat", "trace", "rot90", "fliplr"
 __all__ = _WITH_OUT + _WITHOUT_OUT + [
     "column_stack", "dstack", "row_stack", "atleast_3d", "broadcast_to", "block_diag", "combinations",
     "tril_indices", "triu_indices", "vander", "bucketize", "searchsorted", "histogramdd", "unravel_index",
-    "gradient"]
+    "gradient", "range"]
 
 
 def _method_function(name, with_out):
@@ -308,3 +308,21 @@ def _gradient_along(x, d, h, edge_order):
             first = (-1.5 * part(0, 1) + 2 * part(1, 1) - 0.5 * part(2, 1)) / h
             last = (0.5 * part(n - 3, 1) - 2 * part(n - 2, 1) + 1.5 * part(n - 1, 1)) / h
     return S.Cat.apply(first, inner, last, axis=d)
+
+
+@supports_out
+def range(start, end, step=1, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """Deprecated in torch: start, start + step, ... up to and including end (default float dtype)."""
+    import warnings
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=3)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    count = int(builtins.abs((end - start) / step)) + 1
+    values = (start + np.arange(count, dtype=np.float64) * step).astype(d.np)
+    result = Tensor._from_array(values)
+    return result.requires_grad_(True) if requires_grad else result

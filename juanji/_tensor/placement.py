@@ -14,6 +14,7 @@ from ..backend import xp_of
 from ..ops import diagonal as D
 from ..ops import index as I
 from ..ops import scatter_reduce as R
+from ..ops import strided as T
 from .arguments import _dim, _py_int, _sizes
 
 __all__ = ["_Placement"]
@@ -194,6 +195,35 @@ class _Placement:
         if len(reps) < self.ndim:
             reps = (1,) * (self.ndim - len(reps)) + tuple(reps)
         return self.repeat(*reps)
+
+    def as_strided(self, size, stride, storage_offset=0):
+        """The elements (in row-major order) viewed with ``size``, ``stride`` (in elements) and
+        ``storage_offset`` (a copy with the view's gradient: juanji tensors share no strided storage)."""
+        size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+        if len(size) != len(stride):
+            raise RuntimeError("mismatch in length of strides and shape")
+        if any(s < 0 for s in stride):
+            raise RuntimeError("as_strided: Negative strides are not supported at the moment, got strides: "
+                               f"{list(stride)}")
+        last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else storage_offset - 1
+        if last >= self.numel():
+            raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+                               f"{storage_offset}, and itemsize {self.element_size()} requiring a storage size of "
+                               f"{(last + 1) * self.element_size()} are out of bounds for storage of size "
+                               f"{self.numel() * self.element_size()}")
+        return T.AsStrided.apply(self, size, stride, storage_offset)
+
+    def as_strided_(self, size, stride, storage_offset=0):
+        return self._inplace_reshaped(self.as_strided(size, stride, storage_offset))
+
+    def _inplace_reshaped(self, result):
+        """self takes over ``result`` (of another shape) as its value and history."""
+        if self.requires_grad and self.grad_fn is None:
+            from ..autograd.grad_mode import _state
+            if _state.enabled:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._data, self.grad_fn, self.requires_grad = result._data, result.grad_fn, result.requires_grad
+        return self
 
     def narrow_copy(self, dim, start, length):
         """A copy of ``narrow(dim, start, length)``."""

@@ -14,10 +14,19 @@ import numpy as np
 from .. import _dtype as dt
 from ..backend import xp_of
 
-__all__ = ["_tensor_repr"]
+__all__ = ["_tensor_repr", "PRINT_OPTIONS"]
 
-# torch's print options: 4 decimals, 80 columns, more than 1000 elements shown as 3 at each end
-_PRECISION, _LINEWIDTH, _THRESHOLD, _EDGEITEMS = 4, 80, 1000, 3
+
+class _PrintOptions:
+    """torch's print options (``juanji.set_printoptions`` changes them): by default 4 decimals,
+    80 columns, more than 1000 elements shown as 3 at each end; ``sci_mode`` None lets each
+    tensor's values choose."""
+
+    def __init__(self):
+        self.precision, self.linewidth, self.threshold, self.edgeitems, self.sci_mode = 4, 80, 1000, 3, None
+
+
+PRINT_OPTIONS = _PrintOptions()
 
 
 class _ElementFormat:
@@ -44,44 +53,47 @@ class _ElementFormat:
         magnitudes = np.abs(finite)
         lo, hi = magnitudes.min(), magnitudes.max()
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        if self.int_mode:
+        if PRINT_OPTIONS.sci_mode is not None:
+            self.sci_mode = PRINT_OPTIONS.sci_mode
+        elif self.int_mode:
             self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8
         else:
             self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
         if self.sci_mode:
-            texts = [f"{v:.{_PRECISION}e}" for v in finite.tolist()]
+            texts = [f"{v:.{PRINT_OPTIONS.precision}e}" for v in finite.tolist()]
         elif self.int_mode:
             texts = [f"{v:.0f}." for v in finite.tolist()]
         else:
-            texts = [f"{v:.{_PRECISION}f}" for v in finite.tolist()]
+            texts = [f"{v:.{PRINT_OPTIONS.precision}f}" for v in finite.tolist()]
         self.width = max(len(t) for t in texts)
 
     def __call__(self, value) -> str:
         if not self.floating:
             text = str(value)
         elif self.sci_mode:
-            text = f"{value:.{_PRECISION}e}"
+            text = f"{value:.{PRINT_OPTIONS.precision}e}"
         elif self.int_mode:
             text = f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
         else:
-            text = f"{value:.{_PRECISION}f}"
+            text = f"{value:.{PRINT_OPTIONS.precision}f}"
         return " " * (self.width - len(text)) + text
 
 
 def _edges(arr):
     """The elements shown for a large tensor: the first and last few along every dim."""
+    edge = PRINT_OPTIONS.edgeitems
     for axis, n in enumerate(arr.shape):
-        if n > 2 * _EDGEITEMS:
-            keep = list(range(_EDGEITEMS)) + list(range(n - _EDGEITEMS, n))
+        if n > 2 * edge:
+            keep = list(range(edge)) + list(range(n - edge, n))
             arr = arr.take(keep, axis=axis)
     return arr
 
 
 def _vector_text(values, indent, summarize, fmt) -> str:
-    per_line = max(1, (_LINEWIDTH - indent) // (fmt.width + 2))
-    n = len(values)
-    if summarize and n > 2 * _EDGEITEMS:
-        items = [fmt(v) for v in values[:_EDGEITEMS]] + [" ..."] + [fmt(v) for v in values[-_EDGEITEMS:]]
+    per_line = max(1, (PRINT_OPTIONS.linewidth - indent) // (fmt.width + 2))
+    n, edge = len(values), PRINT_OPTIONS.edgeitems
+    if summarize and n > 2 * edge:
+        items = [fmt(v) for v in values[:edge]] + [" ..."] + [fmt(v) for v in values[-edge:]]
     else:
         items = [fmt(v) for v in values]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
@@ -93,10 +105,10 @@ def _nested_text(arr, indent, summarize, fmt) -> str:
         return fmt(arr.item())
     if arr.ndim == 1:
         return _vector_text(arr.tolist(), indent, summarize, fmt)
-    n = arr.shape[0]
-    if summarize and n > 2 * _EDGEITEMS:
-        rows = [_nested_text(arr[i], indent + 1, summarize, fmt) for i in range(_EDGEITEMS)] + ["..."] + \
-               [_nested_text(arr[i], indent + 1, summarize, fmt) for i in range(n - _EDGEITEMS, n)]
+    n, edge = arr.shape[0], PRINT_OPTIONS.edgeitems
+    if summarize and n > 2 * edge:
+        rows = [_nested_text(arr[i], indent + 1, summarize, fmt) for i in range(edge)] + ["..."] + \
+               [_nested_text(arr[i], indent + 1, summarize, fmt) for i in range(n - edge, n)]
     else:
         rows = [_nested_text(arr[i], indent + 1, summarize, fmt) for i in range(n)]
     return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
@@ -115,7 +127,7 @@ def _tensor_repr(t) -> str:
         if t.dtype is not default:
             suffixes.append(f"dtype={t.dtype}")
     else:
-        summarize = arr.size > _THRESHOLD
+        summarize = arr.size > PRINT_OPTIONS.threshold
         fmt = _ElementFormat(_edges(arr) if summarize else arr)
         body = _nested_text(arr, indent, summarize, fmt)
         if t.dtype not in (default, dt.int64, dt.bool):
@@ -129,7 +141,7 @@ def _tensor_repr(t) -> str:
     text = prefix + body
     last_line = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:  # a suffix that would pass 80 columns goes on its own line
-        if last_line + len(suffix) + 2 > _LINEWIDTH:
+        if last_line + len(suffix) + 2 > PRINT_OPTIONS.linewidth:
             text += ",\n" + " " * indent + suffix
             last_line = indent + len(suffix)
         else:

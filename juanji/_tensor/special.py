@@ -172,7 +172,15 @@ class _SpecialMath:
         """True where the sign bit is set (negative numbers, -0.0, -inf, NaNs with the bit)."""
         return self._from_array(xp_of(self._data).signbit(self._data))
 
-    # ------------------------------------------------ complex-number functions on real tensors
+    # ------------------------------------------------ questions; complex-number functions on real tensors
+    def is_nonzero(self) -> bool:
+        """Whether the one element of this tensor is not zero."""
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if self._data.size > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(-1)[0] != 0)
+
     def is_complex(self) -> bool:
         return False
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from .function import Function, FunctionCtx, Op
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, \
+    set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 
 __all__ = ["grad", "backward", "Function", "FunctionCtx", "Op", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "inference_mode", "gradcheck", "GradcheckError"]
+           "is_grad_enabled", "is_inference_mode_enabled", "inference_mode", "gradcheck", "GradcheckError"]
 
 
 def _grad_arrays(outputs, grad_outputs):

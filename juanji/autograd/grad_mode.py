@@ -15,6 +15,7 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inf
 
 class _State:
     enabled = True
+    inference = False  # inside inference_mode() (only torch.is_inference_mode_enabled reads it)
 
 
 _state = _State()
@@ -85,6 +86,34 @@ class inference_mode(_GradMode):
 
     def __init__(self, mode: bool = True):
         self.mode = not mode
+
+    def __enter__(self):
+        self.__dict__.setdefault("_inference_saved", []).append(_state.inference)
+        _state.inference = not self.mode
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.inference = self._inference_saved.pop()
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        inner = super().__call__(fn)
+        inference = not self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _state.inference
+            _state.inference = inference
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                _state.inference = previous
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether code runs inside ``inference_mode()``."""
+    return _state.inference
 
 
 class set_grad_enabled(_GradMode):
