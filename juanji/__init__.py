@@ -21,6 +21,7 @@ from .functions_math import *  # noqa: F401,F403
 from .functions_more import *  # noqa: F401,F403
 from .from_memory import *  # noqa: F401,F403
 from .settings import *  # noqa: F401,F403
+from . import linalg  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, \
     set_grad_enabled
 from .serialization import load, save

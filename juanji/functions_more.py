@@ -21,15 +21,18 @@ from .tensor import Size, Tensor, tensor
 
 # torch.f(input, *args) == input.f(*args)
 _WITH_OUT = ["kron", "cross", "renorm", "diff", "index_add", "index_copy", "index_reduce", "scatter_reduce", "take",
-             "take_along_dim", "narrow_copy", "histc", "histogram", "slice_scatter"]
+             "take_along_dim", "narrow_copy", "histc", "histogram", "slice_scatter",
+             # linear algebra (juanji/_tensor/decompositions.py)
+             "inverse", "slogdet", "cholesky", "qr", "svd", "matrix_power", "cholesky_solve", "cholesky_inverse",
+             "triangular_solve", "addmm", "addmv", "addr", "baddbmm", "addbmm", "vdot"]
 _WITHOUT_OUT = ["diagonal", "diag_embed", "diagflat", "trace", "rot90", "fliplr", "flipud", "adjoint", "cov",
                 "corrcoef", "tile", "argwhere", "hsplit", "vsplit", "dsplit", "bincount", "clone", "select_scatter",
-                "diagonal_scatter"]
+                "diagonal_scatter", "det", "logdet", "pinverse"]
 
 __all__ = _WITH_OUT + _WITHOUT_OUT + [
     "column_stack", "dstack", "row_stack", "atleast_3d", "broadcast_to", "block_diag", "combinations",
     "tril_indices", "triu_indices", "vander", "bucketize", "searchsorted", "histogramdd", "unravel_index",
-    "gradient", "range"]
+    "gradient", "range", "chain_matmul", "trapezoid", "trapz", "cumulative_trapezoid"]
 
 
 def _method_function(name, with_out):
@@ -326,3 +329,57 @@ def range(start, end, step=1, *, dtype=None, layout=None, device=None, requires_
     values = (start + np.arange(count, dtype=np.float64) * step).astype(d.np)
     result = Tensor._from_array(values)
     return result.requires_grad_(True) if requires_grad else result
+
+
+@supports_out
+def chain_matmul(*matrices):
+    """The product of the matrices left to right (deprecated in torch for linalg.multi_dot)."""
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    result = matrices[0]
+    for m in matrices[1:]:
+        result = result @ m
+    return result
+
+
+def _trapezoid_steps(y, x, dx, dim):
+    d = dim % y.ndim
+    n = y.shape[d]
+    if x is None:
+        return d, n, None
+    if x.ndim == 1:
+        if x.shape[0] != n:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+        shape = [1] * y.ndim
+        shape[d] = n - 1
+        return d, n, (x[1:] - x[:-1]).reshape(shape)
+    return d, n, x.diff(dim=d)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The integral of y along ``dim`` by the trapezoidal rule: sum (y_i + y_{i+1}) / 2 * dx_i
+    (dx_i from the sample points x, or the constant dx, default 1)."""
+    if isinstance(x, (int, float)) and dx is None:
+        x, dx = None, x
+    d, n, steps = _trapezoid_steps(y, x, dx, dim)
+    if n == 0:
+        return y.sum(d)
+    halves = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) * 0.5
+    if steps is None:
+        return halves.sum(d) * (1.0 if dx is None else dx)
+    return (halves * steps).sum(d)
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    """The older name of ``trapezoid``."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoidal integral of y along ``dim`` (one element fewer than y)."""
+    if isinstance(x, (int, float)) and dx is None:
+        x, dx = None, x
+    d, n, steps = _trapezoid_steps(y, x, dx, dim)
+    halves = (y.narrow(d, 1, max(n - 1, 0)) + y.narrow(d, 0, max(n - 1, 0))) * 0.5
+    areas = halves * (1.0 if dx is None else dx) if steps is None else halves * steps
+    return areas.cumsum(d)

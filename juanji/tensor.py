@@ -45,6 +45,7 @@ from ._tensor.statistics import _Statistics
 from ._tensor.matrices import _Matrices
 from ._tensor.placement import _Placement
 from ._tensor.sampling import _Sampling
+from ._tensor.decompositions import _Decompositions
 from ._tensor.inplace_forms import _InPlaceForms
 from ._tensor.size import Size
 from .autograd.engine import run_backward
@@ -69,7 +70,7 @@ _TO_COPY = E.Cast.variant("ToCopyBackward0")
 # The methods by concern, one mixin class per file in juanji/_tensor/ (no name is defined twice)
 class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions, _ShapeMethods, _Pieces,
              _Indexing, _InPlace, _RandomFills, _NewTensors, _SpecialMath, _InPlaceForms,
-             _Statistics, _Matrices, _Placement, _Sampling):
+             _Statistics, _Matrices, _Placement, _Sampling, _Decompositions):
     """juanji.Tensor; build one with ``juanji.tensor(data)`` or the creation functions."""
 
     __array_priority__ = 1000  # so that ndarray * Tensor calls Tensor.__rmul__

@@ -56,6 +56,7 @@ class return_types:
     linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
     linalg_inv_ex = namedtuple("linalg_inv_ex", ["inverse", "info"])
     linalg_cholesky_ex = namedtuple("linalg_cholesky_ex", ["L", "info"])
+    triangular_solve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
 class _Reductions:
