@@ -145,7 +145,7 @@ def combinations(input, r=2, with_replacement=False):
     if r == 0:
         return input.new_empty(0)
     make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    index = np.array(list(make(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    index = np.array(list(make(builtins.range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return input[tensor(index)]
 
 
