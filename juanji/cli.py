@@ -142,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="the model zoo: names, parameter counts and input sizes")
 
+    explain = commands.add_parser("explain", help="pictures of what a trained network computes: kernels, "
+                                                  "feature maps, receptive fields, saliency")
+    explain.add_argument("model", metavar="CHECKPOINT_OR_MODEL",
+                         help="a checkpoint, a run folder (its best.juanji) or a zoo model name")
+    explain.add_argument("--image", default=None, metavar="FILE",
+                         help="the image to explain (default: a test image of the embedded sample), prepared as "
+                              "the checkpoint's training images")
+    explain.add_argument("--out", default=None, metavar="DIR",
+                         help="where the PNGs go (default: the run folder's explain/, or explain-MODEL/)")
+    explain.add_argument("--model-arg", dest="model_args", action="append", type=_model_arg, default=[],
+                         metavar="KEY=VALUE", help="zoo model argument, repeatable")
+
     predict = commands.add_parser("predict", help="top-k classes of image files, folders or globs")
     predict.add_argument("checkpoint", help="a checkpoint, or a run folder (its best.juanji)")
     predict.add_argument("images", nargs="+", metavar="IMAGE",
@@ -242,6 +254,21 @@ def _predict(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    from .explain.report import explain
+    from .training.errors import TrainingError
+    try:
+        report = explain(args.model, image=args.image, out=args.out, model_args=dict(args.model_args))
+    except (ValueError, OSError) as e:
+        raise TrainingError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+    print(f"{report.title}")
+    print(f"image: {report.image}")
+    print(f"predicted: {report.prediction}")
+    for what, picture in report.pictures:
+        print(f"{what}: {picture.path}")
+    return 0
+
+
 def _models(args) -> int:
     from .explain.zoo import zoo_table
     rows = zoo_table()
@@ -282,7 +309,8 @@ def _sigterm_like_ctrl_c():
         signal.signal(signal.SIGTERM, previous)
 
 
-_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary, "models": _models}
+_COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary, "models": _models,
+             "explain": _explain}
 
 
 def main(argv=None, *, callbacks=()) -> int:

@@ -30,18 +30,20 @@
 
 from .effective_receptive_field import effective_receptive_field
 from .flops import Cost, layer_cost
+from .saliency import saliency_map
 from .receptive_field import ChainStep, ReceptiveField, chain_receptive_fields
 from .summary import ModelSummary, summary
 from .windows import Window, output_shape, window_of
 
 __all__ = ["summary", "ModelSummary", "layer_cost", "Cost", "ReceptiveField", "ChainStep",
            "chain_receptive_fields", "output_shape", "window_of", "Window",
-           "plot_kernels", "plot_feature_maps", "plot_receptive_field", "effective_receptive_field"]
+           "plot_kernels", "plot_feature_maps", "plot_receptive_field", "plot_saliency", "effective_receptive_field",
+           "saliency_map"]
 
 
 def __getattr__(name):
     # the pictures need matplotlib, which is slow to import: load it on first use
-    if name in ("plot_kernels", "plot_feature_maps", "plot_receptive_field"):
+    if name in ("plot_kernels", "plot_feature_maps", "plot_receptive_field", "plot_saliency"):
         from . import pictures
         return getattr(pictures, name)
     raise AttributeError(f"module 'juanji.explain' has no attribute '{name}'")

@@ -8,6 +8,8 @@
 - :func:`plot_receptive_field`: the receptive field of one unit of a layer drawn on the input,
   next to its *effective* receptive field: how strongly each input pixel moves that unit, the
   gradient of the unit with respect to the input (computed in ``effective_receptive_field.py``).
+- :func:`plot_saliency`: the input and how strongly each pixel moves the predicted class's
+  score (computed in ``saliency.py``).
 
 Each function returns a :class:`Picture` (the path and the grid's rows and columns). They draw
 on matplotlib's Agg canvas directly (no pyplot), so they work without a display and leave
@@ -39,7 +41,7 @@ from .effective_receptive_field import effective_receptive_field, unit_position
 from .summary import summary
 from .windows import CONV_LAYERS, CONV_TRANSPOSE_LAYERS
 
-__all__ = ["Picture", "plot_kernels", "plot_feature_maps", "plot_receptive_field",
+__all__ = ["Picture", "plot_kernels", "plot_feature_maps", "plot_receptive_field", "plot_saliency",
            "figure_inches", "CELL_INCHES", "DPI"]
 
 CELL_INCHES = 1.0    # each small image of a grid gets a square this size
@@ -80,9 +82,9 @@ def _save(figure: Figure, path, rows: int, cols: int) -> Picture:
     return Picture(path, rows, cols)
 
 
-def _grid_axes(figure: Figure, rows: int, cols: int, right: float = 0.98):
+def _grid_axes(figure: Figure, rows: int, cols: int, right: float = 0.98, left_inches: float = 0.6):
     # fixed margins (not tight_layout) keep the picture's size exactly the grid's
-    left = 0.6 / figure.get_figwidth()
+    left = left_inches / figure.get_figwidth()
     bottom = 0.2 / figure.get_figheight()
     top = 1 - 0.6 / figure.get_figheight()
     axes = figure.subplots(rows, cols, squeeze=False,
@@ -204,10 +206,11 @@ def plot_feature_maps(model, image, layer_names, path, max_channels: int = 16, c
     """Run ``model`` on one ``image`` and draw the outputs of ``layer_names`` (module paths as in
     ``named_modules()``, e.g. ``"0"`` or ``"layer1.0.conv1"``) to ``path`` (PNG).
 
-    The first row is the input, then one row per layer with up to ``max_channels`` channels.
-    The maps of one row share a colour scale (the row's minimum to maximum, given in its label),
-    so brighter means more active within that layer. The model runs once in eval mode without
-    recording a graph; its training flags are restored.
+    The first row is the input, then one row per layer with up to ``max_channels`` channels,
+    each map titled with its channel number. The maps of one row share a colour scale (the
+    row's minimum to maximum), drawn as a colour bar at the row's end, so brighter means more
+    active within that layer. The model runs once in eval mode without recording a graph; its
+    training flags are restored.
     """
     names = _check_layers("plot_feature_maps", model, layer_names)
     if not isinstance(max_channels, int) or max_channels < 1:
@@ -231,24 +234,41 @@ def plot_feature_maps(model, image, layer_names, path, max_channels: int = 16, c
     rows = len(rows_of_planes)
     cols = min(max_channels, max(len(planes) for _, planes in rows_of_planes))
     figure = _figure(rows, cols)
-    axes = _grid_axes(figure, rows, cols)
+    longest = max(len(name) for name, _ in rows_of_planes)   # room for the row labels (6-point type)
+    axes = _grid_axes(figure, rows, cols, right=0.98 - 0.8 / figure.get_figwidth(),
+                      left_inches=max(0.6, 0.06 * longest + 0.1))
     modules = dict(model.named_modules())
     for r, (name, planes) in enumerate(rows_of_planes):
         shown = planes[:cols]
         lo = min(float(p.min()) for p in shown)
         hi = max(float(p.max()) for p in shown)
+        image = None
         for c in range(cols):
             ax = axes[r, c]
             if c >= len(shown):
                 ax.set_axis_off()
                 continue
-            ax.imshow(shown[c], cmap="gray" if name == "input" else cmap, vmin=lo, vmax=hi,
-                      interpolation="nearest", aspect="auto" if shown[c].shape[0] == 1 else "equal")
+            image = ax.imshow(shown[c], cmap="gray" if name == "input" else cmap, vmin=lo, vmax=hi,
+                              interpolation="nearest", aspect="auto" if shown[c].shape[0] == 1 else "equal")
+            ax.set_title(f"ch {c}", fontsize=6, pad=2)
         kind = "input" if name == "input" else f"{name}\n{type(modules[name]).__name__}"
-        axes[r, 0].set_ylabel(f"{kind}\n{len(planes)} ch\n[{lo:.2g}, {hi:.2g}]", fontsize=6, rotation=0,
-                              ha="right", va="center")
+        axes[r, 0].set_ylabel(f"{kind}\n{len(planes)} ch", fontsize=6, rotation=0, ha="right", va="center")
+        _row_colour_bar(figure, axes[r, 0], image, after=axes[r, len(shown) - 1])
     figure.suptitle(f"{type(model).__name__}: feature maps", fontsize=9)
     return _save(figure, path, rows, cols)
+
+
+def _row_colour_bar(figure: Figure, row_axes, image, label: str = "", after=None) -> None:
+    """A colour bar as tall as the row of ``row_axes``: just right of the axes ``after`` (the
+    row's last map), or in the right margin."""
+    box = row_axes.get_position()
+    width = figure.get_figwidth()
+    x = after.get_position().x1 + 0.1 / width if after is not None else 1 - 0.7 / width
+    colour_bar = figure.add_axes([x, box.y0, 0.12 / width, box.height])
+    bar = figure.colorbar(image, cax=colour_bar)
+    bar.ax.tick_params(labelsize=6)
+    if label:
+        bar.set_label(label, fontsize=6)
 
 
 # -- receptive fields -------------------------------------------------------------------------
@@ -290,9 +310,10 @@ def plot_receptive_field(model, image, layer_name: str, path, position=None) -> 
     (top, bottom), (left, right) = bounds
     figure = _figure(1, 2)
     figure.set_size_inches(2 * 2.5 + _MARGIN_INCHES[0], 2.5 + _MARGIN_INCHES[1])   # two large cells
-    axes = _grid_axes(figure, 1, 2)
+    axes = _grid_axes(figure, 1, 2, right=0.98 - 0.8 / figure.get_figwidth())
     _show_image(axes[0, 0], batch)
-    axes[0, 1].imshow(strength, cmap="magma", interpolation="nearest")
+    shown = axes[0, 1].imshow(strength, cmap="magma", interpolation="nearest")
+    _row_colour_bar(figure, axes[0, 1], shown, "|d unit / d pixel|")
     height, width = strength.shape
     for ax in axes[0]:
         # pixel i covers [i - 0.5, i + 0.5]; the box may reach into the padding
@@ -303,5 +324,34 @@ def plot_receptive_field(model, image, layer_name: str, path, position=None) -> 
     axes[0, 0].set_title("receptive field", fontsize=8)
     axes[0, 1].set_title("effective: |d unit / d input|", fontsize=8)
     size = "x".join(str(s) for s in field["size"])
-    figure.suptitle(f"{type(model).__name__}.{name}, unit {list(position)}: receptive field {size}", fontsize=9)
+    beyond = any(s > n for s, n in zip(field["size"], (height, width)))
+    figure.suptitle(f"{type(model).__name__}.{name}, unit {list(position)}: receptive field {size}"
+                    + (f"\n(larger than the {height}x{width} image: the white is padding)" if beyond else ""),
+                    fontsize=9)
+    return _save(figure, path, 1, 2)
+
+
+# -- saliency -----------------------------------------------------------------------------------
+
+def plot_saliency(model, image, path, classes=None, target=None) -> Picture:
+    """Draw ``image`` (left) and its saliency map for the predicted class, or ``target`` (right,
+    with a colour bar) to ``path``; :func:`juanji.explain.saliency.saliency_map` computes it.
+    ``classes`` names the classes in the title."""
+    from .saliency import saliency_map
+    try:
+        batch = _image_batch(image)
+    except ValueError as error:
+        raise ValueError(f"plot_saliency: {error}") from None
+    result = saliency_map(model, batch, target)
+    figure = _figure(1, 2)
+    figure.set_size_inches(2 * 2.5 + _MARGIN_INCHES[0], 2.5 + _MARGIN_INCHES[1])   # two large cells
+    axes = _grid_axes(figure, 1, 2, right=0.98 - 0.8 / figure.get_figwidth())
+    _show_image(axes[0, 0], batch)
+    shown = axes[0, 1].imshow(result.map, cmap="hot", interpolation="nearest")
+    _row_colour_bar(figure, axes[0, 1], shown, "|d score / d pixel|")
+    name = classes[result.target] if classes is not None else f"class {result.target}"
+    axes[0, 0].set_title("input", fontsize=8)
+    axes[0, 1].set_title(f"saliency of '{name}'", fontsize=8)
+    figure.suptitle(f"{type(model).__name__}: predicted '{name}' "
+                    f"({100 * result.probabilities[result.target]:.1f}%)", fontsize=9)
     return _save(figure, path, 1, 2)
