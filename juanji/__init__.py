@@ -3,13 +3,7 @@ PyTorch's API. ``import juanji as torch`` and code written for torch's Tensor, n
 utils.data runs on NumPy.
 """
 
-import os as _os
-
-# Numba's OpenMP threads spin while waiting by default, which made training steps ~12x slower
-# on a shared 2-core machine; waiting passively costs nothing measurable when the cores are free.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from . import _dtype  # noqa: E402
+from . import _dtype
 from ._dtype import (bool, dtype, double, float, float16, float32, float64, get_default_dtype, half, int,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .backend import (Generator, default_generator, device, get_num_threads, get_rng_state, initial_seed,

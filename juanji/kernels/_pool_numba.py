@@ -12,33 +12,32 @@ so regular windows (with padding, dilation, ceil_mode) and adaptive windows (une
 the same thing to these loops. Taps in the padding are never read: max pooling ignores them
 and average pooling accounts for them in its divisor.
 
-The loops run in parallel over planes (``prange``): planes are independent in the forward pass
-and in the backward scatter-add, so no two threads ever write the same element.
+Each loop is a serial ``nogil`` driver over a range of planes ``first..last`` that writes
+into arrays its caller made: planes are independent in the forward pass and in the backward
+scatter-add, so ``_threads.run_tasks`` can split the planes over threads and no two threads
+ever write the same element.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+__all__ = ["max_pool_planes", "scatter_add_planes", "sum_pool_planes", "sum_pool_planes_backward"]
 
 
-@njit(cache=True, parallel=True)
-def max_pool_planes(x, start_d, count_d, step_d, start_h, count_h, step_h,
-                    start_w, count_w, step_w, want_indices):
+@njit(cache=True, nogil=True)
+def max_pool_planes(first, last, x, start_d, count_d, step_d, start_h, count_h, step_h,
+                    start_w, count_w, step_w, want_indices, y, idx):
     """y[p, od, oh, ow] = max over the window's taps; idx = flat index (d*H + h)*W + w of the max.
 
     Torch's rules: the first maximum in scan order wins a tie (strict ``>``), a NaN always
     replaces the running maximum (so NaN propagates), and an all -inf window reports its first in-bounds tap.
     ``idx`` is only filled when ``want_indices`` (the backward pass or return_indices needs it).
     """
-    planes, depth, height, width = x.shape
+    height, width = x.shape[2], x.shape[3]
     out_d, out_h, out_w = start_d.shape[0], start_h.shape[0], start_w.shape[0]
-    y = np.empty((planes, out_d, out_h, out_w), dtype=x.dtype)
-    if want_indices:
-        idx = np.empty((planes, out_d, out_h, out_w), dtype=np.int64)
-    else:
-        idx = np.empty((0, 0, 0, 0), dtype=np.int64)
-    for p in prange(planes):
+    for p in range(first, last):
         for od in range(out_d):
             for oh in range(out_h):
                 for ow in range(out_w):
@@ -58,31 +57,27 @@ def max_pool_planes(x, start_d, count_d, step_d, start_h, count_h, step_h,
                     y[p, od, oh, ow] = best
                     if want_indices:
                         idx[p, od, oh, ow] = best_at
-    return y, idx
 
 
-@njit(cache=True, parallel=True)
-def scatter_add_planes(grad_y, idx, plane_size):
-    """grad_x[p, idx[p, o]] += grad_y[p, o]: the backward of max pooling (grad to the argmax)."""
-    planes, outputs = grad_y.shape
-    grad_x = np.zeros((planes, plane_size), dtype=grad_y.dtype)
-    for p in prange(planes):
+@njit(cache=True, nogil=True)
+def scatter_add_planes(first, last, grad_y, idx, grad_x):
+    """grad_x[p, idx[p, o]] += grad_y[p, o] (grad_x zeroed by the caller): the backward of max
+    pooling (each gradient goes to its window's argmax)."""
+    outputs = grad_y.shape[1]
+    for p in range(first, last):
         for o in range(outputs):
             grad_x[p, idx[p, o]] += grad_y[p, o]
-    return grad_x
 
 
-@njit(cache=True, parallel=True)
-def sum_pool_planes(x, start_d, count_d, start_h, count_h, start_w, count_w, divisor):
+@njit(cache=True, nogil=True)
+def sum_pool_planes(first, last, x, start_d, count_d, start_h, count_h, start_w, count_w, divisor, y):
     """y[p, od, oh, ow] = (sum of the in-bounds taps of the window) / divisor[od, oh, ow].
 
     Taps are contiguous (step 1). The divisor carries the average-pool rules (padding counted
     or not, the ceil_mode overhang, divisor_override) and is computed once for all planes.
     """
-    planes = x.shape[0]
     out_d, out_h, out_w = start_d.shape[0], start_h.shape[0], start_w.shape[0]
-    y = np.empty((planes, out_d, out_h, out_w), dtype=x.dtype)
-    for p in prange(planes):
+    for p in range(first, last):
         for od in range(out_d):
             for oh in range(out_h):
                 for ow in range(out_w):
@@ -92,17 +87,15 @@ def sum_pool_planes(x, start_d, count_d, start_h, count_h, start_w, count_w, div
                             for ix in range(start_w[ow], start_w[ow] + count_w[ow]):
                                 total += x[p, iz, iy, ix]
                     y[p, od, oh, ow] = total / divisor[od, oh, ow]
-    return y
 
 
-@njit(cache=True, parallel=True)
-def sum_pool_planes_backward(grad_y, in_shape_d, in_shape_h, in_shape_w,
-                             start_d, count_d, start_h, count_h, start_w, count_w, divisor):
-    """grad_x[taps of window o] += grad_y[o] / divisor[o]: average pooling's backward."""
-    planes = grad_y.shape[0]
+@njit(cache=True, nogil=True)
+def sum_pool_planes_backward(first, last, grad_y, start_d, count_d, start_h, count_h,
+                             start_w, count_w, divisor, grad_x):
+    """grad_x[taps of window o] += grad_y[o] / divisor[o] (grad_x zeroed by the caller):
+    average pooling's backward."""
     out_d, out_h, out_w = start_d.shape[0], start_h.shape[0], start_w.shape[0]
-    grad_x = np.zeros((planes, in_shape_d, in_shape_h, in_shape_w), dtype=grad_y.dtype)
-    for p in prange(planes):
+    for p in range(first, last):
         for od in range(out_d):
             for oh in range(out_h):
                 for ow in range(out_w):
@@ -111,4 +104,3 @@ def sum_pool_planes_backward(grad_y, in_shape_d, in_shape_h, in_shape_w,
                         for iy in range(start_h[oh], start_h[oh] + count_h[oh]):
                             for ix in range(start_w[ow], start_w[ow] + count_w[ow]):
                                 grad_x[p, iz, iy, ix] += share
-    return grad_x

@@ -60,7 +60,7 @@ class _Blas:
     def __init__(self):
         self.get = self.set = None
         try:
-            from threadpoolctl import ThreadpoolController
+            ThreadpoolController = _import_threadpoolctl()
         except ImportError:  # no control: the batch is then never split (see batch_workers())
             return
         # (NumPy, imported at the top of this module, has loaded its BLAS: threadpoolctl finds it)
@@ -83,6 +83,21 @@ class _Blas:
             lib = controllers[0]
             self.set = lib.set_num_threads
             self.get = lambda: lib.num_threads
+
+
+def _import_threadpoolctl():
+    """threadpoolctl's controller class, importing it without its side effect on the process:
+    on import it sets ``KMP_DUPLICATE_LIB_OK`` in ``os.environ`` (for Intel OpenMP, which
+    juanji does not load). juanji changes no environment variable, so the value is put back."""
+    saved = os.environ.get("KMP_DUPLICATE_LIB_OK")
+    try:
+        from threadpoolctl import ThreadpoolController
+    finally:
+        if saved is None:
+            os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
+        else:
+            os.environ["KMP_DUPLICATE_LIB_OK"] = saved
+    return ThreadpoolController
 
 
 _blas: _Blas | None = None

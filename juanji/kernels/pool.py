@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _pool_numba
+from ._threads import run_tasks
 from .sizes import window_output_size
 
 __all__ = [
@@ -169,9 +170,13 @@ def max_pool_forward(x: np.ndarray, windows: Windows, want_indices: bool = True)
     n_spatial = len(windows.axes)
     batch = x.shape[:x.ndim - n_spatial]
     ad, ah, aw = _lifted_axes(windows)
-    y, idx = _pool_numba.max_pool_planes(
-        _as_planes(x, n_spatial), ad.start, ad.count, ad.step, ah.start, ah.count, ah.step,
-        aw.start, aw.count, aw.step, want_indices)
+    planes = _as_planes(x, n_spatial)
+    lifted_out = (planes.shape[0], ad.out, ah.out, aw.out)
+    y = np.empty(lifted_out, dtype=x.dtype)
+    idx = np.empty(lifted_out if want_indices else (0, 0, 0, 0), dtype=np.int64)
+    run_tasks(_pool_numba.max_pool_planes, planes.shape[0], planes.size + y.size,
+              planes, ad.start, ad.count, ad.step, ah.start, ah.count, ah.step,
+              aw.start, aw.count, aw.step, want_indices, y, idx)
     out_shape = batch + windows.out_spatial
     return y.reshape(out_shape), (idx.reshape(out_shape) if want_indices else None)
 
@@ -183,9 +188,10 @@ def max_pool_backward(grad_y: np.ndarray, indices: np.ndarray, in_spatial) -> np
     batch = grad_y.shape[:grad_y.ndim - n_spatial]
     planes = int(np.prod(batch, dtype=np.int64))
     plane_size = int(np.prod(in_spatial, dtype=np.int64))
-    grad_x = _pool_numba.scatter_add_planes(
-        np.ascontiguousarray(grad_y).reshape(planes, -1),
-        np.ascontiguousarray(indices).reshape(planes, -1), plane_size)
+    grad_x = np.zeros((planes, plane_size), dtype=grad_y.dtype)
+    run_tasks(_pool_numba.scatter_add_planes, planes, grad_x.size + grad_y.size,
+              np.ascontiguousarray(grad_y).reshape(planes, -1),
+              np.ascontiguousarray(indices).reshape(planes, -1), grad_x)
     return grad_x.reshape(batch + tuple(in_spatial))
 
 
@@ -197,9 +203,11 @@ def avg_pool_forward(x: np.ndarray, windows: Windows, divisor: np.ndarray) -> np
     n_spatial = len(windows.axes)
     batch = x.shape[:x.ndim - n_spatial]
     ad, ah, aw = _lifted_axes(windows)
-    y = _pool_numba.sum_pool_planes(
-        _as_planes(x, n_spatial), ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
-        _lifted_divisor(divisor.astype(x.dtype, copy=False)))
+    planes = _as_planes(x, n_spatial)
+    y = np.empty((planes.shape[0], ad.out, ah.out, aw.out), dtype=x.dtype)
+    run_tasks(_pool_numba.sum_pool_planes, planes.shape[0], planes.size + y.size,
+              planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
+              _lifted_divisor(divisor.astype(x.dtype, copy=False)), y)
     return y.reshape(batch + windows.out_spatial)
 
 
@@ -209,11 +217,12 @@ def avg_pool_backward(grad_y: np.ndarray, windows: Windows, divisor: np.ndarray)
     n_spatial = len(windows.axes)
     batch = grad_y.shape[:grad_y.ndim - n_spatial]
     ad, ah, aw = _lifted_axes(windows)
-    in_d, in_h, in_w = (1,) * (3 - n_spatial) + tuple(windows.in_spatial)
-    grad_x = _pool_numba.sum_pool_planes_backward(
-        _as_planes(grad_y, n_spatial), in_d, in_h, in_w,
-        ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
-        _lifted_divisor(divisor.astype(grad_y.dtype, copy=False)))
+    lifted_in = (1,) * (3 - n_spatial) + tuple(windows.in_spatial)
+    planes = _as_planes(grad_y, n_spatial)
+    grad_x = np.zeros((planes.shape[0],) + lifted_in, dtype=grad_y.dtype)
+    run_tasks(_pool_numba.sum_pool_planes_backward, planes.shape[0], planes.size + grad_x.size,
+              planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
+              _lifted_divisor(divisor.astype(grad_y.dtype, copy=False)), grad_x)
     return grad_x.reshape(batch + tuple(windows.in_spatial))
 
 

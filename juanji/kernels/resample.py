@@ -41,8 +41,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from ._threads import run_tasks
 from .sizes import window_output_size
 
 __all__ = [
@@ -181,13 +182,13 @@ def antialias_taps(n: int, out: int, mode: str, align_corners: bool = False, sca
 
 # -- interpolation: applying the taps ----------------------------------------------------------
 
-@njit(cache=True, parallel=True)
-def _gather_rows(x3, idx, w):
-    """y[r, o, s] = sum_t w[o, t] * x3[r, idx[o, t], s]; parallel over (r, o), which never collide."""
-    rows, _, inner = x3.shape
+@njit(cache=True, nogil=True)
+def _gather_rows(first, last, x3, idx, w, y):
+    """y[r, o, s] = sum_t w[o, t] * x3[r, idx[o, t], s] for tasks ``ro = r*out + o`` in
+    ``first..last`` (y zeroed by the caller); tasks write disjoint rows of y."""
     out, taps = idx.shape
-    y = np.zeros((rows, out, inner), dtype=x3.dtype)
-    for ro in prange(rows * out):
+    inner = x3.shape[2]
+    for ro in range(first, last):
         r = ro // out
         o = ro % out
         for t in range(taps):
@@ -195,23 +196,21 @@ def _gather_rows(x3, idx, w):
             wt = w[o, t]
             for s in range(inner):
                 y[r, o, s] += wt * x3[r, i, s]
-    return y
 
 
-@njit(cache=True, parallel=True)
-def _scatter_rows(g3, idx, w, n):
-    """gx[r, idx[o, t], s] += w[o, t] * g3[r, o, s]; parallel over r (outputs o may share an input)."""
-    rows, out, inner = g3.shape
-    taps = idx.shape[1]
-    gx = np.zeros((rows, n, inner), dtype=g3.dtype)
-    for r in prange(rows):
+@njit(cache=True, nogil=True)
+def _scatter_rows(first, last, g3, idx, w, gx):
+    """gx[r, idx[o, t], s] += w[o, t] * g3[r, o, s] for rows ``r`` in ``first..last`` (gx zeroed
+    by the caller); one task per r, since outputs o of one row may share an input."""
+    out, taps = idx.shape
+    inner = g3.shape[2]
+    for r in range(first, last):
         for o in range(out):
             for t in range(taps):
                 i = idx[o, t]
                 wt = w[o, t]
                 for s in range(inner):
                     gx[r, i, s] += wt * g3[r, o, s]
-    return gx
 
 
 def _three_way(shape, axis):
@@ -225,15 +224,18 @@ def resample_axis(x, axis, idx, w):
     if idx.shape[1] == 1 and np.all(w == 1):  # nearest: a plain gather, exact for any dtype
         return np.take(x, idx[:, 0], axis=axis)
     rows, n, inner = _three_way(x.shape, axis)
-    y = _gather_rows(np.ascontiguousarray(x).reshape(rows, n, inner), idx, w.astype(x.dtype))
+    y = np.zeros((rows, idx.shape[0], inner), dtype=x.dtype)
+    run_tasks(_gather_rows, rows * idx.shape[0], y.size * idx.shape[1],
+              np.ascontiguousarray(x).reshape(rows, n, inner), idx, w.astype(x.dtype), y)
     return y.reshape(x.shape[:axis] + (idx.shape[0],) + x.shape[axis + 1:])
 
 
 def resample_axis_backward(grad_y, axis, idx, w, n):
     """Transpose of :func:`resample_axis`: gradient w.r.t. an input of length ``n`` along ``axis``."""
     rows, out, inner = _three_way(grad_y.shape, axis)
-    gx = _scatter_rows(np.ascontiguousarray(grad_y).reshape(rows, out, inner), idx,
-                       w.astype(grad_y.dtype), n)
+    gx = np.zeros((rows, n, inner), dtype=grad_y.dtype)
+    run_tasks(_scatter_rows, rows, grad_y.size * idx.shape[1],
+              np.ascontiguousarray(grad_y).reshape(rows, out, inner), idx, w.astype(grad_y.dtype), gx)
     return gx.reshape(grad_y.shape[:axis] + (n,) + grad_y.shape[axis + 1:])
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..backend import xp_of
+from ..kernels.pointwise import erf
 
 __all__ = ["LeakyRelu", "Elu", "Gelu", "Silu", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish",
            "Softplus", "Softsign", "Threshold", "Prelu", "Softmax", "LogSoftmax", "erf",
@@ -42,31 +43,6 @@ _GELU_CUBIC = 0.044715
 
 
 # -- array helpers shared with the loss primitives ----------------------------------------------
-
-_numba_erf = None
-
-
-def erf(x):
-    """The error function elementwise, ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt``.
-
-    NumPy has no erf, so on the CPU it is the C library's erf (float32 and float64) through a
-    Numba ufunc, compiled once and cached; on a GPU CuPy's.
-    """
-    xp = xp_of(x)
-    if xp is not np:  # pragma: no cover - GPU only
-        from cupyx.scipy.special import erf as cupy_erf
-        return cupy_erf(x)
-    global _numba_erf
-    if _numba_erf is None:
-        from numba import vectorize
-
-        @vectorize(["float32(float32)", "float64(float64)"], cache=True)
-        def _erf_ufunc(v):
-            return math.erf(v)
-
-        _numba_erf = _erf_ufunc
-    return _numba_erf(x)
-
 
 def sigmoid_array(x):
     """``1 / (1 + exp(-x))`` computed as ``(1 + tanh(x/2)) / 2``, which never overflows."""

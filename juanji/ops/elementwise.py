@@ -19,6 +19,7 @@ import numpy as np
 from .._dtype import from_numpy_dtype, result_type
 from ..autograd.function import Op
 from ..backend import xp_of
+from ..kernels import pointwise
 
 
 def _make_quiet():
@@ -312,67 +313,16 @@ class Sigmoid(Op):
         return (g * self.y * (1 - self.y),)
 
 
-# Above this many elements relu's forward runs as a compiled Numba ufunc: NumPy's maximum is
-# 3-5x slower on large activations; below it NumPy's lower call cost wins. The backward runs
-# compiled at every size: the selection torch makes (0 where y <= 0, else g, so an infinite g
-# never meets a 0 factor) costs NumPy a where(), 1.5-2.5x slower than the ufunc even at 16
-# values (measured on NumPy 2.4 against the ufunc under @quiet).
-_NUMBA_RELU_MIN_SIZE = 8192
-_relu_ufuncs = None
-
-
-def _compiled_relu():
-    """(relu, relu_grad) as Numba ufuncs for float32/float64, compiled on first use and cached on disk."""
-    global _relu_ufuncs
-    if _relu_ufuncs is None:
-        from numba import vectorize
-
-        @vectorize(["float32(float32)", "float64(float64)"], cache=True)
-        def relu(v):
-            if v != v:  # NaN passes through, as in torch
-                return v
-            return v if v > 0 else 0.0
-
-        @vectorize(["float32(float32, float32)", "float64(float64, float64)"], cache=True)
-        def relu_grad(g, y):
-            return 0.0 if y <= 0 else g  # NaN passes the gradient, as torch's threshold_backward
-
-        _relu_ufuncs = (relu, relu_grad)
-    return _relu_ufuncs
-
-
-def _can_compile_relu(x) -> bool:
-    """The ufuncs exist for NumPy float32/float64 arrays."""
-    return x.dtype.kind == "f" and x.dtype.itemsize >= 4 and xp_of(x) is np
-
-
-# (@quiet: the compiled comparisons raise the FP 'invalid' flag on NaN input)
-@quiet
-def _run_compiled_relu(x):
-    return _compiled_relu()[0](x)
-
-
-@quiet
-def _run_compiled_relu_grad(g, y):
-    return _compiled_relu()[1](g, y)
-
-
 class Relu(Op):
     """y = max(x, 0) (NaN stays NaN);  dy/dx = 0 where y <= 0, else 1 (so NaN passes, as in torch)."""
 
     def forward(self, x):
-        if x.size >= _NUMBA_RELU_MIN_SIZE and _can_compile_relu(x):
-            y = _run_compiled_relu(x)
-        else:
-            y = xp_of(x).maximum(x, 0)  # passes NaN on without a warning
-        self.y = y
-        return y
+        self.y = pointwise.relu(x)
+        return self.y
 
     def backward(self, g):
-        y = self.y
-        if _can_compile_relu(g) and g.dtype == y.dtype:
-            return (_run_compiled_relu_grad(g, y),)
-        return (xp_of(g).where(y <= 0, g.dtype.type(0), g),)
+        # selects rather than multiplies: an infinite g never meets a 0 factor (torch's rule)
+        return (pointwise.relu_grad(g, self.y),)
 
 
 class Clamp(Op):

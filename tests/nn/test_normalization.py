@@ -145,7 +145,7 @@ def test_batch_norm_hypothesis_float64(n, c, length, scale, shift):
 @pytest.mark.parametrize("shape", [(8, 16, 32, 32), (512, 256), (256, 128, 3)])
 def test_batch_norm_large_inputs_take_the_parallel_loops(shape):
     """Above PARALLEL_MIN_ELEMENTS the Numba loops run multi-threaded; long and short rows."""
-    from juanji.ops.normalization import PARALLEL_MIN_ELEMENTS
+    from juanji.kernels.batch_norm import PARALLEL_MIN_ELEMENTS
     assert int(np.prod(shape)) >= PARALLEL_MIN_ELEMENTS
     rng = np.random.default_rng(1)
     x = _rand(rng, shape, "float32", 2.0, 1.0)
@@ -157,13 +157,14 @@ def test_batch_norm_large_inputs_take_the_parallel_loops(shape):
 def test_batch_norm_array_loops_agree_with_the_portable_expressions(shape):
     """The CuPy path (array expressions) cannot run here; check it against the Numba loops on
     NumPy arrays, row loops and short-row loops alike."""
-    from juanji.ops import normalization as ops
+    from juanji.kernels import batch_norm as kernels
     rng = np.random.default_rng(2)
     x3, g3 = rng.standard_normal(shape), rng.standard_normal(shape)
     k = [rng.standard_normal(shape[1]) for _ in range(3)]
-    numba_loops = ops._kernels(x3)
-    portable = (ops._channel_stats_xp, ops._channel_affine_xp, ops._channel_grad_sums_xp,
-                ops._channel_input_grad_xp)
+    steps = ("stats", "affine", "grad_sums", "input_grad")
+    assert kernels.implementation(x3) is kernels._NumbaLoops
+    numba_loops = tuple(getattr(kernels._NumbaLoops, step) for step in steps)
+    portable = tuple(getattr(kernels._ArrayExpressions, step) for step in steps)
     for loops in (numba_loops, portable):
         assert len(loops) == 4
     for a, b in zip(numba_loops[0](x3), portable[0](x3)):

@@ -1,0 +1,180 @@
+"""Numba loops behind :mod:`juanji.kernels.batch_norm`, over an ``(N, C, L)`` view.
+
+Four steps make up batch norm, forward and backward (see ``batch_norm.py`` for the formulas):
+the per-channel statistics, the per-channel affine map, the two per-channel gradient sums and
+the closed-form input gradient. Each is written twice:
+
+- *rows* (``L >= SHORT_ROW``): one task per channel (the sums) or per ``(n, c)`` row (the
+  element-wise passes). The statistics are gathered in one sweep over memory: each row is
+  summed twice while it sits in cache, then the rows are merged with Chan's formula, in
+  float64, so float32 inputs lose nothing to cancellation.
+- *short rows* (``L < SHORT_ROW``: BatchNorm1d on ``(N, C)``, tiny spatial maps): a channel's
+  values are then scattered one short row per sample, so the row loops jump through memory
+  and pay loop overhead per row (measured 7x slower than torch on (256, 512)). These walk
+  memory in order instead: each task owns a block of channels (the sums) or a sample (the
+  element-wise passes) and runs over samples, positions, channels; channels innermost is
+  contiguous memory for ``L = 1``, which vectorises. Measured 2.7x (statistics) and 40x
+  (affine) faster on (256, 512), one thread; from ``L = 4`` on the row loops win again.
+
+Every loop is a serial ``nogil`` driver ``driver(first, last, ...)`` over a task range that
+writes disjoint memory; ``_threads.run_tasks`` splits the range over threads (the one
+threading model of ``juanji.kernels``; see ``_threads``).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+__all__ = ["SHORT_ROW", "CHANNEL_BLOCK",
+           "stats_channels", "affine_rows", "grad_sums_channels", "input_grad_rows",
+           "stats_blocks", "affine_samples", "grad_sums_blocks", "input_grad_samples"]
+
+SHORT_ROW = 4        # rows shorter than this use the short-row loops
+CHANNEL_BLOCK = 16   # channels per task of the short-row sums
+
+# Reductions may be reassociated (so LLVM vectorises the float64 sums: ~7x faster measured on
+# a (32, 64, 32, 32) input) and fused into FMAs; no "no-NaN/no-inf" assumptions, so a NaN in
+# the input still shows up in the statistics.
+_FAST_SUMS = {"reassoc", "contract", "nsz", "arcp"}
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def stats_channels(first, last, x3, mean, var):
+    """``mean[c]``, ``var[c]`` (biased, float64) of ``x3[:, c, :]`` for channels ``first..last``.
+
+    Each row gets an exact two-pass mean and sum of squared deviations, and the rows of a
+    channel are merged with Chan et al.'s update ``M2 = M2_a + M2_b + delta^2 n_a n_b / (n_a + n_b)``.
+    """
+    n_batch, _, length = x3.shape
+    for c in range(first, last):
+        count = 0.0
+        running_mean = 0.0
+        m2 = 0.0
+        for n in range(n_batch):
+            total = 0.0
+            for i in range(length):
+                total += x3[n, c, i]
+            row_mean = total / length
+            squares = 0.0
+            for i in range(length):
+                d = x3[n, c, i] - row_mean
+                squares += d * d
+            merged = count + length
+            delta = row_mean - running_mean
+            running_mean += delta * length / merged
+            m2 += squares + delta * delta * count * length / merged
+            count = merged
+        mean[c] = running_mean
+        var[c] = m2 / count
+
+
+@njit(cache=True, nogil=True)
+def affine_rows(first, last, x3, scale, shift, y):
+    """``y[n, c, :] = x3[n, c, :] * scale[c] + shift[c]`` for rows ``first..last`` (row = n*C + c)."""
+    channels, length = x3.shape[1], x3.shape[2]
+    for row in range(first, last):
+        n = row // channels
+        c = row % channels
+        a = scale[c]
+        b = shift[c]
+        for i in range(length):
+            y[n, c, i] = x3[n, c, i] * a + b
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def grad_sums_channels(first, last, g3, x3, mean, sum_g, sum_g_centered):
+    """``sum(g)`` and ``sum(g * (x - mean))`` (float64) of channels ``first..last``."""
+    n_batch, _, length = g3.shape
+    for c in range(first, last):
+        m = mean[c]
+        total = 0.0
+        centered = 0.0
+        for n in range(n_batch):
+            for i in range(length):
+                gv = g3[n, c, i]
+                total += gv
+                centered += gv * (x3[n, c, i] - m)
+        sum_g[c] = total
+        sum_g_centered[c] = centered
+
+
+@njit(cache=True, nogil=True)
+def input_grad_rows(first, last, g3, x3, k_g, k_x, k_0, dx):
+    """``dx = g * k_g[c] + x * k_x[c] + k_0[c]`` for rows ``first..last`` (row = n*C + c)."""
+    channels, length = g3.shape[1], g3.shape[2]
+    for row in range(first, last):
+        n = row // channels
+        c = row % channels
+        a = k_g[c]
+        b = k_x[c]
+        d = k_0[c]
+        for i in range(length):
+            dx[n, c, i] = g3[n, c, i] * a + x3[n, c, i] * b + d
+
+
+# -- short rows ---------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def stats_blocks(first, last, x3, mean, var):
+    """Statistics of the channel blocks ``first..last`` (two passes: mean, then deviations)."""
+    n_batch, channels, length = x3.shape
+    count = n_batch * length
+    for block in range(first, last):
+        c0 = block * CHANNEL_BLOCK
+        c1 = min(c0 + CHANNEL_BLOCK, channels)
+        for c in range(c0, c1):
+            mean[c] = 0.0
+            var[c] = 0.0
+        for n in range(n_batch):
+            for i in range(length):
+                for c in range(c0, c1):
+                    mean[c] += x3[n, c, i]
+        for c in range(c0, c1):
+            mean[c] /= count
+        for n in range(n_batch):
+            for i in range(length):
+                for c in range(c0, c1):
+                    d = x3[n, c, i] - mean[c]
+                    var[c] += d * d
+        for c in range(c0, c1):
+            var[c] /= count
+
+
+@njit(cache=True, nogil=True)
+def affine_samples(first, last, x3, scale, shift, y):
+    """The affine map of samples ``first..last``."""
+    channels, length = x3.shape[1], x3.shape[2]
+    for n in range(first, last):
+        for i in range(length):
+            for c in range(channels):
+                y[n, c, i] = x3[n, c, i] * scale[c] + shift[c]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def grad_sums_blocks(first, last, g3, x3, mean, sum_g, sum_g_centered):
+    """The gradient sums of the channel blocks ``first..last``."""
+    n_batch, channels, length = g3.shape
+    for block in range(first, last):
+        c0 = block * CHANNEL_BLOCK
+        c1 = min(c0 + CHANNEL_BLOCK, channels)
+        for c in range(c0, c1):
+            sum_g[c] = 0.0
+            sum_g_centered[c] = 0.0
+        for n in range(n_batch):
+            for i in range(length):
+                for c in range(c0, c1):
+                    gv = g3[n, c, i]
+                    sum_g[c] += gv
+                    sum_g_centered[c] += gv * (x3[n, c, i] - mean[c])
+
+
+@njit(cache=True, nogil=True)
+def input_grad_samples(first, last, g3, x3, k_g, k_x, k_0, dx):
+    """The input gradient of samples ``first..last``."""
+    channels, length = g3.shape[1], g3.shape[2]
+    for n in range(first, last):
+        for i in range(length):
+            for c in range(channels):
+                dx[n, c, i] = g3[n, c, i] * k_g[c] + x3[n, c, i] * k_x[c] + k_0[c]

@@ -1,0 +1,157 @@
+"""Batch-norm kernels on arrays: per-channel statistics, the affine map and the gradient sums.
+
+Every function takes an ``(N, C, L)`` array (:func:`as_ncl` makes one from ``(N, C, *spatial)``)
+and per-channel float64 vectors, and returns arrays of the same backend. Per channel ``c``
+over ``M = N * L`` values:
+
+    mean_c = sum(x) / M            var_c = sum((x - mean_c)^2) / M          (biased)
+    affine:      y = x * scale_c + shift_c
+    grad sums:   sum_g_c = sum(g),  sum_gc_c = sum(g * (x - mean_c))
+    input grad:  dx = g * k_g[c] + x * k_x[c] + k_0[c]
+
+(the Op in ``juanji/ops/normalization.py`` folds batch norm's formulas into those constants).
+
+Implementations, chosen once per call by the array's backend (the only backend choice here):
+NumPy arrays run the Numba loops of ``_batch_norm_numba`` (row loops, or short-row loops for
+``L < SHORT_ROW``), split over threads by ``_threads.run_tasks`` above ``PARALLEL_MIN_ELEMENTS``
+values; other backends (CuPy) run the same four steps as array expressions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from juanji.backend import xp_of
+
+from . import _batch_norm_numba as loops
+from ._threads import PARALLEL_MIN_ELEMENTS, run_tasks
+
+__all__ = ["as_ncl", "channel_stats", "channel_affine", "channel_grad_sums", "channel_input_grad",
+           "PARALLEL_MIN_ELEMENTS"]
+
+
+def as_ncl(x):
+    """A contiguous ``(N, C, L)`` view of an ``(N, C, *spatial)`` array (L = 1 for ``(N, C)``)."""
+    xp = xp_of(x)
+    length = 1
+    for n in x.shape[2:]:
+        length *= n
+    return xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], length)
+
+
+# -- NumPy: the Numba loops -----------------------------------------------------------------------
+
+class _NumbaLoops:
+    """The four steps on NumPy arrays. Each runs a task range of one of the loops (channels or
+    channel blocks for the sums, rows or samples for the element-wise passes)."""
+
+    @staticmethod
+    def _sums_tasks(x3):
+        """(driver-kind, task count): channels, or blocks of channels for short rows."""
+        channels = x3.shape[1]
+        if x3.shape[2] < loops.SHORT_ROW:
+            return True, -(-channels // loops.CHANNEL_BLOCK)
+        return False, channels
+
+    @staticmethod
+    def _pass_tasks(x3):
+        """(driver-kind, task count): (n, c) rows, or samples for short rows."""
+        if x3.shape[2] < loops.SHORT_ROW:
+            return True, x3.shape[0]
+        return False, x3.shape[0] * x3.shape[1]
+
+    @classmethod
+    def stats(cls, x3):
+        mean, var = np.zeros(x3.shape[1]), np.zeros(x3.shape[1])
+        short, tasks = cls._sums_tasks(x3)
+        run_tasks(loops.stats_blocks if short else loops.stats_channels, tasks, x3.size, x3, mean, var)
+        return mean, var
+
+    @classmethod
+    def affine(cls, x3, scale, shift):
+        y = np.empty_like(x3)
+        short, tasks = cls._pass_tasks(x3)
+        run_tasks(loops.affine_samples if short else loops.affine_rows, tasks, x3.size, x3, scale, shift, y)
+        return y
+
+    @classmethod
+    def grad_sums(cls, g3, x3, mean):
+        sum_g, sum_g_centered = np.zeros(x3.shape[1]), np.zeros(x3.shape[1])
+        short, tasks = cls._sums_tasks(x3)
+        run_tasks(loops.grad_sums_blocks if short else loops.grad_sums_channels, tasks, x3.size,
+                  g3, x3, mean, sum_g, sum_g_centered)
+        return sum_g, sum_g_centered
+
+    @classmethod
+    def input_grad(cls, g3, x3, k_g, k_x, k_0):
+        dx = np.empty_like(g3)
+        short, tasks = cls._pass_tasks(x3)
+        run_tasks(loops.input_grad_samples if short else loops.input_grad_rows, tasks, x3.size,
+                  g3, x3, k_g, k_x, k_0, dx)
+        return dx
+
+
+# -- other backends: array expressions ------------------------------------------------------------
+
+def _per_channel(v, dtype):
+    return v.astype(dtype)[None, :, None]
+
+
+class _ArrayExpressions:
+    """The four steps as array expressions, for any array module (CuPy)."""
+
+    @staticmethod
+    def stats(x3):
+        xp = xp_of(x3)
+        mean = x3.mean(axis=(0, 2), dtype=xp.float64)
+        centered = x3 - mean[None, :, None].astype(x3.dtype)
+        var = (centered * centered).mean(axis=(0, 2), dtype=xp.float64)
+        return mean, var
+
+    @staticmethod
+    def affine(x3, scale, shift):
+        return x3 * _per_channel(scale, x3.dtype) + _per_channel(shift, x3.dtype)
+
+    @staticmethod
+    def grad_sums(g3, x3, mean):
+        xp = xp_of(g3)
+        sum_g = g3.sum(axis=(0, 2), dtype=xp.float64)
+        sum_g_centered = (g3 * (x3 - _per_channel(mean, x3.dtype))).sum(axis=(0, 2), dtype=xp.float64)
+        return sum_g, sum_g_centered
+
+    @staticmethod
+    def input_grad(g3, x3, k_g, k_x, k_0):
+        dt = g3.dtype
+        return g3 * _per_channel(k_g, dt) + x3 * _per_channel(k_x, dt) + _per_channel(k_0, dt)
+
+
+def implementation(x3):
+    """The loops for ``x3``'s backend: Numba loops for NumPy arrays, array expressions otherwise."""
+    return _NumbaLoops if isinstance(x3, np.ndarray) else _ArrayExpressions
+
+
+# -- the interface --------------------------------------------------------------------------------
+
+def channel_stats(x3):
+    """Per-channel ``(mean, biased variance)``, float64, of ``x3 (N, C, L)``; zeros if empty."""
+    if x3.size == 0:
+        xp = xp_of(x3)
+        return xp.zeros(x3.shape[1]), xp.zeros(x3.shape[1])
+    return implementation(x3).stats(x3)
+
+
+def channel_affine(x3, scale, shift):
+    """``y = x3 * scale[c] + shift[c]`` (``scale``, ``shift`` float64 per channel), x3's dtype."""
+    if x3.size == 0:
+        return xp_of(x3).empty_like(x3)
+    return implementation(x3).affine(x3, scale, shift)
+
+
+def channel_grad_sums(g3, x3, mean):
+    """Per channel ``(sum(g), sum(g * (x - mean)))`` in float64."""
+    return implementation(x3).grad_sums(g3, x3, mean)
+
+
+def channel_input_grad(g3, x3, k_g, k_x, k_0):
+    """``dx = g * k_g[c] + x * k_x[c] + k_0[c]`` in g's dtype."""
+    return implementation(x3).input_grad(g3, x3, k_g, k_x, k_0)
