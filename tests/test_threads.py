@@ -81,10 +81,11 @@ def test_worker_threads_follow_the_callers_numpy_error_state():
     stay quiet (torch gives inf silently on a diverging run)."""
     import warnings
     from juanji.kernels import conv as K
+    from juanji.kernels.window import Window
     x = np.full((8, 4, 16, 16), 1e30, np.float32)
     w = np.full((6, 4, 3, 3), 1e30, np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="ignore", invalid="ignore"):
-            y = K.conv_forward(x, w, padding=1)
+            y = K.conv_forward(x, w, K.conv_geometry(Window((3, 3), (1, 1), (1, 1), (1, 1), (1, 1)), x.shape, 6))
     assert np.isinf(y).any()

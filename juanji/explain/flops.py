@@ -52,9 +52,12 @@ import math
 from dataclasses import dataclass
 
 from .. import nn
+from ..kernels.pool import adaptive_windows
 from . import windows
-from .windows import (ADAPTIVE_POOL_LAYERS, AVG_POOL_LAYERS, CONV_LAYERS, CONV_TRANSPOSE_LAYERS, LP_POOL_LAYERS,
-                      MAX_POOL_LAYERS, PAD_LAYERS, spatial_dims, window_of)
+from ._layers import (ADAPTIVE_POOL_LAYERS, AVG_POOL_LAYERS, BATCH_NORMS, CONV_LAYERS, CONV_TRANSPOSE_LAYERS,
+                      DATA_MOVEMENT_LAYERS, DROPOUT_LAYERS, ELEMENTWISE_FLOPS, GELU_FLOPS, INSTANCE_NORMS,
+                      LP_POOL_LAYERS, MAX_POOL_LAYERS, NORM_LAYERS, POINTWISE_LAYERS)
+from .windows import spatial_dims, window_of
 
 __all__ = ["Cost", "layer_cost", "ELEMENTWISE_FLOPS", "POINTWISE_LAYERS"]
 
@@ -67,51 +70,10 @@ class Cost:
     flops: int
 
 
-# FLOPs per element of the activations, with the formula they count.
-ELEMENTWISE_FLOPS = {
-    nn.ReLU: (1, "max(x, 0)"),
-    nn.ReLU6: (2, "min(max(x, 0), 6)"),
-    nn.Hardtanh: (2, "min(max(x, min_val), max_val)"),
-    nn.Threshold: (1, "x if x > threshold else value"),
-    nn.LeakyReLU: (2, "x if x > 0 else slope * x"),
-    nn.PReLU: (2, "x if x > 0 else a * x"),
-    nn.RReLU: (2, "x if x > 0 else a * x"),
-    nn.ELU: (4, "x if x > 0 else alpha * (exp(x) - 1)"),
-    nn.CELU: (5, "x if x > 0 else alpha * (exp(x / alpha) - 1)"),
-    nn.SELU: (5, "scale * elu(x)"),
-    nn.Sigmoid: (3, "1 / (1 + exp(-x))"),
-    nn.Tanh: (1, "tanh(x)"),
-    nn.Softsign: (3, "x / (1 + |x|)"),
-    nn.LogSigmoid: (3, "-log(1 + exp(-x))"),
-    nn.Softplus: (6, "x if beta * x > threshold else log(1 + exp(beta * x)) / beta"),
-    nn.SiLU: (4, "x * sigmoid(x)"),
-    nn.Mish: (5, "x * tanh(log(1 + exp(x)))"),
-    nn.Hardsigmoid: (4, "min(max(x + 3, 0), 6) / 6"),
-    nn.Hardswish: (5, "x * hardsigmoid(x)"),
-    nn.Softmax: (5, "exp(x - max) / sum(exp(x - max)): max, subtract, exp, sum, divide"),
-    nn.Softmin: (5, "softmax(-x)"),
-    nn.LogSoftmax: (5, "x - max - log(sum(exp(x - max))): max, subtract, exp, sum, subtract"),
-}
-_GELU_FLOPS = {
-    "none": (5, "0.5 * x * (1 + erf(x / sqrt(2)))"),
-    "tanh": (9, "0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))"),
-}
-
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-_INSTANCE_NORMS = (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
-_NORMS = _BATCH_NORMS + _INSTANCE_NORMS + (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
-_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
-_DATA_MOVEMENT = PAD_LAYERS + (nn.Identity, nn.Flatten, nn.Unflatten, nn.PixelShuffle, nn.PixelUnshuffle,
-                               nn.Embedding, nn.MaxUnpool1d, nn.MaxUnpool2d, nn.MaxUnpool3d)
-
-# layers whose output has their input's shape
-POINTWISE_LAYERS = tuple(ELEMENTWISE_FLOPS) + (nn.GELU, nn.Identity, nn.LocalResponseNorm) + _NORMS + _DROPOUTS
-
-
 def _conv(layer, in_shape: tuple, out_shape: tuple) -> Cost:
     n = spatial_dims(layer)
     batch = math.prod(in_shape[:-n - 1])
-    kernel = math.prod(layer.kernel_size)
+    kernel = math.prod(window_of(layer).kernel)
     in_spatial, out_spatial = math.prod(in_shape[-n:]), math.prod(out_shape[-n:])
     if isinstance(layer, CONV_TRANSPOSE_LAYERS):
         # every input element meets every tap of its group's weights (scattered, col2im-style)
@@ -142,16 +104,12 @@ def _pool(layer, in_shape: tuple, out_shape: tuple) -> Cost:
     return Cost(0, outputs * per_output)
 
 
-def _adaptive_windows(n: int, out: int) -> int:
-    """Total length of an adaptive pool's windows along one dim: window ``o`` covers
-    ``[floor(o*n/out), ceil((o+1)*n/out))``."""
-    return sum(-(-((o + 1) * n) // out) - (o * n) // out for o in range(out))
-
-
 def _adaptive_pool(layer, in_shape: tuple, out_shape: tuple) -> Cost:
     n = spatial_dims(layer)
     planes = math.prod(in_shape[:-n])
-    window_elements = math.prod(_adaptive_windows(size, out) for size, out in zip(in_shape[-n:], out_shape[-n:]))
+    # the windows the layer itself uses: o covers [floor(o*n/out), ceil((o+1)*n/out)) per dim
+    axes = adaptive_windows(tuple(in_shape[-n:]), tuple(out_shape[-n:])).axes
+    window_elements = math.prod(int(axis.count.sum()) for axis in axes)
     outputs = planes * math.prod(out_shape[-n:])
     if "Max" in type(layer).__name__:
         return Cost(0, planes * window_elements - outputs)  # (size - 1) comparisons per window
@@ -169,7 +127,7 @@ def _norm(layer, in_shape: tuple, out_shape: tuple) -> Cost:
         per_element = 3
     else:
         per_element = 2
-        if isinstance(layer, _BATCH_NORMS + _INSTANCE_NORMS):
+        if isinstance(layer, BATCH_NORMS + INSTANCE_NORMS):
             computes_stats = layer.training or layer.running_mean is None
         else:
             computes_stats = True
@@ -180,7 +138,7 @@ def _norm(layer, in_shape: tuple, out_shape: tuple) -> Cost:
 
 def _elementwise(layer, in_shape: tuple, out_shape: tuple) -> Cost:
     if isinstance(layer, nn.GELU):
-        per_element = _GELU_FLOPS[layer.approximate][0]
+        per_element = GELU_FLOPS[layer.approximate][0]
     else:
         # the nearest listed class, so that a subclass of ReLU costs what ReLU does
         listed = next(cls for cls in type(layer).__mro__ if cls in ELEMENTWISE_FLOPS)
@@ -201,10 +159,10 @@ _COUNTERS = (
     ((nn.Linear,), _linear),
     (MAX_POOL_LAYERS + AVG_POOL_LAYERS + LP_POOL_LAYERS, _pool),
     (ADAPTIVE_POOL_LAYERS, _adaptive_pool),
-    (_NORMS, _norm),
+    (NORM_LAYERS, _norm),
     (tuple(ELEMENTWISE_FLOPS) + (nn.GELU,), _elementwise),
-    (_DROPOUTS, _dropout),
-    (_DATA_MOVEMENT, _no_arithmetic),
+    (DROPOUT_LAYERS, _dropout),
+    (DATA_MOVEMENT_LAYERS, _no_arithmetic),
 )
 
 

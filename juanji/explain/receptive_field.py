@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from .. import nn
 from . import windows
-from .flops import ELEMENTWISE_FLOPS
+from ._layers import ELEMENTWISE_FLOPS
 
 __all__ = ["ReceptiveField", "union", "PASS_THROUGH_LAYERS", "ChainStep", "chain_receptive_fields"]
 

@@ -25,25 +25,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._conv_numba import _valid_outputs
+from . import _dims
+from ._im2col import _valid_outputs
 from ._threads import run_tasks
 
 __all__ = ["depthwise_forward", "depthwise_backward_input", "depthwise_backward_weight"]
 
 
 # -- stride 1: flat padded planes ---------------------------------------------------------------
-
-@njit(cache=True)
-def _stride1_dims(dims):
-    """(dilation d, h, w; low padding d, h, w; high padding d, h, w) from the int64 ``dims``."""
-    return dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7], dims[8]
-
-
-@njit(cache=True)
-def _rows_dims(dims):
-    """(stride d, h, w; dilation d, h, w; low padding d, h, w) from the int64 ``dims``."""
-    return dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7], dims[8]
-
 
 @njit(cache=True)
 def _pad_plane(volume, xpad, lo_d, lo_h, lo_w):
@@ -69,7 +58,9 @@ def _tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, stride_z, stride_y):
 @njit(cache=True)
 def _forward_stride1_task(task, x, w, y, dims, bias, use_bias):
     """One (sample, input channel) pair: all ``m`` output channels that read it."""
-    d_d, d_h, d_w, lo_d, lo_h, lo_w, hi_d, hi_h, hi_w = _stride1_dims(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
+    hi_d, hi_h, hi_w = _dims.pad_hi(dims)
     channels, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     mult = w.shape[0] // channels
     k_d, k_h, k_w = w.shape[2], w.shape[3], w.shape[4]
@@ -112,7 +103,9 @@ def _spread_grad(gy_plane, ext, ph, pw):
 @njit(cache=True)
 def _backward_input_stride1_task(task, gy, w, gx, dims):
     """One (sample, input channel) plane of the input gradient."""
-    d_d, d_h, d_w, lo_d, lo_h, lo_w, hi_d, hi_h, hi_w = _stride1_dims(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
+    hi_d, hi_h, hi_w = _dims.pad_hi(dims)
     channels, depth, height, width = gx.shape[1], gx.shape[2], gx.shape[3], gx.shape[4]
     mult = w.shape[0] // channels
     k_d, k_h, k_w = w.shape[2], w.shape[3], w.shape[4]
@@ -151,7 +144,9 @@ def _dot(a, b):
 @njit(cache=True)
 def _backward_weight_stride1_task(o, gy, x, gw, dims):
     """The kernel gradient of output channel ``o`` (all its taps)."""
-    d_d, d_h, d_w, lo_d, lo_h, lo_w, hi_d, hi_h, hi_w = _stride1_dims(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
+    hi_d, hi_h, hi_w = _dims.pad_hi(dims)
     nb, channels, depth, height, width = x.shape
     mult = gw.shape[0] // channels
     k_d, k_h, k_w = gw.shape[2], gw.shape[3], gw.shape[4]
@@ -186,7 +181,9 @@ def _axpy_row(alpha, source, target, x0, x1, s, start):
 @njit(cache=True)
 def _forward_rows_task(task, x, w, y, dims, bias, use_bias):
     """One (sample, output channel) plane of the output, row by row."""
-    s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w = _rows_dims(dims)
+    s_d, s_h, s_w = _dims.stride(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
     channels, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     out_channels = w.shape[0]
     mult = out_channels // channels
@@ -216,7 +213,9 @@ def _forward_rows_task(task, x, w, y, dims, bias, use_bias):
 @njit(cache=True)
 def _backward_input_rows_task(task, gy, w, gx, dims):
     """One (sample, input channel) plane of the input gradient, row by row."""
-    s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w = _rows_dims(dims)
+    s_d, s_h, s_w = _dims.stride(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
     channels, depth, height, width = gx.shape[1], gx.shape[2], gx.shape[3], gx.shape[4]
     mult = w.shape[0] // channels
     k_d, k_h, k_w = w.shape[2], w.shape[3], w.shape[4]
@@ -248,7 +247,9 @@ def _backward_input_rows_task(task, gy, w, gx, dims):
 @njit(cache=True)
 def _backward_weight_rows_task(task, gy, x, gw, dims):
     """One (output channel, tap) entry of the kernel gradient."""
-    s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w = _rows_dims(dims)
+    s_d, s_h, s_w = _dims.stride(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
     nb, channels, depth, height, width = x.shape
     mult = gw.shape[0] // channels
     k_d, k_h, k_w = gw.shape[2], gw.shape[3], gw.shape[4]
@@ -316,41 +317,33 @@ def _backward_weight_rows_range(first, last, gy, x, gw, dims):
         _backward_weight_rows_task(t, gy, x, gw, dims)
 
 
-# -- entry points (lifted 5-d arrays, geometry as tuples) ---------------------------------------
+# -- entry points (lifted 5-d arrays; dims = ConvGeometry.dims) --------------------------------
 
-def _dims(*groups):
-    return np.array([v for group in groups for v in group], np.int64)
+def _stride_one(dims) -> bool:
+    return bool(dims[6] == 1 and dims[7] == 1 and dims[8] == 1)
 
 
-def depthwise_forward(x, w, y, stride, dilation, pad_lo, pad_hi, bias, use_bias):
+def depthwise_forward(x, w, y, dims, bias, use_bias):
     """``y[b, o, pos] = sum_k w[o, 0, k] * x[b, o // m, pos*s + k*d - lo]`` (+ bias[o])."""
     work = y.size * w[0].size
-    if stride == (1, 1, 1):  # one task per (sample, input channel)
-        run_tasks(_forward_stride1_range, x.shape[0] * x.shape[1], work,
-                  x, w, y, _dims(dilation, pad_lo, pad_hi), bias, use_bias)
+    if _stride_one(dims):  # one task per (sample, input channel)
+        run_tasks(_forward_stride1_range, x.shape[0] * x.shape[1], work, x, w, y, dims, bias, use_bias)
     else:  # one task per (sample, output channel)
-        run_tasks(_forward_rows_range, x.shape[0] * w.shape[0], work,
-                  x, w, y, _dims(stride, dilation, pad_lo), bias, use_bias)
+        run_tasks(_forward_rows_range, x.shape[0] * w.shape[0], work, x, w, y, dims, bias, use_bias)
 
 
-def depthwise_backward_input(gy, w, gx, stride, dilation, pad_lo, pad_hi):
+def depthwise_backward_input(gy, w, gx, dims):
     """``gx[b, c, i] = sum over c's output channels o and taps k with pos*s + k*d - lo = i of
     w[o, 0, k] * gy[b, o, pos]``; one (sample, input channel) plane per task."""
     work, n_tasks = gy.size * w[0].size, gx.shape[0] * gx.shape[1]
-    if stride == (1, 1, 1):
-        run_tasks(_backward_input_stride1_range, n_tasks, work,
-                  gy, w, gx, _dims(dilation, pad_lo, pad_hi))
-    else:
-        run_tasks(_backward_input_rows_range, n_tasks, work,
-                  gy, w, gx, _dims(stride, dilation, pad_lo))
+    driver = _backward_input_stride1_range if _stride_one(dims) else _backward_input_rows_range
+    run_tasks(driver, n_tasks, work, gy, w, gx, dims)
 
 
-def depthwise_backward_weight(gy, x, gw, stride, dilation, pad_lo, pad_hi):
+def depthwise_backward_weight(gy, x, gw, dims):
     """``gw[o, 0, k] = sum_b sum_pos gy[b, o, pos] * x[b, o // m, pos*s + k*d - lo]``."""
     work = gy.size * gw[0].size
-    if stride == (1, 1, 1):  # one task per output channel
-        run_tasks(_backward_weight_stride1_range, gw.shape[0], work,
-                  gy, x, gw, _dims(dilation, pad_lo, pad_hi))
+    if _stride_one(dims):  # one task per output channel
+        run_tasks(_backward_weight_stride1_range, gw.shape[0], work, gy, x, gw, dims)
     else:  # one task per (output channel, tap)
-        run_tasks(_backward_weight_rows_range, gw.size, work,
-                  gy, x, gw, _dims(stride, dilation, pad_lo))
+        run_tasks(_backward_weight_rows_range, gw.size, work, gy, x, gw, dims)

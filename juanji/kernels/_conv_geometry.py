@@ -1,4 +1,10 @@
-"""The shape bookkeeping of an N-d convolution, normalised to three spatial dims.
+"""The shape-bound geometry of an N-d convolution (or unfold), lifted to three spatial dims.
+
+A :class:`~juanji.kernels.window.Window` says how a kernel slides; a :class:`ConvGeometry`
+is that window over one input shape: every size the kernels need, computed once. It is built
+by :func:`conv_geometry` and cached by (window, input shape, output channels, groups), so a
+layer that sees the same shape step after step builds it once, and one object goes to the
+forward and to both backward kernels.
 
 Conv1d, Conv2d and Conv3d share one set of kernels. Rather than write every loop three
 times, a 1-d or 2-d problem is lifted to 3-d by putting size-1 spatial dims in front:
@@ -9,90 +15,51 @@ Notation (per spatial dim): ``n`` input size, ``k`` kernel size, ``s`` stride, `
 ``lo``/``hi`` zero padding before/after, ``out`` the number of output positions:
 
     out = floor((n + lo + hi - d*(k-1) - 1) / s) + 1      (see juanji/kernels/sizes.py)
+
+The Numba loops take the geometry as one int64 array, :attr:`ConvGeometry.dims`, in one layout
+(read it with the accessors of ``_dims.py``):
+
+    out_d, out_h, out_w, k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w, hi_d, hi_h, hi_w
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 
+import numpy as np
+
 from .sizes import window_output_size
+from .window import Window
 
-__all__ = ["ConvGeometry", "normalize_padding"]
-
-
-def normalize_padding(padding, ndim: int) -> tuple[tuple[int, int], ...]:
-    """Padding as one ``(lo, hi)`` pair per spatial dim.
-
-    Accepts an int (same on every side), a sequence of ints (symmetric per dim) or a
-    sequence of ``(lo, hi)`` pairs.
-    """
-    if isinstance(padding, int):
-        return ((padding, padding),) * ndim
-    pairs = []
-    for p in padding:
-        if isinstance(p, int):
-            pairs.append((p, p))
-        else:
-            lo, hi = p
-            pairs.append((int(lo), int(hi)))
-    if len(pairs) != ndim:
-        raise ValueError(f"conv kernel: expected padding for {ndim} spatial dims, got {padding!r}")
-    return tuple(pairs)
+__all__ = ["ConvGeometry", "conv_geometry"]
 
 
-def _as_tuple(value, ndim: int) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * ndim
-    value = tuple(int(v) for v in value)
-    if len(value) != ndim:
-        raise ValueError(f"conv kernel: expected {ndim} values, got {value!r}")
-    return value
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConvGeometry:
     """Everything a kernel needs to know about one convolution, in 3-d form.
 
     ``batch``, ``channels`` (C, input), ``out_channels`` (O), ``groups`` (G) and, per spatial
     dim (depth, height, width): ``in_size``, ``kernel``, ``stride``, ``dilation``, ``pad_lo``,
-    ``pad_hi`` and ``out_size``. ``ndim`` remembers how many spatial dims the caller had.
+    ``pad_hi`` and ``out_size``. ``ndim`` remembers how many spatial dims the caller had;
+    ``window`` is the Window it was built from; ``dims`` the int64 array of the Numba loops.
     """
 
+    window: Window
     ndim: int
     batch: int
     channels: int
     out_channels: int
     groups: int
-    in_size: tuple[int, int, int]
-    kernel: tuple[int, int, int]
-    stride: tuple[int, int, int]
-    dilation: tuple[int, int, int]
-    pad_lo: tuple[int, int, int]
-    pad_hi: tuple[int, int, int]
-    out_size: tuple[int, int, int]
-
-    @classmethod
-    def create(cls, input_shape, weight_shape, stride, padding, dilation, groups) -> "ConvGeometry":
-        """Build from an input shape ``(N, C, *spatial)`` and a weight ``(O, C/G, *kernel)``."""
-        ndim = len(input_shape) - 2
-        if ndim not in (1, 2, 3) or len(weight_shape) != ndim + 2:
-            raise ValueError(f"conv kernel: input {tuple(input_shape)} and weight {tuple(weight_shape)} "
-                             "must both have 1 to 3 spatial dims")
-        lift = 3 - ndim  # how many size-1 dims to put in front
-        stride = (1,) * lift + _as_tuple(stride, ndim)
-        dilation = (1,) * lift + _as_tuple(dilation, ndim)
-        pads = ((0, 0),) * lift + normalize_padding(padding, ndim)
-        in_size = (1,) * lift + tuple(int(n) for n in input_shape[2:])
-        kernel = (1,) * lift + tuple(int(k) for k in weight_shape[2:])
-        out_size = tuple(
-            window_output_size(n, k, s, lo, hi, d)
-            for n, k, s, (lo, hi), d in zip(in_size, kernel, stride, pads, dilation))
-        return cls(ndim=ndim, batch=int(input_shape[0]), channels=int(input_shape[1]),
-                   out_channels=int(weight_shape[0]), groups=int(groups), in_size=in_size,
-                   kernel=kernel, stride=stride, dilation=dilation,
-                   pad_lo=tuple(p[0] for p in pads), pad_hi=tuple(p[1] for p in pads),
-                   out_size=out_size)
+    in_size: tuple
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pad_lo: tuple
+    pad_hi: tuple
+    out_size: tuple
+    dims: np.ndarray
 
     # -- derived sizes -------------------------------------------------------------------
     @property
@@ -116,7 +83,7 @@ class ConvGeometry:
         return prod(self.in_size)
 
     @property
-    def padded_size(self) -> tuple[int, int, int]:
+    def padded_size(self) -> tuple:
         return tuple(n + lo + hi for n, lo, hi in zip(self.in_size, self.pad_lo, self.pad_hi))
 
     @property
@@ -131,19 +98,57 @@ class ConvGeometry:
         return self.channels_per_group == 1 and self.groups > 1
 
     # -- the user's shapes (un-lifted) ---------------------------------------------------
-    def input_shape(self) -> tuple[int, ...]:
+    def input_shape(self) -> tuple:
         return (self.batch, self.channels) + self.in_size[3 - self.ndim:]
 
-    def output_shape(self) -> tuple[int, ...]:
+    def output_shape(self) -> tuple:
         return (self.batch, self.out_channels) + self.out_size[3 - self.ndim:]
 
-    def weight_shape(self) -> tuple[int, ...]:
+    def weight_shape(self) -> tuple:
         return (self.out_channels, self.channels_per_group) + self.kernel[3 - self.ndim:]
 
-    def lifted(self, shape_kind: str, batch: int | None = None) -> tuple[int, ...]:
+    def lifted(self, shape_kind: str, batch: int | None = None) -> tuple:
         """A 5-d shape: ``'input'`` (N, C, D, H, W), ``'output'`` or ``'weight'``."""
         if shape_kind == "input":
             return (self.batch if batch is None else batch, self.channels) + self.in_size
         if shape_kind == "output":
             return (self.batch if batch is None else batch, self.out_channels) + self.out_size
         return (self.out_channels, self.channels_per_group) + self.kernel
+
+
+@lru_cache(maxsize=1024)
+def _build(window: Window, input_shape: tuple, out_channels: int, groups: int) -> ConvGeometry:
+    ndim = window.ndim
+    lift = 3 - ndim  # how many size-1 dims to put in front
+    ones, zeros = (1,) * lift, (0,) * lift
+    in_size = ones + tuple(input_shape[2:])
+    kernel = ones + tuple(window.kernel)
+    stride = ones + tuple(window.stride)
+    dilation = ones + tuple(window.dilation)
+    pad_lo = zeros + tuple(window.pad_lo)
+    pad_hi = zeros + tuple(window.pad_hi)
+    # the convolution's rule (for a transposed convolution this is its adjoint's geometry)
+    out_size = tuple(window_output_size(n, k, s, lo, hi, d)
+                     for n, k, s, lo, hi, d in zip(in_size, kernel, stride, pad_lo, pad_hi, dilation))
+    dims = np.array(out_size + kernel + stride + dilation + pad_lo + pad_hi, dtype=np.int64)
+    dims.setflags(write=False)
+    return ConvGeometry(window=window, ndim=ndim, batch=input_shape[0], channels=input_shape[1],
+                        out_channels=out_channels, groups=groups, in_size=in_size, kernel=kernel,
+                        stride=stride, dilation=dilation, pad_lo=pad_lo, pad_hi=pad_hi,
+                        out_size=out_size, dims=dims)
+
+
+def conv_geometry(window: Window, input_shape, out_channels: int, groups: int = 1) -> ConvGeometry:
+    """The geometry of ``window`` sliding over an input ``(N, C, *spatial)`` with ``out_channels``
+    output channels in ``groups`` groups (the weight is ``(out_channels, C/groups, *window.kernel)``).
+
+    For a transposed convolution pass the geometry of the convolution it is the adjoint of: the
+    window over the *output* shape, with ``out_channels`` = the transposed input's channels.
+    Built once per distinct argument set (an LRU cache), so every step of a training loop, and
+    the forward and both backward kernels of one step, share one object.
+    """
+    shape = tuple(int(n) for n in input_shape)
+    if len(shape) != window.ndim + 2 or window.ndim not in (1, 2, 3):
+        raise ValueError(f"conv kernel: input {shape} does not match a window over {window.ndim} "
+                         "spatial dims (1 to 3 supported)")
+    return _build(window, shape, int(out_channels), int(groups))

@@ -1,9 +1,11 @@
 """Convolution written with array slicing only: works for any array module (NumPy, CuPy).
 
-This is the portable version of ``conv.py``'s fast path and the easiest one to read:
-im2col is ``kernel_volume`` strided slice copies, the arithmetic one batched matmul,
-col2im ``kernel_volume`` slice additions. It keeps every column in memory at once, so it
-uses more memory than the chunked NumPy path; on a GPU that trade is the right one.
+This is the portable implementation of the contract of ``_im2col`` + ``conv.py`` (the same
+columns, the same geometry), used for arrays the Numba loops do not take: another backend
+(CuPy), integer or float16 arrays. It is also the easiest one to read: im2col is
+``kernel_volume`` strided slice copies, the arithmetic one batched matmul, col2im
+``kernel_volume`` slice additions. It keeps every column in memory at once, so it uses more
+memory than the chunked NumPy path; on a GPU that trade is the right one.
 
 Shapes (3-d lifted form, see ``_conv_geometry``): x ``(N, C, D, H, W)``,
 w ``(O, Cg, Kd, Kh, Kw)``, cols ``(N, G, Cg, Kd, Kh, Kw, oD, oH, oW)``.
@@ -15,7 +17,7 @@ from juanji.backend import xp_of
 
 from ._conv_geometry import ConvGeometry
 
-__all__ = ["forward", "backward_input", "backward_weight"]
+__all__ = ["im2col", "col2im", "forward", "backward_input", "backward_weight"]
 
 
 def _window_slices(geom: ConvGeometry, kz: int, ky: int, kx: int):
@@ -41,7 +43,9 @@ def _padded(x, geom: ConvGeometry):
     return xp.pad(x, pad)
 
 
-def _im2col(x, geom: ConvGeometry):
+def im2col(x, geom: ConvGeometry):
+    """Columns ``(N, G, Cg*K, L)`` of the lifted input ``x (N, C, D, H, W)``: row
+    ``(c, kz, ky, kx)`` of group g holds that tap of every output position (zero in padding)."""
     xp = xp_of(x)
     xpad = _padded(x, geom)
     n, g, cg = x.shape[0], geom.groups, geom.channels_per_group
@@ -52,9 +56,23 @@ def _im2col(x, geom: ConvGeometry):
     return cols.reshape(n, g, cg * geom.kernel_volume, geom.out_volume)
 
 
+def col2im(gcols, geom: ConvGeometry):
+    """The adjoint of :func:`im2col`: columns ``(N, G, Cg*K, L)`` added back, window by window,
+    into a lifted input-shaped array."""
+    xp = xp_of(gcols)
+    n, g = gcols.shape[0], geom.groups
+    gcols = gcols.reshape((n, g, geom.channels_per_group) + geom.kernel + geom.out_size)
+    gpad = xp.zeros((n, g, geom.channels_per_group) + geom.padded_size, dtype=gcols.dtype)
+    for kz, ky, kx in _taps(geom):
+        gpad[(slice(None),) * 3 + _window_slices(geom, kz, ky, kx)] += gcols[:, :, :, kz, ky, kx]
+    crop = tuple(slice(lo, lo + n_in) for lo, n_in in zip(geom.pad_lo, geom.in_size))
+    gx = gpad[(slice(None),) * 3 + crop]
+    return xp.ascontiguousarray(gx.reshape((n,) + geom.lifted("input")[1:]))
+
+
 def forward(x, w, geom: ConvGeometry):
     """y (N, O, oD, oH, oW) = per group: w_g (Og, Cg*K) @ cols_g (Cg*K, L)."""
-    cols = _im2col(x, geom)
+    cols = im2col(x, geom)
     wg = w.reshape(geom.groups, geom.out_channels_per_group, -1)
     y = wg @ cols  # (N, G, Og, L)
     return y.reshape(geom.lifted("output"))
@@ -66,19 +84,13 @@ def backward_input(gy, w, geom: ConvGeometry):
     n, g = gy.shape[0], geom.groups
     wg = w.reshape(g, geom.out_channels_per_group, -1)
     gcols = xp.swapaxes(wg, 1, 2) @ gy.reshape(n, g, geom.out_channels_per_group, geom.out_volume)
-    gcols = gcols.reshape((n, g, geom.channels_per_group) + geom.kernel + geom.out_size)
-    gpad = xp.zeros((n, g, geom.channels_per_group) + geom.padded_size, dtype=gy.dtype)
-    for kz, ky, kx in _taps(geom):
-        gpad[(slice(None),) * 3 + _window_slices(geom, kz, ky, kx)] += gcols[:, :, :, kz, ky, kx]
-    crop = tuple(slice(lo, lo + n_in) for lo, n_in in zip(geom.pad_lo, geom.in_size))
-    gx = gpad[(slice(None),) * 3 + crop]
-    return xp.ascontiguousarray(gx.reshape(geom.lifted("input")))
+    return col2im(gcols, geom)
 
 
 def backward_weight(gy, x, geom: ConvGeometry):
     """The adjoint of ``forward`` in w: gy_g (Og, L) @ cols_g^T (L, Cg*K), summed over samples."""
     xp = xp_of(gy)
-    cols = _im2col(x, geom)
+    cols = im2col(x, geom)
     n, g = gy.shape[0], geom.groups
     gyg = gy.reshape(n, g, geom.out_channels_per_group, geom.out_volume)
     gw = (gyg @ xp.swapaxes(cols, 2, 3)).sum(axis=0)  # (G, Og, Cg*K)

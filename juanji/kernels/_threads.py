@@ -1,9 +1,11 @@
-"""Threading for the convolution kernels: contiguous slices of the work, one per thread.
+"""The one threading model of juanji's kernels: contiguous slices of the work, one per thread.
 
-Every Numba loop here is compiled serial and ``nogil=True``; parallelism comes from running
-it on slices of its task range in a few Python threads (which the released GIL lets run at
-once). One mechanism for every kernel, and it composes: a thread that owns a slice of the
-batch runs its inner loops on itself.
+Every Numba loop in ``juanji/kernels/`` (convolution, pooling, batch norm, interpolation) is
+compiled serial and ``nogil=True``; parallelism comes from running it on slices of its task
+range in a few Python threads (which the released GIL lets run at once). One mechanism for
+every kernel, and it composes: a thread that owns a slice of the batch runs its inner loops on
+itself. No kernel uses Numba's ``parallel=True``, so juanji never starts an OpenMP team and
+needs no OpenMP setting (``OMP_WAIT_POLICY``): it sets none, and changes no environment variable.
 
 Why slices of the *batch* for im2col + GEMM convolutions: a convolution is a loop of "gather a chunk of columns (Numba), multiply it (BLAS)".
 Letting both steps use every core in turn means two hand-overs between thread pools per
@@ -28,7 +30,7 @@ Pieces:
   controller's own method costs ~50 µs, too much to pay per convolution).
 
 The Numba loops called inside ``work`` must be compiled ``nogil=True`` and must not be
-``parallel=True`` (each worker is already one core's worth of work).
+``parallel=True`` (each worker is already one core's worth of work; and see above).
 """
 
 from __future__ import annotations

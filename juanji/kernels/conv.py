@@ -21,13 +21,20 @@ Pointwise convolutions (1x1, stride 1, no padding) skip im2col: their columns ar
 itself (over planes of at least ``PER_SAMPLE_MIN_POSITIONS`` positions, one product per sample
 straight between the user's arrays). Depthwise ones (groups == C: one input channel per output
 channel) would be thousands of one-row products, so they are direct Numba loops instead
-(``_conv_depthwise``). Non-NumPy arrays (CuPy) use the portable slicing version in
-``_conv_slices``.
+(``_conv_depthwise``).
 
 Threads: the batch is split over them, one slice each (``_threads``), each slice with its own
 column buffer and a single-threaded BLAS.
 
 Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`.
+``F.unfold`` is im2col itself and ``F.fold`` col2im: :func:`unfold` and :func:`fold`.
+
+The interface: every function takes a :class:`ConvGeometry` (``conv_geometry(window,
+input_shape, out_channels, groups)``, built once per shape and cached) and arrays of one
+backend. The implementation is chosen once per call by the arrays (:func:`_implementation`):
+the Numba + BLAS one above for NumPy float32/float64 arrays, the slicing one of
+``_conv_slices`` (same columns, same geometry) for other backends (CuPy), integer and float16
+arrays.
 """
 
 from __future__ import annotations
@@ -37,14 +44,13 @@ import numpy as np
 from juanji.backend import xp_of
 
 from . import _conv_depthwise as depthwise
-from . import _conv_numba as nb
 from . import _conv_slices
+from . import _im2col
+from ._conv_geometry import ConvGeometry, conv_geometry
 from ._threads import batch_workers, map_slices, worth_parallel
-from ._conv_geometry import ConvGeometry
-from .sizes import transposed_output_size
 
 __all__ = ["conv_forward", "conv_backward_input", "conv_backward_weight", "conv_backward_bias",
-           "conv_transpose_forward", "conv_transpose_output_shape", "ConvGeometry"]
+           "conv_transpose_forward", "unfold", "fold", "ConvGeometry", "conv_geometry"]
 
 # Columns of one chunk take about this many bytes: few enough chunks that the number of BLAS
 # calls (each one a hand-over between threads, which is slow on a busy machine) stays small,
@@ -78,18 +84,6 @@ def _grouped(w5, geom: ConvGeometry):
     return w5.reshape(geom.groups, geom.out_channels_per_group, geom.channels_per_group * geom.kernel_volume)
 
 
-def _portable(arr) -> bool:
-    """Use the slicing version: arrays of another backend (CuPy), integer or float16 arrays
-    (the Numba loops are compiled for float32 and float64 only)."""
-    return xp_of(arr) is not np or arr.dtype not in (np.float32, np.float64)
-
-
-def _loop_dims(geom: ConvGeometry):
-    """The geometry as the Numba loops take it (an int64 array): out, kernel, stride,
-    dilation, low padding."""
-    return np.array((*geom.out_size, *geom.kernel, *geom.stride, *geom.dilation, *geom.pad_lo), np.int64)
-
-
 class _Columns:
     """One reusable work array for the columns of a chunk, ``(C*K, count*L)`` per chunk."""
 
@@ -114,7 +108,7 @@ class _Columns:
             x3 = x5.reshape(x5.shape[0], geom.channels, geom.in_volume)
             return _samples_as_columns(x3, n0, count, self.buffer)
         cols = self.view(count)
-        nb.im2col(x5, n0, cols, _loop_dims(geom))
+        _im2col.im2col(x5, n0, count, cols.reshape(-1), geom.dims, count * geom.out_volume, geom.out_volume)
         return cols
 
     def scatter(self, gcols, gx, n0: int, count: int):
@@ -124,7 +118,7 @@ class _Columns:
             gx3 = gx.reshape(gx.shape[0], geom.channels, geom.in_volume)
             gx3[n0:n0 + count] = gcols.reshape(geom.channels, count, geom.in_volume).transpose(1, 0, 2)
         else:
-            nb.col2im(gcols, gx, n0, _loop_dims(geom))
+            _im2col.col2im(gcols.reshape(-1), gx, n0, count, geom.dims, count * geom.out_volume, geom.out_volume)
 
 
 def _samples_as_columns(a3, n0: int, count: int, out):
@@ -149,31 +143,6 @@ def _bias_args(bias, dtype):
 # ---------------------------------------------------------------------------------------
 # forward
 # ---------------------------------------------------------------------------------------
-
-def conv_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
-    """Convolution (cross-correlation, like torch) of ``x (N, C, *S)`` with ``w (O, C/G, *K)``.
-
-    ``padding`` is an int, one int per spatial dim, or one ``(lo, hi)`` pair per spatial dim.
-    Returns ``y (N, O, *out)``; adds ``bias (O,)`` if given.
-    """
-    geom = ConvGeometry.create(x.shape, w.shape, stride, padding, dilation, groups)
-    if _portable(x):
-        y = _conv_slices.forward(x.reshape(geom.lifted("input")), w.reshape(geom.lifted("weight")), geom)
-        if bias is not None:
-            y = y + bias.reshape((1, -1, 1, 1, 1))
-        return _unlift(y, geom, "output")
-    x5, w5 = _lift(x, geom, "input"), _lift(w, geom, "weight")
-    y = np.empty(geom.lifted("output"), x.dtype)
-    if geom.batch == 0 or geom.out_volume == 0:
-        return _unlift(y, geom, "output")
-    bias_arr, use_bias = _bias_args(bias, x.dtype)
-    if geom.is_depthwise:
-        depthwise.depthwise_forward(x5, w5, y, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi,
-                                    bias_arr, use_bias)
-    else:
-        _im2col_forward(x5, w5, y, geom, bias_arr, use_bias)
-    return _unlift(y, geom, "output")
-
 
 def _batch_parts(geom: ConvGeometry) -> int:
     """How many slices of the batch to run concurrently, one per thread (see
@@ -249,28 +218,6 @@ def _fit_grad_output(gy, geom: ConvGeometry):
     return full
 
 
-def conv_backward_input(gy, w, input_shape, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of ``conv_forward`` w.r.t. its input, shaped ``input_shape``.
-
-    This is a transposed convolution of ``gy`` with ``w``: every output gradient is spread
-    back over the window it was computed from, and overlapping windows add up.
-    """
-    geom = ConvGeometry.create(tuple(input_shape), w.shape, stride, padding, dilation, groups)
-    gy = _fit_grad_output(gy, geom)
-    if _portable(gy):
-        return _unlift(_conv_slices.backward_input(gy.reshape(geom.lifted("output")),
-                                                   w.reshape(geom.lifted("weight")), geom), geom, "input")
-    gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
-    if geom.batch == 0 or geom.out_volume == 0:
-        return np.zeros(geom.input_shape(), gy.dtype)
-    gx = np.empty(geom.lifted("input"), gy.dtype)
-    if geom.is_depthwise:
-        depthwise.depthwise_backward_input(gy5, w5, gx, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi)
-    else:
-        _im2col_backward_input(gy5, w5, gx, geom)
-    return _unlift(gx, geom, "input")
-
-
 def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
     wg_t = _grouped(w5, geom).transpose(0, 2, 1)  # (G, Cg*K, Og)
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
@@ -297,28 +244,6 @@ def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
         gcols = columns.view(count)
         np.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
         columns.scatter(gcols, gx, n0, count)
-
-
-def conv_backward_weight(gy, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of ``conv_forward`` w.r.t. its weight, shaped ``weight_shape``.
-
-    ``grad w[o, c, k] = sum_b sum_p gy[b, o, p] * x_pad[b, c, p*s + k*d]``: a correlation of
-    the input with the output gradient, computed as ``gy_rows.T @ cols`` chunk by chunk.
-    """
-    geom = ConvGeometry.create(x.shape, tuple(weight_shape), stride, padding, dilation, groups)
-    gy = _fit_grad_output(gy, geom)
-    if _portable(x):
-        return _unlift(_conv_slices.backward_weight(gy.reshape(geom.lifted("output")),
-                                                    x.reshape(geom.lifted("input")), geom), geom, "weight")
-    gy5, x5 = _lift(gy, geom, "output"), _lift(x, geom, "input")
-    if geom.batch == 0 or geom.out_volume == 0:
-        return np.zeros(geom.weight_shape(), x.dtype)
-    if geom.is_depthwise:
-        gw = np.empty(geom.lifted("weight"), x.dtype)
-        depthwise.depthwise_backward_weight(gy5, x5, gw, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi)
-    else:
-        gw = _im2col_backward_weight(gy5, x5, geom)
-    return gw.reshape(geom.weight_shape())
 
 
 def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
@@ -354,44 +279,180 @@ def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
     return gw_t
 
 
+# ---------------------------------------------------------------------------------------
+# the two implementations
+# ---------------------------------------------------------------------------------------
+
+class _NumbaBlas:
+    """NumPy float32/float64 arrays: chunked im2col + BLAS, or the depthwise loops."""
+
+    @staticmethod
+    def forward(x, w, geom: ConvGeometry, bias):
+        x5, w5 = _lift(x, geom, "input"), _lift(w, geom, "weight")
+        y = np.empty(geom.lifted("output"), x.dtype)
+        if geom.batch == 0 or geom.out_volume == 0:
+            return _unlift(y, geom, "output")
+        bias_arr, use_bias = _bias_args(bias, x.dtype)
+        if geom.is_depthwise:
+            depthwise.depthwise_forward(x5, w5, y, geom.dims, bias_arr, use_bias)
+        else:
+            _im2col_forward(x5, w5, y, geom, bias_arr, use_bias)
+        return _unlift(y, geom, "output")
+
+    @staticmethod
+    def backward_input(gy, w, geom: ConvGeometry):
+        if geom.batch == 0 or geom.out_volume == 0:
+            return np.zeros(geom.input_shape(), gy.dtype)
+        gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
+        gx = np.empty(geom.lifted("input"), gy.dtype)
+        if geom.is_depthwise:
+            depthwise.depthwise_backward_input(gy5, w5, gx, geom.dims)
+        else:
+            _im2col_backward_input(gy5, w5, gx, geom)
+        return _unlift(gx, geom, "input")
+
+    @staticmethod
+    def backward_weight(gy, x, geom: ConvGeometry):
+        if geom.batch == 0 or geom.out_volume == 0:
+            return np.zeros(geom.weight_shape(), x.dtype)
+        gy5, x5 = _lift(gy, geom, "output"), _lift(x, geom, "input")
+        if geom.is_depthwise:
+            gw = np.empty(geom.lifted("weight"), x.dtype)
+            depthwise.depthwise_backward_weight(gy5, x5, gw, geom.dims)
+        else:
+            gw = _im2col_backward_weight(gy5, x5, geom)
+        return gw.reshape(geom.weight_shape())
+
+    @staticmethod
+    def unfold(x, geom: ConvGeometry):
+        rows, length = geom.channels * geom.kernel_volume, geom.out_volume
+        cols = np.empty((geom.batch, rows, length), x.dtype)
+        if cols.size:
+            _im2col.im2col(_lift(x, geom, "input"), 0, geom.batch, cols.reshape(-1), geom.dims,
+                           length, rows * length)
+        return cols
+
+    @staticmethod
+    def fold(cols, geom: ConvGeometry):
+        rows, length = geom.channels * geom.kernel_volume, geom.out_volume
+        gx = np.zeros(geom.lifted("input"), cols.dtype)
+        if cols.size:
+            _im2col.col2im(np.ascontiguousarray(cols).reshape(-1), gx, 0, geom.batch, geom.dims,
+                           length, rows * length)
+        return _unlift(gx, geom, "input")
+
+
+class _Slicing:
+    """Any other array (CuPy, integer, float16): the slicing version of ``_conv_slices``."""
+
+    @staticmethod
+    def forward(x, w, geom: ConvGeometry, bias):
+        y = _conv_slices.forward(x.reshape(geom.lifted("input")), w.reshape(geom.lifted("weight")), geom)
+        if bias is not None:
+            y = y + bias.reshape((1, -1, 1, 1, 1))
+        return _unlift(y, geom, "output")
+
+    @staticmethod
+    def backward_input(gy, w, geom: ConvGeometry):
+        gx = _conv_slices.backward_input(gy.reshape(geom.lifted("output")), w.reshape(geom.lifted("weight")), geom)
+        return _unlift(gx, geom, "input")
+
+    @staticmethod
+    def backward_weight(gy, x, geom: ConvGeometry):
+        gw = _conv_slices.backward_weight(gy.reshape(geom.lifted("output")), x.reshape(geom.lifted("input")), geom)
+        return _unlift(gw, geom, "weight")
+
+    @staticmethod
+    def unfold(x, geom: ConvGeometry):
+        cols = _conv_slices.im2col(x.reshape(geom.lifted("input")), geom)
+        return cols.reshape(geom.batch, geom.channels * geom.kernel_volume, geom.out_volume)
+
+    @staticmethod
+    def fold(cols, geom: ConvGeometry):
+        grouped = cols.reshape(geom.batch, 1, geom.channels * geom.kernel_volume, geom.out_volume)
+        return _unlift(_conv_slices.col2im(grouped, geom), geom, "input")
+
+
+def _implementation(arr):
+    """The implementation for ``arr``: Numba + BLAS for NumPy float32/float64 arrays (the loops
+    are compiled for those), the slicing one for any other (CuPy, integer, float16)."""
+    if isinstance(arr, np.ndarray) and arr.dtype in (np.float32, np.float64):
+        return _NumbaBlas
+    return _Slicing
+
+
+def _check_shape(name: str, arr, expected) -> None:
+    """A kernel trusts its geometry (the Numba loops index without bounds checks), so an array
+    that does not match it is refused before any loop runs."""
+    if tuple(arr.shape) != expected:
+        raise ValueError(f"conv kernel: {name} {tuple(arr.shape)} does not match the geometry's {expected}")
+
+
+# ---------------------------------------------------------------------------------------
+# the interface
+# ---------------------------------------------------------------------------------------
+
+def conv_forward(x, w, geom: ConvGeometry, bias=None):
+    """Convolution (cross-correlation, like torch) of ``x (N, C, *S)`` with ``w (O, C/G, *K)``
+    over ``geom``; returns ``y (N, O, *out)``, plus ``bias (O,)`` if given."""
+    _check_shape("input", x, geom.input_shape())
+    _check_shape("weight", w, geom.weight_shape())
+    return _implementation(x).forward(x, w, geom, bias)
+
+
+def conv_backward_input(gy, w, geom: ConvGeometry):
+    """Gradient of :func:`conv_forward` w.r.t. its input, shaped ``geom.input_shape()``.
+
+    This is a transposed convolution of ``gy`` with ``w``: every output gradient is spread
+    back over the window it was computed from, and overlapping windows add up.
+    """
+    _check_shape("weight", w, geom.weight_shape())
+    gy = _fit_grad_output(gy, geom)
+    return _implementation(gy).backward_input(gy, w, geom)
+
+
+def conv_backward_weight(gy, x, geom: ConvGeometry):
+    """Gradient of :func:`conv_forward` w.r.t. its weight, shaped ``geom.weight_shape()``.
+
+    ``grad w[o, c, k] = sum_b sum_p gy[b, o, p] * x_pad[b, c, p*s + k*d]``: a correlation of
+    the input with the output gradient, computed as ``cols @ gy_rows.T`` chunk by chunk.
+    """
+    _check_shape("input", x, geom.input_shape())
+    gy = _fit_grad_output(gy, geom)
+    return _implementation(x).backward_weight(gy, x, geom)
+
+
 def conv_backward_bias(gy):
     """Gradient w.r.t. the bias: ``gy`` summed over the batch and every spatial position."""
     return gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
 
 
 # ---------------------------------------------------------------------------------------
-# transposed convolution
+# transposed convolution, unfold and fold
 # ---------------------------------------------------------------------------------------
 
-def conv_transpose_output_shape(input_shape, weight_shape, stride, padding, output_padding,
-                                dilation, groups) -> tuple[int, ...]:
-    """Shape of a transposed convolution's output; its weight is ``(C_in, C_out/G, *K)``.
-
-    Per spatial dim: ``out = (n-1)*s - lo - hi + d*(k-1) + output_padding + 1``.
-    """
-    ndim = len(input_shape) - 2
-    geom = ConvGeometry.create(input_shape, weight_shape, stride, padding, dilation, groups)
-    lift = 3 - ndim
-    op = (output_padding,) * ndim if isinstance(output_padding, int) else tuple(output_padding)
-    spatial = tuple(
-        transposed_output_size(n, k, s, lo, hi, d, p)
-        for n, k, s, lo, hi, d, p in zip(geom.in_size[lift:], geom.kernel[lift:], geom.stride[lift:],
-                                         geom.pad_lo[lift:], geom.pad_hi[lift:], geom.dilation[lift:], op))
-    return (int(input_shape[0]), int(weight_shape[1]) * int(groups)) + spatial
-
-
-def conv_transpose_forward(x, w, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
-                           bias=None, output_shape=None):
+def conv_transpose_forward(x, w, geom: ConvGeometry, bias=None):
     """Transposed convolution of ``x (N, C_in, *S)`` with ``w (C_in, C_out/G, *K)``.
 
-    It is the input gradient of the convolution that maps the output back to ``x``: the
-    ``output_padding`` extra positions at the end only change the target shape.
-    ``output_shape`` (optional) gives the full target shape directly.
+    It is the input gradient of the convolution that maps the output back to ``x``, and
+    ``geom`` is that convolution's geometry (``conv_geometry(window, output_shape, C_in,
+    groups)``): ``output_padding`` only makes the output (that convolution's input) longer;
+    the windows it adds see nothing of ``x``.
     """
-    if output_shape is None:
-        output_shape = conv_transpose_output_shape(x.shape, w.shape, stride, padding, output_padding,
-                                                   dilation, groups)
-    y = conv_backward_input(x, w, output_shape, stride, padding, dilation, groups)
+    y = conv_backward_input(x, w, geom)
     if bias is not None:
         y += bias.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
+
+
+def unfold(x, geom: ConvGeometry):
+    """im2col of ``x (N, C, *S)``: ``(N, C*K, L)``, row ``c*K + tap``, column the output position
+    (``geom`` with ``out_channels = C*K``: unfold is a convolution with an identity weight)."""
+    _check_shape("input", x, geom.input_shape())
+    return _implementation(x).unfold(x, geom)
+
+
+def fold(cols, geom: ConvGeometry):
+    """col2im, the adjoint of :func:`unfold`: ``cols (N, C*K, L)`` added into ``(N, C, *S)``."""
+    _check_shape("columns", cols, (geom.batch, geom.channels * geom.kernel_volume, geom.out_volume))
+    return _implementation(cols).fold(cols, geom)

@@ -7,9 +7,13 @@ part is ``(N, C)`` or ``(C,)``). Along one spatial dim of length ``n`` a pooling
     t_j = o*s - pad + j*d,   j = 0 .. k-1          (regular: kernel k, stride s, dilation d)
     t   = floor(o*n/out) .. ceil((o+1)*n/out) - 1  (adaptive)
 
-A :class:`Windows` holds, per spatial dim, the first in-bounds tap and the number of in-bounds
-taps of every window; the Numba loops in ``_pool_numba`` then need no padding, no ceil_mode and
-no special case for adaptive pools. The output length of regular windows comes from
+A :class:`Windows` is the shape-bound geometry of a pool: a layer's
+:class:`~juanji.kernels.window.Window` (or an adaptive pool's output size) over one input
+size, holding per spatial dim the first in-bounds tap and the number of in-bounds taps of every
+window; the Numba loops in ``_pool_numba`` then need no padding, no ceil_mode and no special
+case for adaptive pools. :func:`pool_windows` and :func:`adaptive_windows` build it once per
+(window, input size) and cache it, as do the divisor functions; the Ops carry it from the
+forward to the backward kernel. The output length of regular windows comes from
 :func:`juanji.kernels.sizes.window_output_size` (torch's ceil_mode rule), nowhere else.
 
 Average pooling divides each window's sum by PyTorch's divisor (see :func:`avg_pool_divisor`).
@@ -20,15 +24,17 @@ Max pooling returns, with the values, the flat index of each maximum inside its 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from . import _pool_numba
 from ._threads import run_tasks
 from .sizes import window_output_size
+from .window import Window
 
 __all__ = [
-    "AxisWindows", "Windows", "sliding_windows", "adaptive_windows", "avg_pool_divisor",
+    "AxisWindows", "Windows", "pool_windows", "adaptive_windows", "avg_pool_divisor",
     "adaptive_avg_divisor",
     "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
     "max_unpool_forward", "max_unpool_backward",
@@ -48,16 +54,23 @@ class AxisWindows:
         return int(self.start.shape[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Windows:
-    """Windows along every spatial dim, plus the spatial shape of the input they slide over."""
+    """Windows along every spatial dim, plus the spatial shape of the input they slide over and
+    the layer's Window they come from (None for an adaptive pool)."""
 
     axes: tuple        # AxisWindows per spatial dim
     in_spatial: tuple  # input spatial shape
+    window: Window | None = None
 
     @property
     def out_spatial(self) -> tuple:
         return tuple(a.out for a in self.axes)
+
+
+def _read_only(*arrays):
+    for array in arrays:
+        array.setflags(write=False)
 
 
 def _axis_sliding(n: int, k: int, s: int, pad: int, d: int, ceil_mode: bool) -> AxisWindows:
@@ -69,26 +82,33 @@ def _axis_sliding(n: int, k: int, s: int, pad: int, d: int, ceil_mode: bool) -> 
     start = first + skip * d
     # last j with first + j*d <= n - 1 (floor division of a possibly negative number is exact)
     last = np.minimum(k - 1, (n - 1 - first) // d)
-    count = np.maximum(last - skip + 1, 0)
-    return AxisWindows(start, count.astype(np.int64), d)
+    count = np.maximum(last - skip + 1, 0).astype(np.int64)
+    _read_only(start, count)
+    return AxisWindows(start, count, d)
 
 
-def sliding_windows(in_spatial, kernel_size, stride, padding, dilation, ceil_mode=False) -> Windows:
-    """Regular windows of a pooling layer (per-dim tuples of kernel, stride, padding, dilation)."""
-    axes = tuple(_axis_sliding(n, k, s, p, d, ceil_mode)
-                 for n, k, s, p, d in zip(in_spatial, kernel_size, stride, padding, dilation))
-    return Windows(axes, tuple(in_spatial))
+@lru_cache(maxsize=512)
+def pool_windows(window: Window, in_spatial: tuple) -> Windows:
+    """The windows of a max/avg pool with ``window`` over an input of spatial size ``in_spatial``
+    (built once per pair and cached; the pools' padding is symmetric, ``pad_lo``)."""
+    axes = tuple(_axis_sliding(n, k, s, p, d, window.ceil_mode) for n, k, s, p, d in zip(
+        in_spatial, window.kernel, window.stride, window.pad_lo, window.dilation))
+    return Windows(axes, tuple(in_spatial), window)
 
 
 def _axis_adaptive(n: int, out: int) -> AxisWindows:
     o = np.arange(out, dtype=np.int64)
     start = (o * n) // out
     end = -((-(o + 1) * n) // out)   # ceil((o+1)*n/out)
-    return AxisWindows(start, end - start, 1)
+    count = end - start
+    _read_only(start, count)
+    return AxisWindows(start, count, 1)
 
 
-def adaptive_windows(in_spatial, out_spatial) -> Windows:
-    """Adaptive windows: start = floor(o*n/out), end = ceil((o+1)*n/out) along each dim."""
+@lru_cache(maxsize=512)
+def adaptive_windows(in_spatial: tuple, out_spatial: tuple) -> Windows:
+    """Adaptive windows: start = floor(o*n/out), end = ceil((o+1)*n/out) along each dim
+    (built once per pair of sizes and cached)."""
     axes = tuple(_axis_adaptive(n, o) for n, o in zip(in_spatial, out_spatial))
     return Windows(axes, tuple(in_spatial))
 
@@ -107,30 +127,39 @@ def _axis_divisor(n: int, k: int, s: int, pad: int, out: int, count_include_pad:
     return hi - lo
 
 
-def avg_pool_divisor(windows: Windows, kernel_size, stride, padding, count_include_pad=True,
-                     divisor_override=None, dtype=np.float32) -> np.ndarray:
-    """The divisor of every output position (shape ``windows.out_spatial``) of an average pool.
+@lru_cache(maxsize=512)
+def avg_pool_divisor(windows: Windows, count_include_pad=True, divisor_override=None,
+                     dtype=np.float32) -> np.ndarray:
+    """The divisor of every output position (shape ``windows.out_spatial``) of an average pool
+    over regular ``windows`` (read-only; built once and cached).
 
         divisor = divisor_override                               if given
                 = prod_dims (min(lo+k, n+pad) - lo)              count_include_pad
                 = prod_dims (min(lo+k, n) - max(lo, 0))          otherwise,   lo = o*s - pad
     """
-    out_spatial = windows.out_spatial
+    out_spatial, window = windows.out_spatial, windows.window
     if divisor_override is not None:
-        return np.full(out_spatial, divisor_override, dtype=dtype)
-    divisor = np.ones((), dtype=np.int64)
-    for n, k, s, p, out in zip(windows.in_spatial, kernel_size, stride, padding, out_spatial):
-        factor = _axis_divisor(n, k, s, p, out, count_include_pad)
-        divisor = np.multiply.outer(divisor, factor)
-    return divisor.astype(dtype)
+        divisor = np.full(out_spatial, divisor_override, dtype=dtype)
+    else:
+        divisor = np.ones((), dtype=np.int64)
+        for n, k, s, p, out in zip(windows.in_spatial, window.kernel, window.stride, window.pad_lo, out_spatial):
+            factor = _axis_divisor(n, k, s, p, out, count_include_pad)
+            divisor = np.multiply.outer(divisor, factor)
+        divisor = divisor.astype(dtype)
+    _read_only(divisor)
+    return divisor
 
 
+@lru_cache(maxsize=512)
 def adaptive_avg_divisor(windows: Windows, dtype=np.float32) -> np.ndarray:
-    """The divisor of an adaptive average pool: the number of taps of each window."""
+    """The divisor of an adaptive average pool: the number of taps of each window (read-only;
+    built once and cached)."""
     divisor = np.ones((), dtype=np.int64)
     for axis in windows.axes:
         divisor = np.multiply.outer(divisor, axis.count)
-    return divisor.astype(dtype)
+    divisor = divisor.astype(dtype)
+    _read_only(divisor)
+    return divisor
 
 
 # -- lifting to the (planes, D, H, W) layout of the Numba loops ---------------------------------

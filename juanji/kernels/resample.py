@@ -1,4 +1,5 @@
-"""Resampling kernels on arrays: interpolation, unfold/fold (im2col/col2im), pixel shuffle.
+"""Resampling kernels on arrays: interpolation and pixel shuffle (unfold/fold are im2col/col2im,
+in ``conv.py``).
 
 Interpolation
 -------------
@@ -24,12 +25,6 @@ kernel instead when shrinking, so every input pixel contributes: output ``o`` is
 ``max(s, 1)`` over the inputs ``[c - support, c + support)``, and each row of weights is
 normalised to sum to 1. Same ``(idx, w)`` form, with as many taps as the widest window.
 
-unfold / fold
--------------
-``unfold`` (im2col) copies every ``kh x kw`` block of a zero-padded ``(N, C, H, W)`` input into
-a column: output ``(N, C*kh*kw, L)`` with row index ``c*kh*kw + i*kw + j`` and ``L`` blocks in
-row-major order. ``fold`` (col2im) is its adjoint: it adds every column back into place.
-
 pixel shuffle
 -------------
 ``(*, C*r*r, H, W) -> (*, C, H*r, W*r)`` with ``y[c, h*r + i, w*r + j] = x[c*r*r + i*r + j, h, w]``;
@@ -44,11 +39,10 @@ import numpy as np
 from numba import njit
 
 from ._threads import run_tasks
-from .sizes import window_output_size
 
 __all__ = [
     "interpolation_taps", "antialias_taps", "resample_axis", "resample_axis_backward", "interpolate_forward",
-    "interpolate_backward", "unfold_forward", "fold_forward", "pixel_shuffle_forward",
+    "interpolate_backward", "pixel_shuffle_forward",
     "pixel_unshuffle_forward",
 ]
 
@@ -260,45 +254,6 @@ def interpolate_backward(grad_y, in_spatial, taps):
         idx, w = taps[d]
         g = resample_axis_backward(g, first + d, idx, w, in_spatial[d])
     return g
-
-
-# -- unfold / fold (im2col / col2im) -----------------------------------------------------------
-
-def _blocks_shape(size, kernel_size, dilation, padding, stride):
-    return tuple(window_output_size(n, k, s, p, p, d)
-                 for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation))
-
-
-def unfold_forward(x, kernel_size, dilation, padding, stride):
-    """im2col of ``x`` shaped ``(N, C, H, W)``: returns ``(N, C*kh*kw, oh*ow)``."""
-    n, c, h, w = x.shape
-    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
-    oh, ow = _blocks_shape((h, w), kernel_size, dilation, padding, stride)
-    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    xp[:, :, ph:ph + h, pw:pw + w] = x
-    s_n, s_c, s_h, s_w = xp.strides
-    # a read-only view of every block: (N, C, kh, kw, oh, ow); the reshape makes the one copy
-    blocks = np.lib.stride_tricks.as_strided(
-        xp, shape=(n, c, kh, kw, oh, ow),
-        strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw), writeable=False)
-    return blocks.reshape(n, c * kh * kw, oh * ow)
-
-
-def fold_forward(cols, output_size, kernel_size, dilation, padding, stride):
-    """col2im: ``cols`` ``(N, C*kh*kw, L)`` summed into ``(N, C, *output_size)``."""
-    n = cols.shape[0]
-    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
-    h, w = output_size
-    oh, ow = _blocks_shape((h, w), kernel_size, dilation, padding, stride)
-    c = cols.shape[1] // (kh * kw)
-    blocks = cols.reshape(n, c, kh, kw, oh, ow)
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):  # kh*kw strided slice-adds; blocks at one (i, j) never overlap
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            out[:, :, rows, columns] += blocks[:, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w].copy()
 
 
 # -- pixel shuffle -----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""Resampling primitives: separable interpolation, unfold/fold, pixel shuffle/unshuffle.
+"""Resampling primitives: separable interpolation, pixel shuffle/unshuffle (unfold/fold, which
+are im2col/col2im, live with the convolutions in ``ops/conv.py``).
 
 Each is linear in its input, so each backward is the adjoint map:
 
     interpolate     y = (A_1 ⊗ ... ⊗ A_k) x     dx = (A_1^T ⊗ ... ⊗ A_k^T) dy
-    unfold (im2col) and fold (col2im) are each other's adjoints
     pixel_shuffle and pixel_unshuffle are each other's inverses (permutations), so also adjoints
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..autograd.function import Op
 from ..kernels import resample as kernels
 
-__all__ = ["Interpolate", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle"]
+__all__ = ["Interpolate", "PixelShuffle", "PixelUnshuffle"]
 
 
 class Interpolate(Op):
@@ -25,33 +25,6 @@ class Interpolate(Op):
 
     def backward(self, grad):
         return (kernels.interpolate_backward(grad, self.in_spatial, self.taps),)
-
-
-class Unfold(Op):
-    """im2col of an ``(N, C, H, W)`` array into ``(N, C*kh*kw, L)``."""
-
-    node_name = "Im2ColBackward0"
-
-    def forward(self, x, kernel_size, dilation, padding, stride):
-        self.args = (kernel_size, dilation, padding, stride)
-        self.size = x.shape[2:]
-        return kernels.unfold_forward(x, kernel_size, dilation, padding, stride)
-
-    def backward(self, grad):
-        return (kernels.fold_forward(grad, self.size, *self.args),)
-
-
-class Fold(Op):
-    """col2im of ``(N, C*kh*kw, L)`` columns into ``(N, C, *output_size)``."""
-
-    node_name = "Col2ImBackward0"
-
-    def forward(self, cols, output_size, kernel_size, dilation, padding, stride):
-        self.args = (kernel_size, dilation, padding, stride)
-        return kernels.fold_forward(cols, output_size, kernel_size, dilation, padding, stride)
-
-    def backward(self, grad):
-        return (kernels.unfold_forward(grad, *self.args),)
 
 
 class PixelShuffle(Op):

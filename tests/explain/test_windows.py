@@ -19,10 +19,16 @@ def _assert_shape_matches_forward(layer, input_shape):
 
 
 def test_output_sizes_come_from_the_rule_the_layers_use():
-    # one output-size rule in the whole package: the explain tools call the same functions
-    assert windows.window_output_size is sizes.window_output_size
-    assert windows.transposed_output_size is sizes.transposed_output_size
-    assert windows.same_padding is sizes.same_padding
+    # one output-size rule in the whole package: the explain tools read the layer's own Window,
+    # the object its kernels get, whose sizes come from juanji.kernels.sizes
+    from juanji.kernels import window as kernel_window
+    from juanji.nn.functional import _args
+    assert kernel_window.window_output_size is sizes.window_output_size
+    assert kernel_window.transposed_output_size is sizes.transposed_output_size
+    assert _args.same_padding is sizes.same_padding
+    for layer in (nn.Conv2d(1, 2, 3, padding="same"), nn.ConvTranspose2d(2, 1, 3, stride=2), nn.MaxPool2d(3, 2, 1),
+                  nn.AvgPool1d(2), nn.LPPool2d(2, 3)):
+        assert windows.window_of(layer) is layer._window()
 
 
 @pytest.mark.parametrize("kernel, stride, padding, dilation", [

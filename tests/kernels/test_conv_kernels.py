@@ -11,7 +11,7 @@ import pytest
 
 from juanji.kernels import _conv_slices
 from juanji.kernels import conv as K
-from juanji.kernels._conv_geometry import ConvGeometry
+from juanji.kernels.window import Window
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -19,6 +19,44 @@ TF = torch.nn.functional
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
 CONV = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}
 CONV_T = {1: TF.conv_transpose1d, 2: TF.conv_transpose2d, 3: TF.conv_transpose3d}
+
+
+# -- the kernels take a geometry (a Window over an input shape); these build it from plain
+# arguments: stride/dilation an int or per dim, padding an int, per dim, or (lo, hi) per dim
+
+def _per_dim(value, n):
+    return (value,) * n if isinstance(value, int) else tuple(value)
+
+
+def _window(n, kernel, stride=1, padding=0, dilation=1, output_padding=0, transposed=False):
+    pads = [(p, p) if isinstance(p, int) else tuple(p) for p in _per_dim(padding, n)]
+    return Window(tuple(kernel), _per_dim(stride, n), tuple(lo for lo, _ in pads), tuple(hi for _, hi in pads),
+                  _per_dim(dilation, n), transposed=transposed, output_padding=_per_dim(output_padding, n))
+
+
+def _geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
+    n = len(x_shape) - 2
+    return K.conv_geometry(_window(n, w_shape[2:], stride, padding, dilation), x_shape, w_shape[0], groups)
+
+
+def conv_forward(x, w, *args, bias=None):
+    return K.conv_forward(x, w, _geometry(x.shape, w.shape, *args), bias=bias)
+
+
+def conv_backward_input(gy, w, x_shape, *args):
+    return K.conv_backward_input(gy, w, _geometry(tuple(x_shape), w.shape, *args))
+
+
+def conv_backward_weight(gy, x, w_shape, *args):
+    return K.conv_backward_weight(gy, x, _geometry(x.shape, tuple(w_shape), *args))
+
+
+def conv_transpose_forward(x, w, stride, padding, output_padding, dilation, groups, bias=None):
+    """The geometry of a transposed convolution is that of the convolution from its output."""
+    n = x.ndim - 2
+    window = _window(n, w.shape[2:], stride, padding, dilation, output_padding, transposed=True)
+    out_shape = (x.shape[0], w.shape[1] * groups) + window.output_spatial(x.shape[2:])
+    return K.conv_transpose_forward(x, w, K.conv_geometry(window, out_shape, w.shape[0], groups), bias=bias)
 
 
 def _torch_reference(x, w, bias, stride, pads, dilation, groups, gy):
@@ -46,8 +84,7 @@ def _random_case(rng, n, dtype, *, groups_kind="any", pointwise=False):
             stride = tuple(int(v) for v in rng.integers(1, 4, size=n))
             dilation = tuple(int(v) for v in rng.integers(1, 4, size=n))
             pads = tuple((int(rng.integers(0, 4)), int(rng.integers(0, 4))) for _ in range(n))
-        geom = ConvGeometry.create((1, cg * groups) + spatial, (og * groups, cg) + kernel, stride, pads,
-                                   dilation, groups)
+        geom = _geometry((1, cg * groups) + spatial, (og * groups, cg) + kernel, stride, pads, dilation, groups)
         if geom.out_volume > 0:
             break
     batch = int(rng.integers(1, 4))
@@ -58,15 +95,15 @@ def _random_case(rng, n, dtype, *, groups_kind="any", pointwise=False):
 
 
 def _check_all_three(x, w, bias, stride, pads, dilation, groups, dtype, rng):
-    y = K.conv_forward(x, w, stride, pads, dilation, groups, bias=bias)
+    y = conv_forward(x, w, stride, pads, dilation, groups, bias=bias)
     gy = rng.standard_normal(y.shape).astype(dtype)
     ty, tdx, tdw = _torch_reference(x, w, bias, stride, pads, dilation, groups, gy)
     assert y.shape == ty.shape and y.dtype == dtype
     np.testing.assert_allclose(y, ty, **TOL[dtype])
-    dx = K.conv_backward_input(gy, w, x.shape, stride, pads, dilation, groups)
+    dx = conv_backward_input(gy, w, x.shape, stride, pads, dilation, groups)
     assert dx.shape == x.shape and dx.dtype == dtype
     np.testing.assert_allclose(dx, tdx, **TOL[dtype])
-    dw = K.conv_backward_weight(gy, x, w.shape, stride, pads, dilation, groups)
+    dw = conv_backward_weight(gy, x, w.shape, stride, pads, dilation, groups)
     assert dw.shape == w.shape and dw.dtype == dtype
     np.testing.assert_allclose(dw, tdw, **TOL[dtype])
 
@@ -85,7 +122,7 @@ def test_im2col_path_matches_torch_with_per_side_padding(n, dtype, seed):
 def test_depthwise_path_matches_torch(n, dtype, seed):
     rng = np.random.default_rng(200 * n + seed)
     case = _random_case(rng, n, dtype, groups_kind="depthwise")
-    assert ConvGeometry.create(case[0].shape, case[1].shape, *case[3:]).is_depthwise
+    assert _geometry(case[0].shape, case[1].shape, *case[3:]).is_depthwise
     _check_all_three(*case, dtype, rng)
 
 
@@ -94,7 +131,7 @@ def test_depthwise_path_matches_torch(n, dtype, seed):
 def test_pointwise_path_matches_torch(n, dtype):
     rng = np.random.default_rng(300 + n)
     case = _random_case(rng, n, dtype, pointwise=True)
-    assert ConvGeometry.create(case[0].shape, case[1].shape, *case[3:]).is_pointwise
+    assert _geometry(case[0].shape, case[1].shape, *case[3:]).is_pointwise
     _check_all_three(*case, dtype, rng)
 
 
@@ -122,13 +159,13 @@ def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups, chunk, poi
     w = rng.standard_normal((6, 4 // groups) + ((1, 1) if pointwise else (3, 2))).astype(np.float64)
     b = rng.standard_normal(6)
     args = (1, 0, 1, groups) if pointwise else ((2, 1), ((1, 2), (0, 1)), (1, 2), groups)
-    gy = rng.standard_normal(K.conv_forward(x, w, *args).shape)
-    whole = (K.conv_forward(x, w, *args, bias=b), K.conv_backward_input(gy, w, x.shape, *args),
-             K.conv_backward_weight(gy, x, w.shape, *args))
-    assert K._chunk_size(ConvGeometry.create(x.shape, w.shape, *args), 8) == 5
+    gy = rng.standard_normal(conv_forward(x, w, *args).shape)
+    whole = (conv_forward(x, w, *args, bias=b), conv_backward_input(gy, w, x.shape, *args),
+             conv_backward_weight(gy, x, w.shape, *args))
+    assert K._chunk_size(_geometry(x.shape, w.shape, *args), 8) == 5
     monkeypatch.setattr(K, "_chunk_size", lambda geom, itemsize: chunk)
-    chunked = (K.conv_forward(x, w, *args, bias=b), K.conv_backward_input(gy, w, x.shape, *args),
-               K.conv_backward_weight(gy, x, w.shape, *args))
+    chunked = (conv_forward(x, w, *args, bias=b), conv_backward_input(gy, w, x.shape, *args),
+               conv_backward_weight(gy, x, w.shape, *args))
     for a, b in zip(whole, chunked):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -137,17 +174,17 @@ def test_many_chunks_give_the_same_result_as_one(monkeypatch, groups, chunk, poi
 def test_portable_slicing_path_matches_the_numpy_path(n):
     rng = np.random.default_rng(400 + n)
     x, w, _, stride, pads, dilation, groups = _random_case(rng, n, np.float64)
-    geom = ConvGeometry.create(x.shape, w.shape, stride, pads, dilation, groups)
+    geom = _geometry(x.shape, w.shape, stride, pads, dilation, groups)
     x5, w5 = x.reshape(geom.lifted("input")), w.reshape(geom.lifted("weight"))
-    y = K.conv_forward(x, w, stride, pads, dilation, groups)
+    y = conv_forward(x, w, stride, pads, dilation, groups)
     gy = rng.standard_normal(y.shape)
     gy5 = gy.reshape(geom.lifted("output"))
     np.testing.assert_allclose(_conv_slices.forward(x5, w5, geom).reshape(y.shape), y, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(_conv_slices.backward_input(gy5, w5, geom).reshape(x.shape),
-                               K.conv_backward_input(gy, w, x.shape, stride, pads, dilation, groups),
+                               conv_backward_input(gy, w, x.shape, stride, pads, dilation, groups),
                                rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(_conv_slices.backward_weight(gy5, x5, geom).reshape(w.shape),
-                               K.conv_backward_weight(gy, x, w.shape, stride, pads, dilation, groups),
+                               conv_backward_weight(gy, x, w.shape, stride, pads, dilation, groups),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -155,7 +192,7 @@ def test_integer_inputs_are_exact():
     rng = np.random.default_rng(5)
     x = rng.integers(-4, 5, (2, 4, 7, 6)).astype(np.int64)
     w = rng.integers(-4, 5, (6, 2, 3, 3)).astype(np.int64)
-    y = K.conv_forward(x, w, 1, 1, 1, 2)
+    y = conv_forward(x, w, 1, 1, 1, 2)
     expected = TF.conv2d(torch.tensor(x), torch.tensor(w), None, 1, 1, 1, 2).numpy()
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, expected)
@@ -175,7 +212,7 @@ def test_conv_transpose_forward_matches_torch(config, dtype):
     x = rng.standard_normal((2, cin) + spatial).astype(dtype)
     w = rng.standard_normal((cin, cout // groups) + kernel).astype(dtype)
     bias = rng.standard_normal(cout).astype(dtype)
-    y = K.conv_transpose_forward(x, w, stride, padding, out_pad, dilation, groups, bias=bias)
+    y = conv_transpose_forward(x, w, stride, padding, out_pad, dilation, groups, bias=bias)
     expected = CONV_T[n](torch.tensor(x), torch.tensor(w), torch.tensor(bias), stride, padding, out_pad,
                          groups, dilation).numpy()
     assert y.shape == expected.shape
@@ -185,19 +222,19 @@ def test_conv_transpose_forward_matches_torch(config, dtype):
 def test_empty_batch_gives_empty_results():
     x = np.zeros((0, 3, 8, 8), np.float32)
     w = np.ones((4, 3, 3, 3), np.float32)
-    assert K.conv_forward(x, w, 1, 1).shape == (0, 4, 8, 8)
+    assert conv_forward(x, w, 1, 1).shape == (0, 4, 8, 8)
     gy = np.zeros((0, 4, 8, 8), np.float32)
-    assert K.conv_backward_input(gy, w, x.shape, 1, 1).shape == x.shape
-    dw = K.conv_backward_weight(gy, x, w.shape, 1, 1)
+    assert conv_backward_input(gy, w, x.shape, 1, 1).shape == x.shape
+    dw = conv_backward_weight(gy, x, w.shape, 1, 1)
     assert dw.shape == w.shape and not dw.any()
 
 
 def test_grad_output_of_the_wrong_shape_is_rejected():
     w = np.ones((4, 3, 3, 3))
     with pytest.raises(ValueError, match=r"grad_output \(2, 4, 7, 6\) does not match .*\(2, 4, 6, 6\)"):
-        K.conv_backward_input(np.zeros((2, 4, 7, 6)), w, (2, 3, 8, 8))
+        conv_backward_input(np.zeros((2, 4, 7, 6)), w, (2, 3, 8, 8))
     with pytest.raises(ValueError, match=r"grad_output \(2, 5, 6, 6\) does not match"):
-        K.conv_backward_weight(np.zeros((2, 5, 6, 6)), np.zeros((2, 3, 8, 8)), w.shape)
+        conv_backward_weight(np.zeros((2, 5, 6, 6)), np.zeros((2, 3, 8, 8)), w.shape)
 
 
 def test_shorter_grad_output_counts_as_zeros_at_the_end():
@@ -208,10 +245,10 @@ def test_shorter_grad_output_counts_as_zeros_at_the_end():
     short = rng.standard_normal((2, 4, 5, 6))
     padded = np.zeros((2, 4, 6, 6))
     padded[:, :, :5, :6] = short
-    np.testing.assert_array_equal(K.conv_backward_input(short, w, x.shape),
-                                  K.conv_backward_input(padded, w, x.shape))
-    np.testing.assert_array_equal(K.conv_backward_weight(short, x, w.shape),
-                                  K.conv_backward_weight(padded, x, w.shape))
+    np.testing.assert_array_equal(conv_backward_input(short, w, x.shape),
+                                  conv_backward_input(padded, w, x.shape))
+    np.testing.assert_array_equal(conv_backward_weight(short, x, w.shape),
+                                  conv_backward_weight(padded, x, w.shape))
 
 
 @pytest.mark.parametrize("groups_kind, stride", [("any", 1), ("depthwise", 1), ("depthwise", 2)])
@@ -228,11 +265,11 @@ def test_parallel_and_single_thread_loops_agree(monkeypatch, groups_kind, stride
     x = rng.standard_normal((3, cin, 9, 8)).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32)
     args = (stride, 1, 1, groups)
-    gy = rng.standard_normal(K.conv_forward(x, w, *args).shape).astype(np.float32)
+    gy = rng.standard_normal(conv_forward(x, w, *args).shape).astype(np.float32)
 
     def run():
-        return (K.conv_forward(x, w, *args), K.conv_backward_input(gy, w, x.shape, *args),
-                K.conv_backward_weight(gy, x, w.shape, *args))
+        return (conv_forward(x, w, *args), conv_backward_input(gy, w, x.shape, *args),
+                conv_backward_weight(gy, x, w.shape, *args))
 
     monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1 << 62)
     serial = run()

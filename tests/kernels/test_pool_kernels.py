@@ -5,10 +5,12 @@ import itertools
 import numpy as np
 import pytest
 
+from juanji.kernels import conv as conv_k
 from juanji.kernels import pad as pad_k
 from juanji.kernels import pool as pool_k
 from juanji.kernels import resample as resample_k
 from juanji.kernels.sizes import window_output_size
+from juanji.kernels.window import Window
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -16,6 +18,16 @@ TF = torch.nn.functional
 
 def _rng(seed=0):
     return np.random.default_rng(seed)
+
+
+def _sliding(spatial, k, s, p, d, ceil_mode=False):
+    """The windows of a pool (kernel, stride, padding, dilation per dim) over ``spatial``."""
+    return pool_k.pool_windows(Window(tuple(k), tuple(s), tuple(p), tuple(p), tuple(d), ceil_mode), tuple(spatial))
+
+
+def _blocks_geometry(x_shape, k, d, p, s):
+    """unfold's geometry: a window over the input, with C*kh*kw output channels."""
+    return conv_k.conv_geometry(Window(k, s, p, p, d), x_shape, x_shape[1] * k[0] * k[1])
 
 
 # -- windows -----------------------------------------------------------------------------------
@@ -28,7 +40,7 @@ def _rng(seed=0):
 ])
 def test_sliding_windows_cover_exactly_the_in_bounds_taps(n, k, s, p, d):
     for ceil_mode in (False, True):
-        axis = pool_k.sliding_windows((n,), (k,), (s,), (p,), (d,), ceil_mode).axes[0]
+        axis = _sliding((n,), (k,), (s,), (p,), (d,), ceil_mode).axes[0]
         assert axis.out == window_output_size(n, k, s, p, p, d, ceil_mode)
         for o in range(axis.out):
             expected = [t for t in (o * s - p + j * d for j in range(k)) if 0 <= t < n]
@@ -65,7 +77,7 @@ def _torch_max(x, spatial, k, s, p, d, ceil_mode):
 def test_max_pool_values_indices_and_gradient_match_torch(case, dtype):
     spatial, k, s, p, d, ceil_mode = case
     x = _rng().standard_normal((2, 3) + spatial).astype(dtype)
-    windows = pool_k.sliding_windows(spatial, k, s, p, d, ceil_mode)
+    windows = _sliding(spatial, k, s, p, d, ceil_mode)
     y, idx = pool_k.max_pool_forward(x, windows, want_indices=True)
     tx = torch.tensor(x, requires_grad=True)
     ty, tidx = _torch_max(tx, spatial, k, s, p, d, ceil_mode)
@@ -80,7 +92,7 @@ def test_max_pool_values_indices_and_gradient_match_torch(case, dtype):
 def test_max_pool_ties_pick_the_first_maximum_and_nan_propagates():
     x = _rng().integers(0, 2, size=(2, 2, 7, 7)).astype(np.float32)  # many ties
     x[0, 0, 3, 3] = np.nan
-    windows = pool_k.sliding_windows((7, 7), (3, 3), (2, 2), (1, 1), (1, 1), True)
+    windows = _sliding((7, 7), (3, 3), (2, 2), (1, 1), (1, 1), True)
     y, idx = pool_k.max_pool_forward(x, windows)
     ty, tidx = TF.max_pool2d(torch.tensor(x), 3, 2, 1, 1, True, return_indices=True)
     np.testing.assert_array_equal(y, ty.numpy())  # NaNs compare equal in assert_array_equal
@@ -89,7 +101,7 @@ def test_max_pool_ties_pick_the_first_maximum_and_nan_propagates():
 
 def test_max_pool_without_indices_returns_none_and_the_same_values():
     x = _rng().standard_normal((3, 10)).astype(np.float32)
-    windows = pool_k.sliding_windows((10,), (3,), (2,), (0,), (1,))
+    windows = _sliding((10,), (3,), (2,), (0,), (1,))
     y, idx = pool_k.max_pool_forward(x, windows, want_indices=False)
     assert idx is None
     np.testing.assert_array_equal(y, pool_k.max_pool_forward(x, windows)[0])
@@ -120,8 +132,8 @@ def _torch_avg(x, spatial, k, s, p, ceil_mode, cip, div):
 def test_avg_pool_values_and_gradient_match_torch(case, dtype):
     spatial, k, s, p, ceil_mode, cip, div = case
     x = _rng().standard_normal((2, 3) + spatial).astype(dtype)
-    windows = pool_k.sliding_windows(spatial, k, s, p, (1,) * len(spatial), ceil_mode)
-    divisor = pool_k.avg_pool_divisor(windows, k, s, p, cip, div, dtype=dtype)
+    windows = _sliding(spatial, k, s, p, (1,) * len(spatial), ceil_mode)
+    divisor = pool_k.avg_pool_divisor(windows, cip, div, dtype=dtype)
     y = pool_k.avg_pool_forward(x, windows, divisor)
     tx = torch.tensor(x, requires_grad=True)
     ty = _torch_avg(tx, spatial, k, s, p, ceil_mode, cip, div)
@@ -263,9 +275,10 @@ def test_bicubic_taps_match_torch(align_corners):
 ])
 def test_unfold_and_fold_match_torch_im2col_col2im(size, k, d, p, s):
     x = _rng().standard_normal((2, 3) + size)
-    cols = resample_k.unfold_forward(x, k, d, p, s)
+    geometry = _blocks_geometry(x.shape, k, d, p, s)
+    cols = conv_k.unfold(x, geometry)
     np.testing.assert_array_equal(cols, TF.unfold(torch.tensor(x), k, d, p, s).numpy())
-    back = resample_k.fold_forward(cols, size, k, d, p, s)
+    back = conv_k.fold(cols, geometry)
     np.testing.assert_allclose(back, TF.fold(torch.tensor(cols), size, k, d, p, s).numpy(),
                                rtol=1e-12, atol=1e-12)
 

@@ -419,17 +419,52 @@ def test_conv_module_in_float64_and_unbatched():
     (lambda: nn.Conv2d(3, 6, 3, padding="full"), r"Conv2d: invalid padding string 'full'"),
     (lambda: nn.Conv2d(3, 6, 3, padding="same", stride=2), r"Conv2d: padding='same' is not supported for strided"),
     (lambda: nn.Conv2d(3, 6, 3, padding_mode="mirror"), r"Conv2d: padding_mode must be one of"),
-    (lambda: nn.Conv2d(3, 6, (3, 0)), r"Conv2d: kernel_size must be positive, got kernel_size=\(3, 0\)"),
-    (lambda: nn.Conv1d(3, 6, 3, stride=0), r"Conv1d: stride must be positive"),
-    (lambda: nn.Conv3d(3, 6, 3, padding=-1), r"Conv3d: padding must be non-negative"),
     (lambda: nn.ConvTranspose2d(3, 6, 3, padding_mode="reflect"), r'ConvTranspose2d: only "zeros" padding mode'),
-    (lambda: nn.ConvTranspose2d(3, 6, 3, stride=2, output_padding=2),
-     r"ConvTranspose2d: output_padding must be non-negative and smaller than either stride or dilation"),
-    (lambda: nn.ConvTranspose1d(3, 6, 3, padding="same"), r"ConvTranspose1d: padding must be an int or a tuple"),
 ])
 def test_bad_layer_arguments_fail_at_construction(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# What torch's constructors do not check, torch's op refuses at the first call; juanji's layers
+# refuse it when they are built already, with the exception torch's call raises (one type per
+# kind of mistake: the same as F.conv*d's for the same argument).
+@pytest.mark.parametrize("make, torch_call, error, message", [
+    (lambda: nn.Conv2d(3, 6, (3, 0)), lambda: torch.nn.Conv2d(3, 6, (3, 0))(torch.zeros(1, 3, 8, 8)),
+     RuntimeError, r"Conv2d: non-positive kernel_size is not supported, got kernel_size=\(3, 0\)"),
+    (lambda: nn.Conv1d(3, 6, 3, stride=0), lambda: torch.nn.Conv1d(3, 6, 3, stride=0)(torch.zeros(1, 3, 8)),
+     RuntimeError, r"Conv1d: non-positive stride is not supported"),
+    (lambda: nn.Conv3d(3, 6, 3, padding=-1), lambda: torch.nn.Conv3d(3, 6, 3, padding=-1)(torch.zeros(1, 3, 4, 4, 4)),
+     RuntimeError, r"Conv3d: negative padding is not supported"),
+    (lambda: nn.ConvTranspose2d(3, 6, 3, stride=2, output_padding=2),
+     lambda: torch.nn.ConvTranspose2d(3, 6, 3, stride=2, output_padding=2)(torch.zeros(1, 3, 4, 4)),
+     RuntimeError, r"ConvTranspose2d: output padding must be smaller than either stride or dilation"),
+    (lambda: nn.ConvTranspose1d(3, 6, 3, padding="same"),
+     lambda: torch.nn.ConvTranspose1d(3, 6, 3, padding="same")(torch.zeros(1, 3, 8)),
+     TypeError, r"ConvTranspose1d: padding must be an int or a tuple"),
+    (lambda: nn.Conv2d(3, 6, 3, stride=1.5), lambda: torch.nn.Conv2d(3, 6, 3, stride=1.5)(torch.zeros(1, 3, 8, 8)),
+     TypeError, r"Conv2d: stride must be an int or a tuple of 2 ints, got 1.5"),
+])
+def test_what_torch_refuses_at_the_call_fails_at_construction_with_its_type(make, torch_call, error, message):
+    with pytest.raises(error):
+        torch_call()
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_a_changed_layer_attribute_is_read_at_the_next_call_as_in_torch():
+    torch.manual_seed(0)
+    t_layer = torch.nn.Conv2d(2, 3, 3, padding=1)
+    j_layer = nn.Conv2d(2, 3, 3, padding=1)
+    j_layer.load_state_dict({k: juanji.tensor(v.numpy()) for k, v in t_layer.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 2, 9, 9)).astype(np.float32)
+    first = j_layer._window()
+    for layer in (t_layer, j_layer):
+        layer.stride, layer.padding = (2, 2), (0, 0)
+    np.testing.assert_allclose(j_layer(juanji.tensor(x)).detach().numpy(), t_layer(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert j_layer._window() is not first and j_layer._window().stride == (2, 2)
+    assert j_layer._window() is j_layer._window()  # kept again until the next change
 
 
 def test_bad_output_size_names_the_valid_range():

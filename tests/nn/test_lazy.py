@@ -443,14 +443,15 @@ def test_convolution_arguments_checked_at_construction_as_torch(kwargs, match):
     assert message.startswith(match)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(groups=4), "LazyConv2d: out_channels must be divisible by groups, got out_channels=6 and groups=4"),
-    (dict(kernel_size=0), "LazyConv2d: kernel_size must be positive"),
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(groups=4), ValueError, "LazyConv2d: out_channels must be divisible by groups, got out_channels=6 and groups=4"),
+    (dict(kernel_size=0), RuntimeError, "LazyConv2d: non-positive kernel_size is not supported"),
 ])
-def test_convolution_checks_out_channels_and_kernel_at_construction(kwargs, match):
-    """torch builds these and fails at the first forward; juanji refuses them where they are written."""
+def test_convolution_checks_out_channels_and_kernel_at_construction(kwargs, error, match):
+    """torch builds these and fails at the first forward; juanji refuses them where they are
+    written, with the exception torch raises at that forward (RuntimeError for the kernel size)."""
     kernel_size = kwargs.pop("kernel_size", 3)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         nn.LazyConv2d(6, kernel_size, **kwargs)
 
 

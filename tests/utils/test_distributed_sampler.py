@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from juanji.utils.data import DistributedSampler
-from juanji.utils.data._torch_randperm import _LARGE, torch_randperm
+from juanji.kernels.randperm import _LARGE, torch_randperm
 
 torch = pytest.importorskip("torch")
 from torch.utils.data.distributed import DistributedSampler as TorchSampler  # noqa: E402

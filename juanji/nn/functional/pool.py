@@ -27,7 +27,7 @@ import numpy as np
 
 from ...kernels import pool as kernels
 from ...ops.pool import AvgPool, MaxPool, MaxUnpool
-from ._args import shape_text as _shape
+from . import _args
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -41,37 +41,6 @@ __all__ = [
     "lp_pool1d", "lp_pool2d", "lp_pool3d",
 ]
 
-_LAYOUT = {1: "L", 2: "H, W", 3: "D, H, W"}
-
-
-# -- argument checking and normalising (shared with the pooling Modules) -----------------------
-
-
-def _ntuple(value, n: int, op: str, arg: str) -> tuple:
-    """An int, or a sequence of 1 or ``n`` ints, as an ``n``-tuple of ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value),) * n
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise TypeError(f"{op}: {arg} must be an int or a tuple of {n} ints, got {value!r}") from None
-    if len(items) == 1:
-        items = items * n
-    if len(items) != n or not all(isinstance(v, (int, np.integer)) for v in items):
-        raise RuntimeError(f"{op}: {arg} must be an int or a tuple of {n} ints, got {value!r}")
-    return tuple(int(v) for v in items)
-
-
-def _check_input(op: str, input, n: int) -> None:
-    """(C, *spatial) or (N, C, *spatial), every dim but the batch non-empty."""
-    ndim = len(input.shape)
-    ok = ndim in (n + 1, n + 2) and all(size > 0 for size in input.shape[ndim - n - 1:])
-    if not ok:
-        layout = _LAYOUT[n]
-        raise RuntimeError(
-            f"{op}: expected a {n + 1}D (C, {layout}) or {n + 2}D (N, C, {layout}) input with "
-            f"non-zero channel and spatial sizes, got input of shape {_shape(input)}")
-
 
 def _check_floating(op: str, input, also_int64: bool = False) -> None:
     """Average pools need a floating-point input (torch's avg_pool also takes int64)."""
@@ -82,49 +51,89 @@ def _check_floating(op: str, input, also_int64: bool = False) -> None:
                        f"tensor{' (or int64)' if also_int64 else ''}")
 
 
-def _check_positive(op: str, arg: str, values: tuple) -> None:
-    if any(v <= 0 for v in values):
-        raise RuntimeError(f"{op}: {arg} must be greater than zero, got {arg}={values}")
-
-
-def _window_args(op, n, kernel_size, stride, padding, dilation):
-    """Canonical (kernel, stride, padding, dilation) tuples; stride defaults to the kernel."""
-    kernel = _ntuple(kernel_size, n, op, "kernel_size")
-    if stride is None or (not isinstance(stride, int) and len(stride) == 0):
-        stride = kernel
-    else:
-        stride = _ntuple(stride, n, op, "stride")
-    padding = _ntuple(padding, n, op, "padding")
-    dilation = _ntuple(dilation, n, op, "dilation")
-    _check_positive(op, "kernel_size", kernel)
-    _check_positive(op, "stride", stride)
-    _check_positive(op, "dilation", dilation)
-    if any(p < 0 for p in padding):
-        raise RuntimeError(f"{op}: padding must be non-negative, got padding={padding}")
-    if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise RuntimeError(f"{op}: padding should be at most half of kernel_size, "
-                           f"got padding={padding} and kernel_size={kernel}")
-    return kernel, stride, padding, dilation
-
-
-def _sliding(op, input, n, kernel, stride, padding, dilation, ceil_mode):
-    spatial = tuple(input.shape[-n:])
-    windows = kernels.sliding_windows(spatial, kernel, stride, padding, dilation, bool(ceil_mode))
+def _sliding(op, input, window):
+    """The windows of ``window`` over the input (built once per input size, cached), with the
+    output size checked."""
+    spatial = tuple(input.shape[-window.ndim:])
+    windows = kernels.pool_windows(window, spatial)
     if any(o < 1 for o in windows.out_spatial):
         raise RuntimeError(
             f"{op}: output size is too small: input of spatial size {spatial} with "
-            f"kernel_size={kernel}, stride={stride}, padding={padding}, dilation={dilation} "
-            f"gives {windows.out_spatial}")
+            f"kernel_size={window.kernel}, stride={window.stride}, padding={window.pad_lo}, "
+            f"dilation={window.dilation} gives {windows.out_spatial}")
     return windows
+
+
+# -- the calls behind the functions and the Modules (each over a validated Window) --------------
+
+def max_pool(op: str, input, window, return_indices=False):
+    """Max pooling over ``window`` (``_args.pool_window``): F.max_pool*d's and MaxPool*d's path."""
+    _args.pool_input(op, input, window.ndim)
+    windows = _sliding(op, input, window)
+    return MaxPool.apply(input, windows=windows, return_indices=bool(return_indices))
+
+
+def avg_pool(op: str, input, window, count_include_pad=True, divisor_override=None):
+    """Average pooling over ``window``: F.avg_pool*d's and AvgPool*d's path."""
+    _args.pool_input(op, input, window.ndim)
+    _check_floating(op, input, also_int64=True)
+    windows = _sliding(op, input, window)
+    divisor = kernels.avg_pool_divisor(windows, bool(count_include_pad), divisor_override,
+                                       dtype=input._data.dtype)
+    return AvgPool.apply(input, windows=windows, divisor=divisor)
+
+
+def lp_pool(op: str, input, norm_type, window):
+    """(sum over the window of x^p)^(1/p), computed as torch does: from an average pool.
+
+        y = (sign(a) * relu(|a|) * prod(kernel))^(1/p),   a = avg_pool(x^p, kernel, stride)
+
+    The sign/relu pair makes the gradient zero where the window sum is zero. (Errors of the
+    pooling inside name it, ``max_pool2d``/``avg_pool2d``, as torch's do.)
+    """
+    n = window.ndim
+    if norm_type == float("inf"):
+        return max_pool(f"max_pool{n}d", input.abs(), window)
+    if norm_type == -float("inf"):
+        return -max_pool(f"max_pool{n}d", -input.abs(), window)
+    if norm_type == 0:
+        raise ZeroDivisionError(f"{op}: norm_type must not be 0 (the result is a 1/norm_type power)")
+    a = avg_pool(f"avg_pool{n}d", input.pow(norm_type), window)
+    return (a.sign() * a.abs().relu()).mul(int(np.prod(window.kernel))).pow(1.0 / norm_type)
+
+
+def max_unpool(op: str, input, indices, window, output_size=None):
+    """Max unpooling over ``window`` (``_args.unpool_window``): F.max_unpool*d's and
+    MaxUnpool*d's path. The output size is the transposed size of the window (or
+    ``output_size``, within ``stride`` of it)."""
+    n = window.ndim
+    ndim = len(input.shape)
+    if ndim not in (n + 1, n + 2):
+        layout = _args.LAYOUT[n]
+        raise RuntimeError(f"{op}: expected a {n + 1}D (C, {layout}) or {n + 2}D (N, C, {layout}) "
+                           f"input, got input of shape {_args.shape_text(input)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{op}: expected indices of the input's shape {_args.shape_text(input)}, "
+                           f"got indices of shape {_args.shape_text(indices)}")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(f"{op}: expected int64 indices (as max_pool returns), "
+                           f"got {indices.dtype}")
+    out = _args.unpool_output_size(op, window, tuple(input.shape[-n:]), output_size)
+    plane = int(np.prod(out))
+    idx = indices._data
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
+        bad = int(idx.max()) if int(idx.max()) >= plane else int(idx.min())
+        raise RuntimeError(f"{op}: found an invalid max index {bad} (output planes are of size "
+                           f"{'x'.join(str(v) for v in out)})")
+    return MaxUnpool.apply(input, indices, out_spatial=out)
 
 
 # -- max pooling -------------------------------------------------------------------------------
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    _check_input(op, input, n)
-    kernel, stride, padding, dilation = _window_args(op, n, kernel_size, stride, padding, dilation)
-    windows = _sliding(op, input, n, kernel, stride, padding, dilation, ceil_mode)
-    return MaxPool.apply(input, windows=windows, return_indices=bool(return_indices))
+    _args.pool_input(op, input, n)
+    window = _args.pool_window(op, n, kernel_size, stride, padding, dilation, ceil_mode)
+    return max_pool(op, input, window, return_indices)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -174,15 +183,11 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
-    _check_input(op, input, n)
+    _args.pool_input(op, input, n)
     _check_floating(op, input, also_int64=True)
-    kernel, stride, padding, _ = _window_args(op, n, kernel_size, stride, padding, 1)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError(f"{op}: divisor_override must not be zero")
-    windows = _sliding(op, input, n, kernel, stride, padding, (1,) * n, ceil_mode)
-    divisor = kernels.avg_pool_divisor(windows, kernel, stride, padding, bool(count_include_pad),
-                                       divisor_override, dtype=input._data.dtype)
-    return AvgPool.apply(input, windows=windows, divisor=divisor)
+    window = _args.pool_window(op, n, kernel_size, stride, padding, 1, ceil_mode)
+    _args.divisor_override(op, divisor_override)
+    return avg_pool(op, input, window, count_include_pad, divisor_override)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -214,27 +219,11 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 # -- adaptive pooling --------------------------------------------------------------------------
 
-def _adaptive_output_size(op, n, input, output_size) -> tuple:
-    """``output_size`` as an n-tuple; None entries keep the input's size."""
-    if output_size is None or isinstance(output_size, (int, np.integer)):
-        items = (output_size,) * n
-    else:
-        items = tuple(output_size)
-        if len(items) != n:
-            raise RuntimeError(f"{op}: output_size must have {n} elements, got {output_size!r}")
-    spatial = input.shape[-n:]
-    sizes = tuple(int(spatial[i]) if v is None else v for i, v in enumerate(items))
-    if not all(isinstance(v, (int, np.integer)) for v in sizes) or any(v < 0 for v in sizes):
-        raise RuntimeError(f"{op}: output_size must be non-negative ints (or None), "
-                           f"got {output_size!r}")
-    return tuple(int(v) for v in sizes)
-
-
 def _adaptive_windows(op, n, input, output_size):
-    _check_input(op, input, n)
+    _args.pool_input(op, input, n)
     _check_floating(op, input)
-    out = _adaptive_output_size(op, n, input, output_size)
-    return kernels.adaptive_windows(tuple(input.shape[-n:]), out)
+    spatial = tuple(input.shape[-n:])
+    return kernels.adaptive_windows(spatial, _args.adaptive_output_size(op, n, spatial, output_size))
 
 
 def _adaptive_node_name(kind: str, n: int, out_spatial) -> str:
@@ -311,53 +300,8 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
 
 # -- max unpooling -----------------------------------------------------------------------------
 
-def _unpool_output_size(op, n, input, kernel, stride, padding, output_size) -> tuple:
-    """The default ``(in-1)*s + k - 2p``, or ``output_size`` if it is within ``stride`` of it."""
-    spatial = input.shape[-n:]
-    default = tuple((i - 1) * s + k - 2 * p for i, s, k, p in zip(spatial, stride, kernel, padding))
-    if output_size is None:
-        sizes = default
-    else:
-        sizes = tuple(int(v) for v in output_size)
-        if len(sizes) == n + 2:
-            sizes = sizes[2:]
-        if len(sizes) != n:
-            raise ValueError(f"{op}: output_size should have {n} or {n + 2} elements, "
-                             f"got {tuple(output_size)}")
-        for d in range(n):
-            low, high = default[d] - stride[d], default[d] + stride[d]
-            if not low < sizes[d] < high:
-                raise ValueError(
-                    f"{op}: invalid output_size {tuple(output_size)}: dim {d} must be strictly "
-                    f"between {low} and {high} (the default is {default[d]})")
-    if any(v <= 0 for v in sizes):
-        raise ValueError(f"{op}: output size must be positive, got {sizes}")
-    return sizes
-
-
 def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size):
-    ndim = len(input.shape)
-    if ndim not in (n + 1, n + 2):
-        layout = _LAYOUT[n]
-        raise RuntimeError(f"{op}: expected a {n + 1}D (C, {layout}) or {n + 2}D (N, C, {layout}) "
-                           f"input, got input of shape {_shape(input)}")
-    if tuple(indices.shape) != tuple(input.shape):
-        raise RuntimeError(f"{op}: expected indices of the input's shape {_shape(input)}, "
-                           f"got indices of shape {_shape(indices)}")
-    if indices._data.dtype != np.int64:
-        raise RuntimeError(f"{op}: expected int64 indices (as max_pool returns), "
-                           f"got {indices.dtype}")
-    kernel = _ntuple(kernel_size, n, op, "kernel_size")
-    stride = kernel if stride is None else _ntuple(stride, n, op, "stride")
-    padding = _ntuple(padding, n, op, "padding")
-    out = _unpool_output_size(op, n, input, kernel, stride, padding, output_size)
-    plane = int(np.prod(out))
-    idx = indices._data
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
-        bad = int(idx.max()) if int(idx.max()) >= plane else int(idx.min())
-        raise RuntimeError(f"{op}: found an invalid max index {bad} (output planes are of size "
-                           f"{'x'.join(str(v) for v in out)})")
-    return MaxUnpool.apply(input, indices, out_spatial=out)
+    return max_unpool(op, input, indices, _args.unpool_window(op, n, kernel_size, stride, padding), output_size)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -384,38 +328,21 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 # -- power-average (LP) pooling ----------------------------------------------------------------
 
-def _lp_pool(op, n, pool_max, pool_avg, input, norm_type, kernel_size, stride, ceil_mode):
-    """(sum over the window of x^p)^(1/p), computed as torch does: from an average pool.
-
-        y = (sign(a) * relu(|a|) * prod(kernel))^(1/p),   a = avg_pool(x^p, kernel, stride)
-
-    The sign/relu pair makes the gradient zero where the window sum is zero.
-    """
-    if norm_type == float("inf"):
-        return pool_max(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
-    if norm_type == -float("inf"):
-        return -pool_max(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
-    if norm_type == 0:
-        raise ZeroDivisionError(f"{op}: norm_type must not be 0 (the result is a 1/norm_type power)")
-    from ... import sign
-    kernel = _ntuple(kernel_size, n, op, "kernel_size")
-    a = pool_avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
-    return (sign(a) * a.abs().relu()).mul(int(np.prod(kernel))).pow(1.0 / norm_type)
+def _lp_pool(op, n, input, norm_type, kernel_size, stride, ceil_mode):
+    window = _args.pool_window(op, n, kernel_size, stride, 0, 1, ceil_mode)
+    return lp_pool(op, input, norm_type, window)
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling: ``(sum_window x^p)^(1/p)`` over windows of length kernel_size."""
-    return _lp_pool("lp_pool1d", 1, max_pool1d, avg_pool1d, input, norm_type, kernel_size,
-                    stride, ceil_mode)
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling over ``kh x kw`` windows (p = inf is max pooling of |x|)."""
-    return _lp_pool("lp_pool2d", 2, max_pool2d, avg_pool2d, input, norm_type, kernel_size,
-                    stride, ceil_mode)
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling over ``kd x kh x kw`` windows."""
-    return _lp_pool("lp_pool3d", 3, max_pool3d, avg_pool3d, input, norm_type, kernel_size,
-                    stride, ceil_mode)
+    return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)

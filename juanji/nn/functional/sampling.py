@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ...kernels import resample as kernels
-from ...kernels.sizes import window_output_size
-from ...ops.resample import Fold, Interpolate, PixelShuffle, PixelUnshuffle, Unfold
+from ...kernels.conv import conv_geometry
+from ...ops.conv import Fold, Unfold
+from ...ops.resample import Interpolate, PixelShuffle, PixelUnshuffle
+from . import _args
 from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
-from ._args import shape_text as _shape
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "unfold", "fold",
            "pixel_shuffle", "pixel_unshuffle"]
@@ -45,9 +44,6 @@ __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "
 _INTERPOLATING = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _NEAREST = ("nearest", "nearest-exact", "area")
 
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 # -- interpolate -------------------------------------------------------------------------------
@@ -68,15 +64,15 @@ def _interpolate_sizes(input, size, scale_factor, recompute_scale_factor, mode):
         if len(sizes) != dim:
             raise ValueError(
                 f"interpolate: size must have one entry per spatial dim: input with spatial dims "
-                f"{spatial} (shape {_shape(input)}), got size {size!r}")
-        if not all(_is_int(v) for v in sizes):
+                f"{spatial} (shape {_args.shape_text(input)}), got size {size!r}")
+        if not all(_args.is_int(v) for v in sizes):
             raise TypeError(f"interpolate: size must be ints, got {size!r}")
         return [int(v) for v in sizes], [None] * dim
     factors = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * dim
     if len(factors) != dim:
         raise ValueError(
             f"interpolate: scale_factor must have one entry per spatial dim: input with spatial "
-            f"dims {spatial} (shape {_shape(input)}), got scale_factor {scale_factor!r}")
+            f"dims {spatial} (shape {_args.shape_text(input)}), got scale_factor {scale_factor!r}")
     factors = [float(f) for f in factors]
     sizes = [math.floor(n * f) for n, f in zip(spatial, factors)]
     # area mode always works from the integer size, like an explicit size
@@ -101,11 +97,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ndim = len(input.shape)
     if antialias and not (mode in ("bilinear", "bicubic") and ndim == 4):
         raise ValueError("interpolate: the anti-alias option is restricted to bilinear and bicubic modes and "
-                         f"requires a 4-D tensor as input, got mode={mode!r} and an input of shape {_shape(input)}")
+                         f"requires a 4-D tensor as input, got mode={mode!r} and an input of shape {_args.shape_text(input)}")
     if ndim not in (3, 4, 5):
         raise NotImplementedError(
             f"interpolate: expected a 3D, 4D or 5D (N, C, *spatial) input, got input of shape "
-            f"{_shape(input)} (mode {mode!r})")
+            f"{_args.shape_text(input)} (mode {mode!r})")
     if mode in _INTERPOLATING and ndim != _INTERPOLATING[mode]:
         raise NotImplementedError(f"interpolate: got {ndim}D input, but {mode} mode needs "
                                   f"{_INTERPOLATING[mode]}D input")
@@ -161,33 +157,49 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 # -- unfold / fold -----------------------------------------------------------------------------
 
-def _pair(value, op, arg) -> tuple:
-    if _is_int(value):
-        return (int(value), int(value))
-    items = tuple(value)
-    if len(items) == 1:
-        items = items * 2
-    if len(items) != 2 or not all(_is_int(v) for v in items):
-        raise RuntimeError(f"{op}: {arg} must be an int or a tuple of 2 ints, got {value!r}")
-    return tuple(int(v) for v in items)
+def unfold_blocks(op: str, input, window):
+    """``unfold`` over a validated 2-d ``window`` (``_args.block_window``): F.unfold's and
+    nn.Unfold's path. The Op gets the window's geometry over this input: unfold is a
+    convolution with an identity weight of ``C*kh*kw`` output channels."""
+    ndim = len(input.shape)
+    if ndim not in (3, 4) or any(n == 0 for n in input.shape[ndim - 3:]):
+        raise RuntimeError(f"{op}: expected a 3D (C, H, W) or 4D (N, C, H, W) input with "
+                           f"non-zero channel and spatial sizes, got input of shape {_args.shape_text(input)}")
+    size = tuple(input.shape[-2:])
+    blocks = window.output_spatial(size)
+    if min(blocks) < 1:
+        raise RuntimeError(
+            f"{op}: input of spatial size {size} with kernel_size={window.kernel}, dilation={window.dilation}, "
+            f"padding={window.pad_lo}, stride={window.stride} gives {blocks} blocks; each must be at least one")
+    batched = input if ndim == 4 else input.unsqueeze(0)
+    channels = batched.shape[1]
+    geometry = conv_geometry(window, batched.shape, channels * window.kernel[0] * window.kernel[1])
+    cols = Unfold.apply(batched, geometry=geometry)
+    return cols if ndim == 4 else cols.squeeze(0)
 
 
-def _block_args(op, kernel_size, dilation, padding, stride):
-    kernel = _pair(kernel_size, op, "kernel_size")
-    dilation = _pair(dilation, op, "dilation")
-    padding = _pair(padding, op, "padding")
-    stride = _pair(stride, op, "stride")
-    for arg, values in (("kernel_size", kernel), ("dilation", dilation), ("stride", stride)):
-        if min(values) <= 0:
-            raise RuntimeError(f"{op}: {arg} must be greater than zero, got {arg}={values}")
-    if min(padding) < 0:
-        raise RuntimeError(f"{op}: padding must be non-negative, got padding={padding}")
-    return kernel, dilation, padding, stride
-
-
-def _blocks(size, kernel, dilation, padding, stride) -> tuple:
-    return tuple(window_output_size(n, k, s, p, p, d)
-                 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
+def fold_blocks(op: str, input, output_size, window):
+    """``fold`` into ``output_size`` (validated, 2 ints) over a validated 2-d ``window``."""
+    ndim = len(input.shape)
+    if ndim not in (2, 3) or any(n == 0 for n in input.shape[ndim - 2:]):
+        raise RuntimeError(f"{op}: expected a 2D (C*kh*kw, L) or 3D (N, C*kh*kw, L) input with "
+                           f"non-zero sizes, got input of shape {_args.shape_text(input)}")
+    rows, length = input.shape[-2], input.shape[-1]
+    taps = window.kernel[0] * window.kernel[1]
+    if rows % taps:
+        raise RuntimeError(f"{op}: expected input.size({ndim - 2}) to be divisible by the product "
+                           f"of kernel_size {window.kernel}, got input of shape {_args.shape_text(input)}")
+    blocks = window.output_spatial(output_size)
+    if blocks[0] < 1 or blocks[1] < 1 or blocks[0] * blocks[1] != length:
+        raise RuntimeError(
+            f"{op}: output_size={output_size}, kernel_size={window.kernel}, dilation={window.dilation}, "
+            f"padding={window.pad_lo}, stride={window.stride} give {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]} blocks, but the input has {length} "
+            f"(input of shape {_args.shape_text(input)})")
+    batched = input if ndim == 3 else input.unsqueeze(0)
+    geometry = conv_geometry(window, (batched.shape[0], rows // taps) + tuple(output_size), rows)
+    out = Fold.apply(batched, geometry=geometry)
+    return out if ndim == 3 else out.squeeze(0)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -195,22 +207,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
     Output ``(N, C*kh*kw, L)``; row ``c*kh*kw + i*kw + j`` holds tap ``(i, j)`` of channel ``c``.
     """
-    kernel, dilation, padding, stride = _block_args("unfold", kernel_size, dilation, padding,
-                                                    stride)
-    ndim = len(input.shape)
-    if ndim not in (3, 4) or any(n == 0 for n in input.shape[ndim - 3:]):
-        raise RuntimeError(f"unfold: expected a 3D (C, H, W) or 4D (N, C, H, W) input with "
-                           f"non-zero channel and spatial sizes, got input of shape {_shape(input)}")
-    size = tuple(input.shape[-2:])
-    blocks = _blocks(size, kernel, dilation, padding, stride)
-    if min(blocks) < 1:
-        raise RuntimeError(
-            f"unfold: input of spatial size {size} with kernel_size={kernel}, dilation={dilation}, "
-            f"padding={padding}, stride={stride} gives {blocks} blocks; each must be at least one")
-    batched = input if ndim == 4 else input.unsqueeze(0)
-    cols = Unfold.apply(batched, kernel_size=kernel, dilation=dilation, padding=padding,
-                        stride=stride)
-    return cols if ndim == 4 else cols.squeeze(0)
+    window = _args.block_window("unfold", kernel_size, dilation, padding, stride)
+    return unfold_blocks("unfold", input, window)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -219,27 +217,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     Overlapping blocks are summed, so ``fold(unfold(x))`` multiplies each pixel by the number of
     blocks that cover it.
     """
-    output_size = _pair(output_size, "fold", "output_size")
-    kernel, dilation, padding, stride = _block_args("fold", kernel_size, dilation, padding, stride)
-    ndim = len(input.shape)
-    if ndim not in (2, 3) or any(n == 0 for n in input.shape[ndim - 2:]):
-        raise RuntimeError(f"fold: expected a 2D (C*kh*kw, L) or 3D (N, C*kh*kw, L) input with "
-                           f"non-zero sizes, got input of shape {_shape(input)}")
-    rows, length = input.shape[-2], input.shape[-1]
-    if rows % (kernel[0] * kernel[1]):
-        raise RuntimeError(f"fold: expected input.size({ndim - 2}) to be divisible by the product "
-                           f"of kernel_size {kernel}, got input of shape {_shape(input)}")
-    blocks = _blocks(output_size, kernel, dilation, padding, stride)
-    if blocks[0] < 1 or blocks[1] < 1 or blocks[0] * blocks[1] != length:
-        raise RuntimeError(
-            f"fold: output_size={output_size}, kernel_size={kernel}, dilation={dilation}, "
-            f"padding={padding}, stride={stride} give {blocks[0]} * {blocks[1]} = "
-            f"{blocks[0] * blocks[1]} blocks, but the input has {length} "
-            f"(input of shape {_shape(input)})")
-    batched = input if ndim == 3 else input.unsqueeze(0)
-    out = Fold.apply(batched, output_size=output_size, kernel_size=kernel, dilation=dilation,
-                     padding=padding, stride=stride)
-    return out if ndim == 3 else out.squeeze(0)
+    output_size = _args.int_tuple("fold", "output_size", output_size, 2)
+    window = _args.block_window("fold", kernel_size, dilation, padding, stride)
+    return fold_blocks("fold", input, output_size, window)
 
 
 # -- pixel shuffle -----------------------------------------------------------------------------
@@ -249,13 +229,13 @@ def pixel_shuffle(input, upscale_factor):
     r = int(upscale_factor)
     if len(input.shape) < 3:
         raise RuntimeError(f"pixel_shuffle: expected an input with at least 3 dims (*, C, H, W), "
-                           f"got input of shape {_shape(input)}")
+                           f"got input of shape {_args.shape_text(input)}")
     if r <= 0:
         raise RuntimeError(f"pixel_shuffle: upscale_factor must be positive, got {upscale_factor}")
     if input.shape[-3] % (r * r):
         raise RuntimeError(f"pixel_shuffle: expected the channel dim (size {input.shape[-3]}) to "
                            f"be divisible by upscale_factor**2 = {r * r}, got input of shape "
-                           f"{_shape(input)}")
+                           f"{_args.shape_text(input)}")
     return PixelShuffle.apply(input, factor=r)
 
 
@@ -264,7 +244,7 @@ def pixel_unshuffle(input, downscale_factor):
     r = int(downscale_factor)
     if len(input.shape) < 3:
         raise RuntimeError(f"pixel_unshuffle: expected an input with at least 3 dims (*, C, H, W), "
-                           f"got input of shape {_shape(input)}")
+                           f"got input of shape {_args.shape_text(input)}")
     if r <= 0:
         raise RuntimeError(f"pixel_unshuffle: downscale_factor must be positive, got "
                            f"{downscale_factor}")
@@ -272,5 +252,5 @@ def pixel_unshuffle(input, downscale_factor):
         if input.shape[axis] % r:
             raise RuntimeError(f"pixel_unshuffle: expected the {name} (size {input.shape[axis]}) "
                                f"to be divisible by downscale_factor={r}, got input of shape "
-                               f"{_shape(input)}")
+                               f"{_args.shape_text(input)}")
     return PixelUnshuffle.apply(input, factor=r)

@@ -23,95 +23,80 @@ bias from the same range.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from ... import creation
 from .. import functional as F
 from .. import init
-from ..functional.conv import _ntuple, same_or_valid_padding
+from ..functional import _args
+from ..functional import conv as conv_functions
 from ..parameter import Parameter
-from .module import Module
+from ._window import KeepsWindow
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
-_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
-
-class _ConvNd(Module):
-    """What every convolution layer shares: argument checks, parameters, init and repr."""
-
-    n_spatial = 0
-    _function = None
+class _ConvNd(KeepsWindow):
+    """What every convolution layer shares: argument checks, the kept Window (see
+    ``_window.py``: built from ``kernel_size``, ``stride``, ``padding``, ``dilation``,
+    ``output_padding``), parameters, init and repr."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
                  output_padding, groups, bias, padding_mode, device=None, dtype=None):
         super().__init__()
         name, n = type(self).__name__, self.n_spatial
-        kernel_size = _ntuple(name, "kernel_size", kernel_size, n)
-        stride = _ntuple(name, "stride", stride, n)
-        dilation = _ntuple(name, "dilation", dilation, n)
-        output_padding = _ntuple(name, "output_padding", output_padding, n)
         self._check(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
                     output_padding, groups, padding_mode)
+        window = _args.conv_window(name, n, kernel_size, stride, padding, dilation, transposed=transposed,
+                                   output_padding=output_padding, at_construction=True)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding if isinstance(padding, str) else _ntuple(name, "padding", padding, n)
-        self.dilation = dilation
+        self.kernel_size = window.kernel
+        self.stride = window.stride
+        self.padding = padding if isinstance(padding, str) else window.pad_lo
+        self.dilation = window.dilation
         self.transposed = transposed
-        self.output_padding = output_padding
+        self.output_padding = window.output_padding
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad's argument for the non-zero padding modes: (lo, hi) pairs, last dim first
-        pairs = (same_or_valid_padding(name, padding, kernel_size, stride, dilation)
-                 if isinstance(padding, str) else tuple((p, p) for p in self.padding))
-        self._reversed_padding_repeated_twice = [amount for pair in reversed(pairs) for amount in pair]
+        self._reversed_padding_repeated_twice = [amount for pair in reversed(window.padding_pairs)
+                                                 for amount in pair]
         if transposed:
-            shape = (in_channels, out_channels // groups, *kernel_size)
+            shape = (in_channels, out_channels // groups, *window.kernel)
         else:
-            shape = (out_channels, in_channels // groups, *kernel_size)
+            shape = (out_channels, in_channels // groups, *window.kernel)
         self.weight = Parameter(creation.empty(shape, dtype=dtype, device=device))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        self._keep_window(window)
 
     def _check(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
-               output_padding, groups, padding_mode):
-        name = type(self).__name__
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive integer, got {arg}={value!r}")
-        if in_channels % groups != 0:
-            raise ValueError(f"{name}: in_channels must be divisible by groups, got in_channels={in_channels} "
-                             f"and groups={groups}")
-        if out_channels % groups != 0:
-            raise ValueError(f"{name}: out_channels must be divisible by groups, got out_channels={out_channels} "
-                             f"and groups={groups}")
-        for arg, values in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-            if any(v <= 0 for v in values):
-                raise ValueError(f"{name}: {arg} must be positive, got {arg}={values}")
-        if isinstance(padding, str):
-            if transposed:
-                raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: invalid padding string {padding!r}, expected 'valid' or 'same'")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions, "
-                                 f"got stride={stride}")
-        elif any(p < 0 for p in _ntuple(name, "padding", padding, self.n_spatial)):
-            raise ValueError(f"{name}: padding must be non-negative, got padding={padding}")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, "
-                             f"but got padding_mode={padding_mode!r}")
-        if transposed:
-            if padding_mode != "zeros":
-                raise ValueError(f'{name}: only "zeros" padding mode is supported, got {padding_mode!r}')
-            if any(p < 0 or p >= max(s, d) for p, s, d in zip(output_padding, stride, dilation)):
-                raise ValueError(f"{name}: output_padding must be non-negative and smaller than either stride "
-                                 f"or dilation, got output_padding={output_padding}, stride={stride}, "
-                                 f"dilation={dilation}")
+               output_padding, groups, padding_mode) -> None:
+        """What torch's constructor checks itself (``ValueError``); the window's arguments are
+        checked when the Window is built. (The lazy layers override this: their in_channels
+        comes with the first input.)"""
+        _args.conv_layer_arguments(type(self).__name__, in_channels, out_channels, groups, padding_mode,
+                                   transposed)
+
+    def _window_arguments(self) -> tuple:
+        return (self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding)
+
+    def _window_for(self, weight):
+        """The kept Window, or, for a weight of another kernel size than the layer's (torch takes
+        the kernel from the weight), a Window built for it."""
+        window = self._window()
+        if tuple(weight.shape[2:]) != window.kernel:
+            return self._make_window(self._op, (tuple(weight.shape[2:]),) + self._window_arguments()[1:], False)
+        return window
+
+    def _make_window(self, op, arguments, at_construction):
+        kernel, stride, padding, dilation, output_padding = arguments
+        return _args.conv_window(op, self.n_spatial, kernel, stride, padding, dilation, transposed=self.transposed,
+                                 output_padding=output_padding, at_construction=at_construction)
 
     def reset_parameters(self) -> None:
         # kaiming_uniform_ with a=sqrt(5) gives gain sqrt(1/3), so bound = 1/sqrt(fan_in)
@@ -147,11 +132,11 @@ class _Conv(_ConvNd):
                          0, groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        conv = type(self)._function
+        window = self._window_for(weight)
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
-        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+            return conv_functions.convolution(self._op, padded, weight, bias, window.unpadded(), self.groups)
+        return conv_functions.convolution(self._op, input, weight, bias, window, self.groups)
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
@@ -161,21 +146,21 @@ class Conv1d(_Conv):
     """1-d convolution over ``(N, C_in, L)``: ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1``."""
 
     n_spatial = 1
-    _function = staticmethod(F.conv1d)
+    _op = "conv1d"
 
 
 class Conv2d(_Conv):
     """2-d convolution over ``(N, C_in, H, W)``, each spatial dim as in Conv1d."""
 
     n_spatial = 2
-    _function = staticmethod(F.conv2d)
+    _op = "conv2d"
 
 
 class Conv3d(_Conv):
     """3-d convolution over ``(N, C_in, D, H, W)``, each spatial dim as in Conv1d."""
 
     n_spatial = 3
-    _function = staticmethod(F.conv3d)
+    _op = "conv3d"
 
 
 class _ConvTranspose(_ConvNd):
@@ -191,49 +176,30 @@ class _ConvTranspose(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True,
                          output_padding, groups, bias, padding_mode, device, dtype)
 
-    def _output_padding(self, input, output_size):
-        if output_size is None:
-            return self.output_padding
-        n = self.n_spatial
-        name = type(self).__name__
-        non_spatial = 2 if input.dim() == n + 2 else 1
-        output_size = [int(v) for v in output_size]
-        if len(output_size) == non_spatial + n:
-            output_size = output_size[non_spatial:]
-        if len(output_size) != n:
-            raise ValueError(f"{name}: for {input.dim()}D input, output_size must have {n} or {non_spatial + n} "
-                             f"elements (got {len(output_size)})")
-        spatial = tuple(input.shape[-n:])
-        smallest = [(size - 1) * s - 2 * p + d * (k - 1) + 1 for size, s, p, d, k
-                    in zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
-        largest = [low + s - 1 for low, s in zip(smallest, self.stride)]
-        if any(not low <= size <= high for size, low, high in zip(output_size, smallest, largest)):
-            raise ValueError(f"{name}: requested an output size of {output_size}, but valid sizes range from "
-                             f"{smallest} to {largest} (for an input of {list(spatial)})")
-        return tuple(size - low for size, low in zip(output_size, smallest))
-
     def forward(self, input, output_size=None):
-        output_padding = self._output_padding(input, output_size)
-        return type(self)._function(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                    self.groups, self.dilation)
+        window = self._window_for(self.weight)
+        if output_size is not None:
+            output_padding = _args.transposed_output_padding(type(self).__name__, window, input, output_size)
+            window = replace(window, output_padding=output_padding)
+        return conv_functions.conv_transpose(self._op, input, self.weight, self.bias, window, self.groups)
 
 
 class ConvTranspose1d(_ConvTranspose):
     """1-d transposed convolution: ``L_out = (L-1)s - 2p + d(k-1) + output_padding + 1``."""
 
     n_spatial = 1
-    _function = staticmethod(F.conv_transpose1d)
+    _op = "conv_transpose1d"
 
 
 class ConvTranspose2d(_ConvTranspose):
     """2-d transposed convolution, each spatial dim as in ConvTranspose1d."""
 
     n_spatial = 2
-    _function = staticmethod(F.conv_transpose2d)
+    _op = "conv_transpose2d"
 
 
 class ConvTranspose3d(_ConvTranspose):
     """3-d transposed convolution, each spatial dim as in ConvTranspose1d."""
 
     n_spatial = 3
-    _function = staticmethod(F.conv_transpose3d)
+    _op = "conv_transpose3d"

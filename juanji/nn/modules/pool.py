@@ -8,7 +8,9 @@ number of spatial dims. Shapes: ``(N, C, *spatial)`` or ``(C, *spatial)`` in and
 from __future__ import annotations
 
 from .. import functional as F
-from ..functional.pool import _ntuple, _window_args
+from ..functional import _args
+from ..functional import pool as pool_functions
+from ._window import KeepsWindow
 from .module import Module
 
 __all__ = [
@@ -19,27 +21,28 @@ __all__ = [
 ]
 
 
-class _MaxPoolNd(Module):
+class _MaxPoolNd(KeepsWindow):
     """Max over sliding windows; ``stride`` defaults to ``kernel_size``."""
-
-    n_spatial = 0
-    _function = None
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
-        _window_args(type(self).__name__, self.n_spatial, kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
+        self._keep_window()
+
+    def _window_arguments(self) -> tuple:
+        return self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+
+    def _make_window(self, op, arguments, at_construction):
+        return _args.pool_window(op, self.n_spatial, *arguments)
 
     def forward(self, input):
-        return type(self)._function(input, self.kernel_size, self.stride, self.padding,
-                                    self.dilation, ceil_mode=self.ceil_mode,
-                                    return_indices=self.return_indices)
+        return pool_functions.max_pool(self._op, input, self._window(), self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -50,27 +53,38 @@ class MaxPool1d(_MaxPoolNd):
     """Max pooling over a ``(N, C, L)`` input: ``L_out = floor((L + 2p - d(k-1) - 1)/s) + 1``."""
 
     n_spatial = 1
-    _function = staticmethod(F.max_pool1d)
+    _op = "max_pool1d"
 
 
 class MaxPool2d(_MaxPoolNd):
     """Max pooling over a ``(N, C, H, W)`` input, each spatial dim as in MaxPool1d."""
 
     n_spatial = 2
-    _function = staticmethod(F.max_pool2d)
+    _op = "max_pool2d"
 
 
 class MaxPool3d(_MaxPoolNd):
     """Max pooling over a ``(N, C, D, H, W)`` input, each spatial dim as in MaxPool1d."""
 
     n_spatial = 3
-    _function = staticmethod(F.max_pool3d)
+    _op = "max_pool3d"
 
 
-class _AvgPoolNd(Module):
+class _AvgPoolNd(KeepsWindow):
     """Mean over sliding windows; see ``F.avg_pool2d`` for the divisor rules."""
 
-    n_spatial = 0
+    divisor_override = None
+
+    def _window_arguments(self) -> tuple:
+        return self.kernel_size, self.stride, self.padding, self.ceil_mode
+
+    def _make_window(self, op, arguments, at_construction):
+        kernel_size, stride, padding, ceil_mode = arguments
+        return _args.pool_window(op, self.n_spatial, kernel_size, stride, padding, 1, ceil_mode)
+
+    def forward(self, input):
+        return pool_functions.avg_pool(self._op, input, self._window(), self.count_include_pad,
+                                       self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -80,78 +94,69 @@ class AvgPool1d(_AvgPoolNd):
     """Average pooling over a ``(N, C, L)`` input (no divisor_override, as in torch)."""
 
     n_spatial = 1
+    _op = "avg_pool1d"
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
-        _window_args("AvgPool1d", 1, kernel_size, stride, padding, 1)
+        window = _args.pool_window("AvgPool1d", 1, kernel_size, stride, padding, 1, ceil_mode)
         # torch stores AvgPool1d's arguments as 1-tuples
-        self.kernel_size = _ntuple(kernel_size, 1, "AvgPool1d", "kernel_size")
-        self.stride = _ntuple(stride if stride is not None else kernel_size, 1, "AvgPool1d",
-                              "stride")
-        self.padding = _ntuple(padding, 1, "AvgPool1d", "padding")
+        self.kernel_size = window.kernel
+        self.stride = window.stride
+        self.padding = window.pad_lo
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
-
-    def forward(self, input):
-        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+        self._keep_window(window)
 
 
 class _AvgPool23d(_AvgPoolNd):
-    _function = None
-
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
-        name = type(self).__name__
-        _window_args(name, self.n_spatial, kernel_size, stride, padding, 1)
-        if divisor_override is not None and divisor_override == 0:
-            raise RuntimeError(f"{name}: divisor_override must not be zero")
+        _args.divisor_override(type(self).__name__, divisor_override)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
-
-    def forward(self, input):
-        return type(self)._function(input, self.kernel_size, self.stride, self.padding,
-                                    self.ceil_mode, self.count_include_pad,
-                                    self.divisor_override)
+        self._keep_window()
 
 
 class AvgPool2d(_AvgPool23d):
     """Average pooling over a ``(N, C, H, W)`` input."""
 
     n_spatial = 2
-    _function = staticmethod(F.avg_pool2d)
+    _op = "avg_pool2d"
 
 
 class AvgPool3d(_AvgPool23d):
     """Average pooling over a ``(N, C, D, H, W)`` input."""
 
     n_spatial = 3
-    _function = staticmethod(F.avg_pool3d)
+    _op = "avg_pool3d"
 
 
-class _LPPoolNd(Module):
+class _LPPoolNd(KeepsWindow):
     """Power-average pooling ``(sum_window x^p)^(1/p)``."""
-
-    n_spatial = 0
-    _function = None
 
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
-        _window_args(type(self).__name__, self.n_spatial, kernel_size, stride, 0, 1)
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride
         self.ceil_mode = ceil_mode
+        self._keep_window()
+
+    def _window_arguments(self) -> tuple:
+        return self.kernel_size, self.stride, self.ceil_mode
+
+    def _make_window(self, op, arguments, at_construction):
+        kernel_size, stride, ceil_mode = arguments
+        return _args.pool_window(op, self.n_spatial, kernel_size, stride, 0, 1, ceil_mode)
 
     def forward(self, input):
-        return type(self)._function(input, float(self.norm_type), self.kernel_size, self.stride,
-                                    self.ceil_mode)
+        return pool_functions.lp_pool(self._op, input, float(self.norm_type), self._window())
 
     def extra_repr(self) -> str:
         return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
@@ -160,35 +165,38 @@ class _LPPoolNd(Module):
 
 class LPPool1d(_LPPoolNd):
     n_spatial = 1
-    _function = staticmethod(F.lp_pool1d)
+    _op = "lp_pool1d"
 
 
 class LPPool2d(_LPPoolNd):
     n_spatial = 2
-    _function = staticmethod(F.lp_pool2d)
+    _op = "lp_pool2d"
 
 
 class LPPool3d(_LPPoolNd):
     n_spatial = 3
-    _function = staticmethod(F.lp_pool3d)
+    _op = "lp_pool3d"
 
 
-class _MaxUnpoolNd(Module):
+class _MaxUnpoolNd(KeepsWindow):
     """Partial inverse of max pooling: ``forward(input, indices, output_size=None)``."""
-
-    n_spatial = 0
-    _function = None
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        name, n = type(self).__name__, self.n_spatial
-        self.kernel_size = _ntuple(kernel_size, n, name, "kernel_size")
-        self.stride = _ntuple(stride if stride is not None else kernel_size, n, name, "stride")
-        self.padding = _ntuple(padding, n, name, "padding")
+        window = _args.unpool_window(type(self).__name__, self.n_spatial, kernel_size, stride, padding)
+        self.kernel_size = window.kernel
+        self.stride = window.stride
+        self.padding = window.pad_lo
+        self._keep_window(window)
+
+    def _window_arguments(self) -> tuple:
+        return self.kernel_size, self.stride, self.padding
+
+    def _make_window(self, op, arguments, at_construction):
+        return _args.unpool_window(op, self.n_spatial, *arguments)
 
     def forward(self, input, indices, output_size=None):
-        return type(self)._function(input, indices, self.kernel_size, self.stride, self.padding,
-                                    output_size)
+        return pool_functions.max_unpool(self._op, input, indices, self._window(), output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -196,17 +204,17 @@ class _MaxUnpoolNd(Module):
 
 class MaxUnpool1d(_MaxUnpoolNd):
     n_spatial = 1
-    _function = staticmethod(F.max_unpool1d)
+    _op = "max_unpool1d"
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
     n_spatial = 2
-    _function = staticmethod(F.max_unpool2d)
+    _op = "max_unpool2d"
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
     n_spatial = 3
-    _function = staticmethod(F.max_unpool3d)
+    _op = "max_unpool3d"
 
 
 class _AdaptiveAvgPoolNd(Module):

@@ -1,11 +1,15 @@
 """Resampling modules (torch.nn surface): Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
 Unfold, Fold, PixelShuffle, PixelUnshuffle. Each calls the function of the same name in
-``nn.functional`` (see there for shapes and formulas).
+``nn.functional`` (see there for shapes and formulas); Unfold and Fold keep their Window
+(``_window.py``).
 """
 
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional import _args
+from ..functional import sampling
+from ._window import KeepsWindow
 from .module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold",
@@ -55,8 +59,10 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-class Unfold(Module):
+class Unfold(KeepsWindow):
     """im2col: ``(N, C, H, W) -> (N, C*kh*kw, L)``."""
+
+    _op = "unfold"
 
     def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
         super().__init__()
@@ -64,17 +70,26 @@ class Unfold(Module):
         self.dilation = dilation
         self.padding = padding
         self.stride = stride
+        self._keep_window()
+
+    def _window_arguments(self) -> tuple:
+        return self.kernel_size, self.dilation, self.padding, self.stride
+
+    def _make_window(self, op, arguments, at_construction):
+        return _args.block_window(op, *arguments)
 
     def forward(self, input):
-        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+        return sampling.unfold_blocks(self._op, input, self._window())
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
                 f"padding={self.padding}, stride={self.stride}")
 
 
-class Fold(Module):
+class Fold(KeepsWindow):
     """col2im: ``(N, C*kh*kw, L) -> (N, C, *output_size)``, summing overlaps."""
+
+    _op = "fold"
 
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
         super().__init__()
@@ -83,10 +98,18 @@ class Fold(Module):
         self.dilation = dilation
         self.padding = padding
         self.stride = stride
+        self._keep_window()
+
+    def _window_arguments(self) -> tuple:
+        return self.output_size, self.kernel_size, self.dilation, self.padding, self.stride
+
+    def _make_window(self, op, arguments, at_construction):
+        output_size, *block = arguments
+        return _args.int_tuple(op, "output_size", output_size, 2), _args.block_window(op, *block)
 
     def forward(self, input):
-        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
-                      self.stride)
+        output_size, window = self._window()
+        return sampling.fold_blocks(self._op, input, output_size, window)
 
     def extra_repr(self) -> str:
         return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "

@@ -15,7 +15,7 @@ With n = len(dataset) and K = num_replicas:
 
 Every rank computes the same permutation from ``seed + epoch`` without communication; call
 ``set_epoch(epoch)`` before each epoch for a new order. The permutation is torch's own, bit for
-bit (see ``_torch_randperm``), so juanji and torch read the same samples on every rank.
+bit (see ``juanji/kernels/randperm.py``), so juanji and torch read the same samples on every rank.
 
     >>> from juanji.utils.data import DistributedSampler
     >>> sampler = DistributedSampler(range(10), num_replicas=3, rank=0, shuffle=False)
@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from ._torch_randperm import torch_randperm
+from ...kernels.randperm import torch_randperm
 from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]

@@ -1,4 +1,5 @@
-"""torch.randperm(n, generator=torch.Generator().manual_seed(seed)) on the CPU, bit for bit.
+"""torch.randperm(n, generator=torch.Generator().manual_seed(seed)) on the CPU, bit for bit (a kernel:
+the Numba loops of DistributedSampler's shuffle, in kernels/ with every other compiled loop).
 
 ``DistributedSampler`` shuffles with a fresh torch generator seeded ``seed + epoch``, so ranks
 agree on one permutation without talking. To give the same index lists as torch (a run

@@ -1,9 +1,17 @@
-"""Numba loops behind the NumPy convolution: im2col and col2im (depthwise: ``_conv_depthwise``).
+"""im2col and col2im: the one implementation (Numba, NumPy arrays) behind the convolutions
+and ``F.unfold``/``F.fold`` (the portable array version for other backends is ``_conv_slices``;
+depthwise convolutions use their own direct loops, ``_conv_depthwise``).
 
 All loops see the 3-d ("lifted", see ``_conv_geometry``) form: arrays are ``(N, C, D, H, W)``
-channels-first, as the user holds them. The matrix products are done by BLAS (NumPy's
-``matmul``) in ``conv.py``; these loops only move data so that one large product can do the
-arithmetic.
+channels-first, as the user holds them, and the geometry is ``ConvGeometry.dims``. The matrix
+products are done by BLAS (NumPy's ``matmul``) in ``conv.py``; these loops only move data so
+that one large product can do the arithmetic.
+
+Where a column lives: entry ``(row, b, pos)`` (row = ``(c, kz, ky, kx)``, sample ``b`` of the
+chunk, output position ``pos``) is at ``row * row_stride + b * sample_stride + pos`` of a flat
+array. The convolution's chunk matrix ``cols (C*K, count*L)`` has ``row_stride = count*L`` and
+``sample_stride = L``; ``F.unfold``'s output ``(N, C*K, L)`` has ``row_stride = L`` and
+``sample_stride = C*K*L``. One loop serves both.
 
 Why channels-first columns ``cols[(c, kz, ky, kx), (b, oz, oy, ox)]``: a run of ``ox`` is a
 run of ``x`` along its last axis (contiguous at stride 1), so im2col and col2im are
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 from numba import njit, uint64
 
+from . import _dims
 from ._threads import run_tasks
 
 __all__ = ["im2col", "col2im"]
@@ -72,7 +81,7 @@ def _add_run(dst, dst_start, src, src_start, count):
 
 
 @njit(cache=True)
-def _im2col_task(row, x, n0, cols, dims):
+def _im2col_task(row, x, n0, count, flat_cols, dims, row_stride, sample_stride):
     """One row of :func:`im2col`: tap ``(kz, ky, kx)`` of one input channel, for every
     sample of the chunk, written front to back.
 
@@ -87,14 +96,14 @@ def _im2col_task(row, x, n0, cols, dims):
     wrapped around a row edge (which lie in the left/right padding) are zeroed afterwards.
     Otherwise every output row is copied on its own.
     """
-    out_d, out_h, out_w, k_d, k_h, k_w = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
-    s_d, s_h, s_w, d_d, d_h, d_w = dims[6], dims[7], dims[8], dims[9], dims[10], dims[11]
-    lo_d, lo_h, lo_w = dims[12], dims[13], dims[14]
+    out_d, out_h, out_w = _dims.out_size(dims)
+    k_d, k_h, k_w = _dims.kernel(dims)
+    s_d, s_h, s_w = _dims.stride(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
     depth, height, width = x.shape[2], x.shape[3], x.shape[4]
     area = out_h * out_w
     length = out_d * area
-    n_cols = cols.shape[1]
-    count = n_cols // length  # samples in this chunk
     taps = k_d * k_h * k_w
     c, tap = row // taps, row % taps
     kz, ky, kx = tap // (k_h * k_w), (tap // k_w) % k_h, tap % k_w
@@ -103,12 +112,11 @@ def _im2col_task(row, x, n0, cols, dims):
     x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
     start = kx * d_w - lo_w  # input column of output column 0 for this tap
     flat_x = x.reshape(-1)
-    flat_cols = cols.reshape(-1)
     volume = depth * height * width
     runs_join = s_w == 1 and s_h == 1 and out_w == width
     for b in range(count):
         plane = ((n0 + b) * x.shape[1] + c) * volume
-        base = row * n_cols + b * length
+        base = row * row_stride + b * sample_stride
         if z1 == z0 or y1 == y0 or x1 == x0:  # the tap sees only padding
             _fill_zero(flat_cols, base, length)
             continue
@@ -140,20 +148,19 @@ def _im2col_task(row, x, n0, cols, dims):
 
 
 @njit(cache=True)
-def _col2im_task(task, gcols, gx, n0, dims):
+def _col2im_task(task, flat_g, gx, n0, dims, row_stride, sample_stride):
     """One (sample, channel) plane of :func:`col2im`; tasks write disjoint planes."""
-    out_d, out_h, out_w, k_d, k_h, k_w = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
-    s_d, s_h, s_w, d_d, d_h, d_w = dims[6], dims[7], dims[8], dims[9], dims[10], dims[11]
-    lo_d, lo_h, lo_w = dims[12], dims[13], dims[14]
+    out_d, out_h, out_w = _dims.out_size(dims)
+    k_d, k_h, k_w = _dims.kernel(dims)
+    s_d, s_h, s_w = _dims.stride(dims)
+    d_d, d_h, d_w = _dims.dilation(dims)
+    lo_d, lo_h, lo_w = _dims.pad_lo(dims)
     channels = gx.shape[1]
     depth, height, width = gx.shape[2], gx.shape[3], gx.shape[4]
     taps = k_d * k_h * k_w
     area = out_h * out_w
-    length = out_d * area
-    n_cols = gcols.shape[1]
     b = task // channels
     c = task % channels
-    flat_g = gcols.reshape(-1)
     flat_gx = gx.reshape(-1)
     volume = depth * height * width
     plane = ((n0 + b) * channels + c) * volume
@@ -166,7 +173,7 @@ def _col2im_task(task, gcols, gx, n0, dims):
                 row = c * taps + (kz * k_h + ky) * k_w + kx
                 x0, x1 = _valid_outputs(kx * d_w, s_w, lo_w, width, out_w)
                 start = kx * d_w - lo_w
-                base = row * n_cols + b * length
+                base = row * row_stride + b * sample_stride
                 for oz in range(z0, z1):
                     iz = oz * s_d + kz * d_d - lo_d
                     for oy in range(y0, y1):
@@ -185,35 +192,37 @@ def _col2im_task(task, gcols, gx, n0, dims):
 # function as an argument, and caching matters, since compiling these loops takes seconds.)
 
 @njit(cache=True, nogil=True)
-def _im2col_rows(first, last, x, n0, cols, dims):
+def _im2col_rows(first, last, x, n0, count, cols, dims, row_stride, sample_stride):
     for row in range(first, last):
-        _im2col_task(row, x, n0, cols, dims)
+        _im2col_task(row, x, n0, count, cols, dims, row_stride, sample_stride)
 
 
 @njit(cache=True, nogil=True)
-def _col2im_planes(first, last, gcols, gx, n0, dims):
+def _col2im_planes(first, last, gcols, gx, n0, dims, row_stride, sample_stride):
     for plane in range(first, last):
-        _col2im_task(plane, gcols, gx, n0, dims)
+        _col2im_task(plane, gcols, gx, n0, dims, row_stride, sample_stride)
 
 
-def im2col(x, n0, cols, dims):
-    """Gather the windows of samples ``n0 ..`` of ``x (N, C, D, H, W)`` into ``cols (C*K, nb*L)``.
+def im2col(x, n0: int, count: int, cols, dims, row_stride: int, sample_stride: int) -> None:
+    """Gather the windows of samples ``n0 .. n0+count`` of ``x (N, C, D, H, W)`` into the flat
+    array ``cols`` (layout: see the module docstring):
 
-    ``cols[(c*Kd + kz)*Kh*Kw + ky*Kw + kx, b*L + (oz*oH + oy)*oW + ox]
+    ``cols[row * row_stride + b * sample_stride + (oz*oH + oy)*oW + ox]
     = x[n0+b, c, oz*s_d + kz*d_d - lo_d, oy*s_h + ky*d_h - lo_h, ox*s_w + kx*d_w - lo_w]``,
-    zero where that index falls in the padding. ``dims`` (an int64 array) = (out_d, out_h, out_w,
-    k_d, k_h, k_w, s_d, s_h, s_w, d_d, d_h, d_w, lo_d, lo_h, lo_w). One task per row
-    (channel, tap); inside a thread that owns a slice of the batch it all runs on that thread.
+    ``row = (c*Kd + kz)*Kh*Kw + ky*Kw + kx``, zero where that index falls in the padding.
+    ``dims`` is ``ConvGeometry.dims``. One task per row (channel, tap); inside a thread that
+    owns a slice of the batch it all runs on that thread.
     """
-    run_tasks(_im2col_rows, cols.shape[0], cols.size, x, n0, cols, dims)
+    rows = x.shape[1] * int(dims[3] * dims[4] * dims[5])
+    run_tasks(_im2col_rows, rows, rows * count * int(dims[0] * dims[1] * dims[2]),
+              x, n0, count, cols, dims, row_stride, sample_stride)
 
 
-def col2im(gcols, gx, n0, dims):
-    """The adjoint of :func:`im2col`: add every column entry back where it was read from.
-
-    ``gx[n0+b, c]`` is the sum over taps and output positions of ``gcols[(c, tap), (b, pos)]``
-    at input index ``pos*s + tap*d - lo`` (padding positions dropped). One ``(b, c)`` plane
-    per task: tasks write disjoint planes, so the additions need no locks.
+def col2im(gcols, gx, n0: int, count: int, dims, row_stride: int, sample_stride: int) -> None:
+    """The adjoint of :func:`im2col`: ``gx[n0+b, c]`` (overwritten) is the sum over taps and
+    output positions of the column entries ``(row, b, pos)`` of channel ``c``, each added at
+    the input index ``pos*s + tap*d - lo`` it was read from (padding positions dropped).
+    One ``(b, c)`` plane per task: tasks write disjoint planes, so the additions need no locks.
     """
-    n_planes = (gcols.shape[1] // (dims[0] * dims[1] * dims[2])) * gx.shape[1]
-    run_tasks(_col2im_planes, n_planes, gcols.size, gcols, gx, n0, dims)
+    run_tasks(_col2im_planes, count * gx.shape[1], gcols.size,
+              gcols, gx, n0, dims, row_stride, sample_stride)
