@@ -18,7 +18,7 @@ Backward needs two sums over the global batch, all-reduced across the ranks::
 
 ``dw``/``db`` stay local, as in torch: DistributedDataParallel averages them over the ranks
 with the other parameters' gradients. The per-channel loops are batch norm's own kernels
-(``normalization.py``); only the statistics cross processes, through the process group's
+(``juanji/kernels/batch_norm.py``); only the statistics cross processes, through the process group's
 array collectives (``pg``: a ``juanji.distributed.ProcessGroup``; this module imports nothing
 from juanji.distributed, which sits above the Tensor).
 """
@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from .elementwise import quiet
-from .normalization import _as_ncl, _kernels, _threads_for, batch_norm_stats
+from ..kernels import batch_norm as kernels
 
 __all__ = ["SyncBatchNormOp"]
 
@@ -42,10 +42,10 @@ class SyncBatchNormOp(Op):
 
     @quiet
     def forward(self, x, weight, bias, pg=None, eps=1e-5):
-        x3 = _as_ncl(x)
+        x3 = kernels.as_ncl(x)
         channels = x.shape[1]
         n = x3.shape[0] * x3.shape[2]
-        mean_k, var_k = batch_norm_stats(x) if n else (np.zeros(channels), np.zeros(channels))
+        mean_k, var_k = kernels.channel_stats(x3)  # zeros for an empty batch
         mine = np.concatenate([[float(n)], mean_k, var_k * n]).astype(np.float64)
         everyone = pg.all_gather_array(mine, "SyncBatchNorm statistics")
         counts, means, m2s = everyone[:, :1], everyone[:, 1:1 + channels], everyone[:, 1 + channels:]
@@ -58,9 +58,7 @@ class SyncBatchNormOp(Op):
         invstd = 1.0 / np.sqrt(var + eps)
         scale = invstd if weight is None else weight.astype(np.float64) * invstd
         shift = -mean * scale if bias is None else bias.astype(np.float64) - mean * scale
-        _, affine, _, _ = _kernels(x3)
-        with _threads_for(x3.size):
-            y3 = affine(x3, scale, shift) if x3.size else np.empty_like(x3)
+        y3 = kernels.channel_affine(x3, scale, shift)
         if any(self.needs_input_grad):
             self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
             self.in_shape, self.total, self.pg = x.shape, total, pg
@@ -69,14 +67,12 @@ class SyncBatchNormOp(Op):
     @quiet
     def backward(self, grad):
         x3, mean, invstd, scale = self.x3, self.mean, self.invstd, self.scale
-        _, _, grad_sums, input_grad = _kernels(x3)
         dtype = x3.dtype
-        g3 = _as_ncl(grad)
+        g3 = kernels.as_ncl(grad)
         needs_x, needs_w, needs_b = self.needs_input_grad
         channels = x3.shape[1]
         if x3.size:
-            with _threads_for(x3.size):
-                sum_g, sum_gc = grad_sums(g3, x3, mean)
+            sum_g, sum_gc = kernels.channel_grad_sums(g3, x3, mean)
         else:
             sum_g, sum_gc = np.zeros(channels), np.zeros(channels)
         grad_w = (sum_gc * invstd).astype(dtype) if needs_w else None
@@ -89,8 +85,7 @@ class SyncBatchNormOp(Op):
             k_x = -scale * invstd * invstd * sum_gc_all / self.total
             k_0 = -scale * sum_g_all / self.total - mean * k_x
             if x3.size:
-                with _threads_for(x3.size):
-                    grad_x = input_grad(g3, x3, scale, k_x, k_0).reshape(self.in_shape)
+                grad_x = kernels.channel_input_grad(g3, x3, scale, k_x, k_0).reshape(self.in_shape)
             else:
                 grad_x = np.zeros(self.in_shape, dtype=dtype)
         return grad_x, grad_w, grad_b
