@@ -50,6 +50,7 @@ def shape_text(value) -> str:
 
     ``value`` is a Tensor or array (its ``.shape`` is used) or a sequence of sizes.
 
+        >>> from juanji.nn.functional._args import shape_text
         >>> shape_text((8, 1, 28, 28))
         '[8, 1, 28, 28]'
     """
