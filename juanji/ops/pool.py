@@ -1,7 +1,8 @@
 """Pooling primitives: max, average (also adaptive, as explicit windows) and max unpooling.
 
-The windows (``juanji.kernels.pool.Windows``) are built by ``nn.functional``; these Ops only
-pair each kernel with its gradient:
+The windows (``juanji.kernels.pool.Windows``: a layer's Window over one input size, built once
+and cached, see ``kernels/pool.py``) come from ``nn.functional``; each Op hands the same object
+(and the divisor) to its forward and backward kernels, pairing each kernel with its gradient:
 
     max pool      y_o = max_{t in W_o} x_t        dx_t = sum_{o: argmax_o = t} dy_o
     average pool  y_o = sum_{t in W_o} x_t / D_o   dx_t = sum_{o: t in W_o} dy_o / D_o
