@@ -1,24 +1,22 @@
-"""Element-wise kernels that NumPy lacks or does slowly: erf, and relu with its gradient.
+"""Element-wise kernels NumPy does slowly: relu and its gradient (erf and the other special
+functions are in ``special.py``).
 
-    erf(x)          = 2/sqrt(pi) * integral_0^x exp(-t^2) dt
     relu(x)         = max(x, 0)              (NaN stays NaN, as in torch)
     relu_grad(g, y) = 0 where y <= 0, else g (so NaN passes the gradient, and an infinite g
                       never meets a 0 factor: torch's threshold_backward selects, it does not multiply)
 
 On NumPy float32/float64 arrays these are Numba ufuncs (serial: an element-wise loop is
 memory-bound, and NumPy's own ufuncs are single-threaded too), compiled on first use and cached
-on disk; other arrays use array expressions (CuPy's erf on a GPU).
+on disk; other arrays use array expressions.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from juanji.backend import xp_of
 
-__all__ = ["erf", "relu", "relu_grad"]
+__all__ = ["relu", "relu_grad"]
 
 # Above this many elements relu's forward runs as a compiled Numba ufunc: NumPy's maximum is
 # 3-5x slower on large activations; below it NumPy's lower call cost wins. The backward runs
@@ -33,13 +31,9 @@ _ufuncs: dict = {}
 
 
 def _compiled(name: str):
-    """The Numba ufunc ``name`` ('erf', 'relu', 'relu_grad'), compiled on first use."""
+    """The Numba ufunc ``name`` ('relu', 'relu_grad'), compiled on first use."""
     if not _ufuncs:
         from numba import vectorize
-
-        @vectorize(["float32(float32)", "float64(float64)"], cache=True)
-        def erf_ufunc(v):
-            return math.erf(v)
 
         @vectorize(["float32(float32)", "float64(float64)"], cache=True)
         def relu_ufunc(v):
@@ -51,21 +45,13 @@ def _compiled(name: str):
         def relu_grad_ufunc(g, y):
             return 0.0 if y <= 0 else g
 
-        _ufuncs.update(erf=erf_ufunc, relu=relu_ufunc, relu_grad=relu_grad_ufunc)
+        _ufuncs.update(relu=relu_ufunc, relu_grad=relu_grad_ufunc)
     return _ufuncs[name]
 
 
 def _compiles(x) -> bool:
     """The ufuncs exist for NumPy float32/float64 arrays."""
     return x.dtype.kind == "f" and x.dtype.itemsize >= 4 and xp_of(x) is np
-
-
-def erf(x):
-    """The error function element-wise (the C library's erf on the CPU, CuPy's on a GPU)."""
-    if xp_of(x) is np:
-        return _compiled("erf")(x)
-    from cupyx.scipy.special import erf as cupy_erf  # pragma: no cover - GPU only
-    return cupy_erf(x)  # pragma: no cover
 
 
 @_quiet

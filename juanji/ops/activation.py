@@ -25,7 +25,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..backend import xp_of
-from ..kernels.pointwise import erf
+from ..kernels.special import erf
 
 __all__ = ["LeakyRelu", "Elu", "Gelu", "Silu", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish",
            "Softplus", "Softsign", "Threshold", "Prelu", "Softmax", "LogSoftmax", "erf",
