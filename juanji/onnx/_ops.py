@@ -58,26 +58,29 @@ def _operand(g, step, value, dtype):
 @handles("ConvNd")
 def _conv(g, step, ctx):
     x, w, b = step.inputs[:3]
-    p = step.params
+    geometry = step.params["geometry"]  # the layer's Window over this input (kernels/_conv_geometry.py)
+    window = geometry.window
     ins = [g.name_of(x), g.name_of(w)] + ([g.name_of(b)] if b is not None else [])
-    pads = [lo for lo, _ in p["padding"]] + [hi for _, hi in p["padding"]]
-    return [g.one("Conv", ins, step.prefix, kernel_shape=list(w.shape[2:]), strides=list(p["stride"]),
-                  pads=pads, dilations=list(p["dilation"]), group=int(p["groups"]))]
+    return [g.one("Conv", ins, step.prefix, kernel_shape=list(w.shape[2:]), strides=list(window.stride),
+                  pads=list(window.pad_lo) + list(window.pad_hi), dilations=list(window.dilation),
+                  group=int(geometry.groups))]
 
 
 @handles("ConvTransposeNd")
 def _conv_transpose(g, step, ctx):
     x, w, b = step.inputs[:3]
-    p = step.params
+    # the geometry of the convolution from the output back to x: its input shape is the output's
+    geometry = step.params["geometry"]
+    window = geometry.window
     ins = [g.name_of(x), g.name_of(w)] + ([g.name_of(b)] if b is not None else [])
     kernel = w.shape[2:]
     out_pad = []
-    for n, o, k, s, (lo, hi), d in zip(x.shape[2:], p["output_shape"][2:], kernel, p["stride"], p["padding"],
-                                       p["dilation"]):
+    for n, o, k, s, lo, hi, d in zip(x.shape[2:], geometry.input_shape()[2:], kernel, window.stride,
+                                     window.pad_lo, window.pad_hi, window.dilation):
         out_pad.append(o - ((n - 1) * s - lo - hi + d * (k - 1) + 1))
-    pads = [lo for lo, _ in p["padding"]] + [hi for _, hi in p["padding"]]
-    return [g.one("ConvTranspose", ins, step.prefix, kernel_shape=list(kernel), strides=list(p["stride"]),
-                  pads=pads, dilations=list(p["dilation"]), group=int(p["groups"]), output_padding=out_pad)]
+    return [g.one("ConvTranspose", ins, step.prefix, kernel_shape=list(kernel), strides=list(window.stride),
+                  pads=list(window.pad_lo) + list(window.pad_hi), dilations=list(window.dilation),
+                  group=int(geometry.groups), output_padding=out_pad)]
 
 
 # -- pooling --------------------------------------------------------------------------------------
