@@ -3,9 +3,9 @@
     python scripts/make_scenes.py [--source ../shared/data/fashion-mnist] [--train 3000] [--test 500] [--seed 0]
 
 Each scene's recipe is drawn with a fixed seed: a background (two colours, a gradient direction, a
-texture: stripes, checks or smooth noise), then one to three garments, each of a scene class drawn
+texture: stripes, checks or smooth noise), then one or two garments, each of a scene class drawn
 uniformly (top, trouser, dress, footwear, bag), a Fashion-MNIST image of that class (training
-images for training scenes, test images for test scenes), a size of 40-75 % of the scene side, a
+images for training scenes, test images for test scenes), a size of 60-95 % of the scene side, a
 position that keeps most of it inside, a mirror flip and a tint. The file holds the recipes and
 the garment images they use; ``juanji.vision.datasets.FashionScenes`` draws the scenes from them.
 Running the script again gives a byte-identical file.
@@ -36,14 +36,14 @@ def unit(angle):
     return np.cos(angle), np.sin(angle)
 
 
-def make_split(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator, sizes=(0.4, 0.75),
+def make_split(images: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator, sizes=(0.6, 0.95),
                max_objects: int = S.MAX_OBJECTS) -> dict:
     groups = S.GARMENT_GROUP[labels]
     members = {g: np.flatnonzero(groups == g) for g in range(1, len(S.SCENE_CLASSES))}
     background = np.zeros((n, S.BG_COLUMNS), np.float32)
     noise = rng.integers(0, 256, size=(n, 6, 6), dtype=np.uint8)
-    object_index = np.full((n, S.MAX_OBJECTS), -1, np.int32)
-    objects = np.zeros((n, S.MAX_OBJECTS, S.OBJ_COLUMNS), np.float32)
+    object_index = np.full((n, max_objects), -1, np.int32)
+    objects = np.zeros((n, max_objects, S.OBJ_COLUMNS), np.float32)
     used = []
     for i in range(n):
         b = background[i]
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train", type=int, default=3000)
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sizes", type=float, nargs=2, default=(0.4, 0.75),
+    parser.add_argument("--sizes", type=float, nargs=2, default=(0.6, 0.95),
                         help="the range of a garment's size, as a fraction of the scene side")
     parser.add_argument("--max-objects", type=int, default=S.MAX_OBJECTS)
     parser.add_argument("--out", default=OUT)

@@ -1,6 +1,6 @@
 """Fashion scenes: a small semantic-segmentation dataset that ships inside the package.
 
-Each scene is a textured background with one to three Fashion-MNIST garments placed on it,
+Each scene is a textured background with one or two Fashion-MNIST garments placed on it,
 scaled, mirrored and tinted; every pixel's class is known exactly, because the mask is made from
 the same pixels that are drawn. Six classes (the ten Fashion-MNIST classes grouped by shape)::
 
@@ -46,7 +46,7 @@ SCENE_PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25
                           [245, 130, 48]], dtype=np.uint8)
 OBJECT_THRESHOLD = 0.08
 DEFAULT_SIZE = 96
-MAX_OBJECTS = 3
+MAX_OBJECTS = 2
 
 # columns of the background recipe
 BG_COLOUR_A = slice(0, 3)      # colour at one end of the gradient (r, g, b in [0, 1])
