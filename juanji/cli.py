@@ -101,6 +101,28 @@ def _per_choice(values: dict) -> str:
     return ", ".join(f"{name} {value}" for name, value in values.items())
 
 
+def _matrix(text: str):
+    """``"0 1 2; 3 4 5"`` -> a 2-d float array (rows split by ';', numbers by spaces or commas)."""
+    import numpy as np
+    try:
+        rows = [[float(v) for v in row.replace(",", " ").split()] for row in text.split(";") if row.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected rows of numbers like \"0 1; 2 3\", got {text!r}") from None
+    if not rows or len({len(r) for r in rows}) != 1 or not rows[0]:
+        raise argparse.ArgumentTypeError(f"expected rows of equal length like \"0 1; 2 3\", got {text!r}")
+    return np.array(rows)
+
+
+def _pair(text: str) -> tuple:
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected one or two integers like 1 or 3,2, got {text!r}") from None
+    if len(values) not in (1, 2) or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected one or two integers >= 0 like 1 or 3,2, got {text!r}")
+    return values * 2 if len(values) == 1 else values
+
+
 def _model_arg(text: str) -> tuple:
     """``KEY=VALUE`` with VALUE read as JSON where it can be (true, 3, 0.5, null), else a string."""
     key, sep, value = text.partition("=")
@@ -153,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
                          help="where the PNGs go (default: the run folder's explain/, or explain-MODEL/)")
     explain.add_argument("--model-arg", dest="model_args", action="append", type=_model_arg, default=[],
                          metavar="KEY=VALUE", help="zoo model argument, repeatable")
+
+    draw = commands.add_parser("draw", help="d2l-style diagrams of convolutions, computed by juanji (PNG)")
+    draw.add_argument("diagram", help="one of: correlation, padding-stride, channels-in, channels-out, conv1x1, "
+                                      "max-pool, avg-pool, transposed, receptive-field, init; or all")
+    draw.add_argument("--out", default=None, help="the PNG (default DIAGRAM.png), or a folder for 'all'")
+    draw.add_argument("--input", dest="X", type=_matrix, default=None, metavar="ROWS",
+                      help='the input as rows of numbers, e.g. "0 1 2; 3 4 5; 6 7 8"')
+    draw.add_argument("--kernel", dest="K", type=_matrix, default=None, metavar="ROWS",
+                      help='the kernel, e.g. "0 1; 2 3"')
+    draw.add_argument("--padding", type=_pair, default=None, metavar="P[,P]")
+    draw.add_argument("--stride", type=_pair, default=None, metavar="S[,S]")
+    draw.add_argument("--window", dest="kernel_size", type=_pair, default=None, metavar="K[,K]",
+                      help="the pooling window (default 2)")
 
     predict = commands.add_parser("predict", help="top-k classes of image files, folders or globs")
     predict.add_argument("checkpoint", help="a checkpoint, or a run folder (its best.juanji)")
@@ -269,6 +304,29 @@ def _explain(args) -> int:
     return 0
 
 
+def _draw(args) -> int:
+    from .explain.draw import DIAGRAMS, draw
+    from .training.errors import TrainingError
+    from .training.run_folder import writing
+    options = {"X": args.X, "K": args.K, "padding": args.padding, "stride": args.stride,
+               "kernel_size": args.kernel_size}
+    if args.diagram == "all":
+        if any(v is not None for v in options.values()):
+            raise TrainingError("draw all: --input, --kernel, --padding, --stride and --window apply to one diagram")
+        folder = args.out or "diagrams"
+        targets = [(name, os.path.join(folder, f"{name}.png")) for name in DIAGRAMS]
+    else:
+        targets = [(args.diagram, args.out or f"{args.diagram}.png")]
+    for name, path in targets:
+        try:
+            with writing(path):
+                diagram = draw(name, path, **options)
+        except (ValueError, RuntimeError) as e:
+            raise TrainingError(str(e).splitlines()[0]) from None
+        print(f"{name}: {diagram.path}" + (f"  ({diagram.captions[0]})" if diagram.captions else ""))
+    return 0
+
+
 def _models(args) -> int:
     from .explain.zoo import zoo_table
     rows = zoo_table()
@@ -310,7 +368,7 @@ def _sigterm_like_ctrl_c():
 
 
 _COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "summary": _summary, "models": _models,
-             "explain": _explain}
+             "explain": _explain, "draw": _draw}
 
 
 def main(argv=None, *, callbacks=()) -> int:

@@ -1,0 +1,5 @@
+"""Average pooling, 2x2 window, computed by juanji (argument: the PNG to write)."""
+import sys
+from juanji.explain.draw import draw
+diagram = draw("avg-pool", sys.argv[1] if len(sys.argv) > 1 else "avg-pool.png")
+print(diagram.path, diagram.grids["output"].tolist())
