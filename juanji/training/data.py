@@ -87,7 +87,7 @@ def _subset(images, labels, count, seed, key, who):
 def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: float = 0.0, train_samples=None,
                   test_samples=None, image_size=None, channels=None, pad: int = 0,
                   preprocessing: Preprocessing | None = None, need_train: bool = True,
-                  known_classes=None) -> Datasets:
+                  known_classes=None, all_for_test: bool = False) -> Datasets:
     """Read ``data`` and build the train, validation and test datasets.
 
     The validation split is a seeded ``val_fraction`` of the training images, or, with
@@ -95,7 +95,7 @@ def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: flo
     the normalisation measured on the training images.
     """
     raw = read_source(data, data_root, seed=seed, need_train=need_train, image_size=image_size, channels=channels,
-                      known_classes=known_classes)
+                      known_classes=known_classes, all_for_test=all_for_test)
     test_images, test_labels = _subset(raw.test_images, raw.test_labels, test_samples, seed, _TEST_SUBSET_KEY,
                                        "--test-samples")
     train_images = train_labels = val_images = val_labels = None

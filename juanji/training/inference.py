@@ -7,6 +7,7 @@ preprocessing (image size, channels, padding, normalisation).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +88,8 @@ def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_
 
     An image folder is converted to the model's input (size and channels) unless ``image_size``
     / ``channels`` say otherwise, and its classes are matched to the model's by name where they
-    are all among them. ``progress`` (a TrainingProgress) draws a bar. Returns the result and a
+    are all among them; a class tree the model was not trained on is evaluated whole (the one
+    it was trained on, on its held-out test share). ``progress`` (a TrainingProgress) draws a bar. Returns the result and a
     description of the data.
     """
     from .run_folder import trained_checkpoint
@@ -102,7 +104,7 @@ def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_
     path = trained_checkpoint(path)
     payload, model, preprocessing, classes = load_trained_model(path)
     config = payload["config"]
-    same_data = data is None or data == config.get("data")
+    same_data = data is None or os.path.abspath(data) == os.path.abspath(str(config.get("data")))
     source = config["data"] if data is None else data
     folder = source not in ("sample", "mnist", "fashion-mnist")
     if folder:   # an image folder: the model's own input unless told otherwise
@@ -113,7 +115,7 @@ def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_
         source, data_root or config.get("data_root"),
         seed=int(config.get("seed", 0)), test_samples=config.get("test_samples") if same_data else None,
         image_size=image_size, channels=channels, pad=preprocessing.pad,
-        preprocessing=preprocessing, need_train=False, known_classes=classes)
+        preprocessing=preprocessing, need_train=False, known_classes=classes, all_for_test=not same_data)
     top_label = int(datasets.test.labels.max())
     if top_label >= len(classes):
         raise TrainingError(f"{datasets.description}: label {top_label} found, but the model of '{path}' "

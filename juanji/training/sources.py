@@ -212,7 +212,8 @@ def _known_names(tree: str, known_classes):
     return list(known_classes) if set(found) <= set(known_classes) else None
 
 
-def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, known_classes=None) -> RawData:
+def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, known_classes=None,
+                 all_for_test: bool = False) -> RawData:
     who = f"--data {path}"
     root = os.path.abspath(path)
     record = {"data": root, "image_size": list(image_size) if image_size else None, "channels": channels}
@@ -237,6 +238,9 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, k
     tree = train_dir if os.path.isdir(train_dir) else root
     images, labels, classes, _ = _read_class_tree(tree, who, image_size, channels,
                                                   class_names=_known_names(tree, known_classes))
+    if all_for_test and not need_train:   # evaluating on a folder the model was not trained on: all of it
+        return RawData(None, None, images, labels, classes, f"image folder {tree} (all {len(images):,} images)",
+                       record)
     if len(images) < 2:
         raise TrainingError(f"{who}: only {len(images)} image; need at least 2 to hold one out for testing")
     # hold out a fixed, seeded share for testing: the same folder and seed give the same split
@@ -251,11 +255,13 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, k
 
 # ---------------------------------------------------------------------------------- entry point
 def read_source(data: str, data_root=None, *, seed: int = 0, need_train: bool = True, image_size=None,
-                channels=None, known_classes=None) -> RawData:
+                channels=None, known_classes=None, all_for_test: bool = False) -> RawData:
     """Read ``--data`` (a name or a folder) into memory; every problem is a one-line TrainingError.
 
     ``known_classes`` (a trained model's class names): an image folder whose class folders are
     all among them gets labels in the model's order (``RawData.classes`` is then that list).
+    ``all_for_test`` (evaluating on a folder the model was not trained on): a single class tree
+    is all test images, instead of a held-out share.
     """
     if data == "sample":
         if image_size is not None or channels is not None:
@@ -274,4 +280,4 @@ def read_source(data: str, data_root=None, *, seed: int = 0, need_train: bool = 
         raise TrainingError(f"--data {data}: no such folder (expected {names} or a folder of IDX files or images)")
     if not os.path.isdir(data):
         raise TrainingError(f"--data {data}: is a file; expected a folder of IDX files or of class folders")
-    return _read_folder(os.fspath(Path(data)), seed, need_train, image_size, channels, known_classes)
+    return _read_folder(os.fspath(Path(data)), seed, need_train, image_size, channels, known_classes, all_for_test)

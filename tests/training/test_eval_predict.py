@@ -73,8 +73,9 @@ def test_eval_of_an_image_folder_converts_matches_classes_and_warns_about_names(
                                     "--confusion", tmp_path / "c.png")
     assert code == 0 and err == ""                       # the names are the model's: labels follow them
     matrix = _independent_confusion(trained / "best.juanji", str(folder), image_size=[28, 28], channels=1,
-                                    known_classes=classes)
-    assert matrix[[1, 8]].sum() == 2 and matrix.sum() == 2   # 20% of the 10 images held out
+                                    known_classes=classes, all_for_test=True)
+    assert matrix[[1, 8]].sum() == 10 and matrix.sum() == 10   # a folder it was not trained on: all of it
+    assert f"image folder {folder} (all 10 images)" in out
     assert f"({matrix[1, 1]}/{matrix[1].sum()})" in out and f"({matrix[8, 8]}/{matrix[8].sum()})" in out
     # folders named otherwise: compared by position, with a warning
     other = tmp_path / "other"
