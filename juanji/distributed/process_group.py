@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
+import time
 
 from . import _mpi
 
@@ -311,6 +312,9 @@ def abort(message: str, code: int = 1) -> None:
     sys.stderr.write(message.rstrip("\n") + "\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    # mpiexec forwards a rank's output through a pipe; MPI_Abort ends the job at once and what is
+    # still in the pipe can be lost, so give the forwarder a moment to read the last line.
+    time.sleep(0.5)
     MPI = _mpi.mpi()
     MPI.COMM_WORLD.Abort(code)
     os._exit(code)  # (MPICH's MPI_Abort can return once it has told mpiexec, which then ends the others)

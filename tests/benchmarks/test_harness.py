@@ -145,20 +145,23 @@ def test_memory_and_cold_start_rows():
 
 @pytest.mark.parametrize("name", ["lenet", "resnet20", "mobilenetv2", "vgg11"])
 def test_benchmark_models_compute_the_same_in_both_frameworks(name):
-    """The architecture code is shared; with the same weights both frameworks give one loss."""
+    """The architecture code is shared; with the same weights both frameworks give one loss.
+    In float64: at batch 2 the many batch norms of MobileNetV2 divide by variances of two values,
+    which turns float32 rounding into percent-size gradient differences on some machines."""
     torch = pytest.importorskip("torch")
     import juanji
     from benchmarks.models import INPUTS, build, init_weights
-    x = np.random.default_rng(0).standard_normal((2, *INPUTS[name])).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((2, *INPUTS[name]))
     losses = []
     for lib in (juanji, torch):
         model = build(lib, name)
         init_weights(lib, model)
+        model.double()
         model.train()
         loss = lib.nn.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(np.array([1, 7])))
         loss.backward()
         first = next(model.parameters())
         losses.append((float(loss.detach()), np.array(first.grad.detach().numpy() if lib is torch else
                                                         first.grad.numpy())))
-    assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-4)
-    np.testing.assert_allclose(losses[0][1], losses[1][1], rtol=1e-3, atol=1e-4)
+    assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-9)
+    np.testing.assert_allclose(losses[0][1], losses[1][1], rtol=1e-7, atol=1e-9)
