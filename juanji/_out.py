@@ -20,27 +20,23 @@ import inspect
 import warnings
 
 from . import _dtype as dt
+from ._tensor.constructors import _copied_array
 from .autograd.grad_mode import _state
+from .autograd.tensor_base import TensorBase as Tensor  # generic: any juanji tensor
 
 __all__ = ["supports_out", "write_out"]
 
 
-def _tensor_class():
-    from .tensor import Tensor
-    return Tensor
-
-
-def _requires_grad(value, Tensor) -> bool:
+def _requires_grad(value) -> bool:
     if isinstance(value, Tensor):
         return value.requires_grad
     if isinstance(value, (list, tuple)):
-        return any(_requires_grad(v, Tensor) for v in value)
+        return any(_requires_grad(v) for v in value)
     return False
 
 
 def write_out(result, out, name: str):
     """Write ``result`` (a Tensor, or a tuple of them) into ``out`` by torch's rules; return ``out``."""
-    Tensor = _tensor_class()
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{name}(): argument 'out' must be tuple of {len(result)} Tensors, not "
@@ -51,8 +47,7 @@ def write_out(result, out, name: str):
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if not isinstance(result, Tensor):
-        from ._tensor.constructors import tensor
-        result = tensor(result)
+        result = out._from_array(_copied_array(result))  # what juanji.tensor(result) gives
     if out.requires_grad and _state.enabled:
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
                            "but one of the arguments requires grad.")
@@ -83,8 +78,7 @@ def supports_out(fn=None, *, name=None):
     def with_out(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
-        Tensor = _tensor_class()
-        if _state.enabled and (_requires_grad(args, Tensor) or _requires_grad(tuple(kwargs.values()), Tensor)):
+        if _state.enabled and (_requires_grad(args) or _requires_grad(tuple(kwargs.values()))):
             raise RuntimeError(f"{shown}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")
         return write_out(fn(*args, **kwargs), out, shown)

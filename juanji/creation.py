@@ -15,7 +15,9 @@ from .ops.sampled import Sampled
 from .ops.shape import Alias
 from .settings import SETTINGS
 from .backend import xp_for
-from .tensor import LEGACY_TYPE_NAMES, Tensor, _legacy_array, _sizes
+from ._tensor.arguments import _sizes
+from ._tensor.constructors import LEGACY_TYPE_NAMES, _legacy_array
+from .tensor import Tensor
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
            "arange", "linspace", "logspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like",

@@ -15,7 +15,9 @@ from ._out import supports_out
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import shape as S
-from .tensor import Tensor, _dim, _promote_pair, _to_operand, numpy_aliases, tensor
+from ._tensor.arguments import _dim, numpy_aliases
+from ._tensor.binary import _promote_pair, _to_operand
+from .tensor import Tensor, tensor
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "where", "einsum", "broadcast_tensors",
            "broadcast_shapes", "equal", "allclose", "isclose", "is_tensor", "numel", "clamp", "clip",
@@ -43,7 +45,7 @@ _METHOD_FUNCTIONS = [
 def _make_function(name):
     def fn(input, *args, **kwargs):
         if not isinstance(input, Tensor):
-            input = _to_operand(input) if not isinstance(input, (int, float, bool)) else tensor(input)
+            input = _to_operand(input, Tensor) if not isinstance(input, (int, float, bool)) else tensor(input)
         return getattr(input, name)(*args, **kwargs)
     fn.__name__ = name
     fn.__doc__ = f"``juanji.{name}(input, ...)`` is ``input.{name}(...)``."
@@ -88,7 +90,7 @@ def unbind(input, dim=0):
 
 
 def _common(tensors, name):
-    tensors = [_to_operand(t) for t in tensors]
+    tensors = [_to_operand(t, Tensor) for t in tensors]
     if len(tensors) == 0:
         if name == "stack":
             raise RuntimeError("stack expects a non-empty TensorList")
@@ -159,9 +161,9 @@ def where(condition, input=None, other=None) -> Tensor:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{dt.from_numpy_dtype(cond.dtype).name}")
     if isinstance(input, Tensor):
-        a, b = _promote_pair(input, _to_operand(other))
+        a, b = _promote_pair(input, _to_operand(other, Tensor))
     else:
-        b, a = _promote_pair(_to_operand(other), input) if isinstance(other, Tensor) else (other, input)
+        b, a = _promote_pair(_to_operand(other, Tensor), input) if isinstance(other, Tensor) else (other, input)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             a = tensor(a)
     return E.Where.apply(cond, a, b)

@@ -15,8 +15,9 @@ This file holds the class itself: its array and attributes (dtype, shape, device
 and the Python protocol (``len``, ``iter``, ``bool``, pickling). The rest of its methods come
 from mixin classes in ``juanji/_tensor/``, one file per concern (arithmetic, comparisons, matrix
 products, elementwise math, reductions, shape, indexing, in-place changes, ...): see that
-package's docstring for the map. The names other modules import from here (``tensor``,
-``Size``, ``numpy_aliases``, ``_dim``, ...) are re-exported.
+package's docstring for the map, and for how the mixins make tensors without naming this class.
+Below the class: ``tensor``, ``as_tensor`` and ``from_numpy``, the functions that make a Tensor
+from data.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import weakref
 import numpy as np
 
 from . import _dtype as dt
-from ._tensor import bind_tensor_class
+from ._tensor import check_each_name_defined_once
 from ._tensor.arguments import _dim, _py_bool, _py_float, _py_int, numpy_aliases
 from ._tensor.arithmetic import _Arithmetic
 from ._tensor.comparison import _Comparisons
-from ._tensor.constructors import LEGACY_TYPE_NAMES, _legacy_array, _NewTensors
+from ._tensor.constructors import LEGACY_TYPE_NAMES, _array_from_data, _copied_array, _legacy_array, _NewTensors
 from ._tensor.indexing import _Indexing
 from ._tensor.inplace import _InPlace
 from ._tensor.matmul import _MatrixProducts
@@ -48,20 +49,16 @@ from ._tensor.sampling import _Sampling
 from ._tensor.decompositions import _Decompositions
 from ._tensor.inplace_forms import _InPlaceForms
 from ._tensor.size import Size
+from ._tensor.reductions import return_types
 from .autograd.engine import run_backward
 from .autograd.grad_mode import _state
+from .autograd.tensor_base import TensorBase
 from .backend import CPU, device as Device, xp_for, xp_of
 from .ops import elementwise as E
 from .ops import shape as S
 from .utils.hooks import RemovableHandle
 
-# imported from here by other modules (juanji/__init__.py, creation.py, functions.py, ...)
-from ._tensor.arguments import _sizes  # noqa: F401
-from ._tensor.binary import _promote_pair, _to_operand  # noqa: F401
-from ._tensor.constructors import as_tensor, from_numpy, tensor  # noqa: F401
-from ._tensor.reductions import return_types  # noqa: F401
-
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "return_types", "numpy_aliases"]
+__all__ = ["Tensor", "Size", "tensor", "as_tensor", "from_numpy", "return_types"]
 
 # torch's name for the node of a dtype change, x.double() or x.to(dtype) (see juanji/autograd/function.py)
 _TO_COPY = E.Cast.variant("ToCopyBackward0")
@@ -70,7 +67,7 @@ _TO_COPY = E.Cast.variant("ToCopyBackward0")
 # The methods by concern, one mixin class per file in juanji/_tensor/ (no name is defined twice)
 class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions, _ShapeMethods, _Pieces,
              _Indexing, _InPlace, _RandomFills, _NewTensors, _SpecialMath, _InPlaceForms,
-             _Statistics, _Matrices, _Placement, _Sampling, _Decompositions):
+             _Statistics, _Matrices, _Placement, _Sampling, _Decompositions, TensorBase):
     """juanji.Tensor; build one with ``juanji.tensor(data)`` or the creation functions."""
 
     __array_priority__ = 1000  # so that ndarray * Tensor calls Tensor.__rmul__
@@ -327,8 +324,12 @@ class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         holder = self.grad_fn if self.grad_fn is not None else self
         hooks = holder.__dict__.setdefault("_hooks", {})
+
+        def on_grad(grad):  # the engine works on arrays; the user's hook sees a Tensor
+            res = hook(Tensor._from_array(grad))
+            return None if res is None else res._data
         handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
+        hooks[handle.id] = on_grad
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -410,11 +411,33 @@ class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions
         return out
 
 
-# The mixins' methods build and recognise Tensors, but Tensor is made from them: it is handed to
-# their modules now (see juanji/_tensor/__init__.py).
-bind_tensor_class(Tensor)
+check_each_name_defined_once(Tensor)
 
 
 def _rebuild(arr, requires_grad):
     """What unpickling calls (see ``__reduce__``); pickles name it ``juanji.tensor._rebuild``, so it stays here."""
     return Tensor._from_array(arr, requires_grad)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Build a tensor by copying ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
+    t = Tensor._from_array(_copied_array(data, dtype, device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array or Tensor when it can."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype is dt.to_dtype(dtype)):
+        return data
+    d = dt.to_dtype(dtype) if dtype is not None else None
+    return Tensor._from_array(_array_from_data(data, d))
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """Share memory with a NumPy array (no copy)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    dt.from_numpy_dtype(arr.dtype)
+    return Tensor._from_array(arr)

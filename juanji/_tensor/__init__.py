@@ -1,5 +1,5 @@
-"""The parts of ``juanji.Tensor``, one file per concern (package-private: other modules import
-these names from ``juanji.tensor``, which re-exports them).
+"""The parts of ``juanji.Tensor``, one file per concern (package-private: the rest of juanji uses
+the Tensor's methods, and the few helpers it shares, such as ``arguments._dim``, from here).
 
 ``juanji/tensor.py`` holds the class itself: its array and attributes, conversion, autograd and
 the Python protocol. Its other methods are defined here, in mixin classes that ``Tensor``
@@ -29,37 +29,27 @@ is found on ``_Reductions`` by Python's ordinary attribute lookup, which Python 
 a call costs the same as when the method was written in ``Tensor`` itself. No method is defined
 in two mixins (their order among the bases therefore does not matter).
 
-The methods here build and recognise Tensors (``Tensor._from_array(arr)``, ``isinstance(x,
-Tensor)``), but ``Tensor`` is made from these classes, so it does not exist yet when their
-modules are imported. Each module that needs it has a global ``Tensor = None`` that
-``bind_tensor_class`` sets, called by ``juanji/tensor.py`` right after the class statement.
-(A module global is read as fast as in the one-file original; an import inside every method
-would cost time on each call.)
+The mixins are generic over ``type(self)`` (tinygrad's mixins are the model): they never name
+the Tensor class, which is made from them and is defined after them. A method makes a new
+tensor with ``self._from_array(arr)`` (juanji.Tensor's constructor of results, a staticmethod:
+the result is a plain Tensor even when self is a Parameter), recognises one with
+``isinstance(x, TensorBase)`` (``juanji/autograd/tensor_base.py``, the base class of Tensor),
+and builds one from data with ``self.new_tensor(data)``. A helper function without a ``self``
+takes the tensor to make its results like (``_to_operand(x, like)`` in binary.py).
+
+Adding methods: put them in the mixin of their concern, or in a new file here with a new mixin
+class that ``Tensor`` lists among its bases in juanji/tensor.py. ``juanji.tensor`` checks, when
+the class is made, that no name is defined twice among the class and its mixins.
 """
 
 from __future__ import annotations
 
-from . import arguments, arithmetic, binary, comparison, constructors, indexing, inplace, pieces, pointwise, \
-    reductions, shape
-
-__all__ = ["bind_tensor_class"]
-
-# the modules with a global ``Tensor = None`` to set
-_MODULES_USING_TENSOR = (arguments, arithmetic, binary, comparison, constructors, indexing, inplace, pieces,
-                         pointwise, reductions, shape)
+__all__ = ["check_each_name_defined_once"]
 
 
-def bind_tensor_class(tensor_class: type) -> None:
-    """Give the modules here the Tensor class (called once, by juanji/tensor.py), after checking
-    that no method is defined twice among the class and its mixins."""
-    _check_each_name_defined_once(tensor_class)
-    for module in _MODULES_USING_TENSOR:
-        module.Tensor = tensor_class
-    binary._OPERANDS = (tensor_class,) + binary._PLAIN_OPERANDS
-
-
-def _check_each_name_defined_once(tensor_class: type) -> None:
-    # a second definition would silently lose to whichever class comes first in the bases
+def check_each_name_defined_once(tensor_class: type) -> None:
+    """Refuse a name defined twice among the class and its mixins: the second definition would
+    silently lose to whichever class comes first in the bases."""
     owner = {}
     for cls in tensor_class.__mro__[:-1]:  # the class and its mixins, not object
         for name in vars(cls):

@@ -16,9 +16,9 @@ import inspect
 
 import numpy as np
 
-__all__ = ["numpy_aliases", "_dim", "_dims", "_sizes", "_py_float", "_py_int", "_py_bool", "_SCALARS"]
+from ..autograd.tensor_base import TensorBase
 
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
+__all__ = ["numpy_aliases", "_dim", "_dims", "_sizes", "_py_float", "_py_int", "_py_bool", "_SCALARS"]
 
 _py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
 _SCALARS = (_py_int, _py_float, _py_bool)
@@ -109,7 +109,7 @@ def _sizes(args) -> tuple:
         return tuple(args)
     out = []
     for a in args:
-        if isinstance(a, Tensor):
+        if isinstance(a, TensorBase):
             a = a.item()
         if not isinstance(a, (_py_int, np.integer)) or isinstance(a, _py_bool):
             raise TypeError(f"expected a sequence of integers for the size, got {args!r}")

@@ -12,15 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import elementwise as E
 from .arguments import _SCALARS, _py_bool, _py_float
 from .binary import _arr, _binary, _broadcast_error, _promote_pair, _to_operand
-from .constructors import tensor
 
 __all__ = ["_Arithmetic"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py): these
 # elementwise Ops compute several overloads, told apart here by the methods that call them
@@ -34,23 +32,23 @@ _RDIV = E.Div.variant("MulBackward0")                       # 2 / x: torch multi
 
 def _check_integer_division(a, b, name):
     """torch refuses integer division by zero (NumPy would warn and return 0) and bool operands."""
-    dtype = a.dtype if isinstance(a, Tensor) else b.dtype
+    dtype = a.dtype if isinstance(a, TensorBase) else b.dtype
     if dtype is dt.bool:
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     if dtype.is_floating_point:
         return
-    divisor = b._data if isinstance(b, Tensor) else b
+    divisor = b._data if isinstance(b, TensorBase) else b
     if (divisor == 0).any() if hasattr(divisor, "any") else divisor == 0:
         raise RuntimeError("ZeroDivisionError")
 
 
 def _check_pow(base, exponent):
-    dtype = base.dtype if isinstance(base, Tensor) else exponent.dtype
+    dtype = base.dtype if isinstance(base, TensorBase) else exponent.dtype
     if dtype is dt.bool:
         raise NotImplementedError('"pow" not implemented for \'Bool\'')
     if dtype.is_floating_point:
         return
-    e = exponent._data if isinstance(exponent, Tensor) else exponent
+    e = exponent._data if isinstance(exponent, TensorBase) else exponent
     if (e < 0).any() if hasattr(e, "any") else e < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
 
@@ -100,7 +98,7 @@ class _Arithmetic:
         return self._floor_divide(other, reverse=True)
 
     def __mod__(self, other):
-        op = _REMAINDER_TENSOR if isinstance(other, Tensor) else E.Remainder
+        op = _REMAINDER_TENSOR if isinstance(other, TensorBase) else E.Remainder
         return _binary(op, self, other, "remainder", check=_check_remainder)
 
     def __rmod__(self, other):
@@ -111,7 +109,7 @@ class _Arithmetic:
             if other == 2:
                 return _SQUARE.apply(self, self)
             return E.Pow.apply(self, other)
-        op = _POW_TENSOR_EXPONENT if isinstance(other, Tensor) else E.Pow
+        op = _POW_TENSOR_EXPONENT if isinstance(other, TensorBase) else E.Pow
         return _binary(op, self, other, "pow", check=_check_pow)
 
     def __rpow__(self, other):
@@ -131,19 +129,19 @@ class _Arithmetic:
 
     def __invert__(self):
         if self.dtype is dt.bool:
-            return Tensor._from_array(~self._data)
+            return self._from_array(~self._data)
         if self.dtype.is_floating_point:
             raise TypeError("~ (bitwise_not) is only supported on integer and bool tensors")
-        return Tensor._from_array(~self._data)
+        return self._from_array(~self._data)
 
     def __and__(self, other):
-        return Tensor._from_array(self._data & _arr(other))
+        return self._from_array(self._data & _arr(other))
 
     def __or__(self, other):
-        return Tensor._from_array(self._data | _arr(other))
+        return self._from_array(self._data | _arr(other))
 
     def __xor__(self, other):
-        return Tensor._from_array(self._data ^ _arr(other))
+        return self._from_array(self._data ^ _arr(other))
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -178,14 +176,14 @@ class _Arithmetic:
 
     def _floor_divide(self, other, reverse=False):
         """a // b rounded toward minus infinity; not differentiable (torch has no derivative either)."""
-        other = _to_operand(other)
+        other = _to_operand(other, self)
         a, b = _promote_pair(self, other)
         if reverse:
-            a, b = (b if isinstance(b, Tensor) else tensor(b, dtype=a.dtype)), a
+            a, b = (b if isinstance(b, TensorBase) else a.new_tensor(b)), a
         _check_integer_division(a, b, "div_floor")
-        bd = b._data if isinstance(b, Tensor) else b
+        bd = b._data if isinstance(b, TensorBase) else b
         try:
-            return Tensor._from_array(xp_of(a._data).floor_divide(a._data, bd))
+            return self._from_array(xp_of(a._data).floor_divide(a._data, bd))
         except ValueError as e:
             if "broadcast" in str(e):
                 raise _broadcast_error(a, b, "floor_divide") from None
@@ -195,7 +193,7 @@ class _Arithmetic:
         return self % other
 
     def fmod(self, other):
-        return Tensor._from_array(xp_of(self._data).fmod(self._data, _arr(other)))
+        return self._from_array(xp_of(self._data).fmod(self._data, _arr(other)))
 
     def pow(self, exponent):
         return self ** exponent

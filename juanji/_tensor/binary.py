@@ -1,6 +1,7 @@
 """Two operands: what ``a + b``, ``a < b`` and ``torch.add(a, b)`` do around the arithmetic.
 
-- ``_to_operand``: NumPy arrays and nested lists become Tensors; Tensors and Python numbers pass;
+- ``_to_operand``: NumPy arrays and nested lists become Tensors (made like the other operand);
+  Tensors and Python numbers pass;
 - ``_promote_pair``: both operands cast to torch's result dtype (a Python number does not widen a
   float tensor; a Python int out of an integer dtype's range wraps around, ``_wrap_integer``);
 - ``_binary(op, a, b, name)``: promote, apply the Op, and turn NumPy's broadcasting failure into
@@ -16,16 +17,14 @@ import builtins
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd.tensor_base import TensorBase
 from .arguments import _py_bool, _py_float, _py_int
-from .constructors import tensor
+from .constructors import _array_from_data
 
 __all__ = ["_binary", "_compare", "_promote_pair", "_to_operand", "_broadcast_error", "_wrap_integer", "_arr"]
 
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
-
-# what _to_operand passes through as is: Tensors and these; (Tensor,) + _PLAIN_OPERANDS once bound
-_PLAIN_OPERANDS = (_py_int, _py_float, _py_bool, np.generic)
-_OPERANDS = _PLAIN_OPERANDS
+# what _to_operand passes through as is: Tensors and Python / NumPy numbers
+_OPERANDS = (TensorBase, _py_int, _py_float, _py_bool, np.generic)
 
 
 def _broadcast_error(a, b, name, skip_last=0):
@@ -47,7 +46,7 @@ def _broadcast_error(a, b, name, skip_last=0):
 
 def _promote_pair(a, b, true_div=False):
     """Cast operands to PyTorch's result dtype. ``a`` is a Tensor; ``b`` a Tensor or scalar."""
-    if b.__class__ is Tensor or isinstance(b, Tensor):
+    if isinstance(b, TensorBase):
         da, db = a.dtype, b.dtype
         if da is db:
             rt = da
@@ -71,7 +70,7 @@ def _promote_pair(a, b, true_div=False):
     if true_div and not rt.is_floating_point:
         fd = dt.get_default_dtype()
         a = a._cast(fd)
-        if isinstance(b, Tensor):
+        if isinstance(b, TensorBase):
             b = b._cast(fd)
     return a, b
 
@@ -85,17 +84,19 @@ def _wrap_integer(value: int, d: dt.dtype):
     return np.array(value, dtype=np.int64).astype(d.np)[()]
 
 
-def _to_operand(x):
-    """Turn NumPy arrays and nested lists into Tensors; keep Tensors and Python scalars."""
-    if x.__class__ is Tensor or isinstance(x, _OPERANDS):
+def _to_operand(x, like):
+    """Turn NumPy arrays and nested lists into Tensors; keep Tensors and Python scalars.
+
+    ``like`` (a tensor, or the Tensor class) makes the new tensor: ``like._from_array``."""
+    if isinstance(x, _OPERANDS):
         return x
     if isinstance(x, np.ndarray):
-        return Tensor._from_array(x)
-    return tensor(x)
+        return like._from_array(x)
+    return like._from_array(_array_from_data(x))  # what juanji.tensor(x) gives: a new array
 
 
 def _binary(op, a, b, name, true_div=False, reverse=False, check=None):
-    b = _to_operand(b)
+    b = _to_operand(b, a)
     a, b = _promote_pair(a, b, true_div)
     if check is not None:
         check(b, a) if reverse else check(a, b)
@@ -108,11 +109,11 @@ def _binary(op, a, b, name, true_div=False, reverse=False, check=None):
 
 
 def _compare(a, b, ufunc, name):
-    b = _to_operand(b)
+    b = _to_operand(b, a)
     a, b = _promote_pair(a, b)
-    bd = b._data if isinstance(b, Tensor) else b
+    bd = b._data if isinstance(b, TensorBase) else b
     try:
-        return Tensor._from_array(ufunc(a._data, bd))
+        return a._from_array(ufunc(a._data, bd))
     except ValueError as e:
         if "broadcast" in str(e):
             raise _broadcast_error(a, b, name) from None
@@ -120,4 +121,4 @@ def _compare(a, b, ufunc, name):
 
 
 def _arr(x):
-    return x._data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, TensorBase) else x

@@ -14,8 +14,6 @@ from .binary import _arr, _compare
 
 __all__ = ["_Comparisons"]
 
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
-
 
 class _Comparisons:
     """Tensor methods: comparisons, logical ops and tests of the values."""
@@ -51,22 +49,22 @@ class _Comparisons:
     greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
     def logical_not(self):
-        return Tensor._from_array(~self._data.astype(bool))
+        return self._from_array(~self._data.astype(bool))
 
     def logical_and(self, other):
-        return Tensor._from_array(self._data.astype(bool) & _arr(other).astype(bool))
+        return self._from_array(self._data.astype(bool) & _arr(other).astype(bool))
 
     def logical_or(self, other):
-        return Tensor._from_array(self._data.astype(bool) | _arr(other).astype(bool))
+        return self._from_array(self._data.astype(bool) | _arr(other).astype(bool))
 
     def isnan(self):
-        return Tensor._from_array(xp_of(self._data).isnan(self._data))
+        return self._from_array(xp_of(self._data).isnan(self._data))
 
     def isinf(self):
-        return Tensor._from_array(xp_of(self._data).isinf(self._data))
+        return self._from_array(xp_of(self._data).isinf(self._data))
 
     def isfinite(self):
-        return Tensor._from_array(xp_of(self._data).isfinite(self._data))
+        return self._from_array(xp_of(self._data).isfinite(self._data))
 
     def equal(self, other) -> bool:
         return self.shape == other.shape and bool((self._data == other._data).all())
@@ -75,4 +73,4 @@ class _Comparisons:
         return bool(np.allclose(self._host(), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return Tensor._from_array(np.isclose(self._host(), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+        return self._from_array(np.isclose(self._host(), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -1,10 +1,11 @@
-"""Tensors from data: ``tensor``, ``as_tensor``, ``from_numpy``; the argument forms of torch's legacy
-constructors (``Tensor(2, 3)``, ``FloatTensor([1, 2])``, see ``_legacy_array``); and the ``new_*``
-methods, which build a tensor of self's dtype (``_NewTensors``).
+"""Arrays from data: what ``juanji.tensor``, ``as_tensor`` and ``from_numpy`` (defined in
+juanji/tensor.py, beside the class they make) and torch's legacy constructors (``Tensor(2, 3)``,
+``FloatTensor([1, 2])``, see ``_legacy_array``) put in a tensor; and the ``new_*`` methods, which
+build a tensor of self's dtype (``_NewTensors``).
 
-``tensor(data)`` always copies; ``as_tensor`` and ``from_numpy`` share a NumPy array's memory where
-they can. Nested Python data takes torch's dtype: bool if every element is a bool, int64 if they
-are integers, else the default float dtype (``_infer_np_dtype``).
+``tensor(data)`` always copies (``_copied_array``); ``as_tensor`` and ``from_numpy`` share a NumPy
+array's memory where they can. Nested Python data takes torch's dtype: bool if every element is a
+bool, int64 if they are integers, else the default float dtype (``_infer_np_dtype``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import builtins
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_for
 from .arguments import _py_bool, _py_int, _sizes
 from .size import Size
 
-__all__ = ["tensor", "as_tensor", "from_numpy", "LEGACY_TYPE_NAMES", "_legacy_array", "_array_from_data",
-           "_NewTensors"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
+__all__ = ["LEGACY_TYPE_NAMES", "_legacy_array", "_array_from_data", "_copied_array", "_NewTensors"]
 
 # torch's legacy tensor type names, per dtype (``x.type()``, juanji.FloatTensor, ...)
 LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -37,7 +36,7 @@ def _infer_np_dtype(data):
         if isinstance(v, (list, tuple)):
             for e in v:
                 walk(e)
-        elif isinstance(v, Tensor):
+        elif isinstance(v, TensorBase):
             kinds.add(v.dtype.category)
         elif isinstance(v, (_py_bool, np.bool_)):
             kinds.add(0)
@@ -51,7 +50,7 @@ def _infer_np_dtype(data):
 
 
 def _array_from_data(data, dtype=None):
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         arr = data._data
         return arr if dtype is None else arr.astype(dtype.np)
     if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__"):
@@ -62,8 +61,8 @@ def _array_from_data(data, dtype=None):
     if isinstance(data, np.generic):
         return np.asarray(data, dtype=None if dtype is None else dtype.np)
     np_dtype = dtype.np if dtype is not None else _infer_np_dtype(data)
-    if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
-        data = [v.tolist() if isinstance(v, Tensor) else v for v in data]
+    if isinstance(data, (list, tuple)) and any(isinstance(v, TensorBase) for v in data):
+        data = [v.tolist() if isinstance(v, TensorBase) else v for v in data]
     try:
         return np.array(data, dtype=np_dtype)
     except ValueError as e:
@@ -81,7 +80,7 @@ def _legacy_array(name, dtype: dt.dtype, args):
     """
     if len(args) == 1 and (isinstance(args[0], _py_bool) or not isinstance(args[0], (_py_int, np.integer, Size))):
         data = args[0]
-        if isinstance(data, Tensor):
+        if isinstance(data, TensorBase):
             if data.dtype is not dtype:
                 raise TypeError(f"{name}(): expected a tensor of dtype {dtype} (got one of dtype {data.dtype}); "
                                 f"convert it with .to({dtype})")
@@ -108,50 +107,35 @@ def _legacy_array(name, dtype: dt.dtype, args):
     return np.zeros(shape, dtype.np)
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
-    """Build a tensor by copying ``data`` (nested lists, scalars, NumPy arrays)."""
+def _copied_array(data, dtype=None, device=None):
+    """The array of ``juanji.tensor(data, dtype, device)``: a new one, never ``data``'s own memory."""
     d = dt.to_dtype(dtype) if dtype is not None else None
     arr = _array_from_data(data, d)
-    if isinstance(data, (np.ndarray, Tensor)) and arr is (data._data if isinstance(data, Tensor) else data):
+    if isinstance(data, (np.ndarray, TensorBase)) and arr is (data._data if isinstance(data, TensorBase) else data):
         arr = arr.copy()
     if device is not None and xp_for(device) is not np:
         arr = xp_for(device).asarray(arr)
-    t = Tensor._from_array(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like ``tensor`` but shares memory with a NumPy array or Tensor when it can."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype is dt.to_dtype(dtype)):
-        return data
-    d = dt.to_dtype(dtype) if dtype is not None else None
-    return Tensor._from_array(_array_from_data(data, d))
-
-
-def from_numpy(arr: np.ndarray) -> Tensor:
-    """Share memory with a NumPy array (no copy)."""
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
-    dt.from_numpy_dtype(arr.dtype)
-    return Tensor._from_array(arr)
+    return arr
 
 
 class _NewTensors:
     """Tensor methods that build a new tensor with self's dtype (unless ``dtype=`` is given)."""
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        """A copy of ``data`` as a new tensor (of self's dtype unless ``dtype`` is given)."""
+        t = self._from_array(_copied_array(data, dtype or self.dtype))
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
 
     def new_zeros(self, *size, dtype=None):
-        return Tensor._from_array(np.zeros(_sizes(size), (dtype or self.dtype).np))
+        return self._from_array(np.zeros(_sizes(size), (dtype or self.dtype).np))
 
     def new_ones(self, *size, dtype=None):
-        return Tensor._from_array(np.ones(_sizes(size), (dtype or self.dtype).np))
+        return self._from_array(np.ones(_sizes(size), (dtype or self.dtype).np))
 
     def new_full(self, size, fill_value, dtype=None):
-        return Tensor._from_array(np.full(_sizes((size,)), fill_value, (dtype or self.dtype).np))
+        return self._from_array(np.full(_sizes((size,)), fill_value, (dtype or self.dtype).np))
 
     def new_empty(self, *size, dtype=None):
-        return Tensor._from_array(np.empty(_sizes(size), (dtype or self.dtype).np))
+        return self._from_array(np.empty(_sizes(size), (dtype or self.dtype).np))

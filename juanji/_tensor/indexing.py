@@ -13,15 +13,13 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.grad_mode import _state
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import index as I
 from .arguments import _dim, _py_float, numpy_aliases
-from .constructors import tensor
 from .inplace import _write
 
 __all__ = ["_Indexing"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
 
 
 def _index_error(e, index, t) -> IndexError:
@@ -51,12 +49,12 @@ def _index_error(e, index, t) -> IndexError:
 
 def _index_arrays(index):
     """Replace Tensors inside an index by their arrays (NumPy handles the rest)."""
-    if isinstance(index, Tensor):
+    if isinstance(index, TensorBase):
         return index._data
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, TensorBase) else i for i in index)
     if isinstance(index, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
+        return np.asarray([i.item() if isinstance(i, TensorBase) else i for i in index])
     return index
 
 
@@ -70,7 +68,7 @@ class _Indexing:
             if self.requires_grad and _state.enabled:
                 out = I.GetItem.apply(self, index)
             else:
-                out = Tensor._from_array(self._data[index])
+                out = self._from_array(self._data[index])
         except IndexError as e:
             raise _index_error(e, index, self) from None
         if I.is_basic_index(index):
@@ -80,7 +78,7 @@ class _Indexing:
     def __setitem__(self, index, value):
         """``x[index] = value``: written in memory, or recorded as an index-put under autograd."""
         index = _index_arrays(index)
-        is_tensor = isinstance(value, Tensor)
+        is_tensor = isinstance(value, TensorBase)
         recording = _state.enabled and (self.requires_grad or (is_tensor and value.requires_grad))
         try:
             if not recording:
@@ -88,7 +86,7 @@ class _Indexing:
                 return
             self._check_inplace_allowed()
             if not is_tensor:
-                value = tensor(value, dtype=self.dtype)
+                value = self.new_tensor(value)
             result = I.IndexPut.apply(self, value._cast(self.dtype), index)
         except IndexError as e:
             raise _index_error(e, index, self) from None
@@ -100,8 +98,8 @@ class _Indexing:
     def _check_index_along(self, name, d, index, src=None):
         """gather/scatter: an int64 index with self's number of dims, no larger than self (or src)
         outside ``d``, and every entry inside ``[0, size)`` along ``d``."""
-        if not isinstance(index, Tensor) or index.dtype is not dt.int64:
-            got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        if not isinstance(index, TensorBase) or index.dtype is not dt.int64:
+            got = index.dtype if isinstance(index, TensorBase) else type(index).__name__
             raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {got}")
         if index.ndim != self.ndim and not (index.ndim <= 1 and self.ndim <= 1):
             raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor "
@@ -134,8 +132,8 @@ class _Indexing:
         d = _dim(dim, self.ndim)
         if reduce not in (None, "add"):
             raise NotImplementedError(f"scatter: reduce='{reduce}' is not implemented in juanji (only 'add')")
-        self._check_index_along("scatter", d, index, src if isinstance(src, Tensor) else None)
-        return I.Scatter.apply(self, index._data, src._cast(self.dtype) if isinstance(src, Tensor) else src, d, reduce)
+        self._check_index_along("scatter", d, index, src if isinstance(src, TensorBase) else None)
+        return I.Scatter.apply(self, index._data, src._cast(self.dtype) if isinstance(src, TensorBase) else src, d, reduce)
 
     @numpy_aliases
     def scatter_add(self, dim, index, src):
@@ -153,7 +151,7 @@ class _Indexing:
     def index_select(self, dim, index):
         """The entries at ``index`` (a 1-D integer tensor) along ``dim``."""
         d = _dim(dim, self.ndim)
-        idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+        idx = index._data if isinstance(index, TensorBase) else np.asarray(index)
         if idx.ndim > 1 or idx.dtype.kind not in "iu":
             raise IndexError(f"index_select(): Index is supposed to be a vector of integers, got shape "
                              f"{list(idx.shape)} and dtype {idx.dtype}")
@@ -163,9 +161,9 @@ class _Indexing:
         return I.IndexSelect.apply(self, idx, d)
 
     def masked_fill(self, mask, value):
-        if isinstance(value, Tensor):
+        if isinstance(value, TensorBase):
             value = value.item()
-        m = mask._data if isinstance(mask, Tensor) else mask
+        m = mask._data if isinstance(mask, TensorBase) else mask
         if m.dtype != np.bool_:
             raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
         return I.MaskedFill.apply(self, m, value)
@@ -179,8 +177,8 @@ class _Indexing:
     def nonzero(self, as_tuple=False):
         idx = xp_of(self._data).nonzero(self._data)
         if as_tuple:
-            return tuple(Tensor._from_array(i.astype(np.int64)) for i in idx)
-        return Tensor._from_array(xp_of(self._data).stack(idx, axis=1).astype(np.int64))
+            return tuple(self._from_array(i.astype(np.int64)) for i in idx)
+        return self._from_array(xp_of(self._data).stack(idx, axis=1).astype(np.int64))
 
     def where(self, condition, other):
         from .. import where

@@ -14,16 +14,14 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.grad_mode import _state
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import elementwise as E
 from ..ops import shape as S
 from .arguments import _SCALARS, _dim, _py_float, _sizes, numpy_aliases
 from .binary import _to_operand
-from .constructors import tensor
 
 __all__ = ["_InPlace", "_write"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _FILL = E.ZeroGrad.variant("FillBackward2")                 # in-place writes that forget the old value
@@ -105,7 +103,7 @@ class _InPlace:
         of optimisers and ``w.data -= ...``). Returns False when the general path is needed."""
         if _state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             return False
-        o = other._data if isinstance(other, Tensor) else other
+        o = other._data if isinstance(other, TensorBase) else other
         if isinstance(o, (np.ndarray,)) or hasattr(o, "shape"):
             if o.dtype != self._data.dtype and (o.dtype.kind == "f") != (self._data.dtype.kind == "f"):
                 return False
@@ -164,7 +162,7 @@ class _InPlace:
         return self._fill(value, _FILL)
 
     def _fill(self, value, node):
-        if isinstance(value, Tensor):
+        if isinstance(value, TensorBase):
             value = value.item()
         if _state.enabled and self.requires_grad:
             self._check_inplace_allowed()
@@ -175,9 +173,9 @@ class _InPlace:
 
     def copy_(self, src, non_blocking=False):
         """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place."""
-        src = _to_operand(src)
-        if not isinstance(src, Tensor):
-            src = tensor(src, dtype=self.dtype)
+        src = _to_operand(src, self)
+        if not isinstance(src, TensorBase):
+            src = self.new_tensor(src)
         if _state.enabled and (self.requires_grad or src.requires_grad):
             self._check_inplace_allowed()
             result = src._cast(self.dtype)

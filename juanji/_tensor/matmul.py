@@ -63,13 +63,13 @@ class _MatrixProducts:
         return self.matmul(other)
 
     def __rmatmul__(self, other):
-        return _to_operand(other).matmul(self)
+        return _to_operand(other, self).matmul(self)
 
     def matmul(self, other) -> "Tensor":
         """Matrix product with torch's rules: 1-D operands are vectors (a row on the left, a column on
         the right, the added dim removed after), dims before the last two are batch dims and broadcast.
         Both operands must have the same dtype (torch does not promote here)."""
-        other = _to_operand(other)
+        other = _to_operand(other, self)
         _check_matmul(self, other)
         try:
             return L.MatMul.apply(self, other)

@@ -14,8 +14,6 @@ from .arguments import _dim, _py_int, numpy_aliases
 
 __all__ = ["_Pieces"]
 
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
-
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _SPLIT = I.GetItem.variant("SplitBackward0")
 _SPLIT_WITH_SIZES = I.GetItem.variant("SplitWithSizesBackward0")
@@ -65,7 +63,7 @@ class _Pieces:
         if self.requires_grad and _state.enabled:
             out = node.apply(self, index)
         else:
-            out = Tensor._from_array(self._data[index])
+            out = self._from_array(self._data[index])
         out._view_of = (self, index)  # an in-place change of a piece reaches self, as for indexing
         return out
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.grad_mode import _state
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import elementwise as E
 from .arguments import _py_float, numpy_aliases
@@ -19,8 +20,6 @@ from .arithmetic import _SQUARE
 from .binary import _binary
 
 __all__ = ["_Pointwise"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _RECIPROCAL = E.Div.variant("ReciprocalBackward0")          # x.reciprocal(), computed as 1 / x
@@ -116,7 +115,7 @@ class _Pointwise:
         """``fn`` of the values, with a zero gradient (sign, floor, ...: torch's ``{name}Backward0``)."""
         if self.requires_grad and _state.enabled:
             return _PIECEWISE_CONSTANT[name].apply(self, fn)
-        return Tensor._from_array(fn(self._data))
+        return self._from_array(fn(self._data))
 
     def sign(self):
         if self.dtype is dt.bool:
@@ -157,7 +156,7 @@ class _Pointwise:
 
     def clamp(self, min=None, max=None):
         # torch's overloads: number bounds (ClampBackward1) or tensor bounds (ClampBackward0)
-        with_tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
+        with_tensors = isinstance(min, TensorBase) or isinstance(max, TensorBase)
         return self._clamp(min, max, E.Clamp if with_tensors else _CLAMP)
 
     def _clamp(self, min, max, op):
@@ -165,8 +164,8 @@ class _Pointwise:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         # a one-element bound that needs no gradient acts as a number (torch's promotion of a
         # 0-d bound); one that requires grad stays a tensor so that it gets its gradient
-        lo = min.item() if isinstance(min, Tensor) and min.numel() == 1 and not min.requires_grad else min
-        hi = max.item() if isinstance(max, Tensor) and max.numel() == 1 and not max.requires_grad else max
+        lo = min.item() if isinstance(min, TensorBase) and min.numel() == 1 and not min.requires_grad else min
+        hi = max.item() if isinstance(max, TensorBase) and max.numel() == 1 and not max.requires_grad else max
         x = self
         if isinstance(lo, _py_float) or isinstance(hi, _py_float):
             x = self._floating()

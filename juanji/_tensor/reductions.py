@@ -15,14 +15,13 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import index as I
 from ..ops import reduce as R
 from .arguments import _dim, _dims, _py_bool, _py_float, _py_int, numpy_aliases
 
 __all__ = ["_Reductions", "return_types"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _SORT = I.Gather.variant("SortBackward0")                   # the values: x gathered at the sorted indices
@@ -137,11 +136,11 @@ class _Reductions:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                    "Specify the reduction dim with the 'dim' argument.")
             return (R.MaxOfAll if largest else R.MinOfAll).apply(self, None, False, largest)
-        if isinstance(dim, Tensor):  # torch.max(a, b) is maximum(a, b)
+        if isinstance(dim, TensorBase):  # torch.max(a, b) is maximum(a, b)
             return self.maximum(dim) if largest else self.minimum(dim)
         axis = _dim(dim, self.ndim)
         if self.ndim == 0:
-            return getattr(return_types, name)(self.clone(), Tensor._from_array(np.zeros((), np.int64)))
+            return getattr(return_types, name)(self.clone(), self._from_array(np.zeros((), np.int64)))
         self._nonempty_dims((axis,), name)
         vals, idx = (R.MaxMin if largest else R.MinAlongDim).apply(self, axis, keepdim, largest)
         return getattr(return_types, name)(vals, idx)
@@ -178,12 +177,12 @@ class _Reductions:
             if self._data.size == 0:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
             out = xp.asarray(find(self._data)).astype(np.int64)
-            return Tensor._from_array(out.reshape((1,) * self.ndim) if keepdim else out)
+            return self._from_array(out.reshape((1,) * self.ndim) if keepdim else out)
         d = _dim(dim, self.ndim)
         if self.ndim == 0:
-            return Tensor._from_array(xp.zeros((), np.int64))
+            return self._from_array(xp.zeros((), np.int64))
         self._nonempty_dims((d,), name)
-        return Tensor._from_array(find(self._data, axis=d, keepdims=keepdim).astype(np.int64))
+        return self._from_array(find(self._data, axis=d, keepdims=keepdim).astype(np.int64))
 
     @numpy_aliases
     def argmax(self, dim=None, keepdim=False):
@@ -230,7 +229,7 @@ class _Reductions:
         res = fn(arr if arr.dtype == np.bool_ else arr != 0, axis=_dims(dim, self.ndim), keepdims=keepdim)
         res = xp_of(arr).asarray(res)
         # torch keeps uint8 for uint8 input (a legacy rule), bool otherwise
-        return Tensor._from_array(res.astype(np.uint8) if arr.dtype == np.uint8 else res)
+        return self._from_array(res.astype(np.uint8) if arr.dtype == np.uint8 else res)
 
     @numpy_aliases
     def all(self, dim=None, keepdim=False):
@@ -244,7 +243,7 @@ class _Reductions:
 
     @numpy_aliases
     def count_nonzero(self, dim=None):
-        return Tensor._from_array(xp_of(self._data).asarray(
+        return self._from_array(xp_of(self._data).asarray(
             (self._data != 0).sum(axis=_dims(dim, self.ndim))).astype(np.int64))
 
     @numpy_aliases
@@ -253,7 +252,7 @@ class _Reductions:
         d = _dim(dim, self.ndim)
         xp = xp_of(self._data)
         if self.ndim == 0:
-            return return_types.sort(self.clone(), Tensor._from_array(xp.zeros((), np.int64)))
+            return return_types.sort(self.clone(), self._from_array(xp.zeros((), np.int64)))
         if descending:
             # a stable descending order: sort the reversed array ascending, then reverse back
             n = self._data.shape[d]
@@ -261,7 +260,7 @@ class _Reductions:
             idx = (n - 1) - xp.flip(rev, d)
         else:
             idx = xp.argsort(self._data, axis=d, kind="stable")
-        idx = Tensor._from_array(idx.astype(np.int64))
+        idx = self._from_array(idx.astype(np.int64))
         return return_types.sort(_SORT.apply(self, idx._data, d), idx)
 
     @numpy_aliases
@@ -284,5 +283,5 @@ class _Reductions:
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         res = np.unique(self._host(), return_inverse=return_inverse, return_counts=return_counts, axis=dim)
         if not isinstance(res, tuple):
-            return Tensor._from_array(res)
-        return tuple(Tensor._from_array(r.astype(np.int64) if i else r) for i, r in enumerate(res))
+            return self._from_array(res)
+        return tuple(self._from_array(r.astype(np.int64) if i else r) for i, r in enumerate(res))

@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd.tensor_base import TensorBase
 from ..ops import shape as S
 from .arguments import _dim, _dims, _py_int, _sizes, numpy_aliases
 
 __all__ = ["_ShapeMethods"]
-
-Tensor = None  # juanji.tensor.Tensor, bound once it is defined (see juanji/_tensor/__init__.py)
 
 
 class _ShapeMethods:
@@ -46,7 +45,7 @@ class _ShapeMethods:
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (dt.dtype, type)):
-            return Tensor._from_array(self._data.view(dt.to_dtype(shape[0]).np))
+            return self._from_array(self._data.view(dt.to_dtype(shape[0]).np))
         shape = self._reshape_shape(shape)
         if not self._data.flags.c_contiguous and self._data.ndim > 1 and self._data.size > 1:
             # NumPy would silently copy; torch refuses, and so do we
@@ -177,8 +176,8 @@ class _ShapeMethods:
         if dim is None:
             return self.reshape(-1).repeat_interleave(repeats, 0)
         d = _dim(dim, self.ndim)
-        idx = np.repeat(np.arange(self.shape[d]), repeats._data if isinstance(repeats, Tensor) else repeats)
-        return self.index_select(d, Tensor._from_array(idx))
+        idx = np.repeat(np.arange(self.shape[d]), repeats._data if isinstance(repeats, TensorBase) else repeats)
+        return self.index_select(d, self._from_array(idx))
 
     def flip(self, *dims):
         dims = _sizes(dims)

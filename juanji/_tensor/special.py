@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.grad_mode import _state
+from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import binary_math as B
 from ..ops import elementwise as E
@@ -36,8 +37,7 @@ _FIX = E.ZeroGrad.variant("TruncBackward0")
 
 def require_tensor(value, function, argument="other", position=2):
     """torch's TypeError for a function that takes only a Tensor in this place."""
-    from ..tensor import Tensor
-    if not isinstance(value, Tensor):
+    if not isinstance(value, TensorBase):
         raise TypeError(f"{function}(): argument '{argument}' (position {position}) must be Tensor, not "
                         f"{type(value).__name__}")
 
@@ -215,7 +215,7 @@ class _SpecialMath:
         """Promote self and other to their floating result dtype and apply ``op``."""
         if tensor_only:
             require_tensor(other, name)
-        other = _to_operand(other)
+        other = _to_operand(other, self)
         a, b = _promote_pair(self, other)
         if not a.dtype.is_floating_point and not integers:
             raise _not_implemented(f"{name}_cpu", a.dtype)
@@ -339,7 +339,7 @@ class _SpecialMath:
             if isinstance(other, _py_float):
                 raise _not_implemented(kernel, dt.float32 if self.dtype is not dt.float64 else dt.float64)
             require_tensor(other, name)
-        a, b = _promote_pair(self, _to_operand(other))
+        a, b = _promote_pair(self, _to_operand(other, self))
         if a.dtype.is_floating_point:
             raise _not_implemented(kernel, a.dtype)
         return _compare(a, b, ufunc, name)
@@ -365,7 +365,7 @@ class _SpecialMath:
         return self._from_array(xp_of(self._data).invert(self._data))
 
     def logical_xor(self, other):
-        other = _to_operand(other)
+        other = _to_operand(other, self)
         a = self._data
         b = other._data if isinstance(other, type(self)) else other
         try:

@@ -23,16 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.elementwise import quiet  # (it lives with the ops that use it most; no import cycle)
-from .function import Op, _tensor_class
+from ..kernels.errstate import quiet
+from .function import FREED_MESSAGE, Op
 from .grad_mode import _state
 
 __all__ = ["run_backward", "unbroadcast", "FREED_MESSAGE"]
-
-FREED_MESSAGE = ("Trying to backward through the graph a second time (or directly access saved tensors after "
-                 "they have already been freed). Saved intermediate values of the graph are freed when you call "
-                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
-                 "graph a second time or if you need to access saved tensors after calling backward.")
 
 
 def unbroadcast(grad, shape):
@@ -72,11 +67,13 @@ def _topological_order(roots):
 
 
 def _apply_hooks(hooks, grad):
-    Tensor = _tensor_class()
-    for hook in list(hooks.values()):   # {handle id: hook}, in registration order
-        res = hook(Tensor._from_array(grad))
+    """Run a tensor's gradient hooks in registration order (``hooks``: {handle id: hook}). Each
+    takes and returns an array (or None to keep the gradient): ``Tensor.register_hook`` wraps
+    the user's hook, which sees tensors."""
+    for hook in list(hooks.values()):
+        res = hook(grad)
         if res is not None:
-            grad = res._data
+            grad = res
     return grad
 
 
@@ -100,7 +97,6 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
     With ``capture`` (a list of Tensors) the gradients with respect to those tensors are
     returned instead of being accumulated into any ``.grad`` (``autograd.grad``).
     """
-    Tensor = _tensor_class()
     pending = {}      # node -> gradient summed so far
     leaf_grads = {}   # id(leaf) -> [leaf, gradient summed so far]
     roots = []
@@ -147,7 +143,7 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
                     g = unbroadcast(g, shape)
                 if g.dtype != dtype:
                     g = g.astype(dtype)
-                if target.__class__ is Tensor or not isinstance(target, Op):
+                if not isinstance(target, Op):  # a leaf tensor
                     entry = leaf_grads.get(id(target))
                     if entry is None:
                         leaf_grads[id(target)] = [target, g]
@@ -174,7 +170,7 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
                 g = _apply_hooks(hooks, g)
             g = _owned(g, delivered)
             if leaf.grad is None:
-                leaf.grad = Tensor._from_array(g)
+                leaf.grad = leaf._from_array(g)
             else:
                 old = leaf.grad._data
                 leaf.grad._data = old + g if old.shape == g.shape else (old + g).reshape(old.shape)
@@ -193,11 +189,10 @@ def _add_leaf(leaf_grads, leaf, g):
 
 def _retain(ref, grad):
     """``retain_grad()`` on a non-leaf: keep (a copy of) its gradient in ``.grad``."""
-    Tensor = _tensor_class()
     out = ref()
     if out is None:
         return
     if out.grad is None:
-        out.grad = Tensor._from_array(grad.copy())
+        out.grad = out._from_array(grad.copy())
     else:
-        out.grad = Tensor._from_array(out.grad._data + grad)
+        out.grad = out._from_array(out.grad._data + grad)

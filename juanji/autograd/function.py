@@ -24,22 +24,19 @@ or in ``node_name_for``, which sees forward's arguments. The Python class keeps 
 from __future__ import annotations
 
 from .grad_mode import _state
+from .tensor_base import TensorBase
 
-__all__ = ["Op", "Function", "FunctionCtx", "AccumulateGrad"]
-
-_Tensor = None  # juanji.tensor.Tensor, bound on first use (tensor.py imports this module)
+__all__ = ["Op", "Function", "FunctionCtx", "AccumulateGrad", "FREED_MESSAGE"]
 
 # A tracer (juanji.onnx.export) sees every Op applied: ``_trace_hook(op, inputs, params, result)``
 # after forward, with ``result`` what apply returns. None when no tracer runs: one check per call.
 _trace_hook = None
 
-
-def _tensor_class():
-    global _Tensor
-    if _Tensor is None:
-        from ..tensor import Tensor
-        _Tensor = Tensor
-    return _Tensor
+# torch's error for a second backward through a freed node (see Op._release)
+FREED_MESSAGE = ("Trying to backward through the graph a second time (or directly access saved tensors after "
+                 "they have already been freed). Saved intermediate values of the graph are freed when you call "
+                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                 "graph a second time or if you need to access saved tensors after calling backward.")
 
 
 class AccumulateGrad:
@@ -98,12 +95,16 @@ class Op:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        Tensor = _Tensor or _tensor_class()
+        """Run ``forward`` on the inputs' arrays and wrap the result in a tensor (made by
+        ``_from_array`` of a tensor among the inputs: juanji.Tensor's, see tensor_base.py);
+        record this node when grad mode is on and an input requires grad."""
         arrays = []
         needs = []
         record = False
+        like = None  # a tensor among the inputs: its _from_array makes the result
         for t in inputs:
-            if t.__class__ is Tensor or isinstance(t, Tensor):
+            if isinstance(t, TensorBase):
+                like = t
                 arrays.append(t._data)
                 r = t.requires_grad
                 needs.append(r)
@@ -117,11 +118,15 @@ class Op:
         op = cls()
         op.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         out = op.forward(*arrays, **params)
+        if like is None:
+            raise TypeError(f"{cls.__qualname__}.apply: expected at least one tensor among the inputs, got "
+                            f"({', '.join(type(t).__name__ for t in inputs)})")
+        wrap = like._from_array
         if out.__class__ is tuple:
-            main = Tensor._from_array(out[0])
-            extras = tuple(Tensor._from_array(a) for a in out[1:])
+            main = wrap(out[0])
+            extras = tuple(wrap(a) for a in out[1:])
         else:
-            main = Tensor._from_array(out)
+            main = wrap(out)
             extras = None
         if record:
             edges = []
@@ -187,7 +192,6 @@ class FunctionCtx:
     @property
     def saved_tensors(self):
         if getattr(self, "_freed", False):
-            from .engine import FREED_MESSAGE
             raise RuntimeError(FREED_MESSAGE)
         return getattr(self, "_saved", ())
 
@@ -211,14 +215,15 @@ class _FunctionOp(Op):
     fn_cls = None
     ctx = None
     n_outputs = 1
+    wrap = None  # the outputs' _from_array, to hand the gradients to the user's backward as tensors
 
     def backward(self, grad):
-        Tensor = _tensor_class()
         from .grad_mode import no_grad
-        grads_in = [Tensor._from_array(grad)]
+        wrap = self.wrap
+        grads_in = [wrap(grad)]
         if self.n_outputs > 1:  # only the first output is differentiable in juanji's Functions
             grads_in += [None if not getattr(self.ctx, "_materialize", True) else
-                         Tensor._from_array(_zeros_like(grad, shape)) for shape in self.other_shapes]
+                         wrap(_zeros_like(grad, shape)) for shape in self.other_shapes]
         with no_grad():
             grads = self.fn_cls.backward(self.ctx, *grads_in)
         if not isinstance(grads, tuple):
@@ -229,7 +234,7 @@ class _FunctionOp(Op):
                                f"(expected {n}, got {len(grads)})")
         out = []
         for g in grads[:n]:
-            out.append(None if g is None else (g._data if isinstance(g, Tensor) else g))
+            out.append(None if g is None else (g._data if isinstance(g, TensorBase) else g))
         return tuple(out)
 
     def __repr__(self) -> str:
@@ -278,10 +283,9 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        Tensor = _tensor_class()
         from .grad_mode import no_grad
         ctx = FunctionCtx()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = tuple(isinstance(a, TensorBase) and a.requires_grad for a in args)
         with no_grad():
             out = cls.forward(ctx, *args, **kwargs)
         record = _state.enabled and any(ctx.needs_input_grad)
@@ -303,11 +307,12 @@ class Function:
         chosen = False
         others = []
         for o in outs:
-            if isinstance(o, Tensor):
-                fresh = Tensor._from_array(o._data)  # a new node output, like torch's output rebase
+            if isinstance(o, TensorBase):
+                fresh = o._from_array(o._data)  # a new node output, like torch's output rebase
                 if not chosen and id(o) not in non_diff and o.dtype.is_floating_point:
                     fresh.requires_grad = True
                     fresh.grad_fn = op
+                    op.wrap = o._from_array
                     chosen = True
                 else:
                     others.append(o._data.shape)

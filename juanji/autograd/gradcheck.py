@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tensor_base import TensorBase
+
 __all__ = ["gradcheck", "GradcheckError"]
 
 
@@ -31,13 +33,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     both values (returns False instead with ``raise_exception=False``). Inputs' values and
     ``.grad`` are left as they were.
     """
-    from ..tensor import Tensor
-    from . import grad as autograd_grad
+    from .differentiate import grad as autograd_grad
     from .grad_mode import enable_grad, no_grad
-    if isinstance(inputs, Tensor):
+    if isinstance(inputs, TensorBase):
         inputs = (inputs,)
     inputs = tuple(inputs)
-    wrt = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    wrt = [t for t in inputs if isinstance(t, TensorBase) and t.requires_grad]
     for t in wrt:
         if t.dtype.name != "float64":
             raise GradcheckError(f"gradcheck: inputs must be float64 for a meaningful check, got {t.dtype}")
@@ -50,7 +51,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not differentiable:
         raise GradcheckError("gradcheck: no output requires grad")
     analytic = autograd_grad([o for o, _ in differentiable],
-                             wrt, [Tensor._from_array(v.astype(o._data.dtype)) for o, v in differentiable],
+                             wrt, [o._from_array(v.astype(o._data.dtype)) for o, v in differentiable],
                              allow_unused=True, materialize_grads=True)
 
     def projected_value():
