@@ -332,6 +332,23 @@ class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions
         hooks[handle.id] = on_grad
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward pass has added into this leaf's ``.grad`` (the hook
+        may change ``self.grad`` in place; it returns None). Runs as soon as this leaf's gradient
+        is complete, while the rest of the pass goes on, as in torch."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", [])
+        hooks.append(hook)
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+        return _Handle()
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
         if create_graph:

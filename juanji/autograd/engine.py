@@ -1,13 +1,17 @@
 """Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
 
 The graph is made of ``Op`` nodes (a Tensor's ``grad_fn``). Each node's ``edges`` say where
-the gradient of each of its inputs goes: to another node, or to a leaf Tensor. The engine
+the gradient of each of its inputs goes: to another Op, or to the ``AccumulateGrad`` node of
+a leaf that requires grad. The engine
 
-1. orders the nodes reachable from the outputs so that every node comes after all the nodes
-   that feed gradient into it (reverse topological order),
-2. for each node, sums the gradients that arrived, calls its ``backward`` once, sums each
+1. orders the Ops reachable from the outputs so that every Op comes after all the Ops that
+   feed gradient into it (reverse topological order), and counts the edges into each leaf's
+   AccumulateGrad,
+2. for each Op, sums the gradients that arrived, calls its ``backward`` once, sums each
    input gradient back to the input's shape (undoing broadcasting) and passes it on,
-3. at the end adds each leaf's total into ``leaf.grad`` (after the leaf's hooks).
+3. as soon as the last edge into an AccumulateGrad has delivered, runs the leaf's hooks, adds
+   the total into ``leaf.grad`` and runs the leaf's post-accumulate hooks (as torch does: a
+   distributed run can start reducing a layer's gradients while backward goes on).
 
 Without ``retain_graph`` each node frees what it saved once used, and a second backward
 through it raises torch's error.
@@ -24,8 +28,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.errstate import quiet
-from .function import FREED_MESSAGE, Op
+from .function import FREED_MESSAGE, AccumulateGrad, grad_accumulator
 from .grad_mode import _state
+from .tensor_base import TensorBase
 
 __all__ = ["run_backward", "unbroadcast", "FREED_MESSAGE"]
 
@@ -44,9 +49,11 @@ def unbroadcast(grad, shape):
 
 
 def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds gradient into it."""
+    """The Ops reachable from ``roots``, each after every Op that feeds gradient into it; and
+    for each leaf's AccumulateGrad reached, the number of edges into it from those Ops."""
     order = []
     seen = set()
+    into_leaves = {}
     stack = [(r, False) for r in roots]
     while stack:
         node, expanded = stack.pop()
@@ -60,10 +67,12 @@ def _topological_order(roots):
         for edge in node.edges:
             if edge is not None:
                 target = edge[0]
-                if isinstance(target, Op) and target not in seen:
+                if target.__class__ is AccumulateGrad:
+                    into_leaves[target] = into_leaves.get(target, 0) + 1
+                elif target not in seen:
                     stack.append((target, False))
     order.reverse()
-    return order
+    return order, into_leaves
 
 
 def _apply_hooks(hooks, grad):
@@ -97,27 +106,23 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
     With ``capture`` (a list of Tensors) the gradients with respect to those tensors are
     returned instead of being accumulated into any ``.grad`` (``autograd.grad``).
     """
-    pending = {}      # node -> gradient summed so far
-    leaf_grads = {}   # id(leaf) -> [leaf, gradient summed so far]
+    pending = {}  # node (an Op, or a leaf's AccumulateGrad) -> gradient summed so far
     roots = []
     for out, g in zip(outputs, grads):
         g = g.copy()  # never hand the caller's own array to a leaf
         fn = out.grad_fn
         if fn is None:
-            _add_leaf(leaf_grads, out, g)
-            continue
+            fn = grad_accumulator(out)  # a leaf given as an output
+        else:
+            roots.append(fn)
         pending[fn] = pending[fn] + g if fn in pending else g
-        roots.append(fn)
 
-    capturing = capture is not None
-    if capturing:
-        captured = {}
-        capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None}
-
+    leaves = _Leaves(capture)
     previous_mode = _state.enabled
     _state.enabled = False  # the backward pass itself records nothing
     try:
-        for node in _topological_order(roots) if roots else ():
+        order, into_leaves = _topological_order(roots) if roots else ((), {})
+        for node in order:
             grad = pending.pop(node, None)
             if grad is None:
                 continue
@@ -126,65 +131,95 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
             extras = node.__dict__
             if "_hooks" in extras:
                 grad = _apply_hooks(extras["_hooks"], grad)
-            if capturing:
-                t = capture_nodes.get(node)
-                if t is not None:
-                    captured[id(t)] = grad
+            if leaves.capturing:
+                leaves.capture_node(node, grad)
             elif "_retained" in extras:
                 _retain(extras["_retained"], grad)
             in_grads = node.backward(grad)
             if in_grads.__class__ is not tuple:
                 in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
+            ready = None  # leaves whose every incoming edge has now delivered
             for edge, g in zip(node.edges, in_grads):
-                if edge is None or g is None:
+                if edge is None:
                     continue
                 target, shape, dtype = edge
-                if g.shape != shape:
-                    g = unbroadcast(g, shape)
-                if g.dtype != dtype:
-                    g = g.astype(dtype)
-                if not isinstance(target, Op):  # a leaf tensor
-                    entry = leaf_grads.get(id(target))
-                    if entry is None:
-                        leaf_grads[id(target)] = [target, g]
-                    else:
-                        entry[1] = entry[1] + g
-                elif target in pending:
-                    pending[target] = pending[target] + g
-                else:
-                    pending[target] = g
+                if g is not None:
+                    if g.shape != shape:
+                        g = unbroadcast(g, shape)
+                    if g.dtype != dtype:
+                        g = g.astype(dtype)
+                    pending[target] = pending[target] + g if target in pending else g
+                if target.__class__ is AccumulateGrad:
+                    left = into_leaves[target] - 1
+                    into_leaves[target] = left
+                    if left == 0:
+                        ready = [target] if ready is None else ready + [target]
             if not retain_graph:
                 node._release()
-
-        if capturing:
-            for t, g in leaf_grads.values():
-                captured[id(t)] = g
-            return [captured.get(id(t)) for t in capture]
-
-        delivered = {}
-        for leaf, g in leaf_grads.values():
-            if not leaf.requires_grad:
-                continue
-            hooks = leaf.__dict__.get("_hooks")
-            if hooks:
-                g = _apply_hooks(hooks, g)
-            g = _owned(g, delivered)
-            if leaf.grad is None:
-                leaf.grad = leaf._from_array(g)
-            else:
-                old = leaf.grad._data
-                leaf.grad._data = old + g if old.shape == g.shape else (old + g).reshape(old.shape)
+            if ready is not None:
+                for target in ready:
+                    if target in pending:
+                        leaves.accumulate(target.variable, pending.pop(target), pending)
+        for target, g in list(pending.items()):  # leaves given as outputs, or fed by nodes that got no gradient
+            leaves.accumulate(target.variable, pending.pop(target), pending)
     finally:
         _state.enabled = previous_mode
-    return None
+    return leaves.captured_for(capture) if leaves.capturing else None
 
 
-def _add_leaf(leaf_grads, leaf, g):
-    entry = leaf_grads.get(id(leaf))
-    if entry is None:
-        leaf_grads[id(leaf)] = [leaf, g]
-    else:
-        entry[1] = entry[1] + g
+class _Leaves:
+    """What a backward pass does with a leaf's total gradient: add it into ``leaf.grad`` (after
+    the leaf's hooks; then its post-accumulate hooks run), or, for ``autograd.grad``, keep it."""
+
+    def __init__(self, capture):
+        self.capturing = capture is not None
+        self.delivered = {}  # see _owned
+        if self.capturing:
+            self.captured = {}
+            self.capture_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None}
+
+    def capture_node(self, node, grad):
+        t = self.capture_nodes.get(node)
+        if t is not None:
+            self.captured[id(t)] = grad
+
+    def captured_for(self, capture):
+        return [self.captured.get(id(t)) for t in capture]
+
+    def accumulate(self, leaf, g, pending):
+        """``pending``: the gradients still to be used by the rest of the pass."""
+        if self.capturing:
+            self.captured[id(leaf)] = g
+            return
+        if not leaf.requires_grad:
+            return
+        extras = leaf.__dict__
+        hooks = extras.get("_hooks")
+        if hooks:
+            g = _apply_hooks(hooks, g)
+        post = extras.get("_post_accumulate_grad_hooks")
+        if post and _shares_memory(g, pending.values()):
+            g = g.copy()  # a post-accumulate hook may change .grad in place: never a gradient still to be used
+        g = _owned(g, self.delivered)
+        if leaf.grad is None:
+            leaf.grad = leaf._from_array(g)
+        else:
+            old = leaf.grad._data
+            leaf.grad._data = old + g if old.shape == g.shape else (old + g).reshape(old.shape)
+        if post:
+            for hook in list(post):
+                res = hook(leaf)
+                if res is not None:
+                    if isinstance(res, TensorBase):
+                        raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+                    raise TypeError(f"expected Variable, but hook returned '{type(res).__name__}'")
+
+
+def _shares_memory(g, arrays) -> bool:
+    """Whether ``g`` may share memory with any of ``arrays`` (a conservative yes off NumPy)."""
+    if not isinstance(g, np.ndarray):
+        return True
+    return any(np.may_share_memory(g, a) for a in arrays if isinstance(a, np.ndarray))
 
 
 def _retain(ref, grad):

@@ -6,10 +6,11 @@ bookkeeping per call stays small (one object, one Tensor). ``Function`` is torch
 built on top of ``Op`` for code written against torch.
 
 How the graph is wired: when an Op is recorded, it keeps one *edge* per positional input,
-taken at that moment: the input's ``grad_fn`` (another Op) if it has one, the input Tensor
-itself if it is a leaf that requires grad, or None. Because edges point at nodes rather than
-at Tensors, an in-place operation that later gives a Tensor a new ``grad_fn`` does not
-rewire the Ops that already used its old value (torch builds its graph the same way).
+taken at that moment: the input's ``grad_fn`` (another Op) if it has one, the leaf's
+``AccumulateGrad`` node if it is a leaf that requires grad, or None. Because edges point at
+nodes rather than at Tensors, an in-place operation that later gives a Tensor a new
+``grad_fn`` does not rewire the Ops that already used its old value (torch builds its graph
+the same way).
 
 How nodes are named: as torch names them, so printed tensors read the same
 (``grad_fn=<MulBackward0>``). torch names a node after the overload of the operation that
@@ -23,10 +24,12 @@ or in ``node_name_for``, which sees forward's arguments. The Python class keeps 
 
 from __future__ import annotations
 
+import weakref
+
 from .grad_mode import _state
 from .tensor_base import TensorBase
 
-__all__ = ["Op", "Function", "FunctionCtx", "AccumulateGrad", "FREED_MESSAGE"]
+__all__ = ["Op", "Function", "FunctionCtx", "AccumulateGrad", "grad_accumulator", "FREED_MESSAGE"]
 
 # A tracer (juanji.onnx.export) sees every Op applied: ``_trace_hook(op, inputs, params, result)``
 # after forward, with ``result`` what apply returns. None when no tracer runs: one check per call.
@@ -40,9 +43,17 @@ FREED_MESSAGE = ("Trying to backward through the graph a second time (or directl
 
 
 class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf: the node that adds into ``variable.grad``."""
+    """The node of a leaf tensor that requires grad: where the gradients for ``variable`` meet.
 
-    __slots__ = ("variable",)
+    An Op's edge for such an input points here (as in torch's graph). The engine sums what
+    arrives, and once every node that feeds it has run, runs the leaf's hooks
+    (``register_hook``), adds the sum into ``variable.grad`` and runs its post-accumulate hooks
+    (``register_post_accumulate_grad_hook``). A leaf has one such node while a graph that uses
+    it lives (``grad_accumulator``): the node holds the leaf, the leaf only a weak reference to
+    the node, as in torch, so no reference cycle keeps either alive.
+    """
+
+    __slots__ = ("variable", "__weakref__")
 
     def __init__(self, variable):
         self.variable = variable
@@ -50,8 +61,22 @@ class AccumulateGrad:
     def name(self) -> str:
         return "AccumulateGrad"
 
+    @property
+    def next_functions(self):
+        return ()
+
     def __repr__(self) -> str:
-        return "<AccumulateGrad object>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def grad_accumulator(leaf) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node: the one a live graph already uses, else a new one."""
+    ref = leaf.__dict__.get("_grad_accumulator")
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(leaf)
+        leaf._grad_accumulator = weakref.ref(node)
+    return node
 
 
 class Op:
@@ -62,7 +87,7 @@ class Op:
     ``backward(self, grad) -> tuple`` with one gradient (or None) per positional input.
 
     After recording, ``self.edges`` holds, per positional input, ``(target, shape, dtype)``
-    (target: the input's Op, or the leaf Tensor) or None when that input needs no gradient;
+    (target: the input's Op, or the leaf's AccumulateGrad) or None when that input needs no gradient;
     shape and dtype let the engine sum a broadcast gradient back and cast it.
     """
 
@@ -112,15 +137,15 @@ class Op:
             else:
                 arrays.append(t)
                 needs.append(False)
+        if like is None:
+            raise TypeError(f"{cls.__qualname__}.apply: expected at least one tensor among the inputs, got "
+                            f"({', '.join(type(t).__name__ for t in inputs)})")
         record = record and _state.enabled
         if record and cls.node_name_for is not None:
             cls = cls.variant(cls.node_name_for(*arrays, **params))
         op = cls()
         op.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         out = op.forward(*arrays, **params)
-        if like is None:
-            raise TypeError(f"{cls.__qualname__}.apply: expected at least one tensor among the inputs, got "
-                            f"({', '.join(type(t).__name__ for t in inputs)})")
         wrap = like._from_array
         if out.__class__ is tuple:
             main = wrap(out[0])
@@ -133,7 +158,7 @@ class Op:
             for t, need in zip(inputs, needs):
                 if need:
                     fn = t.grad_fn
-                    edges.append((fn if fn is not None else t, t._data.shape, t._data.dtype))
+                    edges.append((fn if fn is not None else grad_accumulator(t), t._data.shape, t._data.dtype))
                 else:
                     edges.append(None)
             op.edges = tuple(edges)
@@ -156,16 +181,8 @@ class Op:
 
     @property
     def next_functions(self):
-        """``((node, 0), ...)`` per input: its Op, an AccumulateGrad for a leaf, or None."""
-        out = []
-        for e in self.edges:
-            if e is None:
-                out.append((None, 0))
-            elif isinstance(e[0], Op):
-                out.append((e[0], 0))
-            else:
-                out.append((AccumulateGrad(e[0]), 0))
-        return tuple(out)
+        """``((node, 0), ...)`` per input: its Op, the AccumulateGrad of a leaf, or None."""
+        return tuple((None if e is None else e[0], 0) for e in self.edges)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -297,7 +314,8 @@ class Function:
         edges = []
         for a, need in zip(args, ctx.needs_input_grad):
             if need:
-                edges.append((a.grad_fn if a.grad_fn is not None else a, a._data.shape, a._data.dtype))
+                edges.append((a.grad_fn if a.grad_fn is not None else grad_accumulator(a), a._data.shape,
+                              a._data.dtype))
             else:
                 edges.append(None)
         op.edges = tuple(edges)
