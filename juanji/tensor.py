@@ -41,6 +41,7 @@ from ._tensor.printing import _tensor_repr
 from ._tensor.random_fills import _RandomFills
 from ._tensor.reductions import _Reductions
 from ._tensor.shape import _ShapeMethods
+from ._tensor.softmax import _Softmax
 from ._tensor.special import _SpecialMath
 from ._tensor.statistics import _Statistics
 from ._tensor.matrices import _Matrices
@@ -65,8 +66,8 @@ _TO_COPY = E.Cast.variant("ToCopyBackward0")
 
 
 # The methods by concern, one mixin class per file in juanji/_tensor/ (no name is defined twice)
-class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Reductions, _ShapeMethods, _Pieces,
-             _Indexing, _InPlace, _RandomFills, _NewTensors, _SpecialMath, _InPlaceForms,
+class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Softmax, _Reductions, _ShapeMethods,
+             _Pieces, _Indexing, _InPlace, _RandomFills, _NewTensors, _SpecialMath, _InPlaceForms,
              _Statistics, _Matrices, _Placement, _Sampling, _Decompositions, TensorBase):
     """juanji.Tensor; build one with ``juanji.tensor(data)`` or the creation functions."""
 

@@ -2,6 +2,7 @@
 
 - ``_dim(d, ndim)``, ``_dims(dim, ndim)``: a dim (negative counts from the end) as a non-negative
   int, or a dim / tuple of dims as a sorted tuple, with torch's IndexError when out of range;
+  ``_op_dim(op, dim, ndim)``: the same for one dim, the error naming the operation;
 - ``_sizes(args)``: ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(juanji.Size(...))`` as one tuple;
 - ``numpy_aliases``: the decorator that lets a method take ``axis=`` and ``keepdims=``, as torch does;
 - ``_py_int``, ``_py_float``, ``_py_bool``, ``_SCALARS``: Python's number types, under names that
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..autograd.tensor_base import TensorBase
 
-__all__ = ["numpy_aliases", "_dim", "_dims", "_sizes", "_py_float", "_py_int", "_py_bool", "_SCALARS"]
+__all__ = ["numpy_aliases", "_dim", "_dims", "_op_dim", "_sizes", "_py_float", "_py_int", "_py_bool", "_SCALARS"]
 
 _py_float, _py_int, _py_bool = builtins.float, builtins.int, builtins.bool
 _SCALARS = (_py_int, _py_float, _py_bool)
@@ -30,6 +31,18 @@ def _dim(d, ndim: int) -> int:
     if not (lo <= d <= hi):
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
     return d % ndim if ndim > 0 else 0
+
+
+def _op_dim(op: str, dim, ndim: int) -> int:
+    """A possibly negative dim as an index in [0, ndim) (a 0-d tensor has the one dim 0 or -1),
+    with a TypeError for a dim that is no int and an IndexError naming ``op`` when out of range."""
+    if isinstance(dim, _py_bool) or not isinstance(dim, (_py_int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    size = builtins.max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{op}: dim {dim} is out of range for a {ndim}-d input "
+                         f"(expected to be in range of [{-size}, {size - 1}])")
+    return _py_int(dim) % size
 
 
 def _dims(dim, ndim: int):

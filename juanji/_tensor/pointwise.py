@@ -1,5 +1,5 @@
 """Elementwise math on a tensor: ``exp``, ``log``, ``sqrt``, ``sin``, ``tanh``, ``sigmoid``, ``relu``,
-``sign``, ``floor``, ``round``, ``clamp``, ``maximum``, ``lerp``, ``softmax``, ...
+``sign``, ``floor``, ``round``, ``clamp``, ``maximum``, ``lerp``, ...
 
 Integer and bool inputs of the floating functions (``exp``, ``log``, ``sin``, ...) are computed in
 the default float dtype, as torch does (``_floating``). The piecewise-constant functions
@@ -15,7 +15,7 @@ from ..autograd.grad_mode import _state
 from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
 from ..ops import elementwise as E
-from .arguments import _py_float, numpy_aliases
+from .arguments import _py_float
 from .arithmetic import _SQUARE
 from .binary import _binary
 
@@ -188,13 +188,3 @@ class _Pointwise:
     def lerp(self, end, weight):
         """self + weight * (end - self)."""
         return _binary(_LERP, self, (end - self) * weight, "lerp")
-
-    @numpy_aliases
-    def softmax(self, dim, dtype=None):
-        from ..nn import functional as F
-        return F.softmax(self, dim, dtype=dtype)
-
-    @numpy_aliases
-    def log_softmax(self, dim, dtype=None):
-        from ..nn import functional as F
-        return F.log_softmax(self, dim, dtype=dtype)

@@ -8,8 +8,6 @@ PyTorch's (written next to each formula), so gradients at the kinks match torch'
     elu family   y = s*x (x > 0),  s*a*(exp(i*x) - 1) (x <= 0)      dy/dx at 0: s*a*i
     hardtanh     y = min(max(x, lo), hi)                           dy/dx = 1 only for lo < x < hi
     threshold    y = x (x > t),  v (x <= t)                          dy/dx = 1 only for x > t
-    softmax      y = exp(x - max) / sum(exp(x - max))               dx = y * (g - sum(g*y))
-    log_softmax  y = x - max - log(sum(exp(x - max)))              dx = g - exp(y) * sum(g)
 
 Saving a boolean mask (1 byte per element) instead of the input keeps the memory a training
 step holds on to small. Choices between two branches are written as arithmetic on such masks
@@ -26,6 +24,7 @@ import numpy as np
 from ..autograd.function import Op
 from ..backend import xp_of
 from ..kernels.special import erf
+from .softmax import LogSoftmax, Softmax, log_softmax_array  # noqa: F401  (their home is ops/softmax.py)
 
 __all__ = ["LeakyRelu", "Elu", "Gelu", "Silu", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish",
            "Softplus", "Softsign", "Threshold", "Prelu", "Softmax", "LogSoftmax", "erf",
@@ -70,17 +69,6 @@ def sign_factor(positive, slope, dtype):
     factor = (~positive) * slope
     factor += positive
     return factor.astype(dtype, copy=False)
-
-
-def log_softmax_array(x, axis):
-    """``x - max - log(sum(exp(x - max)))`` along ``axis`` (the max shift keeps exp finite)."""
-    xp = xp_of(x)
-    with np.errstate(invalid="ignore", over="ignore"):  # a +inf max gives nan, as in torch
-        shifted = x - x.max(axis=axis, keepdims=True)
-    log_sum = xp.exp(shifted).sum(axis=axis, keepdims=True)
-    xp.log(log_sum, out=log_sum)
-    shifted -= log_sum
-    return shifted
 
 
 # -- piecewise-linear activations ----------------------------------------------------------------
@@ -320,36 +308,3 @@ class Softsign(Op):
     @_quiet
     def backward(self, g):
         return (g / (self.denominator * self.denominator),)
-
-
-# -- normalising activations ---------------------------------------------------------------------
-
-class Softmax(Op):
-    """y = exp(x - max) / sum(exp(x - max)) along ``axis``;  dx = y * (g - sum(g * y))."""
-
-    def forward(self, x, axis):
-        xp = xp_of(x)
-        with np.errstate(invalid="ignore", over="ignore"):  # a +inf max gives nan, as in torch
-            y = xp.exp(x - x.max(axis=axis, keepdims=True))
-        y /= y.sum(axis=axis, keepdims=True)
-        self.y, self.axis = y, axis
-        return y
-
-    def backward(self, g):
-        y = self.y
-        gx = g - (g * y).sum(axis=self.axis, keepdims=True)
-        gx *= y
-        return (gx,)
-
-
-class LogSoftmax(Op):
-    """y = x - max - log(sum(exp(x - max))) along ``axis``;  dx = g - exp(y) * sum(g)."""
-
-    def forward(self, x, axis):
-        self.y, self.axis = log_softmax_array(x, axis), axis
-        return self.y
-
-    def backward(self, g):
-        gx = xp_of(g).exp(self.y)
-        gx *= g.sum(axis=self.axis, keepdims=True)
-        return (g - gx,)

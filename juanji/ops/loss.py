@@ -25,7 +25,8 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..backend import xp_of
-from .activation import _quiet, log_softmax_array, sigmoid_array, softplus_array
+from .activation import _quiet, sigmoid_array, softplus_array
+from .softmax import log_softmax_array
 
 __all__ = ["MseLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BinaryCrossEntropy",
            "BinaryCrossEntropyWithLogits", "NllLoss", "CrossEntropy", "CrossEntropyProbabilities",

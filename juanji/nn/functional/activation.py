@@ -37,6 +37,9 @@ from ... import _dtype as dt
 from ...backend import generator
 from ...ops import activation as ops
 from ...ops.elementwise import Neg
+from ...ops.softmax import LogSoftmax, Softmax
+from ..._tensor.arguments import _op_dim as _normalize_dim
+from ..._tensor.softmax import softmax_arguments
 from ...tensor import Tensor
 from ._args import shape_text as _shape
 
@@ -66,17 +69,6 @@ def _check_floating(op: str, input, arg: str = "input") -> None:
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"{op}: expected a floating-point {arg}, got a {input.dtype.name} tensor "
                                   f"{_shape(input)}")
-
-
-def _normalize_dim(op: str, dim, ndim: int) -> int:
-    """A possibly negative dim as an index in [0, ndim) (a 0-d tensor has the one dim 0 or -1)."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
-    size = max(ndim, 1)
-    if not -size <= dim < size:
-        raise IndexError(f"{op}: dim {dim} is out of range for a {ndim}-d input "
-                         f"(expected to be in range of [{-size}, {size - 1}])")
-    return int(dim) % size
 
 
 def _source(input, inplace: bool):
@@ -308,43 +300,30 @@ _LOG_SIGMOID_LAST_STEP = Neg.variant("LogSigmoidBackward0")
 # -- along a dim ---------------------------------------------------------------------------------
 
 def _softmax_input(op: str, input, dim, dtype, stacklevel: int):
-    """Cast to ``dtype`` and pick the dim (torch's deprecated implicit choice when dim is None)."""
+    """Cast to ``dtype`` and pick the dim (torch's deprecated implicit choice when dim is None);
+    the rules are the Tensor methods' (juanji/_tensor/softmax.py)."""
     _check_tensor(op, input)
-    if dtype is not None:
-        input = input._cast(dt.to_dtype(dtype))
-    _check_floating(op, input)
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {op} has been deprecated. "
                       "Change the call to include dim=X as an argument.", stacklevel=stacklevel)
         dim = 0 if input.ndim in (0, 1, 3) else 1
-    return input, _normalize_dim(op, dim, input.ndim)
-
-
-def _along_dim(primitive, input, axis):
-    """Apply a softmax-like primitive; a 0-d input is treated as one element along dim 0."""
-    if input.numel() == 0:
-        return input.clone()  # nothing to normalise (and NumPy cannot take the max of nothing)
-    if input.ndim == 0:
-        return primitive.apply(input.reshape(1), 0).reshape(())
-    return primitive.apply(input, axis)
+    return softmax_arguments(op, input, dim, dtype)
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(x_i) / sum_j exp(x_j) along ``dim`` (computed after subtracting the max)."""
-    input, axis = _softmax_input("softmax", input, dim, dtype, _stacklevel)
-    return _along_dim(ops.Softmax, input, axis)
+    return Softmax.apply(*_softmax_input("softmax", input, dim, dtype, _stacklevel))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """x_i - log(sum_j exp(x_j)) along ``dim``; more accurate than log(softmax(x))."""
-    input, axis = _softmax_input("log_softmax", input, dim, dtype, _stacklevel)
-    return _along_dim(ops.LogSoftmax, input, axis)
+    return LogSoftmax.apply(*_softmax_input("log_softmax", input, dim, dtype, _stacklevel))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x) along ``dim``: the smallest entry gets the largest weight."""
     input, axis = _softmax_input("softmin", input, dim, dtype, _stacklevel)
-    return _along_dim(ops.Softmax, -input, axis)
+    return Softmax.apply(-input, axis)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
