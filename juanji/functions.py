@@ -12,11 +12,11 @@ import numpy as np
 
 from . import _dtype as dt
 from ._out import supports_out
-from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import shape as S
 from ._tensor.arguments import _dim, numpy_aliases
-from ._tensor.binary import _promote_pair, _to_operand
+from ._tensor.binary import _to_operand
+from ._tensor.indexing import _where
 from .tensor import Tensor, tensor
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "where", "einsum", "broadcast_tensors",
@@ -156,17 +156,7 @@ def where(condition, input=None, other=None) -> Tensor:
     """``where(cond, a, b)`` picks a where cond else b; ``where(cond)`` is ``nonzero(as_tuple=True)``."""
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if cond.dtype != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{dt.from_numpy_dtype(cond.dtype).name}")
-    if isinstance(input, Tensor):
-        a, b = _promote_pair(input, _to_operand(other, Tensor))
-    else:
-        b, a = _promote_pair(_to_operand(other, Tensor), input) if isinstance(other, Tensor) else (other, input)
-        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-            a = tensor(a)
-    return E.Where.apply(cond, a, b)
+    return _where(condition, input, other, Tensor)
 
 
 def einsum(equation, *operands) -> Tensor:

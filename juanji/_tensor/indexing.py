@@ -15,11 +15,14 @@ from .. import _dtype as dt
 from ..autograd.grad_mode import _state
 from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
+from ..ops import elementwise as E
 from ..ops import index as I
 from .arguments import _dim, _py_float, numpy_aliases
+from .binary import _promote_pair, _to_operand
+from .constructors import _array_from_data
 from .inplace import _write
 
-__all__ = ["_Indexing"]
+__all__ = ["_Indexing", "_where"]
 
 
 def _index_error(e, index, t) -> IndexError:
@@ -181,5 +184,22 @@ class _Indexing:
         return self._from_array(xp_of(self._data).stack(idx, axis=1).astype(np.int64))
 
     def where(self, condition, other):
-        from .. import where
-        return where(condition, self, other)
+        """self where ``condition`` is True, else ``other`` (both promoted to one dtype)."""
+        return _where(condition, self, other, self)
+
+
+def _where(condition, input, other, like):
+    """``juanji.where(condition, input, other)``: input where condition else other, promoted to
+    one dtype; either may be a Python number. ``like`` (a tensor or the Tensor class) makes a
+    tensor of a number when both are numbers."""
+    cond = condition._data if isinstance(condition, TensorBase) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{dt.from_numpy_dtype(cond.dtype).name}")
+    if isinstance(input, TensorBase):
+        a, b = _promote_pair(input, _to_operand(other, like))
+    else:
+        b, a = _promote_pair(_to_operand(other, like), input) if isinstance(other, TensorBase) else (other, input)
+        if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
+            a = like._from_array(_array_from_data(a))
+    return E.Where.apply(cond, a, b)
