@@ -207,7 +207,7 @@ class _Leaves:
             old = leaf.grad._data
             leaf.grad._data = old + g if old.shape == g.shape else (old + g).reshape(old.shape)
         if post:
-            for hook in list(post):
+            for hook in list(post.values()):  # {handle id: hook}, in registration order
                 res = hook(leaf)
                 if res is not None:
                     if isinstance(res, TensorBase):
