@@ -6,9 +6,10 @@ utils.data runs on NumPy.
 from . import _dtype
 from ._dtype import (bool, dtype, double, float, float16, float32, float64, get_default_dtype, half, int,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
-from .backend import (Generator, default_generator, device, get_num_threads, get_rng_state, initial_seed,
-                      manual_seed, seed, set_num_threads, set_rng_state)
+from .backend import device
 from .tensor import Size, Tensor, as_tensor, from_numpy, return_types, tensor
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .threads import get_num_threads, set_num_threads
 from .creation import *  # noqa: F401,F403
 from .functions import *  # noqa: F401,F403
 from .functions_math import *  # noqa: F401,F403

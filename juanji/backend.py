@@ -1,12 +1,13 @@
-"""Array backends (NumPy on the CPU, CuPy on a GPU) and juanji's one random generator.
+"""Array backends (NumPy on the CPU, CuPy on a GPU), devices, and juanji's one random stream.
 
-Everything random in juanji (initialisers, ``rand``/``randn``, dropout, shuffling, transforms)
-draws from :func:`generator`, so ``juanji.manual_seed(s)`` makes a whole run repeatable bit for bit.
+The bottom of juanji: the kernels, the Ops and the Tensor take ``xp_of(arr)`` (numpy or cupy)
+from here, and everything random (initialisers, ``rand``/``randn``, dropout, shuffling,
+transforms) draws from :func:`generator`, so ``juanji.manual_seed(s)`` makes a whole run
+repeatable bit for bit. ``juanji.Generator`` and the seeding functions are in juanji/random.py
+(a generator's state is a tensor); the thread count in juanji/threads.py.
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 
@@ -15,8 +16,7 @@ try:  # CuPy is optional: only present on GPU machines
 except Exception:  # pragma: no cover - no GPU here
     _cupy = None
 
-__all__ = ["xp_of", "cupy_available", "Generator", "generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state", "device", "set_num_threads", "get_num_threads"]
+__all__ = ["xp_of", "xp_for", "cupy_available", "device", "CPU", "generator", "default_stream", "DEFAULT_SEED"]
 
 
 def cupy_available() -> bool:
@@ -80,91 +80,13 @@ def xp_for(dev) -> object:
     return _cupy
 
 
-class Generator:
-    """torch.Generator on NumPy's PCG64: ``manual_seed``, ``seed``, ``get_state``/``set_state``."""
-
-    def __init__(self, device="cpu"):
-        self.device = device if isinstance(device, str) else str(device)
-        self._seed = 67280421310721  # torch's default seed
-        self.np = np.random.Generator(np.random.PCG64(self._seed))
-
-    def manual_seed(self, seed: int) -> "Generator":
-        seed = int(seed)
-        self._seed = seed
-        self.np = np.random.Generator(np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF))
-        return self
-
-    def seed(self) -> int:
-        s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
-        self.manual_seed(s)
-        return s
-
-    def initial_seed(self) -> int:
-        return self._seed
-
-    def get_state(self):
-        """The state as a uint8 tensor (JSON bytes of PCG64's state), like torch's ByteTensor."""
-        from .tensor import Tensor
-        payload = json.dumps({"seed": self._seed, "state": self.np.bit_generator.state}).encode()
-        return Tensor._from_array(np.frombuffer(payload, dtype=np.uint8).copy())
-
-    def set_state(self, state) -> "Generator":
-        raw = state.numpy() if hasattr(state, "numpy") else np.asarray(state)
-        payload = json.loads(bytes(raw.astype(np.uint8)).decode())
-        self._seed = payload["seed"]
-        self.np.bit_generator.state = payload["state"]
-        return self
+# juanji's default random stream: everything random draws from it unless given a generator=
+# (juanji.random.default_generator is the torch.Generator over it, seeded by juanji.manual_seed)
+DEFAULT_SEED = 67280421310721  # torch's default seed
+default_stream = np.random.Generator(np.random.PCG64(DEFAULT_SEED))
 
 
-default_generator = Generator()
-
-
-def generator(gen: Generator | None = None) -> np.random.Generator:
-    """The NumPy generator to draw from: ``gen``'s if given, else the default one."""
-    return (gen if gen is not None else default_generator).np
-
-
-def manual_seed(seed: int) -> Generator:
-    """Seed juanji's default generator (and return it, like torch.manual_seed)."""
-    return default_generator.manual_seed(seed)
-
-
-def seed() -> int:
-    return default_generator.seed()
-
-
-def initial_seed() -> int:
-    return default_generator.initial_seed()
-
-
-def get_rng_state():
-    return default_generator.get_state()
-
-
-def set_rng_state(state) -> None:
-    default_generator.set_state(state)
-
-
-# ----------------------------------------------------------------------------- threads
-def set_num_threads(n) -> None:
-    """torch.set_num_threads: how many threads juanji's kernels use (Numba's loops, the
-    convolution worker threads) and NumPy's BLAS. At most Numba's launched thread count
-    (``NUMBA_NUM_THREADS``, by default the number of cores)."""
-    import builtins
-
-    import numba
-
-    from .kernels._threads import set_blas_threads
-    if isinstance(n, builtins.bool) or not isinstance(n, (builtins.int, np.integer)):
-        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
-    if n < 1:
-        raise RuntimeError("set_num_threads expects a positive integer")
-    n = min(builtins.int(n), numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(n)
-    set_blas_threads(n)
-
-
-def get_num_threads() -> int:
-    """torch.get_num_threads: the thread count set by :func:`set_num_threads` (Numba's)."""
-    import numba
-    return numba.get_num_threads()
+def generator(gen=None) -> np.random.Generator:
+    """The NumPy generator to draw from: ``gen``'s (a juanji.Generator) if given, else the
+    default stream."""
+    return gen.np if gen is not None else default_stream

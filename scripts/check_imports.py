@@ -2,6 +2,8 @@
 
     python scripts/check_imports.py            # prints each cycle; exit status 1 if there is one
 
+(tests/test_import_cycles.py runs it in the default test run.)
+
 The layers import one way only (see docs/internals.md): kernels -> autograd -> tensor ->
 nn.functional -> nn -> vision / training / explain -> cli. A cycle means two modules each need
 the other, so neither can be read, tested or moved on its own.
@@ -78,7 +80,9 @@ def _target(name: str, modules: dict) -> str | None:
 
 
 def module_graph(package_dir: Path = ROOT / PACKAGE) -> dict[str, set[str]]:
-    """module -> the modules it imports (see the module docstring for what counts)."""
+    """module -> the modules it imports, for the package in ``package_dir`` (see the module
+    docstring for what counts)."""
+    package = package_dir.name
     modules = _module_names(package_dir)
     graph = {name: set() for name in modules}
     for name, path in modules.items():
@@ -89,8 +93,8 @@ def module_graph(package_dir: Path = ROOT / PACKAGE) -> dict[str, set[str]]:
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             for base, names in _imported(node, name, is_package):
-                if base != PACKAGE and not base.startswith(PACKAGE + "."):
-                    continue  # not juanji
+                if base != package and not base.startswith(package + "."):
+                    continue  # from outside the package
                 for n in names or [None]:
                     sub = f"{base}.{n}" if n is not None else base
                     target = sub if sub in modules else _target(base, modules)
@@ -176,10 +180,11 @@ def _path_to(parent: dict, node: str) -> list[str]:
 
 
 def main(argv=None) -> int:
-    graph = module_graph()
+    """Print the cycles among juanji's modules (or the package given as the one argument)."""
+    graph = module_graph(Path(argv[0]).resolve() if argv else ROOT / PACKAGE)
     found = cycles(graph)
     if not found:
-        print(f"no import cycles among {len(graph)} modules of {PACKAGE}/")
+        print(f"no import cycles among {len(graph)} modules")
         return 0
     for component in found:
         print(f"cycle of {len(component)} modules: " + " -> ".join(example_circle(graph, component)))

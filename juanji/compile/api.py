@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from ..autograd.grad_mode import _state
-from ..backend import default_generator
+from ..random import default_generator
 from ..nn.modules.module import Module
 from .capture import Uncapturable, capture
 from .graph import CompiledGraph, Runner

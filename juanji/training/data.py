@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import Generator
+from ..random import Generator
 from ..tensor import Tensor
 from ..utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 from .errors import TrainingError

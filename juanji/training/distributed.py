@@ -111,7 +111,7 @@ class Ranks:
         if not self.active:
             from .data import evaluation_loader
             return evaluate(model, evaluation_loader(dataset, batch_size), on_batch)
-        from ..backend import Generator
+        from ..random import Generator
         from ..utils.data import BatchSampler, DataLoader
         share = self.rows(len(dataset))
         loader = DataLoader(dataset, batch_size=None, generator=Generator().manual_seed(0),
@@ -134,10 +134,10 @@ class Ranks:
         """Every rank's juanji generator state (a list of uint8 tensors), or None alone."""
         if not self.active:
             return None
-        from .. import backend
         from .. import distributed as dist
+        from .. import random
         states = [None] * self.size
-        dist.all_gather_object(states, backend.get_rng_state())
+        dist.all_gather_object(states, random.get_rng_state())
         return states
 
     def own_generator_state(self, rng: dict):

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import backend
+from .. import random
 from ..autograd import no_grad
 from ..checkpoint import atomic_write_bytes, load_checkpoint, load_weights, save_checkpoint
 from ..nn import functional as F
@@ -101,7 +101,7 @@ class _Run:
         self.log = MetricsLog(run_file(out, "metrics"), enabled=self.ranks.is_main)
         c = config
         # the seed fixes the initial weights and every later draw from juanji's generator (dropout)
-        backend.manual_seed(c.seed)
+        random.manual_seed(c.seed)
         self.model_kwargs = constructor_arguments(c.model, {"num_classes": len(datasets.classes),
                                                             "in_channels": datasets.preprocessing.channels,
                                                             **c.model_args})

@@ -12,7 +12,7 @@ the remaining steps compute (``RESUME_OVERRIDABLE``) may be given again with oth
 
 from __future__ import annotations
 
-from .. import backend
+from .. import random
 from ..checkpoint import CheckpointError, layer_types, load_weights
 from .choices import SCHEDULERS
 from .config import RESUME_OVERRIDABLE, TrainConfig
@@ -63,7 +63,7 @@ def checkpoint_payload(run) -> dict:
         "classes": list(run.data.classes),
         "data": dict(run.data.source),
         "config": run.config.to_dict(),
-        "rng": {"generator": backend.get_rng_state(),
+        "rng": {"generator": random.get_rng_state(),
                 "generators": run.ranks.generator_states(),  # every rank's, in a multi-process run
                 "sampler": {"seed": run.sampler.seed, "epoch": run.epoch,
                             "position": run.step_in_epoch * run.config.batch_size}},
@@ -84,7 +84,7 @@ def restore_run(run, payload: dict, path: str) -> None:
         run.optimizer.load_state_dict(payload["optimizer_state"])
         if run.scheduler is not None:
             run.scheduler.load_state_dict(payload["scheduler_state"])
-        backend.set_rng_state(run.ranks.own_generator_state(payload["rng"]))
+        random.set_rng_state(run.ranks.own_generator_state(payload["rng"]))
         progress = payload["progress"]
         run.epoch = int(progress["epoch"])
         run.step_in_epoch = int(progress["step_in_epoch"])

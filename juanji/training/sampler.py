@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Generator
+from ..random import Generator
 from ..utils.data import Sampler
 
 __all__ = ["EpochShuffleSampler", "derived_seed"]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..backend import Generator
+from ..random import Generator
 from ..vision.datasets import IDXError, read_idx
 from ..vision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 from ..vision.datasets.mnist import MNIST, FashionMNIST

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import backend
+from ... import backend, random
 
 __all__ = ["numpy_rng", "draw_seed"]
 
@@ -18,7 +18,7 @@ _SEED_HIGH = 2 ** 63 - 1
 
 def numpy_rng(generator, who: str) -> np.random.Generator:
     """The NumPy generator behind ``generator`` (a juanji.Generator, or None for the default)."""
-    if generator is not None and not isinstance(generator, backend.Generator):
+    if generator is not None and not isinstance(generator, random.Generator):
         raise TypeError(f"{who}: expected generator to be a juanji.Generator or None, "
                         f"got {type(generator).__module__}.{type(generator).__name__}")
     return backend.generator(generator)

@@ -25,7 +25,7 @@ import traceback
 
 import numpy as np
 
-from ... import backend
+from ... import random as juanji_random  # (the module name random is the standard library's here)
 from ._fetch import create_fetcher
 
 __all__ = ["WorkerInfo", "get_worker_info"]
@@ -130,7 +130,7 @@ def _pickled(result, where: str) -> bytes:
 
 def _seed_worker(base_seed: int, worker_id: int) -> int:
     seed = base_seed + worker_id
-    backend.manual_seed(seed)
+    juanji_random.manual_seed(seed)
     random.seed(seed)
     # NumPy's legacy global generator takes 32-bit words; spread both numbers over them
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))

@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from ... import backend
+from ... import random
 from ...tensor import Tensor
 from ._rng import numpy_rng
 
@@ -259,7 +259,7 @@ class Subset(Dataset[_T_co]):
         return parent([self.indices[i] for i in indices])
 
 
-def random_split(dataset: Dataset, lengths, generator=backend.default_generator) -> list:
+def random_split(dataset: Dataset, lengths, generator=random.default_generator) -> list:
     """Split ``dataset`` into non-overlapping random :class:`Subset` s of the given lengths.
 
     ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1: each

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from ... import backend
+from ... import random
 from ._rng import draw_seed, numpy_rng
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
@@ -98,7 +98,7 @@ class RandomSampler(Sampler):
         """This pass's random stream: the given generator, or a fresh one seeded from the default."""
         if self.generator is not None:
             return numpy_rng(self.generator, "RandomSampler")
-        return backend.Generator().manual_seed(draw_seed(None, "RandomSampler")).np
+        return random.Generator().manual_seed(draw_seed(None, "RandomSampler")).np
 
     def __len__(self) -> int:
         return self.num_samples

@@ -10,7 +10,7 @@ alone (torchvision saves, reseeds and restores the global one to the same effect
 
 from __future__ import annotations
 
-from ...backend import Generator
+from ...random import Generator
 from ...creation import randint, randn
 from ..transforms.functional import to_pil_image
 from .vision import VisionDataset
