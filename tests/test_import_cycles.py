@@ -26,6 +26,10 @@ check_imports = _checker()
 KNOWN_CYCLES = [
     # owner: arch-kernels (explain/windows.py and explain/flops.py import each other)
     {"juanji.explain.flops", "juanji.explain.windows"},
+    # owner: distributed (nn/modules/sync_batchnorm.py imports nn.parallel._sync_batch_norm, whose
+    # package imports nn.parallel.data_parallel, which imports nn.modules: the Op belongs in ops/)
+    {"juanji.nn.modules", "juanji.nn.modules.sync_batchnorm", "juanji.nn.parallel",
+     "juanji.nn.parallel.data_parallel", "juanji.nn.parallel.distributed"},
 ]
 
 
