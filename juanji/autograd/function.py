@@ -73,7 +73,7 @@ def grad_accumulator(leaf) -> AccumulateGrad:
     """The leaf's AccumulateGrad node: the one a live graph already uses, else a new one."""
     ref = leaf.__dict__.get("_grad_accumulator")
     node = ref() if ref is not None else None
-    if node is None:
+    if node is None or node.variable is not leaf:  # (a copy.copy of a leaf shares its __dict__)
         node = AccumulateGrad(leaf)
         leaf._grad_accumulator = weakref.ref(node)
     return node

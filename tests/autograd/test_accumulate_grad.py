@@ -3,6 +3,8 @@ graph uses it, the leaf's hooks and post-accumulate hooks (``register_post_accum
 run once per backward on the total, as soon as the leaf's gradient is complete, in torch's
 order; against torch."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,16 @@ def test_a_leaf_that_is_an_output_and_an_input_gets_both_gradients():
         return seen, x.grad.tolist()
 
     assert run(juanji) == run(torch)
+
+
+def test_a_shallow_copy_of_a_leaf_gets_its_own_gradient():
+    def run(lib):
+        x = lib.ones(2, requires_grad=True)
+        (x * 2).sum().backward()
+        y = copy.copy(x)
+        x.grad = y.grad = None
+        keep = x * 2  # noqa: F841  (x's accumulator is alive while y is differentiated)
+        (y * 3).sum().backward()
+        return x.grad is None, y.grad.tolist()
+
+    assert run(juanji) == run(torch) == (True, [3.0, 3.0])
