@@ -25,6 +25,12 @@ What counts as an edge ``A -> B`` (A imports B):
 
 A cycle is a strongly connected component of this graph with more than one module; for each,
 one shortest circle through it is printed as an example.
+
+The package root (``juanji/__init__.py``) is the top: it re-exports everything and loads
+``juanji.nn`` and friends lazily (a dynamic import this graph cannot see), so a module that
+imports a name from the root closes a circle through it even where the graph shows none.
+Those modules are reported too (``root_importers``): they should import from the module that
+defines the name.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import sys
 from collections import deque
 from pathlib import Path
 
-__all__ = ["module_graph", "cycles", "example_circle", "main"]
+__all__ = ["module_graph", "cycles", "root_importers", "example_circle", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "juanji"
@@ -151,6 +157,12 @@ def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
     return sorted(found, key=lambda c: (-len(c), sorted(c)))
 
 
+def root_importers(graph: dict[str, set[str]]) -> list[str]:
+    """The modules below the package root that import from the root itself."""
+    roots = [name for name in graph if "." not in name]
+    return sorted(name for name, targets in graph.items() if name not in roots and targets & set(roots))
+
+
 def example_circle(graph: dict[str, set[str]], component: set[str]) -> list[str]:
     """One shortest circle inside ``component``, as a list of modules ending where it starts."""
     best = None
@@ -183,13 +195,16 @@ def main(argv=None) -> int:
     """Print the cycles among juanji's modules (or the package given as the one argument)."""
     graph = module_graph(Path(argv[0]).resolve() if argv else ROOT / PACKAGE)
     found = cycles(graph)
-    if not found:
+    from_root = root_importers(graph)
+    if not found and not from_root:
         print(f"no import cycles among {len(graph)} modules")
         return 0
     for component in found:
         print(f"cycle of {len(component)} modules: " + " -> ".join(example_circle(graph, component)))
         if len(component) > 2:
             print("    all of: " + ", ".join(sorted(component)))
+    for name in from_root:
+        print(f"{name} imports from the package root (which loads every subpackage)")
     return 1
 
 

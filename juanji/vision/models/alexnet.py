@@ -22,7 +22,8 @@ pool goes to 2 x 2 and the classifier is 512 wide (1024 -> 512 -> 512 -> classes
 
 from __future__ import annotations
 
-from ... import flatten, nn
+from ... import nn
+from ...functions import flatten
 from . import _api
 from ._weights import AlexNet_Weights
 

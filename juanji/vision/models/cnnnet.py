@@ -18,7 +18,8 @@ Same attribute names as the tutorial's ``Net`` (``conv1``, ``conv2``, ``fc1``, `
 
 from __future__ import annotations
 
-from ... import flatten, nn
+from ... import nn
+from ...functions import flatten
 from ...nn import functional as F
 
 __all__ = ["CNNNet", "cnnnet"]

@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from ... import cat, flatten, nn
+from ... import nn
+from ...functions import cat, flatten
 from ...nn import functional as F
 from ...nn import init
 from . import _api

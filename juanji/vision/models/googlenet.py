@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ... import cat, flatten, nn
+from ... import nn
+from ...functions import cat, flatten
 from ...nn import functional as F
 from ...nn import init
 from . import _api

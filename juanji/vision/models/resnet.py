@@ -45,7 +45,8 @@ paper's table says 0.27M; 2,752 of them are the two projections).
 
 from __future__ import annotations
 
-from ... import flatten, nn
+from ... import nn
+from ...functions import flatten
 from ...nn import init
 from . import _api
 from ._weights import (ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, ResNet101_Weights, ResNet152_Weights,

@@ -22,7 +22,8 @@ wide (512 -> 512 -> 512 -> classes), the usual CIFAR VGG head.
 
 from __future__ import annotations
 
-from ... import flatten, nn
+from ... import nn
+from ...functions import flatten
 from ...nn import init
 from . import _api
 from ._weights import (VGG11_BN_Weights, VGG11_Weights, VGG13_BN_Weights, VGG13_Weights, VGG16_BN_Weights,
