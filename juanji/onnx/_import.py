@@ -365,7 +365,7 @@ def _concat(args, a):
     parts = [v for v in args if v is not None]
     if all(_is_array(v) for v in parts):
         return np.concatenate(parts, axis=axis)
-    from .. import cat
+    from ..functions import cat
     return cat([_tensor(v) for v in parts], dim=axis)
 
 
@@ -386,7 +386,7 @@ def _slice(args, a):
     if _is_array(x):
         return x[tuple(index)]
     if any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in index):
-        from .. import flip
+        from ..functions import flip
         dims = [d for d, i in enumerate(index) if i.step is not None and i.step < 0]
         flipped = flip(x, dims)
         new = []
@@ -507,7 +507,7 @@ def _tile(args, a):
 
 
 def _where(args, a):
-    from .. import where
+    from ..functions import where
     return where(_tensor(args[0]).bool(), _tensor(args[1]), _tensor(args[2]))
 
 
@@ -560,7 +560,7 @@ _OPS = {
 
 
 def _reduce_binary(args, fn_np, name):
-    from .. import maximum, minimum
+    from ..functions import maximum, minimum
     fn_t = maximum if name == "maximum" else minimum
     out = args[0]
     for v in args[1:]:

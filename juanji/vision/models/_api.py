@@ -49,7 +49,7 @@ class ImageClassification(nn.Module):
         self.antialias = antialias
 
     def forward(self, img):
-        from ... import float32
+        from ..._dtype import float32
         from ...tensor import Tensor
         from ..transforms import functional as F
         if not isinstance(img, Tensor):

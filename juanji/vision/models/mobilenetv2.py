@@ -22,7 +22,8 @@ Channel counts are multiplied by ``width_mult`` and rounded to multiples of 8 (`
 
 from __future__ import annotations
 
-from ... import flatten, nn
+from ... import nn
+from ...functions import flatten
 from ...nn import functional as F
 from ...nn import init
 from . import _api

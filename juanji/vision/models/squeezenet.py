@@ -13,7 +13,8 @@ the image (``classifier`` = dropout - conv 1x1 - relu - global average pool). Ve
 
 from __future__ import annotations
 
-from ... import cat, flatten, nn
+from ... import nn
+from ...functions import cat, flatten
 from ...nn import init
 from . import _api
 from ._weights import SqueezeNet1_0_Weights, SqueezeNet1_1_Weights
