@@ -49,8 +49,13 @@ def unbroadcast(grad, shape):
 
 
 def _topological_order(roots):
-    """The Ops reachable from ``roots``, each after every Op that feeds gradient into it; and
-    for each leaf's AccumulateGrad reached, the number of edges into it from those Ops."""
+    """The Ops reachable from ``roots``, each after every Op that feeds gradient into it."""
+    return _ordered_graph(roots)[0]
+
+
+def _ordered_graph(roots):
+    """``_topological_order(roots)``, and for each leaf's AccumulateGrad reached, the number of
+    edges into it from those Ops."""
     order = []
     seen = set()
     into_leaves = {}
@@ -121,7 +126,7 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
     previous_mode = _state.enabled
     _state.enabled = False  # the backward pass itself records nothing
     try:
-        order, into_leaves = _topological_order(roots) if roots else ((), {})
+        order, into_leaves = _ordered_graph(roots) if roots else ((), {})
         for node in order:
             grad = pending.pop(node, None)
             if grad is None:
