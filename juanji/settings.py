@@ -83,7 +83,7 @@ def get_num_interop_threads() -> int:
     """Threads for running independent operations side by side (torch's inter-op pool; juanji
     runs operations one after another, its kernels use ``get_num_threads`` threads each)."""
     if SETTINGS.interop_threads is None:
-        from .backend import get_num_threads
+        from .threads import get_num_threads
         return get_num_threads()
     return SETTINGS.interop_threads
 

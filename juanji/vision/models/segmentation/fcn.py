@@ -107,7 +107,7 @@ class SemanticSegmentation(nn.Module):
         self.antialias = antialias
 
     def forward(self, img):
-        from .... import float32
+        from ...._dtype import float32
         from ....tensor import Tensor
         from ...transforms import functional as TF
         if self.resize_size is not None:
