@@ -22,7 +22,8 @@ import os
 
 import numpy as np
 
-from ... import backend, nn
+from ... import nn
+from ...random import manual_seed
 from ...autograd import no_grad
 from ...creation import empty, randn
 from ._canvas import Diagram
@@ -47,7 +48,7 @@ def activation_stds(scheme: str, depth: int = 100, width: int = 256, batch: int 
     """The std of the activations after each layer (NaN from the first layer whose float32
     activations overflowed)."""
     init, activation = SCHEMES[scheme]
-    backend.manual_seed(seed)
+    manual_seed(seed)
     x = randn(batch, width)
     stds = []
     with no_grad(), np.errstate(over="ignore", invalid="ignore"):
