@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import builtins
 
-import numba
 import numpy as np
 
-from .kernels._threads import set_blas_threads
+from .kernels._threads import max_threads, set_blas_threads, set_threads, workers
 
 __all__ = ["set_num_threads", "get_num_threads"]
 
@@ -24,11 +23,11 @@ def set_num_threads(n) -> None:
         raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
-    n = min(builtins.int(n), numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(n)
+    n = min(builtins.int(n), max_threads())
+    set_threads(n)
     set_blas_threads(n)
 
 
 def get_num_threads() -> int:
     """torch.get_num_threads: the thread count set by :func:`set_num_threads` (Numba's)."""
-    return numba.get_num_threads()
+    return workers()

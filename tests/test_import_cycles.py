@@ -24,8 +24,6 @@ check_imports = _checker()
 # Cycles known when this test was written, each removed by its owner under issue 8; the list
 # only shrinks (a test below fails when an entry no longer exists, so it is taken out).
 KNOWN_CYCLES = [
-    # owner: arch-kernels (explain/windows.py and explain/flops.py import each other)
-    {"juanji.explain.flops", "juanji.explain.windows"},
     # owner: interop (serialization.py and safetensors.py import each other)
     {"juanji.safetensors", "juanji.serialization"},
     # owner: interop (vision/models/transfer.py takes get_model from the package that imports it)
@@ -46,7 +44,6 @@ KNOWN_CYCLES = [
 # the graph shows: see scripts/check_imports.py); same rule: the list only shrinks. Their edge to
 # the root is left out when the cycles above are computed, so that each is counted once.
 KNOWN_ROOT_IMPORTERS = [
-    "juanji.nn.functional.pool",  # owner: arch-kernels (lp_pool's ``from ... import sign``)
     "juanji.onnx._export",  # owner: interop (``from .. import __version__``)
     "juanji.settings",  # owner: compat-core (get_device_module's ``import juanji``)
 ]

@@ -118,6 +118,16 @@ def blas_threads() -> int | None:
     return None if blas.get is None else int(blas.get())
 
 
+def max_threads() -> int:
+    """The most threads the kernels can use: Numba's launched count (``NUMBA_NUM_THREADS``)."""
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def set_threads(n: int) -> None:
+    """The kernels' thread count: Numba's loops and the convolution worker threads (``workers``)."""
+    numba.set_num_threads(n)
+
+
 def set_blas_threads(n: int) -> None:
     """Set BLAS's thread count (no-op if it cannot be controlled)."""
     blas = _blas_lib()
