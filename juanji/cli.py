@@ -42,6 +42,10 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     # every default is SUPPRESS: the options not given stay out of the namespace, so a resumed
     # run can tell what was asked for from what is just a default (TrainConfig holds those)
     S = argparse.SUPPRESS
+    p.add_argument("--task", default=S, choices=["classification", "segmentation"],
+                   help="classification (a class per image, the default) or segmentation (a class per pixel: "
+                        "--model fcn_resnet18_d2l, fcn8s_resnet18, fcn_resnet50; --data scenes, the default, or a "
+                        "folder with images/ and masks/, or a VOC root)")
     p.add_argument("--model", default=S, help="model name for juanji.vision.models.get_model (default lenet5)")
     p.add_argument("--model-arg", dest="model_args", action="append", type=_model_arg, default=S,
                    metavar="KEY=VALUE", help="extra model argument, repeatable, e.g. small_input=true or "
@@ -199,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "trained on light-on-dark ones (Fashion-MNIST, MNIST)")
     predict.add_argument("--strict", action="store_true",
                          help="refuse images not already in the model's size and channels (default: convert them)")
+    predict.add_argument("--out", default=None, metavar="DIR",
+                         help="segmentation checkpoints: where NAME-mask.png and NAME-overlay.png go (default: "
+                              "predictions/ in the checkpoint's run folder)")
     return parser
 
 
@@ -221,6 +228,10 @@ def _train(args, callbacks=()) -> int:
     result = train(TrainConfig.from_dict(given), resume=resume, given=given, callbacks=callbacks)
     if not current().is_main:
         return 0  # rank 0 reports
+    if result.task == "segmentation":
+        from .training.segmentation_report import print_train_result
+        print_train_result(result)
+        return 0
     on = "the test split" if result.val_is_test else f"{result.val_count:,} held-out training images"
     print(f"best checkpoint: epoch {result.best_epoch}, validation accuracy {100 * result.best_accuracy:.2f}% "
           f"on {on}")
@@ -242,6 +253,9 @@ def _eval(args) -> int:
     from .training.run_folder import trained_checkpoint, writing
     progress = TrainingProgress(enabled=args.progress)
     path = trained_checkpoint(args.checkpoint)
+    from .training.segmentation_report import eval_segmentation
+    if eval_segmentation(path, args, progress):
+        return 0
     result, description = evaluate_checkpoint(path, data=args.data, data_root=args.data_root,
                                               batch_size=args.batch_size, workers=args.workers,
                                               image_size=args.image_size, channels=args.channels, progress=progress)
@@ -276,6 +290,9 @@ def _eval(args) -> int:
 def _predict(args) -> int:
     from .training.predict import predict_images
     from .training.progress import TrainingProgress
+    from .training.segment_predict import run_predict
+    if run_predict(args):
+        return 0
     report = TrainingProgress(enabled=False)
     result = predict_images(args.checkpoint, args.images, top_k=args.top_k, strict=args.strict, invert=args.invert)
     for _, reason in result.skipped:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .choices import OPTIMIZERS, SCHEDULERS
 from .errors import TrainingError
+from .tasks import TASK_NAMES
 
 __all__ = ["TrainConfig", "RESUME_OVERRIDABLE", "DEFAULT_VAL_FRACTION"]
 
@@ -30,6 +31,7 @@ class TrainConfig:
     by :meth:`resolved`.
     """
 
+    task: str = "classification"        # or "segmentation" (tasks.py)
     model: str = "lenet5"
     model_args: dict | None = None      # extra keyword arguments for get_model
     data: str = "sample"
@@ -86,6 +88,8 @@ class TrainConfig:
             c.step_size = max(1, c.epochs // 3)
         if c.gamma is None:
             c.gamma = schedule.gamma
+        if c.task == "segmentation" and c.data == "sample":
+            c.data = "scenes"   # the embedded segmentation sample
         if c.out is None:
             data_name = os.path.basename(os.path.normpath(c.data)) or "data"
             c.out = os.path.join("runs", f"{c.model}-{data_name}")
@@ -95,6 +99,8 @@ class TrainConfig:
 
     def check(self) -> None:
         """One TrainingError for the first setting that cannot work."""
+        if self.task not in TASK_NAMES:
+            raise TrainingError(f"unknown --task '{self.task}' (choose from {', '.join(TASK_NAMES)})")
         if self.optimizer not in OPTIMIZERS:
             raise TrainingError(f"unknown optimizer '{self.optimizer}' (choose from {', '.join(OPTIMIZERS)})")
         if self.scheduler not in SCHEDULERS:

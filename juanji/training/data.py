@@ -74,14 +74,35 @@ class Datasets:
     val_is_test: bool
 
 
-def _subset(images, labels, count, seed, key, who):
-    """A seeded random ``count`` of the samples (in their original order), or all of them."""
-    if count is None or count >= len(images):
-        return images, labels
+def subset_indices(n: int, count, seed: int, key, who: str) -> np.ndarray | None:
+    """The sorted indices of a seeded random ``count`` of ``n`` samples, or None for all of them."""
+    if count is None or count >= n:
+        return None
     if count < 1:
         raise TrainingError(f"{who} must be at least 1, got {count}")
-    chosen = np.sort(Generator().manual_seed(derived_seed(seed, *key)).np.permutation(len(images))[:count])
+    return np.sort(Generator().manual_seed(derived_seed(seed, *key)).np.permutation(n)[:count])
+
+
+def _subset(images, labels, count, seed, key, who):
+    """A seeded random ``count`` of the samples (in their original order), or all of them."""
+    chosen = subset_indices(len(images), count, seed, key, who)
+    if chosen is None:
+        return images, labels
     return images[chosen], labels[chosen]
+
+
+def validation_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(train indices, validation indices)``: a seeded ``val_fraction`` of ``n`` training
+    samples held out, both sorted; None when ``val_fraction`` is 0 (validate on the test split)."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise TrainingError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if val_fraction == 0:
+        return None
+    held_out = int(round(n * val_fraction))
+    if held_out < 1 or held_out >= n:
+        raise TrainingError(f"--val-fraction {val_fraction} of {n} training images leaves {held_out} for validation")
+    order = Generator().manual_seed(derived_seed(seed, *_VALIDATION_KEY)).np.permutation(n)
+    return np.sort(order[held_out:]), np.sort(order[:held_out])
 
 
 def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: float = 0.0, train_samples=None,
@@ -102,15 +123,9 @@ def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: flo
     if need_train:
         train_images, train_labels = _subset(raw.train_images, raw.train_labels, train_samples, seed,
                                              _TRAIN_SUBSET_KEY, "--train-samples")
-        if not 0.0 <= val_fraction < 1.0:
-            raise TrainingError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-        if val_fraction > 0:
-            held_out = int(round(len(train_images) * val_fraction))
-            if held_out < 1 or held_out >= len(train_images):
-                raise TrainingError(f"--val-fraction {val_fraction} of {len(train_images)} training images "
-                                    f"leaves {held_out} for validation")
-            order = Generator().manual_seed(derived_seed(seed, *_VALIDATION_KEY)).np.permutation(len(train_images))
-            val_idx, train_idx = np.sort(order[:held_out]), np.sort(order[held_out:])
+        split = validation_split(len(train_images), val_fraction, seed)
+        if split is not None:
+            train_idx, val_idx = split
             val_images, val_labels = train_images[val_idx], train_labels[val_idx]
             train_images, train_labels = train_images[train_idx], train_labels[train_idx]
     if preprocessing is None:

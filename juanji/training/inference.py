@@ -35,6 +35,10 @@ class EvalResult:
     confusion: np.ndarray | None = None   # [K, K] counts (true class, predicted class), where counted
     classes: list | None = None           # the model's class names, in label order
     data_classes: list | None = None      # the data's class names, in label order (may differ)
+    # segmentation (--task segmentation): accuracy is then the pixel accuracy over ``pixels``
+    iou: list | None = None               # per-class intersection over union (NaN: class absent)
+    mean_iou: float | None = None         # mean over the classes present
+    pixels: int | None = None             # labelled pixels evaluated (255 = ignore excluded)
 
 
 def evaluate(model, loader, on_batch=None, num_classes: int | None = None) -> EvalResult:

@@ -42,13 +42,12 @@ import numpy as np
 from .. import random
 from ..autograd import no_grad
 from ..checkpoint import atomic_write_bytes, load_checkpoint, load_weights, save_checkpoint
-from ..nn import functional as F
 from .builders import build_model, build_optimizer, build_scheduler, constructor_arguments
 from .callbacks import Callbacks
 from .choices import OPTIMIZERS, SCHEDULERS
 from .config import TrainConfig
 from .curves import plot_curves
-from .data import Datasets, evaluation_loader, load_datasets, training_loader
+from .data import Datasets, evaluation_loader, training_loader
 from .distributed import Ranks
 from .errors import TrainingError, one_line
 from .inference import EVAL_BATCH_SIZE, EvalResult
@@ -60,6 +59,7 @@ from .resume import checkpoint_payload, restore_run, resume_config
 from .run_folder import (check_writable_folder, refuse_existing_run, remove_stale_temporaries, resume_path,
                          run_file, top_k_file, writing)
 from .sampler import EpochShuffleSampler
+from .tasks import get_task
 
 __all__ = ["train", "RunResult"]
 
@@ -81,6 +81,7 @@ class RunResult:
     val_count: int = 0
     val_is_test: bool = False
     stopped_early: bool = False
+    task: str = "classification"   # segmentation: best_accuracy is then the best validation mIoU
 
     def path(self, kind: str) -> str:
         return run_file(self.out, kind)
@@ -100,10 +101,15 @@ class _Run:
         self.callbacks = callbacks
         self.log = MetricsLog(run_file(out, "metrics"), enabled=self.ranks.is_main)
         c = config
+        self.task = get_task(c.task)
+        self.task.check_model_name(c.model)
+        if self.task.name != "classification" and self.ranks.active:
+            raise TrainingError(f"--task {self.task.name} trains on one process (--nproc is for classification)")
         # the seed fixes the initial weights and every later draw from juanji's generator (dropout)
         random.manual_seed(c.seed)
         self.model_kwargs = constructor_arguments(c.model, {"num_classes": len(datasets.classes),
                                                             "in_channels": datasets.preprocessing.channels,
+                                                            **self.task.model_defaults(c.model),
                                                             **c.model_args})
         self.model = build_model(c.model, **self.model_kwargs)
         self._check_model_fits()
@@ -136,16 +142,13 @@ class _Run:
         try:
             self.model.eval()
             with no_grad():
-                logits = self.model(images)
+                output = self.model(images)
         except (RuntimeError, ValueError, TypeError, IndexError) as e:  # a layer's shape error names the layer
             raise TrainingError(f"model '{self.config.model}' does not fit the images of {self.data.description} "
                                 f"(input {list(images.shape)}): {one_line(e)}") from None
         finally:
             self.model.train()
-        expected = [1, len(self.data.classes)]
-        if list(logits.shape) != expected:
-            raise TrainingError(f"model '{self.config.model}' returned {list(logits.shape)} for input "
-                                f"{list(images.shape)}, expected {expected} (one score per class)")
+        self.task.check_output(output, images, len(self.data.classes), self.config.model)
 
     # ------------------------------------------------------------------ output (rank 0 only)
     def say(self, line: str) -> None:
@@ -209,16 +212,17 @@ class _Run:
     def current_lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def train_step(self, images, labels) -> tuple[float, int]:
+    def train_step(self, images, labels) -> tuple[float, int, int]:
+        """One optimiser step; the batch's mean loss, and (right, counted) for the running accuracy."""
         self.optimizer.zero_grad()
         if self.ranks.active:  # this rank's rows; DDP's average of the scaled sums is the batch mean
             n, rows = len(labels), self.ranks.rows(len(labels))
             images, labels = images[rows], labels[rows]
-            logits = self.train_model(images)
-            loss = F.cross_entropy(logits, labels, reduction="sum") * (self.ranks.size / n)
+            output = self.train_model(images)
+            loss = self.task.loss(output, labels, reduction="sum") * (self.ranks.size / n)
         else:
-            logits = self.train_model(images)
-            loss = F.cross_entropy(logits, labels)
+            output = self.train_model(images)
+            loss = self.task.loss(output, labels)
         loss_value = float(loss.item())
         if not math.isfinite(loss_value):
             raise self._diverged(f"the loss became {loss_value}")
@@ -226,11 +230,12 @@ class _Run:
         self.optimizer.step()
         if self.per_batch_schedule:
             self.scheduler.step()
-        correct = int((logits._data.argmax(axis=1) == labels._data).sum())
+        correct, counted = self.task.counts(output, labels)
         if self.ranks.active:  # the whole batch's mean loss and correct count
             loss_value, correct = self.ranks.sums(loss_value / self.ranks.size, correct)
             correct = round(correct)
-        return loss_value, correct
+            counted = len(labels) * self.ranks.size
+        return loss_value, correct, counted
 
     def evaluate(self, dataset, loader, label: str) -> EvalResult:
         """Loss and accuracy over ``dataset`` with a progress bar (split over the ranks when there
@@ -239,8 +244,8 @@ class _Run:
         with self.progress.evaluating(label, batches) as advance:
             if self.ranks.active:
                 return self.ranks.evaluate(self.model, dataset, self.eval_batch_size, on_batch=advance)
-            from .inference import evaluate
-            return evaluate(self.model, loader, on_batch=advance)
+            classes = len(self.data.classes) if self.task.name == "segmentation" else None
+            return self.task.evaluate(self.model, loader, on_batch=advance, num_classes=classes)
 
     def stop_requested(self) -> str | None:
         """The signal that asked to stop (on any rank), or None."""
@@ -271,8 +276,8 @@ class _Run:
             except StopIteration:
                 break
             data_seconds += time.perf_counter() - fetch_started
-            loss_value, correct = self.train_step(images, labels)
-            self.running.update(loss_value, correct, len(labels))
+            loss_value, correct, counted = self.train_step(images, labels)
+            self.running.update(loss_value, correct, len(labels), counted)
             self.step_in_epoch += 1
             self.global_step += 1
             images_done += len(labels)
@@ -280,7 +285,7 @@ class _Run:
             self.progress.update(self.step_in_epoch, self.running.loss, self.running.accuracy, images_per_s)
             if self.global_step % c.log_every == 0:
                 self.log.append({"kind": "step", "epoch": self.epoch + 1, "step": self.global_step,
-                                 "loss": loss_value, "accuracy": correct / len(labels), "lr": self.current_lr(),
+                                 "loss": loss_value, "accuracy": correct / max(counted, 1), "lr": self.current_lr(),
                                  "images_per_s": images_per_s})
             if c.checkpoint_every and self.global_step % c.checkpoint_every == 0 \
                     and self.step_in_epoch < self.steps_per_epoch:
@@ -312,23 +317,27 @@ class _Run:
                   "val_loss": val.loss, "val_accuracy": val.accuracy, "lr": lr, "seconds": seconds,
                   "val_seconds": val_seconds, "images_per_s": images_done / max(seconds, 1e-9),
                   "data_share": data_seconds / max(seconds, 1e-9)}
+        if val.mean_iou is not None:
+            record["val_miou"] = val.mean_iou
         self.log.append(record)
         self.callbacks.on_epoch_end(self, record)
-        improved = val.accuracy > self.best_accuracy
+        score = self.task.score(val)
+        improved = score > self.best_accuracy
         if improved:
-            self.best_accuracy, self.best_epoch = val.accuracy, self.epoch + 1
+            self.best_accuracy, self.best_epoch = score, self.epoch + 1
             self.best_state = {name: t.detach().clone() for name, t in self.model.state_dict().items()}
         self.epoch += 1
         self.step_in_epoch = 0
         self.running = RunningMetrics()
-        self._enter_top_k(val.accuracy)
+        self._enter_top_k(score)
         self.save(best=improved)
         if self.ranks.is_main:
             curves = run_file(self.out, "curves")
             with writing(curves):
                 plot_curves(self.log.read(), curves, title=f"{c.model} on {self.data.description}")
         self.say(f"epoch {record['epoch']}/{c.epochs}  train loss {record['train_loss']:.4f} "
-                 f"acc {100 * record['train_accuracy']:.2f}%  val loss {val.loss:.4f} acc {100 * val.accuracy:.2f}%  "
+                 f"acc {100 * record['train_accuracy']:.2f}%  val loss {val.loss:.4f} acc {100 * val.accuracy:.2f}%"
+                 + (f" mIoU {100 * val.mean_iou:.2f}%" if val.mean_iou is not None else "") + "  "
                  f"lr {lr:.3g}  {seconds + val_seconds:.1f} s (validation {val_seconds:.1f} s)  "
                  f"{record['images_per_s']:,.0f} img/s" + ("  *best*" if improved else ""))
 
@@ -385,10 +394,7 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
         progress = TrainingProgress(enabled=config.progress) if ranks.is_main else ranks.silent_progress()
 
     recorded = None if payload is None else Preprocessing.from_dict(payload["preprocessing"])
-    datasets = load_datasets(config.data, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
-                             train_samples=config.train_samples, test_samples=config.test_samples,
-                             image_size=config.image_size, channels=config.channels, pad=config.pad,
-                             preprocessing=recorded)
+    datasets = get_task(config.task).load_datasets(config, preprocessing=recorded)
     if payload is None:  # record where the data was found, so eval and resume read the same files
         config.data = datasets.source["data"]
         config.data_root = datasets.source.get("data_root")
@@ -424,7 +430,7 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
             while run.epoch < config.epochs:
                 if run.should_stop_early():
                     stopped_early = True
-                    run.say(f"early stopping: no better validation accuracy for {run.epoch - run.best_epoch} "
+                    run.say(f"early stopping: no better validation {run.task.score_name} for {run.epoch - run.best_epoch} "
                             f"epochs (--early-stopping {config.early_stopping}); best {100 * run.best_accuracy:.2f}% "
                             f"at epoch {run.best_epoch}")
                     break
@@ -438,7 +444,8 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
 
     epochs = [r for r in run.log.read() if r.get("kind") == "epoch"] if ranks.is_main else []
     return RunResult(out=out, test=test, best_accuracy=run.best_accuracy, best_epoch=run.best_epoch, epochs=epochs,
-                     val_count=len(datasets.val), val_is_test=datasets.val_is_test, stopped_early=stopped_early)
+                     val_count=len(datasets.val), val_is_test=datasets.val_is_test, stopped_early=stopped_early,
+                     task=config.task)
 
 
 def _describe_start(config: TrainConfig, datasets: Datasets, out: str) -> str:

@@ -31,11 +31,13 @@ class RunningMetrics:
     loss_sum: float = 0.0
     correct: int = 0
     seen: int = 0
+    counted: int = 0   # what the accuracy counts: the images, or (segmentation) the labelled pixels
 
-    def update(self, mean_loss: float, correct: int, batch_size: int) -> None:
+    def update(self, mean_loss: float, correct: int, batch_size: int, counted: int | None = None) -> None:
         self.loss_sum += mean_loss * batch_size
         self.correct += int(correct)
         self.seen += int(batch_size)
+        self.counted += int(batch_size if counted is None else counted)
 
     @property
     def loss(self) -> float:
@@ -43,7 +45,7 @@ class RunningMetrics:
 
     @property
     def accuracy(self) -> float:
-        return self.correct / self.seen if self.seen else math.nan
+        return self.correct / self.counted if self.counted else math.nan
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +53,8 @@ class RunningMetrics:
     @classmethod
     def from_dict(cls, d: dict | None) -> "RunningMetrics":
         d = d or {}
-        return cls(float(d.get("loss_sum", 0.0)), int(d.get("correct", 0)), int(d.get("seen", 0)))
+        seen = int(d.get("seen", 0))
+        return cls(float(d.get("loss_sum", 0.0)), int(d.get("correct", 0)), seen, int(d.get("counted", seen)))
 
 
 class MetricsLog:
