@@ -308,8 +308,11 @@ def _predict(args) -> int:
 
 def _explain(args) -> int:
     from .explain.report import explain
+    from .explain.upsampling import run_explain
     from .training.errors import TrainingError
     try:
+        if run_explain(args):   # a segmentation checkpoint: the transposed convolution's upsampling
+            return 0
         report = explain(args.model, image=args.image, out=args.out, model_args=dict(args.model_args))
     except (ValueError, OSError) as e:
         raise TrainingError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None

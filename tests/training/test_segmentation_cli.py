@@ -153,6 +153,12 @@ def test_a_mask_folder_trains_with_its_class_names_and_a_larger_image_is_predict
     assert code == 0, err
     with Image.open(out / "predictions" / "big-mask.png") as m:
         assert m.size == (40, 24) and set(np.unique(np.asarray(m))) <= {0, 1, 2}
+    # explain: the last transposed convolution's input, kernel and output, from the scenes' test scene
+    code, stdout, err = run_cli(capsys, "explain", out, "--image", data / "images" / "000.png")
+    assert code == 0, err
+    assert "upsampling: " in stdout and "8x8 -> 16x16 (stride 2)" in stdout
+    with Image.open(out / "explain" / "upsampling.png") as picture:
+        assert picture.format == "PNG" and picture.size == (1200, 840)
 
 
 def test_image_size_resizes_masks_by_nearest_neighbour(tmp_path):
