@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from .choices import OPTIMIZERS, SCHEDULERS
 from .errors import TrainingError
-from .tasks import TASK_NAMES
 
 __all__ = ["TrainConfig", "RESUME_OVERRIDABLE", "DEFAULT_VAL_FRACTION"]
 
@@ -21,6 +20,8 @@ RESUME_OVERRIDABLE = ("epochs", "workers", "checkpoint_every", "log_every", "dat
                       "early_stopping", "save_top_k")
 # the share of the training images held out for validation unless --val-fraction says otherwise
 DEFAULT_VAL_FRACTION = 0.1
+# what a run learns (tasks.py): a class per image, or a class per pixel
+TASK_NAMES = ("classification", "segmentation")
 
 
 @dataclass

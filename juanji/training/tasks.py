@@ -24,11 +24,11 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..nn import functional as F
+from .config import TASK_NAMES
 from .errors import TrainingError
 
-__all__ = ["Task", "Classification", "Segmentation", "TASKS", "get_task", "task_of", "is_segmentation_model"]
-
-TASK_NAMES = ("classification", "segmentation")
+__all__ = ["Task", "Classification", "Segmentation", "TASKS", "TASK_NAMES", "get_task", "task_of",
+           "is_segmentation_model"]
 
 
 def is_segmentation_model(name: str) -> bool:
