@@ -1,7 +1,8 @@
 """Loss and accuracy curves as a PNG, drawn from the metrics log.
 
 Left: training loss per logged step (thin) and per epoch, validation loss per epoch.
-Right: training and validation accuracy per epoch. Matplotlib's Agg canvas is used directly
+Right: training and validation accuracy per epoch (segmentation: pixel accuracy, and the
+validation mean IoU). Matplotlib's Agg canvas is used directly
 (no pyplot), so drawing needs no display and leaves the user's matplotlib backend alone.
 """
 
@@ -40,7 +41,12 @@ def plot_curves(records: list[dict], path, title: str = "") -> None:
 
     accuracy_axes.plot(x, [100 * r["train_accuracy"] for r in epochs], "o-", color="tab:blue", label="train")
     accuracy_axes.plot(x, [100 * r["val_accuracy"] for r in epochs], "o-", color="tab:orange", label="validation")
-    accuracy_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    right_title, right_label = "accuracy", "accuracy (%)"
+    if any("val_miou" in r for r in epochs):   # segmentation: pixel accuracy, and the mean IoU
+        accuracy_axes.plot(x, [100 * r.get("val_miou", float("nan")) for r in epochs], "s--", color="tab:green",
+                           label="validation mIoU")
+        right_title, right_label = "pixel accuracy and mean IoU", "%"
+    accuracy_axes.set(xlabel="epoch", ylabel=right_label, title=right_title)
     accuracy_axes.legend()
     accuracy_axes.grid(alpha=0.3)
 
