@@ -430,8 +430,8 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
             while run.epoch < config.epochs:
                 if run.should_stop_early():
                     stopped_early = True
-                    run.say(f"early stopping: no better validation {run.task.score_name} for {run.epoch - run.best_epoch} "
-                            f"epochs (--early-stopping {config.early_stopping}); best {100 * run.best_accuracy:.2f}% "
+                    run.say(f"early stopping: no better validation {run.task.score_name} for "
+                            f"{run.epoch - run.best_epoch} epochs (--early-stopping {config.early_stopping}); best {100 * run.best_accuracy:.2f}% "
                             f"at epoch {run.best_epoch}")
                     break
                 run.run_epoch()

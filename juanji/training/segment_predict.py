@@ -88,8 +88,8 @@ def _figure(image, mask, classes, title) -> bytes:
     figure = Figure(figsize=(11, 4.2), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, 3)
-    for ax, picture, name in zip(axes, (image, palette[mask], overlay(image, mask, len(classes))),
-                                 ("image", "predicted class of every pixel", "prediction over the image")):
+    titles = ("image", "predicted class of every pixel", "prediction over the image (background untinted)")
+    for ax, picture, name in zip(axes, (image, palette[mask], overlay(image, mask, len(classes))), titles):
         ax.imshow(picture, interpolation="nearest")
         ax.set_title(name, fontsize=10)
         ax.set_xticks([])

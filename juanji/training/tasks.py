@@ -145,6 +145,10 @@ class Segmentation(Task):
 
     def load_datasets(self, config, preprocessing=None):
         from .segmentation_data import load_segmentation_datasets
+        if config.channels not in (None, 3):
+            raise TrainingError(f"--task segmentation: the models take RGB images; --channels {config.channels}")
+        if config.pad:
+            raise TrainingError("--task segmentation: --pad would give the padding no mask; use --image-size")
         return load_segmentation_datasets(config.data, config.data_root, seed=config.seed,
                                           val_fraction=config.val_fraction, train_samples=config.train_samples,
                                           test_samples=config.test_samples, image_size=config.image_size,
