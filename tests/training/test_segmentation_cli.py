@@ -253,7 +253,9 @@ def test_the_task_and_the_model_must_agree(capsys, tmp_path):
     assert_bad_input(capsys, "train", *TINY, "--model", "fcn_resnet18_d2l", "--image-size", "40", "40",
                      "--train-samples", "8", "--test-samples", "2", "--out", tmp_path / "c",
                      match="multiple of 32")
-    assert not any((tmp_path / name).exists() for name in "abc")
+    assert_bad_input(capsys, "train", *TINY, "--model", "fcn_resnet18_d2l", "--channels", "1", "--out", tmp_path / "d",
+                     match="the models take RGB images; --channels 1")
+    assert not any((tmp_path / name).exists() for name in "abcd")
 
 
 def test_bad_input_leaves_a_segmentation_run_as_it_was(capsys, tmp_path, tiny_seg):
