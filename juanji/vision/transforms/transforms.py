@@ -15,52 +15,18 @@ numbers torch would draw: the distributions are.
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Sequence
 
-from ...backend import generator
 from . import functional as F
+from ._params import (_check_sequence_input, _rng, _setup_angle, _setup_size, color_jitter_range,
+                      random_resized_crop_box)
 from ._interpolation import InterpolationMode, to_interpolation_mode
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "Normalize", "Resize", "CenterCrop", "RandomCrop",
            "RandomResizedCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "Pad", "Grayscale",
            "ColorJitter", "Lambda", "InterpolationMode"]
-
-
-def _rng():
-    # fetched on every draw: manual_seed replaces the generator object
-    return generator()
-
-
-def _setup_size(size, error_msg: str):
-    """An int becomes (size, size); a 1-sequence (s,) becomes (s, s); a 2-sequence is kept."""
-    if isinstance(size, numbers.Number):
-        return int(size), int(size)
-    if isinstance(size, Sequence) and len(size) == 1:
-        return size[0], size[0]
-    if not isinstance(size, Sequence) or len(size) != 2:
-        raise ValueError(error_msg)
-    return size
-
-
-def _check_sequence_input(x, name: str, req_sizes) -> None:
-    msg = req_sizes[0] if len(req_sizes) < 2 else " or ".join(str(s) for s in req_sizes)
-    if not isinstance(x, Sequence):
-        raise TypeError(f"{name} should be a sequence of length {msg}.")
-    if len(x) not in req_sizes:
-        raise ValueError(f"{name} should be a sequence of length {msg}.")
-
-
-def _setup_angle(x, name: str, req_sizes=(2,)) -> list[float]:
-    if isinstance(x, numbers.Number):
-        if x < 0:
-            raise ValueError(f"If {name} is a single number, it must be positive.")
-        x = [-x, x]
-    else:
-        _check_sequence_input(x, name, req_sizes)
-    return [float(d) for d in x]
 
 
 class _Transform:
@@ -248,37 +214,6 @@ class RandomCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
-def random_resized_crop_box(height: int, width: int, scale, ratio) -> tuple[int, int, int, int]:
-    """RandomResizedCrop's box ``(top, left, h, w)`` in a ``height x width`` image (v1 and v2 draw it so).
-
-    Up to 10 tries: area fraction ~ U(scale), log(aspect) ~ U(log ratio), w = round(sqrt(A * r)),
-    h = round(sqrt(A / r)); the first box that fits is placed uniformly. Otherwise the largest
-    central box whose aspect ratio is clipped into ``ratio``.
-    """
-    area = height * width
-    rng = _rng()
-    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
-    for _ in range(10):
-        target_area = area * rng.uniform(scale[0], scale[1])
-        aspect_ratio = math.exp(rng.uniform(log_ratio[0], log_ratio[1]))
-        w = int(round(math.sqrt(target_area * aspect_ratio)))
-        h = int(round(math.sqrt(target_area / aspect_ratio)))
-        if 0 < w <= width and 0 < h <= height:
-            i = int(rng.integers(0, height - h + 1))
-            j = int(rng.integers(0, width - w + 1))
-            return i, j, h, w
-    in_ratio = float(width) / float(height)
-    if in_ratio < min(ratio):
-        w = width
-        h = int(round(w / min(ratio)))
-    elif in_ratio > max(ratio):
-        h = height
-        w = int(round(h * max(ratio)))
-    else:
-        w, h = width, height
-    return (height - h) // 2, (width - w) // 2, h, w
-
-
 class RandomResizedCrop(_Transform):
     """A random box of random area and aspect ratio, resized to ``size`` (Inception-style).
 
@@ -409,24 +344,7 @@ class ColorJitter(_Transform):
         self.saturation = self._check_input(saturation, "saturation")
         self.hue = self._check_input(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
 
-    @staticmethod
-    def _check_input(value, name, center=1, bound=(0, float("inf")), clip_first_on_zero=True):
-        if isinstance(value, numbers.Number):
-            if value < 0:
-                raise ValueError(f"ColorJitter: if {name} is a single number, it must be non negative.")
-            value = [center - float(value), center + float(value)]
-            if clip_first_on_zero:
-                value[0] = max(value[0], 0.0)
-        elif isinstance(value, (tuple, list)) and len(value) == 2:
-            value = [float(value[0]), float(value[1])]
-        else:
-            raise TypeError(f"ColorJitter: {name} should be a single number or a list/tuple with length 2.")
-        if not bound[0] <= value[0] <= value[1] <= bound[1]:
-            raise ValueError(f"ColorJitter: {name} values should be between {bound}, but got {value}.")
-        # a factor range that is exactly the identity means: skip this adjustment
-        if value[0] == value[1] == center:
-            return None
-        return tuple(value)
+    _check_input = staticmethod(color_jitter_range)
 
     @staticmethod
     def get_params(brightness, contrast, saturation, hue):

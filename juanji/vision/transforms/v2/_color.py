@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import collections.abc
 
-from ..transforms import ColorJitter as _ColorJitterV1
+from .._params import color_jitter_range
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform, rng
 from ._utils import query_chw
@@ -72,7 +72,7 @@ class ColorJitter(Transform):
             return None
         if isinstance(value, collections.abc.Sequence) and not isinstance(value, (list, tuple)):
             value = list(value)
-        return _ColorJitterV1._check_input(value, name, center, bound, clip_first_on_zero)
+        return color_jitter_range(value, name, center, bound, clip_first_on_zero)
 
     def make_params(self, flat_inputs):
         order = [int(i) for i in rng().permutation(4)]

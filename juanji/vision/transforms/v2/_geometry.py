@@ -16,7 +16,7 @@ import numpy as np
 from ....tensor import Tensor
 from ... import tv_tensors
 from .. import _warp
-from ..transforms import random_resized_crop_box
+from .._params import random_resized_crop_box
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform, rng
 from ._utils import (_check_sequence_input, _setup_angle, _setup_size, check_padding_arg, check_padding_mode_arg,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from PIL import Image as _PILImage
 
 from ... import tv_tensors
-from ..transforms import _check_sequence_input, _setup_angle, _setup_size  # noqa: F401 (re-exported)
+from .._params import _check_sequence_input, _setup_angle, _setup_size  # noqa: F401 (re-exported)
 from .functional import get_dimensions, get_size, is_pure_tensor
 
 __all__ = ["tree_flatten", "tree_unflatten", "check_type", "has_any", "has_all", "query_size", "query_chw",

@@ -11,7 +11,7 @@ from ..... import _dtype
 from .....backend import generator
 from .....tensor import Tensor
 from .... import tv_tensors
-from ... import _tensor, _tensor_color
+from ... import _conversion, _tensor, _tensor_color
 from ._meta import to_xyxy
 from ._type_conversion import pil_to_tensor, to_pil_image
 from ._utils import dispatch, is_pure_tensor, plain, register_internal
@@ -35,8 +35,7 @@ def normalize(inpt, mean, std, inplace: bool = False):
 
 @register_internal(normalize, *IMAGE_TYPES)
 def normalize_image(image, mean, std, inplace: bool = False):
-    from ...functional import normalize as normalize_v1  # one implementation: v1's (autograd aware)
-    return normalize_v1(image, mean, std, inplace)
+    return _conversion.normalize(image, mean, std, inplace)  # one implementation, v1's (autograd aware)
 
 
 normalize_video = normalize_image

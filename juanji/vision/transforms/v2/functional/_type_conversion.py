@@ -7,7 +7,7 @@ from PIL import Image as _PILImage
 
 from .....tensor import Tensor
 from .... import tv_tensors
-from ...functional import pil_to_tensor, to_pil_image, to_tensor
+from ..._conversion import pil_to_tensor, to_pil_image, to_tensor
 
 __all__ = ["to_image", "pil_to_tensor", "to_pil_image", "to_tensor"]
 
