@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 
+from ._atomic import TEMP_PREFIX, atomic_write_bytes  # noqa: F401  (part of this module's API)
 from .serialization import load, save
 
 __all__ = ["load_checkpoint", "model_from_checkpoint", "load_weights", "save_checkpoint", "CheckpointError",
@@ -48,51 +48,10 @@ __all__ = ["load_checkpoint", "model_from_checkpoint", "load_weights", "save_che
 
 CHECKPOINT_FORMAT = "juanji-checkpoint-v1"
 REQUIRED_KEYS = ("model", "model_state", "preprocessing", "classes", "config")
-TEMP_PREFIX = ".tmp-"
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated, not a checkpoint, or from another model."""
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path, data: bytes, before_rename=None) -> None:
-    """Replace ``path`` with ``data`` all at once: temp file, fsync, rename, fsync the folder.
-
-    ``before_rename(path)`` runs once the temporary file is complete (the training loop's
-    ``before_checkpoint_rename`` callbacks; the kill tests stop a process there).
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".part")
-    try:
-        os.fchmod(fd, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if before_rename is not None:
-            before_rename(path)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    # make the rename itself durable (the folder entry), where the platform allows it
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def save_checkpoint(payload: dict, path, before_rename=None) -> None:

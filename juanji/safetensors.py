@@ -24,6 +24,8 @@ import struct
 
 import numpy as np
 
+from ._atomic import atomic_write
+
 __all__ = ["save_file", "load_file", "save", "load"]
 
 # safetensors' dtype names of the dtypes juanji has
@@ -73,9 +75,8 @@ def save(tensors: dict, metadata: dict | None = None) -> bytes:
 
 def save_file(tensors: dict, filename, metadata: dict | None = None) -> None:
     """Write ``{name: tensor}`` to ``filename`` as safetensors (``safetensors.torch`` reads it)."""
-    from .serialization import _write_atomic
     data = _serialize(tensors, metadata, "juanji.safetensors.save_file")
-    _write_atomic(filename, lambda stream: stream.write(data))
+    atomic_write(filename, lambda stream: stream.write(data))
 
 
 def _check_header(header_bytes: bytes, where: str) -> dict:

@@ -21,12 +21,12 @@ import io
 import json
 import os
 import pickle
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import _torchfile
+from ._atomic import atomic_write
 
 __all__ = ["save", "load"]
 
@@ -95,26 +95,6 @@ def _decode(obj, arrays):
     return obj
 
 
-def _write_atomic(f, write) -> None:
-    """``write(stream)`` into a file object, or into a temporary file renamed onto the path."""
-    if hasattr(f, "write"):
-        write(f)
-        return
-    path = os.fspath(f)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".juanji")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _write_juanji(obj, stream) -> None:
     arrays: list = []
     meta = {"format": _MAGIC, "root": _encode(obj, arrays)}
@@ -145,13 +125,13 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         if not _use_new_zipfile_serialization:
             raise ValueError("juanji.save: format='torch' writes torch's zip format only "
                              "(_use_new_zipfile_serialization=False, the legacy format, is not written)")
-        _write_atomic(f, lambda stream: _torchfile.write_torch_file(obj, stream))
+        atomic_write(f, lambda stream: _torchfile.write_torch_file(obj, stream))
     elif format == "safetensors":
         from .safetensors import _serialize
         data = _serialize(obj, metadata, "juanji.save")
-        _write_atomic(f, lambda stream: stream.write(data))
+        atomic_write(f, lambda stream: stream.write(data))
     else:
-        _write_atomic(f, lambda stream: _write_juanji(obj, stream))
+        atomic_write(f, lambda stream: _write_juanji(obj, stream))
 
 
 def _how_to_convert(read_state: str) -> str:
