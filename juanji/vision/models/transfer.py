@@ -26,6 +26,8 @@ from __future__ import annotations
 from ... import nn
 from ...nn import init
 from ...nn.modules.normalization import _BatchNorm
+from ._api import get_model_weights
+from ._registry import get_model
 
 __all__ = ["classifier_path", "replace_classifier", "freeze_backbone", "param_groups", "head_parameters",
            "pretrained_model"]
@@ -123,7 +125,6 @@ def pretrained_model(name: str, weights, num_classes: int, freeze: bool = False,
     when that differs, and the backbone frozen if ``freeze`` (what ``juanji train --weights W
     --freeze-backbone`` needs; the weights' ``transforms()`` preset is ``model.weights_preset``
     when the weights are an enum member, None for a file)."""
-    from . import get_model, get_model_weights
     enum_cls = get_model_weights(name)
     resolved = enum_cls.verify(weights)
     model = get_model(name, weights=resolved, progress=progress, **kwargs)
