@@ -22,10 +22,10 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference
 from .serialization import load, save
 from . import safetensors  # noqa: E402  (juanji.safetensors.save_file/load_file; the package loads on first use)
 from . import hub, onnx  # noqa: E402  (juanji.onnx needs the onnx package only when called)
-from . import autograd
+from . import autograd, version
 from ._torch_alias import install_as_torch, uninstall_as_torch  # run libraries written for torch unchanged
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

@@ -139,7 +139,7 @@ def _model_arg(text: str) -> tuple:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
     parser = _OneLineParser(prog="juanji", description="Train, evaluate and use convolutional networks.")
     parser.add_argument("--version", action="version", version=f"juanji {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)

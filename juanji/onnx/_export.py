@@ -21,6 +21,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _ops
+from ..version import __version__
 from ._graph import ExportError, Graph
 from ._trace import trace
 
@@ -197,7 +198,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     initializers = [v for k, v in graph.initializers.items() if k in used]
     onnx_graph = onnx.helper.make_graph(graph.nodes, type(model).__name__, inputs, graph_outputs, initializers)
     proto = onnx.helper.make_model(onnx_graph, opset_imports=[onnx.helper.make_opsetid("", opset_version)],
-                                   producer_name="juanji", producer_version=_version())
+                                   producer_name="juanji", producer_version=__version__)
     proto.ir_version = min(proto.ir_version, 8 if opset_version <= 17 else proto.ir_version)
     if check:
         onnx.checker.check_model(proto)
@@ -207,7 +208,3 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         onnx.save(proto, os.fspath(f))
     return proto
 
-
-def _version() -> str:
-    from .. import __version__
-    return __version__
