@@ -4,7 +4,7 @@
 
 (tests/test_import_cycles.py runs it in the default test run.)
 
-The layers import one way only (see docs/internals.md): kernels -> autograd -> tensor ->
+The layers import one way only (see docs/internals.md): kernels -> autograd -> ops -> tensor ->
 nn.functional -> nn -> vision / training / explain -> cli. A cycle means two modules each need
 the other, so neither can be read, tested or moved on its own.
 
@@ -26,6 +26,10 @@ What counts as an edge ``A -> B`` (A imports B):
 A cycle is a strongly connected component of this graph with more than one module; for each,
 one shortest circle through it is printed as an example.
 
+No cycle is not yet one way: ``LAYERS`` below names juanji's layers, bottom first, by module
+prefix (the longest prefix that matches places a module; what no prefix names is a tool on top).
+An import from a lower layer into a higher one is reported too (``upward_imports``).
+
 The package root (``juanji/__init__.py``) is the top of everything it loads: what it imports,
 and the subpackages its ``__getattr__`` loads on first use (``juanji.nn`` and friends: a
 dynamic import this graph cannot see; their names are read from the ``name in (...)`` test
@@ -42,10 +46,28 @@ import sys
 from collections import deque
 from pathlib import Path
 
-__all__ = ["module_graph", "cycles", "lazy_submodules", "root_importers", "example_circle", "main"]
+__all__ = ["LAYERS", "module_graph", "cycles", "lazy_submodules", "root_importers", "upward_imports", "layer_of",
+           "example_circle", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "juanji"
+
+# juanji's layers, bottom first: (name, module prefixes). A module may import from its own layer
+# and the ones below it. The tools on top (vision, training, explain, onnx, optim, utils.data,
+# hub, checkpoint, serialization -- it pickles nn.Parameter --, compile, the juanji command, and
+# the package root) are everything no prefix names.
+LAYERS = [
+    ("kernels", ["juanji.kernels", "juanji.backend", "juanji._dtype", "juanji.threads", "juanji.version",
+                 "juanji._atomic"]),
+    ("autograd", ["juanji.autograd"]),
+    ("ops", ["juanji.ops"]),
+    ("tensor", ["juanji.tensor", "juanji._tensor", "juanji.creation", "juanji.functions", "juanji.functions_math",
+                "juanji.functions_more", "juanji.from_memory", "juanji._out", "juanji.linalg", "juanji.random",
+                "juanji.settings", "juanji.utils", "juanji.utils.hooks", "juanji.distributed"]),
+    ("nn.functional", ["juanji.nn.functional"]),
+    ("nn", ["juanji.nn"]),
+    ("tools", [PACKAGE]),
+]
 
 
 def _module_names(package_dir: Path) -> dict[str, Path]:
@@ -187,6 +209,21 @@ def root_importers(graph: dict[str, set[str]], lazy: set[str] = frozenset()) -> 
     return sorted(name for name in loaded if name != root and root in graph[name])
 
 
+def layer_of(module: str, layers=LAYERS) -> int:
+    """The index in ``layers`` of ``module``'s layer: the one whose prefix matches it longest."""
+    best, best_len = len(layers) - 1, -1
+    for i, (_, prefixes) in enumerate(layers):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best_len:
+                best, best_len = i, len(prefix)
+    return best
+
+
+def upward_imports(graph: dict[str, set[str]], layers=LAYERS) -> list[tuple[str, str]]:
+    """The edges ``(A, B)`` where A's layer is below B's: a lower layer reaching up."""
+    return sorted((a, b) for a, targets in graph.items() for b in targets if layer_of(a, layers) < layer_of(b, layers))
+
+
 def example_circle(graph: dict[str, set[str]], component: set[str]) -> list[str]:
     """One shortest circle inside ``component``, as a list of modules ending where it starts."""
     best = None
@@ -222,8 +259,10 @@ def main(argv=None) -> int:
     from_root = root_importers(graph, lazy_submodules(package_dir))
     root = min(graph, key=len)
     found = cycles({name: targets - {root} if name in from_root else targets for name, targets in graph.items()})
-    if not found and not from_root:
-        print(f"no import cycles among {len(graph)} modules")
+    upward = upward_imports(graph) if package_dir.name == PACKAGE else []
+    if not found and not from_root and not upward:
+        print(f"no import cycles among {len(graph)} modules" + (", none reaching up a layer" if
+                                                              package_dir.name == PACKAGE else ""))
         return 0
     for component in found:
         print(f"cycle of {len(component)} modules: " + " -> ".join(example_circle(graph, component)))
@@ -231,6 +270,9 @@ def main(argv=None) -> int:
             print("    all of: " + ", ".join(sorted(component)))
     for name in from_root:
         print(f"{name} imports from the package root, which loads it (circles through the root not listed above)")
+    names = [name for name, _ in LAYERS]
+    for a, b in upward:
+        print(f"{a} ({names[layer_of(a)]}) imports {b} ({names[layer_of(b)]}), a layer above it")
     return 1
 
 
