@@ -48,6 +48,18 @@ def test_ddp_buckets_unused_parameters_buffers_groups_and_errors(k):
         assert f"ok {name}\n" in out, out
 
 
+def test_ddp_all_reduces_each_bucket_while_backward_still_runs():
+    # one bucket per layer of a 4-layer chain: the buckets of layers 4, 3 and 2 have started their
+    # all-reduce before the backward of layer 1 begins (see workers/ddp_overlap.py)
+    out = check_ok(run_mpi("ddp_overlap.py", 2, timeout=120))
+    assert "ok overlap: 3 of 4 buckets started before the first layer's backward" in out, out
+
+
+def test_the_overlap_check_fails_when_buckets_are_reduced_after_backward():
+    out = check_ok(run_mpi("ddp_overlap.py", 2, "after-backward", timeout=120))
+    assert "late overlap: 0 of 4 buckets" in out, out
+
+
 @pytest.mark.parametrize("k", [2, 3])
 def test_sync_batchnorm_on_k_ranks_is_torchs_batchnorm_over_the_whole_batch(k):
     pytest.importorskip("torch")

@@ -159,23 +159,10 @@ class DistributedDataParallel(Module):
                                    f"({self.process_group.rank()}) vs rank {self.process_group.ranks[rank]}: {diff}")
 
     def _register_grad_hook(self, i: int, param):
+        # runs once param.grad holds this backward's gradient (the leaf's AccumulateGrad node), so
+        # a full bucket starts its all-reduce while the layers below are still differentiated
         reducer = self.reducer
-        if hasattr(param, "register_post_accumulate_grad_hook"):
-            return param.register_post_accumulate_grad_hook(lambda p: reducer.mark_ready(i))
-
-        # Until leaves get their AccumulateGrad node: a tensor hook sees this backward's gradient
-        # before the engine adds it into .grad. It does the accumulation itself (so the reducer
-        # reads the full .grad, as a post-accumulate hook would) and hands the engine zeros.
-        def hook(grad):
-            if not reducer.armed:
-                return None
-            if param.grad is None:
-                param.grad = Tensor._from_array(grad._data.copy())
-            else:
-                param.grad._data = param.grad._data + grad._data
-            reducer.mark_ready(i)
-            return Tensor._from_array(np.zeros_like(grad._data))
-        return param.register_hook(hook)
+        return param.register_post_accumulate_grad_hook(lambda p: reducer.mark_ready(i))
 
     # ------------------------------------------------------------------ forward
     def forward(self, *inputs, **kwargs):
