@@ -397,11 +397,6 @@ def main(argv=None, *, callbacks=()) -> int:
     ``callbacks`` (:class:`juanji.training.Callback`) are handed to ``juanji train``'s loop, for
     scripts that drive the command (the kill-and-resume tests inject their faults this way).
     """
-    # OpenMP threads (Numba's kernels) that wait by spinning steal the cores they wait for when
-    # other processes share the machine: measured 12x slower LeNet steps on a busy 2-core box.
-    # Waiting passively costs little when the machine is idle. Read when the first parallel
-    # kernel starts, so setting it here (before any training) is in time; the user's value wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     global _ARGV
     _ARGV = None if argv is None else list(argv)
     args = build_parser().parse_args(argv)
