@@ -3,5 +3,5 @@
 
 __all__ = ["__version__", "cuda"]
 
-__version__ = "0.1.0"  # the same as pyproject.toml's version
+__version__ = "0.1.0"  # the package's version too (pyproject.toml reads it here)
 cuda = None
