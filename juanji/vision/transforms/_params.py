@@ -10,11 +10,12 @@ from collections.abc import Sequence
 
 from ...backend import generator
 
-__all__ = ["random_resized_crop_box", "color_jitter_range"]
+__all__ = ["rng", "random_resized_crop_box", "color_jitter_range"]
 
 
-def _rng():
-    # fetched on every draw: manual_seed replaces the generator object
+def rng():
+    """juanji's generator, for v1's and v2's random transforms (fetched on every draw:
+    ``manual_seed`` replaces it)."""
     return generator()
 
 
@@ -55,16 +56,16 @@ def random_resized_crop_box(height: int, width: int, scale, ratio) -> tuple[int,
     central box whose aspect ratio is clipped into ``ratio``.
     """
     area = height * width
-    rng = _rng()
+    draw = rng()
     log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
     for _ in range(10):
-        target_area = area * rng.uniform(scale[0], scale[1])
-        aspect_ratio = math.exp(rng.uniform(log_ratio[0], log_ratio[1]))
+        target_area = area * draw.uniform(scale[0], scale[1])
+        aspect_ratio = math.exp(draw.uniform(log_ratio[0], log_ratio[1]))
         w = int(round(math.sqrt(target_area * aspect_ratio)))
         h = int(round(math.sqrt(target_area / aspect_ratio)))
         if 0 < w <= width and 0 < h <= height:
-            i = int(rng.integers(0, height - h + 1))
-            j = int(rng.integers(0, width - w + 1))
+            i = int(draw.integers(0, height - h + 1))
+            j = int(draw.integers(0, width - w + 1))
             return i, j, h, w
     in_ratio = float(width) / float(height)
     if in_ratio < min(ratio):

@@ -20,8 +20,8 @@ import warnings
 from collections.abc import Sequence
 
 from . import functional as F
-from ._params import (_check_sequence_input, _rng, _setup_angle, _setup_size, color_jitter_range,
-                      random_resized_crop_box)
+from ._params import (_check_sequence_input, _setup_angle, _setup_size, color_jitter_range, random_resized_crop_box,
+                      rng as _rng)
 from ._interpolation import InterpolationMode, to_interpolation_mode
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "Normalize", "Resize", "CenterCrop", "RandomCrop",

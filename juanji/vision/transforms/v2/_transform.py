@@ -20,7 +20,7 @@ import enum
 
 from PIL import Image as _PILImage
 
-from ....backend import generator
+from .._params import rng
 from ....nn import Module
 from ....tensor import Tensor
 from ... import tv_tensors
@@ -28,11 +28,6 @@ from ._utils import check_type, has_any, tree_flatten, tree_unflatten
 from .functional._utils import get_kernel, is_pure_tensor
 
 __all__ = ["Transform", "rng"]
-
-
-def rng():
-    """juanji's generator (fetched on every draw: ``manual_seed`` replaces it)."""
-    return generator()
 
 
 class Transform(Module):
