@@ -37,8 +37,7 @@ from ..backend import xp_of
 from ..kernels import batch_norm as kernels
 from .elementwise import quiet
 
-__all__ = ["BatchNorm", "RowNormalize", "LocalResponseNorm", "batch_norm_stats", "normalizing_affine",
-           "input_grad_coefficients"]
+__all__ = ["BatchNorm", "RowNormalize", "LocalResponseNorm", "batch_norm_stats"]
 
 # (@quiet: statistics of overflowing activations in a diverging run are inf, and inf - inf or
 # inf * 0 is nan; torch computes that silently, NumPy would warn. The Numba loops never warn;
@@ -48,26 +47,6 @@ __all__ = ["BatchNorm", "RowNormalize", "LocalResponseNorm", "batch_norm_stats",
 def batch_norm_stats(x):
     """Per-channel (mean, biased variance) in float64 of an ``(N, C, *spatial)`` array."""
     return kernels.channel_stats(kernels.as_ncl(x))
-
-
-def normalizing_affine(mean, var, eps, weight, bias):
-    """Batch norm's output as one affine map per channel, ``y = x * scale + shift`` (float64):
-    ``invstd = 1 / sqrt(var + eps)``, ``scale = w * invstd``, ``shift = b - mean * scale``
-    (``w``/``b`` None: 1 and 0). Returns ``(invstd, scale, shift)``."""
-    xp = xp_of(mean)
-    invstd = 1.0 / xp.sqrt(var + eps)
-    scale = invstd if weight is None else weight.astype(xp.float64) * invstd
-    shift = -mean * scale if bias is None else bias.astype(xp.float64) - mean * scale
-    return invstd, scale, shift
-
-
-def input_grad_coefficients(scale, invstd, mean, sum_g, sum_g_centered, count):
-    """Batch norm's input gradient with batch statistics, ``dx = scale * (g - sum_g / M - (x -
-    mean) * invstd^2 * sum_g_centered / M)``, written per channel as ``dx = scale * g + k_x * x +
-    k_0`` (what ``kernels.channel_input_grad`` computes). Returns ``(k_x, k_0)``."""
-    k_x = -scale * invstd * invstd * sum_g_centered / count
-    k_0 = -scale * sum_g / count - mean * k_x
-    return k_x, k_0
 
 
 # -- the Ops ----------------------------------------------------------------------------------
@@ -94,7 +73,9 @@ class BatchNorm(Op):
             mean, var = kernels.channel_stats(x3)
         else:
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
-        invstd, scale, shift = normalizing_affine(mean, var, eps, weight, bias)
+        invstd = 1.0 / xp.sqrt(var + eps)
+        scale = invstd if weight is None else weight.astype(xp.float64) * invstd
+        shift = -mean * scale if bias is None else bias.astype(xp.float64) - mean * scale
         y3 = kernels.channel_affine(x3, scale, shift)
         if any(self.needs_input_grad):
             self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
@@ -122,7 +103,8 @@ class BatchNorm(Op):
         if needs_x:
             if self.use_batch_stats:
                 # dx = scale * (g - sum_g/M - (x - mean) * invstd^2 * sum_g_centered/M)
-                k_x, k_0 = input_grad_coefficients(scale, invstd, mean, sum_g, sum_g_centered, count)
+                k_x = -scale * invstd * invstd * sum_g_centered / count
+                k_0 = -scale * sum_g / count - mean * k_x
                 grad_x = kernels.channel_input_grad(g3, x3, scale, k_x, k_0)
             else:
                 # dx = scale * g: x does not enter (an inf or nan in x must not make 0 * inf)

@@ -29,7 +29,6 @@ import numpy as np
 
 from ..autograd.function import Op
 from .elementwise import quiet
-from .normalization import input_grad_coefficients, normalizing_affine
 from ..kernels import batch_norm as kernels
 
 __all__ = ["SyncBatchNormOp"]
@@ -56,7 +55,9 @@ class SyncBatchNormOp(Op):
                              f"{int(total)} over all ranks (input size {list(x.shape)})")
         mean = (counts * means).sum(0) / total
         var = (m2s + counts * (means - mean) ** 2).sum(0) / total
-        invstd, scale, shift = normalizing_affine(mean, var, eps, weight, bias)
+        invstd = 1.0 / np.sqrt(var + eps)
+        scale = invstd if weight is None else weight.astype(np.float64) * invstd
+        shift = -mean * scale if bias is None else bias.astype(np.float64) - mean * scale
         y3 = kernels.channel_affine(x3, scale, shift)
         if any(self.needs_input_grad):
             self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
@@ -81,7 +82,8 @@ class SyncBatchNormOp(Op):
             sums = self.pg.all_reduce_array_(np.concatenate([sum_g, sum_gc]).astype(np.float64),
                                              "SyncBatchNorm gradient sums")
             sum_g_all, sum_gc_all = sums[:channels], sums[channels:]
-            k_x, k_0 = input_grad_coefficients(scale, invstd, mean, sum_g_all, sum_gc_all, self.total)
+            k_x = -scale * invstd * invstd * sum_gc_all / self.total
+            k_0 = -scale * sum_g_all / self.total - mean * k_x
             if x3.size:
                 grad_x = kernels.channel_input_grad(g3, x3, scale, k_x, k_0).reshape(self.in_shape)
             else:
