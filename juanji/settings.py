@@ -177,7 +177,7 @@ def set_default_tensor_type(t) -> None:
                   stacklevel=2)
     name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
     name = name.split(".")[-1]
-    from .tensor import LEGACY_TYPE_NAMES
+    from ._tensor.constructors import LEGACY_TYPE_NAMES
     by_name = {type_name: getattr(dt, dtype_name) for dtype_name, type_name in LEGACY_TYPE_NAMES.items()}
     if name not in by_name:
         raise TypeError(f"invalid type: '{t}'")
