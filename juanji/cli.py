@@ -95,6 +95,15 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, default=S, help="convert image-folder images to 1 (grey) or 3 (RGB)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=S,
                    help="no live progress bars (the per-epoch lines remain)")
+    p.add_argument("--weights", default=S, metavar="NAME_OR_PATH",
+                   help="start from pretrained weights and fine-tune: a weights name of the model (DEFAULT, "
+                        "IMAGENET1K_V1, ResNet18_Weights.IMAGENET1K_V1: torchvision's cache, $JUANJI_HOME or a "
+                        "download) or a file (torch .pth, safetensors, a juanji checkpoint or run folder); the "
+                        "classifier is replaced for the data's classes and the images prepared as the weights' "
+                        "preset says (ImageNet: resize 256, centre crop 224, its mean and std)")
+    p.add_argument("--freeze-backbone", dest="freeze_backbone", action="store_true", default=S,
+                   help="with --weights: train only the new classifier head (the backbone's weights and "
+                        "batch-norm statistics stay as loaded)")
     p.add_argument("--nproc", type=int, default=S, metavar="K",
                    help="train on K processes (starts mpiexec -n K; each takes 1/K of every batch; needs "
                         "juanji[distributed]). Same as `mpiexec -n K juanji train ...`")

@@ -60,6 +60,8 @@ class TrainConfig:
     image_size: list | None = None      # [H, W]: resize image-folder images
     channels: int | None = None         # 1 or 3: convert image-folder images
     progress: bool = True               # live progress bars
+    weights: str | None = None          # pretrained weights: a name (DEFAULT, ResNet18_Weights.IMAGENET1K_V1) or a path
+    freeze_backbone: bool = False       # with weights: train the new classifier head only
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -133,6 +135,8 @@ class TrainConfig:
             reserved = sorted({"num_classes", "in_channels"} & set(self.model_args))
             if reserved:
                 raise TrainingError(f"--model-arg {reserved[0]}: set by the data (number of classes, image channels)")
+        if self.freeze_backbone and not self.weights:
+            raise TrainingError("--freeze-backbone needs --weights (a randomly initialised backbone would stay random)")
         if self.channels not in (None, 1, 3):
             raise TrainingError(f"--channels must be 1 or 3, got {self.channels}")
         if self.image_size is not None and (len(self.image_size) != 2 or min(self.image_size) < 1):

@@ -108,15 +108,15 @@ def validation_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray
 def load_datasets(data: str, data_root=None, *, seed: int = 0, val_fraction: float = 0.0, train_samples=None,
                   test_samples=None, image_size=None, channels=None, pad: int = 0,
                   preprocessing: Preprocessing | None = None, need_train: bool = True,
-                  known_classes=None, all_for_test: bool = False) -> Datasets:
+                  known_classes=None, all_for_test: bool = False, resize=None) -> Datasets:
     """Read ``data`` and build the train, validation and test datasets.
 
     The validation split is a seeded ``val_fraction`` of the training images, or, with
     ``val_fraction=0``, the test split itself. ``preprocessing`` (from a checkpoint) replaces
-    the normalisation measured on the training images.
+    the normalisation measured on the training images; ``resize`` goes to ``read_source``.
     """
     raw = read_source(data, data_root, seed=seed, need_train=need_train, image_size=image_size, channels=channels,
-                      known_classes=known_classes, all_for_test=all_for_test)
+                      known_classes=known_classes, all_for_test=all_for_test, resize=resize)
     test_images, test_labels = _subset(raw.test_images, raw.test_labels, test_samples, seed, _TEST_SUBSET_KEY,
                                        "--test-samples")
     train_images = train_labels = val_images = val_labels = None

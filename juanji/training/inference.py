@@ -111,7 +111,10 @@ def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_
     same_data = data is None or os.path.abspath(data) == os.path.abspath(str(config.get("data")))
     source = config["data"] if data is None else data
     folder = source not in ("sample", "mnist", "fashion-mnist")
+    resize = None
     if folder:   # an image folder: the model's own input unless told otherwise
+        if not image_size:   # (as trained: a pretrained preset's resize and centre crop too)
+            resize = preprocessing.resize
         image_size = list(image_size) if image_size else (config.get("image_size") or
                                                           [preprocessing.height, preprocessing.width])
         channels = channels or config.get("channels") or preprocessing.channels
@@ -119,7 +122,8 @@ def evaluate_checkpoint(path, data=None, data_root=None, batch_size: int = EVAL_
         source, data_root or config.get("data_root"),
         seed=int(config.get("seed", 0)), test_samples=config.get("test_samples") if same_data else None,
         image_size=image_size, channels=channels, pad=preprocessing.pad,
-        preprocessing=preprocessing, need_train=False, known_classes=classes, all_for_test=not same_data)
+        preprocessing=preprocessing, need_train=False, known_classes=classes, all_for_test=not same_data,
+        resize=resize)
     top_label = int(datasets.test.labels.max())
     if top_label >= len(classes):
         raise TrainingError(f"{datasets.description}: label {top_label} found, but the model of '{path}' "

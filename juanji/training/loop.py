@@ -54,6 +54,7 @@ from .inference import EVAL_BATCH_SIZE, EvalResult
 from .interrupt import TrainingInterrupted, stop_requests
 from .metrics import MetricsLog, RunningMetrics
 from .preprocess import Preprocessing
+from .pretrained import build_pretrained, data_for_weights, rebuild_fine_tuned, trainable_parameters
 from .progress import TrainingProgress
 from .resume import checkpoint_payload, restore_run, resume_config
 from .run_folder import (check_writable_folder, refuse_existing_run, remove_stale_temporaries, resume_path,
@@ -92,7 +93,7 @@ class _Run:
     """The state of one run: model, optimiser, schedule, data, position in the run, best so far."""
 
     def __init__(self, config: TrainConfig, datasets: Datasets, progress: TrainingProgress, out: str,
-                 callbacks: Callbacks, ranks: Ranks | None = None):
+                 callbacks: Callbacks, ranks: Ranks | None = None, pretrained=None, recorded_kwargs=None):
         self.config = config
         self.ranks = ranks or Ranks()  # one process, or rank r of K (distributed.py)
         self.data = datasets
@@ -107,16 +108,24 @@ class _Run:
             raise TrainingError(f"--task {self.task.name} trains on one process (--nproc is for classification)")
         # the seed fixes the initial weights and every later draw from juanji's generator (dropout)
         random.manual_seed(c.seed)
-        self.model_kwargs = constructor_arguments(c.model, {"num_classes": len(datasets.classes),
-                                                            "in_channels": datasets.preprocessing.channels,
-                                                            **self.task.model_defaults(c.model),
-                                                            **c.model_args})
-        self.model = build_model(c.model, **self.model_kwargs)
+        if c.weights and recorded_kwargs is not None:   # resuming a fine-tuning run: no weights file needed
+            self.model_kwargs = dict(recorded_kwargs)
+            self.model = rebuild_fine_tuned(c.model, self.model_kwargs, c.freeze_backbone)
+        elif c.weights:   # pretrained weights in, the head replaced for the data's classes (pretrained.py)
+            self.model, self.model_kwargs = build_pretrained(
+                c.model, pretrained, len(datasets.classes), datasets.preprocessing.channels, c.model_args,
+                c.freeze_backbone)
+        else:
+            self.model_kwargs = constructor_arguments(c.model, {"num_classes": len(datasets.classes),
+                                                                "in_channels": datasets.preprocessing.channels,
+                                                                **self.task.model_defaults(c.model),
+                                                                **c.model_args})
+            self.model = build_model(c.model, **self.model_kwargs)
         self._check_model_fits()
         # what the steps call: the model itself, or DistributedDataParallel around it
         self.train_model = self.ranks.wrap(self.model)
         self.ranks.check_batches(len(datasets.train), c.batch_size)
-        self.optimizer = build_optimizer(c, self.model.parameters())
+        self.optimizer = build_optimizer(c, trainable_parameters(self.model))
         self.steps_per_epoch = math.ceil(len(datasets.train) / c.batch_size)
         self.scheduler = build_scheduler(c, self.optimizer, self.steps_per_epoch)
         self.per_batch_schedule = SCHEDULERS[c.scheduler].per_batch
@@ -394,11 +403,18 @@ def train(config: TrainConfig, resume=None, given: dict | None = None,
         progress = TrainingProgress(enabled=config.progress) if ranks.is_main else ranks.silent_progress()
 
     recorded = None if payload is None else Preprocessing.from_dict(payload["preprocessing"])
+    pretrained = None
+    if payload is None and config.weights:   # the data prepared as the weights' preset says
+        if config.task != "classification":
+            raise TrainingError(f"--weights: fine-tuning from pretrained weights is for --task classification "
+                                f"(--task {config.task} takes --model-arg weights_backbone=...)")
+        pretrained, recorded = data_for_weights(config)
     datasets = get_task(config.task).load_datasets(config, preprocessing=recorded)
     if payload is None:  # record where the data was found, so eval and resume read the same files
         config.data = datasets.source["data"]
         config.data_root = datasets.source.get("data_root")
-    run = _Run(config, datasets, progress, out, callbacks, ranks)
+    run = _Run(config, datasets, progress, out, callbacks, ranks, pretrained=pretrained,
+               recorded_kwargs=None if payload is None else payload["model"].get("kwargs"))
     if payload is not None:
         restore_run(run, payload, path)
         if run.epoch > config.epochs:
@@ -463,9 +479,16 @@ def _describe_start(config: TrainConfig, datasets: Datasets, out: str) -> str:
         + (f", weight decay {c.weight_decay:g}" if c.weight_decay else "") + ")"
     extras = "".join([f", early stopping after {c.early_stopping} epochs" if c.early_stopping else "",
                       f", keeping the {c.save_top_k} best checkpoints" if c.save_top_k > 1 else ""])
+    tuning = (f"\n  fine-tuning from {c.weights}" + (" with the backbone frozen" if c.freeze_backbone else "")
+              + f"; images prepared as {pre.describe()}, normalised with mean {_numbers(pre.mean)} std "
+              f"{_numbers(pre.std)}") if c.weights else ""
     return (f"juanji train: {c.model} on {datasets.description}: {len(datasets.train):,} train / "
             f"{len(datasets.val) if not datasets.val_is_test else 0:,} validation / {len(datasets.test):,} test "
             f"images ({size} {kind}), {len(datasets.classes)} classes\n"
             f"  validating on {val}\n"
             f"  {c.epochs} epochs, batch {c.batch_size}, {optimiser}, scheduler {c.scheduler}, seed {c.seed}, "
-            f"{c.workers} workers{extras} -> {out}")
+            f"{c.workers} workers{extras} -> {out}{tuning}")
+
+
+def _numbers(values) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"

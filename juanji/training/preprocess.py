@@ -5,6 +5,11 @@ For an image of uint8 values ``v`` (``[H, W]`` grey or ``[H, W, C]`` colour):
 
     x[c] = (pad(v)[c] / 255 - mean[c]) / std[c]
 
+Before that, an image file is converted to the model's channels and brought to ``height x width``:
+resized (bilinear) straight to it, or, with ``resize`` set (a pretrained model's preset, e.g.
+ImageNet's 256 then 224), its shorter side resized to ``resize`` and the centre ``height x width``
+cropped, as torchvision's ``Resize(resize)`` then ``CenterCrop``.
+
 ``pad`` adds ``pad`` zero pixels on every side (Fashion-MNIST's 28x28 padded to ResNet-20's
 32x32 with ``pad=2``), as torchvision's ``Pad`` before ``ToTensor`` and ``Normalize`` would.
 ``mean`` and ``std`` are measured on the training images (:func:`channel_statistics`).
@@ -22,7 +27,7 @@ from PIL import Image
 
 from .errors import TrainingError
 
-__all__ = ["Preprocessing", "channel_statistics", "image_channels", "GREY_MODES"]
+__all__ = ["Preprocessing", "channel_statistics", "image_channels", "fit_image", "GREY_MODES"]
 
 # Pillow modes whose pixels are one value (grey); everything else is read as RGB
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
@@ -56,6 +61,27 @@ def channel_statistics(images: np.ndarray) -> tuple[tuple[float, ...], tuple[flo
     return tuple(means), tuple(stds)
 
 
+def fit_image(image: Image.Image, height: int, width: int, resize: int | None = None) -> Image.Image:
+    """``image`` brought to ``height x width``: resized (bilinear) straight to it, or with
+    ``resize``, the shorter side scaled to ``resize`` (the longer by the same factor, rounded
+    down as torchvision's ``Resize(int)``) and the centre ``height x width`` cropped."""
+    if resize:
+        w, h = image.size
+        new = (resize, int(resize * h / w)) if w <= h else (int(resize * w / h), resize)
+        if new != (w, h):
+            image = image.resize(new, Image.Resampling.BILINEAR)
+        w, h = image.size
+        if (w, h) != (width, height):
+            top, left = int(round((h - height) / 2.0)), int(round((w - width) / 2.0))
+            if top < 0 or left < 0:   # a crop larger than the resized image: as a plain resize
+                return image.resize((width, height), Image.Resampling.BILINEAR)
+            image = image.crop((left, top, left + width, top + height))
+        return image
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    return image
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """The image format a model was trained on, and the normalisation applied.
@@ -65,6 +91,8 @@ class Preprocessing:
         height, width: the image size before padding.
         pad: zero pixels added on each side.
         mean, std: one value per channel, on the [0, 1] scale.
+        resize: None (image files resized straight to height x width), or the shorter side's
+            size before a centre crop of height x width (a pretrained model's preset).
     """
 
     channels: int
@@ -73,6 +101,7 @@ class Preprocessing:
     pad: int = 0
     mean: tuple = (0.0,)
     std: tuple = (1.0,)
+    resize: int | None = None
 
     def __post_init__(self):
         if self.channels not in (1, 3):
@@ -91,18 +120,22 @@ class Preprocessing:
 
     def describe(self) -> str:
         kind = "grey" if self.channels == 1 else "RGB"
-        return f"{self.height}x{self.width} {kind}"
+        crop = f" (shorter side resized to {self.resize}, centre crop)" if self.resize else ""
+        return f"{self.height}x{self.width} {kind}{crop}"
 
     def to_dict(self) -> dict:
-        return {"channels": self.channels, "height": self.height, "width": self.width, "pad": self.pad,
-                "mean": [float(m) for m in self.mean], "std": [float(s) for s in self.std]}
+        record = {"channels": self.channels, "height": self.height, "width": self.width, "pad": self.pad,
+                  "mean": [float(m) for m in self.mean], "std": [float(s) for s in self.std]}
+        if self.resize:
+            record["resize"] = int(self.resize)
+        return record
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
         try:
             return cls(channels=int(d["channels"]), height=int(d["height"]), width=int(d["width"]),
                        pad=int(d.get("pad", 0)), mean=tuple(float(m) for m in d["mean"]),
-                       std=tuple(float(s) for s in d["std"]))
+                       std=tuple(float(s) for s in d["std"]), resize=int(d["resize"]) if d.get("resize") else None)
         except (KeyError, TypeError, ValueError) as e:
             raise TrainingError(f"preprocessing record is incomplete or malformed ({e!r})") from None
 
@@ -133,7 +166,8 @@ class Preprocessing:
 
     # ------------------------------------------------------------------ images from files
     def prepare_image(self, image: Image.Image, source: str, resize: bool = True) -> np.ndarray:
-        """A PIL image as uint8 in this format: grey or RGB, resized (bilinear) to height x width.
+        """A PIL image as uint8 in this format: grey or RGB, brought to height x width
+        (:func:`fit_image`: resized, or resized and centre-cropped when ``self.resize`` is set).
 
         With ``resize=False`` an image of another size is an error naming ``source``.
         """
@@ -142,7 +176,7 @@ class Preprocessing:
             if not resize:
                 raise TrainingError(f"{source}: image is {image.size[1]}x{image.size[0]}, "
                                     f"the model takes {self.height}x{self.width}")
-            converted = converted.resize((self.width, self.height), Image.Resampling.BILINEAR)
+            converted = fit_image(converted, self.height, self.width, self.resize)
         array = np.asarray(converted, dtype=np.uint8)
         expected = (self.height, self.width) if self.channels == 1 else (self.height, self.width, 3)
         if array.shape != expected:  # a Pillow mode that converts oddly: say so instead of failing later

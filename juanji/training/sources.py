@@ -31,10 +31,10 @@ from ..vision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 from ..vision.datasets.mnist import MNIST, FashionMNIST
 from ..vision.datasets.sample import load_sample
 from .errors import TrainingError, one_line
-from .preprocess import image_channels
+from .preprocess import fit_image, image_channels
 from .sampler import derived_seed
 
-__all__ = ["RawData", "NAMED_DATASETS", "read_source", "resolve_data_root", "IDX_FILES", "FOLDER_TEST_FRACTION"]
+__all__ = ["RawData", "NAMED_DATASETS", "read_source", "is_image_folder", "resolve_data_root", "IDX_FILES", "FOLDER_TEST_FRACTION"]
 
 # name -> (sub-folders of the data root to look in, class names)
 NAMED_DATASETS = {
@@ -146,8 +146,9 @@ def _read_named(name: str, data_root, need_train: bool) -> RawData:
 
 
 # ---------------------------------------------------------------------------------- image folders
-def _decode(path: str, size, channels) -> np.ndarray:
-    """One image file as uint8, converted to ``channels`` and resized to ``size`` where given."""
+def _decode(path: str, size, channels, resize=None) -> np.ndarray:
+    """One image file as uint8, converted to ``channels`` and brought to ``size`` where given
+    (resized, or with ``resize`` its shorter side resized and the centre cropped: ``fit_image``)."""
     try:
         with Image.open(path) as image:
             image.load()  # decode now: a truncated file fails here, naming the file
@@ -156,11 +157,12 @@ def _decode(path: str, size, channels) -> np.ndarray:
     except (OSError, ValueError, SyntaxError) as e:  # UnidentifiedImageError, truncated data, bad headers
         raise TrainingError(f"cannot read image file '{path}': {one_line(e)}") from None
     if size is not None and converted.size != (size[1], size[0]):
-        converted = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        converted = fit_image(converted, size[0], size[1], resize)
     return np.asarray(converted, dtype=np.uint8)
 
 
-def _read_class_tree(root: str, who: str, image_size, channels, expected_format=None, class_names=None):
+def _read_class_tree(root: str, who: str, image_size, channels, expected_format=None, class_names=None,
+                     resize=None):
     """All images under ``root/<class>/`` as one array; every image must share one format.
 
     The format is ``image_size`` / ``channels`` where given (images are converted), else the
@@ -182,7 +184,7 @@ def _read_class_tree(root: str, who: str, image_size, channels, expected_format=
     images, labels = [], []
     first = expected_format
     for path, label in samples:
-        array = _decode(path, image_size, channels)
+        array = _decode(path, image_size, channels, resize)
         shape = array.shape
         if first is None:
             first = (path, shape)
@@ -213,7 +215,7 @@ def _known_names(tree: str, known_classes):
 
 
 def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, known_classes=None,
-                 all_for_test: bool = False) -> RawData:
+                 all_for_test: bool = False, resize=None) -> RawData:
     who = f"--data {path}"
     root = os.path.abspath(path)
     record = {"data": root, "image_size": list(image_size) if image_size else None, "channels": channels}
@@ -226,18 +228,20 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, k
         if need_train:
             train_images, train_labels, classes, first = _read_class_tree(train_dir, who, image_size, channels,
                                                                           class_names=_known_names(train_dir,
-                                                                                                   known_classes))
+                                                                                                   known_classes),
+                                                                          resize=resize)
         else:   # (evaluating: the test tree alone, in the model's label order where it can be)
             train_images = train_labels = first = None
             classes = _known_names(test_dir, known_classes)
         test_images, test_labels, classes, _ = _read_class_tree(test_dir, who, image_size, channels,
-                                                                expected_format=first, class_names=classes)
+                                                                expected_format=first, class_names=classes,
+                                                                resize=resize)
         return RawData(train_images if need_train else None, train_labels if need_train else None,
                        test_images, test_labels, classes, f"image folders {train_dir}, {test_dir}", record)
     # DIR/train/<class>/ without a test folder, or DIR/<class>/: hold out part of it for testing
     tree = train_dir if os.path.isdir(train_dir) else root
     images, labels, classes, _ = _read_class_tree(tree, who, image_size, channels,
-                                                  class_names=_known_names(tree, known_classes))
+                                                  class_names=_known_names(tree, known_classes), resize=resize)
     if all_for_test and not need_train:   # evaluating on a folder the model was not trained on: all of it
         return RawData(None, None, images, labels, classes, f"image folder {tree} (all {len(images):,} images)",
                        record)
@@ -255,13 +259,14 @@ def _read_folder(path: str, seed: int, need_train: bool, image_size, channels, k
 
 # ---------------------------------------------------------------------------------- entry point
 def read_source(data: str, data_root=None, *, seed: int = 0, need_train: bool = True, image_size=None,
-                channels=None, known_classes=None, all_for_test: bool = False) -> RawData:
+                channels=None, known_classes=None, all_for_test: bool = False, resize=None) -> RawData:
     """Read ``--data`` (a name or a folder) into memory; every problem is a one-line TrainingError.
 
     ``known_classes`` (a trained model's class names): an image folder whose class folders are
     all among them gets labels in the model's order (``RawData.classes`` is then that list).
     ``all_for_test`` (evaluating on a folder the model was not trained on): a single class tree
-    is all test images, instead of a held-out share.
+    is all test images, instead of a held-out share. ``resize`` (a pretrained model's preset):
+    image files get their shorter side resized to it and the centre ``image_size`` cropped.
     """
     if data == "sample":
         if image_size is not None or channels is not None:
@@ -280,4 +285,11 @@ def read_source(data: str, data_root=None, *, seed: int = 0, need_train: bool = 
         raise TrainingError(f"--data {data}: no such folder (expected {names} or a folder of IDX files or images)")
     if not os.path.isdir(data):
         raise TrainingError(f"--data {data}: is a file; expected a folder of IDX files or of class folders")
-    return _read_folder(os.fspath(Path(data)), seed, need_train, image_size, channels, known_classes, all_for_test)
+    return _read_folder(os.fspath(Path(data)), seed, need_train, image_size, channels, known_classes, all_for_test,
+                        resize)
+
+
+def is_image_folder(data: str) -> bool:
+    """Whether ``--data`` names a folder of class folders (not sample, a named IDX set or IDX files)."""
+    return data != "sample" and data not in NAMED_DATASETS and os.path.isdir(data) \
+        and not _has_idx(os.path.abspath(data))

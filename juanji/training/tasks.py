@@ -95,7 +95,8 @@ class Classification(Task):
         return load_datasets(config.data, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
                              train_samples=config.train_samples, test_samples=config.test_samples,
                              image_size=config.image_size, channels=config.channels, pad=config.pad,
-                             preprocessing=preprocessing)
+                             preprocessing=preprocessing,   # (a pretrained preset's resize and centre crop)
+                             resize=None if preprocessing is None else preprocessing.resize)
 
     def loss(self, output, labels, reduction: str = "mean"):
         return F.cross_entropy(output, labels, reduction=reduction)

@@ -139,10 +139,10 @@ class WeightsFile:
             return load_file(self.path)
         from ...serialization import load
         state = load(self.path)
-        if isinstance(state, dict):
-            for key in ("model", "state_dict", "model_state_dict"):
+        if isinstance(state, dict):   # (a juanji training checkpoint keeps its weights under "model_state")
+            for key in ("model_state", "state_dict", "model_state_dict", "model"):
                 inner = state.get(key)
-                if isinstance(inner, dict) and inner:
+                if isinstance(inner, dict) and inner and all(hasattr(v, "shape") for v in inner.values()):
                     state = inner
                     break
         if not isinstance(state, dict):
