@@ -212,6 +212,9 @@ def _load_stream(stream, name, mmap_path):
     if kind == "pickle":
         raise RuntimeError(f"juanji.load: {name} is not a valid juanji or PyTorch file: it is a Python pickle, "
                            "which juanji never unpickles (unpickling runs code stored in the file)")
+    if kind is None:   # (np.load would call any unknown bytes "pickled data" and advise allow_pickle)
+        raise RuntimeError(f"juanji.load: {name} is not a valid juanji file, nor a PyTorch file: its first bytes "
+                           "are no zip, pickle or tar header (another kind of file, or corrupt)")
     if kind == "broken-zip":
         raise RuntimeError(f"juanji.load: {name} is not a valid juanji or PyTorch file (truncated or corrupt? its zip "
                            "directory cannot be read)")

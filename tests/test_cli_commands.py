@@ -66,3 +66,13 @@ def test_summary_of_a_checkpoint_or_run_folder_uses_its_model_and_input(capsys, 
     assert code == EXIT_BAD_INPUT and "--model-arg applies to zoo names" in one_error_line(err)
     code, _, err = run_in_process(capsys, "summary", "lenet5", "--depth", "0")
     assert code == EXIT_BAD_INPUT and "depth must be a positive int" in one_error_line(err)
+
+
+def test_the_command_sets_no_openmp_wait_policy(capsys, monkeypatch):
+    """The kernels start no OpenMP threads, so the command leaves OMP_WAIT_POLICY alone (it once
+    set it in main(), a process-wide change for any library the process loads after)."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    code, _, err = run_in_process(capsys, "summary", "lenet5")
+    assert code == 0, err
+    import os
+    assert "OMP_WAIT_POLICY" not in os.environ

@@ -206,14 +206,15 @@ class _Run:
             if not np.isfinite(p._data).all():
                 raise self._diverged(f"parameter {name} became inf/nan")
 
-    def _diverged(self, what: str) -> TrainingError:
+    def _diverged(self, what: str, where: str | None = None) -> TrainingError:
         kept = []
         if self.last_saved is not None:
             kept.append(f"{self.last_saved[0]} (step {self.last_saved[1]})")
         if self.best_epoch:
             kept.append(f"{run_file(self.out, 'best')} (epoch {self.best_epoch}, validation accuracy "
                         f"{100 * self.best_accuracy:.2f}%)")
-        return TrainingError(f"training diverged: {what} at epoch {self.epoch + 1}, step {self.global_step + 1} "
+        where = where or f"at epoch {self.epoch + 1}, step {self.global_step + 1}"
+        return TrainingError(f"training diverged: {what} {where} "
                              f"(lr {self.current_lr():.3g}); kept " + (" and ".join(kept) or "no checkpoint")
                              + "; try a smaller --lr")
 
@@ -314,6 +315,9 @@ class _Run:
         val_started = time.perf_counter()
         val = self.evaluate(self.data.val, self.val_loader, "validating")
         val_seconds = time.perf_counter() - val_started
+        if not math.isfinite(val.loss):   # finite weights whose outputs overflow: no best checkpoint of them
+            raise self._diverged(f"the validation loss became {val.loss}",
+                                 f"at epoch {self.epoch + 1}, step {self.global_step} (its validation)")
         self.model.train()
         lr = self.current_lr()
         if self.scheduler is not None and not self.per_batch_schedule:
@@ -477,7 +481,8 @@ def _describe_start(config: TrainConfig, datasets: Datasets, out: str) -> str:
     has_momentum = OPTIMIZERS[c.optimizer].momentum is not None
     optimiser = f"{c.optimizer} (lr {c.lr:g}" + (f", momentum {c.momentum:g}" if has_momentum else "") \
         + (f", weight decay {c.weight_decay:g}" if c.weight_decay else "") + ")"
-    extras = "".join([f", early stopping after {c.early_stopping} epochs" if c.early_stopping else "",
+    extras = "".join([f", early stopping after {c.early_stopping} epoch{'s' * (c.early_stopping != 1)}"
+                      if c.early_stopping else "",
                       f", keeping the {c.save_top_k} best checkpoints" if c.save_top_k > 1 else ""])
     tuning = (f"\n  fine-tuning from {c.weights}" + (" with the backbone frozen" if c.freeze_backbone else "")
               + f"; images prepared as {pre.describe()}, normalised with mean {_numbers(pre.mean)} std "

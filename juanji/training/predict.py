@@ -106,7 +106,8 @@ def describe_preparation(reads: list, preprocessing: Preprocessing, invert: bool
     n_resized = sum(1 for r in reads if r.size != target)
     if n_resized:
         sizes = ", ".join(resized[:3]) + (" ..." if len(resized) > 3 else "")
-        steps.append(f"{n_resized} of {len(reads)} resized (bilinear) from {sizes} (width x height)")
+        how = f"resized (bilinear, shorter side to {pre.resize}) and centre-cropped" if pre.resize else "resized (bilinear)"
+        steps.append(f"{n_resized} of {len(reads)} {how} from {sizes} (width x height)")
     if converted:
         steps.append(f"{converted} converted to {kind}")
     if invert:
@@ -114,9 +115,10 @@ def describe_preparation(reads: list, preprocessing: Preprocessing, invert: bool
     mean = ", ".join(f"{m:.4f}" for m in pre.mean)
     std = ", ".join(f"{s:.4f}" for s in pre.std)
     done = "; ".join(steps) if steps else "none needed resizing or converting"
+    whose = "the pretrained weights' preset" if pre.resize else "the training"
     return (f"preprocessing as in training: {pre.height}x{pre.width} {kind}"
             + (f", padded by {pre.pad}" if pre.pad else "")
-            + f", normalised with the training mean {mean} and std {std}; {done}")
+            + f", normalised with {whose} mean {mean} and std {std}; {done}")
 
 
 def statistics_warning(read: _Read, preprocessing: Preprocessing, invert: bool) -> str | None:

@@ -171,12 +171,27 @@ def test_corrupt_checkpoints_get_messages_without_numpy_advice(capsys, tmp_path)
             z.writestr(name, data)
     truncated = tmp_path / "truncated.juanji"
     truncated.write_bytes(good.read_bytes()[:3000])
+    noise = tmp_path / "noise.juanji"   # no known header at all: not "pickled objects" (NumPy's guess)
+    noise.write_bytes(b"&" + np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes())
     for path, expected in [(pickled, "it holds pickled Python objects, which juanji never loads"),
-                           (truncated, "truncated or corrupt?")]:
+                           (truncated, "truncated or corrupt?"),
+                           (noise, "is not a valid juanji file, nor a PyTorch file: its first bytes are no zip, pickle or tar")]:
         code, _, err = run_in_process(capsys, "eval", path)
         line = one_error_line(err)
         assert code == EXIT_BAD_INPUT and expected in line and f"checkpoint '{path}' cannot be read: " in line
         assert "allow_pickle" not in line and "unsafe" not in line and "juanji.load" not in line
+
+
+def test_weights_whose_validation_loss_is_not_finite_are_not_kept_as_best(capsys, tmp_path):
+    """One step at lr 1e9 leaves finite weights whose outputs overflow: the epoch's validation
+    loss is nan, and the run stops there instead of saving those weights as best.juanji."""
+    out = tmp_path / "run"
+    code, _, err = run_in_process(capsys, "train", "--epochs", "2", "--lr", "1e9", "--train-samples", "50",
+                                  "--test-samples", "20", "--no-progress", "--out", out)
+    line = one_error_line(err)
+    assert code == EXIT_BAD_INPUT
+    assert "training diverged: the validation loss became nan at epoch 1, step 1 (its validation)" in line
+    assert "kept no checkpoint" in line and not (out / "best.juanji").exists()
 
 
 # ---------------------------------------------------------------------------------- stopping on request
