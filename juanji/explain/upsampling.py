@@ -165,7 +165,12 @@ def explain_upsampling(target: str, image=None, out=None) -> UpsamplingReport:
                            for i, n in enumerate(classes)], loc="lower center", ncol=min(len(classes), 8),
                   fontsize=8, frameon=False)
     figure.suptitle(f"{name}: the transposed convolution {layer} upsamples the class scores x{stride}", fontsize=11)
-    figure.subplots_adjust(left=0.02, right=0.95, bottom=0.08, top=0.9, wspace=0.3, hspace=0.5)
+    # why the bottom-right classes need not be the bottom-left cells enlarged
+    figure.text(0.5, 0.04, "the scores of every class are upsampled, then each pixel takes the largest: between "
+                "cell centres a class can win that won no cell;\na trained kernel also mixes classes (largest "
+                f"weight off the bilinear diagonal pattern: {off_diagonal:.3f}) and adds a bias per class",
+                ha="center", fontsize=8, color="dimgrey")
+    figure.subplots_adjust(left=0.02, right=0.95, bottom=0.1, top=0.9, wspace=0.3, hspace=0.5)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     out = out or os.path.join(os.path.dirname(os.path.abspath(path)), "explain")
