@@ -39,10 +39,13 @@ def plot_curves(records: list[dict], path, title: str = "") -> None:
     loss_axes.legend()
     loss_axes.grid(alpha=0.3)
 
-    accuracy_axes.plot(x, [100 * r["train_accuracy"] for r in epochs], "o-", color="tab:blue", label="train")
-    accuracy_axes.plot(x, [100 * r["val_accuracy"] for r in epochs], "o-", color="tab:orange", label="validation")
+    segmentation = any("val_miou" in r for r in epochs)   # pixel accuracy, and the mean IoU
+    what = " pixel accuracy" if segmentation else ""
+    accuracy_axes.plot(x, [100 * r["train_accuracy"] for r in epochs], "o-", color="tab:blue", label="train" + what)
+    accuracy_axes.plot(x, [100 * r["val_accuracy"] for r in epochs], "o-", color="tab:orange",
+                       label="validation" + what)
     right_title, right_label = "accuracy", "accuracy (%)"
-    if any("val_miou" in r for r in epochs):   # segmentation: pixel accuracy, and the mean IoU
+    if segmentation:
         accuracy_axes.plot(x, [100 * r.get("val_miou", float("nan")) for r in epochs], "s--", color="tab:green",
                            label="validation mIoU")
         right_title, right_label = "pixel accuracy and mean IoU", "%"
