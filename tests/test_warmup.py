@@ -18,9 +18,10 @@ def _compiled_kernels():
     return names
 
 
-def test_warmup_compiles_the_convolution_and_pooling_loops():
+def test_warmup_compiles_the_convolution_pooling_and_winograd_loops():
     seconds = warmup.run(dtypes=("float32",))
     assert seconds > 0
     compiled = _compiled_kernels()
-    assert any("im2col" in name for name in compiled)                       # the convolutions
+    assert any(name.startswith("_winograd.") for name in compiled)          # 3x3 convs with >= 32 channels
+    assert any("im2col" in name for name in compiled)                       # the other convolutions
     assert any(name.startswith("_pool_numba.") for name in compiled)        # max pooling

@@ -36,8 +36,7 @@ class ConvNd(Op):
 
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad
-        gx = kernels.conv_backward_input(grad, self.w, self.geometry) if need_x else None
-        gw = kernels.conv_backward_weight(grad, self.x, self.geometry) if need_w else None
+        gx, gw = kernels.conv_backward(grad, self.x if need_w else None, self.w if need_x else None, self.geometry)
         gb = kernels.conv_backward_bias(grad) if need_b else None
         return gx, gw, gb
 

@@ -299,3 +299,22 @@ def test_batch_split_runs_blas_single_threaded_and_restores_it():
         pytest.skip("BLAS thread count cannot be controlled here")
     inside = bp.map_slices(lambda start, stop: bp.blas_threads(), 4, 2)
     assert inside == [1, 1] and bp.blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel,spatial", [(3, (5, 6)), (1, (16, 16)), (1, (3, 3))])
+def test_weight_gradient_in_the_weights_layout_for_many_output_channels(kernel, spatial, dtype):
+    """From ``WEIGHT_LAYOUT_MIN_OUT_CHANNELS`` output channels per group on the weight gradient is
+    accumulated as gy @ cols.T (no transpose at the end): the same values as torch's."""
+    from juanji.kernels.window import Window
+    out_channels = K.WEIGHT_LAYOUT_MIN_OUT_CHANNELS
+    rng = np.random.default_rng(kernel)
+    x = rng.standard_normal((2, 3) + spatial).astype(dtype)
+    w = rng.standard_normal((out_channels, 3, kernel, kernel)).astype(dtype)
+    pads = ((kernel // 2, kernel // 2),) * 2
+    geom = K.conv_geometry(Window((kernel, kernel), (1, 1), (kernel // 2,) * 2, (kernel // 2,) * 2, (1, 1)),
+                           x.shape, out_channels, 1)
+    y = K.conv_forward(x, w, geom)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    _, _, tdw = _torch_reference(x, w, None, (1, 1), pads, (1, 1), 1, gy)
+    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), tdw, **TOL[dtype])

@@ -180,3 +180,42 @@ def test_applies_only_to_3x3_stride_1_undilated_ungrouped_2d():
     assert not W.applies((1, 4, 8, 8), (4, 2, 3, 3), 1, 1, 2)
     assert not W.applies((1, 3, 8, 8), (4, 3, 5, 5), 1, 1, 1)
     assert not W.applies((1, 3, 8), (4, 3, 3), 1, 1, 1)
+
+
+# -- the dispatch in kernels/conv.py ---------------------------------------------------------------
+
+def _geometry(x_shape, out_channels, padding=1):
+    from juanji.kernels.conv import conv_geometry
+    from juanji.kernels.window import Window
+    return conv_geometry(Window((3, 3), (1, 1), (padding, padding), (padding, padding), (1, 1)), x_shape,
+                         out_channels, 1)
+
+
+@pytest.mark.parametrize("x_shape,out_channels,tile", [((8, 64, 16, 16), 64, 4), ((2, 64, 4, 4), 32, 2),
+                                                       ((1, 512, 4, 4), 512, 0), ((16, 16, 32, 32), 16, 0)])
+def test_conv_kernels_pick_winograd_by_the_measured_rule(x_shape, out_channels, tile, monkeypatch):
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 1)
+    assert K.winograd_tile(_geometry(x_shape, out_channels), np.float32) == tile
+    assert K.winograd_tile(_geometry(x_shape, out_channels), np.float64) == 0  # float64 stays direct
+
+
+@pytest.mark.parametrize("x_shape,out_channels", [((8, 64, 16, 16), 64), ((3, 32, 8, 8), 48), ((2, 64, 5, 7), 32)])
+def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkeypatch):
+    """conv_forward / conv_backward (both gradients at once) / the single gradients, where the
+    dispatch chooses Winograd, against torch in float32 (rtol 1e-4)."""
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 1)
+    geom = _geometry(x_shape, out_channels)
+    assert K.winograd_tile(geom, np.float32) in (2, 4)
+    rng = np.random.default_rng(sum(x_shape))
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = (rng.standard_normal((out_channels, x_shape[1], 3, 3)) / np.sqrt(9 * x_shape[1])).astype(np.float32)
+    b = rng.standard_normal(out_channels).astype(np.float32)
+    y = K.conv_forward(x, w, geom, bias=b)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    ty, tdx, tdw = _reference(x, w, b, ((1, 1), (1, 1)), gy)
+    gx, gw = K.conv_backward(gy, x, w, geom)
+    for got, want in ((y, ty), (gx, tdx), (gw, tdw), (K.conv_backward_input(gy, w, geom), tdx),
+                      (K.conv_backward_weight(gy, x, geom), tdw)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
