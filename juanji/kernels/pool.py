@@ -190,6 +190,19 @@ def _check_numpy(x) -> None:
 
 # -- max pooling -------------------------------------------------------------------------------
 
+@lru_cache(maxsize=256)
+def _is_plain_2x2(windows: Windows) -> bool:
+    """Whether every window is a full 2x2 block at stride 2 of a 2-d input (the fast loop's case);
+    checked once per (cached) Windows."""
+    if len(windows.axes) != 2:
+        return False
+    for axis in windows.axes:
+        full = np.arange(axis.out, dtype=np.int64) * 2
+        if axis.step != 1 or not (np.array_equal(axis.start, full) and np.all(axis.count == 2)):
+            return False
+    return True
+
+
 def max_pool_forward(x: np.ndarray, windows: Windows, want_indices: bool = True):
     """Max over each window. Returns ``(y, indices)``; ``indices`` is None unless wanted.
 
@@ -203,9 +216,13 @@ def max_pool_forward(x: np.ndarray, windows: Windows, want_indices: bool = True)
     lifted_out = (planes.shape[0], ad.out, ah.out, aw.out)
     y = np.empty(lifted_out, dtype=x.dtype)
     idx = np.empty(lifted_out if want_indices else (0, 0, 0, 0), dtype=np.int64)
-    run_tasks(_pool_numba.max_pool_planes, planes.shape[0], planes.size + y.size,
-              planes, ad.start, ad.count, ad.step, ah.start, ah.count, ah.step,
-              aw.start, aw.count, aw.step, want_indices, y, idx)
+    if _is_plain_2x2(windows):
+        run_tasks(_pool_numba.max_pool_2x2_planes, planes.shape[0], planes.size + y.size,
+                  planes, want_indices, y, idx)
+    else:
+        run_tasks(_pool_numba.max_pool_planes, planes.shape[0], planes.size + y.size,
+                  planes, ad.start, ad.count, ad.step, ah.start, ah.count, ah.step,
+                  aw.start, aw.count, aw.step, want_indices, y, idx)
     out_shape = batch + windows.out_spatial
     return y.reshape(out_shape), (idx.reshape(out_shape) if want_indices else None)
 

@@ -99,6 +99,42 @@ def test_max_pool_ties_pick_the_first_maximum_and_nan_propagates():
     np.testing.assert_array_equal(idx, tidx.numpy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spatial", [(8, 6), (7, 9), (2, 2)])
+def test_max_pool_2x2_fast_loop_matches_torch_and_the_general_loop(spatial, dtype):
+    """A plain 2x2 stride-2 pool takes its own loop (odd sizes: the last row/column is left out,
+    every window still full); ties, NaN and -inf follow the general loop's rules exactly."""
+    x = _rng(3).integers(0, 3, size=(3, 2) + spatial).astype(dtype)  # many ties
+    x[0, 0, 0, 1] = np.nan
+    x[1, 1, :2, :2] = -np.inf
+    x[2, 0, 0, 0] = np.nan
+    x[2, 0, 1, 1] = np.nan
+    windows = _sliding(spatial, (2, 2), (2, 2), (0, 0), (1, 1))
+    assert pool_k._is_plain_2x2(windows)
+    y, idx = pool_k.max_pool_forward(x, windows)
+    tx = torch.tensor(x, requires_grad=True)
+    ty, tidx = TF.max_pool2d(tx, 2, 2, return_indices=True)
+    np.testing.assert_array_equal(y, ty.detach().numpy())
+    np.testing.assert_array_equal(idx, tidx.numpy())
+    ad, ah, aw = pool_k._lifted_axes(windows)
+    planes = x.reshape((-1, 1) + spatial)
+    y_general = np.empty((planes.shape[0], 1, ah.out, aw.out), dtype)
+    idx_general = np.empty(y_general.shape, np.int64)
+    pool_k._pool_numba.max_pool_planes(0, planes.shape[0], planes, ad.start, ad.count, ad.step, ah.start,
+                                       ah.count, ah.step, aw.start, aw.count, aw.step, True, y_general, idx_general)
+    np.testing.assert_array_equal(y, y_general.reshape(y.shape))
+    np.testing.assert_array_equal(idx, idx_general.reshape(idx.shape))
+    finite = np.nan_to_num(x, nan=0.0, neginf=0.0)
+    y, idx = pool_k.max_pool_forward(finite, windows)
+    g = _rng(4).standard_normal(y.shape).astype(dtype)
+    tx = torch.tensor(finite, requires_grad=True)
+    TF.max_pool2d(tx, 2, 2).backward(torch.tensor(g))
+    np.testing.assert_allclose(pool_k.max_pool_backward(g, idx, spatial), tx.grad.numpy(), rtol=1e-12, atol=0)
+    assert not pool_k._is_plain_2x2(_sliding((8, 6), (2, 2), (2, 2), (1, 1), (1, 1)))  # padded
+    assert not pool_k._is_plain_2x2(_sliding((8, 6), (2, 2), (1, 1), (0, 0), (1, 1)))  # overlapping
+    assert not pool_k._is_plain_2x2(_sliding((8,), (2,), (2,), (0,), (1,)))  # 1-d
+
+
 def test_max_pool_without_indices_returns_none_and_the_same_values():
     x = _rng().standard_normal((3, 10)).astype(np.float32)
     windows = _sliding((10,), (3,), (2,), (0,), (1,))
