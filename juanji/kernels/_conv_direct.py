@@ -50,16 +50,22 @@ def _pad_sample(x, b, xp, lo_h, lo_w):
                 xp[c, lo_h + iy, lo_w + ix] = x[b, c, iy, ix]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _runs(k_h, k_w, out_h, out_w):
+    """``(Wp, R, Hp*Wp)``: the padded width, the run length ``(oH-1)*Wp + oW`` and the padded
+    plane size (stride 1: ``Hp = oH + kH - 1``, ``Wp = oW + kW - 1``)."""
+    wp = out_w + k_w - 1
+    return wp, (out_h - 1) * wp + out_w, (out_h + k_h - 1) * wp
+
+
 @njit(cache=True, nogil=True)
 def forward_samples(x, w, bias, use_bias, y, lo_h, lo_w, start, stop):
     """``y[b] = conv(x[b], w) (+ bias)`` for samples ``start .. stop``; ``y (N, O, oH, oW)``."""
-    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    channels = x.shape[1]
     out_c, k_h, k_w = w.shape[0], w.shape[2], w.shape[3]
     out_h, out_w = y.shape[2], y.shape[3]
-    hp, wp = out_h + k_h - 1, out_w + k_w - 1
-    run = (out_h - 1) * wp + out_w
-    plane = hp * wp
-    xp = np.zeros((channels, hp, wp), x.dtype)
+    wp, run, plane = _runs(k_h, k_w, out_h, out_w)
+    xp = np.zeros((channels, plane // wp, wp), x.dtype)
     flat = xp.reshape(-1)
     z = np.empty((_BLOCK, run), x.dtype)
     for b in range(start, stop):
@@ -117,9 +123,7 @@ def input_grad_samples(gy, w, gx, lo_h, lo_w, start, stop):
     channels, height, width = gx.shape[1], gx.shape[2], gx.shape[3]
     out_c, k_h, k_w = w.shape[0], w.shape[2], w.shape[3]
     out_h, out_w = gy.shape[2], gy.shape[3]
-    hp, wp = out_h + k_h - 1, out_w + k_w - 1
-    run = (out_h - 1) * wp + out_w
-    plane = hp * wp
+    wp, run, plane = _runs(k_h, k_w, out_h, out_w)
     gxp = np.empty(channels * plane, gy.dtype)
     gz = np.zeros((out_c, run), gy.dtype)
     for b in range(start, stop):
@@ -189,10 +193,8 @@ def weight_grad_samples(gy, x, gw, lo_h, lo_w, start, stop):
     channels = x.shape[1]
     out_c, k_h, k_w = gw.shape[0], gw.shape[2], gw.shape[3]
     out_h, out_w = gy.shape[2], gy.shape[3]
-    hp, wp = out_h + k_h - 1, out_w + k_w - 1
-    run = (out_h - 1) * wp + out_w
-    plane = hp * wp
-    xp = np.zeros((channels, hp, wp), x.dtype)
+    wp, run, plane = _runs(k_h, k_w, out_h, out_w)
+    xp = np.zeros((channels, plane // wp, wp), x.dtype)
     flat = xp.reshape(-1)
     gz = np.zeros((out_c, run), gy.dtype)
     gw[...] = 0.0
