@@ -246,6 +246,7 @@ def main(argv=None) -> None:
     cases_by_suite = {s: [c.name for c in chosen if c.suite == s] for s in suites}
     cases_by_suite = {s: names for s, names in cases_by_suite.items() if names}
 
+    started = time.time()
     print(f"measuring {len(chosen)} cases x {args.rounds} rounds; foreign load limit {args.max_load:.0%}", flush=True)
     records = timing_rounds(cases_by_suite, args)
     if args.memory:
@@ -262,6 +263,7 @@ def main(argv=None) -> None:
                "updated": time.strftime("%Y-%m-%d %H:%M:%S"), "records": merge(previous, records)}
     text = write_results(payload, readme=args.readme)
     print(text)
+    print(f"took {(time.time() - started) / 60:.1f} min", flush=True)
 
 
 if __name__ == "__main__":
