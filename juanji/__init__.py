@@ -4,7 +4,7 @@ utils.data runs on NumPy.
 """
 
 from . import _dtype
-from ._dtype import (bool, dtype, double, float, float16, float32, float64, get_default_dtype, half, int,
+from ._dtype import (bfloat16, bool, dtype, double, float, float16, float32, float64, get_default_dtype, half, int,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .backend import device
 from .tensor import Size, Tensor, as_tensor, from_numpy, return_types, tensor
@@ -32,29 +32,10 @@ def is_tensor(obj) -> "builtins.bool":  # noqa: F821
     return isinstance(obj, Tensor)
 
 
-class cuda:
-    """torch.cuda: availability through CuPy."""
-
-    @staticmethod
-    def is_available():
-        from .backend import cupy_available
-        return cupy_available()
-
-    @staticmethod
-    def device_count():
-        return 1 if cuda.is_available() else 0
-
-    @staticmethod
-    def manual_seed(seed):
-        return None
-
-    @staticmethod
-    def manual_seed_all(seed):
-        return None
-
-    @staticmethod
-    def synchronize():
-        return None
+# torch 2.x's runtime surface: devices, backends, mixed precision, testing (juanji/cuda,
+# accelerator.py, backends/, amp/, testing/)
+from . import accelerator, amp, backends, cpu, cuda, testing  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402
 
 
 def __getattr__(name):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dtype", "float16", "half", "float32", "float", "float64", "double", "int8", "int16",
+__all__ = ["dtype", "bfloat16", "float16", "half", "float32", "float", "float64", "double", "int8", "int16",
            "short", "int32", "int", "int64", "long", "uint8", "bool", "get_default_dtype",
            "set_default_dtype", "promote_types", "result_type", "can_cast"]
 
@@ -55,6 +55,12 @@ int64 = long = dtype("int64", np.int64, _INT, "Long")
 uint8 = dtype("uint8", np.uint8, _INT, "Byte")
 bool = dtype("bool", np.bool_, _BOOL, "Bool")
 
+# torch.bfloat16, so that code can name it: NumPy has no such type, so a tensor of it cannot be made
+# (to_dtype refuses it with one line); it is not one of the dtypes below
+bfloat16 = dtype("bfloat16", np.float32, _FLOAT, "BFloat16")
+BFLOAT16_UNSUPPORTED = ("juanji: bfloat16 is not supported (NumPy has no bfloat16 type); use float16 (.half()) or "
+                        "float32")
+
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
 _FROM_NP = {d.np: d for d in _ALL}
 _NAMES = {d.name: d for d in _ALL}
@@ -75,6 +81,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 def to_dtype(d) -> dtype:
     """Accept a juanji dtype, a NumPy dtype, a Python type or a name ('float32')."""
+    if d is bfloat16 or (isinstance(d, str) and d.replace("torch.", "").replace("juanji.", "") == "bfloat16"):
+        raise TypeError(BFLOAT16_UNSUPPORTED)
     if d.__class__ is dtype:
         return d
     if d is builtins_float:

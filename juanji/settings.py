@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from . import _dtype as dt
 from ._tensor.printing import PRINT_OPTIONS
 from .backend import device as Device
@@ -23,7 +25,9 @@ __all__ = ["set_printoptions", "set_default_device", "get_default_device", "get_
            "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
            "get_deterministic_debug_mode", "set_float32_matmul_precision", "get_float32_matmul_precision",
            "set_warn_always", "is_warn_always_enabled", "compiled_with_cxx11_abi", "is_nonzero", "is_storage",
-           "set_default_tensor_type", "set_flush_denormal", "inf", "nan", "get_device_module"]
+           "set_default_tensor_type", "set_flush_denormal", "inf", "nan", "get_device_module", "finfo", "iinfo",
+           "layout", "memory_format", "strided", "sparse_coo", "sparse_csr", "contiguous_format", "channels_last",
+           "channels_last_3d", "preserve_format", "typename"]
 
 inf = math.inf
 nan = math.nan
@@ -189,3 +193,73 @@ def set_default_tensor_type(t) -> None:
 def set_flush_denormal(mode) -> bool:
     """Whether flushing denormal numbers to zero could be switched (NumPy offers no switch: False)."""
     return False
+
+
+# ---------------------------------------------------------------------------- type information
+class finfo:
+    """The limits of a floating dtype (torch.finfo): bits, eps, max, min, tiny (= smallest_normal),
+    resolution (10 ** -decimal digits), dtype. ``finfo()`` is the default dtype's."""
+
+    def __init__(self, type=None):
+        d = dt.get_default_dtype() if type is None else dt.to_dtype(type)
+        if not d.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
+        info = np.finfo(d.np)
+        self.bits, self.eps, self.max, self.min = int(info.bits), float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)
+        self.dtype = d.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """The limits of an integer dtype (torch.iinfo): bits, max, min, dtype."""
+
+    def __init__(self, type):
+        d = dt.to_dtype(type)
+        if d.is_floating_point or d is dt.bool:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        info = np.iinfo(d.np)
+        self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), d.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+class layout:
+    """torch.layout: how a tensor's elements are stored (juanji's are all ``strided``)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"juanji.{self.name}"
+
+
+class memory_format:
+    """torch.memory_format: the order of a tensor's dims in memory (juanji keeps row-major arrays;
+    code that asks for ``channels_last`` gets the same values)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"juanji.{self.name}"
+
+
+strided, sparse_coo, sparse_csr = layout("strided"), layout("sparse_coo"), layout("sparse_csr")
+contiguous_format, channels_last = memory_format("contiguous_format"), memory_format("channels_last")
+channels_last_3d, preserve_format = memory_format("channels_last_3d"), memory_format("preserve_format")
+
+
+def typename(obj) -> str:
+    """'torch.FloatTensor' style names for tensors (as ``x.type()``), the class name otherwise."""
+    from .tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.type().replace("juanji.", "torch.")
+    module = type(obj).__module__
+    return type(obj).__qualname__ if module in ("builtins", "__builtin__") else f"{module}.{type(obj).__qualname__}"

@@ -48,6 +48,7 @@ from ._tensor.matrices import _Matrices
 from ._tensor.placement import _Placement
 from ._tensor.sampling import _Sampling
 from ._tensor.decompositions import _Decompositions
+from ._tensor.devices import _Devices
 from ._tensor.inplace_forms import _InPlaceForms
 from ._tensor.size import Size
 from ._tensor.reductions import return_types
@@ -68,7 +69,7 @@ _TO_COPY = E.Cast.variant("ToCopyBackward0")
 # The methods by concern, one mixin class per file in juanji/_tensor/ (no name is defined twice)
 class Tensor(_Arithmetic, _Comparisons, _MatrixProducts, _Pointwise, _Softmax, _Reductions, _ShapeMethods,
              _Pieces, _Indexing, _InPlace, _RandomFills, _NewTensors, _SpecialMath, _InPlaceForms,
-             _Statistics, _Matrices, _Placement, _Sampling, _Decompositions, TensorBase):
+             _Statistics, _Matrices, _Placement, _Sampling, _Decompositions, _Devices, TensorBase):
     """juanji.Tensor; build one with ``juanji.tensor(data)`` or the creation functions."""
 
     __array_priority__ = 1000  # so that ndarray * Tensor calls Tensor.__rmul__

@@ -1,0 +1,7 @@
+"""torch.backends.mkldnn (oneDNN): juanji does not use it."""
+
+enabled = True
+
+
+def is_available() -> bool:
+    return False
