@@ -127,9 +127,14 @@ def to_numpy(t) -> np.ndarray:
 
 
 def copy_weights(src_torch_module, dst_juanji_module) -> None:
-    """Give the juanji model the torch model's parameters and buffers (the generators differ)."""
+    """Give the juanji model the torch model's parameters and buffers (the generators differ), and
+    the tensors kept as plain attributes (a from-scratch batch norm's moving statistics)."""
     state = {k: juanji.tensor(to_numpy(v)) for k, v in src_torch_module.state_dict().items()}
     dst_juanji_module.load_state_dict(state)
+    for (_, src), (_, dst) in zip(src_torch_module.named_modules(), dst_juanji_module.named_modules()):
+        for attr, value in vars(src).items():
+            if hasattr(value, "detach") and isinstance(getattr(dst, attr, None), juanji.Tensor):
+                setattr(dst, attr, juanji.tensor(to_numpy(value)))
 
 
 class FixedOrder:
