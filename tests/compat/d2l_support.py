@@ -114,10 +114,18 @@ def fashion_mnist_dir(base: pathlib.Path, n_train: int | None = None, n_test: in
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Any attempt to open a network connection fails the test (the data must come from disk)."""
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"a test tried to reach the network: {args}")
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    """Any attempt to open an internet connection fails the test (the data must come from disk);
+    local (AF_UNIX) sockets stay, the DataLoader's worker processes talk through them."""
+    connect = socket.socket.connect
+
+    def refuse_internet(sock, address, *args, **kwargs):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"a test tried to reach the network: {address}")
+        return connect(sock, address, *args, **kwargs)
+
+    def refuse(address, *args, **kwargs):
+        raise AssertionError(f"a test tried to reach the network: {address}")
+    monkeypatch.setattr(socket.socket, "connect", refuse_internet)
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
@@ -160,3 +168,16 @@ def curves(board) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     for label, points in board.data.items():
         out[label] = (np.array([float(p.x) for p in points]), np.array([float(p.y) for p in points]))
     return out
+
+
+def fixed_order_loaders(d2l, data_module_class, seed: int = 0, num_workers: int = 0):
+    """A subclass of a d2l DataModule whose training loader visits the items in ``FixedOrder(seed)``
+    (the validation loader keeps the order on disk), so that a juanji run and a torch run see the same
+    batches. Everything else (the datasets, transforms, batch size) is the library's."""
+    class SameOrder(data_module_class):
+        def get_dataloader(self, train):
+            data = self.train if train else self.val
+            sampler = FixedOrder(len(data), seed) if train else None
+            return d2l.torch.utils.data.DataLoader(data, self.batch_size, sampler=sampler, num_workers=num_workers)
+    SameOrder.__name__ = data_module_class.__name__
+    return SameOrder
