@@ -188,6 +188,9 @@ class UninitializedTensorMixin:
     def device(self):
         return self._data.device
 
+    def detach(self):
+        raise _uninitialized_use_error(type(self).__name__, "detach")
+
     def _like(self, dtype=None, device=None):
         """A new uninitialized tensor of this kind, with another dtype and/or device."""
         raise NotImplementedError
@@ -231,6 +234,17 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
 
     def __init__(self, requires_grad=True, device=None, dtype=None):
         self._start_uninitialized(requires_grad, device, dtype)
+
+    @property
+    def data(self):
+        """torch's answer: a new empty tensor of shape [0] with this dtype and device. Writing into it
+        (``lazy.weight.data.normal_(0, 0.01)`` before the first forward, as the d2l book does) changes
+        nothing: the layer initialises its parameters itself when they materialize."""
+        return creation.empty(0, dtype=self.dtype, device=self.device)
+
+    @data.setter
+    def data(self, value):
+        Tensor.data.fset(self, value)
 
     def _like(self, dtype=None, device=None):
         return UninitializedParameter(self.requires_grad, self.device if device is None else device,
