@@ -1,10 +1,8 @@
 """The real d2l library (1.0.3) used the way its CNN chapters use it, on juanji (through the
 swap) and on torch, side by side (tests/compat/d2l_support.py loads both).
 
-- From-scratch convolutions, padding and stride, channels, 1x1 convolutions, pooling: exact.
-- d2l.Classifier.layer_summary (LeNet, a batch-norm LeNet), d2l.Residual, d2l.ResNeXtBlock:
-  the same printed shapes; d2l.ProgressBoard: the same averaged points.
-- d2l.init_cnn through apply_init: Xavier-uniform weights (bound and spread).
+(The convolution sections, layer summaries, init_cnn and the board's averaging are in
+test_d2l_conv_sections.py, test_d2l_architectures.py and test_d2l_trainer.py.)
 - Training with d2l.Trainer on Fashion-MNIST read by the dataset class through the swap: with
   torch's initial weights copied into juanji's model and one batch order for both, the curves
   (every plotted point of train loss, val loss, val accuracy) agree to float32 accuracy (rtol 1e-5;
@@ -16,13 +14,12 @@ swap) and on torch, side by side (tests/compat/d2l_support.py loads both).
 """
 
 import contextlib
-import io
 
 import numpy as np
 import pytest
 
 import juanji
-from tests.compat.d2l_support import FixedOrder, copy_weights, curves, d2l_on, fashion_mnist_dir, to_numpy
+from tests.compat.d2l_support import FixedOrder, copy_weights, curves, d2l_on, fashion_mnist_dir
 
 torch = pytest.importorskip("torch")
 
@@ -30,114 +27,6 @@ torch = pytest.importorskip("torch")
 @pytest.fixture(scope="module")
 def both():
     return {"juanji": (d2l_on("juanji"), juanji), "torch": (d2l_on("torch"), torch)}
-
-
-def _values(t):
-    return to_numpy(t).astype(np.float64)
-
-
-# ---------------------------------------------------------------------------- convolutions by hand
-def _edge_image(m):
-    X = m.ones((6, 8))
-    X[:, 2:6] = 0
-    return X
-
-
-def test_cross_correlation_and_edge_detection_as_on_torch(both):
-    results = {}
-    for name, (d2l, m) in both.items():
-        X, K = _edge_image(m), m.tensor([[1.0, -1.0]])
-        results[name] = (_values(d2l.corr2d(X, K)), _values(d2l.corr2d(X.t(), K)))
-    for a, b in zip(results["juanji"], results["torch"]):
-        np.testing.assert_array_equal(a, b)
-    assert np.abs(results["juanji"][1]).sum() == 0  # the kernel sees no vertical edge in the transposed image
-
-
-def test_learning_the_edge_kernel_follows_torchs_steps(both):
-    """A LazyConv2d learns [1, -1] from the image and its edge map, updated through .data as the
-    chapter does; with torch's initial weight the losses follow torch's."""
-    losses, kernels = {}, {}
-    start = None
-    for name in ("torch", "juanji"):
-        d2l, m = both[name]
-        m.manual_seed(0)
-        conv = m.nn.LazyConv2d(1, kernel_size=(1, 2), bias=False)
-        X = _edge_image(m)
-        Y = d2l.corr2d(X, m.tensor([[1.0, -1.0]]))
-        X, Y = X.reshape((1, 1, 6, 8)), Y.reshape((1, 1, 6, 7))
-        conv(X)  # the lazy layer takes its shape
-        if start is None:
-            start = to_numpy(conv.weight)
-        else:
-            with m.no_grad():
-                conv.weight.copy_(m.tensor(start))
-        history = []
-        for _ in range(10):
-            loss = ((conv(X) - Y) ** 2).sum()
-            conv.zero_grad()
-            loss.backward()
-            conv.weight.data[:] -= 3e-2 * conv.weight.grad
-            history.append(float(loss))
-        losses[name], kernels[name] = history, _values(conv.weight.data.reshape((1, 2)))
-    np.testing.assert_allclose(losses["juanji"], losses["torch"], rtol=1e-5)
-    np.testing.assert_allclose(kernels["juanji"], kernels["torch"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(kernels["juanji"], [[1.0, -1.0]], atol=0.1)
-
-
-def test_padding_and_stride_shapes_as_on_torch(both):
-    shapes = {}
-    for name, (d2l, m) in both.items():
-        nn = m.nn
-        X = m.rand(size=(8, 8))
-        layers = [nn.LazyConv2d(1, kernel_size=3, padding=1), nn.LazyConv2d(1, kernel_size=(5, 3), padding=(2, 1)),
-                  nn.LazyConv2d(1, kernel_size=3, padding=1, stride=2),
-                  nn.LazyConv2d(1, kernel_size=(3, 5), padding=(0, 1), stride=(3, 4))]
-        shapes[name] = [list(layer(X.reshape((1, 1) + tuple(X.shape))).shape[2:]) for layer in layers]
-    assert shapes["juanji"] == shapes["torch"] == [[8, 8], [8, 8], [4, 4], [2, 2]]
-
-
-def test_channels_and_one_by_one_convolutions_as_on_torch(both):
-    out = {}
-    for name, (d2l, m) in both.items():
-        def multi_in(X, K):
-            return sum(d2l.corr2d(x, k) for x, k in zip(X, K))
-
-        def multi_in_out(X, K):
-            return m.stack([multi_in(X, k) for k in K], 0)
-        X = m.tensor([[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]],
-                      [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]])
-        K = m.tensor([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]])
-        K = m.stack((K, K + 1, K + 2), 0)
-        X3 = m.tensor(np.random.default_rng(0).standard_normal((3, 3, 3)).astype(np.float32))
-        K1 = m.tensor(np.random.default_rng(1).standard_normal((2, 3, 1, 1)).astype(np.float32))
-        c, h, w = X3.shape
-        as_matmul = m.matmul(K1.reshape((2, c)), X3.reshape((c, h * w))).reshape((2, h, w))
-        out[name] = (_values(multi_in_out(X, K)), _values(as_matmul), _values(multi_in_out(X3, K1)))
-    np.testing.assert_array_equal(out["juanji"][0], out["torch"][0])
-    np.testing.assert_allclose(out["juanji"][1], out["torch"][1], rtol=1e-6)
-    np.testing.assert_allclose(out["juanji"][1], out["juanji"][2], rtol=1e-5, atol=1e-6)
-
-
-def test_pooling_by_hand_and_layers_as_on_torch(both):
-    out = {}
-    for name, (d2l, m) in both.items():
-        def pool2d(X, pool_size, mode="max"):
-            p_h, p_w = pool_size
-            Y = m.zeros((X.shape[0] - p_h + 1, X.shape[1] - p_w + 1))
-            for i in range(Y.shape[0]):
-                for j in range(Y.shape[1]):
-                    window = X[i: i + p_h, j: j + p_w]
-                    Y[i, j] = window.max() if mode == "max" else window.mean()
-            return Y
-        X = m.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
-        X16 = m.arange(16, dtype=m.float32).reshape((1, 1, 4, 4))
-        nn = m.nn
-        out[name] = [_values(pool2d(X, (2, 2))), _values(pool2d(X, (2, 2), "avg")), _values(nn.MaxPool2d(3)(X16)),
-                     _values(nn.MaxPool2d(3, padding=1, stride=2)(X16)),
-                     _values(nn.MaxPool2d((2, 3), stride=(2, 3), padding=(0, 1))(X16)),
-                     _values(nn.MaxPool2d(3, padding=1, stride=2)(m.cat((X16, X16 + 1), 1)))]
-    for a, b in zip(out["juanji"], out["torch"]):
-        np.testing.assert_array_equal(a, b)
 
 
 # ---------------------------------------------------------------------------- models and tools
@@ -155,59 +44,6 @@ def _lenet(d2l, nn, batch_norm=False, lr=0.1):
                 nn.LazyLinear(120), *norm(nn.LazyBatchNorm1d), nn.Sigmoid(),
                 nn.LazyLinear(84), *norm(nn.LazyBatchNorm1d), nn.Sigmoid(), nn.LazyLinear(num_classes))
     return LeNetLike(lr=lr)
-
-
-def test_layer_summaries_and_residual_blocks_as_on_torch(both):
-    out = {}
-    for name, (d2l, m) in both.items():
-        texts = []
-        for model in (d2l.LeNet(), _lenet(d2l, m.nn, batch_norm=True)):
-            text = io.StringIO()
-            with contextlib.redirect_stdout(text):
-                model.layer_summary((2, 1, 28, 28))
-            texts.append(text.getvalue().replace("juanji", "torch"))
-        X = m.rand(4, 3, 6, 6)
-        shapes = [list(d2l.Residual(3)(X).shape), list(d2l.Residual(6, use_1x1conv=True, strides=2)(X).shape),
-                  list(d2l.ResNeXtBlock(32, 16, 1, 1)(m.rand(4, 96, 6, 6)).shape)]
-        out[name] = (texts, shapes)
-    assert out["juanji"] == out["torch"]
-    assert out["juanji"][1] == [[4, 3, 6, 6], [4, 6, 3, 3], [4, 32, 6, 6]]
-
-
-def test_progress_board_averages_the_points_as_on_torch(both):
-    data = {}
-    for name, (d2l, m) in both.items():
-        board = d2l.ProgressBoard("x")
-        for k in range(50):
-            x = k * 0.2
-            board.draw(x, float(m.sin(m.tensor(x))), "sin", every_n=2)
-            board.draw(x, float(m.cos(m.tensor(x))), "cos", every_n=10)
-        data[name] = curves(board)
-        assert board.fig is not None  # it drew a figure (into Agg)
-    assert list(data["juanji"]) == list(data["torch"]) == ["sin", "cos"]
-    for label in data["torch"]:
-        np.testing.assert_allclose(data["juanji"][label][0], data["torch"][label][0])
-        np.testing.assert_allclose(data["juanji"][label][1], data["torch"][label][1], atol=1e-6)
-
-
-def test_init_cnn_gives_xavier_uniform_weights(both):
-    spreads = {}
-    for name, (d2l, m) in both.items():
-        m.manual_seed(1)
-        model = d2l.LeNet()
-        model.apply_init([m.zeros(2, 1, 28, 28)], d2l.init_cnn)
-        stats = []
-        for layer in model.net:
-            if type(layer).__name__ in ("Conv2d", "Linear"):
-                w = to_numpy(layer.weight)
-                receptive = int(np.prod(w.shape[2:]))
-                bound = np.sqrt(6.0 / (w.shape[1] * receptive + w.shape[0] * receptive))
-                assert np.abs(w).max() <= bound
-                stats.append(w.std() / (bound / np.sqrt(3)))  # 1 for the uniform law
-        spreads[name] = stats
-    assert len(spreads["juanji"]) == len(spreads["torch"]) == 5
-    np.testing.assert_allclose(spreads["juanji"], 1.0, atol=0.15)
-    np.testing.assert_allclose(spreads["juanji"], spreads["torch"], atol=0.15)
 
 
 # ---------------------------------------------------------------------------- training
