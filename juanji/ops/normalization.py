@@ -26,6 +26,14 @@ the window for channel c covering channels ``c - size//2 .. c + (size-1)//2``, z
     s_c = k + alpha * (1/size) * sum_{c' in window(c)} x_{c'}^2,     y_c = x_c * s_c^(-beta)
     dx_j = g_j * s_j^(-beta) - (2 alpha beta / size) * x_j * sum_{c: j in window(c)} g_c * y_c / s_c
 
+A channel whose values agree to float32 (or float64) rounding, ``std_c <= FLAT_ULPS * eps *
+rms_c``, is a constant plane that arrived with rounding noise (a convolution of a constant image
+sums in a different order at different positions): its noise would be amplified by up to
+``1/sqrt(eps)`` (1e-3 where torch, whose convolution gives identical windows identical values,
+gives the bias). Such a channel is normalised as the constant it is: ``var_c = 0, xhat = 0``,
+so ``y = b_c``, ``dw_c = 0`` and ``dx = w_c * invstd_c * (g - db_c / M)``, torch's answers for an
+exactly constant plane.
+
 The batch-norm loops (statistics, affine map, gradient sums) are kernels in
 ``juanji/kernels/batch_norm.py``; this file only combines them into the formulas above.
 """
@@ -47,6 +55,18 @@ __all__ = ["BatchNorm", "RowNormalize", "LocalResponseNorm", "batch_norm_stats"]
 def batch_norm_stats(x):
     """Per-channel (mean, biased variance) in float64 of an ``(N, C, *spatial)`` array."""
     return kernels.channel_stats(kernels.as_ncl(x))
+
+
+# Relative spread (in units of the dtype's eps) below which a channel counts as constant: conv
+# rounding noise measured on constant images is 0-10 eps; real data varies by far more.
+FLAT_ULPS = 64
+
+
+def _flat_channels(mean, var, dtype):
+    """Channels whose standard deviation is within rounding of their values (see above)."""
+    xp = xp_of(mean)
+    eps = xp.finfo(dtype).eps
+    return var <= (FLAT_ULPS * eps) ** 2 * (var + mean * mean)
 
 
 # -- the Ops ----------------------------------------------------------------------------------
@@ -71,14 +91,22 @@ class BatchNorm(Op):
         if self.use_batch_stats:
             # (an empty batch gives zeros: the running estimates then stay as they are)
             mean, var = kernels.channel_stats(x3)
+            flat = _flat_channels(mean, var, x3.dtype)
+            var = xp.where(flat, 0.0, var)
         else:
+            flat = None
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
         invstd = 1.0 / xp.sqrt(var + eps)
         scale = invstd if weight is None else weight.astype(xp.float64) * invstd
-        shift = -mean * scale if bias is None else bias.astype(xp.float64) - mean * scale
-        y3 = kernels.channel_affine(x3, scale, shift)
+        bias64 = xp.zeros_like(mean) if bias is None else bias.astype(xp.float64)
+        shift = bias64 - mean * scale
+        if flat is not None and flat.any():  # xhat = 0 there: y = b exactly
+            shift = xp.where(flat, bias64, shift)
+            y3 = kernels.channel_affine(x3, xp.where(flat, 0.0, scale), shift)
+        else:
+            y3 = kernels.channel_affine(x3, scale, shift)
         if any(self.needs_input_grad):
-            self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
+            self.x3, self.mean, self.invstd, self.scale, self.flat = x3, mean, invstd, scale, flat
             self.in_shape = x.shape
         return y3.reshape(x.shape), mean, var
 
@@ -96,6 +124,8 @@ class BatchNorm(Op):
                     zeros if needs_w else None, zeros if needs_b else None)
         if self.use_batch_stats or needs_w or needs_b:
             sum_g, sum_g_centered = kernels.channel_grad_sums(g3, x3, mean)
+            if self.flat is not None:  # a constant plane: xhat = 0, so sum(g * xhat) = 0
+                sum_g_centered = xp.where(self.flat, 0.0, sum_g_centered)
         # (with running statistics and no parameter gradient wanted, dx = scale * g needs no sums)
         grad_w = (sum_g_centered * invstd).astype(dtype) if needs_w else None
         grad_b = sum_g.astype(dtype) if needs_b else None
@@ -119,14 +149,10 @@ class RowNormalize(Op):
 
     @quiet
     def forward(self, x, eps=1e-5):
-        xp = xp_of(x)
-        mean = x.mean(axis=1, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=1, keepdims=True)
-        invstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
-        xhat = centered * invstd
+        centered, invstd = _row_statistics(x, eps)
+        xhat = (centered * invstd).astype(x.dtype, copy=False)
         if self.needs_input_grad[0]:
-            self.xhat, self.invstd = xhat, invstd
+            self.xhat, self.invstd = xhat, invstd.astype(x.dtype, copy=False)
         return xhat
 
     @quiet
@@ -137,6 +163,21 @@ class RowNormalize(Op):
         grad_x -= xhat * projected
         grad_x *= self.invstd
         return (grad_x,)
+
+
+def _row_statistics(x, eps):
+    """``(x - mean_row, invstd_row)`` of a 2-d array, in its dtype; rows whose variance overflowed
+    float32 (values near 1e20) are taken in float64, as torch accumulates, so xhat stays finite
+    until the values themselves overflow."""
+    xp = xp_of(x)
+    centered = x - x.mean(axis=1, keepdims=True)
+    var = (centered * centered).mean(axis=1, keepdims=True)
+    if x.dtype.itemsize < 8 and not bool(xp.isfinite(var).all()):
+        wide = x.astype(xp.float64)
+        centered = wide - wide.mean(axis=1, keepdims=True)
+        var = (centered * centered).mean(axis=1, keepdims=True)
+        return centered, 1.0 / xp.sqrt(var + eps)
+    return centered, 1.0 / xp.sqrt(var + x.dtype.type(eps))
 
 
 def _window_sum(values, size, before, after):

@@ -128,19 +128,34 @@ ProdOverDim = Prod.variant("ProdBackward1")
 class Var(Op):
     """var = sum((x - mean)^2) / max(N - correction, 0);  dvar/dx = 2 (x - mean) / (N - correction).
 
+    Two passes in the input's dtype; where that overflows or underflows (float32 values near 1e20
+    square past float32's range; near 1e-20 to denormals) the sums are taken again in float64, as
+    torch accumulates float32 in double: std stays finite until the values themselves overflow.
+
     With N - correction <= 0 torch's gradient is NaN for a full reduction, and otherwise divides
     by N - correction unclamped (a negative count gives -0); we follow it.
     """
 
     @_quiet
     def forward(self, x, axis=None, correction=1, keepdim=False):
+        return self._variance(x, axis, correction, keepdim).astype(x.dtype, copy=False)
+
+    def _variance(self, x, axis, correction, keepdim):
+        """The variance, in float64 where the input's dtype could not hold the sums."""
         self.x, self.axis, self.keepdim = x, axis, keepdim
         n = reduced_count(x.shape, axis)
         self.dof = n - correction
         self.full = axis is None or x.ndim == 0
         self.mean = x.mean(axis=axis, keepdims=True)
         d = x - self.mean
-        return (d * d).sum(axis=axis, keepdims=keepdim) / x.dtype.type(max(self.dof, 0))
+        squares = (d * d).sum(axis=axis, keepdims=keepdim)
+        if x.dtype.itemsize < 8 and x.size and not _representable(squares):
+            wide = x.astype(np.float64)
+            mean = wide.mean(axis=axis, keepdims=True)
+            d = wide - mean
+            squares = (d * d).sum(axis=axis, keepdims=keepdim)
+            self.mean = mean.astype(x.dtype)
+        return squares / squares.dtype.type(max(self.dof, 0))
 
     @_quiet
     def backward(self, g):
@@ -154,12 +169,21 @@ class Var(Op):
         return (g * (self.x - self.mean) * g.dtype.type(factor),)
 
 
+def _representable(squares) -> bool:
+    """Whether sums of squares in a narrow float kept their precision: all finite and none so
+    small that its terms were denormal (0 included: a constant input is checked in float64)."""
+    xp = xp_of(squares)
+    tiny = xp.finfo(squares.dtype).smallest_normal / xp.finfo(squares.dtype).eps
+    return bool(xp.isfinite(squares).all()) and bool((squares >= tiny).all())
+
+
 class Std(Var):
-    """std = sqrt(var);  dstd/dx = dvar/dx / (2 std), taken as 0 where std == 0 (torch's rule)."""
+    """std = sqrt(var);  dstd/dx = dvar/dx / (2 std), taken as 0 where std == 0 (torch's rule).
+    The square root is taken before narrowing (a float32 variance of 1e40 is inf, its std is not)."""
 
     @_quiet
     def forward(self, x, axis=None, correction=1, keepdim=False):
-        self.y = xp_of(x).sqrt(super().forward(x, axis, correction, keepdim))
+        self.y = xp_of(x).sqrt(self._variance(x, axis, correction, keepdim)).astype(x.dtype, copy=False)
         return self.y
 
     @_quiet
@@ -281,13 +305,22 @@ class Norm(Op):
         return (g * xp.where(y == 0, zero, xp.sign(x) * abs(x) ** (p - 1) / y ** (p - 1)),)
 
 
+def _running_sum(x, axis):
+    """cumsum with float16/float32 accumulated in float64 (torch's CPU accumulator): a running
+    sum in float32 drifts by ~n * eps (1 % after a million terms), which the sum, pairwise, does not."""
+    xp = xp_of(x)
+    if x.dtype.kind == "f" and x.dtype.itemsize < 8:
+        return xp.cumsum(x, axis=axis, dtype=xp.float64).astype(x.dtype)
+    return xp.cumsum(x, axis=axis)
+
+
 class Cumsum(Op):
     """y_i = x_0 + ... + x_i along ``axis``;  the gradient is the reversed cumulative sum of g."""
 
     def forward(self, x, axis):
         self.axis = axis
-        return xp_of(x).cumsum(x, axis=axis)
+        return _running_sum(x, axis)
 
     def backward(self, g):
         xp = xp_of(g)
-        return (xp.flip(xp.cumsum(xp.flip(g, self.axis), axis=self.axis), self.axis),)
+        return (xp.flip(_running_sum(xp.flip(g, self.axis), self.axis), self.axis),)
