@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 
 from . import _dtype as dt
+from ._layouts import (channels_last, channels_last_3d, contiguous_format, layout, memory_format,  # noqa: F401
+                       preserve_format, sparse_coo, sparse_csr, strided)
 from ._tensor.printing import PRINT_OPTIONS
 from .backend import device as Device
 
@@ -228,32 +230,6 @@ class iinfo:
 
     def __repr__(self):
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
-
-
-class layout:
-    """torch.layout: how a tensor's elements are stored (juanji's are all ``strided``)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"juanji.{self.name}"
-
-
-class memory_format:
-    """torch.memory_format: the order of a tensor's dims in memory (juanji keeps row-major arrays;
-    code that asks for ``channels_last`` gets the same values)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"juanji.{self.name}"
-
-
-strided, sparse_coo, sparse_csr = layout("strided"), layout("sparse_coo"), layout("sparse_csr")
-contiguous_format, channels_last = memory_format("contiguous_format"), memory_format("channels_last")
-channels_last_3d, preserve_format = memory_format("channels_last_3d"), memory_format("preserve_format")
 
 
 def typename(obj) -> str:

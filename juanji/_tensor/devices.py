@@ -10,6 +10,7 @@ juanji's tensors are dense, strided, row-major arrays on the CPU (NumPy) or one 
 from __future__ import annotations
 
 from .. import _dtype as dt
+from .._layouts import strided
 
 __all__ = ["_Devices"]
 
@@ -35,7 +36,6 @@ class _Devices:
 
     @property
     def layout(self):
-        from ..settings import strided
         return strided
 
     def storage_offset(self) -> int:
