@@ -1,5 +1,5 @@
 """juanji.utils: helpers outside the tensor core, mirroring torch.utils (``juanji.utils.data``,
-``juanji.utils.hooks``).
+``juanji.utils.hooks``, ``model_zoo``, ``checkpoint``).
 
 ``data`` loads on first use: ``utils.hooks`` sits below the Tensor (which imports it), and
 ``utils.data`` above it (it builds Tensors), so importing the package must not pull ``data`` in.
@@ -7,7 +7,7 @@
 
 import importlib
 
-__all__ = ["data", "hooks"]
+__all__ = ["data", "hooks", "model_zoo", "checkpoint"]
 
 
 def __getattr__(name):
