@@ -58,7 +58,7 @@ PACKAGE = "juanji"
 # the package root) are everything no prefix names.
 LAYERS = [
     ("kernels", ["juanji.kernels", "juanji.backend", "juanji._dtype", "juanji.threads", "juanji.version",
-                 "juanji._atomic"]),
+                 "juanji._atomic", "juanji._layouts"]),
     ("autograd", ["juanji.autograd"]),
     ("ops", ["juanji.ops"]),
     ("tensor", ["juanji.tensor", "juanji._tensor", "juanji.creation", "juanji.functions", "juanji.functions_math",
@@ -66,7 +66,7 @@ LAYERS = [
                 "juanji.settings", "juanji.utils", "juanji.utils.hooks", "juanji.distributed"]),
     ("nn.functional", ["juanji.nn.functional"]),
     ("nn", ["juanji.nn"]),
-    ("tools", [PACKAGE]),
+    ("tools", [PACKAGE, "juanji.utils.model_zoo", "juanji.utils.checkpoint"]),
 ]
 
 
