@@ -196,3 +196,22 @@ def test_softmax_and_logsumexp_of_logits_at_float32s_limits_match_torch():
         got = _reductions(juanji)[name](juanji.tensor(x)).numpy()
         want = _reductions(torch)[name](torch.tensor(x)).numpy()
         np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=name)
+
+
+# ---------------------------------------------------------------------------- item 4(e)
+@pytest.mark.parametrize("args", [(3, 4.0, 3), (3.0, 4, 3), (3.5, 4, 3), (4, 6.5, 3, 1, 0, 1, 2), (4, 6, 3, 1, 0, 1, 2.0)])
+def test_a_non_integer_channel_count_raises_torchs_error_type(args):
+    with pytest.raises(Exception) as want:
+        torch.nn.Conv2d(*args)
+    with pytest.raises(want.type):
+        juanji.nn.Conv2d(*args)
+
+
+def test_a_shape_1_tensor_loads_into_a_0_dim_buffer_as_torch_does():
+    """Old checkpoints stored num_batches_tracked as shape [1]."""
+    for lib in (juanji, torch):
+        bn = lib.nn.BatchNorm2d(3)
+        state = bn.state_dict()
+        state["num_batches_tracked"] = lib.tensor([5])
+        bn.load_state_dict(state)
+        assert tuple(bn.num_batches_tracked.shape) == () and int(bn.num_batches_tracked) == 5

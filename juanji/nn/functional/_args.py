@@ -134,8 +134,13 @@ def conv_window(op: str, n: int, kernel_size, stride, padding, dilation, *, tran
 
 
 def conv_layer_arguments(op: str, in_channels, out_channels, groups, padding_mode, transposed: bool) -> None:
-    """What torch's conv Module constructors check themselves (``ValueError``)."""
+    """What torch's conv Module constructors check themselves (``ValueError``); a channel count that
+    is not an integer is torch's TypeError (its weight's size), unless the groups check meets it first."""
     for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if not is_int(value) and not isinstance(value, bool) and isinstance(value, (int, float)):
+            if arg != "groups" and is_int(groups) and groups > 0 and value % groups != 0:
+                raise ValueError(f"{op}: {arg} must be divisible by groups, got {arg}={value} and groups={groups}")
+            raise TypeError(f"{op}: {arg} must be an integer, got {arg}={value!r}")
         if not is_int(value) or value <= 0:
             raise ValueError(f"{op}: {arg} must be a positive integer, got {arg}={value!r}")
     for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
