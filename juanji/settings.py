@@ -161,9 +161,12 @@ def compiled_with_cxx11_abi() -> bool:
 
 def get_device_module(device=None):
     """The module for a device type: ``juanji.cuda`` for 'cuda', ``juanji.cpu`` for 'cpu'."""
-    import juanji
+    from . import cpu, cuda
     name = get_default_device().type if device is None else Device(device).type
-    return getattr(juanji, name)
+    modules = {"cpu": cpu, "cuda": cuda}
+    if name not in modules:
+        raise RuntimeError(f"Device '{name}' does not have a corresponding module registered as 'juanji.{name}'.")
+    return modules[name]
 
 
 def is_nonzero(input) -> bool:

@@ -58,7 +58,10 @@ PACKAGE = "juanji"
 # the package root) are everything no prefix names.
 LAYERS = [
     ("kernels", ["juanji.kernels", "juanji.backend", "juanji._dtype", "juanji.threads", "juanji.version",
-                 "juanji._atomic", "juanji._layouts"]),
+                 "juanji._atomic", "juanji._layouts",
+                 # the device runtime (torch.cpu, torch.cuda, torch.amp, torch.accelerator, torch.backends):
+                 # switches and answers over backend.py, below the Tensor
+                 "juanji.cpu", "juanji.cuda", "juanji.amp", "juanji.accelerator", "juanji.backends"]),
     ("autograd", ["juanji.autograd"]),
     ("ops", ["juanji.ops"]),
     ("tensor", ["juanji.tensor", "juanji._tensor", "juanji.creation", "juanji.functions", "juanji.functions_math",

@@ -19,19 +19,11 @@ def _checker():
 
 check_imports = _checker()
 
-# The one import still waiting for its fix (settings.get_device_module's ``import juanji``: it
-# needs juanji.cuda and juanji.cpu as modules, which compat2 is landing); then this goes.
-_WAITING = {("juanji.settings", "juanji")}
-
-
 _FULL_GRAPH = check_imports.module_graph(ROOT / "juanji")
 
 
 def _graph():
-    graph = {name: set(targets) for name, targets in _FULL_GRAPH.items()}
-    for a, b in _WAITING:
-        graph[a].discard(b)
-    return graph
+    return {name: set(targets) for name, targets in _FULL_GRAPH.items()}
 
 
 def _describe(graph, components):
@@ -66,8 +58,7 @@ def test_every_layer_prefix_names_a_module():
 
 
 def test_the_whole_check_passes_from_the_command_line():
-    if not any(b in _FULL_GRAPH[a] for a, b in _WAITING):
-        assert check_imports.main([]) == 0
+    assert check_imports.main([]) == 0
 
 
 def _package(tmp_path, files):
