@@ -210,8 +210,10 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             low, high, size = 0, low, high
         else:
             raise TypeError("randint() missing required argument 'size'")
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+    if high is None:  # randint(high, size=...): the one bound given is the upper one
+        if isinstance(low, bool) or not isinstance(low, (int, np.integer)):
+            raise TypeError("randint() missing required argument 'high'")
+        low, high = 0, low
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64

@@ -285,3 +285,15 @@ def test_is_nonzero_is_storage_default_tensor_type():
     finally:
         juanji.set_default_dtype(juanji.float32)
     assert juanji.set_flush_denormal(True) in (True, False)
+
+
+def test_randint_with_one_bound_and_size_as_keyword_is_randint_high():
+    """``torch.randint(n, size=(1,))`` (the forward-forward MNIST example draws its wrong labels so):
+    the one positional bound is the upper one, as in torch."""
+    torch = pytest.importorskip("torch")
+    juanji.manual_seed(0)
+    got = juanji.randint(3, size=(2000,))
+    want = torch.randint(3, size=(2000,))
+    assert got.dtype == juanji.int64 and tuple(got.shape) == tuple(want.shape) == (2000,)
+    assert set(got.tolist()) == set(want.tolist()) == {0, 1, 2}
+    assert tuple(juanji.randint(low=2, high=5, size=(4,)).shape) == (4,)
