@@ -45,6 +45,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, uint64
 
+from . import gemm
 from ._threads import batch_workers, map_slices, worth_parallel
 
 __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
@@ -471,7 +472,7 @@ def winograd_forward(x, w, padding=0, bias=None, m: int = 4):
             n1 = min(stop, n0 + plan.chunk)
             vc, mc = plan.tiles_of(v, n1 - n0, plan.channels), plan.tiles_of(mm, n1 - n0, plan.out_channels)
             plan.input_tiles(x, n0, n1, vc, scratch)
-            np.matmul(vc, u, out=mc)
+            gemm.matmul(vc, u, out=mc)
             plan.output_from_tiles(mc, y, n0, n1, scratch, bias)
     map_slices(work, plan.batch, plan.parts())
     return y
@@ -507,12 +508,12 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
             plan.gradient_tiles(gy, n0, n1, zc, scratch)
             if need_input:
                 dvc = plan.tiles_of(dv, n1 - n0, plan.channels)
-                np.matmul(zc, ut, out=dvc)
+                gemm.matmul(zc, ut, out=dvc)
                 plan.input_grad_from_tiles(dvc, gx, n0, n1, scratch)
             if need_weight:
                 vc = plan.tiles_of(v, n1 - n0, plan.channels)
                 plan.input_tiles(x, n0, n1, vc, scratch)
-                np.matmul(vc.transpose(0, 2, 1), zc, out=partial)
+                gemm.matmul(vc.transpose(0, 2, 1), zc, out=partial)
                 du += partial
         return du
 

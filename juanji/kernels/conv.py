@@ -44,6 +44,7 @@ import numpy as np
 from juanji.backend import xp_of
 
 from . import _conv_depthwise as depthwise
+from . import gemm
 from . import _conv_direct
 from . import _winograd
 from . import _conv_slices
@@ -173,7 +174,7 @@ def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_
     """The forward pass for samples ``start .. stop``, chunk by chunk."""
     if _per_sample_products(geom):
         x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
-        np.matmul(wg[0], x3[start:stop], out=y3[start:stop])
+        gemm.matmul(wg[0], x3[start:stop], out=y3[start:stop])
         if use_bias:
             y3[start:stop] += bias_arr[:, None]
         return
@@ -185,10 +186,10 @@ def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_
         count = min(chunk, stop - n0)
         cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
         if count == 1:  # the product lands directly in y's memory
-            np.matmul(wg, cols, out=y3[n0].reshape(g, og, length))
+            gemm.matmul(wg, cols, out=y3[n0].reshape(g, og, length))
         else:
             out = out_buffer[:geom.out_channels * count * length].reshape(g, og, count * length)
-            np.matmul(wg, cols, out=out)
+            gemm.matmul(wg, cols, out=out)
             y3[n0:n0 + count] = out.reshape(geom.out_channels, count, length).transpose(1, 0, 2)
         if use_bias:  # while this chunk of y is still in cache
             y3[n0:n0 + count] += bias_arr[:, None]
@@ -231,7 +232,7 @@ def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
     """The input gradient of samples ``start .. stop``, chunk by chunk."""
     if _per_sample_products(geom):  # gx[b] = w.T @ gy[b]
         gx3 = gx.reshape(geom.batch, geom.channels, geom.in_volume)
-        np.matmul(wg_t[0], gy3[start:stop], out=gx3[start:stop])
+        gemm.matmul(wg_t[0], gy3[start:stop], out=gx3[start:stop])
         return
     chunk = min(_chunk_size(geom, gy3.itemsize), stop - start)
     columns = _Columns(geom, chunk, gy3.dtype)
@@ -241,10 +242,10 @@ def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
         count = min(chunk, stop - n0)
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, -1, count * length)
         if geom.is_pointwise and count == 1:  # the product lands directly in gx's memory
-            np.matmul(wg_t, gy_cols, out=gx[n0].reshape(g, -1, length))
+            gemm.matmul(wg_t, gy_cols, out=gx[n0].reshape(g, -1, length))
             continue
         gcols = columns.view(count)
-        np.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
+        gemm.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
         columns.scatter(gcols, gx, n0, count)
 
 
@@ -274,8 +275,8 @@ def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
     if _per_sample_products(geom):  # sum_b x[b] @ gy[b].T, added sample after sample
         x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
         if in_weight_layout:
-            return np.matmul(gy3[start:stop], x3[start:stop].transpose(0, 2, 1)).sum(axis=0)[None]
-        products = np.matmul(x3[start:stop], gy3[start:stop].transpose(0, 2, 1))
+            return gemm.matmul(gy3[start:stop], x3[start:stop].transpose(0, 2, 1)).sum(axis=0)[None]
+        products = gemm.matmul(x3[start:stop], gy3[start:stop].transpose(0, 2, 1))
         return products.sum(axis=0)[None]
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
@@ -292,9 +293,9 @@ def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
         cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, og, count * length)
         if in_weight_layout:
-            np.matmul(gy_cols, cols.transpose(0, 2, 1), out=partial)
+            gemm.matmul(gy_cols, cols.transpose(0, 2, 1), out=partial)
         else:
-            np.matmul(cols, gy_cols.transpose(0, 2, 1), out=partial)
+            gemm.matmul(cols, gy_cols.transpose(0, 2, 1), out=partial)
         gw_t += partial
     return gw_t
 
@@ -332,62 +333,43 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     return 0
 
 
-# The direct loops (``_conv_direct``) for few channels: measured (CPU time, one thread, float32,
-# batch 256; juanji/kernels/_conv_direct.py's docstring, the note of issue 9) against im2col:
-# forward 1.5-2.6x and input gradient 1.1-2x faster for LeNet's 1->6 and 6->16 5x5, ResNet's
-# 3->16 stem and 16->16 3x3; the weight gradient only while the taps are few (1->6: 1.8x,
-# 3->16: 1.1x; with 96-150 taps im2col + BLAS is 1.3-1.6x faster).
+# The direct loops (``_conv_direct``) for few channels. Measured (the note of issue 9; quiet
+# machine, float32, one thread) against im2col + BLAS, forward / input gradient / weight gradient:
+# LeNet's 1->6 5x5 and 6->16 5x5 at batch 256 and ResNet's 3->16 and 16->16 3x3 at batch 128 run
+# at 40-70 GFLOP/s where im2col + BLAS reaches 15-40.
 DIRECT_MAX_CHANNELS = 16
-DIRECT_WEIGHT_MAX_TAPS = 32
 
 
 def direct_applies(geom: ConvGeometry) -> bool:
-    """Whether the direct loops compute this convolution's output and input gradient: a 2-d,
-    stride-1, undilated, ungrouped convolution (not 1x1) with at most ``DIRECT_MAX_CHANNELS``
-    input and output channels."""
+    """Whether the direct loops compute this convolution (forward and weight gradient): a 2-d,
+    stride-1, undilated, ungrouped convolution (not 1x1) with at most ``DIRECT_MAX_CHANNELS`` input
+    and output channels and a kernel at most ``_conv_direct.MAX_KERNEL_WIDTH`` wide."""
     return (geom.ndim == 2 and geom.groups == 1 and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1)
-            and geom.kernel != (1, 1, 1) and geom.channels <= DIRECT_MAX_CHANNELS
+            and geom.kernel != (1, 1, 1) and _conv_direct.applies(geom.kernel[2])
+            and geom.channels <= DIRECT_MAX_CHANNELS
             and geom.out_channels <= DIRECT_MAX_CHANNELS and geom.batch > 0 and geom.out_volume > 0)
 
 
-def direct_weight_applies(geom: ConvGeometry) -> bool:
-    """Whether the direct loops also compute the weight gradient (few taps ``C*kH*kW``)."""
-    return direct_applies(geom) and geom.channels * geom.kernel_volume <= DIRECT_WEIGHT_MAX_TAPS
+def direct_input_grad_applies(geom: ConvGeometry) -> bool:
+    """The input gradient too, when no padding exceeds ``k - 1`` (it runs as a forward pass)."""
+    return direct_applies(geom) and _conv_direct.input_grad_applies(geom.kernel[1:], geom.pad_lo[1:],
+                                                                    geom.pad_hi[1:])
 
 
 def _direct_forward(x, w, geom: ConvGeometry, bias):
-    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     y = np.empty(geom.output_shape(), x.dtype)
-    bias_arr, use_bias = _bias_args(bias, x.dtype)
-    lo_h, lo_w = geom.pad_lo[1], geom.pad_lo[2]
-    map_slices(lambda start, stop: _conv_direct.forward_samples(x, w, bias_arr, use_bias, y, lo_h, lo_w, start, stop),
-               geom.batch, _batch_parts(geom))
-    return y
+    return _conv_direct.forward(x, w, bias, y, geom.pad_lo[1], geom.pad_lo[2], _batch_parts(geom))
 
 
 def _direct_backward_input(gy, w, geom: ConvGeometry):
-    gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w)
     gx = np.empty(geom.input_shape(), gy.dtype)
-    lo_h, lo_w = geom.pad_lo[1], geom.pad_lo[2]
-    map_slices(lambda start, stop: _conv_direct.input_grad_samples(gy, w, gx, lo_h, lo_w, start, stop),
-               geom.batch, _batch_parts(geom))
-    return gx
+    return _conv_direct.input_grad(np.ascontiguousarray(gy), w, gx, geom.pad_lo[1], geom.pad_lo[2],
+                                   _batch_parts(geom))
 
 
 def _direct_backward_weight(gy, x, geom: ConvGeometry):
-    gy, x = np.ascontiguousarray(gy), np.ascontiguousarray(x)
-    lo_h, lo_w = geom.pad_lo[1], geom.pad_lo[2]
-
-    def partial(start, stop):
-        gw = np.empty(geom.weight_shape(), gy.dtype)
-        _conv_direct.weight_grad_samples(gy, x, gw, lo_h, lo_w, start, stop)
-        return gw
-
-    partials = map_slices(partial, geom.batch, _batch_parts(geom))
-    gw = partials[0]
-    for other in partials[1:]:  # in slice order: the same sum on every run
-        gw += other
-    return gw
+    return _conv_direct.weight_grad(gy, x, geom.kernel[1], geom.kernel[2], geom.pad_lo[1], geom.pad_lo[2],
+                                    _batch_parts(geom))
 
 
 def _winograd_padding(geom: ConvGeometry):
@@ -435,7 +417,7 @@ class _NumbaBlas:
         if m:
             return _winograd.winograd_backward(gy, geom.input_shape(), geom.weight_shape(), _winograd_padding(geom),
                                                w=w, m=m)[0]
-        if direct_applies(geom):
+        if direct_input_grad_applies(geom):
             return _direct_backward_input(gy, w, geom)
         gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
         gx = np.empty(geom.lifted("input"), gy.dtype)
@@ -453,7 +435,7 @@ class _NumbaBlas:
         if m:
             return _winograd.winograd_backward(gy, geom.input_shape(), geom.weight_shape(), _winograd_padding(geom),
                                                x=x, m=m)[1]
-        if direct_weight_applies(geom):
+        if direct_applies(geom):
             return _direct_backward_weight(gy, x, geom)
         gy5, x5 = _lift(gy, geom, "output"), _lift(x, geom, "input")
         if geom.is_depthwise:

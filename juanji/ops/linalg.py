@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Op
 from ..backend import xp_of
+from ..kernels.gemm import matmul
 
 
 # torch.matmul's node for 1-D and 2-D operands (by ranks); batched products end in a view
@@ -25,7 +26,7 @@ class MatMul(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return matmul(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -42,12 +43,12 @@ class MatMul(Op):
             g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if na:
-            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            ga = matmul(g2, xp.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],)).reshape(-1, a.shape[0]).sum(0) \
                     if ga.ndim > 2 else ga.reshape(a.shape)
         if nb:
-            gb = xp.swapaxes(a2, -1, -2) @ g2
+            gb = matmul(xp.swapaxes(a2, -1, -2), g2)
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 2 else gb.reshape(b.shape)
         return ga, gb

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Op
+from ..kernels.gemm import matmul
 from .elementwise import quiet
 
 __all__ = ["Linear", "Bilinear"]
@@ -41,7 +42,7 @@ class Linear(Op):
         in_features = weight.shape[1]
         out_features = weight.shape[0]
         rows = x.reshape(math.prod(x.shape[:-1]), in_features)   # batch dims -> rows
-        out = (rows @ weight.T).reshape(x.shape[:-1] + (out_features,))   # weight.T: a view, BLAS transposes
+        out = matmul(rows, weight.T).reshape(x.shape[:-1] + (out_features,))   # weight.T: a view, BLAS transposes
         if bias is not None:
             # in place: no second output array; like torch, the bias may broadcast to the
             # output's shape but not enlarge it (NumPy refuses that for an in-place add too)
@@ -58,9 +59,9 @@ class Linear(Op):
         grad_rows = grad.reshape(-1, out_features)
         grad_x = grad_w = grad_b = None
         if need_x:
-            grad_x = (grad_rows @ self.weight).reshape(self.x_shape)
+            grad_x = matmul(grad_rows, self.weight).reshape(self.x_shape)
         if need_w:
-            grad_w = grad_rows.T @ self.rows
+            grad_w = matmul(grad_rows.T, self.rows)
         if need_b:
             # a [out] bias: sum the rows here; a scalar or wider bias: the engine sums it down
             grad_b = grad_rows.sum(axis=0) if self.bias_ndim == 1 else grad
@@ -86,7 +87,7 @@ class Bilinear(Op):
         out_features, in1, in2 = weight.shape
         outer = (x1[:, :, None] * x2[:, None, :]).reshape(n, in1 * in2)
         flat_weight = weight.reshape(out_features, in1 * in2)
-        out = outer @ flat_weight.T
+        out = matmul(outer, flat_weight.T)
         if bias is not None:
             out += bias
         self.x1, self.x2, self.outer, self.flat_weight = x1, x2, outer, flat_weight
@@ -100,13 +101,13 @@ class Bilinear(Op):
         _, in1, in2 = self.weight_shape
         grad_x1 = grad_x2 = grad_w = grad_b = None
         if need_x1 or need_x2:
-            h = (grad @ self.flat_weight).reshape(n, in1, in2)
+            h = matmul(grad, self.flat_weight).reshape(n, in1, in2)
             if need_x1:
                 grad_x1 = (h @ self.x2[:, :, None])[:, :, 0]
             if need_x2:
                 grad_x2 = (self.x1[:, None, :] @ h)[:, 0, :]
         if need_w:
-            grad_w = (grad.T @ self.outer).reshape(self.weight_shape)
+            grad_w = matmul(grad.T, self.outer).reshape(self.weight_shape)
         if need_b:
             grad_b = grad.sum(axis=0)
         return grad_x1, grad_x2, grad_w, grad_b
