@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.errstate import quiet
+from ..kernels.pointwise import add
 from .function import FREED_MESSAGE, AccumulateGrad, grad_accumulator
 from .grad_mode import _state
 from .tensor_base import TensorBase
@@ -153,7 +154,7 @@ def run_backward(outputs, grads, retain_graph=False, capture=None):
                         g = unbroadcast(g, shape)
                     if g.dtype != dtype:
                         g = g.astype(dtype)
-                    pending[target] = pending[target] + g if target in pending else g
+                    pending[target] = add(pending[target], g) if target in pending else g
                 if target.__class__ is AccumulateGrad:
                     left = into_leaves[target] - 1
                     into_leaves[target] = left

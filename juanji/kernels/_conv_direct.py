@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _conv_taps
+from . import _conv_taps, workspace
 from ._threads import map_slices
 
 __all__ = ["forward", "input_grad", "weight_grad", "applies", "input_grad_applies", "MAX_KERNEL_WIDTH"]
@@ -141,8 +141,8 @@ def _forward_slice(x, w4, bias4, y, lo_h, lo_w, start, stop):
     out4, _, k_h, k_w = w4.shape
     wp, plane, run = _planes(y.shape[2], y.shape[3], k_h, k_w)
     chunk = _chunk(channels + out4, plane, x.itemsize, stop - start)
-    xp = np.zeros((channels, chunk * plane), x.dtype)
-    z = np.empty((out4, chunk * plane), x.dtype)
+    xp = workspace.zeros((channels, chunk * plane), x.dtype)
+    z = workspace.empty((out4, chunk * plane), x.dtype)
     kernel = _conv_taps.FORWARD[k_w]
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
@@ -179,8 +179,8 @@ def _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
     out4 = -(-gy.shape[1] // _BLOCK) * _BLOCK
     wp, plane, run = _planes(gy.shape[2], gy.shape[3], k_h, k_w)
     chunk = _chunk(channels + out4, plane, x.itemsize, stop - start)
-    xp = np.zeros((channels, chunk * plane), x.dtype)
-    gz = np.zeros((out4, chunk * plane), gy.dtype)
+    xp = workspace.zeros((channels, chunk * plane), x.dtype)
+    gz = workspace.zeros((out4, chunk * plane), gy.dtype)
     gw4 = np.zeros((out4, channels, k_h, k_w), x.dtype)
     kernel = _conv_taps.WEIGHT_GRAD[k_w]
     for n0 in range(start, stop, chunk):

@@ -24,6 +24,7 @@ import numpy as np
 from juanji.backend import xp_of
 
 from . import _batch_norm_numba as loops
+from . import workspace
 from ._threads import PARALLEL_MIN_ELEMENTS, run_tasks
 
 __all__ = ["as_ncl", "channel_stats", "channel_affine", "channel_grad_sums", "channel_input_grad",
@@ -69,7 +70,7 @@ class _NumbaLoops:
 
     @classmethod
     def affine(cls, x3, scale, shift):
-        y = np.empty_like(x3)
+        y = workspace.empty(x3.shape, x3.dtype)
         short, tasks = cls._pass_tasks(x3)
         run_tasks(loops.affine_samples if short else loops.affine_rows, tasks, x3.size, x3, scale, shift, y)
         return y
@@ -84,7 +85,7 @@ class _NumbaLoops:
 
     @classmethod
     def input_grad(cls, g3, x3, k_g, k_x, k_0):
-        dx = np.empty_like(g3)
+        dx = workspace.empty(g3.shape, g3.dtype)
         short, tasks = cls._pass_tasks(x3)
         run_tasks(loops.input_grad_samples if short else loops.input_grad_rows, tasks, x3.size,
                   g3, x3, k_g, k_x, k_0, dx)

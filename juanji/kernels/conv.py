@@ -44,7 +44,7 @@ import numpy as np
 from juanji.backend import xp_of
 
 from . import _conv_depthwise as depthwise
-from . import gemm
+from . import gemm, workspace
 from . import _conv_direct
 from . import _winograd
 from . import _conv_slices
@@ -93,7 +93,7 @@ class _Columns:
     def __init__(self, geom: ConvGeometry, chunk: int, dtype):
         self.geom = geom
         self.rows = geom.channels * geom.kernel_volume
-        self.buffer = np.empty(self.rows * chunk * geom.out_volume, dtype)
+        self.buffer = workspace.empty(self.rows * chunk * geom.out_volume, dtype)
 
     def view(self, count: int):
         """The first ``count`` samples' worth of the buffer, as a contiguous matrix."""
@@ -357,12 +357,12 @@ def direct_input_grad_applies(geom: ConvGeometry) -> bool:
 
 
 def _direct_forward(x, w, geom: ConvGeometry, bias):
-    y = np.empty(geom.output_shape(), x.dtype)
+    y = workspace.empty(geom.output_shape(), x.dtype)
     return _conv_direct.forward(x, w, bias, y, geom.pad_lo[1], geom.pad_lo[2], _batch_parts(geom))
 
 
 def _direct_backward_input(gy, w, geom: ConvGeometry):
-    gx = np.empty(geom.input_shape(), gy.dtype)
+    gx = workspace.empty(geom.input_shape(), gy.dtype)
     return _conv_direct.input_grad(np.ascontiguousarray(gy), w, gx, geom.pad_lo[1], geom.pad_lo[2],
                                    _batch_parts(geom))
 
@@ -386,7 +386,7 @@ class _NumbaBlas:
         if m:
             return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m)
         x5, w5 = _lift(x, geom, "input"), _lift(w, geom, "weight")
-        y = np.empty(geom.lifted("output"), x.dtype)
+        y = workspace.empty(geom.lifted("output"), x.dtype)
         if geom.batch == 0 or geom.out_volume == 0:
             return _unlift(y, geom, "output")
         if direct_applies(geom):
@@ -420,7 +420,7 @@ class _NumbaBlas:
         if direct_input_grad_applies(geom):
             return _direct_backward_input(gy, w, geom)
         gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
-        gx = np.empty(geom.lifted("input"), gy.dtype)
+        gx = workspace.empty(geom.lifted("input"), gy.dtype)
         if geom.is_depthwise:
             depthwise.depthwise_backward_input(gy5, w5, gx, geom.dims)
         else:

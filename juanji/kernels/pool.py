@@ -29,6 +29,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import _pool_numba
+from . import workspace
 from ._threads import run_tasks
 from .sizes import window_output_size
 from .window import Window
@@ -214,8 +215,8 @@ def max_pool_forward(x: np.ndarray, windows: Windows, want_indices: bool = True)
     ad, ah, aw = _lifted_axes(windows)
     planes = _as_planes(x, n_spatial)
     lifted_out = (planes.shape[0], ad.out, ah.out, aw.out)
-    y = np.empty(lifted_out, dtype=x.dtype)
-    idx = np.empty(lifted_out if want_indices else (0, 0, 0, 0), dtype=np.int64)
+    y = workspace.empty(lifted_out, x.dtype)
+    idx = workspace.empty(lifted_out if want_indices else (0, 0, 0, 0), np.int64)
     if _is_plain_2x2(windows):
         run_tasks(_pool_numba.max_pool_2x2_planes, planes.shape[0], planes.size + y.size,
                   planes, want_indices, y, idx)
@@ -234,7 +235,7 @@ def max_pool_backward(grad_y: np.ndarray, indices: np.ndarray, in_spatial) -> np
     batch = grad_y.shape[:grad_y.ndim - n_spatial]
     planes = int(np.prod(batch, dtype=np.int64))
     plane_size = int(np.prod(in_spatial, dtype=np.int64))
-    grad_x = np.zeros((planes, plane_size), dtype=grad_y.dtype)
+    grad_x = workspace.zeros((planes, plane_size), grad_y.dtype)
     run_tasks(_pool_numba.scatter_add_planes, planes, grad_x.size + grad_y.size,
               np.ascontiguousarray(grad_y).reshape(planes, -1),
               np.ascontiguousarray(indices).reshape(planes, -1), grad_x)
@@ -250,7 +251,7 @@ def avg_pool_forward(x: np.ndarray, windows: Windows, divisor: np.ndarray) -> np
     batch = x.shape[:x.ndim - n_spatial]
     ad, ah, aw = _lifted_axes(windows)
     planes = _as_planes(x, n_spatial)
-    y = np.empty((planes.shape[0], ad.out, ah.out, aw.out), dtype=x.dtype)
+    y = workspace.empty((planes.shape[0], ad.out, ah.out, aw.out), x.dtype)
     run_tasks(_pool_numba.sum_pool_planes, planes.shape[0], planes.size + y.size,
               planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
               _lifted_divisor(divisor.astype(x.dtype, copy=False)), y)
@@ -265,7 +266,7 @@ def avg_pool_backward(grad_y: np.ndarray, windows: Windows, divisor: np.ndarray)
     ad, ah, aw = _lifted_axes(windows)
     lifted_in = (1,) * (3 - n_spatial) + tuple(windows.in_spatial)
     planes = _as_planes(grad_y, n_spatial)
-    grad_x = np.zeros((planes.shape[0],) + lifted_in, dtype=grad_y.dtype)
+    grad_x = workspace.zeros((planes.shape[0],) + lifted_in, grad_y.dtype)
     run_tasks(_pool_numba.sum_pool_planes_backward, planes.shape[0], planes.size + grad_x.size,
               planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
               _lifted_divisor(divisor.astype(grad_y.dtype, copy=False)), grad_x)

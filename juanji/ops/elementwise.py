@@ -41,7 +41,7 @@ class Cast(Op):
 class Add(Op):
     @quiet
     def forward(self, a, b):
-        return a + b
+        return pointwise.add(a, b)
 
     def backward(self, g):
         return g, g

@@ -1,0 +1,81 @@
+"""``kernels.workspace``: large arrays are reused only once nothing refers to them."""
+
+import gc
+
+import numpy as np
+import pytest
+
+from juanji.kernels import workspace as W
+
+SHAPE = (300, 500)  # 600 KB of float32: above MIN_BYTES
+
+
+@pytest.fixture(autouse=True)
+def empty_pool(monkeypatch):
+    """A pool of this test's own (earlier tests in the process may still hold pool buffers)."""
+    monkeypatch.setattr(W, "_by_size", {})
+    monkeypatch.setattr(W, "_held", 0)
+
+
+def _owner(a):
+    """The id of the array that owns ``a``'s memory (an id: holding the owner would keep it in use)."""
+    return id(a.base if a.base is not None else a)
+
+
+def test_a_buffer_in_use_is_never_handed_out_again():
+    a = W.empty(SHAPE, np.float32)
+    a.fill(1)
+    b = W.empty(SHAPE, np.float32)
+    assert _owner(a) != _owner(b)
+    b.fill(2)
+    assert np.all(a == 1)
+
+
+def test_views_keep_their_buffer():
+    a = W.empty(SHAPE, np.float32)
+    a.fill(3)
+    view = a[::2, 1:].T  # a view of a view
+    owner = _owner(a)
+    del a
+    gc.collect()
+    c = W.empty(SHAPE, np.float32)
+    assert _owner(c) != owner
+    c.fill(4)
+    assert np.all(view == 3)
+    del view, c
+    d = W.empty(SHAPE, np.float32)
+    assert _owner(d) == owner  # free again: reused
+
+
+def test_reuse_across_dtypes_of_one_size_and_release():
+    a = W.empty(SHAPE, np.float32)
+    owner = _owner(a)
+    del a
+    b = W.empty((SHAPE[0], SHAPE[1] // 2), np.float64)
+    assert _owner(b) == owner and b.dtype == np.float64 and b.flags.c_contiguous
+    assert W.held_bytes() == b.nbytes
+    assert W.release() == 0  # b is in use
+    del b
+    assert W.release() > 0 and W.held_bytes() == 0
+
+
+def test_small_arrays_and_zeros():
+    small = W.empty((3, 4), np.float32)
+    assert small.base is None and small.shape == (3, 4)
+    z = W.zeros(SHAPE, np.float64)
+    assert z.shape == SHAPE and not z.any()
+
+
+def test_buffers_start_at_different_page_offsets():
+    arrays = [W.empty(SHAPE, np.float32) for _ in range(8)]
+    offsets = {a.ctypes.data % 4096 for a in arrays}
+    assert len(offsets) == len(arrays)
+    assert all(a.ctypes.data % 64 == 0 for a in arrays)
+
+
+def test_cap(monkeypatch):
+    monkeypatch.setattr(W, "MAX_HELD_BYTES", 700_000)
+    a = W.empty(SHAPE, np.float32)
+    b = W.empty(SHAPE, np.float32)  # over the cap: an ordinary array
+    assert a.base is not None and b.base is None
+    assert W.held_bytes() == a.nbytes
