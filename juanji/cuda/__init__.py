@@ -85,6 +85,10 @@ def synchronize(device=None) -> None:
 
 
 def empty_cache() -> None:
+    """Free the memory juanji holds for reuse: CuPy's pool on a GPU, and on the CPU the free
+    buffers of ``juanji.kernels.workspace`` (torch's CPU build makes this call a no-op)."""
+    from juanji.kernels import workspace
+    workspace.release()
     if is_available():
         import cupy
         cupy.get_default_memory_pool().free_all_blocks()

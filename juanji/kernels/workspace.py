@@ -21,7 +21,7 @@ forwarding check confuses ("4K aliasing"): a ReLU backward over 8 MiB took 11.3 
 1.4 ms with two such arrays (measured).
 
 The pool holds at most ``MAX_HELD_BYTES``; beyond that :func:`empty` allocates as NumPy does.
-:func:`release` lets the free buffers go (``juanji.cpu.empty_cache`` calls it).
+:func:`release` lets the free buffers go (``juanji.cuda.empty_cache()`` calls it).
 """
 
 from __future__ import annotations
