@@ -22,7 +22,7 @@ import sys
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "juanji" / "kernels" / "_conv_taps.py"
 
 MAX_WIDTH = 7
-OUT_BLOCK = 4  # output channels per pass
+BLOCKS = (4, 2, 1)  # output channels per pass: fours, then a pair and a single for the rest
 
 
 def rows_per_block(width: int) -> int:
@@ -36,18 +36,17 @@ The unrolled inner loops of the direct convolution (``_conv_direct``), one set p
 width ``KW`` (1 to {max_width}). Layout (see ``_conv_direct``): ``xp (C, L + slack)`` holds a
 chunk of samples, each zero-padded to ``(Hp, Wp)`` and laid end to end per channel, so that
 output position ``p`` of the chunk reads tap ``(i, j)`` of channel ``c`` at ``xp[c, p + i*Wp + j]``;
-``z (O4, L)`` and ``gz (O4, L)`` are outputs / output gradients on the same positions.
+``z (O, L)`` and ``gz (O, L)`` are outputs / output gradients on the same positions.
 
 - ``forward_kwKW(xp, w, z, wp, plane, run, count)``:
-  ``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]``
-  (``w (O4, C, KH, KW)``, ``O4`` a multiple of {block});
+  ``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` (``w (O, C, KH, KW)``);
 - ``weight_grad_kwKW(xp, gz, gw, wp, plane, run, count)``:
   ``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]``;
 
 both over the positions ``b*plane <= p < b*plane + run`` of each sample ``b < count``.
 
-Four output channels per pass: each load of the input run feeds four accumulators, and the
-weights of the unrolled taps stay in registers. ``fastmath`` ``contract`` lets LLVM fuse each
+Four output channels per pass (then two, then one, for the rest): each load of the input run
+feeds four accumulators, and the weights of the unrolled taps stay in registers. ``fastmath`` ``contract`` lets LLVM fuse each
 multiply-add; the weight gradient's dot products also use ``reassoc`` so that each sum is split
 into vector lanes (the order is fixed by the compiled code: the same bits on every run).
 """
@@ -63,11 +62,11 @@ def _plus(name: str, k: int) -> str:
     return name if k == 0 else f"{name} + {k}"
 
 
-def _rows(nr: int, kw: int) -> list[str]:
+def _rows(nr: int, kw: int, ob: int) -> list[str]:
     lines = ["@njit(cache=True, nogil=True, fastmath={\"contract\"})",
-             f"def _rows_{nr}x{kw}(xc, z, o0, w, c, i0, wp, start, stop):",
-             f'    """Kernel rows ``i0 .. i0+{nr}`` of channel ``c``, added into ``z[o0:o0+{OUT_BLOCK}, start:stop]``."""']
-    for k in range(OUT_BLOCK):
+             f"def _rows_{nr}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop):",
+             f'    """Kernel rows ``i0 .. i0+{nr - 1}`` of channel ``c``, added into ``z[o0:o0+{ob}, start:stop]``."""']
+    for k in range(ob):
         for i in range(nr):
             for j in range(kw):
                 lines.append(f"    w{k}_{i}_{j} = w[{_plus('o0', k)}, c, {_plus('i0', i)}, {j}]")
@@ -75,93 +74,118 @@ def _rows(nr: int, kw: int) -> list[str]:
         lines.append(f"    r{i} = ({_plus('i0', i)}) * wp" if i else "    r0 = i0 * wp")
     lines.append("    for p in range(start, stop):")
     lines.append("        q = uint64(p)")
-    for k in range(OUT_BLOCK):
+    for k in range(ob):
         lines.append(f"        s{k} = z[{_plus('o0', k)}, q]")
     for i in range(nr):
         for j in range(kw):
             lines.append(f"        v = xc[uint64({_plus(f'r{i}', j)} + p)]")
-            for k in range(OUT_BLOCK):
+            for k in range(ob):
                 lines.append(f"        s{k} += w{k}_{i}_{j} * v")
-    for k in range(OUT_BLOCK):
+    for k in range(ob):
         lines.append(f"        z[{_plus('o0', k)}, q] = s{k}")
     return lines
 
 
-def _forward(kw: int) -> list[str]:
+def _channel(kw: int, ob: int) -> list[str]:
+    """All kernel rows of one channel for one block of ``ob`` output channels."""
     top = rows_per_block(kw)
+    lines = ["@njit(cache=True, nogil=True)",
+             f"def _channel_{kw}_{ob}(xc, z, o0, w, c, k_h, wp, start, stop):",
+             "    i0 = 0",
+             f"    while i0 + {top} <= k_h:",
+             f"        _rows_{top}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop)",
+             f"        i0 += {top}"]
+    for nr in range(top - 1, 0, -1):
+        lines.append(f"    {'if' if nr == top - 1 else 'elif'} k_h - i0 == {nr}:")
+        lines.append(f"        _rows_{nr}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop)")
+    return lines
+
+
+def _forward(kw: int) -> list[str]:
     lines = ["@njit(cache=True, nogil=True)",
              f"def forward_kw{kw}(xp, w, z, wp, plane, run, count):",
              f'    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs'
              f' ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
-             "    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]",
+             "    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]",
              "    for b in range(count):",
              "        start = b * plane",
              "        stop = start + run",
-             f"        for o0 in range(0, out4, {OUT_BLOCK}):",
-             "            for c in range(channels):",
-             "                xc = xp[c]",
-             "                i0 = 0",
-             f"                while i0 + {top} <= k_h:",
-             f"                    _rows_{top}x{kw}(xc, z, o0, w, c, i0, wp, start, stop)",
-             f"                    i0 += {top}"]
-    for nr in range(top - 1, 0, -1):
-        lines.append(f"                {'if' if nr == top - 1 else 'elif'} k_h - i0 == {nr}:")
-        lines.append(f"                    _rows_{nr}x{kw}(xc, z, o0, w, c, i0, wp, start, stop)")
+             "        o0 = 0",
+             "        while o0 < out_c:",
+             "            left = out_c - o0"]
+    for n, ob in enumerate(BLOCKS):
+        cond = f"left >= {ob}" if ob != BLOCKS[-1] else None
+        head = ("if " if n == 0 else "elif ") + cond + ":" if cond else "else:"
+        lines += [f"            {head}",
+                  "                for c in range(channels):",
+                  f"                    _channel_{kw}_{ob}(xp[c], z, o0, w, c, k_h, wp, start, stop)",
+                  f"                o0 += {ob}"]
     lines.append("    return 0")
     return lines
 
 
-def _dots(kw: int) -> list[str]:
+def _dots(kw: int, ob: int) -> list[str]:
     lines = ["@njit(cache=True, nogil=True, fastmath={\"reassoc\", \"contract\"})",
-             f"def _dots_{kw}(xc, gz, o0, r, start, stop, gw, c, i):",
+             f"def _dots_{kw}_{ob}(xc, gz, o0, r, start, stop, gw, c, i):",
              f'    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``,'
-             f' for k < {OUT_BLOCK}, j < {kw}."""']
-    for k in range(OUT_BLOCK):
+             f' for k < {ob}, j < {kw}."""']
+    for k in range(ob):
         for j in range(kw):
             lines.append(f"    s{k}_{j} = gw[{_plus('o0', k)}, c, i, {j}]")
     lines.append("    for p in range(start, stop):")
     lines.append("        q = uint64(p)")
-    for k in range(OUT_BLOCK):
+    for k in range(ob):
         lines.append(f"        g{k} = gz[{_plus('o0', k)}, q]")
     for j in range(kw):
         lines.append(f"        v{j} = xc[uint64({_plus('r', j)} + p)]")
-    for k in range(OUT_BLOCK):
+    for k in range(ob):
         for j in range(kw):
             lines.append(f"        s{k}_{j} += g{k} * v{j}")
-    for k in range(OUT_BLOCK):
+    for k in range(ob):
         for j in range(kw):
             lines.append(f"    gw[{_plus('o0', k)}, c, i, {j}] = s{k}_{j}")
     return lines
 
 
 def _weight_grad(kw: int) -> list[str]:
-    return ["@njit(cache=True, nogil=True)",
-            f"def weight_grad_kw{kw}(xp, gz, gw, wp, plane, run, count):",
-            f'    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs'
-            f' ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
-            "    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]",
-            "    for b in range(count):",
-            "        start = b * plane",
-            "        stop = start + run",
-            f"        for o0 in range(0, out4, {OUT_BLOCK}):",
-            "            for c in range(channels):",
-            "                for i in range(k_h):",
-            f"                    _dots_{kw}(xp[c], gz, o0, i * wp, start, stop, gw, c, i)",
-            "    return 0"]
+    lines = ["@njit(cache=True, nogil=True)",
+             f"def weight_grad_kw{kw}(xp, gz, gw, wp, plane, run, count):",
+             f'    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs'
+             f' ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
+             "    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]",
+             "    for b in range(count):",
+             "        start = b * plane",
+             "        stop = start + run",
+             "        o0 = 0",
+             "        while o0 < out_c:",
+             "            left = out_c - o0"]
+    for n, ob in enumerate(BLOCKS):
+        cond = f"left >= {ob}" if ob != BLOCKS[-1] else None
+        head = ("if " if n == 0 else "elif ") + cond + ":" if cond else "else:"
+        lines += [f"            {head}",
+                  "                for c in range(channels):",
+                  "                    for i in range(k_h):",
+                  f"                        _dots_{kw}_{ob}(xp[c], gz, o0, i * wp, start, stop, gw, c, i)",
+                  f"                o0 += {ob}"]
+    lines.append("    return 0")
+    return lines
 
 
 def source() -> str:
     names = [f"forward_kw{kw}" for kw in range(1, MAX_WIDTH + 1)] + \
             [f"weight_grad_kw{kw}" for kw in range(1, MAX_WIDTH + 1)] + ["FORWARD", "WEIGHT_GRAD"]
-    parts = [HEADER.format(max_width=MAX_WIDTH, block=OUT_BLOCK, all_names=repr(names))]
+    parts = [HEADER.format(max_width=MAX_WIDTH, all_names=repr(names))]
     for kw in range(1, MAX_WIDTH + 1):
         parts.append(f"# {'-' * 30} kernel width {kw}\n")
-        for nr in range(1, rows_per_block(kw) + 1):
-            parts.append("\n".join(_rows(nr, kw)) + "\n\n")
-        parts.append("\n".join(_forward(kw)) + "\n\n")
-        parts.append("\n".join(_dots(kw)) + "\n\n")
-        parts.append("\n".join(_weight_grad(kw)) + "\n\n")
-    parts.append(f"# the functions by kernel width\nOUT_BLOCK = {OUT_BLOCK}\n")
+        for ob in BLOCKS:
+            for nr in range(1, rows_per_block(kw) + 1):
+                parts.append("\n".join(_rows(nr, kw, ob)))
+            parts.append("\n".join(_channel(kw, ob)))
+        parts.append("\n".join(_forward(kw)))
+        for ob in BLOCKS:
+            parts.append("\n".join(_dots(kw, ob)))
+        parts.append("\n".join(_weight_grad(kw)))
+    parts.append("# the functions by kernel width")
     parts.append("FORWARD = {" + ", ".join(f"{kw}: forward_kw{kw}" for kw in range(1, MAX_WIDTH + 1)) + "}\n")
     parts.append("WEIGHT_GRAD = {" + ", ".join(f"{kw}: weight_grad_kw{kw}" for kw in range(1, MAX_WIDTH + 1)) + "}\n")
     return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"

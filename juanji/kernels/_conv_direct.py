@@ -35,7 +35,7 @@ Batch slices run on the threads of ``_threads`` like the im2col path (every loop
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from . import _conv_taps, workspace
 from ._threads import map_slices
@@ -43,7 +43,6 @@ from ._threads import map_slices
 __all__ = ["forward", "input_grad", "weight_grad", "applies", "input_grad_applies", "MAX_KERNEL_WIDTH"]
 
 MAX_KERNEL_WIDTH = max(_conv_taps.FORWARD)
-_BLOCK = _conv_taps.OUT_BLOCK
 
 # A chunk's padded input and output planes take about this many bytes: well inside a core's L2.
 CHUNK_BYTES = 1 << 18
@@ -60,18 +59,25 @@ def input_grad_applies(kernel, pad_lo, pad_hi) -> bool:
 
 
 # ----------------------------------------------------------------------------- layout loops
+# (The copies index flat views with unsigned integers: Numba then emits no negative-index test
+# per element and LLVM turns each row into vector moves; see ``_im2col``.)
+
 @njit(cache=True, nogil=True)
 def _pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane):
     """Copy samples ``n0 .. n0+count`` of ``x (N, C, H, W)`` into the interiors of their planes in
     ``xp`` (the borders are zero from the start and are never written)."""
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    flat_x = x.reshape(-1)
     for c in range(channels):
         row = xp[c]
         for b in range(count):
             base = b * plane + lo_h * wp + lo_w
+            src = ((n0 + b) * channels + c) * height * width
             for iy in range(height):
+                dst = base + iy * wp
+                first = src + iy * width
                 for ix in range(width):
-                    row[base + iy * wp + ix] = x[n0 + b, c, iy, ix]
+                    row[uint64(dst + ix)] = flat_x[uint64(first + ix)]
     return 0
 
 
@@ -82,7 +88,7 @@ def _fill(z, bias, length):
         value = bias[o]
         row = z[o]
         for p in range(length):
-            row[p] = value
+            row[uint64(p)] = value
     return 0
 
 
@@ -90,13 +96,16 @@ def _fill(z, bias, length):
 def _copy_out(z, y, n0, count, wp, plane):
     """``y[n0+b, o, oy, ox] = z[o, b*plane + oy*wp + ox]`` for the real output channels."""
     out_c, out_h, out_w = y.shape[1], y.shape[2], y.shape[3]
+    flat_y = y.reshape(-1)
     for b in range(count):
         for o in range(out_c):
             row = z[o]
+            dst = ((n0 + b) * out_c + o) * out_h * out_w
             for oy in range(out_h):
                 base = b * plane + oy * wp
+                first = dst + oy * out_w
                 for ox in range(out_w):
-                    y[n0 + b, o, oy, ox] = row[base + ox]
+                    flat_y[uint64(first + ox)] = row[uint64(base + ox)]
     return 0
 
 
@@ -105,27 +114,20 @@ def _spread(gy, n0, count, gz, wp, plane):
     """``gz[o, b*plane + oy*wp + ox] = gy[n0+b, o, oy, ox]``; every other position of ``gz`` stays
     zero (it is zero from the start and is never written)."""
     out_c, out_h, out_w = gy.shape[1], gy.shape[2], gy.shape[3]
+    flat_gy = gy.reshape(-1)
     for o in range(out_c):
         row = gz[o]
         for b in range(count):
+            src = ((n0 + b) * out_c + o) * out_h * out_w
             for oy in range(out_h):
                 base = b * plane + oy * wp
+                first = src + oy * out_w
                 for ox in range(out_w):
-                    row[base + ox] = gy[n0 + b, o, oy, ox]
+                    row[uint64(base + ox)] = flat_gy[uint64(first + ox)]
     return 0
 
 
 # ----------------------------------------------------------------------------- drivers
-def _blocked(arr, rows: int):
-    """``arr`` with its first axis zero-extended to a multiple of the output block."""
-    padded = -(-rows // _BLOCK) * _BLOCK
-    if arr.shape[0] == padded:
-        return np.ascontiguousarray(arr)
-    out = np.zeros((padded,) + arr.shape[1:], arr.dtype)
-    out[:arr.shape[0]] = arr
-    return out
-
-
 def _planes(out_h: int, out_w: int, k_h: int, k_w: int):
     """``(Wp, plane, run)`` of the layout: padded width, padded plane size, one sample's run."""
     wp = out_w + k_w - 1
@@ -136,32 +138,28 @@ def _chunk(rows: int, plane: int, itemsize: int, total: int) -> int:
     return int(max(1, min(total, CHUNK_BYTES // max(rows * plane * itemsize, 1))))
 
 
-def _forward_slice(x, w4, bias4, y, lo_h, lo_w, start, stop):
+def _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop):
     channels = x.shape[1]
-    out4, _, k_h, k_w = w4.shape
+    out_c, _, k_h, k_w = w.shape
     wp, plane, run = _planes(y.shape[2], y.shape[3], k_h, k_w)
-    chunk = _chunk(channels + out4, plane, x.itemsize, stop - start)
+    chunk = _chunk(channels + out_c, plane, x.itemsize, stop - start)
     xp = workspace.zeros((channels, chunk * plane), x.dtype)
-    z = workspace.empty((out4, chunk * plane), x.dtype)
+    z = workspace.empty((out_c, chunk * plane), x.dtype)
     kernel = _conv_taps.FORWARD[k_w]
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
         _pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
-        _fill(z, bias4, count * plane)
-        kernel(xp, w4, z, wp, plane, run, count)
+        _fill(z, bias, count * plane)
+        kernel(xp, w, z, wp, plane, run, count)
         _copy_out(z, y, n0, count, wp, plane)
 
 
 def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int):
     """``y = conv(x, w) (+ bias)`` for ``x (N, C, H, W)``, ``w (O, C, kH, kW)``, into ``y (N, O, oH, oW)``
     (stride 1, padding ``lo`` before and whatever makes ``oH``/``oW`` after), over ``parts`` threads."""
-    x = np.ascontiguousarray(x)
-    out_c = w.shape[0]
-    w4 = _blocked(w, out_c)
-    bias4 = np.zeros(w4.shape[0], x.dtype)
-    if bias is not None:
-        bias4[:out_c] = bias
-    map_slices(lambda start, stop: _forward_slice(x, w4, bias4, y, lo_h, lo_w, start, stop), x.shape[0], parts)
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    bias = np.zeros(w.shape[0], x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    map_slices(lambda start, stop: _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop), x.shape[0], parts)
     return y
 
 
@@ -175,13 +173,12 @@ def input_grad(gy, w, gx, lo_h: int, lo_w: int, parts: int):
 
 
 def _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
-    channels = x.shape[1]
-    out4 = -(-gy.shape[1] // _BLOCK) * _BLOCK
+    channels, out_c = x.shape[1], gy.shape[1]
     wp, plane, run = _planes(gy.shape[2], gy.shape[3], k_h, k_w)
-    chunk = _chunk(channels + out4, plane, x.itemsize, stop - start)
+    chunk = _chunk(channels + out_c, plane, x.itemsize, stop - start)
     xp = workspace.zeros((channels, chunk * plane), x.dtype)
-    gz = workspace.zeros((out4, chunk * plane), gy.dtype)
-    gw4 = np.zeros((out4, channels, k_h, k_w), x.dtype)
+    gz = workspace.zeros((out_c, chunk * plane), gy.dtype)
+    gw = np.zeros((out_c, channels, k_h, k_w), x.dtype)
     kernel = _conv_taps.WEIGHT_GRAD[k_w]
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
@@ -189,8 +186,8 @@ def _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
         _spread(gy, n0, count, gz, wp, plane)
         # one run over the whole chunk: the wrapped positions between samples have gz = 0, and
         # one long dot product per tap beats a short one per sample (fewer lane reductions)
-        kernel(xp, gz, gw4, wp, plane, (count - 1) * plane + run, 1)
-    return gw4
+        kernel(xp, gz, gw, wp, plane, (count - 1) * plane + run, 1)
+    return gw
 
 
 def weight_grad(gy, x, k_h: int, k_w: int, lo_h: int, lo_w: int, parts: int):
@@ -202,4 +199,4 @@ def weight_grad(gy, x, k_h: int, k_w: int, lo_h: int, lo_w: int, parts: int):
     gw = partials[0]
     for other in partials[1:]:
         gw += other
-    return np.ascontiguousarray(gw[:gy.shape[1]])
+    return gw

@@ -4,18 +4,17 @@ The unrolled inner loops of the direct convolution (``_conv_direct``), one set p
 width ``KW`` (1 to 7). Layout (see ``_conv_direct``): ``xp (C, L + slack)`` holds a
 chunk of samples, each zero-padded to ``(Hp, Wp)`` and laid end to end per channel, so that
 output position ``p`` of the chunk reads tap ``(i, j)`` of channel ``c`` at ``xp[c, p + i*Wp + j]``;
-``z (O4, L)`` and ``gz (O4, L)`` are outputs / output gradients on the same positions.
+``z (O, L)`` and ``gz (O, L)`` are outputs / output gradients on the same positions.
 
 - ``forward_kwKW(xp, w, z, wp, plane, run, count)``:
-  ``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]``
-  (``w (O4, C, KH, KW)``, ``O4`` a multiple of 4);
+  ``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` (``w (O, C, KH, KW)``);
 - ``weight_grad_kwKW(xp, gz, gw, wp, plane, run, count)``:
   ``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]``;
 
 both over the positions ``b*plane <= p < b*plane + run`` of each sample ``b < count``.
 
-Four output channels per pass: each load of the input run feeds four accumulators, and the
-weights of the unrolled taps stay in registers. ``fastmath`` ``contract`` lets LLVM fuse each
+Four output channels per pass (then two, then one, for the rest): each load of the input run
+feeds four accumulators, and the weights of the unrolled taps stay in registers. ``fastmath`` ``contract`` lets LLVM fuse each
 multiply-add; the weight gradient's dot products also use ``reassoc`` so that each sum is split
 into vector lanes (the order is fixed by the compiled code: the same bits on every run).
 """
@@ -29,8 +28,8 @@ __all__ = ['forward_kw1', 'forward_kw2', 'forward_kw3', 'forward_kw4', 'forward_
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x1(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x1_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w1_0_0 = w[o0 + 1, c, i0, 0]
     w2_0_0 = w[o0 + 2, c, i0, 0]
@@ -54,8 +53,8 @@ def _rows_1x1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_2x1(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_2x1_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_1_0 = w[o0, c, i0 + 1, 0]
     w1_0_0 = w[o0 + 1, c, i0, 0]
@@ -89,8 +88,8 @@ def _rows_2x1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_3x1(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+3`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_1_0 = w[o0, c, i0 + 1, 0]
     w0_2_0 = w[o0, c, i0 + 2, 0]
@@ -134,28 +133,188 @@ def _rows_3x1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_1_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x1_4(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x1_4(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x1_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x1_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_2_0 = w[o0, c, i0 + 2, 0]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    w1_2_0 = w[o0 + 1, c, i0 + 2, 0]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    r2 = (i0 + 2) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        v = xc[uint64(r2 + p)]
+        s0 += w0_2_0 * v
+        s1 += w1_2_0 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_1_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x1_2(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x1_2(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x1_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x1_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_2_0 = w[o0, c, i0 + 2, 0]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    r2 = (i0 + 2) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        v = xc[uint64(r2 + p)]
+        s0 += w0_2_0 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_1_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x1_1(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x1_1(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True)
 def forward_kw1(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 3 <= k_h:
-                    _rows_3x1(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 3
-                if k_h - i0 == 2:
-                    _rows_2x1(xc, z, o0, w, c, i0, wp, start, stop)
-                elif k_h - i0 == 1:
-                    _rows_1x1(xc, z, o0, w, c, i0, wp, start, stop)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_1_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_1_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_1_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_1(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_1_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 1."""
     s0_0 = gw[o0, c, i, 0]
     s1_0 = gw[o0 + 1, c, i, 0]
@@ -178,17 +337,59 @@ def _dots_1(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 0] = s3_0
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_1_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 1."""
+    s0_0 = gw[o0, c, i, 0]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        s0_0 += g0 * v0
+        s1_0 += g1 * v0
+    gw[o0, c, i, 0] = s0_0
+    gw[o0 + 1, c, i, 0] = s1_0
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_1_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 1."""
+    s0_0 = gw[o0, c, i, 0]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        s0_0 += g0 * v0
+    gw[o0, c, i, 0] = s0_0
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw1(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_1_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_1_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_1_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
@@ -196,8 +397,8 @@ def weight_grad_kw1(xp, gz, gw, wp, plane, run, count):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x2(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x2_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w1_0_0 = w[o0 + 1, c, i0, 0]
@@ -230,8 +431,8 @@ def _rows_1x2(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_2x2(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_2x2_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_1_0 = w[o0, c, i0 + 1, 0]
@@ -283,8 +484,8 @@ def _rows_2x2(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_3x2(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+3`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_1_0 = w[o0, c, i0 + 1, 0]
@@ -355,28 +556,236 @@ def _rows_3x2(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_2_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x2_4(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x2_4(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x2_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x2_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    w1_1_1 = w[o0 + 1, c, i0 + 1, 1]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        s1 += w1_1_1 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_2_0 = w[o0, c, i0 + 2, 0]
+    w0_2_1 = w[o0, c, i0 + 2, 1]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    w1_1_1 = w[o0 + 1, c, i0 + 1, 1]
+    w1_2_0 = w[o0 + 1, c, i0 + 2, 0]
+    w1_2_1 = w[o0 + 1, c, i0 + 2, 1]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    r2 = (i0 + 2) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        s1 += w1_1_1 * v
+        v = xc[uint64(r2 + p)]
+        s0 += w0_2_0 * v
+        s1 += w1_2_0 * v
+        v = xc[uint64(r2 + 1 + p)]
+        s0 += w0_2_1 * v
+        s1 += w1_2_1 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_2_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x2_2(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x2_2(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x2_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x2_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_2_0 = w[o0, c, i0 + 2, 0]
+    w0_2_1 = w[o0, c, i0 + 2, 1]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    r2 = (i0 + 2) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        v = xc[uint64(r2 + p)]
+        s0 += w0_2_0 * v
+        v = xc[uint64(r2 + 1 + p)]
+        s0 += w0_2_1 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_2_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x2_1(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x2_1(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True)
 def forward_kw2(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 3 <= k_h:
-                    _rows_3x2(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 3
-                if k_h - i0 == 2:
-                    _rows_2x2(xc, z, o0, w, c, i0, wp, start, stop)
-                elif k_h - i0 == 1:
-                    _rows_1x2(xc, z, o0, w, c, i0, wp, start, stop)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_2_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_2_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_2_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_2(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_2_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 2."""
     s0_0 = gw[o0, c, i, 0]
     s0_1 = gw[o0, c, i, 1]
@@ -412,17 +821,70 @@ def _dots_2(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 1] = s3_1
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_2_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 2."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    s1_1 = gw[o0 + 1, c, i, 1]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s1_0 += g1 * v0
+        s1_1 += g1 * v1
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0 + 1, c, i, 0] = s1_0
+    gw[o0 + 1, c, i, 1] = s1_1
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_2_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 2."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw2(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_2_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_2_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_2_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
@@ -430,8 +892,8 @@ def weight_grad_kw2(xp, gz, gw, wp, plane, run, count):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x3(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x3_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -473,8 +935,8 @@ def _rows_1x3(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_2x3(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_2x3_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -544,8 +1006,8 @@ def _rows_2x3(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_3x3(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+3`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -643,28 +1105,284 @@ def _rows_3x3(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_3_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x3_4(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x3_4(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x3_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x3_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_1_2 = w[o0, c, i0 + 1, 2]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    w1_1_1 = w[o0 + 1, c, i0 + 1, 1]
+    w1_1_2 = w[o0 + 1, c, i0 + 1, 2]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        s1 += w1_1_1 * v
+        v = xc[uint64(r1 + 2 + p)]
+        s0 += w0_1_2 * v
+        s1 += w1_1_2 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_1_2 = w[o0, c, i0 + 1, 2]
+    w0_2_0 = w[o0, c, i0 + 2, 0]
+    w0_2_1 = w[o0, c, i0 + 2, 1]
+    w0_2_2 = w[o0, c, i0 + 2, 2]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    w1_1_1 = w[o0 + 1, c, i0 + 1, 1]
+    w1_1_2 = w[o0 + 1, c, i0 + 1, 2]
+    w1_2_0 = w[o0 + 1, c, i0 + 2, 0]
+    w1_2_1 = w[o0 + 1, c, i0 + 2, 1]
+    w1_2_2 = w[o0 + 1, c, i0 + 2, 2]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    r2 = (i0 + 2) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        s1 += w1_1_1 * v
+        v = xc[uint64(r1 + 2 + p)]
+        s0 += w0_1_2 * v
+        s1 += w1_1_2 * v
+        v = xc[uint64(r2 + p)]
+        s0 += w0_2_0 * v
+        s1 += w1_2_0 * v
+        v = xc[uint64(r2 + 1 + p)]
+        s0 += w0_2_1 * v
+        s1 += w1_2_1 * v
+        v = xc[uint64(r2 + 2 + p)]
+        s0 += w0_2_2 * v
+        s1 += w1_2_2 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_3_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x3_2(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x3_2(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x3_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x3_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_1_2 = w[o0, c, i0 + 1, 2]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        v = xc[uint64(r1 + 2 + p)]
+        s0 += w0_1_2 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_1_2 = w[o0, c, i0 + 1, 2]
+    w0_2_0 = w[o0, c, i0 + 2, 0]
+    w0_2_1 = w[o0, c, i0 + 2, 1]
+    w0_2_2 = w[o0, c, i0 + 2, 2]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    r2 = (i0 + 2) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        v = xc[uint64(r1 + 2 + p)]
+        s0 += w0_1_2 * v
+        v = xc[uint64(r2 + p)]
+        s0 += w0_2_0 * v
+        v = xc[uint64(r2 + 1 + p)]
+        s0 += w0_2_1 * v
+        v = xc[uint64(r2 + 2 + p)]
+        s0 += w0_2_2 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_3_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 3 <= k_h:
+        _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 3
+    if k_h - i0 == 2:
+        _rows_2x3_1(xc, z, o0, w, c, i0, wp, start, stop)
+    elif k_h - i0 == 1:
+        _rows_1x3_1(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True)
 def forward_kw3(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 3 <= k_h:
-                    _rows_3x3(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 3
-                if k_h - i0 == 2:
-                    _rows_2x3(xc, z, o0, w, c, i0, wp, start, stop)
-                elif k_h - i0 == 1:
-                    _rows_1x3(xc, z, o0, w, c, i0, wp, start, stop)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_3_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_3_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_3_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_3(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_3_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 3."""
     s0_0 = gw[o0, c, i, 0]
     s0_1 = gw[o0, c, i, 1]
@@ -713,17 +1431,81 @@ def _dots_3(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 2] = s3_2
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_3_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 3."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    s1_1 = gw[o0 + 1, c, i, 1]
+    s1_2 = gw[o0 + 1, c, i, 2]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s1_0 += g1 * v0
+        s1_1 += g1 * v1
+        s1_2 += g1 * v2
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0 + 1, c, i, 0] = s1_0
+    gw[o0 + 1, c, i, 1] = s1_1
+    gw[o0 + 1, c, i, 2] = s1_2
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_3_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 3."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw3(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_3(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_3_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_3_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_3_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
@@ -731,8 +1513,8 @@ def weight_grad_kw3(xp, gz, gw, wp, plane, run, count):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x4(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x4_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -783,8 +1565,8 @@ def _rows_1x4(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_2x4(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+2`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -872,26 +1654,204 @@ def _rows_2x4(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_4_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 2 <= k_h:
+        _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 2
+    if k_h - i0 == 1:
+        _rows_1x4_4(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x4_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_0_3 = w[o0 + 1, c, i0, 3]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        s1 += w1_0_3 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_1_2 = w[o0, c, i0 + 1, 2]
+    w0_1_3 = w[o0, c, i0 + 1, 3]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_0_3 = w[o0 + 1, c, i0, 3]
+    w1_1_0 = w[o0 + 1, c, i0 + 1, 0]
+    w1_1_1 = w[o0 + 1, c, i0 + 1, 1]
+    w1_1_2 = w[o0 + 1, c, i0 + 1, 2]
+    w1_1_3 = w[o0 + 1, c, i0 + 1, 3]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        s1 += w1_0_3 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        s1 += w1_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        s1 += w1_1_1 * v
+        v = xc[uint64(r1 + 2 + p)]
+        s0 += w0_1_2 * v
+        s1 += w1_1_2 * v
+        v = xc[uint64(r1 + 3 + p)]
+        s0 += w0_1_3 * v
+        s1 += w1_1_3 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_4_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 2 <= k_h:
+        _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 2
+    if k_h - i0 == 1:
+        _rows_1x4_2(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x4_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_1_0 = w[o0, c, i0 + 1, 0]
+    w0_1_1 = w[o0, c, i0 + 1, 1]
+    w0_1_2 = w[o0, c, i0 + 1, 2]
+    w0_1_3 = w[o0, c, i0 + 1, 3]
+    r0 = i0 * wp
+    r1 = (i0 + 1) * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        v = xc[uint64(r1 + p)]
+        s0 += w0_1_0 * v
+        v = xc[uint64(r1 + 1 + p)]
+        s0 += w0_1_1 * v
+        v = xc[uint64(r1 + 2 + p)]
+        s0 += w0_1_2 * v
+        v = xc[uint64(r1 + 3 + p)]
+        s0 += w0_1_3 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_4_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 2 <= k_h:
+        _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 2
+    if k_h - i0 == 1:
+        _rows_1x4_1(xc, z, o0, w, c, i0, wp, start, stop)
+
+
+@njit(cache=True, nogil=True)
 def forward_kw4(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 2 <= k_h:
-                    _rows_2x4(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 2
-                if k_h - i0 == 1:
-                    _rows_1x4(xc, z, o0, w, c, i0, wp, start, stop)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_4_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_4_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_4_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_4(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_4_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 4."""
     s0_0 = gw[o0, c, i, 0]
     s0_1 = gw[o0, c, i, 1]
@@ -953,17 +1913,92 @@ def _dots_4(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 3] = s3_3
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_4_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 4."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    s1_1 = gw[o0 + 1, c, i, 1]
+    s1_2 = gw[o0 + 1, c, i, 2]
+    s1_3 = gw[o0 + 1, c, i, 3]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s1_0 += g1 * v0
+        s1_1 += g1 * v1
+        s1_2 += g1 * v2
+        s1_3 += g1 * v3
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0 + 1, c, i, 0] = s1_0
+    gw[o0 + 1, c, i, 1] = s1_1
+    gw[o0 + 1, c, i, 2] = s1_2
+    gw[o0 + 1, c, i, 3] = s1_3
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_4_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 4."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw4(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_4_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_4_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_4_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
@@ -971,8 +2006,8 @@ def weight_grad_kw4(xp, gz, gw, wp, plane, run, count):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x5(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -1032,24 +2067,118 @@ def _rows_1x5(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_5_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_0_4 = w[o0, c, i0, 4]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_0_3 = w[o0 + 1, c, i0, 3]
+    w1_0_4 = w[o0 + 1, c, i0, 4]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        s1 += w1_0_3 * v
+        v = xc[uint64(r0 + 4 + p)]
+        s0 += w0_0_4 * v
+        s1 += w1_0_4 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_5_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_0_4 = w[o0, c, i0, 4]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        v = xc[uint64(r0 + 4 + p)]
+        s0 += w0_0_4 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_5_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True)
 def forward_kw5(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 1 <= k_h:
-                    _rows_1x5(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 1
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_5_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_5_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_5_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_5(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_5_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 5."""
     s0_0 = gw[o0, c, i, 0]
     s0_1 = gw[o0, c, i, 1]
@@ -1124,17 +2253,103 @@ def _dots_5(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 4] = s3_4
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_5_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 5."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s0_4 = gw[o0, c, i, 4]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    s1_1 = gw[o0 + 1, c, i, 1]
+    s1_2 = gw[o0 + 1, c, i, 2]
+    s1_3 = gw[o0 + 1, c, i, 3]
+    s1_4 = gw[o0 + 1, c, i, 4]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        v4 = xc[uint64(r + 4 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s0_4 += g0 * v4
+        s1_0 += g1 * v0
+        s1_1 += g1 * v1
+        s1_2 += g1 * v2
+        s1_3 += g1 * v3
+        s1_4 += g1 * v4
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0, c, i, 4] = s0_4
+    gw[o0 + 1, c, i, 0] = s1_0
+    gw[o0 + 1, c, i, 1] = s1_1
+    gw[o0 + 1, c, i, 2] = s1_2
+    gw[o0 + 1, c, i, 3] = s1_3
+    gw[o0 + 1, c, i, 4] = s1_4
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_5_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 5."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s0_4 = gw[o0, c, i, 4]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        v4 = xc[uint64(r + 4 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s0_4 += g0 * v4
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0, c, i, 4] = s0_4
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw5(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_5(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_5_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_5_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_5_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
@@ -1142,8 +2357,8 @@ def weight_grad_kw5(xp, gz, gw, wp, plane, run, count):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x6(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -1212,24 +2427,126 @@ def _rows_1x6(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_6_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_0_4 = w[o0, c, i0, 4]
+    w0_0_5 = w[o0, c, i0, 5]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_0_3 = w[o0 + 1, c, i0, 3]
+    w1_0_4 = w[o0 + 1, c, i0, 4]
+    w1_0_5 = w[o0 + 1, c, i0, 5]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        s1 += w1_0_3 * v
+        v = xc[uint64(r0 + 4 + p)]
+        s0 += w0_0_4 * v
+        s1 += w1_0_4 * v
+        v = xc[uint64(r0 + 5 + p)]
+        s0 += w0_0_5 * v
+        s1 += w1_0_5 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_6_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_0_4 = w[o0, c, i0, 4]
+    w0_0_5 = w[o0, c, i0, 5]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        v = xc[uint64(r0 + 4 + p)]
+        s0 += w0_0_4 * v
+        v = xc[uint64(r0 + 5 + p)]
+        s0 += w0_0_5 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_6_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True)
 def forward_kw6(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 1 <= k_h:
-                    _rows_1x6(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 1
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_6_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_6_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_6_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_6(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_6_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 6."""
     s0_0 = gw[o0, c, i, 0]
     s0_1 = gw[o0, c, i, 1]
@@ -1317,17 +2634,114 @@ def _dots_6(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 5] = s3_5
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_6_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 6."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s0_4 = gw[o0, c, i, 4]
+    s0_5 = gw[o0, c, i, 5]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    s1_1 = gw[o0 + 1, c, i, 1]
+    s1_2 = gw[o0 + 1, c, i, 2]
+    s1_3 = gw[o0 + 1, c, i, 3]
+    s1_4 = gw[o0 + 1, c, i, 4]
+    s1_5 = gw[o0 + 1, c, i, 5]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        v4 = xc[uint64(r + 4 + p)]
+        v5 = xc[uint64(r + 5 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s0_4 += g0 * v4
+        s0_5 += g0 * v5
+        s1_0 += g1 * v0
+        s1_1 += g1 * v1
+        s1_2 += g1 * v2
+        s1_3 += g1 * v3
+        s1_4 += g1 * v4
+        s1_5 += g1 * v5
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0, c, i, 4] = s0_4
+    gw[o0, c, i, 5] = s0_5
+    gw[o0 + 1, c, i, 0] = s1_0
+    gw[o0 + 1, c, i, 1] = s1_1
+    gw[o0 + 1, c, i, 2] = s1_2
+    gw[o0 + 1, c, i, 3] = s1_3
+    gw[o0 + 1, c, i, 4] = s1_4
+    gw[o0 + 1, c, i, 5] = s1_5
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_6_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 6."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s0_4 = gw[o0, c, i, 4]
+    s0_5 = gw[o0, c, i, 5]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        v4 = xc[uint64(r + 4 + p)]
+        v5 = xc[uint64(r + 5 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s0_4 += g0 * v4
+        s0_5 += g0 * v5
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0, c, i, 4] = s0_4
+    gw[o0, c, i, 5] = s0_5
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw6(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_6(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_6_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_6_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_6_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
@@ -1335,8 +2749,8 @@ def weight_grad_kw6(xp, gz, gw, wp, plane, run, count):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _rows_1x7(xc, z, o0, w, c, i0, wp, start, stop):
-    """Kernel rows ``i0 .. i0+1`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
+def _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+4, start:stop]``."""
     w0_0_0 = w[o0, c, i0, 0]
     w0_0_1 = w[o0, c, i0, 1]
     w0_0_2 = w[o0, c, i0, 2]
@@ -1414,24 +2828,134 @@ def _rows_1x7(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
+def _channel_7_4(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_0_4 = w[o0, c, i0, 4]
+    w0_0_5 = w[o0, c, i0, 5]
+    w0_0_6 = w[o0, c, i0, 6]
+    w1_0_0 = w[o0 + 1, c, i0, 0]
+    w1_0_1 = w[o0 + 1, c, i0, 1]
+    w1_0_2 = w[o0 + 1, c, i0, 2]
+    w1_0_3 = w[o0 + 1, c, i0, 3]
+    w1_0_4 = w[o0 + 1, c, i0, 4]
+    w1_0_5 = w[o0 + 1, c, i0, 5]
+    w1_0_6 = w[o0 + 1, c, i0, 6]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        s1 = z[o0 + 1, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        s1 += w1_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        s1 += w1_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        s1 += w1_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        s1 += w1_0_3 * v
+        v = xc[uint64(r0 + 4 + p)]
+        s0 += w0_0_4 * v
+        s1 += w1_0_4 * v
+        v = xc[uint64(r0 + 5 + p)]
+        s0 += w0_0_5 * v
+        s1 += w1_0_5 * v
+        v = xc[uint64(r0 + 6 + p)]
+        s0 += w0_0_6 * v
+        s1 += w1_0_6 * v
+        z[o0, q] = s0
+        z[o0 + 1, q] = s1
+
+
+@njit(cache=True, nogil=True)
+def _channel_7_2(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop):
+    """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
+    w0_0_0 = w[o0, c, i0, 0]
+    w0_0_1 = w[o0, c, i0, 1]
+    w0_0_2 = w[o0, c, i0, 2]
+    w0_0_3 = w[o0, c, i0, 3]
+    w0_0_4 = w[o0, c, i0, 4]
+    w0_0_5 = w[o0, c, i0, 5]
+    w0_0_6 = w[o0, c, i0, 6]
+    r0 = i0 * wp
+    for p in range(start, stop):
+        q = uint64(p)
+        s0 = z[o0, q]
+        v = xc[uint64(r0 + p)]
+        s0 += w0_0_0 * v
+        v = xc[uint64(r0 + 1 + p)]
+        s0 += w0_0_1 * v
+        v = xc[uint64(r0 + 2 + p)]
+        s0 += w0_0_2 * v
+        v = xc[uint64(r0 + 3 + p)]
+        s0 += w0_0_3 * v
+        v = xc[uint64(r0 + 4 + p)]
+        s0 += w0_0_4 * v
+        v = xc[uint64(r0 + 5 + p)]
+        s0 += w0_0_5 * v
+        v = xc[uint64(r0 + 6 + p)]
+        s0 += w0_0_6 * v
+        z[o0, q] = s0
+
+
+@njit(cache=True, nogil=True)
+def _channel_7_1(xc, z, o0, w, c, k_h, wp, start, stop):
+    i0 = 0
+    while i0 + 1 <= k_h:
+        _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop)
+        i0 += 1
+
+
+@njit(cache=True, nogil=True)
 def forward_kw7(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
-    out4, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                xc = xp[c]
-                i0 = 0
-                while i0 + 1 <= k_h:
-                    _rows_1x7(xc, z, o0, w, c, i0, wp, start, stop)
-                    i0 += 1
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    _channel_7_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    _channel_7_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    _channel_7_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
+                o0 += 1
     return 0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dots_7(xc, gz, o0, r, start, stop, gw, c, i):
+def _dots_7_4(xc, gz, o0, r, start, stop, gw, c, i):
     """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 4, j < 7."""
     s0_0 = gw[o0, c, i, 0]
     s0_1 = gw[o0, c, i, 1]
@@ -1532,22 +3056,129 @@ def _dots_7(xc, gz, o0, r, start, stop, gw, c, i):
     gw[o0 + 3, c, i, 6] = s3_6
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_7_2(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 2, j < 7."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s0_4 = gw[o0, c, i, 4]
+    s0_5 = gw[o0, c, i, 5]
+    s0_6 = gw[o0, c, i, 6]
+    s1_0 = gw[o0 + 1, c, i, 0]
+    s1_1 = gw[o0 + 1, c, i, 1]
+    s1_2 = gw[o0 + 1, c, i, 2]
+    s1_3 = gw[o0 + 1, c, i, 3]
+    s1_4 = gw[o0 + 1, c, i, 4]
+    s1_5 = gw[o0 + 1, c, i, 5]
+    s1_6 = gw[o0 + 1, c, i, 6]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        g1 = gz[o0 + 1, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        v4 = xc[uint64(r + 4 + p)]
+        v5 = xc[uint64(r + 5 + p)]
+        v6 = xc[uint64(r + 6 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s0_4 += g0 * v4
+        s0_5 += g0 * v5
+        s0_6 += g0 * v6
+        s1_0 += g1 * v0
+        s1_1 += g1 * v1
+        s1_2 += g1 * v2
+        s1_3 += g1 * v3
+        s1_4 += g1 * v4
+        s1_5 += g1 * v5
+        s1_6 += g1 * v6
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0, c, i, 4] = s0_4
+    gw[o0, c, i, 5] = s0_5
+    gw[o0, c, i, 6] = s0_6
+    gw[o0 + 1, c, i, 0] = s1_0
+    gw[o0 + 1, c, i, 1] = s1_1
+    gw[o0 + 1, c, i, 2] = s1_2
+    gw[o0 + 1, c, i, 3] = s1_3
+    gw[o0 + 1, c, i, 4] = s1_4
+    gw[o0 + 1, c, i, 5] = s1_5
+    gw[o0 + 1, c, i, 6] = s1_6
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _dots_7_1(xc, gz, o0, r, start, stop, gw, c, i):
+    """``gw[o0+k, c, i, j] += sum_p gz[o0+k, p] * xc[r + j + p]``, ``start <= p < stop``, for k < 1, j < 7."""
+    s0_0 = gw[o0, c, i, 0]
+    s0_1 = gw[o0, c, i, 1]
+    s0_2 = gw[o0, c, i, 2]
+    s0_3 = gw[o0, c, i, 3]
+    s0_4 = gw[o0, c, i, 4]
+    s0_5 = gw[o0, c, i, 5]
+    s0_6 = gw[o0, c, i, 6]
+    for p in range(start, stop):
+        q = uint64(p)
+        g0 = gz[o0, q]
+        v0 = xc[uint64(r + p)]
+        v1 = xc[uint64(r + 1 + p)]
+        v2 = xc[uint64(r + 2 + p)]
+        v3 = xc[uint64(r + 3 + p)]
+        v4 = xc[uint64(r + 4 + p)]
+        v5 = xc[uint64(r + 5 + p)]
+        v6 = xc[uint64(r + 6 + p)]
+        s0_0 += g0 * v0
+        s0_1 += g0 * v1
+        s0_2 += g0 * v2
+        s0_3 += g0 * v3
+        s0_4 += g0 * v4
+        s0_5 += g0 * v5
+        s0_6 += g0 * v6
+    gw[o0, c, i, 0] = s0_0
+    gw[o0, c, i, 1] = s0_1
+    gw[o0, c, i, 2] = s0_2
+    gw[o0, c, i, 3] = s0_3
+    gw[o0, c, i, 4] = s0_4
+    gw[o0, c, i, 5] = s0_5
+    gw[o0, c, i, 6] = s0_6
+
+
 @njit(cache=True, nogil=True)
 def weight_grad_kw7(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
-    out4, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        for o0 in range(0, out4, 4):
-            for c in range(channels):
-                for i in range(k_h):
-                    _dots_7(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+        o0 = 0
+        while o0 < out_c:
+            left = out_c - o0
+            if left >= 4:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_7_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 4
+            elif left >= 2:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_7_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 2
+            else:
+                for c in range(channels):
+                    for i in range(k_h):
+                        _dots_7_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+                o0 += 1
     return 0
 
 
 # the functions by kernel width
-OUT_BLOCK = 4
 
 
 FORWARD = {1: forward_kw1, 2: forward_kw2, 3: forward_kw3, 4: forward_kw4, 5: forward_kw5, 6: forward_kw6, 7: forward_kw7}

@@ -92,10 +92,14 @@ def max_pool_2x2_planes(first, last, x, want_indices, y, idx):
 
 @njit(cache=True, nogil=True)
 def scatter_add_planes(first, last, grad_y, idx, grad_x):
-    """grad_x[p, idx[p, o]] += grad_y[p, o] (grad_x zeroed by the caller): the backward of max
-    pooling (each gradient goes to its window's argmax)."""
+    """grad_x[p] = 0, then grad_x[p, idx[p, o]] += grad_y[p, o]: the backward of max pooling (each
+    gradient goes to its window's argmax). Each plane is zeroed here, just before its scatter
+    (on the thread that owns it, while it is in cache) rather than all at once by the caller."""
     outputs = grad_y.shape[1]
+    size = grad_x.shape[1]
     for p in range(first, last):
+        for i in range(size):
+            grad_x[p, i] = 0.0
         for o in range(outputs):
             grad_x[p, idx[p, o]] += grad_y[p, o]
 

@@ -45,7 +45,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, uint64
 
-from . import gemm
+from . import gemm, workspace
 from ._threads import batch_workers, map_slices, worth_parallel
 
 __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
@@ -458,7 +458,7 @@ def winograd_forward(x, w, padding=0, bias=None, m: int = 4):
     """``conv2d(x, w, bias, stride=1, padding=padding)`` for a 3x3 ``w`` by Winograd F(m, 3)."""
     x = np.ascontiguousarray(x)
     plan = _Plan(x.shape, w.shape, padding, m, x.dtype)
-    y = np.empty((plan.batch, plan.out_channels, plan.out_h, plan.out_w), x.dtype)
+    y = workspace.empty((plan.batch, plan.out_channels, plan.out_h, plan.out_w), x.dtype)
     if y.size == 0:
         return y
     u = plan.transform_weight(np.asarray(w, x.dtype))
@@ -485,7 +485,7 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
     need_input, need_weight = w is not None, x is not None
     gy = np.ascontiguousarray(gy)
     plan = _Plan(tuple(x_shape), tuple(w_shape), padding, m, gy.dtype)
-    gx = np.empty(x_shape, gy.dtype) if need_input else None
+    gx = workspace.empty(x_shape, gy.dtype) if need_input else None
     if not (need_input or need_weight) or gy.size == 0:
         if need_input:
             gx[...] = 0.0

@@ -181,7 +181,7 @@ def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
-    out_buffer = np.empty(geom.out_channels * chunk * length, x5.dtype) if chunk > 1 else None
+    out_buffer = workspace.empty(geom.out_channels * chunk * length, x5.dtype) if chunk > 1 else None
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
         cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
@@ -237,7 +237,7 @@ def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
     chunk = min(_chunk_size(geom, gy3.itemsize), stop - start)
     columns = _Columns(geom, chunk, gy3.dtype)
     g, length = geom.groups, geom.out_volume
-    gy_buffer = np.empty(geom.out_channels * chunk * length, gy3.dtype)
+    gy_buffer = workspace.empty(geom.out_channels * chunk * length, gy3.dtype)
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, -1, count * length)
@@ -281,7 +281,7 @@ def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
-    gy_buffer = np.empty(geom.out_channels * chunk * length, gy3.dtype)
+    gy_buffer = workspace.empty(geom.out_channels * chunk * length, gy3.dtype)
     # accumulated transposed, (G, Cg*K, Og) = cols @ gy_cols.T: OpenBLAS runs this orientation
     # of the product (long side first) up to twice as fast as gy_cols @ cols.T (measured), except
     # for many output channels (see WEIGHT_LAYOUT_MIN_OUT_CHANNELS)

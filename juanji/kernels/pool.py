@@ -235,7 +235,7 @@ def max_pool_backward(grad_y: np.ndarray, indices: np.ndarray, in_spatial) -> np
     batch = grad_y.shape[:grad_y.ndim - n_spatial]
     planes = int(np.prod(batch, dtype=np.int64))
     plane_size = int(np.prod(in_spatial, dtype=np.int64))
-    grad_x = workspace.zeros((planes, plane_size), grad_y.dtype)
+    grad_x = workspace.empty((planes, plane_size), grad_y.dtype)  # zeroed plane by plane by the loop
     run_tasks(_pool_numba.scatter_add_planes, planes, grad_x.size + grad_y.size,
               np.ascontiguousarray(grad_y).reshape(planes, -1),
               np.ascontiguousarray(indices).reshape(planes, -1), grad_x)

@@ -58,7 +58,8 @@ def _take(nbytes: int):
         if _held + nbytes > MAX_HELD_BYTES:
             return None
         raw = np.empty(nbytes + _PAGE, np.uint8)
-        start = (-raw.ctypes.data) % 64 + 64 * ((_count * 17) % 63)  # 64-byte aligned, < 4 KiB in
+        page_offset = 64 * ((_count * 17) % 64)  # 64 distinct 64-byte steps across a page
+        start = (page_offset - raw.ctypes.data) % _PAGE
         _count += 1
         buffers.append((raw, start))
         _held += nbytes
