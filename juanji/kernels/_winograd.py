@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit, uint64
 
 from . import gemm, workspace
-from ._threads import batch_workers, map_slices, worth_parallel
+from ._threads import batch_workers, map_slices, worth_parallel_macs
 
 __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
 
@@ -375,9 +375,9 @@ class _Plan:
         self.chunk = int(max(1, min(self.batch, max(by_bytes, by_rows))))
 
     def parts(self) -> int:
-        work = self.batch * self.tiles * self.channels * self.out_channels
+        macs = self.batch * self.tiles * self.a * self.a * self.channels * self.out_channels  # the products'
         parts = min(batch_workers(), self.batch)
-        return parts if parts > 1 and worth_parallel(work) else 1
+        return parts if parts > 1 and worth_parallel_macs(macs) else 1
 
     def tile_buffer(self, name, channels):
         """Room for the transformed tiles of one chunk with ``channels`` channels (reused per thread)."""

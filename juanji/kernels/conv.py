@@ -50,7 +50,7 @@ from . import _winograd
 from . import _conv_slices
 from . import _im2col
 from ._conv_geometry import ConvGeometry, conv_geometry
-from ._threads import batch_workers, map_slices, worth_parallel
+from ._threads import batch_workers, map_slices, worth_parallel_macs
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_weight", "conv_backward_bias",
            "conv_transpose_forward", "unfold", "fold", "ConvGeometry", "conv_geometry"]
@@ -152,8 +152,8 @@ def _batch_parts(geom: ConvGeometry) -> int:
     ``_threads``); 1 means one slice, whose loops use every core in turn (or none,
     for a problem too small to be worth waking the threads)."""
     parts = min(batch_workers(), geom.batch)
-    work = geom.batch * geom.out_volume * geom.channels * geom.kernel_volume
-    return parts if parts > 1 and worth_parallel(work) else 1
+    macs = geom.batch * geom.out_volume * geom.out_channels * geom.channels_per_group * geom.kernel_volume
+    return parts if parts > 1 and worth_parallel_macs(macs) else 1
 
 
 def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):

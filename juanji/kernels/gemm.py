@@ -27,7 +27,7 @@ from ._threads import blas_threads, map_slices, set_blas_threads, workers
 
 __all__ = ["matmul", "PARALLEL_MIN_FLOPS"]
 
-PARALLEL_MIN_FLOPS = 1 << 22
+PARALLEL_MIN_FLOPS = 1 << 24  # ~0.1-0.2 ms on one thread: past the hand-over's cost (see _threads)
 
 
 def _plain(a, b) -> bool:

@@ -26,7 +26,7 @@ CASES = [
     (1, 16, 5, (7, 6), (3, 2), ((0, 2), (1, 0))),      # asymmetric padding, odd output count
     (4, 2, 3, (5, 5), (5, 5), ((0, 0), (0, 0))),       # a 1x1 output plane
     (2, 4, 7, (1, 9), (1, 3), ((0, 0), (2, 1))),       # one row
-    (130, 2, 4, (8, 8), (3, 3), ((1, 1), (1, 1))),     # big enough to be split over threads
+    (130, 2, 4, (8, 8), (3, 3), ((1, 1), (1, 1))),     # a long batch (split over threads below)
     (2, 3, 5, (9, 10), (7, 7), ((3, 3), (3, 3))),      # the widest unrolled kernel
     (3, 2, 9, (6, 7), (2, 4), ((1, 0), (0, 3))),       # even widths, 9 outputs (a partial block)
     (2, 16, 16, (8, 8), (6, 1), ((2, 3), (0, 0))),     # one column, 16 channels both sides
@@ -117,3 +117,25 @@ def test_direct_conv_is_repeatable_bit_for_bit():
     first = K.conv_backward(gy, x, w, geom)
     second = K.conv_backward(gy, x, w, geom)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+@pytest.mark.parametrize("index", [6, 11])
+def test_direct_conv_split_over_threads_matches_one_thread(index, monkeypatch):
+    """The batch split over two threads (forced: these batches are below the work threshold)
+    gives the one-thread values (the weight gradient up to the order of the slice sums)."""
+    import juanji
+    from juanji.kernels import _threads
+    x, w, bias, geom, gy = _case(CASES[index], np.float64, seed=index)
+    saved = juanji.get_num_threads()
+    try:
+        juanji.set_num_threads(1)
+        serial = (K.conv_forward(x, w, geom, bias=bias),) + K.conv_backward(gy, x, w, geom)
+        juanji.set_num_threads(2)
+        monkeypatch.setattr(_threads, "PARALLEL_MIN_MACS", 0)
+        assert K._batch_parts(geom) == 2
+        split = (K.conv_forward(x, w, geom, bias=bias),) + K.conv_backward(gy, x, w, geom)
+    finally:
+        juanji.set_num_threads(saved)
+    np.testing.assert_array_equal(split[0], serial[0])
+    np.testing.assert_array_equal(split[1], serial[1])
+    np.testing.assert_allclose(split[2], serial[2], rtol=1e-12, atol=1e-12)

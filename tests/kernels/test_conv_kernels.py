@@ -272,8 +272,10 @@ def test_parallel_and_single_thread_loops_agree(monkeypatch, groups_kind, stride
                 conv_backward_weight(gy, x, w.shape, *args))
 
     monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_MACS", 1 << 62)
     serial = run()
     monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_MACS", 0)
     parallel = run()
     again = run()
     for a, b, c in zip(serial, parallel, again):

@@ -154,7 +154,7 @@ def test_chunks_and_thread_slices_change_nothing_but_summation_order(monkeypatch
     y1 = W.winograd_forward(x, w, 1, m=m)
     gx1, gw1 = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)
     monkeypatch.setattr(W, "CHUNK_BYTES", 1)             # one sample per chunk
-    monkeypatch.setattr(W, "worth_parallel", lambda work: True)
+    monkeypatch.setattr(W, "worth_parallel_macs", lambda work: True)
     monkeypatch.setattr(W, "batch_workers", lambda: 3)   # three slices of the batch
     y2 = W.winograd_forward(x, w, 1, m=m)
     gx2, gw2 = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)

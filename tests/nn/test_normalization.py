@@ -143,10 +143,11 @@ def test_batch_norm_hypothesis_float64(n, c, length, scale, shift):
 
 
 @pytest.mark.parametrize("shape", [(8, 16, 32, 32), (512, 256), (256, 128, 3)])
-def test_batch_norm_large_inputs_take_the_parallel_loops(shape):
+def test_batch_norm_large_inputs_take_the_parallel_loops(shape, monkeypatch):
     """Above PARALLEL_MIN_ELEMENTS the Numba loops run multi-threaded; long and short rows."""
-    from juanji.kernels.batch_norm import PARALLEL_MIN_ELEMENTS
-    assert int(np.prod(shape)) >= PARALLEL_MIN_ELEMENTS
+    from juanji.kernels import _threads
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_ELEMENTS", 1 << 15)
+    assert int(np.prod(shape)) >= _threads.PARALLEL_MIN_ELEMENTS
     rng = np.random.default_rng(1)
     x = _rand(rng, shape, "float32", 2.0, 1.0)
     w, b = _params(rng, shape[1], "float32", "wb")
