@@ -1,0 +1,58 @@
+"""im2col/col2im by an index table for one sample with a small output plane (``kernels.conv``,
+``SMALL_PLANE_POSITIONS``): values and both gradients against torch, 1-d to 3-d, strided,
+dilated, padded on one side, grouped; and the same results as the im2col loops."""
+
+import numpy as np
+import pytest
+
+from juanji.kernels import conv as K
+from juanji.kernels.window import Window
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+# (input shape (1, C, *S), out_channels, kernel, stride, dilation, pad_lo, pad_hi, groups)
+CASES = [
+    ((1, 8, 4, 4), 6, (3, 3), (1, 1), (1, 1), (1, 1), (1, 1), 1),
+    ((1, 6, 9, 7), 4, (3, 3), (2, 2), (1, 1), (1, 0), (1, 1), 1),
+    ((1, 4, 8, 8), 4, (3, 3), (1, 1), (2, 2), (2, 2), (2, 2), 2),
+    ((1, 3, 5, 6), 5, (2, 4), (1, 2), (1, 1), (0, 2), (1, 0), 1),
+    ((1, 4, 11), 3, (3,), (2,), (1,), (1,), (1,), 1),
+    ((1, 2, 3, 4, 4), 3, (2, 3, 3), (1, 1, 1), (1, 1, 1), (0, 1, 1), (1, 1, 1), 1),
+]
+
+
+def _torch_conv(x, w, case):
+    _, _, kernel, stride, dilation, lo, hi, groups = case
+    pads = []
+    for l, h in reversed(list(zip(lo, hi))):
+        pads += [l, h]
+    fn = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}[len(kernel)]
+    return fn(TF.pad(x, pads), w, None, stride, 0, dilation, groups)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_small_plane_columns_match_torch(index, dtype, monkeypatch):
+    case = CASES[index]
+    shape, out_c, kernel, stride, dilation, lo, hi, groups = case
+    rng = np.random.default_rng(index)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((out_c, shape[1] // groups) + kernel).astype(dtype)
+    geom = K.conv_geometry(Window(kernel, stride, lo, hi, dilation), shape, out_c, groups)
+    assert geom.out_volume <= K.SMALL_PLANE_POSITIONS
+    monkeypatch.setattr(K, "DIRECT_MAX_CHANNELS", 0)   # im2col, not the direct loops
+    monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = _torch_conv(tx, tw, case)
+    gy = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    y = K.conv_forward(x, w, geom)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **tol)
+    gx, gw = K.conv_backward(gy, x, w, geom)
+    np.testing.assert_allclose(gx, dx.numpy(), **tol)
+    np.testing.assert_allclose(gw, dw.numpy(), **tol)
+    monkeypatch.setattr(K, "SMALL_PLANE_POSITIONS", 0)  # the im2col loops on the same case
+    np.testing.assert_allclose(K.conv_forward(x, w, geom), y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[0], gx, rtol=1e-12, atol=1e-12)
