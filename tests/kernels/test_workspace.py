@@ -14,6 +14,7 @@ SHAPE = (300, 500)  # 600 KB of float32: above MIN_BYTES
 def empty_pool(monkeypatch):
     """A pool of this test's own (earlier tests in the process may still hold pool buffers)."""
     monkeypatch.setattr(W, "_by_size", {})
+    monkeypatch.setattr(W, "_sizes", [])
     monkeypatch.setattr(W, "_held", 0)
 
 
@@ -79,3 +80,17 @@ def test_cap(monkeypatch):
     b = W.empty(SHAPE, np.float32)  # over the cap: an ordinary array
     assert a.base is not None and b.base is None
     assert W.held_bytes() == a.nbytes
+
+
+def test_a_free_larger_buffer_serves_a_smaller_request():
+    a = W.empty(SHAPE, np.float32)
+    owner = _owner(a)
+    del a
+    smaller = (int(SHAPE[0] / W.REUSE_SLACK) + 1, SHAPE[1])
+    b = W.empty(smaller, np.float32)  # within the slack: reused
+    assert _owner(b) == owner and b.flags.c_contiguous and b.shape == smaller
+    c = W.empty(smaller, np.float32)  # the buffer is in use: a new one
+    assert _owner(c) != owner
+    del b, c
+    d = W.empty((SHAPE[0] // 2, SHAPE[1]), np.float32)  # beyond the slack: a buffer of its own
+    assert _owner(d) != owner
