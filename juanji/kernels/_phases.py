@@ -1,0 +1,104 @@
+"""Polyphase split and merge of a volume: the data movement behind the dilated convolutions.
+
+A dilation ``d`` along an axis makes a kernel read every ``d``-th input value. At stride 1 the
+output positions ``o = d*a + r`` (phase ``r``) then read only the input positions of the same
+phase, ``i = o + k*d - lo = d*(a + k - lo/d) + r`` when ``d`` divides ``lo``: the dilated
+convolution of a volume is an *undilated* convolution of each of its phases (padding ``lo/d``,
+``hi/d``), and the phases can travel as extra samples of one batch. That undilated problem gets
+the fast 3x3 algorithms (Winograd) that a dilated window cannot use (``conv._dilation_phases``).
+
+With factors ``(fd, fh, fw)`` per spatial dim of the lifted ``(N, C, D, H, W)`` array:
+
+    split(x)[((n*fd + pz)*fh + py)*fw + px, c, a, b, e] = x[n, c, a*fd + pz, b*fh + py, e*fw + px]
+
+and :func:`merge` is its inverse. One ``(sample, channel)`` plane per task.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, uint64
+
+from . import workspace
+from ._threads import run_tasks
+
+__all__ = ["split", "merge"]
+
+
+@njit(cache=True, inline="always")
+def _plane_rows(task, src_shape, factors):
+    """Sizes of one task: sample ``n``, channel ``c`` and the phase plane's ``(D', H', W')``."""
+    channels = src_shape[1]
+    n, c = task // channels, task % channels
+    return n, c, src_shape[2] // factors[0], src_shape[3] // factors[1], src_shape[4] // factors[2]
+
+
+@njit(cache=True, nogil=True)
+def _split_planes(first, last, x, out, factors):
+    fd, fh, fw = factors[0], factors[1], factors[2]
+    channels, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for task in range(first, last):
+        n, c, pd, ph, pw = _plane_rows(task, x.shape, factors)
+        phase_volume = pd * ph * pw
+        for z in range(depth):
+            a, pz = z // fd, z % fd
+            for y in range(height):
+                b, py = y // fh, y % fh
+                src = ((n * channels + c) * depth + z) * height * width + y * width
+                for px in range(fw):
+                    sample = ((n * fd + pz) * fh + py) * fw + px
+                    dst = (sample * channels + c) * phase_volume + (a * ph + b) * pw
+                    for e in range(pw):
+                        flat_out[uint64(dst + e)] = flat_x[uint64(src + e * fw + px)]
+
+
+@njit(cache=True, nogil=True)
+def _merge_planes(first, last, parts, out, factors):
+    fd, fh, fw = factors[0], factors[1], factors[2]
+    channels, depth, height, width = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
+    flat_parts, flat_out = parts.reshape(-1), out.reshape(-1)
+    for task in range(first, last):
+        n, c, pd, ph, pw = _plane_rows(task, out.shape, factors)
+        phase_volume = pd * ph * pw
+        for z in range(depth):
+            a, pz = z // fd, z % fd
+            for y in range(height):
+                b, py = y // fh, y % fh
+                dst = ((n * channels + c) * depth + z) * height * width + y * width
+                for px in range(fw):
+                    sample = ((n * fd + pz) * fh + py) * fw + px
+                    src = (sample * channels + c) * phase_volume + (a * ph + b) * pw
+                    for e in range(pw):
+                        flat_out[uint64(dst + e * fw + px)] = flat_parts[uint64(src + e)]
+
+
+def _check(shape, factors) -> None:
+    if len(shape) != 5 or any(n % f for n, f in zip(shape[2:], factors)):
+        raise ValueError(f"phase split: a 5-d array whose spatial sizes the factors {tuple(factors)} divide "
+                         f"was expected, got shape {tuple(shape)}")
+
+
+def split(x5, factors):
+    """The phases of the lifted array ``x5 (N, C, D, H, W)`` as ``(N*fd*fh*fw, C, D/fd, H/fh, W/fw)``
+    (a new array from the workspace pool; layout in the module docstring)."""
+    f = np.asarray(factors, dtype=np.int64)
+    _check(x5.shape, f)
+    x5 = np.ascontiguousarray(x5)
+    n, c = x5.shape[:2]
+    out = workspace.empty((n * int(f.prod()), c) + tuple(s // int(k) for s, k in zip(x5.shape[2:], f)), x5.dtype)
+    run_tasks(_split_planes, n * c, x5.size, x5, out, f)
+    return out
+
+
+def merge(parts, shape, factors):
+    """The inverse of :func:`split`: the lifted array of ``shape (N, C, D, H, W)`` whose phases are ``parts``."""
+    f = np.asarray(factors, dtype=np.int64)
+    _check(shape, f)
+    expected = (shape[0] * int(f.prod()), shape[1]) + tuple(s // int(k) for s, k in zip(shape[2:], f))
+    if tuple(parts.shape) != expected:
+        raise ValueError(f"phase merge: parts of shape {expected} were expected, got {tuple(parts.shape)}")
+    parts = np.ascontiguousarray(parts)
+    out = workspace.empty(tuple(shape), parts.dtype)
+    run_tasks(_merge_planes, shape[0] * shape[1], parts.size, parts, out, f)
+    return out
