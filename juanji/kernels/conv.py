@@ -58,7 +58,7 @@ from ._conv_geometry import ConvGeometry, conv_geometry
 from ._threads import batch_workers, map_slices, worth_parallel_macs
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_weight", "conv_backward_bias",
-           "conv_transpose_forward", "unfold", "fold", "ConvGeometry", "conv_geometry"]
+           "conv_transpose_forward", "conv_transpose_backward", "unfold", "fold", "ConvGeometry", "conv_geometry"]
 
 # Columns of one chunk take about this many bytes: few enough chunks that the number of BLAS
 # calls (each one a hand-over between threads, which is slow on a busy machine) stays small,
@@ -230,16 +230,22 @@ def _per_sample_products(geom: ConvGeometry) -> bool:
     return geom.is_pointwise and geom.groups == 1 and geom.out_volume >= PER_SAMPLE_MIN_POSITIONS
 
 
-def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_bias):
-    """The forward pass for samples ``start .. stop``, chunk by chunk."""
+def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_bias, gy3=None):
+    """The forward pass for samples ``start .. stop``, chunk by chunk.
+
+    With ``gy3`` (an output gradient ``(N, O, L)`` of this geometry) it also returns that gradient's
+    weight gradient for these samples (as :func:`_weight_grad_samples`) from the same columns: the
+    backward of a transposed convolution needs both products of the columns of one array.
+    """
     if _per_sample_products(geom):
         x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
         gemm.matmul(wg[0], x3[start:stop], out=y3[start:stop])
         if use_bias:
             y3[start:stop] += bias_arr[:, None]
-        return
+        return None if gy3 is None else _weight_grad_samples(gy3, x5, geom, start, stop)
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
+    weight_grad = None if gy3 is None else _WeightGradSum(geom, chunk, x5.dtype)
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
     out_buffer = workspace.empty(geom.out_channels * chunk * length, x5.dtype) if chunk > 1 else None
     for n0 in range(start, stop, chunk):
@@ -253,6 +259,9 @@ def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_
             y3[n0:n0 + count] = out.reshape(geom.out_channels, count, length).transpose(1, 0, 2)
         if use_bias:  # while this chunk of y is still in cache
             y3[n0:n0 + count] += bias_arr[:, None]
+        if weight_grad is not None:
+            weight_grad.add(cols, gy3, n0, count)
+    return None if weight_grad is None else weight_grad.total
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,6 +329,11 @@ def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
     partials = map_slices(lambda start, stop: _weight_grad_samples(gy3, x5, geom, start, stop),
                           geom.batch, _batch_parts(geom))
+    return _weight_from_partials(partials, geom)
+
+
+def _weight_from_partials(partials, geom: ConvGeometry):
+    """The weight gradient (lifted weight shape) from the batch slices' partial sums."""
     gw = partials[0]
     for partial in partials[1:]:  # in slice order: the same sum on every run
         gw += partial
@@ -328,36 +342,66 @@ def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     return gw.reshape(geom.lifted("weight"))
 
 
+class _WeightGradSum:
+    """The weight gradient of a batch slice, added up chunk by chunk from the chunks' columns:
+    ``(G, Cg*K, Og) += cols @ gy_cols.T`` (or, from ``WEIGHT_LAYOUT_MIN_OUT_CHANNELS`` output
+    channels per group on, ``(G, Og, Cg*K) += gy_cols @ cols.T``).
+
+    Accumulated transposed by default: OpenBLAS runs this orientation of the product (long side
+    first) up to twice as fast as gy_cols @ cols.T (measured), except for many output channels.
+    """
+
+    def __init__(self, geom: ConvGeometry, chunk: int, dtype):
+        self.geom = geom
+        self.in_weight_layout = geom.out_channels_per_group >= WEIGHT_LAYOUT_MIN_OUT_CHANNELS
+        g, og, rows = geom.groups, geom.out_channels_per_group, geom.channels_per_group * geom.kernel_volume
+        self.gy_buffer = workspace.empty(geom.out_channels * chunk * geom.out_volume, dtype)
+        self.total = np.zeros((g, og, rows) if self.in_weight_layout else (g, rows, og), dtype)
+        self.partial = np.empty_like(self.total)
+
+    def add(self, cols, gy3, n0: int, count: int) -> None:
+        """Add the products of samples ``n0 .. n0+count``: ``cols (G, Cg*K, count*L)`` their columns."""
+        geom = self.geom
+        gy_cols = _samples_as_columns(gy3, n0, count, self.gy_buffer).reshape(
+            geom.groups, geom.out_channels_per_group, count * geom.out_volume)
+        if self.in_weight_layout:
+            gemm.matmul(gy_cols, cols.transpose(0, 2, 1), out=self.partial)
+        else:
+            gemm.matmul(cols, gy_cols.transpose(0, 2, 1), out=self.partial)
+        self.total += self.partial
+
+
 def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
     """The weight gradient contributed by samples ``start .. stop``, as ``(G, Cg*K, Og)`` (or, from
     ``WEIGHT_LAYOUT_MIN_OUT_CHANNELS`` output channels per group on, ``(G, Og, Cg*K)``)."""
-    in_weight_layout = geom.out_channels_per_group >= WEIGHT_LAYOUT_MIN_OUT_CHANNELS
     if _per_sample_products(geom):  # sum_b x[b] @ gy[b].T, added sample after sample
         x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
-        if in_weight_layout:
+        if geom.out_channels_per_group >= WEIGHT_LAYOUT_MIN_OUT_CHANNELS:
             return gemm.matmul(gy3[start:stop], x3[start:stop].transpose(0, 2, 1)).sum(axis=0)[None]
         products = gemm.matmul(x3[start:stop], gy3[start:stop].transpose(0, 2, 1))
         return products.sum(axis=0)[None]
     chunk = min(_chunk_size(geom, x5.itemsize), stop - start)
     columns = _Columns(geom, chunk, x5.dtype)
-    g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
-    gy_buffer = workspace.empty(geom.out_channels * chunk * length, gy3.dtype)
-    # accumulated transposed, (G, Cg*K, Og) = cols @ gy_cols.T: OpenBLAS runs this orientation
-    # of the product (long side first) up to twice as fast as gy_cols @ cols.T (measured), except
-    # for many output channels (see WEIGHT_LAYOUT_MIN_OUT_CHANNELS)
-    rows = geom.channels_per_group * geom.kernel_volume
-    gw_t = np.zeros((g, og, rows) if in_weight_layout else (g, rows, og), x5.dtype)
-    partial = np.empty_like(gw_t)
+    weight_grad = _WeightGradSum(geom, chunk, x5.dtype)
+    g, length = geom.groups, geom.out_volume
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
-        cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
-        gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, og, count * length)
-        if in_weight_layout:
-            gemm.matmul(gy_cols, cols.transpose(0, 2, 1), out=partial)
-        else:
-            gemm.matmul(cols, gy_cols.transpose(0, 2, 1), out=partial)
-        gw_t += partial
-    return gw_t
+        weight_grad.add(columns.gather(x5, n0, count).reshape(g, -1, count * length), gy3, n0, count)
+    return weight_grad.total
+
+
+def _im2col_transpose_backward(gy5, x5, w5, geom: ConvGeometry):
+    """Both gradients of a transposed convolution by im2col: ``grad x = conv(gy, w)`` (``gy`` is
+    the input of ``geom``) and ``grad w = conv_backward_weight(x, gy)``, from one gathering of
+    ``gy``'s columns per chunk. Returns ``(grad x, grad w)`` lifted."""
+    gx = workspace.empty(geom.lifted("output"), gy5.dtype)
+    gx3 = gx.reshape(geom.batch, geom.out_channels, geom.out_volume)
+    x3 = x5.reshape(geom.batch, geom.out_channels, geom.out_volume)
+    wg, bias_arr = _grouped(w5, geom), np.zeros(1, gy5.dtype)
+    partials = map_slices(lambda start, stop: _forward_samples(gy5, wg, gx3, geom, start, stop, bias_arr, False,
+                                                               gy3=x3),
+                          geom.batch, _batch_parts(geom))
+    return gx, _weight_from_partials(partials, geom)
 
 
 # ---------------------------------------------------------------------------------------
@@ -576,6 +620,14 @@ class _NumbaBlas:
         return gw.reshape(geom.weight_shape())
 
     @staticmethod
+    def transpose_backward(gy, x, w, geom: ConvGeometry):
+        """Both gradients of a transposed convolution whose convolution runs by im2col
+        (:func:`_im2col_path`): the columns of ``gy`` gathered once for the two products."""
+        gx5, gw5 = _im2col_transpose_backward(_lift(gy, geom, "input"), _lift(x, geom, "output"),
+                                              _lift(w, geom, "weight"), geom)
+        return _unlift(gx5, geom, "output"), gw5.reshape(geom.weight_shape())
+
+    @staticmethod
     def unfold(x, geom: ConvGeometry):
         rows, length = geom.channels * geom.kernel_volume, geom.out_volume
         cols = np.empty((geom.batch, rows, length), x.dtype)
@@ -629,6 +681,13 @@ class _Slicing:
     def fold(cols, geom: ConvGeometry):
         grouped = cols.reshape(geom.batch, 1, geom.channels * geom.kernel_volume, geom.out_volume)
         return _unlift(_conv_slices.col2im(grouped, geom), geom, "input")
+
+
+def _im2col_path(geom: ConvGeometry, dtype) -> bool:
+    """Whether :class:`_NumbaBlas` computes this convolution's forward pass and weight gradient by
+    im2col + BLAS (not by the phases, Winograd, the direct or the depthwise loops)."""
+    return (geom.batch > 0 and geom.out_volume > 0 and not geom.is_depthwise and not direct_applies(geom)
+            and not winograd_tile(geom, dtype) and _dilation_phases(geom, dtype) is None)
 
 
 def _implementation(arr):
@@ -716,6 +775,27 @@ def conv_transpose_forward(x, w, geom: ConvGeometry, bias=None):
     if bias is not None:
         y += bias.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
+
+
+def conv_transpose_backward(gy, x, w, geom: ConvGeometry):
+    """Both gradients of :func:`conv_transpose_forward` w.r.t. ``x`` and ``w``: ``(grad x, grad w)``;
+    pass ``w`` for the first and ``x`` for the second (None gives None).
+
+    ``grad x = conv_forward(gy, w)`` (shaped as ``geom``'s output, which ``output_padding`` can make
+    longer than ``x``) and ``grad w = conv_backward_weight(x, gy)``: both are products with the
+    columns of ``gy``, which the im2col path then gathers once for the two.
+    """
+    _check_shape("grad_output", gy, geom.input_shape())
+    if w is not None:
+        _check_shape("weight", w, geom.weight_shape())
+    if x is not None:
+        x = _fit_grad_output(x, geom)
+    impl = _implementation(gy)
+    if impl is _NumbaBlas and x is not None and w is not None and _im2col_path(geom, gy.dtype):
+        return _NumbaBlas.transpose_backward(gy, x, w, geom)
+    gx = impl.forward(gy, w, geom, None) if w is not None else None
+    gw = impl.backward_weight(x, gy, geom) if x is not None else None
+    return gx, gw
 
 
 def unfold(x, geom: ConvGeometry):

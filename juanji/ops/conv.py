@@ -60,14 +60,13 @@ class ConvTransposeNd(Op):
 
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad
-        gx = None
-        if need_x:
-            # the forward was the input-gradient of a conv from y's shape to x's: run that conv.
-            # (A large output_padding can give it a few more windows than x has: drop them.)
-            gx = kernels.conv_forward(grad, self.w, self.geometry)
-            if gx.shape != self.x_shape:
-                gx = gx[tuple(slice(0, n) for n in self.x_shape)]
-        gw = kernels.conv_backward_weight(self.x, grad, self.geometry) if need_w else None
+        # the forward was the input-gradient of a conv from y's shape to x's: grad x runs that conv,
+        # grad w correlates x with grad (one kernel call: both read the columns of grad)
+        gx, gw = kernels.conv_transpose_backward(grad, self.x if need_w else None, self.w if need_x else None,
+                                                 self.geometry)
+        if gx is not None and gx.shape != self.x_shape:
+            # (A large output_padding can give that conv a few more windows than x has: drop them.)
+            gx = gx[tuple(slice(0, n) for n in self.x_shape)]
         gb = kernels.conv_backward_bias(grad) if need_b else None
         return gx, gw, gb
 
