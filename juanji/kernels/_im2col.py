@@ -23,6 +23,7 @@ transposes that cost more than they save: measured.)
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, uint64
 
 from . import _dims
@@ -148,8 +149,9 @@ def _im2col_task(row, x, n0, count, flat_cols, dims, row_stride, sample_stride):
 
 
 @njit(cache=True)
-def _col2im_task(task, flat_g, gx, n0, dims, row_stride, sample_stride):
-    """One (sample, channel) plane of :func:`col2im`; tasks write disjoint planes."""
+def _col2im_task(task, flat_g, gx, n0, dims, row_stride, sample_stride, start_values, use_start):
+    """One (sample, channel) plane of :func:`col2im`; tasks write disjoint planes. The plane starts
+    from ``start_values[c]`` if ``use_start``, else from zero."""
     out_d, out_h, out_w = _dims.out_size(dims)
     k_d, k_h, k_w = _dims.kernel(dims)
     s_d, s_h, s_w = _dims.stride(dims)
@@ -164,7 +166,12 @@ def _col2im_task(task, flat_g, gx, n0, dims, row_stride, sample_stride):
     flat_gx = gx.reshape(-1)
     volume = depth * height * width
     plane = ((n0 + b) * channels + c) * volume
-    _fill_zero(flat_gx, plane, volume)
+    if use_start:
+        value = start_values[c]
+        for i in range(volume):
+            flat_gx[uint64(plane + i)] = value
+    else:
+        _fill_zero(flat_gx, plane, volume)
     for kz in range(k_d):
         z0, z1 = _valid_outputs(kz * d_d, s_d, lo_d, depth, out_d)
         for ky in range(k_h):
@@ -198,9 +205,9 @@ def _im2col_rows(first, last, x, n0, count, cols, dims, row_stride, sample_strid
 
 
 @njit(cache=True, nogil=True)
-def _col2im_planes(first, last, gcols, gx, n0, dims, row_stride, sample_stride):
+def _col2im_planes(first, last, gcols, gx, n0, dims, row_stride, sample_stride, start_values, use_start):
     for plane in range(first, last):
-        _col2im_task(plane, gcols, gx, n0, dims, row_stride, sample_stride)
+        _col2im_task(plane, gcols, gx, n0, dims, row_stride, sample_stride, start_values, use_start)
 
 
 def im2col(x, n0: int, count: int, cols, dims, row_stride: int, sample_stride: int) -> None:
@@ -218,11 +225,14 @@ def im2col(x, n0: int, count: int, cols, dims, row_stride: int, sample_stride: i
               x, n0, count, cols, dims, row_stride, sample_stride)
 
 
-def col2im(gcols, gx, n0: int, count: int, dims, row_stride: int, sample_stride: int) -> None:
+def col2im(gcols, gx, n0: int, count: int, dims, row_stride: int, sample_stride: int, start=None) -> None:
     """The adjoint of :func:`im2col`: ``gx[n0+b, c]`` (overwritten) is the sum over taps and
     output positions of the column entries ``(row, b, pos)`` of channel ``c``, each added at
-    the input index ``pos*s + tap*d - lo`` it was read from (padding positions dropped).
+    the input index ``pos*s + tap*d - lo`` it was read from (padding positions dropped), plus
+    ``start[c]`` if given (a transposed convolution's bias, added without a pass of its own).
     One ``(b, c)`` plane per task: tasks write disjoint planes, so the additions need no locks.
     """
+    use_start = start is not None
+    start_values = start if use_start else np.zeros(1, gx.dtype)
     run_tasks(_col2im_planes, count * gx.shape[1], gcols.size,
-              gcols, gx, n0, dims, row_stride, sample_stride)
+              gcols, gx, n0, dims, row_stride, sample_stride, start_values, use_start)

@@ -122,16 +122,26 @@ class _Columns:
         _im2col.im2col(x5, n0, count, cols.reshape(-1), geom.dims, count * geom.out_volume, geom.out_volume)
         return cols
 
-    def scatter(self, gcols, gx, n0: int, count: int):
-        """The adjoint of :meth:`gather`: add the column gradients back into ``gx``."""
+    def scatter(self, gcols, gx, n0: int, count: int, bias=None):
+        """The adjoint of :meth:`gather`: add the column gradients back into ``gx`` (overwritten),
+        plus ``bias (C,)`` per channel if given (a transposed convolution's bias)."""
         geom = self.geom
         if geom.is_pointwise:
             gx3 = gx.reshape(gx.shape[0], geom.channels, geom.in_volume)
             gx3[n0:n0 + count] = gcols.reshape(geom.channels, count, geom.in_volume).transpose(1, 0, 2)
         elif count == 1 and geom.out_volume <= SMALL_PLANE_POSITIONS:
             _scatter_small(gcols, geom, gx[n0])
-        else:
-            _im2col.col2im(gcols.reshape(-1), gx, n0, count, geom.dims, count * geom.out_volume, geom.out_volume)
+        else:  # col2im starts each plane from its bias: no pass of its own over the output
+            _im2col.col2im(gcols.reshape(-1), gx, n0, count, geom.dims, count * geom.out_volume, geom.out_volume,
+                           start=bias)
+            return
+        if bias is not None:
+            _add_bias(gx, n0, count, bias)
+
+
+def _add_bias(a5, n0: int, count: int, bias) -> None:
+    """``a5[n0:n0+count, c] += bias[c]`` for a lifted ``(N, C, D, H, W)`` array."""
+    a5[n0:n0 + count] += bias.reshape(-1, 1, 1, 1)
 
 
 # One sample with a small output plane (ResNet's 8x8 and 4x4 stages at batch 1): im2col's loops
@@ -290,18 +300,21 @@ def _fit_grad_output(gy, geom: ConvGeometry):
     return full
 
 
-def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry):
+def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry, bias=None):
+    """The input gradient into the lifted ``gx``, plus ``bias (C,)`` per channel if given."""
     wg_t = _grouped(w5, geom).transpose(0, 2, 1)  # (G, Cg*K, Og)
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
-    map_slices(lambda start, stop: _input_grad_samples(gy3, wg_t, gx, geom, start, stop),
+    map_slices(lambda start, stop: _input_grad_samples(gy3, wg_t, gx, geom, start, stop, bias),
                geom.batch, _batch_parts(geom))
 
 
-def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
-    """The input gradient of samples ``start .. stop``, chunk by chunk."""
+def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop, bias=None):
+    """The input gradient of samples ``start .. stop``, chunk by chunk (plus ``bias`` per channel)."""
     if _per_sample_products(geom):  # gx[b] = w.T @ gy[b]
         gx3 = gx.reshape(geom.batch, geom.channels, geom.in_volume)
         gemm.matmul(wg_t[0], gy3[start:stop], out=gx3[start:stop])
+        if bias is not None:
+            _add_bias(gx, start, stop - start, bias)
         return
     chunk = min(_chunk_size(geom, gy3.itemsize), stop - start)
     columns = _Columns(geom, chunk, gy3.dtype)
@@ -312,10 +325,12 @@ def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop):
         gy_cols = _samples_as_columns(gy3, n0, count, gy_buffer).reshape(g, -1, count * length)
         if geom.is_pointwise and count == 1:  # the product lands directly in gx's memory
             gemm.matmul(wg_t, gy_cols, out=gx[n0].reshape(g, -1, length))
+            if bias is not None:
+                _add_bias(gx, n0, 1, bias)
             continue
         gcols = columns.view(count)
         gemm.matmul(wg_t, gy_cols, out=gcols.reshape(g, -1, count * length))
-        columns.scatter(gcols, gx, n0, count)
+        columns.scatter(gcols, gx, n0, count, bias)
 
 
 # From this many output channels per group on, the weight gradient is accumulated in the weight's
@@ -620,6 +635,23 @@ class _NumbaBlas:
         return gw.reshape(geom.weight_shape())
 
     @staticmethod
+    def transpose_forward(x, w, geom: ConvGeometry, bias):
+        """A transposed convolution: the input gradient of ``geom``'s convolution, plus the bias. On
+        the im2col path col2im starts each output plane from its bias (no pass of its own)."""
+        im2col = (geom.batch > 0 and geom.out_volume > 0 and not geom.is_depthwise
+                  and _dilation_phases(geom, x.dtype) is None and not winograd_tile(geom, x.dtype)
+                  and not direct_input_grad_applies(geom))
+        if bias is None or not im2col:
+            y = _NumbaBlas.backward_input(x, w, geom)
+            if bias is not None:
+                y += bias.reshape((1, -1) + (1,) * (y.ndim - 2))
+            return y
+        y = workspace.empty(geom.lifted("input"), x.dtype)
+        _im2col_backward_input(_lift(x, geom, "output"), _lift(w, geom, "weight"), y, geom,
+                               np.ascontiguousarray(bias, dtype=x.dtype))
+        return _unlift(y, geom, "input")
+
+    @staticmethod
     def transpose_backward(gy, x, w, geom: ConvGeometry):
         """Both gradients of a transposed convolution whose convolution runs by im2col
         (:func:`_im2col_path`): the columns of ``gy`` gathered once for the two products."""
@@ -771,7 +803,12 @@ def conv_transpose_forward(x, w, geom: ConvGeometry, bias=None):
     groups)``): ``output_padding`` only makes the output (that convolution's input) longer;
     the windows it adds see nothing of ``x``.
     """
-    y = conv_backward_input(x, w, geom)
+    _check_shape("weight", w, geom.weight_shape())
+    x = _fit_grad_output(x, geom)
+    impl = _implementation(x)
+    if impl is _NumbaBlas:
+        return impl.transpose_forward(x, w, geom, bias)
+    y = impl.backward_input(x, w, geom)
     if bias is not None:
         y += bias.reshape((1, -1) + (1,) * (y.ndim - 2))
     return y
