@@ -25,52 +25,32 @@ from ._threads import run_tasks
 __all__ = ["split", "merge"]
 
 
-@njit(cache=True, inline="always")
-def _plane_rows(task, src_shape, factors):
-    """Sizes of one task: sample ``n``, channel ``c`` and the phase plane's ``(D', H', W')``."""
-    channels = src_shape[1]
-    n, c = task // channels, task % channels
-    return n, c, src_shape[2] // factors[0], src_shape[3] // factors[1], src_shape[4] // factors[2]
-
-
 @njit(cache=True, nogil=True)
-def _split_planes(first, last, x, out, factors):
+def _move_planes(first, last, whole, parts, factors, to_parts):
+    """Tasks ``first .. last`` (one ``(n, c)`` plane each) of :func:`split` (``to_parts``: ``whole``
+    into ``parts``) or of :func:`merge` (``parts`` into ``whole``); one loop for both, so that the
+    index rule is written once."""
     fd, fh, fw = factors[0], factors[1], factors[2]
-    channels, depth, height, width = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    channels, depth, height, width = whole.shape[1], whole.shape[2], whole.shape[3], whole.shape[4]
+    phase_volume = (depth // fd) * (height // fh) * (width // fw)
+    ph, pw = height // fh, width // fw
+    flat_whole, flat_parts = whole.reshape(-1), parts.reshape(-1)
     for task in range(first, last):
-        n, c, pd, ph, pw = _plane_rows(task, x.shape, factors)
-        phase_volume = pd * ph * pw
+        n, c = task // channels, task % channels
         for z in range(depth):
             a, pz = z // fd, z % fd
             for y in range(height):
                 b, py = y // fh, y % fh
-                src = ((n * channels + c) * depth + z) * height * width + y * width
+                row = ((n * channels + c) * depth + z) * height * width + y * width
                 for px in range(fw):
                     sample = ((n * fd + pz) * fh + py) * fw + px
-                    dst = (sample * channels + c) * phase_volume + (a * ph + b) * pw
-                    for e in range(pw):
-                        flat_out[uint64(dst + e)] = flat_x[uint64(src + e * fw + px)]
-
-
-@njit(cache=True, nogil=True)
-def _merge_planes(first, last, parts, out, factors):
-    fd, fh, fw = factors[0], factors[1], factors[2]
-    channels, depth, height, width = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
-    flat_parts, flat_out = parts.reshape(-1), out.reshape(-1)
-    for task in range(first, last):
-        n, c, pd, ph, pw = _plane_rows(task, out.shape, factors)
-        phase_volume = pd * ph * pw
-        for z in range(depth):
-            a, pz = z // fd, z % fd
-            for y in range(height):
-                b, py = y // fh, y % fh
-                dst = ((n * channels + c) * depth + z) * height * width + y * width
-                for px in range(fw):
-                    sample = ((n * fd + pz) * fh + py) * fw + px
-                    src = (sample * channels + c) * phase_volume + (a * ph + b) * pw
-                    for e in range(pw):
-                        flat_out[uint64(dst + e * fw + px)] = flat_parts[uint64(src + e)]
+                    part = (sample * channels + c) * phase_volume + (a * ph + b) * pw
+                    if to_parts:
+                        for e in range(pw):
+                            flat_parts[uint64(part + e)] = flat_whole[uint64(row + e * fw + px)]
+                    else:
+                        for e in range(pw):
+                            flat_whole[uint64(row + e * fw + px)] = flat_parts[uint64(part + e)]
 
 
 def _check(shape, factors) -> None:
@@ -87,7 +67,7 @@ def split(x5, factors):
     x5 = np.ascontiguousarray(x5)
     n, c = x5.shape[:2]
     out = workspace.empty((n * int(f.prod()), c) + tuple(s // int(k) for s, k in zip(x5.shape[2:], f)), x5.dtype)
-    run_tasks(_split_planes, n * c, x5.size, x5, out, f)
+    run_tasks(_move_planes, n * c, x5.size, x5, out, f, True)
     return out
 
 
@@ -100,5 +80,5 @@ def merge(parts, shape, factors):
         raise ValueError(f"phase merge: parts of shape {expected} were expected, got {tuple(parts.shape)}")
     parts = np.ascontiguousarray(parts)
     out = workspace.empty(tuple(shape), parts.dtype)
-    run_tasks(_merge_planes, shape[0] * shape[1], parts.size, parts, out, f)
+    run_tasks(_move_planes, shape[0] * shape[1], parts.size, out, parts, f, False)
     return out
