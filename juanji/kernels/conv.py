@@ -26,7 +26,14 @@ channel) would be thousands of one-row products, so they are direct Numba loops 
 Threads: the batch is split over them, one slice each (``_threads``), each slice with its own
 column buffer and a single-threaded BLAS.
 
-Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`.
+Transposed convolution is the input gradient of a convolution: :func:`conv_transpose_forward`
+(on the im2col path col2im starts each output plane from the bias); its two gradients,
+``conv(gy, w)`` and ``corr(x, gy)``, both multiply the columns of ``gy``, which
+:func:`conv_transpose_backward` gathers once for both.
+
+A dilated stride-1 convolution whose dilations divide the input sizes and paddings is the
+undilated convolution of each phase of its input (``_phases``); the phases go through as extra
+samples when that lets Winograd compute it (:func:`_dilation_phases`).
 ``F.unfold`` is im2col itself and ``F.fold`` col2im: :func:`unfold` and :func:`fold`.
 
 The interface: every function takes a :class:`ConvGeometry` (``conv_geometry(window,
