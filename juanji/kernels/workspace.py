@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import sys
 import threading
 
@@ -53,6 +54,16 @@ _held = 0
 _FREE_REFS = 3
 _PAGE = 4096
 _count = 0  # buffers made so far: the next one's page offset
+
+
+def _new_lock_after_fork():
+    """A forked child (a DataLoader worker) may have been forked while another thread held the
+    lock: it starts with a fresh one (its copies of the buffers stay usable)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def _take(nbytes: int):
