@@ -104,3 +104,18 @@ def test_each_gradient_alone_matches_both_at_once():
     gx, gw = K.conv_backward(gy, x, w, geom)
     np.testing.assert_array_equal(K.conv_backward_input(gy, w, geom), gx)
     np.testing.assert_array_equal(K.conv_backward_weight(gy, x, geom), gw)
+
+
+def test_phase_route_gradients_are_the_adjoints_of_its_forward(monkeypatch):
+    """Torch-free: on the route (forced in float64), <conv(x, w), gy> = <x, grad x> = <w, grad w>."""
+    monkeypatch.setattr(K, "winograd_tile", _force_phase_winograd)
+    x_shape, w_shape, kwargs, _, _ = CASES[1]
+    geom = _geometry(x_shape, w_shape, kwargs, False)
+    assert K._dilation_phases(geom, np.dtype(np.float64)) is not None
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    gy = rng.standard_normal(geom.output_shape())
+    inner = np.vdot(K.conv_forward(x, w, geom), gy)
+    gx, gw = K.conv_backward(gy, x, w, geom)
+    assert np.isclose(np.vdot(x, gx), inner, rtol=1e-10)
+    assert np.isclose(np.vdot(w, gw), inner, rtol=1e-10)

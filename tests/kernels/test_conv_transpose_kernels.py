@@ -106,3 +106,17 @@ def test_refuses_a_gradient_of_the_wrong_shape():
     w = np.zeros(CASES[0][1], np.float32)
     with pytest.raises(ValueError, match="grad_output"):
         K.conv_transpose_backward(np.zeros((3, 24, 15, 16), np.float32), x, w, geom)
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_shared_gradients_are_the_adjoints_of_the_forward(index):
+    """Torch-free, float64: <conv_transpose(x, w), gy> = <x, grad x> = <w, grad w>."""
+    x_shape, w_shape = CASES[index][:2]
+    geom = _geometry(*CASES[index])
+    rng = np.random.default_rng(50 + index)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    gy = rng.standard_normal(geom.input_shape())
+    inner = np.vdot(K.conv_transpose_forward(x, w, geom), gy)
+    gx, gw = K.conv_transpose_backward(gy, x, w, geom)
+    assert np.isclose(np.vdot(x, gx[tuple(slice(0, n) for n in x_shape)]), inner, rtol=1e-10)
+    assert np.isclose(np.vdot(w, gw), inner, rtol=1e-10)
