@@ -98,7 +98,9 @@ def test_direct_rule():
         window = Window(kernel, stride, (0, 0), (0, 0), dilation)
         return K.conv_geometry(window, (2, c) + spatial, o, groups)
 
-    assert K.direct_applies(geom(1, 6)) and K.direct_input_grad_applies(geom(1, 6))
+    same = K.conv_geometry(Window((5, 5), (1, 1), (2, 2), (2, 2), (1, 1)), (2, 1, 12, 12), 6, 1)
+    assert K.direct_applies(same) and K.direct_input_grad_applies(same)   # LeNet conv1: 'same' padding
+    assert K.direct_applies(geom(6, 16)) and not K.direct_input_grad_applies(geom(6, 16))  # 12x12 -> 8x8
     assert K.direct_applies(geom(6, 16)) and K.direct_applies(geom(6, 16, kernel=(7, 7), spatial=(9, 9)))
     assert not K.direct_applies(geom(6, 16, kernel=(3, 8)))       # wider than the unrolled loops
     wide_pad = K.conv_geometry(Window((3, 3), (1, 1), (3, 0), (0, 0), (1, 1)), (2, 4, 8, 8), 4, 1)
