@@ -101,12 +101,13 @@ def _channel(kw: int, ob: int) -> list[str]:
     return lines
 
 
-def _forward(kw: int) -> list[str]:
+def _driver(name: str, params: str, sized: str, formula: str, kw: int, block) -> list[str]:
+    """A driver over the samples of a chunk and the output channels in blocks of ``BLOCKS`` (the
+    largest that fits what is left); ``block(ob)`` writes one block's loop body."""
     lines = ["@njit(cache=True, nogil=True)",
-             f"def forward_kw{kw}(xp, w, z, wp, plane, run, count):",
-             f'    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs'
-             f' ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
-             "    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]",
+             f"def {name}({params}, wp, plane, run, count):",
+             f'    """{formula} over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
+             f"    out_c, channels, k_h = {sized}.shape[0], {sized}.shape[1], {sized}.shape[2]",
              "    for b in range(count):",
              "        start = b * plane",
              "        stop = start + run",
@@ -116,12 +117,16 @@ def _forward(kw: int) -> list[str]:
     for n, ob in enumerate(BLOCKS):
         cond = f"left >= {ob}" if ob != BLOCKS[-1] else None
         head = ("if " if n == 0 else "elif ") + cond + ":" if cond else "else:"
-        lines += [f"            {head}",
-                  "                for c in range(channels):",
-                  f"                    _channel_{kw}_{ob}(xp[c], z, o0, w, c, k_h, wp, start, stop)",
-                  f"                o0 += {ob}"]
+        lines += [f"            {head}", "                for c in range(channels):"]
+        lines += block(ob) + [f"                o0 += {ob}"]
     lines.append("    return 0")
     return lines
+
+
+def _forward(kw: int) -> list[str]:
+    return _driver(f"forward_kw{kw}", "xp, w, z", "w",
+                   "``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]``", kw,
+                   lambda ob: [f"                    _channel_{kw}_{ob}(xp[c], z, o0, w, c, k_h, wp, start, stop)"])
 
 
 def _dots(kw: int, ob: int) -> list[str]:
@@ -148,27 +153,10 @@ def _dots(kw: int, ob: int) -> list[str]:
 
 
 def _weight_grad(kw: int) -> list[str]:
-    lines = ["@njit(cache=True, nogil=True)",
-             f"def weight_grad_kw{kw}(xp, gz, gw, wp, plane, run, count):",
-             f'    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs'
-             f' ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
-             "    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]",
-             "    for b in range(count):",
-             "        start = b * plane",
-             "        stop = start + run",
-             "        o0 = 0",
-             "        while o0 < out_c:",
-             "            left = out_c - o0"]
-    for n, ob in enumerate(BLOCKS):
-        cond = f"left >= {ob}" if ob != BLOCKS[-1] else None
-        head = ("if " if n == 0 else "elif ") + cond + ":" if cond else "else:"
-        lines += [f"            {head}",
-                  "                for c in range(channels):",
-                  "                    for i in range(k_h):",
-                  f"                        _dots_{kw}_{ob}(xp[c], gz, o0, i * wp, start, stop, gw, c, i)",
-                  f"                o0 += {ob}"]
-    lines.append("    return 0")
-    return lines
+    return _driver(f"weight_grad_kw{kw}", "xp, gz, gw", "gw",
+                   "``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]``", kw,
+                   lambda ob: ["                    for i in range(k_h):",
+                               f"                        _dots_{kw}_{ob}(xp[c], gz, o0, i * wp, start, stop, gw, c, i)"])
 
 
 def source() -> str:
