@@ -35,9 +35,9 @@ Batch slices run on the threads of ``_threads`` like the im2col path (every loop
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uint64
 
-from . import _conv_taps, workspace
+from . import _conv_simd, _conv_taps, _simd, workspace
+from ._conv_layout import copy_out as _copy_out, fill as _fill, pad_chunk as _pad_chunk, spread as _spread
 from ._threads import map_slices
 
 __all__ = ["forward", "input_grad", "weight_grad", "applies", "input_grad_applies", "MAX_KERNEL_WIDTH"]
@@ -46,6 +46,9 @@ MAX_KERNEL_WIDTH = max(_conv_taps.FORWARD)
 
 # A chunk's padded input and output planes take about this many bytes: well inside a core's L2.
 CHUNK_BYTES = 1 << 18
+# The 512-bit weight gradient sums each tap over a whole chunk before one reduction of its lanes:
+# longer chunks spend less on those reductions.
+WEIGHT_CHUNK_BYTES = 1 << 20
 
 
 def applies(kernel_width: int) -> bool:
@@ -58,75 +61,6 @@ def input_grad_applies(kernel, pad_lo, pad_hi) -> bool:
     return all(lo <= k - 1 and hi <= k - 1 for k, lo, hi in zip(kernel, pad_lo, pad_hi))
 
 
-# ----------------------------------------------------------------------------- layout loops
-# (The copies index flat views with unsigned integers: Numba then emits no negative-index test
-# per element and LLVM turns each row into vector moves; see ``_im2col``.)
-
-@njit(cache=True, nogil=True)
-def _pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane):
-    """Copy samples ``n0 .. n0+count`` of ``x (N, C, H, W)`` into the interiors of their planes in
-    ``xp`` (the borders are zero from the start and are never written)."""
-    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
-    flat_x = x.reshape(-1)
-    for c in range(channels):
-        row = xp[c]
-        for b in range(count):
-            base = b * plane + lo_h * wp + lo_w
-            src = ((n0 + b) * channels + c) * height * width
-            for iy in range(height):
-                dst = base + iy * wp
-                first = src + iy * width
-                for ix in range(width):
-                    row[uint64(dst + ix)] = flat_x[uint64(first + ix)]
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def _fill(z, bias, length):
-    """``z[o, :length] = bias[o]``."""
-    for o in range(z.shape[0]):
-        value = bias[o]
-        row = z[o]
-        for p in range(length):
-            row[uint64(p)] = value
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def _copy_out(z, y, n0, count, wp, plane):
-    """``y[n0+b, o, oy, ox] = z[o, b*plane + oy*wp + ox]`` for the real output channels."""
-    out_c, out_h, out_w = y.shape[1], y.shape[2], y.shape[3]
-    flat_y = y.reshape(-1)
-    for b in range(count):
-        for o in range(out_c):
-            row = z[o]
-            dst = ((n0 + b) * out_c + o) * out_h * out_w
-            for oy in range(out_h):
-                base = b * plane + oy * wp
-                first = dst + oy * out_w
-                for ox in range(out_w):
-                    flat_y[uint64(first + ox)] = row[uint64(base + ox)]
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def _spread(gy, n0, count, gz, wp, plane):
-    """``gz[o, b*plane + oy*wp + ox] = gy[n0+b, o, oy, ox]``; every other position of ``gz`` stays
-    zero (it is zero from the start and is never written)."""
-    out_c, out_h, out_w = gy.shape[1], gy.shape[2], gy.shape[3]
-    flat_gy = gy.reshape(-1)
-    for o in range(out_c):
-        row = gz[o]
-        for b in range(count):
-            src = ((n0 + b) * out_c + o) * out_h * out_w
-            for oy in range(out_h):
-                base = b * plane + oy * wp
-                first = src + oy * out_w
-                for ox in range(out_w):
-                    row[uint64(base + ox)] = flat_gy[uint64(first + ox)]
-    return 0
-
-
 # ----------------------------------------------------------------------------- drivers
 def _planes(out_h: int, out_w: int, k_h: int, k_w: int):
     """``(Wp, plane, run)`` of the layout: padded width, padded plane size, one sample's run."""
@@ -134,8 +68,8 @@ def _planes(out_h: int, out_w: int, k_h: int, k_w: int):
     return wp, (out_h + k_h - 1) * wp, (out_h - 1) * wp + out_w
 
 
-def _chunk(rows: int, plane: int, itemsize: int, total: int) -> int:
-    return int(max(1, min(total, CHUNK_BYTES // max(rows * plane * itemsize, 1))))
+def _chunk(rows: int, plane: int, itemsize: int, total: int, size: int = CHUNK_BYTES) -> int:
+    return int(max(1, min(total, size // max(rows * plane * itemsize, 1))))
 
 
 def _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop):
@@ -154,12 +88,54 @@ def _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop):
         _copy_out(z, y, n0, count, wp, plane)
 
 
+# Output channels per pass of the 512-bit loops, at most (see ``scripts/gen_conv_simd.py``).
+VECTOR_BLOCK = 16
+
+
+def _pack_blocks(w, bias):
+    """The weight and bias as the 512-bit loops read them: the output channels in ``passes`` equal
+    blocks of ``ob`` (the last one completed with zero weights), each block's weights packed as
+    ``wt[pass, ((c*kH + i)*kW + j)*ob + k] = w[pass*ob + k, c, i, j]``."""
+    out_c, channels, k_h, k_w = w.shape
+    passes = -(-out_c // VECTOR_BLOCK)
+    ob = -(-out_c // passes)
+    padded = np.zeros((passes * ob, channels, k_h, k_w), np.float32)
+    padded[:out_c] = w
+    wt = np.ascontiguousarray(padded.reshape(passes, ob, channels, k_h, k_w).transpose(0, 2, 3, 4, 1))
+    full_bias = np.zeros(passes * ob, np.float32)
+    full_bias[:out_c] = bias
+    return ob, wt.reshape(passes, -1), full_bias
+
+
+def _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop):
+    """:func:`_forward_slice` on the 512-bit loops (float32 on an AVX-512 CPU); the loop over
+    the chunks runs in Numba too (``_conv_simd.SLICE``), without the GIL."""
+    ob, wt, bias = packed
+    channels = x.shape[1]
+    _, plane, _ = _planes(y.shape[2], y.shape[3], k_h, k_w)
+    chunk = _chunk(channels + bias.size, plane, x.itemsize, stop - start)
+    # the loops read and write up to SLACK positions past a chunk's last run
+    xp = workspace.zeros((channels, chunk * plane + _conv_simd.SLACK), x.dtype)
+    z = workspace.empty((bias.size, chunk * plane + _conv_simd.SLACK), x.dtype)
+    _conv_simd.SLICE[ob](x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk)
+
+
+def vector_applies(dtype) -> bool:
+    """Whether the forward loops run on 512-bit vectors (``_conv_simd``): float32 on a CPU with AVX-512."""
+    return _simd.AVAILABLE and dtype == np.float32
+
+
 def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int):
     """``y = conv(x, w) (+ bias)`` for ``x (N, C, H, W)``, ``w (O, C, kH, kW)``, into ``y (N, O, oH, oW)``
     (stride 1, padding ``lo`` before and whatever makes ``oH``/``oW`` after), over ``parts`` threads."""
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     bias = np.zeros(w.shape[0], x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-    map_slices(lambda start, stop: _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop), x.shape[0], parts)
+    if vector_applies(x.dtype):
+        packed, k_h, k_w = _pack_blocks(w, bias), w.shape[2], w.shape[3]
+        map_slices(lambda start, stop: _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop),
+                   x.shape[0], parts)
+    else:
+        map_slices(lambda start, stop: _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop), x.shape[0], parts)
     return y
 
 
@@ -190,12 +166,27 @@ def _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
     return gw
 
 
+def _vector_weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
+    """:func:`_weight_grad_slice` on the 512-bit loops (``_conv_simd.WEIGHT_SLICE``): the output
+    channels in equal blocks of at most ``WEIGHT_BLOCK[k_w]``, the last completed with zero rows of ``gz``."""
+    channels, out_c = x.shape[1], gy.shape[1]
+    passes = -(-out_c // _conv_simd.WEIGHT_BLOCK[k_w])
+    ob = -(-out_c // passes)
+    _, plane, _ = _planes(gy.shape[2], gy.shape[3], k_h, k_w)
+    chunk = _chunk(channels + passes * ob, plane, x.itemsize, stop - start, WEIGHT_CHUNK_BYTES)
+    xp = workspace.zeros((channels, chunk * plane + _conv_simd.SLACK), x.dtype)
+    gz = workspace.zeros((passes * ob, chunk * plane + _conv_simd.SLACK), x.dtype)
+    gw = np.zeros(passes * ob * channels * k_h * k_w, x.dtype)
+    _conv_simd.WEIGHT_SLICE[k_w][ob](x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk)
+    return gw.reshape(passes * ob, channels, k_h, k_w)[:out_c]
+
+
 def weight_grad(gy, x, k_h: int, k_w: int, lo_h: int, lo_w: int, parts: int):
     """The weight gradient ``(O, C, kH, kW)`` of :func:`forward` for ``gy``, summed over slices in
     slice order (the same bits on every run)."""
     gy, x = np.ascontiguousarray(gy), np.ascontiguousarray(x)
-    partials = map_slices(lambda start, stop: _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop),
-                          x.shape[0], parts)
+    per_slice = _vector_weight_grad_slice if vector_applies(x.dtype) else _weight_grad_slice
+    partials = map_slices(lambda start, stop: per_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop), x.shape[0], parts)
     gw = partials[0]
     for other in partials[1:]:
         gw += other

@@ -476,12 +476,15 @@ def direct_applies(geom: ConvGeometry) -> bool:
             and geom.out_channels <= DIRECT_MAX_CHANNELS and geom.batch > 0 and geom.out_volume > 0)
 
 
-def direct_input_grad_applies(geom: ConvGeometry) -> bool:
-    """The input gradient too, when no padding exceeds ``k - 1`` (it runs as a forward pass) and the
-    input plane is not much larger than the output's: that forward pass computes every input position
-    from a zero-bordered output gradient, twice the work of the adjoint for LeNet's conv2 (14x14 input,
-    10x10 output), where im2col + BLAS is then a little faster (2.40 against 2.59 ms at batch 256)."""
-    return (direct_applies(geom) and geom.in_volume <= 1.5 * geom.out_volume
+def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
+    """The input gradient too, when no padding exceeds ``k - 1`` (it runs as a forward pass). On the
+    256-bit loops also only when the input plane is not much larger than the output's: that forward
+    pass computes every input position from a zero-bordered output gradient, twice the work of the
+    adjoint for LeNet's conv2 (14x14 input, 10x10 output), where im2col + BLAS is then a little
+    faster (2.40 against 2.59 ms at batch 256, 2 threads). The 512-bit loops
+    (``_conv_direct.vector_applies``) take that case in 1.2-1.3 ms, against 2.3-2.4 by im2col."""
+    return (direct_applies(geom)
+            and (_conv_direct.vector_applies(dtype) or geom.in_volume <= 1.5 * geom.out_volume)
             and _conv_direct.input_grad_applies(geom.kernel[1:], geom.pad_lo[1:], geom.pad_hi[1:]))
 
 
@@ -613,7 +616,7 @@ class _NumbaBlas:
         if m:
             return _winograd.winograd_backward(gy, geom.input_shape(), geom.weight_shape(), _winograd_padding(geom),
                                                w=w, m=m)[0]
-        if direct_input_grad_applies(geom):
+        if direct_input_grad_applies(geom, gy.dtype):
             return _direct_backward_input(gy, w, geom)
         gy5, w5 = _lift(gy, geom, "output"), _lift(w, geom, "weight")
         gx = workspace.empty(geom.lifted("input"), gy.dtype)
@@ -650,7 +653,7 @@ class _NumbaBlas:
         the im2col path col2im starts each output plane from its bias (no pass of its own)."""
         im2col = (geom.batch > 0 and geom.out_volume > 0 and not geom.is_depthwise
                   and _dilation_phases(geom, x.dtype) is None and not winograd_tile(geom, x.dtype)
-                  and not direct_input_grad_applies(geom))
+                  and not direct_input_grad_applies(geom, x.dtype))
         if bias is None or not im2col:
             y = _NumbaBlas.backward_input(x, w, geom)
             if bias is not None:

@@ -1,0 +1,132 @@
+"""The 512-bit direct convolution loops (``kernels/_simd``, ``kernels/_conv_simd``) against torch.
+
+``_conv_direct`` runs its float32 forward pass, input gradient and weight gradient on these
+loops on a CPU with AVX-512 (``vector_applies``). Here they are checked on their own, through
+``_conv_direct`` with the vector path forced on (it computes the same sums on a CPU without
+AVX-512, only slower): every block size of output channels the drivers pick (equal blocks, the
+last one completed with zeros), every kernel width, padding per side, bias or none. The
+intrinsics are checked against NumPy one by one.
+"""
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+from numba import njit
+
+from juanji.kernels import _conv_direct as D
+from juanji.kernels import _conv_simd, _simd
+from juanji.kernels import conv as K
+from juanji.kernels.window import Window
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+# ----------------------------------------------------------------------------- the intrinsics
+@njit
+def _ops(a, out):
+    x = _simd.vload(a, 3)
+    y = _simd.vbcast(a, 40)
+    _simd.vstore(out, 0, x)
+    _simd.vstore(out, 16, y)
+    _simd.vstore(out, 32, _simd.vfma(x, y, _simd.vload(a, 20)))
+    _simd.vstore(out, 48, _simd.vzero())
+    return _simd.vsum(x)
+
+
+def test_intrinsics_match_numpy():
+    a = np.random.default_rng(0).standard_normal(64).astype(np.float32)
+    out = np.full(64, np.nan, np.float32)
+    total = _ops(a, out)
+    np.testing.assert_array_equal(out[:16], a[3:19])
+    np.testing.assert_array_equal(out[16:32], np.full(16, a[40]))
+    fused = (a[3:19].astype(np.float64) * a[40] + a[20:36]).astype(np.float32)  # one rounding
+    np.testing.assert_array_equal(out[32:48], fused)
+    np.testing.assert_array_equal(out[48:], 0)
+    assert abs(total - a[3:19].astype(np.float64).sum()) < 1e-5
+
+
+def test_intrinsics_reject_other_arrays():
+    with pytest.raises(Exception, match="1-d contiguous float32"):
+        _ops(np.zeros(64, np.float64), np.zeros(64, np.float64))
+
+
+# ----------------------------------------------------------------------------- the loops
+# (batch, channels, out_channels, (H, W), (kH, kW), ((lo_h, hi_h), (lo_w, hi_w)))
+CASES = [
+    (3, 1, 6, (28, 28), (5, 5), ((2, 2), (2, 2))),     # LeNet conv1
+    (5, 6, 16, (14, 14), (5, 5), ((0, 0), (0, 0))),    # LeNet conv2
+    (2, 16, 16, (12, 12), (3, 3), ((1, 1), (1, 1))),   # ResNet 16->16
+    (2, 3, 17, (9, 11), (3, 3), ((1, 1), (1, 1))),     # 17 = two blocks of 9, the last with a zero channel
+    (2, 5, 33, (7, 6), (3, 2), ((0, 2), (1, 0))),      # three blocks of 11; asymmetric padding
+    (3, 2, 1, (5, 5), (5, 5), ((0, 0), (0, 0))),       # one output channel, a 1x1 output plane
+    (2, 4, 7, (1, 9), (1, 3), ((0, 0), (2, 1))),       # one row
+    (2, 3, 5, (9, 10), (7, 7), ((3, 3), (3, 3))),      # the widest kernel
+    (2, 2, 40, (6, 7), (2, 4), ((1, 0), (0, 3))),      # even widths; 40 = 3 blocks of 14 (weight: 7 x 6)
+    (2, 16, 12, (8, 8), (6, 1), ((2, 3), (0, 0))),     # one column
+    (40, 6, 16, (14, 14), (5, 5), ((0, 0), (0, 0))),   # several chunks
+]
+
+
+def _reference(x, w, bias, pads, gy):
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    flat = [pads[1][0], pads[1][1], pads[0][0], pads[0][1]]
+    ty = TF.conv2d(TF.pad(tx, flat), tw, None if bias is None else torch.tensor(bias))
+    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    return ty.detach().numpy(), dx.numpy(), dw.numpy()
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_vector_loops_match_torch(index, with_bias, monkeypatch):
+    monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    batch, c, o, spatial, kernel, pads = CASES[index]
+    rng = np.random.default_rng(index)
+    x = rng.standard_normal((batch, c) + spatial).astype(np.float32)
+    w = rng.standard_normal((o, c) + kernel).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32) if with_bias else None
+    out_h, out_w = (s + lo + hi - k + 1 for s, (lo, hi), k in zip(spatial, pads, kernel))
+    gy = rng.standard_normal((batch, o, out_h, out_w)).astype(np.float32)
+    ty, tdx, tdw = _reference(x, w, bias, pads, gy)
+    y = D.forward(x, w, bias, np.empty(ty.shape, np.float32), pads[0][0], pads[1][0], 2)
+    np.testing.assert_allclose(y, ty, rtol=1e-4, atol=1e-4)
+    if D.input_grad_applies(kernel, (pads[0][0], pads[1][0]), (pads[0][1], pads[1][1])):
+        gx = D.input_grad(gy, w, np.empty(x.shape, np.float32), pads[0][0], pads[1][0], 2)
+        np.testing.assert_allclose(gx, tdx, rtol=1e-4, atol=1e-4)
+    gw = D.weight_grad(gy, x, kernel[0], kernel[1], pads[0][0], pads[1][0], 2)
+    atol = max(1e-4, 16 * np.finfo(np.float32).eps * np.abs(tdw).max())
+    np.testing.assert_allclose(gw, tdw, rtol=1e-4, atol=atol)
+
+
+def test_vector_loops_repeat_bit_for_bit(monkeypatch):
+    monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((9, 6, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
+    gy = rng.standard_normal((9, 16, 10, 10)).astype(np.float32)
+    runs = [(D.forward(x, w, None, np.empty((9, 16, 10, 10), np.float32), 0, 0, 1),
+             D.weight_grad(gy, x, 5, 5, 0, 0, 1)) for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def test_vector_path_is_taken_for_float32_on_avx512():
+    """Where the CPU has AVX-512, float32 goes to the 512-bit loops and float64 to the 256-bit ones."""
+    assert D.vector_applies(np.float32) == _simd.AVAILABLE
+    assert not D.vector_applies(np.float64)
+    lenet2 = K.conv_geometry(Window((5, 5), (1, 1), (0, 0), (0, 0), (1, 1)), (2, 6, 14, 14), 16, 1)
+    # the input gradient of a 14x14 -> 10x10 layer: a forward pass on the 512-bit loops only
+    assert K.direct_input_grad_applies(lenet2, np.float32) == _simd.AVAILABLE
+    assert not K.direct_input_grad_applies(lenet2, np.float64)
+
+
+def test_generated_module_is_what_the_generator_writes():
+    """``_conv_simd`` is generated by scripts/gen_conv_simd.py; an edit by hand would be lost."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_conv_simd.py"
+    spec = importlib.util.spec_from_file_location("gen_conv_simd", path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.TARGET.read_text() == gen.source()
+    assert _conv_simd.SLACK >= max(_conv_simd.POSITIONS.values())
