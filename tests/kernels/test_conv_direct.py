@@ -65,7 +65,8 @@ def test_direct_conv_matches_torch(index, with_bias, dtype, direct, monkeypatch)
     x, w, bias, geom, gy = _case(case, dtype, seed=index)
     if not direct:
         monkeypatch.setattr(K, "DIRECT_MAX_CHANNELS", 0)
-    assert K.direct_applies(geom) == direct
+        monkeypatch.setattr(K, "VECTOR_MAX_CHANNELS", 0)
+    assert K.direct_applies(geom) == direct and K.direct_applies(geom, dtype) == direct
     bias = bias if with_bias else None
     ty, tdx, tdw = _torch_reference(x, w, bias, case[5], gy)
     y = K.conv_forward(x, w, geom, bias=bias)

@@ -42,6 +42,7 @@ def test_small_plane_columns_match_torch(index, dtype, monkeypatch):
     geom = K.conv_geometry(Window(kernel, stride, lo, hi, dilation), shape, out_c, groups)
     assert geom.out_volume <= K.SMALL_PLANE_POSITIONS
     monkeypatch.setattr(K, "DIRECT_MAX_CHANNELS", 0)   # im2col, not the direct loops
+    monkeypatch.setattr(K, "VECTOR_MAX_CHANNELS", 0)
     monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ty = _torch_conv(tx, tw, case)
