@@ -52,7 +52,7 @@ fused multiply-add per term: the same bits on every run.
 from numba import njit
 
 from ._conv_layout import copy_out, pad_chunk, spread
-from ._simd import vbcast, vfma, vload, vstore, vsum, vzero
+from ._simd import vbcast, vfma, vload, vstore
 
 __all__ = {all_names}
 
@@ -122,40 +122,49 @@ def weight_block(kw: int) -> int:
     return max(1, min(MAX_BLOCK, ACCUMULATORS // kw))
 
 
+# Positions per block of the weight gradient: the block's output-gradient rows and input rows
+# stay in the L1 cache while every (channel, kernel row) runs over them.
+WEIGHT_POSITIONS = 512
+
+
 def _weight_grad(kw: int, ob: int) -> list[str]:
     lines = ["@njit(cache=True, nogil=True)",
-             f"def weight_grad_{kw}_{ob}(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):",
-             f'    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < {ob}, j < {kw},'
-             ' ``0 <= p < length`` (rounded up to 16)."""',
-             "    for c in range(channels):",
-             "        for i in range(k_h):",
-             "            row = c * xs + i * wp"]
+             f"def weight_grad_{kw}_{ob}(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):",
+             f'    """``acc[((q*channels + c)*k_h + i)*{ob * kw} + k*{kw} + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]``'
+             f' (lane ``p % 16`` of 16) for k < {ob}, j < {kw}, ``q = o0 // {ob}``, over the runs'
+             f' ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``,'
+             f' {WEIGHT_POSITIONS} positions at a time."""',
+             "    for b in range(count):",
+             f"        for block in range(b * plane, b * plane + run, {WEIGHT_POSITIONS}):",
+             f"            last = min(block + {WEIGHT_POSITIONS}, b * plane + run)",
+             "            for c in range(channels):",
+             "                for i in range(k_h):",
+             "                    row = c * xs + i * wp",
+             f"                    slot = (((o0 // {ob}) * channels + c) * k_h + i) * {ob * kw * 16}"]
     for k in range(ob):
         for j in range(kw):
-            lines.append(f"            a{k}_{j} = vzero()")
-    lines.append("            for p in range(0, length, 16):")
+            lines.append(f"                    a{k}_{j} = vload(acc, slot + {(k * kw + j) * 16})")
+    lines.append("                    for p in range(block, last, 16):")
     for k in range(ob):
-        lines.append(f"                g{k} = vload(gz, (o0 + {k}) * zs + p)")
+        lines.append(f"                        g{k} = vload(gz, (o0 + {k}) * zs + p)")
     for j in range(kw):
-        lines.append(f"                x{j} = vload(xp, row + p + {j})")
+        lines.append(f"                        x{j} = vload(xp, row + p + {j})")
     for k in range(ob):
         for j in range(kw):
-            lines.append(f"                a{k}_{j} = vfma(g{k}, x{j}, a{k}_{j})")
-    lines.append(f"            tap = i * {kw}")
+            lines.append(f"                        a{k}_{j} = vfma(g{k}, x{j}, a{k}_{j})")
     for k in range(ob):
-        lines.append(f"            first = ((o0 + {k}) * channels + c) * k_h * {kw} + tap")
         for j in range(kw):
-            lines.append(f"            gw[first + {j}] += vsum(a{k}_{j})")
+            lines.append(f"                    vstore(acc, slot + {(k * kw + j) * 16}, a{k}_{j})")
     lines.append("    return 0")
     return lines
 
 
 def _weight_slice(kw: int, ob: int) -> list[str]:
     return ["@njit(cache=True, nogil=True)",
-            f"def weight_slice_{kw}_{ob}(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):",
-            f'    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O\', C, k_h, {kw})``,'
-            f' O\' a multiple of {ob}), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then'
-            f' ``weight_grad_{kw}_{ob}`` per block of {ob} output channels."""',
+            f"def weight_slice_{kw}_{ob}(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):",
+            f'    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see'
+            f' ``weight_grad_{kw}_{ob}``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then'
+            f' ``weight_grad_{kw}_{ob}`` per block of {ob} output channels (``gz`` has a multiple of {ob} rows)."""',
             "    channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]",
             f"    wp = out_w + {kw - 1}",
             "    plane = (out_h + k_h - 1) * wp",
@@ -166,9 +175,8 @@ def _weight_slice(kw: int, ob: int) -> list[str]:
             "        count = min(chunk, stop - n0)",
             "        pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)",
             "        spread(gy, n0, count, gz, wp, plane)",
-            "        # one run over the whole chunk: the positions between samples have gz = 0",
             f"        for o0 in range(0, gz.shape[0], {ob}):",
-            f"            weight_grad_{kw}_{ob}(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)",
+            f"            weight_grad_{kw}_{ob}(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)",
             "    return 0"]
 
 

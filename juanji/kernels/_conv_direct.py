@@ -46,9 +46,6 @@ MAX_KERNEL_WIDTH = max(_conv_taps.FORWARD)
 
 # A chunk's padded input and output planes take about this many bytes: well inside a core's L2.
 CHUNK_BYTES = 1 << 18
-# The 512-bit weight gradient sums each tap over a whole chunk before one reduction of its lanes:
-# longer chunks spend less on those reductions.
-WEIGHT_CHUNK_BYTES = 1 << 20
 
 
 def applies(kernel_width: int) -> bool:
@@ -68,8 +65,8 @@ def _planes(out_h: int, out_w: int, k_h: int, k_w: int):
     return wp, (out_h + k_h - 1) * wp, (out_h - 1) * wp + out_w
 
 
-def _chunk(rows: int, plane: int, itemsize: int, total: int, size: int = CHUNK_BYTES) -> int:
-    return int(max(1, min(total, size // max(rows * plane * itemsize, 1))))
+def _chunk(rows: int, plane: int, itemsize: int, total: int) -> int:
+    return int(max(1, min(total, CHUNK_BYTES // max(rows * plane * itemsize, 1))))
 
 
 def _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop):
@@ -168,17 +165,19 @@ def _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
 
 def _vector_weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
     """:func:`_weight_grad_slice` on the 512-bit loops (``_conv_simd.WEIGHT_SLICE``): the output
-    channels in equal blocks of at most ``WEIGHT_BLOCK[k_w]``, the last completed with zero rows of ``gz``."""
+    channels in equal blocks of at most ``WEIGHT_BLOCK[k_w]``, the last completed with zero rows of
+    ``gz``. Each weight entry is summed in 16 lanes over the whole slice; the lanes are added at the end."""
     channels, out_c = x.shape[1], gy.shape[1]
     passes = -(-out_c // _conv_simd.WEIGHT_BLOCK[k_w])
     ob = -(-out_c // passes)
     _, plane, _ = _planes(gy.shape[2], gy.shape[3], k_h, k_w)
-    chunk = _chunk(channels + passes * ob, plane, x.itemsize, stop - start, WEIGHT_CHUNK_BYTES)
+    chunk = _chunk(channels + passes * ob, plane, x.itemsize, stop - start)
     xp = workspace.zeros((channels, chunk * plane + _conv_simd.SLACK), x.dtype)
     gz = workspace.zeros((passes * ob, chunk * plane + _conv_simd.SLACK), x.dtype)
-    gw = np.zeros(passes * ob * channels * k_h * k_w, x.dtype)
-    _conv_simd.WEIGHT_SLICE[k_w][ob](x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk)
-    return gw.reshape(passes * ob, channels, k_h, k_w)[:out_c]
+    acc = np.zeros(passes * channels * k_h * ob * k_w * 16, x.dtype)
+    _conv_simd.WEIGHT_SLICE[k_w][ob](x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk)
+    gw = acc.reshape(passes, channels, k_h, ob, k_w, 16).sum(axis=-1)
+    return np.ascontiguousarray(gw.transpose(0, 3, 1, 2, 4)).reshape(passes * ob, channels, k_h, k_w)[:out_c]
 
 
 def weight_grad(gy, x, k_h: int, k_w: int, lo_h: int, lo_w: int, parts: int):

@@ -20,7 +20,7 @@ fused multiply-add per term: the same bits on every run.
 from numba import njit
 
 from ._conv_layout import copy_out, pad_chunk, spread
-from ._simd import vbcast, vfma, vload, vstore, vsum, vzero
+from ._simd import vbcast, vfma, vload, vstore
 
 __all__ = ['forward_1', 'forward_2', 'forward_3', 'forward_4', 'forward_5', 'forward_6', 'forward_7', 'forward_8', 'forward_9', 'forward_10', 'forward_11', 'forward_12', 'forward_13', 'forward_14', 'forward_15', 'forward_16', 'FORWARD', 'SLICE', 'WEIGHT_SLICE', 'WEIGHT_BLOCK', 'POSITIONS', 'MAX_BLOCK', 'SLACK']
 
@@ -1681,25 +1681,27 @@ def slice_16(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
+def weight_grad_1_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*1 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 1, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 16
+                    a0_0 = vload(acc, slot + 0)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                    vstore(acc, slot + 0, a0_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_1`` per block of 1 output channels."""
+def weight_slice_1_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -1710,37 +1712,37 @@ def weight_slice_1_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_1_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
+def weight_grad_1_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*2 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 1, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 32
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_2`` per block of 2 output channels."""
+def weight_slice_1_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -1751,42 +1753,41 @@ def weight_slice_1_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_1_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
+def weight_grad_1_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*3 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 1, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 48
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_3`` per block of 3 output channels."""
+def weight_slice_1_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -1797,47 +1798,45 @@ def weight_slice_1_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_1_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_4(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 4, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
+def weight_grad_1_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*4 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 1, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 4) * channels + c) * k_h + i) * 64
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 4), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_4`` per block of 4 output channels."""
+def weight_slice_1_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_4``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_4`` per block of 4 output channels (``gz`` has a multiple of 4 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -1848,52 +1847,49 @@ def weight_slice_1_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_1_4(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_5(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 5, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
+def weight_grad_1_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*5 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 1, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 5) * channels + c) * k_h + i) * 80
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 5), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_5`` per block of 5 output channels."""
+def weight_slice_1_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_5``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_5`` per block of 5 output channels (``gz`` has a multiple of 5 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -1904,57 +1900,53 @@ def weight_slice_1_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_1_5(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_6(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 6, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
+def weight_grad_1_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*6 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 1, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 6) * channels + c) * k_h + i) * 96
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 6), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_6`` per block of 6 output channels."""
+def weight_slice_1_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_6``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_6`` per block of 6 output channels (``gz`` has a multiple of 6 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -1965,62 +1957,57 @@ def weight_slice_1_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_1_6(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_7(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 7, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
+def weight_grad_1_7(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*7 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 7, j < 1, ``q = o0 // 7``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 7) * channels + c) * k_h + i) * 112
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_7(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 7), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_7`` per block of 7 output channels."""
+def weight_slice_1_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_7``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_7`` per block of 7 output channels (``gz`` has a multiple of 7 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2031,67 +2018,61 @@ def weight_slice_1_7(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 7):
-            weight_grad_1_7(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_8(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 8, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
+def weight_grad_1_8(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*8 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 8, j < 1, ``q = o0 // 8``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 8) * channels + c) * k_h + i) * 128
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_8(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 8), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_8`` per block of 8 output channels."""
+def weight_slice_1_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_8``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_8`` per block of 8 output channels (``gz`` has a multiple of 8 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2102,72 +2083,65 @@ def weight_slice_1_8(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 8):
-            weight_grad_1_8(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_9(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 9, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
+def weight_grad_1_9(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*9 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 9, j < 1, ``q = o0 // 9``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 9) * channels + c) * k_h + i) * 144
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_9(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 9), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_9`` per block of 9 output channels."""
+def weight_slice_1_9(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_9``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_9`` per block of 9 output channels (``gz`` has a multiple of 9 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2178,77 +2152,69 @@ def weight_slice_1_9(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 9):
-            weight_grad_1_9(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_9(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_10(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 10, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
+def weight_grad_1_10(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*10 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 10, j < 1, ``q = o0 // 10``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 10) * channels + c) * k_h + i) * 160
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_10(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 10), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_10`` per block of 10 output channels."""
+def weight_slice_1_10(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_10``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_10`` per block of 10 output channels (``gz`` has a multiple of 10 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2259,82 +2225,73 @@ def weight_slice_1_10(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 10):
-            weight_grad_1_10(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_10(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_11(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 11, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            a10_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-                a10_0 = vfma(g10, x0, a10_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
-            first = ((o0 + 10) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a10_0)
+def weight_grad_1_11(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*11 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 11, j < 1, ``q = o0 // 11``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 11) * channels + c) * k_h + i) * 176
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    a10_0 = vload(acc, slot + 160)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a10_0 = vfma(g10, x0, a10_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
+                    vstore(acc, slot + 160, a10_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_11(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 11), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_11`` per block of 11 output channels."""
+def weight_slice_1_11(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_11``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_11`` per block of 11 output channels (``gz`` has a multiple of 11 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2345,87 +2302,77 @@ def weight_slice_1_11(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 11):
-            weight_grad_1_11(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_11(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_12(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 12, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            a10_0 = vzero()
-            a11_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                g11 = vload(gz, (o0 + 11) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-                a10_0 = vfma(g10, x0, a10_0)
-                a11_0 = vfma(g11, x0, a11_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
-            first = ((o0 + 10) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a10_0)
-            first = ((o0 + 11) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a11_0)
+def weight_grad_1_12(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*12 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 12, j < 1, ``q = o0 // 12``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 12) * channels + c) * k_h + i) * 192
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    a10_0 = vload(acc, slot + 160)
+                    a11_0 = vload(acc, slot + 176)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        g11 = vload(gz, (o0 + 11) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a11_0 = vfma(g11, x0, a11_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
+                    vstore(acc, slot + 160, a10_0)
+                    vstore(acc, slot + 176, a11_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_12(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 12), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_12`` per block of 12 output channels."""
+def weight_slice_1_12(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_12``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_12`` per block of 12 output channels (``gz`` has a multiple of 12 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2436,92 +2383,81 @@ def weight_slice_1_12(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 12):
-            weight_grad_1_12(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_12(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_13(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 13, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            a10_0 = vzero()
-            a11_0 = vzero()
-            a12_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                g11 = vload(gz, (o0 + 11) * zs + p)
-                g12 = vload(gz, (o0 + 12) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-                a10_0 = vfma(g10, x0, a10_0)
-                a11_0 = vfma(g11, x0, a11_0)
-                a12_0 = vfma(g12, x0, a12_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
-            first = ((o0 + 10) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a10_0)
-            first = ((o0 + 11) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a11_0)
-            first = ((o0 + 12) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a12_0)
+def weight_grad_1_13(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*13 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 13, j < 1, ``q = o0 // 13``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 13) * channels + c) * k_h + i) * 208
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    a10_0 = vload(acc, slot + 160)
+                    a11_0 = vload(acc, slot + 176)
+                    a12_0 = vload(acc, slot + 192)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        g11 = vload(gz, (o0 + 11) * zs + p)
+                        g12 = vload(gz, (o0 + 12) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a11_0 = vfma(g11, x0, a11_0)
+                        a12_0 = vfma(g12, x0, a12_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
+                    vstore(acc, slot + 160, a10_0)
+                    vstore(acc, slot + 176, a11_0)
+                    vstore(acc, slot + 192, a12_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_13(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 13), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_13`` per block of 13 output channels."""
+def weight_slice_1_13(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_13``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_13`` per block of 13 output channels (``gz`` has a multiple of 13 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2532,97 +2468,85 @@ def weight_slice_1_13(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 13):
-            weight_grad_1_13(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_13(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_14(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 14, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            a10_0 = vzero()
-            a11_0 = vzero()
-            a12_0 = vzero()
-            a13_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                g11 = vload(gz, (o0 + 11) * zs + p)
-                g12 = vload(gz, (o0 + 12) * zs + p)
-                g13 = vload(gz, (o0 + 13) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-                a10_0 = vfma(g10, x0, a10_0)
-                a11_0 = vfma(g11, x0, a11_0)
-                a12_0 = vfma(g12, x0, a12_0)
-                a13_0 = vfma(g13, x0, a13_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
-            first = ((o0 + 10) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a10_0)
-            first = ((o0 + 11) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a11_0)
-            first = ((o0 + 12) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a12_0)
-            first = ((o0 + 13) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a13_0)
+def weight_grad_1_14(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*14 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 14, j < 1, ``q = o0 // 14``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 14) * channels + c) * k_h + i) * 224
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    a10_0 = vload(acc, slot + 160)
+                    a11_0 = vload(acc, slot + 176)
+                    a12_0 = vload(acc, slot + 192)
+                    a13_0 = vload(acc, slot + 208)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        g11 = vload(gz, (o0 + 11) * zs + p)
+                        g12 = vload(gz, (o0 + 12) * zs + p)
+                        g13 = vload(gz, (o0 + 13) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a11_0 = vfma(g11, x0, a11_0)
+                        a12_0 = vfma(g12, x0, a12_0)
+                        a13_0 = vfma(g13, x0, a13_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
+                    vstore(acc, slot + 160, a10_0)
+                    vstore(acc, slot + 176, a11_0)
+                    vstore(acc, slot + 192, a12_0)
+                    vstore(acc, slot + 208, a13_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_14(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 14), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_14`` per block of 14 output channels."""
+def weight_slice_1_14(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_14``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_14`` per block of 14 output channels (``gz`` has a multiple of 14 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2633,102 +2557,89 @@ def weight_slice_1_14(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 14):
-            weight_grad_1_14(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_14(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_15(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 15, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            a10_0 = vzero()
-            a11_0 = vzero()
-            a12_0 = vzero()
-            a13_0 = vzero()
-            a14_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                g11 = vload(gz, (o0 + 11) * zs + p)
-                g12 = vload(gz, (o0 + 12) * zs + p)
-                g13 = vload(gz, (o0 + 13) * zs + p)
-                g14 = vload(gz, (o0 + 14) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-                a10_0 = vfma(g10, x0, a10_0)
-                a11_0 = vfma(g11, x0, a11_0)
-                a12_0 = vfma(g12, x0, a12_0)
-                a13_0 = vfma(g13, x0, a13_0)
-                a14_0 = vfma(g14, x0, a14_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
-            first = ((o0 + 10) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a10_0)
-            first = ((o0 + 11) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a11_0)
-            first = ((o0 + 12) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a12_0)
-            first = ((o0 + 13) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a13_0)
-            first = ((o0 + 14) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a14_0)
+def weight_grad_1_15(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*15 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 15, j < 1, ``q = o0 // 15``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 15) * channels + c) * k_h + i) * 240
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    a10_0 = vload(acc, slot + 160)
+                    a11_0 = vload(acc, slot + 176)
+                    a12_0 = vload(acc, slot + 192)
+                    a13_0 = vload(acc, slot + 208)
+                    a14_0 = vload(acc, slot + 224)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        g11 = vload(gz, (o0 + 11) * zs + p)
+                        g12 = vload(gz, (o0 + 12) * zs + p)
+                        g13 = vload(gz, (o0 + 13) * zs + p)
+                        g14 = vload(gz, (o0 + 14) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a11_0 = vfma(g11, x0, a11_0)
+                        a12_0 = vfma(g12, x0, a12_0)
+                        a13_0 = vfma(g13, x0, a13_0)
+                        a14_0 = vfma(g14, x0, a14_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
+                    vstore(acc, slot + 160, a10_0)
+                    vstore(acc, slot + 176, a11_0)
+                    vstore(acc, slot + 192, a12_0)
+                    vstore(acc, slot + 208, a13_0)
+                    vstore(acc, slot + 224, a14_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_15(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 15), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_15`` per block of 15 output channels."""
+def weight_slice_1_15(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_15``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_15`` per block of 15 output channels (``gz`` has a multiple of 15 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2739,107 +2650,93 @@ def weight_slice_1_15(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 15):
-            weight_grad_1_15(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_15(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_1_16(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 16, j < 1, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a1_0 = vzero()
-            a2_0 = vzero()
-            a3_0 = vzero()
-            a4_0 = vzero()
-            a5_0 = vzero()
-            a6_0 = vzero()
-            a7_0 = vzero()
-            a8_0 = vzero()
-            a9_0 = vzero()
-            a10_0 = vzero()
-            a11_0 = vzero()
-            a12_0 = vzero()
-            a13_0 = vzero()
-            a14_0 = vzero()
-            a15_0 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                g11 = vload(gz, (o0 + 11) * zs + p)
-                g12 = vload(gz, (o0 + 12) * zs + p)
-                g13 = vload(gz, (o0 + 13) * zs + p)
-                g14 = vload(gz, (o0 + 14) * zs + p)
-                g15 = vload(gz, (o0 + 15) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                a0_0 = vfma(g0, x0, a0_0)
-                a1_0 = vfma(g1, x0, a1_0)
-                a2_0 = vfma(g2, x0, a2_0)
-                a3_0 = vfma(g3, x0, a3_0)
-                a4_0 = vfma(g4, x0, a4_0)
-                a5_0 = vfma(g5, x0, a5_0)
-                a6_0 = vfma(g6, x0, a6_0)
-                a7_0 = vfma(g7, x0, a7_0)
-                a8_0 = vfma(g8, x0, a8_0)
-                a9_0 = vfma(g9, x0, a9_0)
-                a10_0 = vfma(g10, x0, a10_0)
-                a11_0 = vfma(g11, x0, a11_0)
-                a12_0 = vfma(g12, x0, a12_0)
-                a13_0 = vfma(g13, x0, a13_0)
-                a14_0 = vfma(g14, x0, a14_0)
-                a15_0 = vfma(g15, x0, a15_0)
-            tap = i * 1
-            first = ((o0 + 0) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a0_0)
-            first = ((o0 + 1) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a1_0)
-            first = ((o0 + 2) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a2_0)
-            first = ((o0 + 3) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a3_0)
-            first = ((o0 + 4) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a4_0)
-            first = ((o0 + 5) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a5_0)
-            first = ((o0 + 6) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a6_0)
-            first = ((o0 + 7) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a7_0)
-            first = ((o0 + 8) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a8_0)
-            first = ((o0 + 9) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a9_0)
-            first = ((o0 + 10) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a10_0)
-            first = ((o0 + 11) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a11_0)
-            first = ((o0 + 12) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a12_0)
-            first = ((o0 + 13) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a13_0)
-            first = ((o0 + 14) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a14_0)
-            first = ((o0 + 15) * channels + c) * k_h * 1 + tap
-            gw[first + 0] += vsum(a15_0)
+def weight_grad_1_16(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*16 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 16, j < 1, ``q = o0 // 16``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 16) * channels + c) * k_h + i) * 256
+                    a0_0 = vload(acc, slot + 0)
+                    a1_0 = vload(acc, slot + 16)
+                    a2_0 = vload(acc, slot + 32)
+                    a3_0 = vload(acc, slot + 48)
+                    a4_0 = vload(acc, slot + 64)
+                    a5_0 = vload(acc, slot + 80)
+                    a6_0 = vload(acc, slot + 96)
+                    a7_0 = vload(acc, slot + 112)
+                    a8_0 = vload(acc, slot + 128)
+                    a9_0 = vload(acc, slot + 144)
+                    a10_0 = vload(acc, slot + 160)
+                    a11_0 = vload(acc, slot + 176)
+                    a12_0 = vload(acc, slot + 192)
+                    a13_0 = vload(acc, slot + 208)
+                    a14_0 = vload(acc, slot + 224)
+                    a15_0 = vload(acc, slot + 240)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        g11 = vload(gz, (o0 + 11) * zs + p)
+                        g12 = vload(gz, (o0 + 12) * zs + p)
+                        g13 = vload(gz, (o0 + 13) * zs + p)
+                        g14 = vload(gz, (o0 + 14) * zs + p)
+                        g15 = vload(gz, (o0 + 15) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a11_0 = vfma(g11, x0, a11_0)
+                        a12_0 = vfma(g12, x0, a12_0)
+                        a13_0 = vfma(g13, x0, a13_0)
+                        a14_0 = vfma(g14, x0, a14_0)
+                        a15_0 = vfma(g15, x0, a15_0)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a1_0)
+                    vstore(acc, slot + 32, a2_0)
+                    vstore(acc, slot + 48, a3_0)
+                    vstore(acc, slot + 64, a4_0)
+                    vstore(acc, slot + 80, a5_0)
+                    vstore(acc, slot + 96, a6_0)
+                    vstore(acc, slot + 112, a7_0)
+                    vstore(acc, slot + 128, a8_0)
+                    vstore(acc, slot + 144, a9_0)
+                    vstore(acc, slot + 160, a10_0)
+                    vstore(acc, slot + 176, a11_0)
+                    vstore(acc, slot + 192, a12_0)
+                    vstore(acc, slot + 208, a13_0)
+                    vstore(acc, slot + 224, a14_0)
+                    vstore(acc, slot + 240, a15_0)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_1_16(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 1)``, O' a multiple of 16), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_16`` per block of 16 output channels."""
+def weight_slice_1_16(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_1_16``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_1_16`` per block of 16 output channels (``gz`` has a multiple of 16 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 0
     plane = (out_h + k_h - 1) * wp
@@ -2850,36 +2747,37 @@ def weight_slice_1_16(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 16):
-            weight_grad_1_16(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_1_16(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
+def weight_grad_2_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*2 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 2, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 32
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_1`` per block of 1 output channels."""
+def weight_slice_2_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -2890,44 +2788,44 @@ def weight_slice_2_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_2_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
+def weight_grad_2_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*4 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 2, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 64
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_2`` per block of 2 output channels."""
+def weight_slice_2_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -2938,52 +2836,51 @@ def weight_slice_2_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_2_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
+def weight_grad_2_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*6 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 2, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 96
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_3`` per block of 3 output channels."""
+def weight_slice_2_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -2994,60 +2891,58 @@ def weight_slice_2_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_2_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_4(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 4, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
+def weight_grad_2_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*8 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 2, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 4) * channels + c) * k_h + i) * 128
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 4), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_4`` per block of 4 output channels."""
+def weight_slice_2_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_4``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_4`` per block of 4 output channels (``gz`` has a multiple of 4 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3058,68 +2953,65 @@ def weight_slice_2_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_2_4(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_5(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 5, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
+def weight_grad_2_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*10 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 2, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 5) * channels + c) * k_h + i) * 160
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 5), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_5`` per block of 5 output channels."""
+def weight_slice_2_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_5``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_5`` per block of 5 output channels (``gz`` has a multiple of 5 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3130,76 +3022,72 @@ def weight_slice_2_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_2_5(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_6(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 6, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
+def weight_grad_2_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*12 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 2, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 6) * channels + c) * k_h + i) * 192
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 6), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_6`` per block of 6 output channels."""
+def weight_slice_2_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_6``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_6`` per block of 6 output channels (``gz`` has a multiple of 6 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3210,84 +3098,79 @@ def weight_slice_2_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_2_6(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_7(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 7, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            first = ((o0 + 6) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
+def weight_grad_2_7(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*14 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 7, j < 2, ``q = o0 // 7``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 7) * channels + c) * k_h + i) * 224
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    a6_0 = vload(acc, slot + 192)
+                    a6_1 = vload(acc, slot + 208)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
+                    vstore(acc, slot + 192, a6_0)
+                    vstore(acc, slot + 208, a6_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_7(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 7), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_7`` per block of 7 output channels."""
+def weight_slice_2_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_7``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_7`` per block of 7 output channels (``gz`` has a multiple of 7 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3298,92 +3181,86 @@ def weight_slice_2_7(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 7):
-            weight_grad_2_7(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_8(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 8, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a7_0 = vzero()
-            a7_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a7_0 = vfma(g7, x0, a7_0)
-                a7_1 = vfma(g7, x1, a7_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            first = ((o0 + 6) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            first = ((o0 + 7) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a7_0)
-            gw[first + 1] += vsum(a7_1)
+def weight_grad_2_8(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*16 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 8, j < 2, ``q = o0 // 8``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 8) * channels + c) * k_h + i) * 256
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    a6_0 = vload(acc, slot + 192)
+                    a6_1 = vload(acc, slot + 208)
+                    a7_0 = vload(acc, slot + 224)
+                    a7_1 = vload(acc, slot + 240)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a7_1 = vfma(g7, x1, a7_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
+                    vstore(acc, slot + 192, a6_0)
+                    vstore(acc, slot + 208, a6_1)
+                    vstore(acc, slot + 224, a7_0)
+                    vstore(acc, slot + 240, a7_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_8(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 8), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_8`` per block of 8 output channels."""
+def weight_slice_2_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_8``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_8`` per block of 8 output channels (``gz`` has a multiple of 8 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3394,100 +3271,93 @@ def weight_slice_2_8(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 8):
-            weight_grad_2_8(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_9(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 9, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a7_0 = vzero()
-            a7_1 = vzero()
-            a8_0 = vzero()
-            a8_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a7_0 = vfma(g7, x0, a7_0)
-                a7_1 = vfma(g7, x1, a7_1)
-                a8_0 = vfma(g8, x0, a8_0)
-                a8_1 = vfma(g8, x1, a8_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            first = ((o0 + 6) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            first = ((o0 + 7) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a7_0)
-            gw[first + 1] += vsum(a7_1)
-            first = ((o0 + 8) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a8_0)
-            gw[first + 1] += vsum(a8_1)
+def weight_grad_2_9(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*18 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 9, j < 2, ``q = o0 // 9``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 9) * channels + c) * k_h + i) * 288
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    a6_0 = vload(acc, slot + 192)
+                    a6_1 = vload(acc, slot + 208)
+                    a7_0 = vload(acc, slot + 224)
+                    a7_1 = vload(acc, slot + 240)
+                    a8_0 = vload(acc, slot + 256)
+                    a8_1 = vload(acc, slot + 272)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a7_1 = vfma(g7, x1, a7_1)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a8_1 = vfma(g8, x1, a8_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
+                    vstore(acc, slot + 192, a6_0)
+                    vstore(acc, slot + 208, a6_1)
+                    vstore(acc, slot + 224, a7_0)
+                    vstore(acc, slot + 240, a7_1)
+                    vstore(acc, slot + 256, a8_0)
+                    vstore(acc, slot + 272, a8_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_9(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 9), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_9`` per block of 9 output channels."""
+def weight_slice_2_9(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_9``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_9`` per block of 9 output channels (``gz`` has a multiple of 9 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3498,108 +3368,100 @@ def weight_slice_2_9(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 9):
-            weight_grad_2_9(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_9(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_10(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 10, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a7_0 = vzero()
-            a7_1 = vzero()
-            a8_0 = vzero()
-            a8_1 = vzero()
-            a9_0 = vzero()
-            a9_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a7_0 = vfma(g7, x0, a7_0)
-                a7_1 = vfma(g7, x1, a7_1)
-                a8_0 = vfma(g8, x0, a8_0)
-                a8_1 = vfma(g8, x1, a8_1)
-                a9_0 = vfma(g9, x0, a9_0)
-                a9_1 = vfma(g9, x1, a9_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            first = ((o0 + 6) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            first = ((o0 + 7) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a7_0)
-            gw[first + 1] += vsum(a7_1)
-            first = ((o0 + 8) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a8_0)
-            gw[first + 1] += vsum(a8_1)
-            first = ((o0 + 9) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a9_0)
-            gw[first + 1] += vsum(a9_1)
+def weight_grad_2_10(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*20 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 10, j < 2, ``q = o0 // 10``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 10) * channels + c) * k_h + i) * 320
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    a6_0 = vload(acc, slot + 192)
+                    a6_1 = vload(acc, slot + 208)
+                    a7_0 = vload(acc, slot + 224)
+                    a7_1 = vload(acc, slot + 240)
+                    a8_0 = vload(acc, slot + 256)
+                    a8_1 = vload(acc, slot + 272)
+                    a9_0 = vload(acc, slot + 288)
+                    a9_1 = vload(acc, slot + 304)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a7_1 = vfma(g7, x1, a7_1)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a8_1 = vfma(g8, x1, a8_1)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a9_1 = vfma(g9, x1, a9_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
+                    vstore(acc, slot + 192, a6_0)
+                    vstore(acc, slot + 208, a6_1)
+                    vstore(acc, slot + 224, a7_0)
+                    vstore(acc, slot + 240, a7_1)
+                    vstore(acc, slot + 256, a8_0)
+                    vstore(acc, slot + 272, a8_1)
+                    vstore(acc, slot + 288, a9_0)
+                    vstore(acc, slot + 304, a9_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_10(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 10), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_10`` per block of 10 output channels."""
+def weight_slice_2_10(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_10``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_10`` per block of 10 output channels (``gz`` has a multiple of 10 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3610,116 +3472,107 @@ def weight_slice_2_10(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 10):
-            weight_grad_2_10(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_10(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_11(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 11, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a7_0 = vzero()
-            a7_1 = vzero()
-            a8_0 = vzero()
-            a8_1 = vzero()
-            a9_0 = vzero()
-            a9_1 = vzero()
-            a10_0 = vzero()
-            a10_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a7_0 = vfma(g7, x0, a7_0)
-                a7_1 = vfma(g7, x1, a7_1)
-                a8_0 = vfma(g8, x0, a8_0)
-                a8_1 = vfma(g8, x1, a8_1)
-                a9_0 = vfma(g9, x0, a9_0)
-                a9_1 = vfma(g9, x1, a9_1)
-                a10_0 = vfma(g10, x0, a10_0)
-                a10_1 = vfma(g10, x1, a10_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            first = ((o0 + 6) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            first = ((o0 + 7) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a7_0)
-            gw[first + 1] += vsum(a7_1)
-            first = ((o0 + 8) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a8_0)
-            gw[first + 1] += vsum(a8_1)
-            first = ((o0 + 9) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a9_0)
-            gw[first + 1] += vsum(a9_1)
-            first = ((o0 + 10) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a10_0)
-            gw[first + 1] += vsum(a10_1)
+def weight_grad_2_11(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*22 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 11, j < 2, ``q = o0 // 11``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 11) * channels + c) * k_h + i) * 352
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    a6_0 = vload(acc, slot + 192)
+                    a6_1 = vload(acc, slot + 208)
+                    a7_0 = vload(acc, slot + 224)
+                    a7_1 = vload(acc, slot + 240)
+                    a8_0 = vload(acc, slot + 256)
+                    a8_1 = vload(acc, slot + 272)
+                    a9_0 = vload(acc, slot + 288)
+                    a9_1 = vload(acc, slot + 304)
+                    a10_0 = vload(acc, slot + 320)
+                    a10_1 = vload(acc, slot + 336)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a7_1 = vfma(g7, x1, a7_1)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a8_1 = vfma(g8, x1, a8_1)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a9_1 = vfma(g9, x1, a9_1)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a10_1 = vfma(g10, x1, a10_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
+                    vstore(acc, slot + 192, a6_0)
+                    vstore(acc, slot + 208, a6_1)
+                    vstore(acc, slot + 224, a7_0)
+                    vstore(acc, slot + 240, a7_1)
+                    vstore(acc, slot + 256, a8_0)
+                    vstore(acc, slot + 272, a8_1)
+                    vstore(acc, slot + 288, a9_0)
+                    vstore(acc, slot + 304, a9_1)
+                    vstore(acc, slot + 320, a10_0)
+                    vstore(acc, slot + 336, a10_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_11(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 11), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_11`` per block of 11 output channels."""
+def weight_slice_2_11(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_11``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_11`` per block of 11 output channels (``gz`` has a multiple of 11 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3730,124 +3583,114 @@ def weight_slice_2_11(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 11):
-            weight_grad_2_11(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_11(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_2_12(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 12, j < 2, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a7_0 = vzero()
-            a7_1 = vzero()
-            a8_0 = vzero()
-            a8_1 = vzero()
-            a9_0 = vzero()
-            a9_1 = vzero()
-            a10_0 = vzero()
-            a10_1 = vzero()
-            a11_0 = vzero()
-            a11_1 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                g8 = vload(gz, (o0 + 8) * zs + p)
-                g9 = vload(gz, (o0 + 9) * zs + p)
-                g10 = vload(gz, (o0 + 10) * zs + p)
-                g11 = vload(gz, (o0 + 11) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a7_0 = vfma(g7, x0, a7_0)
-                a7_1 = vfma(g7, x1, a7_1)
-                a8_0 = vfma(g8, x0, a8_0)
-                a8_1 = vfma(g8, x1, a8_1)
-                a9_0 = vfma(g9, x0, a9_0)
-                a9_1 = vfma(g9, x1, a9_1)
-                a10_0 = vfma(g10, x0, a10_0)
-                a10_1 = vfma(g10, x1, a10_1)
-                a11_0 = vfma(g11, x0, a11_0)
-                a11_1 = vfma(g11, x1, a11_1)
-            tap = i * 2
-            first = ((o0 + 0) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            first = ((o0 + 1) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            first = ((o0 + 2) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            first = ((o0 + 3) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            first = ((o0 + 4) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            first = ((o0 + 5) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            first = ((o0 + 6) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            first = ((o0 + 7) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a7_0)
-            gw[first + 1] += vsum(a7_1)
-            first = ((o0 + 8) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a8_0)
-            gw[first + 1] += vsum(a8_1)
-            first = ((o0 + 9) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a9_0)
-            gw[first + 1] += vsum(a9_1)
-            first = ((o0 + 10) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a10_0)
-            gw[first + 1] += vsum(a10_1)
-            first = ((o0 + 11) * channels + c) * k_h * 2 + tap
-            gw[first + 0] += vsum(a11_0)
-            gw[first + 1] += vsum(a11_1)
+def weight_grad_2_12(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*24 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 12, j < 2, ``q = o0 // 12``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 12) * channels + c) * k_h + i) * 384
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a1_0 = vload(acc, slot + 32)
+                    a1_1 = vload(acc, slot + 48)
+                    a2_0 = vload(acc, slot + 64)
+                    a2_1 = vload(acc, slot + 80)
+                    a3_0 = vload(acc, slot + 96)
+                    a3_1 = vload(acc, slot + 112)
+                    a4_0 = vload(acc, slot + 128)
+                    a4_1 = vload(acc, slot + 144)
+                    a5_0 = vload(acc, slot + 160)
+                    a5_1 = vload(acc, slot + 176)
+                    a6_0 = vload(acc, slot + 192)
+                    a6_1 = vload(acc, slot + 208)
+                    a7_0 = vload(acc, slot + 224)
+                    a7_1 = vload(acc, slot + 240)
+                    a8_0 = vload(acc, slot + 256)
+                    a8_1 = vload(acc, slot + 272)
+                    a9_0 = vload(acc, slot + 288)
+                    a9_1 = vload(acc, slot + 304)
+                    a10_0 = vload(acc, slot + 320)
+                    a10_1 = vload(acc, slot + 336)
+                    a11_0 = vload(acc, slot + 352)
+                    a11_1 = vload(acc, slot + 368)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        g8 = vload(gz, (o0 + 8) * zs + p)
+                        g9 = vload(gz, (o0 + 9) * zs + p)
+                        g10 = vload(gz, (o0 + 10) * zs + p)
+                        g11 = vload(gz, (o0 + 11) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a7_1 = vfma(g7, x1, a7_1)
+                        a8_0 = vfma(g8, x0, a8_0)
+                        a8_1 = vfma(g8, x1, a8_1)
+                        a9_0 = vfma(g9, x0, a9_0)
+                        a9_1 = vfma(g9, x1, a9_1)
+                        a10_0 = vfma(g10, x0, a10_0)
+                        a10_1 = vfma(g10, x1, a10_1)
+                        a11_0 = vfma(g11, x0, a11_0)
+                        a11_1 = vfma(g11, x1, a11_1)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a1_0)
+                    vstore(acc, slot + 48, a1_1)
+                    vstore(acc, slot + 64, a2_0)
+                    vstore(acc, slot + 80, a2_1)
+                    vstore(acc, slot + 96, a3_0)
+                    vstore(acc, slot + 112, a3_1)
+                    vstore(acc, slot + 128, a4_0)
+                    vstore(acc, slot + 144, a4_1)
+                    vstore(acc, slot + 160, a5_0)
+                    vstore(acc, slot + 176, a5_1)
+                    vstore(acc, slot + 192, a6_0)
+                    vstore(acc, slot + 208, a6_1)
+                    vstore(acc, slot + 224, a7_0)
+                    vstore(acc, slot + 240, a7_1)
+                    vstore(acc, slot + 256, a8_0)
+                    vstore(acc, slot + 272, a8_1)
+                    vstore(acc, slot + 288, a9_0)
+                    vstore(acc, slot + 304, a9_1)
+                    vstore(acc, slot + 320, a10_0)
+                    vstore(acc, slot + 336, a10_1)
+                    vstore(acc, slot + 352, a11_0)
+                    vstore(acc, slot + 368, a11_1)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_2_12(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 2)``, O' a multiple of 12), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_12`` per block of 12 output channels."""
+def weight_slice_2_12(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_2_12``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_2_12`` per block of 12 output channels (``gz`` has a multiple of 12 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 1
     plane = (out_h + k_h - 1) * wp
@@ -3858,40 +3701,41 @@ def weight_slice_2_12(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 12):
-            weight_grad_2_12(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_2_12(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
+def weight_grad_3_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*3 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 3, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 48
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_1`` per block of 1 output channels."""
+def weight_slice_3_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -3902,51 +3746,51 @@ def weight_slice_3_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_3_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
+def weight_grad_3_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*6 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 3, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 96
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_2`` per block of 2 output channels."""
+def weight_slice_3_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -3957,62 +3801,61 @@ def weight_slice_3_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_3_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            first = ((o0 + 2) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
+def weight_grad_3_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*9 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 3, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 144
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    a2_0 = vload(acc, slot + 96)
+                    a2_1 = vload(acc, slot + 112)
+                    a2_2 = vload(acc, slot + 128)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
+                    vstore(acc, slot + 96, a2_0)
+                    vstore(acc, slot + 112, a2_1)
+                    vstore(acc, slot + 128, a2_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_3`` per block of 3 output channels."""
+def weight_slice_3_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -4023,73 +3866,71 @@ def weight_slice_3_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_3_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_4(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 4, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            first = ((o0 + 2) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            first = ((o0 + 3) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
+def weight_grad_3_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*12 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 3, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 4) * channels + c) * k_h + i) * 192
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    a2_0 = vload(acc, slot + 96)
+                    a2_1 = vload(acc, slot + 112)
+                    a2_2 = vload(acc, slot + 128)
+                    a3_0 = vload(acc, slot + 144)
+                    a3_1 = vload(acc, slot + 160)
+                    a3_2 = vload(acc, slot + 176)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
+                    vstore(acc, slot + 96, a2_0)
+                    vstore(acc, slot + 112, a2_1)
+                    vstore(acc, slot + 128, a2_2)
+                    vstore(acc, slot + 144, a3_0)
+                    vstore(acc, slot + 160, a3_1)
+                    vstore(acc, slot + 176, a3_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 4), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_4`` per block of 4 output channels."""
+def weight_slice_3_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_4``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_4`` per block of 4 output channels (``gz`` has a multiple of 4 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -4100,84 +3941,81 @@ def weight_slice_3_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_3_4(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_5(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 5, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a4_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a4_2 = vfma(g4, x2, a4_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            first = ((o0 + 2) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            first = ((o0 + 3) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            first = ((o0 + 4) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            gw[first + 2] += vsum(a4_2)
+def weight_grad_3_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*15 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 3, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 5) * channels + c) * k_h + i) * 240
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    a2_0 = vload(acc, slot + 96)
+                    a2_1 = vload(acc, slot + 112)
+                    a2_2 = vload(acc, slot + 128)
+                    a3_0 = vload(acc, slot + 144)
+                    a3_1 = vload(acc, slot + 160)
+                    a3_2 = vload(acc, slot + 176)
+                    a4_0 = vload(acc, slot + 192)
+                    a4_1 = vload(acc, slot + 208)
+                    a4_2 = vload(acc, slot + 224)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a4_2 = vfma(g4, x2, a4_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
+                    vstore(acc, slot + 96, a2_0)
+                    vstore(acc, slot + 112, a2_1)
+                    vstore(acc, slot + 128, a2_2)
+                    vstore(acc, slot + 144, a3_0)
+                    vstore(acc, slot + 160, a3_1)
+                    vstore(acc, slot + 176, a3_2)
+                    vstore(acc, slot + 192, a4_0)
+                    vstore(acc, slot + 208, a4_1)
+                    vstore(acc, slot + 224, a4_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 5), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_5`` per block of 5 output channels."""
+def weight_slice_3_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_5``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_5`` per block of 5 output channels (``gz`` has a multiple of 5 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -4188,95 +4026,91 @@ def weight_slice_3_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_3_5(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_6(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 6, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a4_2 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a5_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a4_2 = vfma(g4, x2, a4_2)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a5_2 = vfma(g5, x2, a5_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            first = ((o0 + 2) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            first = ((o0 + 3) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            first = ((o0 + 4) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            gw[first + 2] += vsum(a4_2)
-            first = ((o0 + 5) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            gw[first + 2] += vsum(a5_2)
+def weight_grad_3_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*18 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 3, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 6) * channels + c) * k_h + i) * 288
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    a2_0 = vload(acc, slot + 96)
+                    a2_1 = vload(acc, slot + 112)
+                    a2_2 = vload(acc, slot + 128)
+                    a3_0 = vload(acc, slot + 144)
+                    a3_1 = vload(acc, slot + 160)
+                    a3_2 = vload(acc, slot + 176)
+                    a4_0 = vload(acc, slot + 192)
+                    a4_1 = vload(acc, slot + 208)
+                    a4_2 = vload(acc, slot + 224)
+                    a5_0 = vload(acc, slot + 240)
+                    a5_1 = vload(acc, slot + 256)
+                    a5_2 = vload(acc, slot + 272)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a4_2 = vfma(g4, x2, a4_2)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a5_2 = vfma(g5, x2, a5_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
+                    vstore(acc, slot + 96, a2_0)
+                    vstore(acc, slot + 112, a2_1)
+                    vstore(acc, slot + 128, a2_2)
+                    vstore(acc, slot + 144, a3_0)
+                    vstore(acc, slot + 160, a3_1)
+                    vstore(acc, slot + 176, a3_2)
+                    vstore(acc, slot + 192, a4_0)
+                    vstore(acc, slot + 208, a4_1)
+                    vstore(acc, slot + 224, a4_2)
+                    vstore(acc, slot + 240, a5_0)
+                    vstore(acc, slot + 256, a5_1)
+                    vstore(acc, slot + 272, a5_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 6), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_6`` per block of 6 output channels."""
+def weight_slice_3_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_6``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_6`` per block of 6 output channels (``gz`` has a multiple of 6 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -4287,106 +4121,101 @@ def weight_slice_3_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_3_6(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_7(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 7, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a4_2 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a5_2 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a6_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a4_2 = vfma(g4, x2, a4_2)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a5_2 = vfma(g5, x2, a5_2)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a6_2 = vfma(g6, x2, a6_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            first = ((o0 + 2) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            first = ((o0 + 3) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            first = ((o0 + 4) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            gw[first + 2] += vsum(a4_2)
-            first = ((o0 + 5) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            gw[first + 2] += vsum(a5_2)
-            first = ((o0 + 6) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            gw[first + 2] += vsum(a6_2)
+def weight_grad_3_7(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*21 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 7, j < 3, ``q = o0 // 7``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 7) * channels + c) * k_h + i) * 336
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    a2_0 = vload(acc, slot + 96)
+                    a2_1 = vload(acc, slot + 112)
+                    a2_2 = vload(acc, slot + 128)
+                    a3_0 = vload(acc, slot + 144)
+                    a3_1 = vload(acc, slot + 160)
+                    a3_2 = vload(acc, slot + 176)
+                    a4_0 = vload(acc, slot + 192)
+                    a4_1 = vload(acc, slot + 208)
+                    a4_2 = vload(acc, slot + 224)
+                    a5_0 = vload(acc, slot + 240)
+                    a5_1 = vload(acc, slot + 256)
+                    a5_2 = vload(acc, slot + 272)
+                    a6_0 = vload(acc, slot + 288)
+                    a6_1 = vload(acc, slot + 304)
+                    a6_2 = vload(acc, slot + 320)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a4_2 = vfma(g4, x2, a4_2)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a5_2 = vfma(g5, x2, a5_2)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a6_2 = vfma(g6, x2, a6_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
+                    vstore(acc, slot + 96, a2_0)
+                    vstore(acc, slot + 112, a2_1)
+                    vstore(acc, slot + 128, a2_2)
+                    vstore(acc, slot + 144, a3_0)
+                    vstore(acc, slot + 160, a3_1)
+                    vstore(acc, slot + 176, a3_2)
+                    vstore(acc, slot + 192, a4_0)
+                    vstore(acc, slot + 208, a4_1)
+                    vstore(acc, slot + 224, a4_2)
+                    vstore(acc, slot + 240, a5_0)
+                    vstore(acc, slot + 256, a5_1)
+                    vstore(acc, slot + 272, a5_2)
+                    vstore(acc, slot + 288, a6_0)
+                    vstore(acc, slot + 304, a6_1)
+                    vstore(acc, slot + 320, a6_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_7(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 7), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_7`` per block of 7 output channels."""
+def weight_slice_3_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_7``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_7`` per block of 7 output channels (``gz`` has a multiple of 7 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -4397,117 +4226,111 @@ def weight_slice_3_7(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 7):
-            weight_grad_3_7(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_3_8(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 8, j < 3, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a4_2 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a5_2 = vzero()
-            a6_0 = vzero()
-            a6_1 = vzero()
-            a6_2 = vzero()
-            a7_0 = vzero()
-            a7_1 = vzero()
-            a7_2 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                g6 = vload(gz, (o0 + 6) * zs + p)
-                g7 = vload(gz, (o0 + 7) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a4_2 = vfma(g4, x2, a4_2)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a5_2 = vfma(g5, x2, a5_2)
-                a6_0 = vfma(g6, x0, a6_0)
-                a6_1 = vfma(g6, x1, a6_1)
-                a6_2 = vfma(g6, x2, a6_2)
-                a7_0 = vfma(g7, x0, a7_0)
-                a7_1 = vfma(g7, x1, a7_1)
-                a7_2 = vfma(g7, x2, a7_2)
-            tap = i * 3
-            first = ((o0 + 0) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            first = ((o0 + 1) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            first = ((o0 + 2) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            first = ((o0 + 3) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            first = ((o0 + 4) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            gw[first + 2] += vsum(a4_2)
-            first = ((o0 + 5) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            gw[first + 2] += vsum(a5_2)
-            first = ((o0 + 6) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a6_0)
-            gw[first + 1] += vsum(a6_1)
-            gw[first + 2] += vsum(a6_2)
-            first = ((o0 + 7) * channels + c) * k_h * 3 + tap
-            gw[first + 0] += vsum(a7_0)
-            gw[first + 1] += vsum(a7_1)
-            gw[first + 2] += vsum(a7_2)
+def weight_grad_3_8(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*24 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 8, j < 3, ``q = o0 // 8``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 8) * channels + c) * k_h + i) * 384
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a1_0 = vload(acc, slot + 48)
+                    a1_1 = vload(acc, slot + 64)
+                    a1_2 = vload(acc, slot + 80)
+                    a2_0 = vload(acc, slot + 96)
+                    a2_1 = vload(acc, slot + 112)
+                    a2_2 = vload(acc, slot + 128)
+                    a3_0 = vload(acc, slot + 144)
+                    a3_1 = vload(acc, slot + 160)
+                    a3_2 = vload(acc, slot + 176)
+                    a4_0 = vload(acc, slot + 192)
+                    a4_1 = vload(acc, slot + 208)
+                    a4_2 = vload(acc, slot + 224)
+                    a5_0 = vload(acc, slot + 240)
+                    a5_1 = vload(acc, slot + 256)
+                    a5_2 = vload(acc, slot + 272)
+                    a6_0 = vload(acc, slot + 288)
+                    a6_1 = vload(acc, slot + 304)
+                    a6_2 = vload(acc, slot + 320)
+                    a7_0 = vload(acc, slot + 336)
+                    a7_1 = vload(acc, slot + 352)
+                    a7_2 = vload(acc, slot + 368)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        g6 = vload(gz, (o0 + 6) * zs + p)
+                        g7 = vload(gz, (o0 + 7) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a4_2 = vfma(g4, x2, a4_2)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a5_2 = vfma(g5, x2, a5_2)
+                        a6_0 = vfma(g6, x0, a6_0)
+                        a6_1 = vfma(g6, x1, a6_1)
+                        a6_2 = vfma(g6, x2, a6_2)
+                        a7_0 = vfma(g7, x0, a7_0)
+                        a7_1 = vfma(g7, x1, a7_1)
+                        a7_2 = vfma(g7, x2, a7_2)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a1_0)
+                    vstore(acc, slot + 64, a1_1)
+                    vstore(acc, slot + 80, a1_2)
+                    vstore(acc, slot + 96, a2_0)
+                    vstore(acc, slot + 112, a2_1)
+                    vstore(acc, slot + 128, a2_2)
+                    vstore(acc, slot + 144, a3_0)
+                    vstore(acc, slot + 160, a3_1)
+                    vstore(acc, slot + 176, a3_2)
+                    vstore(acc, slot + 192, a4_0)
+                    vstore(acc, slot + 208, a4_1)
+                    vstore(acc, slot + 224, a4_2)
+                    vstore(acc, slot + 240, a5_0)
+                    vstore(acc, slot + 256, a5_1)
+                    vstore(acc, slot + 272, a5_2)
+                    vstore(acc, slot + 288, a6_0)
+                    vstore(acc, slot + 304, a6_1)
+                    vstore(acc, slot + 320, a6_2)
+                    vstore(acc, slot + 336, a7_0)
+                    vstore(acc, slot + 352, a7_1)
+                    vstore(acc, slot + 368, a7_2)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_3_8(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 3)``, O' a multiple of 8), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_8`` per block of 8 output channels."""
+def weight_slice_3_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_3_8``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_3_8`` per block of 8 output channels (``gz`` has a multiple of 8 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 2
     plane = (out_h + k_h - 1) * wp
@@ -4518,44 +4341,45 @@ def weight_slice_3_8(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 8):
-            weight_grad_3_8(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_3_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_4_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 4, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-            tap = i * 4
-            first = ((o0 + 0) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
+def weight_grad_4_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*4 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 4, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 64
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_4_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 4)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_1`` per block of 1 output channels."""
+def weight_slice_4_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_4_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 3
     plane = (out_h + k_h - 1) * wp
@@ -4566,58 +4390,58 @@ def weight_slice_4_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_4_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_4_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_4_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 4, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-            tap = i * 4
-            first = ((o0 + 0) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            first = ((o0 + 1) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
+def weight_grad_4_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*8 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 4, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 128
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a1_0 = vload(acc, slot + 64)
+                    a1_1 = vload(acc, slot + 80)
+                    a1_2 = vload(acc, slot + 96)
+                    a1_3 = vload(acc, slot + 112)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a1_0)
+                    vstore(acc, slot + 80, a1_1)
+                    vstore(acc, slot + 96, a1_2)
+                    vstore(acc, slot + 112, a1_3)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_4_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 4)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_2`` per block of 2 output channels."""
+def weight_slice_4_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_4_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 3
     plane = (out_h + k_h - 1) * wp
@@ -4628,72 +4452,71 @@ def weight_slice_4_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_4_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_4_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_4_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 4, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-            tap = i * 4
-            first = ((o0 + 0) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            first = ((o0 + 1) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            first = ((o0 + 2) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
+def weight_grad_4_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*12 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 4, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 192
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a1_0 = vload(acc, slot + 64)
+                    a1_1 = vload(acc, slot + 80)
+                    a1_2 = vload(acc, slot + 96)
+                    a1_3 = vload(acc, slot + 112)
+                    a2_0 = vload(acc, slot + 128)
+                    a2_1 = vload(acc, slot + 144)
+                    a2_2 = vload(acc, slot + 160)
+                    a2_3 = vload(acc, slot + 176)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a1_0)
+                    vstore(acc, slot + 80, a1_1)
+                    vstore(acc, slot + 96, a1_2)
+                    vstore(acc, slot + 112, a1_3)
+                    vstore(acc, slot + 128, a2_0)
+                    vstore(acc, slot + 144, a2_1)
+                    vstore(acc, slot + 160, a2_2)
+                    vstore(acc, slot + 176, a2_3)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_4_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 4)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_3`` per block of 3 output channels."""
+def weight_slice_4_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_4_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 3
     plane = (out_h + k_h - 1) * wp
@@ -4704,86 +4527,84 @@ def weight_slice_4_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_4_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_4_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_4_4(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 4, j < 4, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a3_3 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a3_3 = vfma(g3, x3, a3_3)
-            tap = i * 4
-            first = ((o0 + 0) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            first = ((o0 + 1) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            first = ((o0 + 2) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            first = ((o0 + 3) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            gw[first + 3] += vsum(a3_3)
+def weight_grad_4_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*16 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 4, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 4) * channels + c) * k_h + i) * 256
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a1_0 = vload(acc, slot + 64)
+                    a1_1 = vload(acc, slot + 80)
+                    a1_2 = vload(acc, slot + 96)
+                    a1_3 = vload(acc, slot + 112)
+                    a2_0 = vload(acc, slot + 128)
+                    a2_1 = vload(acc, slot + 144)
+                    a2_2 = vload(acc, slot + 160)
+                    a2_3 = vload(acc, slot + 176)
+                    a3_0 = vload(acc, slot + 192)
+                    a3_1 = vload(acc, slot + 208)
+                    a3_2 = vload(acc, slot + 224)
+                    a3_3 = vload(acc, slot + 240)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a3_3 = vfma(g3, x3, a3_3)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a1_0)
+                    vstore(acc, slot + 80, a1_1)
+                    vstore(acc, slot + 96, a1_2)
+                    vstore(acc, slot + 112, a1_3)
+                    vstore(acc, slot + 128, a2_0)
+                    vstore(acc, slot + 144, a2_1)
+                    vstore(acc, slot + 160, a2_2)
+                    vstore(acc, slot + 176, a2_3)
+                    vstore(acc, slot + 192, a3_0)
+                    vstore(acc, slot + 208, a3_1)
+                    vstore(acc, slot + 224, a3_2)
+                    vstore(acc, slot + 240, a3_3)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_4_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 4)``, O' a multiple of 4), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_4`` per block of 4 output channels."""
+def weight_slice_4_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_4_4``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_4`` per block of 4 output channels (``gz`` has a multiple of 4 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 3
     plane = (out_h + k_h - 1) * wp
@@ -4794,100 +4615,97 @@ def weight_slice_4_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_4_4(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_4_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_4_5(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 5, j < 4, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a3_3 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a4_2 = vzero()
-            a4_3 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a3_3 = vfma(g3, x3, a3_3)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a4_2 = vfma(g4, x2, a4_2)
-                a4_3 = vfma(g4, x3, a4_3)
-            tap = i * 4
-            first = ((o0 + 0) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            first = ((o0 + 1) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            first = ((o0 + 2) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            first = ((o0 + 3) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            gw[first + 3] += vsum(a3_3)
-            first = ((o0 + 4) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            gw[first + 2] += vsum(a4_2)
-            gw[first + 3] += vsum(a4_3)
+def weight_grad_4_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*20 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 4, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 5) * channels + c) * k_h + i) * 320
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a1_0 = vload(acc, slot + 64)
+                    a1_1 = vload(acc, slot + 80)
+                    a1_2 = vload(acc, slot + 96)
+                    a1_3 = vload(acc, slot + 112)
+                    a2_0 = vload(acc, slot + 128)
+                    a2_1 = vload(acc, slot + 144)
+                    a2_2 = vload(acc, slot + 160)
+                    a2_3 = vload(acc, slot + 176)
+                    a3_0 = vload(acc, slot + 192)
+                    a3_1 = vload(acc, slot + 208)
+                    a3_2 = vload(acc, slot + 224)
+                    a3_3 = vload(acc, slot + 240)
+                    a4_0 = vload(acc, slot + 256)
+                    a4_1 = vload(acc, slot + 272)
+                    a4_2 = vload(acc, slot + 288)
+                    a4_3 = vload(acc, slot + 304)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a3_3 = vfma(g3, x3, a3_3)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a4_2 = vfma(g4, x2, a4_2)
+                        a4_3 = vfma(g4, x3, a4_3)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a1_0)
+                    vstore(acc, slot + 80, a1_1)
+                    vstore(acc, slot + 96, a1_2)
+                    vstore(acc, slot + 112, a1_3)
+                    vstore(acc, slot + 128, a2_0)
+                    vstore(acc, slot + 144, a2_1)
+                    vstore(acc, slot + 160, a2_2)
+                    vstore(acc, slot + 176, a2_3)
+                    vstore(acc, slot + 192, a3_0)
+                    vstore(acc, slot + 208, a3_1)
+                    vstore(acc, slot + 224, a3_2)
+                    vstore(acc, slot + 240, a3_3)
+                    vstore(acc, slot + 256, a4_0)
+                    vstore(acc, slot + 272, a4_1)
+                    vstore(acc, slot + 288, a4_2)
+                    vstore(acc, slot + 304, a4_3)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_4_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 4)``, O' a multiple of 5), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_5`` per block of 5 output channels."""
+def weight_slice_4_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_4_5``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_5`` per block of 5 output channels (``gz`` has a multiple of 5 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 3
     plane = (out_h + k_h - 1) * wp
@@ -4898,114 +4716,110 @@ def weight_slice_4_5(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_4_5(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_4_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_4_6(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 6, j < 4, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a3_3 = vzero()
-            a4_0 = vzero()
-            a4_1 = vzero()
-            a4_2 = vzero()
-            a4_3 = vzero()
-            a5_0 = vzero()
-            a5_1 = vzero()
-            a5_2 = vzero()
-            a5_3 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                g4 = vload(gz, (o0 + 4) * zs + p)
-                g5 = vload(gz, (o0 + 5) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a3_3 = vfma(g3, x3, a3_3)
-                a4_0 = vfma(g4, x0, a4_0)
-                a4_1 = vfma(g4, x1, a4_1)
-                a4_2 = vfma(g4, x2, a4_2)
-                a4_3 = vfma(g4, x3, a4_3)
-                a5_0 = vfma(g5, x0, a5_0)
-                a5_1 = vfma(g5, x1, a5_1)
-                a5_2 = vfma(g5, x2, a5_2)
-                a5_3 = vfma(g5, x3, a5_3)
-            tap = i * 4
-            first = ((o0 + 0) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            first = ((o0 + 1) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            first = ((o0 + 2) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            first = ((o0 + 3) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            gw[first + 3] += vsum(a3_3)
-            first = ((o0 + 4) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a4_0)
-            gw[first + 1] += vsum(a4_1)
-            gw[first + 2] += vsum(a4_2)
-            gw[first + 3] += vsum(a4_3)
-            first = ((o0 + 5) * channels + c) * k_h * 4 + tap
-            gw[first + 0] += vsum(a5_0)
-            gw[first + 1] += vsum(a5_1)
-            gw[first + 2] += vsum(a5_2)
-            gw[first + 3] += vsum(a5_3)
+def weight_grad_4_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*24 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 4, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 6) * channels + c) * k_h + i) * 384
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a1_0 = vload(acc, slot + 64)
+                    a1_1 = vload(acc, slot + 80)
+                    a1_2 = vload(acc, slot + 96)
+                    a1_3 = vload(acc, slot + 112)
+                    a2_0 = vload(acc, slot + 128)
+                    a2_1 = vload(acc, slot + 144)
+                    a2_2 = vload(acc, slot + 160)
+                    a2_3 = vload(acc, slot + 176)
+                    a3_0 = vload(acc, slot + 192)
+                    a3_1 = vload(acc, slot + 208)
+                    a3_2 = vload(acc, slot + 224)
+                    a3_3 = vload(acc, slot + 240)
+                    a4_0 = vload(acc, slot + 256)
+                    a4_1 = vload(acc, slot + 272)
+                    a4_2 = vload(acc, slot + 288)
+                    a4_3 = vload(acc, slot + 304)
+                    a5_0 = vload(acc, slot + 320)
+                    a5_1 = vload(acc, slot + 336)
+                    a5_2 = vload(acc, slot + 352)
+                    a5_3 = vload(acc, slot + 368)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        g4 = vload(gz, (o0 + 4) * zs + p)
+                        g5 = vload(gz, (o0 + 5) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a3_3 = vfma(g3, x3, a3_3)
+                        a4_0 = vfma(g4, x0, a4_0)
+                        a4_1 = vfma(g4, x1, a4_1)
+                        a4_2 = vfma(g4, x2, a4_2)
+                        a4_3 = vfma(g4, x3, a4_3)
+                        a5_0 = vfma(g5, x0, a5_0)
+                        a5_1 = vfma(g5, x1, a5_1)
+                        a5_2 = vfma(g5, x2, a5_2)
+                        a5_3 = vfma(g5, x3, a5_3)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a1_0)
+                    vstore(acc, slot + 80, a1_1)
+                    vstore(acc, slot + 96, a1_2)
+                    vstore(acc, slot + 112, a1_3)
+                    vstore(acc, slot + 128, a2_0)
+                    vstore(acc, slot + 144, a2_1)
+                    vstore(acc, slot + 160, a2_2)
+                    vstore(acc, slot + 176, a2_3)
+                    vstore(acc, slot + 192, a3_0)
+                    vstore(acc, slot + 208, a3_1)
+                    vstore(acc, slot + 224, a3_2)
+                    vstore(acc, slot + 240, a3_3)
+                    vstore(acc, slot + 256, a4_0)
+                    vstore(acc, slot + 272, a4_1)
+                    vstore(acc, slot + 288, a4_2)
+                    vstore(acc, slot + 304, a4_3)
+                    vstore(acc, slot + 320, a5_0)
+                    vstore(acc, slot + 336, a5_1)
+                    vstore(acc, slot + 352, a5_2)
+                    vstore(acc, slot + 368, a5_3)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_4_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 4)``, O' a multiple of 6), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_6`` per block of 6 output channels."""
+def weight_slice_4_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_4_6``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_4_6`` per block of 6 output channels (``gz`` has a multiple of 6 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 3
     plane = (out_h + k_h - 1) * wp
@@ -5016,48 +4830,49 @@ def weight_slice_4_6(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_4_6(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_4_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_5_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 5, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-            tap = i * 5
-            first = ((o0 + 0) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
+def weight_grad_5_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*5 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 5, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 80
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_5_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 5)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_1`` per block of 1 output channels."""
+def weight_slice_5_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_5_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 4
     plane = (out_h + k_h - 1) * wp
@@ -5068,65 +4883,65 @@ def weight_slice_5_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_5_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_5_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_5_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 5, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-            tap = i * 5
-            first = ((o0 + 0) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            first = ((o0 + 1) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
+def weight_grad_5_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*10 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 5, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 160
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a1_0 = vload(acc, slot + 80)
+                    a1_1 = vload(acc, slot + 96)
+                    a1_2 = vload(acc, slot + 112)
+                    a1_3 = vload(acc, slot + 128)
+                    a1_4 = vload(acc, slot + 144)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a1_0)
+                    vstore(acc, slot + 96, a1_1)
+                    vstore(acc, slot + 112, a1_2)
+                    vstore(acc, slot + 128, a1_3)
+                    vstore(acc, slot + 144, a1_4)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_5_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 5)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_2`` per block of 2 output channels."""
+def weight_slice_5_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_5_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 4
     plane = (out_h + k_h - 1) * wp
@@ -5137,82 +4952,81 @@ def weight_slice_5_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_5_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_5_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_5_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 5, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a2_4 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a2_4 = vfma(g2, x4, a2_4)
-            tap = i * 5
-            first = ((o0 + 0) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            first = ((o0 + 1) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            first = ((o0 + 2) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            gw[first + 4] += vsum(a2_4)
+def weight_grad_5_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*15 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 5, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 240
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a1_0 = vload(acc, slot + 80)
+                    a1_1 = vload(acc, slot + 96)
+                    a1_2 = vload(acc, slot + 112)
+                    a1_3 = vload(acc, slot + 128)
+                    a1_4 = vload(acc, slot + 144)
+                    a2_0 = vload(acc, slot + 160)
+                    a2_1 = vload(acc, slot + 176)
+                    a2_2 = vload(acc, slot + 192)
+                    a2_3 = vload(acc, slot + 208)
+                    a2_4 = vload(acc, slot + 224)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a2_4 = vfma(g2, x4, a2_4)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a1_0)
+                    vstore(acc, slot + 96, a1_1)
+                    vstore(acc, slot + 112, a1_2)
+                    vstore(acc, slot + 128, a1_3)
+                    vstore(acc, slot + 144, a1_4)
+                    vstore(acc, slot + 160, a2_0)
+                    vstore(acc, slot + 176, a2_1)
+                    vstore(acc, slot + 192, a2_2)
+                    vstore(acc, slot + 208, a2_3)
+                    vstore(acc, slot + 224, a2_4)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_5_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 5)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_3`` per block of 3 output channels."""
+def weight_slice_5_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_5_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 4
     plane = (out_h + k_h - 1) * wp
@@ -5223,99 +5037,97 @@ def weight_slice_5_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_5_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_5_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_5_4(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 4, j < 5, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a2_4 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a3_3 = vzero()
-            a3_4 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a2_4 = vfma(g2, x4, a2_4)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a3_3 = vfma(g3, x3, a3_3)
-                a3_4 = vfma(g3, x4, a3_4)
-            tap = i * 5
-            first = ((o0 + 0) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            first = ((o0 + 1) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            first = ((o0 + 2) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            gw[first + 4] += vsum(a2_4)
-            first = ((o0 + 3) * channels + c) * k_h * 5 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            gw[first + 3] += vsum(a3_3)
-            gw[first + 4] += vsum(a3_4)
+def weight_grad_5_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*20 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 5, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 4) * channels + c) * k_h + i) * 320
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a1_0 = vload(acc, slot + 80)
+                    a1_1 = vload(acc, slot + 96)
+                    a1_2 = vload(acc, slot + 112)
+                    a1_3 = vload(acc, slot + 128)
+                    a1_4 = vload(acc, slot + 144)
+                    a2_0 = vload(acc, slot + 160)
+                    a2_1 = vload(acc, slot + 176)
+                    a2_2 = vload(acc, slot + 192)
+                    a2_3 = vload(acc, slot + 208)
+                    a2_4 = vload(acc, slot + 224)
+                    a3_0 = vload(acc, slot + 240)
+                    a3_1 = vload(acc, slot + 256)
+                    a3_2 = vload(acc, slot + 272)
+                    a3_3 = vload(acc, slot + 288)
+                    a3_4 = vload(acc, slot + 304)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a2_4 = vfma(g2, x4, a2_4)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a3_3 = vfma(g3, x3, a3_3)
+                        a3_4 = vfma(g3, x4, a3_4)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a1_0)
+                    vstore(acc, slot + 96, a1_1)
+                    vstore(acc, slot + 112, a1_2)
+                    vstore(acc, slot + 128, a1_3)
+                    vstore(acc, slot + 144, a1_4)
+                    vstore(acc, slot + 160, a2_0)
+                    vstore(acc, slot + 176, a2_1)
+                    vstore(acc, slot + 192, a2_2)
+                    vstore(acc, slot + 208, a2_3)
+                    vstore(acc, slot + 224, a2_4)
+                    vstore(acc, slot + 240, a3_0)
+                    vstore(acc, slot + 256, a3_1)
+                    vstore(acc, slot + 272, a3_2)
+                    vstore(acc, slot + 288, a3_3)
+                    vstore(acc, slot + 304, a3_4)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_5_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 5)``, O' a multiple of 4), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_4`` per block of 4 output channels."""
+def weight_slice_5_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_5_4``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_5_4`` per block of 4 output channels (``gz`` has a multiple of 4 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 4
     plane = (out_h + k_h - 1) * wp
@@ -5326,52 +5138,53 @@ def weight_slice_5_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_5_4(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_5_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_6_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 6, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-            tap = i * 6
-            first = ((o0 + 0) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
+def weight_grad_6_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*6 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 6, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 96
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_6_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 6)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_1`` per block of 1 output channels."""
+def weight_slice_6_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_6_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 5
     plane = (out_h + k_h - 1) * wp
@@ -5382,72 +5195,72 @@ def weight_slice_6_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_6_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_6_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_6_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 6, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a1_5 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a1_5 = vfma(g1, x5, a1_5)
-            tap = i * 6
-            first = ((o0 + 0) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
-            first = ((o0 + 1) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            gw[first + 5] += vsum(a1_5)
+def weight_grad_6_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*12 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 6, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 192
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    a1_0 = vload(acc, slot + 96)
+                    a1_1 = vload(acc, slot + 112)
+                    a1_2 = vload(acc, slot + 128)
+                    a1_3 = vload(acc, slot + 144)
+                    a1_4 = vload(acc, slot + 160)
+                    a1_5 = vload(acc, slot + 176)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a1_5 = vfma(g1, x5, a1_5)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
+                    vstore(acc, slot + 96, a1_0)
+                    vstore(acc, slot + 112, a1_1)
+                    vstore(acc, slot + 128, a1_2)
+                    vstore(acc, slot + 144, a1_3)
+                    vstore(acc, slot + 160, a1_4)
+                    vstore(acc, slot + 176, a1_5)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_6_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 6)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_2`` per block of 2 output channels."""
+def weight_slice_6_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_6_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 5
     plane = (out_h + k_h - 1) * wp
@@ -5458,92 +5271,91 @@ def weight_slice_6_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_6_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_6_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_6_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 6, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a1_5 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a2_4 = vzero()
-            a2_5 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a1_5 = vfma(g1, x5, a1_5)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a2_4 = vfma(g2, x4, a2_4)
-                a2_5 = vfma(g2, x5, a2_5)
-            tap = i * 6
-            first = ((o0 + 0) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
-            first = ((o0 + 1) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            gw[first + 5] += vsum(a1_5)
-            first = ((o0 + 2) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            gw[first + 4] += vsum(a2_4)
-            gw[first + 5] += vsum(a2_5)
+def weight_grad_6_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*18 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 6, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 288
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    a1_0 = vload(acc, slot + 96)
+                    a1_1 = vload(acc, slot + 112)
+                    a1_2 = vload(acc, slot + 128)
+                    a1_3 = vload(acc, slot + 144)
+                    a1_4 = vload(acc, slot + 160)
+                    a1_5 = vload(acc, slot + 176)
+                    a2_0 = vload(acc, slot + 192)
+                    a2_1 = vload(acc, slot + 208)
+                    a2_2 = vload(acc, slot + 224)
+                    a2_3 = vload(acc, slot + 240)
+                    a2_4 = vload(acc, slot + 256)
+                    a2_5 = vload(acc, slot + 272)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a1_5 = vfma(g1, x5, a1_5)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a2_4 = vfma(g2, x4, a2_4)
+                        a2_5 = vfma(g2, x5, a2_5)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
+                    vstore(acc, slot + 96, a1_0)
+                    vstore(acc, slot + 112, a1_1)
+                    vstore(acc, slot + 128, a1_2)
+                    vstore(acc, slot + 144, a1_3)
+                    vstore(acc, slot + 160, a1_4)
+                    vstore(acc, slot + 176, a1_5)
+                    vstore(acc, slot + 192, a2_0)
+                    vstore(acc, slot + 208, a2_1)
+                    vstore(acc, slot + 224, a2_2)
+                    vstore(acc, slot + 240, a2_3)
+                    vstore(acc, slot + 256, a2_4)
+                    vstore(acc, slot + 272, a2_5)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_6_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 6)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_3`` per block of 3 output channels."""
+def weight_slice_6_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_6_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 5
     plane = (out_h + k_h - 1) * wp
@@ -5554,112 +5366,110 @@ def weight_slice_6_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_6_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_6_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_6_4(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 4, j < 6, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a1_5 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a2_4 = vzero()
-            a2_5 = vzero()
-            a3_0 = vzero()
-            a3_1 = vzero()
-            a3_2 = vzero()
-            a3_3 = vzero()
-            a3_4 = vzero()
-            a3_5 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                g3 = vload(gz, (o0 + 3) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a1_5 = vfma(g1, x5, a1_5)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a2_4 = vfma(g2, x4, a2_4)
-                a2_5 = vfma(g2, x5, a2_5)
-                a3_0 = vfma(g3, x0, a3_0)
-                a3_1 = vfma(g3, x1, a3_1)
-                a3_2 = vfma(g3, x2, a3_2)
-                a3_3 = vfma(g3, x3, a3_3)
-                a3_4 = vfma(g3, x4, a3_4)
-                a3_5 = vfma(g3, x5, a3_5)
-            tap = i * 6
-            first = ((o0 + 0) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
-            first = ((o0 + 1) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            gw[first + 5] += vsum(a1_5)
-            first = ((o0 + 2) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            gw[first + 4] += vsum(a2_4)
-            gw[first + 5] += vsum(a2_5)
-            first = ((o0 + 3) * channels + c) * k_h * 6 + tap
-            gw[first + 0] += vsum(a3_0)
-            gw[first + 1] += vsum(a3_1)
-            gw[first + 2] += vsum(a3_2)
-            gw[first + 3] += vsum(a3_3)
-            gw[first + 4] += vsum(a3_4)
-            gw[first + 5] += vsum(a3_5)
+def weight_grad_6_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*24 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 6, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 4) * channels + c) * k_h + i) * 384
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    a1_0 = vload(acc, slot + 96)
+                    a1_1 = vload(acc, slot + 112)
+                    a1_2 = vload(acc, slot + 128)
+                    a1_3 = vload(acc, slot + 144)
+                    a1_4 = vload(acc, slot + 160)
+                    a1_5 = vload(acc, slot + 176)
+                    a2_0 = vload(acc, slot + 192)
+                    a2_1 = vload(acc, slot + 208)
+                    a2_2 = vload(acc, slot + 224)
+                    a2_3 = vload(acc, slot + 240)
+                    a2_4 = vload(acc, slot + 256)
+                    a2_5 = vload(acc, slot + 272)
+                    a3_0 = vload(acc, slot + 288)
+                    a3_1 = vload(acc, slot + 304)
+                    a3_2 = vload(acc, slot + 320)
+                    a3_3 = vload(acc, slot + 336)
+                    a3_4 = vload(acc, slot + 352)
+                    a3_5 = vload(acc, slot + 368)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        g3 = vload(gz, (o0 + 3) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a1_5 = vfma(g1, x5, a1_5)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a2_4 = vfma(g2, x4, a2_4)
+                        a2_5 = vfma(g2, x5, a2_5)
+                        a3_0 = vfma(g3, x0, a3_0)
+                        a3_1 = vfma(g3, x1, a3_1)
+                        a3_2 = vfma(g3, x2, a3_2)
+                        a3_3 = vfma(g3, x3, a3_3)
+                        a3_4 = vfma(g3, x4, a3_4)
+                        a3_5 = vfma(g3, x5, a3_5)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
+                    vstore(acc, slot + 96, a1_0)
+                    vstore(acc, slot + 112, a1_1)
+                    vstore(acc, slot + 128, a1_2)
+                    vstore(acc, slot + 144, a1_3)
+                    vstore(acc, slot + 160, a1_4)
+                    vstore(acc, slot + 176, a1_5)
+                    vstore(acc, slot + 192, a2_0)
+                    vstore(acc, slot + 208, a2_1)
+                    vstore(acc, slot + 224, a2_2)
+                    vstore(acc, slot + 240, a2_3)
+                    vstore(acc, slot + 256, a2_4)
+                    vstore(acc, slot + 272, a2_5)
+                    vstore(acc, slot + 288, a3_0)
+                    vstore(acc, slot + 304, a3_1)
+                    vstore(acc, slot + 320, a3_2)
+                    vstore(acc, slot + 336, a3_3)
+                    vstore(acc, slot + 352, a3_4)
+                    vstore(acc, slot + 368, a3_5)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_6_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 6)``, O' a multiple of 4), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_4`` per block of 4 output channels."""
+def weight_slice_6_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_6_4``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_6_4`` per block of 4 output channels (``gz`` has a multiple of 4 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 5
     plane = (out_h + k_h - 1) * wp
@@ -5670,56 +5480,57 @@ def weight_slice_6_4(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_6_4(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_6_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_7_1(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 1, j < 7, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            a0_6 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                x6 = vload(xp, row + p + 6)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-                a0_6 = vfma(g0, x6, a0_6)
-            tap = i * 7
-            first = ((o0 + 0) * channels + c) * k_h * 7 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
-            gw[first + 6] += vsum(a0_6)
+def weight_grad_7_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*7 + k*7 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 7, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 1) * channels + c) * k_h + i) * 112
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    a0_6 = vload(acc, slot + 96)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        x6 = vload(xp, row + p + 6)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                        a0_6 = vfma(g0, x6, a0_6)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
+                    vstore(acc, slot + 96, a0_6)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_7_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 7)``, O' a multiple of 1), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_7_1`` per block of 1 output channels."""
+def weight_slice_7_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_7_1``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_7_1`` per block of 1 output channels (``gz`` has a multiple of 1 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 6
     plane = (out_h + k_h - 1) * wp
@@ -5730,79 +5541,79 @@ def weight_slice_7_1(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_7_1(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_7_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_7_2(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 2, j < 7, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            a0_6 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a1_5 = vzero()
-            a1_6 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                x6 = vload(xp, row + p + 6)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-                a0_6 = vfma(g0, x6, a0_6)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a1_5 = vfma(g1, x5, a1_5)
-                a1_6 = vfma(g1, x6, a1_6)
-            tap = i * 7
-            first = ((o0 + 0) * channels + c) * k_h * 7 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
-            gw[first + 6] += vsum(a0_6)
-            first = ((o0 + 1) * channels + c) * k_h * 7 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            gw[first + 5] += vsum(a1_5)
-            gw[first + 6] += vsum(a1_6)
+def weight_grad_7_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*14 + k*7 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 7, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 2) * channels + c) * k_h + i) * 224
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    a0_6 = vload(acc, slot + 96)
+                    a1_0 = vload(acc, slot + 112)
+                    a1_1 = vload(acc, slot + 128)
+                    a1_2 = vload(acc, slot + 144)
+                    a1_3 = vload(acc, slot + 160)
+                    a1_4 = vload(acc, slot + 176)
+                    a1_5 = vload(acc, slot + 192)
+                    a1_6 = vload(acc, slot + 208)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        x6 = vload(xp, row + p + 6)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                        a0_6 = vfma(g0, x6, a0_6)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a1_5 = vfma(g1, x5, a1_5)
+                        a1_6 = vfma(g1, x6, a1_6)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
+                    vstore(acc, slot + 96, a0_6)
+                    vstore(acc, slot + 112, a1_0)
+                    vstore(acc, slot + 128, a1_1)
+                    vstore(acc, slot + 144, a1_2)
+                    vstore(acc, slot + 160, a1_3)
+                    vstore(acc, slot + 176, a1_4)
+                    vstore(acc, slot + 192, a1_5)
+                    vstore(acc, slot + 208, a1_6)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_7_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 7)``, O' a multiple of 2), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_7_2`` per block of 2 output channels."""
+def weight_slice_7_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_7_2``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_7_2`` per block of 2 output channels (``gz`` has a multiple of 2 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 6
     plane = (out_h + k_h - 1) * wp
@@ -5813,102 +5624,101 @@ def weight_slice_7_2(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_7_2(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_7_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_7_3(xp, gz, gw, o0, channels, k_h, wp, xs, zs, length):
-    """``gw[o0 + k, c, i, j] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` for k < 3, j < 7, ``0 <= p < length`` (rounded up to 16)."""
-    for c in range(channels):
-        for i in range(k_h):
-            row = c * xs + i * wp
-            a0_0 = vzero()
-            a0_1 = vzero()
-            a0_2 = vzero()
-            a0_3 = vzero()
-            a0_4 = vzero()
-            a0_5 = vzero()
-            a0_6 = vzero()
-            a1_0 = vzero()
-            a1_1 = vzero()
-            a1_2 = vzero()
-            a1_3 = vzero()
-            a1_4 = vzero()
-            a1_5 = vzero()
-            a1_6 = vzero()
-            a2_0 = vzero()
-            a2_1 = vzero()
-            a2_2 = vzero()
-            a2_3 = vzero()
-            a2_4 = vzero()
-            a2_5 = vzero()
-            a2_6 = vzero()
-            for p in range(0, length, 16):
-                g0 = vload(gz, (o0 + 0) * zs + p)
-                g1 = vload(gz, (o0 + 1) * zs + p)
-                g2 = vload(gz, (o0 + 2) * zs + p)
-                x0 = vload(xp, row + p + 0)
-                x1 = vload(xp, row + p + 1)
-                x2 = vload(xp, row + p + 2)
-                x3 = vload(xp, row + p + 3)
-                x4 = vload(xp, row + p + 4)
-                x5 = vload(xp, row + p + 5)
-                x6 = vload(xp, row + p + 6)
-                a0_0 = vfma(g0, x0, a0_0)
-                a0_1 = vfma(g0, x1, a0_1)
-                a0_2 = vfma(g0, x2, a0_2)
-                a0_3 = vfma(g0, x3, a0_3)
-                a0_4 = vfma(g0, x4, a0_4)
-                a0_5 = vfma(g0, x5, a0_5)
-                a0_6 = vfma(g0, x6, a0_6)
-                a1_0 = vfma(g1, x0, a1_0)
-                a1_1 = vfma(g1, x1, a1_1)
-                a1_2 = vfma(g1, x2, a1_2)
-                a1_3 = vfma(g1, x3, a1_3)
-                a1_4 = vfma(g1, x4, a1_4)
-                a1_5 = vfma(g1, x5, a1_5)
-                a1_6 = vfma(g1, x6, a1_6)
-                a2_0 = vfma(g2, x0, a2_0)
-                a2_1 = vfma(g2, x1, a2_1)
-                a2_2 = vfma(g2, x2, a2_2)
-                a2_3 = vfma(g2, x3, a2_3)
-                a2_4 = vfma(g2, x4, a2_4)
-                a2_5 = vfma(g2, x5, a2_5)
-                a2_6 = vfma(g2, x6, a2_6)
-            tap = i * 7
-            first = ((o0 + 0) * channels + c) * k_h * 7 + tap
-            gw[first + 0] += vsum(a0_0)
-            gw[first + 1] += vsum(a0_1)
-            gw[first + 2] += vsum(a0_2)
-            gw[first + 3] += vsum(a0_3)
-            gw[first + 4] += vsum(a0_4)
-            gw[first + 5] += vsum(a0_5)
-            gw[first + 6] += vsum(a0_6)
-            first = ((o0 + 1) * channels + c) * k_h * 7 + tap
-            gw[first + 0] += vsum(a1_0)
-            gw[first + 1] += vsum(a1_1)
-            gw[first + 2] += vsum(a1_2)
-            gw[first + 3] += vsum(a1_3)
-            gw[first + 4] += vsum(a1_4)
-            gw[first + 5] += vsum(a1_5)
-            gw[first + 6] += vsum(a1_6)
-            first = ((o0 + 2) * channels + c) * k_h * 7 + tap
-            gw[first + 0] += vsum(a2_0)
-            gw[first + 1] += vsum(a2_1)
-            gw[first + 2] += vsum(a2_2)
-            gw[first + 3] += vsum(a2_3)
-            gw[first + 4] += vsum(a2_4)
-            gw[first + 5] += vsum(a2_5)
-            gw[first + 6] += vsum(a2_6)
+def weight_grad_7_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
+    """``acc[((q*channels + c)*k_h + i)*21 + k*7 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 7, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
+    for b in range(count):
+        for block in range(b * plane, b * plane + run, 512):
+            last = min(block + 512, b * plane + run)
+            for c in range(channels):
+                for i in range(k_h):
+                    row = c * xs + i * wp
+                    slot = (((o0 // 3) * channels + c) * k_h + i) * 336
+                    a0_0 = vload(acc, slot + 0)
+                    a0_1 = vload(acc, slot + 16)
+                    a0_2 = vload(acc, slot + 32)
+                    a0_3 = vload(acc, slot + 48)
+                    a0_4 = vload(acc, slot + 64)
+                    a0_5 = vload(acc, slot + 80)
+                    a0_6 = vload(acc, slot + 96)
+                    a1_0 = vload(acc, slot + 112)
+                    a1_1 = vload(acc, slot + 128)
+                    a1_2 = vload(acc, slot + 144)
+                    a1_3 = vload(acc, slot + 160)
+                    a1_4 = vload(acc, slot + 176)
+                    a1_5 = vload(acc, slot + 192)
+                    a1_6 = vload(acc, slot + 208)
+                    a2_0 = vload(acc, slot + 224)
+                    a2_1 = vload(acc, slot + 240)
+                    a2_2 = vload(acc, slot + 256)
+                    a2_3 = vload(acc, slot + 272)
+                    a2_4 = vload(acc, slot + 288)
+                    a2_5 = vload(acc, slot + 304)
+                    a2_6 = vload(acc, slot + 320)
+                    for p in range(block, last, 16):
+                        g0 = vload(gz, (o0 + 0) * zs + p)
+                        g1 = vload(gz, (o0 + 1) * zs + p)
+                        g2 = vload(gz, (o0 + 2) * zs + p)
+                        x0 = vload(xp, row + p + 0)
+                        x1 = vload(xp, row + p + 1)
+                        x2 = vload(xp, row + p + 2)
+                        x3 = vload(xp, row + p + 3)
+                        x4 = vload(xp, row + p + 4)
+                        x5 = vload(xp, row + p + 5)
+                        x6 = vload(xp, row + p + 6)
+                        a0_0 = vfma(g0, x0, a0_0)
+                        a0_1 = vfma(g0, x1, a0_1)
+                        a0_2 = vfma(g0, x2, a0_2)
+                        a0_3 = vfma(g0, x3, a0_3)
+                        a0_4 = vfma(g0, x4, a0_4)
+                        a0_5 = vfma(g0, x5, a0_5)
+                        a0_6 = vfma(g0, x6, a0_6)
+                        a1_0 = vfma(g1, x0, a1_0)
+                        a1_1 = vfma(g1, x1, a1_1)
+                        a1_2 = vfma(g1, x2, a1_2)
+                        a1_3 = vfma(g1, x3, a1_3)
+                        a1_4 = vfma(g1, x4, a1_4)
+                        a1_5 = vfma(g1, x5, a1_5)
+                        a1_6 = vfma(g1, x6, a1_6)
+                        a2_0 = vfma(g2, x0, a2_0)
+                        a2_1 = vfma(g2, x1, a2_1)
+                        a2_2 = vfma(g2, x2, a2_2)
+                        a2_3 = vfma(g2, x3, a2_3)
+                        a2_4 = vfma(g2, x4, a2_4)
+                        a2_5 = vfma(g2, x5, a2_5)
+                        a2_6 = vfma(g2, x6, a2_6)
+                    vstore(acc, slot + 0, a0_0)
+                    vstore(acc, slot + 16, a0_1)
+                    vstore(acc, slot + 32, a0_2)
+                    vstore(acc, slot + 48, a0_3)
+                    vstore(acc, slot + 64, a0_4)
+                    vstore(acc, slot + 80, a0_5)
+                    vstore(acc, slot + 96, a0_6)
+                    vstore(acc, slot + 112, a1_0)
+                    vstore(acc, slot + 128, a1_1)
+                    vstore(acc, slot + 144, a1_2)
+                    vstore(acc, slot + 160, a1_3)
+                    vstore(acc, slot + 176, a1_4)
+                    vstore(acc, slot + 192, a1_5)
+                    vstore(acc, slot + 208, a1_6)
+                    vstore(acc, slot + 224, a2_0)
+                    vstore(acc, slot + 240, a2_1)
+                    vstore(acc, slot + 256, a2_2)
+                    vstore(acc, slot + 272, a2_3)
+                    vstore(acc, slot + 288, a2_4)
+                    vstore(acc, slot + 304, a2_5)
+                    vstore(acc, slot + 320, a2_6)
     return 0
 
 
 @njit(cache=True, nogil=True)
-def weight_slice_7_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
-    """The weight gradient of samples ``start .. stop`` added into ``gw`` (flat ``(O', C, k_h, 7)``, O' a multiple of 3), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_7_3`` per block of 3 output channels."""
+def weight_slice_7_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
+    """The weight gradient of samples ``start .. stop`` added into ``acc`` (lanes of 16, see ``weight_grad_7_3``), chunk by chunk: pad ``x`` into ``xp``, spread ``gy`` into ``gz``, then ``weight_grad_7_3`` per block of 3 output channels (``gz`` has a multiple of 3 rows)."""
     channels, out_h, out_w = x.shape[1], gy.shape[2], gy.shape[3]
     wp = out_w + 6
     plane = (out_h + k_h - 1) * wp
@@ -5919,9 +5729,8 @@ def weight_slice_7_3(x, gy, gw, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
-        # one run over the whole chunk: the positions between samples have gz = 0
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_7_3(flat_xp, flat_gz, gw, o0, channels, k_h, wp, xs, zs, (count - 1) * plane + run)
+            weight_grad_7_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
     return 0
 
 
