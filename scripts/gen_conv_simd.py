@@ -175,8 +175,18 @@ def _weight_slice(kw: int, ob: int) -> list[str]:
             "        count = min(chunk, stop - n0)",
             "        pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)",
             "        spread(gy, n0, count, gz, wp, plane)",
+            "        # the loops read up to 15 positions past a run: past the chunk's last one lie the",
+            "        # planes of a longer earlier chunk, which must count as zero",
+            "        for r in range(gz.shape[0]):",
+            "            gz[r, count * plane:count * plane + 16] = 0.0",
+            "        for c in range(channels):",
+            "            xp[c, count * plane:count * plane + 16] = 0.0",
+            "        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane",
+            "            runs, length = count, run",
+            "        else:  # one run over the whole chunk (the positions between samples have gz = 0)",
+            "            runs, length = 1, (count - 1) * plane + run",
             f"        for o0 in range(0, gz.shape[0], {ob}):",
-            f"            weight_grad_{kw}_{ob}(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)",
+            f"            weight_grad_{kw}_{ob}(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)",
             "    return 0"]
 
 

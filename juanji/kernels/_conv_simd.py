@@ -1712,8 +1712,18 @@ def weight_slice_1_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_1_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -1753,8 +1763,18 @@ def weight_slice_1_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_1_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -1798,8 +1818,18 @@ def weight_slice_1_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_1_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -1847,8 +1877,18 @@ def weight_slice_1_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_1_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -1900,8 +1940,18 @@ def weight_slice_1_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_1_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -1957,8 +2007,18 @@ def weight_slice_1_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_1_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2018,8 +2078,18 @@ def weight_slice_1_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 7):
-            weight_grad_1_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2083,8 +2153,18 @@ def weight_slice_1_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 8):
-            weight_grad_1_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2152,8 +2232,18 @@ def weight_slice_1_9(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 9):
-            weight_grad_1_9(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_9(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2225,8 +2315,18 @@ def weight_slice_1_10(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 10):
-            weight_grad_1_10(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_10(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2302,8 +2402,18 @@ def weight_slice_1_11(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 11):
-            weight_grad_1_11(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_11(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2383,8 +2493,18 @@ def weight_slice_1_12(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 12):
-            weight_grad_1_12(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_12(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2468,8 +2588,18 @@ def weight_slice_1_13(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 13):
-            weight_grad_1_13(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_13(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2557,8 +2687,18 @@ def weight_slice_1_14(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 14):
-            weight_grad_1_14(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_14(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2650,8 +2790,18 @@ def weight_slice_1_15(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 15):
-            weight_grad_1_15(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_15(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2747,8 +2897,18 @@ def weight_slice_1_16(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 16):
-            weight_grad_1_16(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_1_16(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2788,8 +2948,18 @@ def weight_slice_2_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_2_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2836,8 +3006,18 @@ def weight_slice_2_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_2_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2891,8 +3071,18 @@ def weight_slice_2_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_2_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -2953,8 +3143,18 @@ def weight_slice_2_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_2_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3022,8 +3222,18 @@ def weight_slice_2_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_2_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3098,8 +3308,18 @@ def weight_slice_2_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_2_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3181,8 +3401,18 @@ def weight_slice_2_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 7):
-            weight_grad_2_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3271,8 +3501,18 @@ def weight_slice_2_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 8):
-            weight_grad_2_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3368,8 +3608,18 @@ def weight_slice_2_9(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 9):
-            weight_grad_2_9(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_9(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3472,8 +3722,18 @@ def weight_slice_2_10(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 10):
-            weight_grad_2_10(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_10(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3583,8 +3843,18 @@ def weight_slice_2_11(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 11):
-            weight_grad_2_11(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_11(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3701,8 +3971,18 @@ def weight_slice_2_12(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 12):
-            weight_grad_2_12(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_2_12(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3746,8 +4026,18 @@ def weight_slice_3_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_3_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3801,8 +4091,18 @@ def weight_slice_3_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_3_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3866,8 +4166,18 @@ def weight_slice_3_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_3_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -3941,8 +4251,18 @@ def weight_slice_3_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_3_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4026,8 +4346,18 @@ def weight_slice_3_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_3_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4121,8 +4451,18 @@ def weight_slice_3_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_3_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4226,8 +4566,18 @@ def weight_slice_3_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 7):
-            weight_grad_3_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_7(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4341,8 +4691,18 @@ def weight_slice_3_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 8):
-            weight_grad_3_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_3_8(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4390,8 +4750,18 @@ def weight_slice_4_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_4_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_4_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4452,8 +4822,18 @@ def weight_slice_4_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_4_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_4_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4527,8 +4907,18 @@ def weight_slice_4_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_4_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_4_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4615,8 +5005,18 @@ def weight_slice_4_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_4_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_4_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4716,8 +5116,18 @@ def weight_slice_4_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 5):
-            weight_grad_4_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_4_5(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4830,8 +5240,18 @@ def weight_slice_4_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 6):
-            weight_grad_4_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_4_6(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4883,8 +5303,18 @@ def weight_slice_5_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_5_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_5_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -4952,8 +5382,18 @@ def weight_slice_5_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_5_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_5_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5037,8 +5477,18 @@ def weight_slice_5_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_5_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_5_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5138,8 +5588,18 @@ def weight_slice_5_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_5_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_5_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5195,8 +5655,18 @@ def weight_slice_6_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_6_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_6_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5271,8 +5741,18 @@ def weight_slice_6_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_6_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_6_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5366,8 +5846,18 @@ def weight_slice_6_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_6_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_6_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5480,8 +5970,18 @@ def weight_slice_6_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 4):
-            weight_grad_6_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_6_4(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5541,8 +6041,18 @@ def weight_slice_7_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 1):
-            weight_grad_7_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_7_1(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5624,8 +6134,18 @@ def weight_slice_7_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 2):
-            weight_grad_7_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_7_2(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 
@@ -5729,8 +6249,18 @@ def weight_slice_7_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
         count = min(chunk, stop - n0)
         pad_chunk(x, n0, count, xp, lo_h, lo_w, wp, plane)
         spread(gy, n0, count, gz, wp, plane)
+        # the loops read up to 15 positions past a run: past the chunk's last one lie the
+        # planes of a longer earlier chunk, which must count as zero
+        for r in range(gz.shape[0]):
+            gz[r, count * plane:count * plane + 16] = 0.0
+        for c in range(channels):
+            xp[c, count * plane:count * plane + 16] = 0.0
+        if (run + 15) // 16 * 16 <= plane:  # each sample's run, rounded up, stays in its plane
+            runs, length = count, run
+        else:  # one run over the whole chunk (the positions between samples have gz = 0)
+            runs, length = 1, (count - 1) * plane + run
         for o0 in range(0, gz.shape[0], 3):
-            weight_grad_7_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count)
+            weight_grad_7_3(flat_xp, flat_gz, acc, o0, channels, k_h, wp, xs, zs, plane, length, runs)
     return 0
 
 

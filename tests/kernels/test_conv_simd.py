@@ -82,8 +82,28 @@ def _reference(x, w, bias, pads, gy):
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("index", range(len(CASES)))
 def test_vector_loops_match_torch(index, with_bias, monkeypatch):
+    _check_case(CASES[index], index, with_bias, monkeypatch)
+
+
+# short planes in many small chunks, the last one shorter: the loops read up to 15 positions past
+# a run, into the next sample's plane or into a plane left over from the previous chunk
+SHORT = [
+    (7, 4, 7, (1, 9), (1, 3), ((0, 0), (2, 1))),       # 10-wide rows: a rounded run passes the plane
+    (9, 2, 3, (2, 13), (1, 5), ((0, 0), (0, 0))),      # two rows
+    (5, 3, 4, (5, 5), (5, 5), ((0, 0), (0, 0))),       # a 1x1 output plane
+]
+
+
+@pytest.mark.parametrize("index", range(len(SHORT)))
+def test_vector_loops_on_short_planes_in_small_chunks(index, monkeypatch):
+    monkeypatch.setattr(D, "CHUNK_BYTES", 1600)  # chunks of 2-3 samples, the last one of 1
+    _check_case(SHORT[index], 100 + index, True, monkeypatch)
+
+
+def _check_case(case, seed, with_bias, monkeypatch):
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
-    batch, c, o, spatial, kernel, pads = CASES[index]
+    batch, c, o, spatial, kernel, pads = case
+    index = seed
     rng = np.random.default_rng(index)
     x = rng.standard_normal((batch, c) + spatial).astype(np.float32)
     w = rng.standard_normal((o, c) + kernel).astype(np.float32)

@@ -279,7 +279,9 @@ def test_bad_arguments_are_one_clear_line():
 @pytest.mark.parametrize("kind", ["uint8", "float32", "pil", "mask", "boxes"])
 def test_elastic_with_the_same_displacement_matches_torchvision(tv, kind):
     import torch
-    displacement = (RNG.random((1, 17, 23, 2)).astype(np.float32) - 0.5) * 0.3
+    # its own generator: the module's RNG depends on which tests ran before in this worker, and an
+    # 8-bit PIL image compared exactly must not depend on that draw
+    displacement = (np.random.default_rng(11).random((1, 17, 23, 2)).astype(np.float32) - 0.5) * 0.3
     ours_d, theirs_d = juanji.from_numpy(displacement.copy()), torch.from_numpy(displacement.copy())
     TF = tv.transforms.v2.functional
     if kind in ("uint8", "float32"):
