@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import _dims
+from . import _depthwise_simd, _dims
 from ._im2col import _valid_outputs
 from ._threads import run_tasks
 
@@ -44,18 +44,6 @@ def _pad_plane(volume, xpad, lo_d, lo_h, lo_w):
 
 
 @njit(cache=True)
-def _tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, stride_z, stride_y):
-    offsets = np.empty(k_d * k_h * k_w, np.int64)
-    t = 0
-    for kz in range(k_d):
-        for ky in range(k_h):
-            for kx in range(k_w):
-                offsets[t] = kz * d_d * stride_z + ky * d_h * stride_y + kx * d_w
-                t += 1
-    return offsets
-
-
-@njit(cache=True)
 def _forward_stride1_task(task, x, w, y, dims, bias, use_bias):
     """One (sample, input channel) pair: all ``m`` output channels that read it."""
     d_d, d_h, d_w = _dims.dilation(dims)
@@ -66,7 +54,7 @@ def _forward_stride1_task(task, x, w, y, dims, bias, use_bias):
     k_d, k_h, k_w = w.shape[2], w.shape[3], w.shape[4]
     out_d, out_h, out_w = y.shape[2], y.shape[3], y.shape[4]
     pd, ph, pw = depth + lo_d + hi_d, height + lo_h + hi_h, width + lo_w + hi_w
-    offsets = _tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, ph * pw, pw)
+    offsets = _dims.tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, ph * pw, pw)
     n_ext = (out_d - 1) * ph * pw + (out_h - 1) * pw + out_w
     b = task // channels
     c = task % channels
@@ -111,7 +99,7 @@ def _backward_input_stride1_task(task, gy, w, gx, dims):
     k_d, k_h, k_w = w.shape[2], w.shape[3], w.shape[4]
     out_d, out_h, out_w = gy.shape[2], gy.shape[3], gy.shape[4]
     pd, ph, pw = depth + lo_d + hi_d, height + lo_h + hi_h, width + lo_w + hi_w
-    offsets = _tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, ph * pw, pw)
+    offsets = _dims.tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, ph * pw, pw)
     n_ext = (out_d - 1) * ph * pw + (out_h - 1) * pw + out_w
     b = task // channels
     c = task % channels
@@ -152,7 +140,7 @@ def _backward_weight_stride1_task(o, gy, x, gw, dims):
     k_d, k_h, k_w = gw.shape[2], gw.shape[3], gw.shape[4]
     out_d, out_h, out_w = gy.shape[2], gy.shape[3], gy.shape[4]
     pd, ph, pw = depth + lo_d + hi_d, height + lo_h + hi_h, width + lo_w + hi_w
-    offsets = _tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, ph * pw, pw)
+    offsets = _dims.tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, ph * pw, pw)
     n_ext = (out_d - 1) * ph * pw + (out_h - 1) * pw + out_w
     c = o // mult
     xpad = np.zeros((pd, ph, pw), x.dtype)
@@ -326,7 +314,11 @@ def _stride_one(dims) -> bool:
 def depthwise_forward(x, w, y, dims, bias, use_bias):
     """``y[b, o, pos] = sum_k w[o, 0, k] * x[b, o // m, pos*s + k*d - lo]`` (+ bias[o])."""
     work = y.size * w[0].size
-    if _stride_one(dims):  # one task per (sample, input channel)
+    if _stride_one(dims) and _depthwise_simd.applies(x, w):  # 512-bit loops, one plane per task
+        bias = np.ascontiguousarray(bias, np.float32) if use_bias else np.zeros(w.shape[0], np.float32)
+        run_tasks(_depthwise_simd.forward_range, x.shape[0] * x.shape[1], work, np.ascontiguousarray(x),
+                  np.ascontiguousarray(w), y, dims, bias)
+    elif _stride_one(dims):  # one task per (sample, input channel)
         run_tasks(_forward_stride1_range, x.shape[0] * x.shape[1], work, x, w, y, dims, bias, use_bias)
     else:  # one task per (sample, output channel)
         run_tasks(_forward_rows_range, x.shape[0] * w.shape[0], work, x, w, y, dims, bias, use_bias)
@@ -336,6 +328,10 @@ def depthwise_backward_input(gy, w, gx, dims):
     """``gx[b, c, i] = sum over c's output channels o and taps k with pos*s + k*d - lo = i of
     w[o, 0, k] * gy[b, o, pos]``; one (sample, input channel) plane per task."""
     work, n_tasks = gy.size * w[0].size, gx.shape[0] * gx.shape[1]
+    if _stride_one(dims) and _depthwise_simd.applies(gx, w):
+        run_tasks(_depthwise_simd.backward_input_range, n_tasks, work, np.ascontiguousarray(gy),
+                  np.ascontiguousarray(w), gx, dims)
+        return
     driver = _backward_input_stride1_range if _stride_one(dims) else _backward_input_rows_range
     run_tasks(driver, n_tasks, work, gy, w, gx, dims)
 
@@ -343,7 +339,10 @@ def depthwise_backward_input(gy, w, gx, dims):
 def depthwise_backward_weight(gy, x, gw, dims):
     """``gw[o, 0, k] = sum_b sum_pos gy[b, o, pos] * x[b, o // m, pos*s + k*d - lo]``."""
     work = gy.size * gw[0].size
-    if _stride_one(dims):  # one task per output channel
+    if _stride_one(dims) and _depthwise_simd.applies(x, gw):  # one task per channel
+        run_tasks(_depthwise_simd.backward_weight_range, gw.shape[0], work, np.ascontiguousarray(gy),
+                  np.ascontiguousarray(x), gw, dims)
+    elif _stride_one(dims):  # one task per output channel
         run_tasks(_backward_weight_stride1_range, gw.shape[0], work, gy, x, gw, dims)
     else:  # one task per (output channel, tap)
         run_tasks(_backward_weight_rows_range, gw.size, work, gy, x, gw, dims)

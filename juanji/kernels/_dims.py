@@ -9,9 +9,10 @@ geometry costs nothing in the loops.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-__all__ = ["out_size", "kernel", "stride", "dilation", "pad_lo", "pad_hi"]
+__all__ = ["out_size", "kernel", "stride", "dilation", "pad_lo", "pad_hi", "tap_offsets"]
 
 
 @njit(cache=True, inline="always")
@@ -42,3 +43,17 @@ def pad_lo(dims):
 @njit(cache=True, inline="always")
 def pad_hi(dims):
     return dims[15], dims[16], dims[17]
+
+
+@njit(cache=True)
+def tap_offsets(k_d, k_h, k_w, d_d, d_h, d_w, stride_z, stride_y):
+    """The flat offset of each kernel tap ``(kz, ky, kx)`` (scan order) on a grid whose planes and
+    rows are ``stride_z`` and ``stride_y`` values long, with dilations ``d``."""
+    offsets = np.empty(k_d * k_h * k_w, np.int64)
+    t = 0
+    for kz in range(k_d):
+        for ky in range(k_h):
+            for kx in range(k_w):
+                offsets[t] = kz * d_d * stride_z + ky * d_h * stride_y + kx * d_w
+                t += 1
+    return offsets

@@ -150,3 +150,52 @@ def test_generated_module_is_what_the_generator_writes():
     spec.loader.exec_module(gen)
     assert gen.TARGET.read_text() == gen.source()
     assert _conv_simd.SLACK >= max(_conv_simd.POSITIONS.values())
+
+
+# ----------------------------------------------------------------------------- depthwise
+# (batch, channels, spatial, kernel, padding lo/hi per dim, dilation)
+DEPTHWISE = [
+    (3, 8, (12, 12), (3, 3), ((1, 1), (1, 1)), (1, 1)),     # MobileNet's 3x3
+    (2, 5, (9, 7), (5, 5), ((2, 2), (2, 2)), (1, 1)),
+    (2, 3, (10, 11), (3, 3), ((2, 2), (0, 2)), (2, 2)),      # dilated, asymmetric padding
+    (4, 6, (4, 4), (3, 3), ((1, 1), (1, 1)), (1, 1)),        # 4x4 planes (MobileNet's last stage)
+    (2, 4, (1, 9), (1, 7), ((0, 0), (3, 3)), (1, 1)),        # one row, the widest kernel
+    (2, 3, (6, 5), (3, 3), ((0, 0), (0, 0)), (1, 1)),        # no padding
+    (2, 2, (5, 6, 7), (3, 3, 3), ((1, 1), (1, 1), (1, 1)), (1, 1, 1)),  # 3-d
+]
+
+
+@pytest.mark.parametrize("index", range(len(DEPTHWISE)))
+def test_depthwise_vector_loops_match_torch(index):
+    batch, channels, spatial, kernel, pads, dilation = DEPTHWISE[index]
+    rng = np.random.default_rng(200 + index)
+    x = rng.standard_normal((batch, channels) + spatial).astype(np.float32)
+    w = rng.standard_normal((channels, 1) + kernel).astype(np.float32)
+    bias = rng.standard_normal(channels).astype(np.float32)
+    window = Window(kernel, (1,) * len(kernel), tuple(p[0] for p in pads), tuple(p[1] for p in pads), dilation)
+    geom = K.conv_geometry(window, x.shape, channels, channels)
+    assert geom.is_depthwise
+    gy = rng.standard_normal(geom.output_shape()).astype(np.float32)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    flat = [p for pair in reversed(pads) for p in pair]
+    conv = TF.conv2d if len(kernel) == 2 else TF.conv3d
+    ty = conv(TF.pad(tx, flat), tw, torch.tensor(bias), dilation=dilation, groups=channels)
+    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    np.testing.assert_allclose(K.conv_forward(x, w, geom, bias), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(K.conv_backward_input(gy, w, geom), dx.numpy(), rtol=1e-4, atol=1e-4)
+    atol = max(1e-4, 16 * np.finfo(np.float32).eps * np.abs(dw.numpy()).max())
+    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), dw.numpy(), rtol=1e-4, atol=atol)
+
+
+def test_depthwise_vector_loops_are_taken_and_repeat():
+    from juanji.kernels import _depthwise_simd
+    x = np.random.default_rng(9).standard_normal((3, 4, 8, 8)).astype(np.float32)
+    w = np.random.default_rng(10).standard_normal((4, 1, 3, 3)).astype(np.float32)
+    assert _depthwise_simd.applies(x, w) == _simd.AVAILABLE
+    assert not _depthwise_simd.applies(x.astype(np.float64), w.astype(np.float64))
+    assert not _depthwise_simd.applies(x, np.zeros((8, 1, 3, 3), np.float32))  # two outputs per channel
+    geom = K.conv_geometry(Window((3, 3), (1, 1), (1, 1), (1, 1), (1, 1)), x.shape, 4, 4)
+    gy = np.random.default_rng(11).standard_normal(geom.output_shape()).astype(np.float32)
+    runs = [(K.conv_forward(x, w, geom).copy(), K.conv_backward_input(gy, w, geom).copy(),
+             K.conv_backward_weight(gy, x, geom).copy()) for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
