@@ -314,7 +314,7 @@ def _stride_one(dims) -> bool:
 def depthwise_forward(x, w, y, dims, bias, use_bias):
     """``y[b, o, pos] = sum_k w[o, 0, k] * x[b, o // m, pos*s + k*d - lo]`` (+ bias[o])."""
     work = y.size * w[0].size
-    if _stride_one(dims) and _depthwise_simd.applies(x, w):  # 512-bit loops, one plane per task
+    if _depthwise_simd.applies(x, w):  # 512-bit loops, one plane per task, any stride
         bias = np.ascontiguousarray(bias, np.float32) if use_bias else np.zeros(w.shape[0], np.float32)
         run_tasks(_depthwise_simd.forward_range, x.shape[0] * x.shape[1], work, np.ascontiguousarray(x),
                   np.ascontiguousarray(w), y, dims, bias)
@@ -328,7 +328,7 @@ def depthwise_backward_input(gy, w, gx, dims):
     """``gx[b, c, i] = sum over c's output channels o and taps k with pos*s + k*d - lo = i of
     w[o, 0, k] * gy[b, o, pos]``; one (sample, input channel) plane per task."""
     work, n_tasks = gy.size * w[0].size, gx.shape[0] * gx.shape[1]
-    if _stride_one(dims) and _depthwise_simd.applies(gx, w):
+    if _depthwise_simd.applies(gx, w):
         run_tasks(_depthwise_simd.backward_input_range, n_tasks, work, np.ascontiguousarray(gy),
                   np.ascontiguousarray(w), gx, dims)
         return
@@ -339,7 +339,7 @@ def depthwise_backward_input(gy, w, gx, dims):
 def depthwise_backward_weight(gy, x, gw, dims):
     """``gw[o, 0, k] = sum_b sum_pos gy[b, o, pos] * x[b, o // m, pos*s + k*d - lo]``."""
     work = gy.size * gw[0].size
-    if _stride_one(dims) and _depthwise_simd.applies(x, gw):  # one task per channel
+    if _depthwise_simd.applies(x, gw):  # one task per channel
         run_tasks(_depthwise_simd.backward_weight_range, gw.shape[0], work, np.ascontiguousarray(gy),
                   np.ascontiguousarray(x), gw, dims)
     elif _stride_one(dims):  # one task per output channel

@@ -153,9 +153,14 @@ def test_generated_module_is_what_the_generator_writes():
 
 
 # ----------------------------------------------------------------------------- depthwise
-# (batch, channels, spatial, kernel, padding lo/hi per dim, dilation)
+# (batch, channels, spatial, kernel, padding lo/hi per dim, dilation[, stride])
 DEPTHWISE = [
     (3, 8, (12, 12), (3, 3), ((1, 1), (1, 1)), (1, 1)),     # MobileNet's 3x3
+    (3, 8, (12, 12), (3, 3), ((1, 1), (1, 1)), (1, 1), (2, 2)),   # and its stride 2
+    (2, 5, (9, 11), (5, 4), ((2, 1), (0, 3)), (1, 1), (3, 2)),    # odd sizes, stride 3 x 2
+    (2, 3, (13, 10), (3, 3), ((2, 2), (1, 2)), (2, 1), (2, 3)),   # dilated and strided
+    (2, 4, (7, 7), (1, 1), ((0, 0), (0, 0)), (1, 1), (2, 2)),     # a 1x1 kernel at stride 2
+    (2, 2, (7, 6, 9), (3, 3, 3), ((1, 1), (1, 1), (1, 1)), (1, 1, 1), (2, 1, 2)),  # 3-d, strided
     (2, 5, (9, 7), (5, 5), ((2, 2), (2, 2)), (1, 1)),
     (2, 3, (10, 11), (3, 3), ((2, 2), (0, 2)), (2, 2)),      # dilated, asymmetric padding
     (4, 6, (4, 4), (3, 3), ((1, 1), (1, 1)), (1, 1)),        # 4x4 planes (MobileNet's last stage)
@@ -167,19 +172,20 @@ DEPTHWISE = [
 
 @pytest.mark.parametrize("index", range(len(DEPTHWISE)))
 def test_depthwise_vector_loops_match_torch(index):
-    batch, channels, spatial, kernel, pads, dilation = DEPTHWISE[index]
+    batch, channels, spatial, kernel, pads, dilation, *stride = DEPTHWISE[index]
+    stride = tuple(stride[0]) if stride else (1,) * len(kernel)
     rng = np.random.default_rng(200 + index)
     x = rng.standard_normal((batch, channels) + spatial).astype(np.float32)
     w = rng.standard_normal((channels, 1) + kernel).astype(np.float32)
     bias = rng.standard_normal(channels).astype(np.float32)
-    window = Window(kernel, (1,) * len(kernel), tuple(p[0] for p in pads), tuple(p[1] for p in pads), dilation)
+    window = Window(kernel, stride, tuple(p[0] for p in pads), tuple(p[1] for p in pads), dilation)
     geom = K.conv_geometry(window, x.shape, channels, channels)
     assert geom.is_depthwise
     gy = rng.standard_normal(geom.output_shape()).astype(np.float32)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     flat = [p for pair in reversed(pads) for p in pair]
     conv = TF.conv2d if len(kernel) == 2 else TF.conv3d
-    ty = conv(TF.pad(tx, flat), tw, torch.tensor(bias), dilation=dilation, groups=channels)
+    ty = conv(TF.pad(tx, flat), tw, torch.tensor(bias), stride=stride, dilation=dilation, groups=channels)
     dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
     np.testing.assert_allclose(K.conv_forward(x, w, geom, bias), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(K.conv_backward_input(gy, w, geom), dx.numpy(), rtol=1e-4, atol=1e-4)
