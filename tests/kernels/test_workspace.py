@@ -94,3 +94,31 @@ def test_a_free_larger_buffer_serves_a_smaller_request():
     del b, c
     d = W.empty((SHAPE[0] // 2, SHAPE[1]), np.float32)  # beyond the slack: a buffer of its own
     assert _owner(d) != owner
+
+
+def test_a_full_pool_lets_the_free_buffers_used_longest_ago_go(monkeypatch):
+    """Past MAX_HELD_BYTES the pool drops free buffers, oldest use first, instead of refusing
+    new sizes (a process that trains a second model would otherwise never pool its arrays); a
+    buffer in use is never dropped, and when nothing is free the request is a plain array."""
+    size = SHAPE[0] * SHAPE[1] * 4
+    monkeypatch.setattr(W, "MAX_HELD_BYTES", 3 * size)
+    old = [W.empty(SHAPE, np.float32) for _ in range(3)]  # fills the pool
+    old_owners = [_owner(a) for a in old]
+    kept = old[2]
+    W.empty(SHAPE, np.float32)   # uses a free one? no: all three are in use -> a plain array
+    assert W.held_bytes() == 3 * size
+    del old
+    gc.collect()
+    again = W.empty(SHAPE, np.float32)  # a free one of the right size is reused, no eviction
+    assert _owner(again) in old_owners[:2] and W.held_bytes() == 3 * size
+    recent = id(again.base)
+    del again
+    small = W.empty((200, 500), np.float32)  # 400 KB: too small to reuse a free 600 KB buffer
+    # one free buffer had to go: the one used longest ago, not the one just reused
+    assert small.base is not None and W.held_bytes() == 2 * size + small.nbytes
+    assert recent in [id(entry[0]) for entry in W._by_size[size]]
+    other = W.empty((400, 500), np.float32)  # 800 KB: the last free 600 KB buffer goes too
+    assert other.base is not None and W.held_bytes() == size + small.nbytes + other.nbytes
+    assert any(entry[0] is kept.base for entry in W._by_size.get(size, []))  # in use: still held
+    kept.fill(7)
+    assert np.all(kept == 7)
