@@ -7,14 +7,14 @@ both to run near the machine's peak: on this project's Xeon a 256-bit loop tops 
 GFLOP/s per core, the same loop on explicit 512-bit vectors at about 190.
 
 So this module gives Numba a value type ``f32x16`` (LLVM's ``<16 x float>``, one AVX-512
-register) and nine operations on it, written as Numba intrinsics (each emits a few LLVM
+register) and seven operations on it, written as Numba intrinsics (each emits a few LLVM
 instructions inline):
 
     vzero()              -> (0, ..., 0)
     vload(a, i)          -> (a[i], a[i+1], ..., a[i+15])       a: 1-d contiguous float32
     vbcast(a, i)         -> (a[i], a[i], ..., a[i])
     vfma(x, y, acc)      -> x * y + acc, lane by lane, one rounding (``llvm.fma``)
-    vadd(x, y), vsub(x, y), vmul(x, y)  -> lane by lane
+    vadd(x, y)           -> x + y, lane by lane
     vstore(a, i, v)         a[i:i+16] = v
     vsum(v)              -> v[0] + v[1] + ... + v[15]  (as a tree: fixed order)
 
@@ -33,7 +33,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "AVAILABLE", "LANES"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vstore", "vsum", "AVAILABLE", "LANES"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -140,18 +140,4 @@ def vsum(typingctx, value):
 def vadd(typingctx, x, y):
     def codegen(context, builder, signature, args):
         return builder.fadd(args[0], args[1])
-    return f32x16(f32x16, f32x16), codegen
-
-
-@intrinsic
-def vsub(typingctx, x, y):
-    def codegen(context, builder, signature, args):
-        return builder.fsub(args[0], args[1])
-    return f32x16(f32x16, f32x16), codegen
-
-
-@intrinsic
-def vmul(typingctx, x, y):
-    def codegen(context, builder, signature, args):
-        return builder.fmul(args[0], args[1])
     return f32x16(f32x16, f32x16), codegen

@@ -219,31 +219,3 @@ def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkey
     for got, want in ((y, ty), (gx, tdx), (gw, tdw), (K.conv_backward_input(gy, w, geom), tdx),
                       (K.conv_backward_weight(gy, x, geom), tdw)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
-
-
-def test_vector_transforms_are_what_the_generator_writes_and_give_the_same_bits(monkeypatch):
-    """``_winograd_simd`` (scripts/gen_winograd_simd.py) does ``_winograd``'s tile sums in the same
-    order on 16 channels at once: the same values, bit for bit, forward and both gradients."""
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_winograd_simd.py"
-    spec = importlib.util.spec_from_file_location("gen_winograd_simd", path)
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert gen.TARGET.read_text() == gen.render()
-    from juanji.kernels import _simd
-    rng = np.random.default_rng(3)
-    for m, shape, pad in ((4, (3, 32, 11, 10), ((1, 2), (0, 1))), (2, (2, 16, 7, 9), ((1, 1), (2, 0)))):
-        x = rng.standard_normal(shape).astype(np.float32)
-        w = (rng.standard_normal((48, shape[1], 3, 3)) / 10).astype(np.float32)
-        out = W.winograd_forward(x, w, pad, None, m=m)
-        gy = rng.standard_normal(out.shape).astype(np.float32)
-        results = {}
-        for vector in (False, True):
-            monkeypatch.setattr(W._Plan, "_vector", lambda self, c, v=vector: v and c % 16 == 0)
-            results[vector] = (W.winograd_forward(x, w, pad, None, m=m).copy(),) + tuple(
-                a.copy() for a in W.winograd_backward(gy, x.shape, w.shape, pad, x=x, w=w, m=m))
-        for a, b in zip(results[False], results[True]):
-            np.testing.assert_array_equal(a, b)
-    monkeypatch.undo()
-    assert W._Plan((1, 32, 8, 8), (32, 32, 3, 3), 1, 4, np.float32)._vector(32) == _simd.AVAILABLE
