@@ -15,7 +15,6 @@ written out here once (``OB`` 1 to 16; ``PB`` as many as keep about 24 accumulat
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
@@ -216,18 +215,9 @@ def source() -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the module differs from what this writes")
-    args = parser.parse_args(argv)
-    text = source()
-    if args.check:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is not what scripts/gen_conv_simd.py writes: rerun it", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from _generated import main as generate
+    return generate(__doc__, TARGET, source(), "scripts/gen_conv_simd.py", argv)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,11 @@ def _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop):
         _copy_out(z, y, n0, count, wp, plane)
 
 
-# Output channels per pass of the 512-bit loops, at most (see ``scripts/gen_conv_simd.py``).
-VECTOR_BLOCK = 16
+def _even_blocks(out_c: int, largest: int):
+    """``(passes, ob)``: ``out_c`` output channels in as few blocks of at most ``largest`` as can be,
+    all of one size ``ob`` (the 512-bit loops complete the last block with zeros)."""
+    passes = -(-out_c // largest)
+    return passes, -(-out_c // passes)
 
 
 def _pack_blocks(w, bias):
@@ -94,8 +97,7 @@ def _pack_blocks(w, bias):
     blocks of ``ob`` (the last one completed with zero weights), each block's weights packed as
     ``wt[pass, ((c*kH + i)*kW + j)*ob + k] = w[pass*ob + k, c, i, j]``."""
     out_c, channels, k_h, k_w = w.shape
-    passes = -(-out_c // VECTOR_BLOCK)
-    ob = -(-out_c // passes)
+    passes, ob = _even_blocks(out_c, _conv_simd.MAX_BLOCK)
     padded = np.zeros((passes * ob, channels, k_h, k_w), np.float32)
     padded[:out_c] = w
     wt = np.ascontiguousarray(padded.reshape(passes, ob, channels, k_h, k_w).transpose(0, 2, 3, 4, 1))
@@ -168,8 +170,7 @@ def _vector_weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
     channels in equal blocks of at most ``WEIGHT_BLOCK[k_w]``, the last completed with zero rows of
     ``gz``. Each weight entry is summed in 16 lanes over the whole slice; the lanes are added at the end."""
     channels, out_c = x.shape[1], gy.shape[1]
-    passes = -(-out_c // _conv_simd.WEIGHT_BLOCK[k_w])
-    ob = -(-out_c // passes)
+    passes, ob = _even_blocks(out_c, _conv_simd.WEIGHT_BLOCK[k_w])
     _, plane, _ = _planes(gy.shape[2], gy.shape[3], k_h, k_w)
     chunk = _chunk(channels + passes * ob, plane, x.itemsize, stop - start)
     xp = workspace.zeros((channels, chunk * plane + _conv_simd.SLACK), x.dtype)
