@@ -89,3 +89,107 @@ def test_worker_threads_follow_the_callers_numpy_error_state():
         with np.errstate(over="ignore", invalid="ignore"):
             y = K.conv_forward(x, w, K.conv_geometry(Window((3, 3), (1, 1), (1, 1), (1, 1), (1, 1)), x.shape, 6))
     assert np.isinf(y).any()
+
+
+# ------------------------------------------------------------------ the polled hand-over (_Hand)
+def _where(start, stop):
+    import threading
+    return start, stop, threading.current_thread().name
+
+
+def _where_slowly(start, stop):
+    import time
+    time.sleep(0.05)  # long enough for every worker to claim its slice (else the caller may take it)
+    return _where(start, stop)
+
+
+@pytest.mark.parametrize("parts", [2, 3, 2])
+def test_map_slices_gives_each_slice_to_its_thread_in_order(parts):
+    out = _threads.map_slices(_where_slowly, 10, parts, single_threaded_blas=False)
+    assert [(a, b) for a, b, _ in out] == _threads._slices(10, parts)
+    names = [name for _, _, name in out]
+    assert len(set(names)) == parts and all(name.startswith("juanji-hand") for name in names[1:])
+    quick = _threads.map_slices(_where, 10, parts, single_threaded_blas=False)  # some taken back by the caller
+    assert [(a, b) for a, b, _ in quick] == _threads._slices(10, parts)
+
+
+def test_the_caller_takes_back_a_slice_its_worker_has_not_claimed():
+    """With the worker's flag never changing hands (its thread busy elsewhere), the caller runs
+    the slice itself instead of waiting."""
+    hand = _threads._Hand(1)
+    hand.close()  # the worker thread exits: nobody else will claim
+    import time
+    time.sleep(0.05)
+    hand.closed = False
+    errors = np.geterr()
+    hand.post(0, _where, 3, 7, errors)
+    assert hand.collect(0)[:2] == (3, 7)
+
+
+def test_a_workers_error_reaches_the_caller_and_the_workers_go_on():
+    def work(start, stop):
+        if start > 0:
+            raise ValueError("from the worker")
+        return start
+    with pytest.raises(ValueError, match="from the worker"):
+        _threads.map_slices(work, 4, 2, single_threaded_blas=False)
+    assert [a for a, _, _ in _threads.map_slices(_where, 4, 2, single_threaded_blas=False)] == [0, 2]
+
+
+def test_the_callers_error_waits_for_the_workers_slices():
+    import time
+    done = []
+
+    def work(start, stop):
+        if start == 0:
+            raise KeyError("caller")
+        time.sleep(0.02)
+        done.append(start)
+    with pytest.raises(KeyError):
+        _threads.map_slices(work, 4, 2, single_threaded_blas=False)
+    assert done == [2]
+
+
+def test_slow_slices_and_sleeping_workers_still_hand_over():
+    """Past the poll budgets both sides sleep (semaphore, event); they must still be woken."""
+    import time
+
+    def slow(start, stop):
+        time.sleep(0.03 if start else 0.0)
+        return stop
+    for _ in range(3):
+        assert _threads.map_slices(slow, 6, 2, single_threaded_blas=False) == [3, 6]
+        time.sleep(0.05)  # the worker's poll budget runs out: it sleeps
+        assert _threads.map_slices(lambda a, b: b - a, 6, 2, single_threaded_blas=False) == [3, 3]
+
+
+def test_two_threads_calling_at_once_both_get_their_results():
+    import threading
+    results, errors = {}, []
+
+    def caller(tag):
+        try:
+            for i in range(200):
+                got = _threads.map_slices(lambda a, b: (tag, i, a, b), 8, 2, single_threaded_blas=False)
+                assert got == [(tag, i, 0, 4), (tag, i, 4, 8)]
+            results[tag] = True
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+    threads = [threading.Thread(target=caller, args=(tag,)) for tag in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and results == {"a": True, "b": True}
+
+
+def test_a_forked_child_hands_over_to_its_own_workers():
+    import multiprocessing as mp
+    _threads.map_slices(_where, 4, 2, single_threaded_blas=False)  # the parent's workers exist
+    with mp.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_child_map, ()).get(timeout=60)
+    assert got == [(0, 2), (2, 4)]
+
+
+def _child_map():
+    return [(a, b) for a, b, _ in _threads.map_slices(_where, 4, 2, single_threaded_blas=False)]
