@@ -124,13 +124,40 @@ def vector_applies(dtype) -> bool:
     return _simd.AVAILABLE and dtype == np.float32
 
 
+def _block_tasks(batch: int, passes: int, parts: int):
+    """``(sample, first pass, last pass)`` tasks for ``parts`` threads when the batch alone is too
+    small to share out: each sample's blocks of output channels in ``ceil(parts / batch)`` even
+    groups (at most ``passes``)."""
+    groups = min(passes, -(-parts // batch))
+    bounds = [passes * g // groups for g in range(groups + 1)]
+    return [(n, bounds[g], bounds[g + 1]) for n in range(batch) for g in range(groups)]
+
+
+def _vector_forward_blocks(x, packed, y, lo_h, lo_w, k_h, k_w, tasks, first, last):
+    """Tasks ``first .. last`` of :func:`_block_tasks`: one sample's groups of output-channel blocks
+    each, through the same loops as :func:`_vector_forward_slice` on a one-sample view (a sample's
+    channels ``q0*ob ..`` are one contiguous stretch of ``y``)."""
+    ob, wt, bias = packed
+    out_c = y.shape[1]
+    for n, q0, q1 in tasks[first:last]:
+        view = y[n:n + 1, q0 * ob:min(q1 * ob, out_c)]
+        _vector_forward_slice(x[n:n + 1], (ob, wt[q0:q1], bias[q0 * ob:q1 * ob]), view, lo_h, lo_w, k_h, k_w, 0, 1)
+
+
 def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int):
     """``y = conv(x, w) (+ bias)`` for ``x (N, C, H, W)``, ``w (O, C, kH, kW)``, into ``y (N, O, oH, oW)``
-    (stride 1, padding ``lo`` before and whatever makes ``oH``/``oW`` after), over ``parts`` threads."""
+    (stride 1, padding ``lo`` before and whatever makes ``oH``/``oW`` after), over ``parts`` threads:
+    slices of the batch, or on the 512-bit loops, when the batch is smaller than ``parts``, each
+    sample's output channels in groups of blocks."""
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     bias = np.zeros(w.shape[0], x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     if vector_applies(x.dtype):
         packed, k_h, k_w = _pack_blocks(w, bias), w.shape[2], w.shape[3]
+        tasks = _block_tasks(x.shape[0], packed[1].shape[0], parts) if x.shape[0] < parts else None
+        if tasks is not None and len(tasks) > x.shape[0]:
+            map_slices(lambda first, last: _vector_forward_blocks(x, packed, y, lo_h, lo_w, k_h, k_w, tasks,
+                                                                  first, last), len(tasks), parts)
+            return y
         map_slices(lambda start, stop: _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop),
                    x.shape[0], parts)
     else:

@@ -233,6 +233,14 @@ def _batch_parts(geom: ConvGeometry) -> int:
     return parts if parts > 1 and worth_parallel_macs(macs) else 1
 
 
+def _work_parts(geom: ConvGeometry) -> int:
+    """:func:`_batch_parts` for loops that can also share out one sample's output channels
+    (``_conv_direct.forward``): every thread, even for a batch smaller than the thread count."""
+    macs = geom.batch * geom.out_volume * geom.out_channels * geom.channels_per_group * geom.kernel_volume
+    parts = batch_workers()
+    return parts if parts > 1 and worth_parallel_macs(macs) else 1
+
+
 def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
     wg = _grouped(w5, geom)
     y3 = y.reshape(geom.batch, geom.out_channels, geom.out_volume)
@@ -486,6 +494,29 @@ def direct_applies(geom: ConvGeometry, dtype=None) -> bool:
             and geom.out_channels <= limit and geom.batch > 0 and geom.out_volume > 0)
 
 
+# A batch smaller than the thread count (batch-1 inference): the 512-bit forward loops share out
+# each sample's output channels (``_conv_direct.forward``), where im2col + BLAS and Winograd have
+# one sample's product to split. Measured (quiet machine, 2 threads, batch 1, 3x3 pad 1), current
+# path against these loops: 64->64 on 32x32 0.86 -> 0.45 ms, 128->128 on 16x16 0.93 -> 0.58; from
+# 256 channels on 8x8 im2col stays ahead (0.86 against 1.24), the planes being too short.
+SMALL_BATCH_MAX_CHANNELS = 128
+SMALL_BATCH_MIN_PLANE = 256
+
+
+def direct_forward_applies(geom: ConvGeometry, dtype=None) -> bool:
+    """Whether the forward pass runs on the direct loops: :func:`direct_applies`, or on the 512-bit
+    loops a batch smaller than the thread count with up to ``SMALL_BATCH_MAX_CHANNELS`` channels
+    and an output plane of at least ``SMALL_BATCH_MIN_PLANE`` positions (forward only: the gradients
+    keep their paths)."""
+    if direct_applies(geom, dtype):
+        return True
+    return (_conv_direct.vector_applies(dtype) and 0 < geom.batch < batch_workers()
+            and geom.ndim == 2 and geom.groups == 1 and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1)
+            and geom.kernel != (1, 1, 1) and _conv_direct.applies(geom.kernel[2])
+            and max(geom.channels, geom.out_channels) <= SMALL_BATCH_MAX_CHANNELS
+            and geom.out_volume >= SMALL_BATCH_MIN_PLANE)
+
+
 def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
     """The input gradient too, when no padding exceeds ``k - 1`` (it runs as a forward pass). On the
     256-bit loops also only when the input plane is not much larger than the output's: that forward
@@ -500,7 +531,7 @@ def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
 
 def _direct_forward(x, w, geom: ConvGeometry, bias):
     y = workspace.empty(geom.output_shape(), x.dtype)
-    return _conv_direct.forward(x, w, bias, y, geom.pad_lo[1], geom.pad_lo[2], _batch_parts(geom))
+    return _conv_direct.forward(x, w, bias, y, geom.pad_lo[1], geom.pad_lo[2], _work_parts(geom))
 
 
 def _direct_backward_input(gy, w, geom: ConvGeometry):
@@ -587,6 +618,8 @@ class _NumbaBlas:
         phases = _dilation_phases(geom, x.dtype)
         if phases is not None:
             return _Phases.forward(x, w, geom, phases, bias)
+        if direct_forward_applies(geom, x.dtype):
+            return _direct_forward(x, w, geom, bias)
         m = winograd_tile(geom, x.dtype)
         if m:
             return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m)
@@ -594,8 +627,6 @@ class _NumbaBlas:
         y = workspace.empty(geom.lifted("output"), x.dtype)
         if geom.batch == 0 or geom.out_volume == 0:
             return _unlift(y, geom, "output")
-        if direct_applies(geom, x.dtype):
-            return _direct_forward(x, w, geom, bias)
         bias_arr, use_bias = _bias_args(bias, x.dtype)
         if geom.is_depthwise:
             depthwise.depthwise_forward(x5, w5, y, geom.dims, bias_arr, use_bias)

@@ -205,3 +205,49 @@ def test_depthwise_vector_loops_are_taken_and_repeat():
     runs = [(K.conv_forward(x, w, geom).copy(), K.conv_backward_input(gy, w, geom).copy(),
              K.conv_backward_weight(gy, x, geom).copy()) for _ in range(2)]
     assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+# ----------------------------------------------------------------------------- small batches
+# a batch smaller than the thread count: each sample's blocks of output channels shared out
+@pytest.mark.parametrize("batch,parts", [(1, 2), (1, 3), (2, 3), (1, 8)])
+@pytest.mark.parametrize("o,c,spatial", [(40, 3, (9, 11)), (64, 8, (6, 6)), (17, 5, (4, 7)), (16, 2, (5, 5))])
+def test_small_batches_split_output_channels_bit_for_bit(batch, parts, o, c, spatial, monkeypatch):
+    monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    rng = np.random.default_rng(o * 10 + batch)
+    x = rng.standard_normal((batch, c) + spatial).astype(np.float32)
+    w = rng.standard_normal((o, c, 3, 3)).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32)
+    gy = np.zeros((batch, o) + spatial, np.float32)
+    ty, _, _ = _reference(x, w, bias, ((1, 1), (1, 1)), gy)
+    tasks = D._block_tasks(batch, D._even_blocks(o, _conv_simd.MAX_BLOCK)[0], parts)
+    assert sorted(tasks) == tasks and {n for n, _, _ in tasks} == set(range(batch))
+    split = D.forward(x, w, bias, np.full(ty.shape, np.nan, np.float32), 1, 1, parts)
+    whole = D.forward(x, w, bias, np.full(ty.shape, np.nan, np.float32), 1, 1, 1)
+    np.testing.assert_array_equal(split, whole)  # the same loops per block: the same bits
+    np.testing.assert_allclose(split, ty, rtol=1e-4, atol=1e-4)
+
+
+def test_batch_one_forward_takes_the_direct_loops_up_to_128_channels(monkeypatch):
+    """F.conv2d at batch 1 with 2 threads: the split direct forward for 64 channels (not Winograd),
+    im2col for 256; values and gradients match torch either way."""
+    import juanji
+    monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    taken = []
+    real = K._direct_forward
+    monkeypatch.setattr(K, "_direct_forward", lambda *a: taken.append(a[2].out_channels) or real(*a))
+    for channels, size, direct in [(64, 16, True), (256, 8, False), (64, 8, False)]:
+        rng = np.random.default_rng(channels)
+        x = rng.standard_normal((1, channels, size, size)).astype(np.float32)
+        w = (rng.standard_normal((channels, channels, 3, 3)) / (3 * channels ** 0.5)).astype(np.float32)
+        jx, jw = juanji.tensor(x, requires_grad=True), juanji.tensor(w, requires_grad=True)
+        y = juanji.nn.functional.conv2d(jx, jw, padding=1)
+        y.sum().backward()
+        tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        ty = TF.conv2d(tx, tw, padding=1)
+        ty.sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(jw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=2e-4)
+        assert (channels in taken) == direct
+        taken.clear()
