@@ -17,6 +17,7 @@ instructions inline):
     vadd(x, y)           -> x + y, lane by lane
     vstore(a, i, v)         a[i:i+16] = v
     vsum(v)              -> v[0] + v[1] + ... + v[15]  (as a tree: fixed order)
+    vkeep(y, g)          -> g where y > 0 or y is NaN, else 0, lane by lane (relu's gradient)
 
 Variables of type ``f32x16`` live in registers, so generated code (``scripts/gen_conv_simd.py``)
 can keep e.g. 24 accumulators across a loop over taps. There is no bounds check: the caller
@@ -33,7 +34,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vstore", "vsum", "AVAILABLE", "LANES"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vstore", "vsum", "vkeep", "AVAILABLE", "LANES"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -140,4 +141,14 @@ def vsum(typingctx, value):
 def vadd(typingctx, x, y):
     def codegen(context, builder, signature, args):
         return builder.fadd(args[0], args[1])
+    return f32x16(f32x16, f32x16), codegen
+
+
+@intrinsic
+def vkeep(typingctx, y, g):
+    """``g`` in the lanes where ``y <= 0`` does not hold (``y > 0`` or NaN), 0 elsewhere: a select,
+    not a product, so an infinite or NaN ``g`` never meets a 0 factor."""
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(_VECTOR, [0.0] * LANES)
+        return builder.select(builder.fcmp_ordered("<=", args[0], zero), zero, args[1])
     return f32x16(f32x16, f32x16), codegen

@@ -1,0 +1,40 @@
+"""juanji/kernels/pointwise.py: relu's forward split over the threads for large arrays, and its
+gradient on 512-bit vectors (float32) or the plain loop (float64), against torch's relu and
+threshold_backward, with NaN, infinities and signed zeros, at sizes that are not multiples of 16
+and across the size from which the work is split."""
+
+import numpy as np
+import pytest
+
+from juanji.kernels import _threads, pointwise
+
+torch = pytest.importorskip("torch")
+
+
+def _values(size, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(size).astype(dtype)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45], dtype)
+    a[rng.integers(0, size, 64) % size] = special[rng.integers(0, len(special), 64)]
+    return a
+
+
+SIZES = [1, 15, 17, 1000, _threads.PARALLEL_MIN_ELEMENTS - 3, _threads.PARALLEL_MIN_ELEMENTS + 21]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", SIZES)
+def test_relu_and_its_gradient_match_torch(size, dtype):
+    x = _values(size, dtype, size)
+    g = _values(size, dtype, size + 1)
+    y = pointwise.relu(x.reshape(1, -1))
+    ty = torch.relu(torch.tensor(x))
+    np.testing.assert_array_equal(y.reshape(-1), ty.numpy())
+    gx = pointwise.relu_grad(g, x)  # (relu's Op passes its output; any array works here)
+    tg = torch.ops.aten.threshold_backward(torch.tensor(g), torch.tensor(x), 0.0)
+    np.testing.assert_array_equal(gx, tg.numpy())
+
+
+def test_relu_of_a_strided_view_is_not_split_wrongly():
+    x = _values(4 * _threads.PARALLEL_MIN_ELEMENTS, np.float32, 3).reshape(4, -1)[:, ::2]
+    np.testing.assert_array_equal(pointwise.relu(x), torch.relu(torch.tensor(x)).numpy())
