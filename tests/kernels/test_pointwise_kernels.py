@@ -38,3 +38,16 @@ def test_relu_and_its_gradient_match_torch(size, dtype):
 def test_relu_of_a_strided_view_is_not_split_wrongly():
     x = _values(4 * _threads.PARALLEL_MIN_ELEMENTS, np.float32, 3).reshape(4, -1)[:, ::2]
     np.testing.assert_array_equal(pointwise.relu(x), torch.relu(torch.tensor(x)).numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1000, _threads.PARALLEL_MIN_ELEMENTS + 21])
+def test_add_matches_torch_split_or_not(size, dtype):
+    a, b = _values(size, dtype, 7), _values(size, dtype, 8)
+    expected = (torch.tensor(a) + torch.tensor(b)).numpy()
+    np.testing.assert_array_equal(pointwise.add(a.reshape(1, -1), b.reshape(1, -1)).reshape(-1), expected)
+    # broadcast and strided operands take NumPy's own loop
+    col = _values(7, dtype, 9).reshape(7, 1)
+    wide = np.ascontiguousarray(np.broadcast_to(a[: (size // 7) * 7].reshape(7, -1), (7, size // 7)))
+    np.testing.assert_array_equal(pointwise.add(wide, col), (torch.tensor(wide) + torch.tensor(col)).numpy())
+    np.testing.assert_array_equal(pointwise.add(a[::2], b[::2]), (torch.tensor(a[::2]) + torch.tensor(b[::2])).numpy())
