@@ -42,6 +42,7 @@ def test_relu_of_a_strided_view_is_not_split_wrongly():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("size", [1000, _threads.PARALLEL_MIN_ELEMENTS + 21])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in add")  # inf + -inf, as NumPy says
 def test_add_matches_torch_split_or_not(size, dtype):
     a, b = _values(size, dtype, 7), _values(size, dtype, 8)
     expected = (torch.tensor(a) + torch.tensor(b)).numpy()
