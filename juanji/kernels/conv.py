@@ -233,6 +233,23 @@ def _batch_parts(geom: ConvGeometry) -> int:
     return parts if parts > 1 and worth_parallel_macs(macs) else 1
 
 
+# When a batch slice would give its products fewer columns than this (output positions: a small
+# batch of small planes), the im2col products run as one slice over the whole batch and each product
+# is split by rows over the threads instead (``gemm.matmul``): the weight matrix is then read, and
+# the weight gradient written, once rather than once per thread (plus a pass adding the threads'
+# partial weight gradients). See the note of issue 9 for the measurements.
+ROW_SPLIT_MAX_POSITIONS = 256
+
+
+def _gemm_parts(geom: ConvGeometry) -> int:
+    """:func:`_batch_parts` for the im2col + BLAS loops: 1 (the products split by rows instead)
+    when a slice's products would be narrower than ``ROW_SPLIT_MAX_POSITIONS`` columns."""
+    parts = _batch_parts(geom)
+    if parts > 1 and -(-geom.batch // parts) * geom.out_volume < ROW_SPLIT_MAX_POSITIONS:
+        return 1
+    return parts
+
+
 def _work_parts(geom: ConvGeometry) -> int:
     """:func:`_batch_parts` for loops that can also share out one sample's output channels
     (``_conv_direct.forward``): every thread, even for a batch smaller than the thread count."""
@@ -245,7 +262,7 @@ def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
     wg = _grouped(w5, geom)
     y3 = y.reshape(geom.batch, geom.out_channels, geom.out_volume)
     map_slices(lambda start, stop: _forward_samples(x5, wg, y3, geom, start, stop, bias_arr, use_bias),
-               geom.batch, _batch_parts(geom))
+               geom.batch, _gemm_parts(geom))
 
 
 def _per_sample_products(geom: ConvGeometry) -> bool:
@@ -320,7 +337,7 @@ def _im2col_backward_input(gy5, w5, gx, geom: ConvGeometry, bias=None):
     wg_t = _grouped(w5, geom).transpose(0, 2, 1)  # (G, Cg*K, Og)
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
     map_slices(lambda start, stop: _input_grad_samples(gy3, wg_t, gx, geom, start, stop, bias),
-               geom.batch, _batch_parts(geom))
+               geom.batch, _gemm_parts(geom))
 
 
 def _input_grad_samples(gy3, wg_t, gx, geom: ConvGeometry, start, stop, bias=None):
@@ -358,7 +375,7 @@ WEIGHT_LAYOUT_MIN_OUT_CHANNELS = 256
 def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     gy3 = gy5.reshape(geom.batch, geom.out_channels, geom.out_volume)
     partials = map_slices(lambda start, stop: _weight_grad_samples(gy3, x5, geom, start, stop),
-                          geom.batch, _batch_parts(geom))
+                          geom.batch, _gemm_parts(geom))
     return _weight_from_partials(partials, geom)
 
 

@@ -320,3 +320,28 @@ def test_weight_gradient_in_the_weights_layout_for_many_output_channels(kernel, 
     gy = rng.standard_normal(y.shape).astype(dtype)
     _, _, tdw = _torch_reference(x, w, None, (1, 1), pads, (1, 1), 1, gy)
     np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), tdw, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, channels, size, stride", [(2, 72, 4, 1), (3, 20, 6, 2), (1, 40, 8, 2), (2, 8, 16, 2)])
+def test_narrow_batch_slices_split_the_products_by_rows(monkeypatch, batch, channels, size, stride, dtype):
+    """A small batch of small planes runs its im2col products as one slice, each split by rows over
+    the threads (``conv._gemm_parts``); forward and both gradients against torch."""
+    from juanji.kernels import _threads, gemm
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 0)  # the row split of each product
+    rng = np.random.default_rng(batch * 100 + size)
+    x = rng.standard_normal((batch, channels, size, size)).astype(dtype)
+    w = rng.standard_normal((channels + 3, channels, 3, 3)).astype(dtype)
+    geom = K.conv_geometry(Window((3, 3), (stride, stride), (1, 1), (1, 1), (1, 1)), x.shape, w.shape[0])
+    assert K._im2col_path(geom, x.dtype)
+    assert K._gemm_parts(geom) == (1 if -(-batch // 2) * geom.out_volume < K.ROW_SPLIT_MAX_POSITIONS else 2)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = TF.conv2d(tx, tw, stride=stride, padding=1)
+    gy = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+    tdx, tdw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(K.conv_forward(x, w, geom), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(K.conv_backward_input(gy, w, geom), tdx.numpy(), **tol)
+    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), tdw.numpy(), **tol)
