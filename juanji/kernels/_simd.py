@@ -18,6 +18,8 @@ instructions inline):
     vstore(a, i, v)         a[i:i+16] = v
     vsum(v)              -> v[0] + v[1] + ... + v[15]  (as a tree: fixed order)
     vkeep(y, g)          -> g where y > 0 or y is NaN, else 0, lane by lane (relu's gradient)
+    vclamp(x, lo, hi)    -> lo where x < lo, hi where x > hi, else x (NaN kept): hardtanh
+    vkeep_inside(y, g, lo, hi) -> g where neither y <= lo nor y >= hi, else 0: hardtanh's gradient
 
 Variables of type ``f32x16`` live in registers, so generated code (``scripts/gen_conv_simd.py``)
 can keep e.g. 24 accumulators across a loop over taps. There is no bounds check: the caller
@@ -34,7 +36,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vstore", "vsum", "vkeep", "AVAILABLE", "LANES"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "AVAILABLE", "LANES"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -152,3 +154,24 @@ def vkeep(typingctx, y, g):
         zero = ir.Constant(_VECTOR, [0.0] * LANES)
         return builder.select(builder.fcmp_ordered("<=", args[0], zero), zero, args[1])
     return f32x16(f32x16, f32x16), codegen
+
+
+@intrinsic
+def vclamp(typingctx, x, lo, hi):
+    """``lo`` in the lanes where ``x < lo``, ``hi`` where ``x > hi``, else ``x`` (a NaN passes: both
+    comparisons are false); ``lo`` and ``hi`` are vectors (``vbcast``)."""
+    def codegen(context, builder, signature, args):
+        value, low, high = args
+        above = builder.select(builder.fcmp_ordered(">", value, high), high, value)
+        return builder.select(builder.fcmp_ordered("<", value, low), low, above)
+    return f32x16(f32x16, f32x16, f32x16), codegen
+
+
+@intrinsic
+def vkeep_inside(typingctx, y, g, lo, hi):
+    """``g`` in the lanes where neither ``y <= lo`` nor ``y >= hi`` holds, 0 elsewhere."""
+    def codegen(context, builder, signature, args):
+        value, grad, low, high = args
+        outside = builder.or_(builder.fcmp_ordered("<=", value, low), builder.fcmp_ordered(">=", value, high))
+        return builder.select(outside, ir.Constant(_VECTOR, [0.0] * LANES), grad)
+    return f32x16(f32x16, f32x16, f32x16, f32x16), codegen
