@@ -32,7 +32,9 @@ def _networks(nn):
                            nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
                            nn.Conv2d(64, 64, 1, bias=False), nn.Conv2d(64, 64, 3, padding=1, groups=64),
                            nn.BatchNorm2d(64), nn.ReLU6(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
-    return [(lenet, (4, 1, 28, 28)), (resnet, (8, 3, 16, 16))]
+    # the second input size takes the 32->64 layer to Winograd's F(4,3) (the first to F(2,3)): their
+    # 512-bit tile transforms are one function per matrix (``_winograd_simd``)
+    return [(lenet, (4, 1, 28, 28)), (resnet, (8, 3, 16, 16)), (resnet, (8, 3, 32, 32))]
 
 
 def run(dtypes=("float32", "float64"), verbose: bool = False) -> float:

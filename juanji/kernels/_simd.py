@@ -14,7 +14,7 @@ instructions inline):
     vload(a, i)          -> (a[i], a[i+1], ..., a[i+15])       a: 1-d contiguous float32
     vbcast(a, i)         -> (a[i], a[i], ..., a[i])
     vfma(x, y, acc)      -> x * y + acc, lane by lane, one rounding (``llvm.fma``)
-    vadd(x, y)           -> x + y, lane by lane
+    vadd(x, y), vsub(x, y), vmul(x, y) -> x + y, x - y, x * y, lane by lane
     vstore(a, i, v)         a[i:i+16] = v
     vsum(v)              -> v[0] + v[1] + ... + v[15]  (as a tree: fixed order)
     vkeep(y, g)          -> g where y > 0 or y is NaN, else 0, lane by lane (relu's gradient)
@@ -36,7 +36,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "AVAILABLE", "LANES"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "AVAILABLE", "LANES"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -175,3 +175,17 @@ def vkeep_inside(typingctx, y, g, lo, hi):
         outside = builder.or_(builder.fcmp_ordered("<=", value, low), builder.fcmp_ordered(">=", value, high))
         return builder.select(outside, ir.Constant(_VECTOR, [0.0] * LANES), grad)
     return f32x16(f32x16, f32x16, f32x16, f32x16), codegen
+
+
+@intrinsic
+def vsub(typingctx, x, y):
+    def codegen(context, builder, signature, args):
+        return builder.fsub(args[0], args[1])
+    return f32x16(f32x16, f32x16), codegen
+
+
+@intrinsic
+def vmul(typingctx, x, y):
+    def codegen(context, builder, signature, args):
+        return builder.fmul(args[0], args[1])
+    return f32x16(f32x16, f32x16), codegen

@@ -45,7 +45,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, uint64
 
-from . import gemm, workspace
+from . import _simd, _winograd_simd, gemm, workspace
 from ._threads import batch_workers, map_slices, worth_parallel_macs
 
 __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
@@ -411,26 +411,44 @@ class _Plan:
                 "out": _workspace("out", int(np.prod(planes_out)), self.dtype).reshape(planes_out),
                 "half": np.empty(self.a * self.a * widest, self.dtype), "acc": np.empty(widest, self.dtype)}
 
+    def _vector(self, channels) -> bool:
+        """Whether the tile transforms of ``channels`` channels run on 512-bit vectors
+        (``_winograd_simd``: float32 on an AVX-512 CPU, channels in blocks of 16)."""
+        return _simd.AVAILABLE and self.dtype == np.float32 and channels % 16 == 0 and self.m in (2, 4)
+
+    def _in(self, planes, name, matrix, off_h, off_w, out, work):
+        if self._vector(planes.shape[3]):
+            getattr(_winograd_simd, f"tiles_in_{name}{self.m}")(planes, off_h, off_w, self.tiles_h, self.tiles_w, out,
+                                                                 work["half"])
+        else:
+            _tiles_in(planes, matrix, self.m, off_h, off_w, self.tiles_h, self.tiles_w, out, work["half"], work["acc"])
+
+    def _out(self, tiles, name, matrix, off_h, off_w, planes, accumulate, work):
+        if self._vector(planes.shape[3]):
+            getattr(_winograd_simd, f"tiles_out_{name}{self.m}")(tiles, off_h, off_w, self.tiles_h, self.tiles_w,
+                                                                  planes, accumulate, work["half"])
+        else:
+            _tiles_out(tiles, matrix, self.m, off_h, off_w, self.tiles_h, self.tiles_w, planes, accumulate,
+                       work["half"], work["acc"])
+
     def input_tiles(self, x, n0, n1, out, work):
         """V = B^T d B: the a x a tiles of samples n0..n1 of the input (stride m, shifted by the padding)."""
         planes = work["in"][:n1 - n0]
         _to_channels_last(x, n0, n1, planes)
-        _tiles_in(planes, self.BT, self.m, self.pad_top, self.pad_left, self.tiles_h, self.tiles_w, out,
-                  work["half"], work["acc"])
+        self._in(planes, "BT", self.BT, self.pad_top, self.pad_left, out, work)
         return out
 
     def gradient_tiles(self, gy, n0, n1, out, work):
         """Z = A gy_tile A^T: the m x m tiles of the output gradient (R = A, a x m)."""
         planes = work["out"][:n1 - n0]
         _to_channels_last(gy, n0, n1, planes)
-        _tiles_in(planes, self.A, self.m, 0, 0, self.tiles_h, self.tiles_w, out, work["half"], work["acc"])
+        self._in(planes, "A", self.A, 0, 0, out, work)
         return out
 
     def output_from_tiles(self, tiles, y, n0, n1, work, bias=None):
         """y tile = A^T M A, into y[n0:n1] (tiles do not overlap), plus the bias."""
         planes = work["out"][:n1 - n0]
-        _tiles_out(tiles, self.AT, self.m, 0, 0, self.tiles_h, self.tiles_w, planes, False, work["half"],
-                   work["acc"])
+        self._out(tiles, "AT", self.AT, 0, 0, planes, False, work)
         use_bias = bias is not None
         _from_channels_last(planes, n0, n1, y, bias if use_bias else work["acc"], use_bias)
 
@@ -438,8 +456,7 @@ class _Plan:
         """grad d = B gradV B^T, added over the overlapping tiles, into gx[n0:n1]."""
         planes = work["in"][:n1 - n0]
         planes[...] = 0.0
-        _tiles_out(tiles, self.B, self.m, self.pad_top, self.pad_left, self.tiles_h, self.tiles_w, planes, True,
-                   work["half"], work["acc"])
+        self._out(tiles, "B", self.B, self.pad_top, self.pad_left, planes, True, work)
         _from_channels_last(planes, n0, n1, gx, work["acc"], False)
 
 

@@ -219,3 +219,47 @@ def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkey
     for got, want in ((y, ty), (gx, tdx), (gw, tdw), (K.conv_backward_input(gy, w, geom), tdx),
                       (K.conv_backward_weight(gy, x, geom), tdw)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+# ------------------------------------------------------------------ the 512-bit tile transforms
+def _vector_case(rng):
+    n = int(rng.integers(1, 4))
+    c, k = (16 * int(v) for v in rng.integers(1, 4, 2))
+    h, w_ = (int(v) for v in rng.integers(3, 12, 2))
+    pads = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(2))
+    x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
+    w = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32) if rng.integers(0, 2) else None
+    return x, w, bias, pads
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("seed", range(6))
+def test_vector_transforms_match_torch_and_the_loops_bit_for_bit(seed, m, monkeypatch):
+    """Channels in blocks of 16 take ``_winograd_simd`` (on AVX-512): against torch, and the same
+    bits as ``_winograd``'s own loops (the same sums in the same order)."""
+    rng = np.random.default_rng(7000 + 10 * m + seed)
+    x, w, bias, pads = _vector_case(rng)
+    plan = W._Plan(x.shape, w.shape, pads, m, np.float32)
+    assert plan._vector(x.shape[1]) == W._simd.AVAILABLE
+    _check(x, w, bias, pads, m, np.float32, rng)
+    gy = rng.standard_normal(W.winograd_forward(x, w, pads, bias, m=m).shape).astype(np.float32)
+
+    def run():
+        return (W.winograd_forward(x, w, pads, bias, m=m).copy(),
+                *(a.copy() for a in W.winograd_backward(gy, x.shape, w.shape, pads, x=x, w=w, m=m)))
+    vector = run()
+    monkeypatch.setattr(W._Plan, "_vector", lambda self, channels: False)
+    loops = run()
+    for a, b in zip(vector, loops):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_generated_transforms_are_what_the_generator_writes():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_winograd_simd.py"
+    spec = importlib.util.spec_from_file_location("gen_winograd_simd", path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.TARGET.read_text() == gen.source()
