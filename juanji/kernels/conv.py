@@ -406,7 +406,9 @@ class _WeightGradSum:
         self.shape, self.dtype = ((g, og, rows) if self.in_weight_layout else (g, rows, og)), dtype
         # the first chunk's product is written straight into the total: no zeroed array and no
         # addition pass for a slice of one chunk (at batch 1 a 512-channel 3x3 layer's 9 MiB
-        # weight gradient went through three passes and two fresh allocations)
+        # weight gradient went through three passes and two fresh allocations). The total is not
+        # pool memory: held by the pool after the step it added ResNet-18's weight gradients (44 MiB)
+        # to the next forward pass's peak (673 MiB against 640, measured)
         self.total = self.partial = None
 
     def add(self, cols, gy3, n0: int, count: int) -> None:
@@ -415,8 +417,8 @@ class _WeightGradSum:
         gy_cols = _samples_as_columns(gy3, n0, count, self.gy_buffer).reshape(
             geom.groups, geom.out_channels_per_group, count * geom.out_volume)
         first = self.total is None
-        if first:
-            self.total = workspace.empty(self.shape, self.dtype)
+        if first:  # (its own memory, not the pool's: it becomes the weight's gradient and outlives the step)
+            self.total = np.empty(self.shape, self.dtype)
         elif self.partial is None:
             self.partial = workspace.empty(self.shape, self.dtype)
         out = self.total if first else self.partial

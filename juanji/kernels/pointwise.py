@@ -71,13 +71,14 @@ def _build_relu_grad_simd():
     # ~20 GB/s; this one streams as fast as a copy (8 MiB: 1.26 -> 0.90 ms on one thread, measured)
     from numba import njit
 
-    from ._simd import vkeep, vload, vstore
-
+    # (the intrinsics are read as attributes of the module global ``_simd``: imported into the
+    # builder they would be closure variables, and Numba does not cache a function that has any,
+    # so every process compiled these again, ~0.1 s and ~2-9 MiB each)
     @njit(cache=True, nogil=True)
     def relu_grad_simd_range(first, last, g, y, out):
         i = first
         while i + 16 <= last:
-            vstore(out, i, vkeep(vload(y, i), vload(g, i)))
+            _simd.vstore(out, i, _simd.vkeep(_simd.vload(y, i), _simd.vload(g, i)))
             i += 16
         while i < last:
             out[i] = 0.0 if y[i] <= 0 else g[i]
@@ -118,14 +119,12 @@ def _build_hardtanh_simd():
     # against 17 for NumPy's clip, which does not keep NaN the way torch does)
     from numba import njit
 
-    from ._simd import vbcast, vclamp, vload, vstore
-
     @njit(cache=True, nogil=True)
     def hardtanh_simd_range(first, last, x, bounds, out):
-        lo, hi = vbcast(bounds, 0), vbcast(bounds, 1)
+        lo, hi = _simd.vbcast(bounds, 0), _simd.vbcast(bounds, 1)
         i = first
         while i + 16 <= last:
-            vstore(out, i, vclamp(vload(x, i), lo, hi))
+            _simd.vstore(out, i, _simd.vclamp(_simd.vload(x, i), lo, hi))
             i += 16
         while i < last:
             v = x[i]
@@ -141,14 +140,12 @@ def _build_hardtanh_simd():
 def _build_hardtanh_grad_simd():
     from numba import njit
 
-    from ._simd import vbcast, vkeep_inside, vload, vstore
-
     @njit(cache=True, nogil=True)
     def hardtanh_grad_simd_range(first, last, g, y, bounds, out):
-        lo, hi = vbcast(bounds, 0), vbcast(bounds, 1)
+        lo, hi = _simd.vbcast(bounds, 0), _simd.vbcast(bounds, 1)
         i = first
         while i + 16 <= last:
-            vstore(out, i, vkeep_inside(vload(y, i), vload(g, i), lo, hi))
+            _simd.vstore(out, i, _simd.vkeep_inside(_simd.vload(y, i), _simd.vload(g, i), lo, hi))
             i += 16
         while i < last:
             v = y[i]
