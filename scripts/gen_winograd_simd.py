@@ -62,21 +62,24 @@ def _sum(terms, table) -> str:
     return expr
 
 
-def _preamble(matrix, table):
-    return [f"    k{table.index(v)} = vbcast(_K, {table.index(v)})" for v in _constants(matrix)]
+def _preamble(signature, doc, scratch, planes, flats, matrix, table):
+    """A function's decorator, signature, docstring and set-up: the sizes of ``planes``, the flat
+    views ``flats``, the matrix's constants as vectors."""
+    return (["@njit(cache=True, nogil=True)", f"def {signature}:",
+             f'    """{doc}, channels a multiple of 16;',
+             f'    ``half``: a float32 scratch of {scratch} values."""',
+             f"    count, height, width, channels = {planes}.shape",
+             "    tiles = tiles_h * tiles_w",
+             "    total = count * tiles",
+             f"    {flats[0]}, {flats[1]} = {flats[0][5:]}.reshape(-1), {flats[1][5:]}.reshape(-1)"]
+            + [f"    k{table.index(v)} = vbcast(_K, {table.index(v)})" for v in _constants(matrix)])
 
 
 def _tiles_in(name, R, step, table) -> list[str]:
     a, b = len(R), len(R[0])
-    lines = ["@njit(cache=True, nogil=True)",
-             f"def tiles_in_{name}(src, off_h, off_w, tiles_h, tiles_w, out, half):",
-             f'    """``_winograd._tiles_in`` with R = {name} ({a} x {b}), step {step}, channels a multiple of 16;',
-             f'    ``half``: a float32 scratch of {a * b * 16} values."""',
-             "    count, height, width, channels = src.shape",
-             "    tiles = tiles_h * tiles_w",
-             "    total = count * tiles",
-             "    flat_src, flat_out = src.reshape(-1), out.reshape(-1)"]
-    lines += _preamble(R, table)
+    lines = _preamble(f"tiles_in_{name}(src, off_h, off_w, tiles_h, tiles_w, out, half)",
+                      f"``_winograd._tiles_in`` with R = {name} ({a} x {b}), step {step}", a * b * 16, "src",
+                      ("flat_src", "flat_out"), R, table)
     lines += ["    for n in range(count):",
               "        for ty in range(tiles_h):",
               f"            r0 = ty * {step} - off_h",
@@ -108,15 +111,9 @@ def _tiles_in(name, R, step, table) -> list[str]:
 
 def _tiles_out(name, Q, step, table) -> list[str]:
     b, a = len(Q), len(Q[0])
-    lines = ["@njit(cache=True, nogil=True)",
-             f"def tiles_out_{name}(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):",
-             f'    """``_winograd._tiles_out`` with Q = {name} ({b} x {a}), step {step}, channels a multiple of 16;',
-             f'    ``half``: a float32 scratch of {a * b * 16} values."""',
-             "    count, height, width, channels = dst.shape",
-             "    tiles = tiles_h * tiles_w",
-             "    total = count * tiles",
-             "    flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)"]
-    lines += _preamble(Q, table)
+    lines = _preamble(f"tiles_out_{name}(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half)",
+                      f"``_winograd._tiles_out`` with Q = {name} ({b} x {a}), step {step}", a * b * 16, "dst",
+                      ("flat_src", "flat_dst"), Q, table)
     lines += ["    for n in range(count):",
               "        for ty in range(tiles_h):",
               f"            r0 = ty * {step} - off_h"]
