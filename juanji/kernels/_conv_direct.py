@@ -121,7 +121,7 @@ def _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop):
 
 def vector_applies(dtype) -> bool:
     """Whether the forward loops run on 512-bit vectors (``_conv_simd``): float32 on a CPU with AVX-512."""
-    return _simd.AVAILABLE and dtype == np.float32
+    return _simd.takes(dtype)
 
 
 def _block_tasks(batch: int, passes: int, parts: int):

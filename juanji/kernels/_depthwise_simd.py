@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from . import _dims
-from ._simd import AVAILABLE, vadd, vbcast, vfma, vload, vstore, vsum, vzero
+from ._simd import takes, vadd, vbcast, vfma, vload, vstore, vsum, vzero
 
 __all__ = ["applies", "forward_range", "backward_input_range", "backward_weight_range"]
 
@@ -38,7 +38,7 @@ SLACK = 64
 
 def applies(x, w) -> bool:
     """float32, one output channel per input channel, on an AVX-512 CPU."""
-    return AVAILABLE and x.dtype == np.float32 and w.dtype == np.float32 and w.shape[0] == x.shape[1]
+    return takes(x.dtype) and takes(w.dtype) and w.shape[0] == x.shape[1]
 
 
 @njit(cache=True, nogil=True)

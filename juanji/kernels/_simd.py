@@ -31,12 +31,13 @@ where :data:`AVAILABLE` says the CPU has AVX-512.
 from __future__ import annotations
 
 import llvmlite.binding as llvm_binding
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "AVAILABLE", "LANES"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "AVAILABLE", "LANES", "takes"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -50,6 +51,12 @@ def _has_avx512() -> bool:
 
 
 AVAILABLE = _has_avx512()
+
+
+def takes(dtype) -> bool:
+    """Whether juanji's 512-bit loops run for arrays of ``dtype``: float32, on a CPU with AVX-512 (the
+    one rule every module with such loops asks; the loops they replace stay for the other cases)."""
+    return AVAILABLE and dtype == np.float32
 
 
 class F32x16(types.Type):

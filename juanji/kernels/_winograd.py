@@ -414,7 +414,7 @@ class _Plan:
     def _vector(self, channels) -> bool:
         """Whether the tile transforms of ``channels`` channels run on 512-bit vectors
         (``_winograd_simd``: float32 on an AVX-512 CPU, channels in blocks of 16)."""
-        return _simd.AVAILABLE and self.dtype == np.float32 and channels % 16 == 0 and self.m in (2, 4)
+        return _simd.takes(self.dtype) and channels % 16 == 0 and self.m in (2, 4)
 
     def _in(self, planes, name, matrix, off_h, off_w, out, work):
         if self._vector(planes.shape[3]):

@@ -166,7 +166,7 @@ def _compiles(x) -> bool:
 
 def _vectors(a) -> bool:
     """Whether the 512-bit loops take ``a``: float32 on a CPU with AVX-512."""
-    return a.dtype == np.float32 and _simd.AVAILABLE
+    return _simd.takes(a.dtype)
 
 
 def _flat(a):
