@@ -193,3 +193,15 @@ def test_a_forked_child_hands_over_to_its_own_workers():
 
 def _child_map():
     return [(a, b) for a, b, _ in _threads.map_slices(_where, 4, 2, single_threaded_blas=False)]
+
+
+def test_the_result_poll_waits_for_its_own_slice_number():
+    """The done flag may hold an older number than seq - 1 (the caller took that slice back): the
+    poll must wait for seq itself, not for any change."""
+    from juanji.kernels import _spin
+    state = np.zeros(24, np.int64)
+    state[8] = 3  # the worker's last finished slice: 3; the caller now waits for 5 (4 was taken back)
+    assert not _spin.wait_for(state, 8, 5, 100)
+    state[8] = 5
+    assert _spin.wait_for(state, 8, 5, 100)
+    assert _spin.wait_change(state, 8, 4, 1) == 5  # (what the old poll compared: any change from seq - 1)

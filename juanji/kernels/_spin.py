@@ -9,6 +9,7 @@ for a while before it sleeps; these functions are that poll, for juanji's own th
 
     wait_change(state, i, old, spins)  -> state[i] once it differs from ``old``, or ``old`` after
                                           ``spins`` polls (then the caller sleeps instead)
+    wait_for(state, i, value, spins)   -> whether state[i] holds ``value`` within ``spins`` polls
     claim(state, i, old, new)          -> whether this thread moved state[i] from ``old`` to ``new``
                                           (compare-and-exchange: one of two threads wins)
     wait_claim(state, i, old, spins)   -> wait_change, then claim on state[i + 4]: ``new``, or
@@ -40,7 +41,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["wait_change", "claim", "wait_claim", "publish", "finish_and_wait", "CALLER_ASLEEP"]
+__all__ = ["wait_change", "wait_for", "claim", "wait_claim", "publish", "finish_and_wait", "CALLER_ASLEEP"]
 
 
 def _pointer(context, builder, array_type, array, index):
@@ -103,6 +104,19 @@ def wait_change(state, i, old, spins):
         else:
             _pause()
     return old
+
+
+@njit(cache=True, nogil=True)
+def wait_for(state, i, value, spins):
+    """Whether ``state[i]`` holds ``value`` within ``spins`` polls."""
+    for k in range(spins):
+        if _load(state, i) == value:
+            return True
+        if k % YIELD_EVERY == YIELD_EVERY - 1:
+            _sched_yield()
+        else:
+            _pause()
+    return False
 
 
 @njit(cache=True, nogil=True)

@@ -310,11 +310,13 @@ class _Hand:
             work, start, stop, errors = self.tasks[k]
             self.tasks[k] = None
             return _run_in_worker(work, start, stop, errors)
-        if self.spin.wait_change(state, base + 8, seq - 1, RESULT_SPINS) != seq:
+        # (the done flag holds the number of the worker's last slice, not necessarily seq - 1: the
+        # caller may have taken that one back, so the poll waits for seq itself)
+        if not self.spin.wait_for(state, base + 8, seq, RESULT_SPINS):
             # poll budget spent: sleep until the worker's event (the flag at +16 asks for it)
             self.finished[k].clear()
             self.spin.publish(state, base + 16, 1)
-            while self.spin.wait_change(state, base + 8, seq - 1, 1) != seq:
+            while not self.spin.wait_for(state, base + 8, seq, 1):
                 self.finished[k].wait(0.01)
             self.spin.publish(state, base + 16, 0)
         ok, value = self.results[k]
