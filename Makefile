@@ -13,14 +13,18 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# the demo needs juanji's runtime dependencies only (no torch: it is the tests' oracle)
+# the demo needs juanji's runtime dependencies only (no torch: it is the tests' oracle); after installing,
+# juanji.warmup compiles the common kernels into Numba's cache (about a minute of CPU, once), so that a
+# first training step does not pay for it
 $(RUNTIME): pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m juanji.warmup
 	touch $(RUNTIME)
 
 $(TESTING): pyproject.toml $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m pip install --quiet --no-deps d2l==1.0.3  # the d2l book's library; its own pins are for old numpy/pandas
+	$(PY) -m juanji.warmup
 	touch $(RUNTIME) $(TESTING)
 
 demo: $(RUNTIME)
