@@ -94,15 +94,22 @@ def _swap_if(typingctx, array, index, expected, value):
 
 
 @njit(cache=True, nogil=True)
+def _rest(k):
+    """Between poll ``k`` and the next: ``pause``, or every ``YIELD_EVERY``-th time ``sched_yield`` (the
+    core goes to another runnable thread, if any: under load, the thread this one is waiting for)."""
+    if k % YIELD_EVERY == YIELD_EVERY - 1:
+        _sched_yield()
+    else:
+        _pause()
+
+
+@njit(cache=True, nogil=True)
 def wait_change(state, i, old, spins):
     for k in range(spins):
         value = _load(state, i)
         if value != old:
             return value
-        if k % YIELD_EVERY == YIELD_EVERY - 1:
-            _sched_yield()
-        else:
-            _pause()
+        _rest(k)
     return old
 
 
@@ -112,10 +119,7 @@ def wait_for(state, i, value, spins):
     for k in range(spins):
         if _load(state, i) == value:
             return True
-        if k % YIELD_EVERY == YIELD_EVERY - 1:
-            _sched_yield()
-        else:
-            _pause()
+        _rest(k)
     return False
 
 
