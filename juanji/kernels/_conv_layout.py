@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from numba import njit, uint64
 
-__all__ = ["pad_chunk", "fill", "copy_out", "spread"]
+__all__ = ["pad_chunk", "fill", "copy_out", "spread", "transpose_into"]
 
 
 # (The copies index flat views with unsigned integers: Numba then emits no negative-index test
@@ -79,4 +79,20 @@ def spread(gy, n0, count, gz, wp, plane):
                 first = src + oy * out_w
                 for ox in range(out_w):
                     row[uint64(base + ox)] = flat_gy[uint64(first + ox)]
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def transpose_into(src, dst):
+    """``dst[j, i] = src[i, j]`` for ``src (M, N)``, into the first ``M`` columns of a C-contiguous
+    ``dst (N, >= M)``, in 16 x 16 blocks (both sides stay in cache)."""
+    m, n = src.shape
+    for i0 in range(0, m, 16):
+        i1 = min(i0 + 16, m)
+        for j0 in range(0, n, 16):
+            j1 = min(j0 + 16, n)
+            for j in range(j0, j1):
+                row = dst[j]
+                for i in range(i0, i1):
+                    row[uint64(i)] = src[i, j]
     return 0

@@ -55,12 +55,13 @@ import numpy as np
 from juanji.backend import xp_of
 
 from . import _conv_depthwise as depthwise
-from . import gemm, workspace
+from . import _simd, gemm, workspace
 from . import _conv_direct
 from . import _winograd
 from . import _conv_slices
 from . import _im2col
 from . import _phases
+from ._conv_layout import transpose_into
 from ._conv_geometry import ConvGeometry, conv_geometry
 from ._threads import batch_workers, map_slices, worth_parallel_macs
 
@@ -123,8 +124,9 @@ class _Columns:
             x3 = x5.reshape(x5.shape[0], geom.channels, geom.in_volume)
             return _samples_as_columns(x3, n0, count, self.buffer)
         cols = self.view(count)
-        if count == 1 and geom.out_volume <= SMALL_PLANE_POSITIONS:
-            _gather_small(x5[n0], geom, cols)
+        if geom.out_volume <= SMALL_PLANE_POSITIONS:
+            _im2col.gather_table(_planes_flat(x5), n0, count, _taps_of(geom), cols.reshape(-1),
+                                 count * geom.out_volume, geom.out_volume)
             return cols
         _im2col.im2col(x5, n0, count, cols.reshape(-1), geom.dims, count * geom.out_volume, geom.out_volume)
         return cols
@@ -136,8 +138,10 @@ class _Columns:
         if geom.is_pointwise:
             gx3 = gx.reshape(gx.shape[0], geom.channels, geom.in_volume)
             gx3[n0:n0 + count] = gcols.reshape(geom.channels, count, geom.in_volume).transpose(1, 0, 2)
-        elif count == 1 and geom.out_volume <= SMALL_PLANE_POSITIONS:
-            _scatter_small(gcols, geom, gx[n0])
+        elif geom.out_volume <= SMALL_PLANE_POSITIONS:  # starts each plane from its bias, as col2im
+            _im2col.scatter_table(gcols.reshape(-1), _planes_flat(gx), n0, count, _taps_of(geom),
+                                  count * geom.out_volume, geom.out_volume, start=bias)
+            return
         else:  # col2im starts each plane from its bias: no pass of its own over the output
             _im2col.col2im(gcols.reshape(-1), gx, n0, count, geom.dims, count * geom.out_volume, geom.out_volume,
                            start=bias)
@@ -151,54 +155,39 @@ def _add_bias(a5, n0: int, count: int, bias) -> None:
     a5[n0:n0 + count] += bias.reshape(-1, 1, 1, 1)
 
 
-# One sample with a small output plane (ResNet's 8x8 and 4x4 stages at batch 1): im2col's loops
-# then pay their set-up per row of a handful of values (512 channels x 9 taps x 16 positions took
-# 0.40 ms); a table of padded-plane indices, tap by output position, built once per geometry, turns
-# the gather into one ``np.take`` (62 us, measured) and col2im into one indexed add per tap.
+# Output planes of at most this many positions (ResNet's 8x8 and 4x4 stages) are gathered and
+# scattered by a table of input positions (``_im2col.gather_table``): im2col's loops would pay their
+# set-up per run of a handful of values (512 channels x 9 taps x 16 positions took 0.40 ms).
 SMALL_PLANE_POSITIONS = 64
 
 
 @lru_cache(maxsize=256)
-def _plane_index(in_size, kernel, stride, dilation, pad_lo, pad_hi, out_size):
-    """``index[tap, pos]``: the flat position in the zero-padded input volume that output position
-    ``pos`` reads at kernel tap ``tap`` (distinct positions within one tap)."""
-    padded = [n + lo + hi for n, lo, hi in zip(in_size, pad_lo, pad_hi)]
+def _plane_taps(in_size, kernel, stride, dilation, pad_lo, out_size):
+    """``index[tap, pos]``: the flat position in the (unpadded) input volume that output position
+    ``pos`` reads at kernel tap ``tap``, or -1 where that falls in the padding."""
     axes = []
-    for k, s, d, o in zip(kernel, stride, dilation, out_size):
-        axes.append(np.arange(k)[:, None] * d + np.arange(o)[None, :] * s)  # (k, o) padded coordinate
-    (zk, zo), (yk, yo), (xk, xo) = [a.shape for a in axes]
-    z = axes[0].reshape(zk, 1, 1, zo, 1, 1)
-    y = axes[1].reshape(1, yk, 1, 1, yo, 1)
-    x = axes[2].reshape(1, 1, xk, 1, 1, xo)
-    index = (z * padded[1] + y) * padded[2] + x
-    return np.ascontiguousarray(index.reshape(zk * yk * xk, zo * yo * xo))
+    for n, k, s, d, lo, o in zip(in_size, kernel, stride, dilation, pad_lo, out_size):
+        coord = np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - lo  # (k, o) input coordinate
+        axes.append((coord, (coord >= 0) & (coord < n)))
+    (z, vz), (y, vy), (x, vx) = axes
+    zk, zo = z.shape
+    yk, yo = y.shape
+    xk, xo = x.shape
+    shape = (zk, yk, xk, zo, yo, xo)
+    zz, yy, xx = z.reshape(zk, 1, 1, zo, 1, 1), y.reshape(1, yk, 1, 1, yo, 1), x.reshape(1, 1, xk, 1, 1, xo)
+    inside = vz.reshape(zz.shape) & vy.reshape(yy.shape) & vx.reshape(xx.shape)
+    flat = (zz * in_size[1] + yy) * in_size[2] + xx
+    index = np.where(inside, np.broadcast_to(flat, shape), -1)
+    return np.ascontiguousarray(index.reshape(zk * yk * xk, zo * yo * xo), dtype=np.int64)
 
 
-def _index_of(geom: ConvGeometry):
-    return _plane_index(geom.in_size, geom.kernel, geom.stride, geom.dilation, geom.pad_lo, geom.pad_hi,
-                        geom.out_size)
+def _taps_of(geom: ConvGeometry):
+    return _plane_taps(geom.in_size, geom.kernel, geom.stride, geom.dilation, geom.pad_lo, geom.out_size)
 
 
-def _interior(geom: ConvGeometry):
-    return (slice(None),) + tuple(slice(lo, lo + n) for lo, n in zip(geom.pad_lo, geom.in_size))
-
-
-def _gather_small(x4, geom: ConvGeometry, cols):
-    """im2col of one sample ``x4 (C, D, H, W)`` into ``cols (C*K, L)`` by the index table."""
-    padded = np.zeros((geom.channels,) + geom.padded_size, x4.dtype)
-    padded[_interior(geom)] = x4
-    np.take(padded.reshape(geom.channels, -1), _index_of(geom), axis=1,
-            out=cols.reshape(geom.channels, geom.kernel_volume, geom.out_volume))
-
-
-def _scatter_small(gcols, geom: ConvGeometry, gx4):
-    """col2im of ``gcols (C*K, L)`` into one sample ``gx4 (C, D, H, W)`` (overwritten)."""
-    index = _index_of(geom)
-    padded = np.zeros((geom.channels, math.prod(geom.padded_size)), gcols.dtype)
-    g3 = gcols.reshape(geom.channels, geom.kernel_volume, geom.out_volume)
-    for tap in range(geom.kernel_volume):  # one tap's positions are distinct: a plain indexed add
-        padded[:, index[tap]] += g3[:, tap]
-    gx4[...] = padded.reshape((geom.channels,) + geom.padded_size)[_interior(geom)]
+def _planes_flat(a5):
+    """A lifted ``(N, C, D, H, W)`` array as ``(N, C, D*H*W)`` (a view)."""
+    return a5.reshape(a5.shape[0], a5.shape[1], -1)
 
 
 def _samples_as_columns(a3, n0: int, count: int, out):
@@ -250,6 +239,51 @@ def _gemm_parts(geom: ConvGeometry) -> int:
     return parts
 
 
+# A whole batch with at most this many output positions (ResNet-18's and VGG-11's 8x8, 4x4 and 2x2
+# stages at batch 1 to 4) multiplies its columns on the 512-bit loops for products with few columns
+# (``gemm.matmul_narrow``); its weight gradient too up to ``NARROW_WEIGHT_MAX_POSITIONS``. Measured
+# (2 threads, quiet machine; ms, BLAS -> these loops): forward (512 x 4608) @ (4608 x P) at P = 16, 32,
+# 48: 0.55 -> 0.41, 0.80 -> 0.56, 1.01 -> 0.74; (256 x 2304) @ (2304 x 64) 0.36 -> 0.29, at 128
+# columns even (0.61 / 0.58), at 256 twice as slow. Weight gradient (the columns transposed first),
+# 512 channels: 0.55 -> 0.41 at 16, 0.84 -> 0.75 at 32, 1.04 -> 1.14 at 48. The input gradient's
+# product ``w.T @ gy`` reads the weight across its rows, where these loops are no faster than BLAS.
+NARROW_MAX_POSITIONS = 64
+NARROW_WEIGHT_MAX_POSITIONS = 32
+
+
+def _narrow(geom: ConvGeometry, dtype, limit: int = NARROW_MAX_POSITIONS) -> bool:
+    """Whether the im2col products of this convolution go through ``gemm.matmul_narrow``: float32
+    on an AVX-512 CPU, ungrouped, and at most ``limit`` output positions in the whole batch (which
+    is then one slice and one chunk: see ``_gemm_parts``, ``_chunk_size``), a number that the loops'
+    multiple of 16 columns overshoots by at most a third (a 2x2 plane at batch 1, 4 columns computed
+    as 16, stays with BLAS: 0.55 against 0.69 ms for 512 channels)."""
+    width = geom.batch * geom.out_volume
+    return (_simd.takes(dtype) and geom.groups == 1 and 0 < width <= limit
+            and 3 * _width16(width) <= 4 * width)
+
+
+def _width16(n: int) -> int:
+    return -(-n // 16) * 16
+
+
+def _narrow_forward(w2, cols, out=None):
+    """``w2 (O, R) @ cols (R, P)`` on ``gemm.matmul_narrow``: into ``out (O, P)`` (C-contiguous) when
+    ``P`` is a multiple of 16, else through padded work arrays; returns the ``(O, P)`` product."""
+    rows, width = cols.shape
+    padded = _width16(width)
+    if padded == width and out is not None:
+        return gemm.matmul_narrow(w2, np.ascontiguousarray(cols), out)
+    b = workspace.empty((rows, padded), cols.dtype)
+    b[:, :width] = cols
+    b[:, width:] = 0
+    product = workspace.empty((w2.shape[0], padded), cols.dtype)
+    gemm.matmul_narrow(w2, b, product)
+    if out is None:
+        return product[:, :width]
+    out[...] = product[:, :width]
+    return out
+
+
 def _work_parts(geom: ConvGeometry) -> int:
     """:func:`_batch_parts` for loops that can also share out one sample's output channels
     (``_conv_direct.forward``): every thread, even for a batch smaller than the thread count."""
@@ -290,10 +324,16 @@ def _forward_samples(x5, wg, y3, geom: ConvGeometry, start, stop, bias_arr, use_
     weight_grad = None if gy3 is None else _WeightGradSum(geom, chunk, x5.dtype)
     g, og, length = geom.groups, geom.out_channels_per_group, geom.out_volume
     out_buffer = workspace.empty(geom.out_channels * chunk * length, x5.dtype) if chunk > 1 else None
+    narrow = _narrow(geom, x5.dtype)
     for n0 in range(start, stop, chunk):
         count = min(chunk, stop - n0)
         cols = columns.gather(x5, n0, count).reshape(g, -1, count * length)
-        if count == 1:  # the product lands directly in y's memory
+        if narrow and count == 1:
+            _narrow_forward(wg[0], cols[0], out=y3[n0])
+        elif narrow:
+            product = _narrow_forward(wg[0], cols[0])
+            y3[n0:n0 + count] = product.reshape(geom.out_channels, count, length).transpose(1, 0, 2)
+        elif count == 1:  # the product lands directly in y's memory
             gemm.matmul(wg, cols, out=y3[n0].reshape(g, og, length))
         else:
             out = out_buffer[:geom.out_channels * count * length].reshape(g, og, count * length)
@@ -379,12 +419,18 @@ def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
     return _weight_from_partials(partials, geom)
 
 
+def _in_weight_layout(geom: ConvGeometry, dtype) -> bool:
+    """Whether the im2col weight gradient is accumulated as ``(G, Og, Cg*K)`` (else transposed)."""
+    return (geom.out_channels_per_group >= WEIGHT_LAYOUT_MIN_OUT_CHANNELS
+            or _narrow(geom, dtype, NARROW_WEIGHT_MAX_POSITIONS))
+
+
 def _weight_from_partials(partials, geom: ConvGeometry):
     """The weight gradient (lifted weight shape) from the batch slices' partial sums."""
     gw = partials[0]
     for partial in partials[1:]:  # in slice order: the same sum on every run
         gw += partial
-    if geom.out_channels_per_group < WEIGHT_LAYOUT_MIN_OUT_CHANNELS:  # accumulated transposed
+    if not _in_weight_layout(geom, gw.dtype):  # accumulated transposed
         gw = np.ascontiguousarray(gw.transpose(0, 2, 1))
     return gw.reshape(geom.lifted("weight"))
 
@@ -400,7 +446,8 @@ class _WeightGradSum:
 
     def __init__(self, geom: ConvGeometry, chunk: int, dtype):
         self.geom = geom
-        self.in_weight_layout = geom.out_channels_per_group >= WEIGHT_LAYOUT_MIN_OUT_CHANNELS
+        self.narrow = _narrow(geom, dtype, NARROW_WEIGHT_MAX_POSITIONS)
+        self.in_weight_layout = _in_weight_layout(geom, dtype)
         g, og, rows = geom.groups, geom.out_channels_per_group, geom.channels_per_group * geom.kernel_volume
         self.gy_buffer = workspace.empty(geom.out_channels * chunk * geom.out_volume, dtype)
         self.shape, self.dtype = ((g, og, rows) if self.in_weight_layout else (g, rows, og)), dtype
@@ -422,12 +469,29 @@ class _WeightGradSum:
         elif self.partial is None:
             self.partial = workspace.empty(self.shape, self.dtype)
         out = self.total if first else self.partial
-        if self.in_weight_layout:
+        if self.narrow:  # gy (Og, P) @ cols.T (P, Cg*K), the columns transposed first (P is short)
+            self._narrow_product(cols[0], gy_cols[0], out[0])
+        elif self.in_weight_layout:
             gemm.matmul(gy_cols, cols.transpose(0, 2, 1), out=out)
         else:
             gemm.matmul(cols, gy_cols.transpose(0, 2, 1), out=out)
         if not first:
             self.total += self.partial
+
+    @staticmethod
+    def _narrow_product(cols, gy2, out):
+        """``out (Og, R) = gy2 (Og, P) @ cols.T`` on ``gemm.matmul_narrow`` (``cols (R, P)``)."""
+        rows, width = cols.shape
+        padded = _width16(rows)
+        cols_t = workspace.empty((width, padded), cols.dtype)
+        transpose_into(cols, cols_t)
+        if padded == rows:
+            gemm.matmul_narrow(gy2, cols_t, out)
+            return
+        cols_t[:, rows:] = 0
+        product = workspace.empty((gy2.shape[0], padded), cols.dtype)
+        gemm.matmul_narrow(gy2, cols_t, product)
+        out[...] = product[:, :rows]
 
     def result(self):
         """The sum (zeros for a slice without samples)."""

@@ -1,6 +1,7 @@
-"""im2col/col2im by an index table for one sample with a small output plane (``kernels.conv``,
+"""im2col/col2im by an index table for small output planes (``kernels.conv``,
 ``SMALL_PLANE_POSITIONS``): values and both gradients against torch, 1-d to 3-d, strided,
-dilated, padded on one side, grouped; and the same results as the im2col loops."""
+dilated, padded on one side, grouped, one sample or several; and the same results as the im2col
+loops. Then the products with few columns (``NARROW_MAX_POSITIONS``, ``gemm.matmul_narrow``)."""
 
 import numpy as np
 import pytest
@@ -19,6 +20,9 @@ CASES = [
     ((1, 3, 5, 6), 5, (2, 4), (1, 2), (1, 1), (0, 2), (1, 0), 1),
     ((1, 4, 11), 3, (3,), (2,), (1,), (1,), (1,), 1),
     ((1, 2, 3, 4, 4), 3, (2, 3, 3), (1, 1, 1), (1, 1, 1), (0, 1, 1), (1, 1, 1), 1),
+    ((3, 8, 4, 4), 6, (3, 3), (1, 1), (1, 1), (1, 1), (1, 1), 1),
+    ((2, 6, 8, 8), 4, (3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1),
+    ((4, 4, 5, 5), 4, (1, 1), (2, 2), (1, 1), (0, 0), (0, 0), 2),
 ]
 
 
@@ -57,3 +61,43 @@ def test_small_plane_columns_match_torch(index, dtype, monkeypatch):
     monkeypatch.setattr(K, "SMALL_PLANE_POSITIONS", 0)  # the im2col loops on the same case
     np.testing.assert_allclose(K.conv_forward(x, w, geom), y, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[0], gx, rtol=1e-12, atol=1e-12)
+
+
+# (batch, in, out, size, kernel, stride, padding): products of 12 to 64 columns
+NARROW = [(1, 64, 48, 4, 3, 1, 1), (2, 40, 24, 4, 3, 1, 1), (3, 24, 20, 2, 3, 1, 1), (2, 64, 32, 8, 1, 2, 0),
+          (1, 48, 40, 8, 3, 1, 1), (4, 20, 36, 6, 3, 2, 1), (1, 32, 16, 7, 2, 1, 0)]
+
+
+@pytest.mark.parametrize("case", NARROW, ids=str)
+def test_narrow_products_match_torch_and_blas(case, monkeypatch):
+    """float32 forward and both gradients with the few-column products against torch, and against
+    the same convolution through BLAS; the 512-bit loops must have run (where the CPU has them)."""
+    from juanji.kernels import _simd, gemm
+    n, c, o, size, k, s, p = case
+    rng = np.random.default_rng(n * c + o)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
+    monkeypatch.setattr(K, "DIRECT_MAX_CHANNELS", 0)
+    monkeypatch.setattr(K, "VECTOR_MAX_CHANNELS", 0)
+    monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
+    monkeypatch.setattr(K, "direct_forward_applies", lambda g, d=None: False)
+    calls = []
+    narrow = gemm.matmul_narrow
+    monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = TF.conv2d(tx, tw, None, s, p)
+    gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    y = K.conv_forward(x, w, geom)
+    gx, gw = K.conv_backward(gy, x, w, geom)
+    if _simd.AVAILABLE:
+        width = n * geom.out_volume
+        assert len(calls) == (2 if width <= K.NARROW_WEIGHT_MAX_POSITIONS else 1)
+    tol = dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(gx, dx.numpy(), **tol)
+    np.testing.assert_allclose(gw, dw.numpy(), **tol)
+    monkeypatch.setattr(K, "_narrow", lambda g, d, limit=0: False)
+    np.testing.assert_allclose(K.conv_forward(x, w, geom), y, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[1], gw, rtol=1e-5, atol=1e-6)

@@ -67,3 +67,60 @@ def test_other_arrays_go_to_the_plain_product():
     assert gemm.matmul(v, v) == v @ v  # 1-d operands
     mixed = gemm.matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float64))
     assert mixed.dtype == np.float64
+
+
+# -- matmul_narrow: the 512-bit loops for products with few columns ---------------------------------
+
+NARROW = [(512, 4608, 16), (37, 100, 48), (5, 7, 16), (64, 576, 64), (130, 33, 80), (512, 16, 4608), (9, 1, 32),
+          (16, 300, 32), (1, 5, 16)]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", NARROW, ids=str)
+def test_matmul_narrow_matches_numpy_and_torch(shape, order, threads):
+    m, k, n = shape
+    rng = np.random.default_rng(m * k + n)
+    a = np.asarray(rng.standard_normal((m, k)), np.float32, order=order)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    out = np.full((m, n), np.nan, np.float32)
+    assert gemm.matmul_narrow(a, b, out) is out
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    assert_close(out, want, a, b)
+    assert_close(out, (torch.tensor(a) @ torch.tensor(b)).numpy().astype(np.float64), a, b)
+
+
+def test_matmul_narrow_same_bits_however_split(monkeypatch):
+    """Each entry is one sum in one order: the same bits on 1 and 2 threads, C or F order, and for a
+    row computed in a 16-row, an 8-row or a 1-row tile (all rows of the first block vs alone)."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((77, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 112)).astype(np.float32)
+    monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 1)
+    saved = juanji.get_num_threads()
+    results = []
+    try:
+        for n_threads in (1, 2):
+            juanji.set_num_threads(n_threads)
+            for arr in (a, np.asfortranarray(a)):
+                out = np.empty((77, 112), np.float32)
+                results.append(gemm.matmul_narrow(arr, b, out))
+    finally:
+        juanji.set_num_threads(saved)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+    for rows in (slice(0, 16), slice(64, 72), slice(76, 77)):
+        part = np.empty((rows.stop - rows.start, 112), np.float32)
+        np.testing.assert_array_equal(gemm.matmul_narrow(np.ascontiguousarray(a[rows]), b, part), results[0][rows])
+    b16 = np.ascontiguousarray(b[:, :16])
+    whole = gemm.matmul_narrow(a, b16, np.empty((77, 16), np.float32))
+    np.testing.assert_array_equal(whole, results[0][:, :16])
+
+
+def test_gemm_simd_is_what_the_generator_writes():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_gemm_simd.py"
+    spec = importlib.util.spec_from_file_location("gen_gemm_simd", path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.TARGET.read_text() == gen.source()
