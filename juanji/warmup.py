@@ -34,7 +34,12 @@ def _networks(nn):
                            nn.BatchNorm2d(64), nn.ReLU6(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
     # the second input size takes the 32->64 layer to Winograd's F(4,3) (the first to F(2,3)): their
     # 512-bit tile transforms are one function per matrix (``_winograd_simd``)
-    return [(lenet, (4, 1, 28, 28)), (resnet, (8, 3, 16, 16)), (resnet, (8, 3, 32, 32))]
+    # one sample on a 4x4 plane: the products with few columns (``gemm.matmul_narrow``) and the small
+    # planes' gather and scatter by table, as ResNet-18's and VGG-11's last stages at batch 1
+    narrow = nn.Sequential(nn.Conv2d(8, 80, 3, stride=2, padding=1, bias=False), nn.ReLU(),
+                           nn.Conv2d(80, 80, 3, padding=1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                           nn.Linear(80, 10))
+    return [(lenet, (4, 1, 28, 28)), (resnet, (8, 3, 16, 16)), (resnet, (8, 3, 32, 32)), (narrow, (1, 8, 8, 8))]
 
 
 def run(dtypes=("float32", "float64"), verbose: bool = False) -> float:
