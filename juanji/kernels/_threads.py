@@ -220,16 +220,23 @@ def _run_in_worker(work, start, stop, errors):
 
 # ----------------------------------------------------------------------------- polling hand-over
 # How long an idle worker polls for its next slice before it sleeps, and how long the caller polls
-# for a worker's result before it sleeps (``_spin``: ~20 ns a poll on the 2-core machine, with a
-# ``sched_yield`` every 16, so about 0.16 ms and 1.3 ms). A training step hands work over every
-# 0.1-2 ms; a worker that has slept costs a 60-70 us wake-up, one that polls 1-20 us (a no-op
-# ``map_slices`` 76-97 -> 29 us). The idle budget was chosen by measurement against the lock-based
-# pool (quiet machine, 3 interleaved rounds, time new/old): 0.33 ms polls made MobileNetV2's batch-1
-# inference 4 % slower (the polling core takes from the caller's), 0.16 ms gives LeNet b256 training
-# 0.81, ResNet-20 0.93, ResNet-18 batch 1 forward+backward 0.94, MobileNetV2 batch 1 inference 0.95.
+# for a worker's result before it sleeps (``_spin``: a poll is a ``pause`` or, every 16th, a
+# ``sched_yield``; 2^13 polls measured ~0.1 ms on the 2-core machine, so the idle budget is ~0.4 ms
+# and the result budget ~1 ms). A training step hands work over every 0.1-2 ms; a worker that has
+# slept costs a 60-70 us wake-up, one that polls 1-20 us (a no-op ``map_slices`` 76-97 -> 29 us).
+# The idle budget, by measurement (quiet machine, 3 interleaved rounds, time new/old):
+# - 2^13 polls against the lock-based pool: LeNet b256 training 0.81, ResNet-20 0.93, ResNet-18
+#   batch 1 forward+backward 0.94, MobileNetV2 batch 1 inference 0.95;
+# - 2^15 against 2^13 (issue 9's note, second session): ResNet-18 at batch 1, whose layers hand over
+#   every 0.1-0.4 ms, found its worker asleep at 41 of 48 hand-overs a step, 7 after; ResNet-18
+#   inference at batch 1 0.92, VGG-11 0.89, VGG-11 forward+backward 0.96, ResNet-18 batch 2 0.98,
+#   MobileNetV2 batch 1 and 2 0.99 / 1.02, ResNet-20 and LeNet training 1.00; with another process
+#   keeping one core busy 1.01-1.02 (LeNet b256, ResNet-20, ResNet-18 inference). (A first trial of
+#   a longer budget, ~0.33 ms, had made MobileNetV2's batch-1 inference 4 % slower; in the second,
+#   MobileNetV2 moved by -1 to +5 % between two runs of 3 rounds.)
 # The ``sched_yield`` matters under load: with another process keeping one core busy, polls
 # without it made LeNet b256 training 1.58x slower than the locks, with it 0.92x.
-IDLE_SPINS = 1 << 13
+IDLE_SPINS = 1 << 15
 RESULT_SPINS = 1 << 16
 _ROW = 24  # int64 flags per worker: posted at 0, claimed at 4, done at 8, caller asleep at 16
 
