@@ -242,24 +242,27 @@ def _gemm_parts(geom: ConvGeometry) -> int:
 # A whole batch with at most this many output positions (ResNet-18's and VGG-11's 8x8, 4x4 and 2x2
 # stages at batch 1 to 4) multiplies its columns on the 512-bit loops for products with few columns
 # (``gemm.matmul_narrow``); its weight gradient too up to ``NARROW_WEIGHT_MAX_POSITIONS``. Measured
-# (2 threads, quiet machine; ms, BLAS -> these loops): forward (512 x 4608) @ (4608 x P) at P = 16, 32,
-# 48: 0.55 -> 0.41, 0.80 -> 0.56, 1.01 -> 0.74; (256 x 2304) @ (2304 x 64) 0.36 -> 0.29, at 128
-# columns even (0.61 / 0.58), at 256 twice as slow. Weight gradient (the columns transposed first),
-# 512 channels: 0.55 -> 0.41 at 16, 0.84 -> 0.75 at 32, 1.04 -> 1.14 at 48. The input gradient's
-# product ``w.T @ gy`` reads the weight across its rows, where these loops are no faster than BLAS.
+# (2 threads, quiet machine; ms, BLAS -> these loops): forward (512 x 4608) @ (4608 x P) at P = 8, 12,
+# 16, 32, 48: 0.44 -> 0.41, 0.54 -> 0.40, 0.55 -> 0.41, 0.80 -> 0.56, 1.01 -> 0.74 (P = 4, computed
+# as 16 columns: 0.39 either way, so it stays with BLAS); (256 x 2304) @ (2304 x 64) 0.36 -> 0.29, at
+# 128 columns even (0.61 / 0.58), at 256 twice as slow. Weight gradient ``gy (O, P) @ cols.T`` (the
+# columns transposed first; P is the inner dimension, nothing is padded), 512 channels: 0.47 -> 0.28 at
+# P = 4, 0.52 -> 0.34 at 8, 0.55 -> 0.41 at 16, 0.84 -> 0.75 at 32, 1.04 -> 1.14 at 48. The input
+# gradient's product ``w.T @ gy`` reads the weight across its rows, where these loops are no faster.
 NARROW_MAX_POSITIONS = 64
+NARROW_MIN_POSITIONS = 8
 NARROW_WEIGHT_MAX_POSITIONS = 32
 
 
-def _narrow(geom: ConvGeometry, dtype, limit: int = NARROW_MAX_POSITIONS) -> bool:
-    """Whether the im2col products of this convolution go through ``gemm.matmul_narrow``: float32
-    on an AVX-512 CPU, ungrouped, and at most ``limit`` output positions in the whole batch (which
-    is then one slice and one chunk: see ``_gemm_parts``, ``_chunk_size``), a number that the loops'
-    multiple of 16 columns overshoots by at most a third (a 2x2 plane at batch 1, 4 columns computed
-    as 16, stays with BLAS: 0.55 against 0.69 ms for 512 channels)."""
+def _narrow(geom: ConvGeometry, dtype, weight: bool = False) -> bool:
+    """Whether the im2col products of this convolution go through ``gemm.matmul_narrow`` (the forward
+    product, or with ``weight`` the weight gradient's): float32 on an AVX-512 CPU, ungrouped, and
+    ``NARROW_MIN_POSITIONS .. NARROW_MAX_POSITIONS`` output positions in the whole batch (which is
+    then one slice and one chunk: see ``_gemm_parts``, ``_chunk_size``), or for the weight gradient
+    ``1 .. NARROW_WEIGHT_MAX_POSITIONS``."""
     width = geom.batch * geom.out_volume
-    return (_simd.takes(dtype) and geom.groups == 1 and 0 < width <= limit
-            and 3 * _width16(width) <= 4 * width)
+    low, high = (1, NARROW_WEIGHT_MAX_POSITIONS) if weight else (NARROW_MIN_POSITIONS, NARROW_MAX_POSITIONS)
+    return _simd.takes(dtype) and geom.groups == 1 and low <= width <= high
 
 
 def _width16(n: int) -> int:
@@ -422,7 +425,7 @@ def _im2col_backward_weight(gy5, x5, geom: ConvGeometry):
 def _in_weight_layout(geom: ConvGeometry, dtype) -> bool:
     """Whether the im2col weight gradient is accumulated as ``(G, Og, Cg*K)`` (else transposed)."""
     return (geom.out_channels_per_group >= WEIGHT_LAYOUT_MIN_OUT_CHANNELS
-            or _narrow(geom, dtype, NARROW_WEIGHT_MAX_POSITIONS))
+            or _narrow(geom, dtype, weight=True))
 
 
 def _weight_from_partials(partials, geom: ConvGeometry):
@@ -446,7 +449,7 @@ class _WeightGradSum:
 
     def __init__(self, geom: ConvGeometry, chunk: int, dtype):
         self.geom = geom
-        self.narrow = _narrow(geom, dtype, NARROW_WEIGHT_MAX_POSITIONS)
+        self.narrow = _narrow(geom, dtype, weight=True)
         self.in_weight_layout = _in_weight_layout(geom, dtype)
         g, og, rows = geom.groups, geom.out_channels_per_group, geom.channels_per_group * geom.kernel_volume
         self.gy_buffer = workspace.empty(geom.out_channels * chunk * geom.out_volume, dtype)

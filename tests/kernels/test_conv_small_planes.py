@@ -63,8 +63,8 @@ def test_small_plane_columns_match_torch(index, dtype, monkeypatch):
     np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[0], gx, rtol=1e-12, atol=1e-12)
 
 
-# (batch, in, out, size, kernel, stride, padding): products of 12 to 64 columns
-NARROW = [(1, 64, 48, 4, 3, 1, 1), (2, 40, 24, 4, 3, 1, 1), (3, 24, 20, 2, 3, 1, 1), (2, 64, 32, 8, 1, 2, 0),
+# (batch, in, out, size, kernel, stride, padding): products of 4 to 64 columns
+NARROW = [(1, 64, 48, 4, 3, 1, 1), (1, 64, 40, 2, 3, 1, 1), (2, 48, 24, 2, 3, 1, 1), (2, 40, 24, 4, 3, 1, 1), (3, 24, 20, 2, 3, 1, 1), (2, 64, 32, 8, 1, 2, 0),
           (1, 48, 40, 8, 3, 1, 1), (4, 20, 36, 6, 3, 2, 1), (1, 32, 16, 7, 2, 1, 0)]
 
 
@@ -93,11 +93,11 @@ def test_narrow_products_match_torch_and_blas(case, monkeypatch):
     gx, gw = K.conv_backward(gy, x, w, geom)
     if _simd.AVAILABLE:
         width = n * geom.out_volume
-        assert len(calls) == (2 if width <= K.NARROW_WEIGHT_MAX_POSITIONS else 1)
+        assert len(calls) == (width >= K.NARROW_MIN_POSITIONS) + (width <= K.NARROW_WEIGHT_MAX_POSITIONS)
     tol = dict(rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(y, ty.detach().numpy(), **tol)
     np.testing.assert_allclose(gx, dx.numpy(), **tol)
     np.testing.assert_allclose(gw, dw.numpy(), **tol)
-    monkeypatch.setattr(K, "_narrow", lambda g, d, limit=0: False)
+    monkeypatch.setattr(K, "_narrow", lambda g, d, weight=False: False)
     np.testing.assert_allclose(K.conv_forward(x, w, geom), y, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[1], gw, rtol=1e-5, atol=1e-6)
