@@ -238,3 +238,16 @@ def both_raise(juanji_call, torch_call=None, error=None, match=None) -> str:
     with pytest.raises(error or type(torch_error.value), match=match) as juanji_error:
         juanji_call()
     return str(juanji_error.value)
+
+
+def assert_generated(script: str):
+    """The module that ``scripts/<script>.py`` generates is exactly what the script writes now (an edit
+    by hand would be lost at the next run); returns the script as a module."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "scripts" / f"{script}.py"
+    spec = importlib.util.spec_from_file_location(script, path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.TARGET.read_text() == gen.source()
+    return gen

@@ -6,6 +6,7 @@ import pytest
 
 import juanji
 from juanji.kernels import _threads, gemm
+from tests.helpers import assert_generated
 
 torch = pytest.importorskip("torch")
 
@@ -117,10 +118,4 @@ def test_matmul_narrow_same_bits_however_split(monkeypatch):
 
 
 def test_gemm_simd_is_what_the_generator_writes():
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_gemm_simd.py"
-    spec = importlib.util.spec_from_file_location("gen_gemm_simd", path)
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert gen.TARGET.read_text() == gen.source()
+    assert_generated("gen_gemm_simd")

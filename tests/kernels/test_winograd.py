@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from juanji.kernels import _winograd as W
+from tests.helpers import assert_generated
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -256,10 +257,4 @@ def test_vector_transforms_match_torch_and_the_loops_bit_for_bit(seed, m, monkey
 
 
 def test_generated_transforms_are_what_the_generator_writes():
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_winograd_simd.py"
-    spec = importlib.util.spec_from_file_location("gen_winograd_simd", path)
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert gen.TARGET.read_text() == gen.source()
+    assert_generated("gen_winograd_simd")
