@@ -83,6 +83,13 @@ def matmul_narrow(a, b, out):
     C-contiguous with ``N`` a multiple of 16. Rows in blocks of 16 over the threads when large;
     each entry is the same sum in the same order however the rows are split."""
     from . import _gemm_simd
+    # (the loops index without bounds checks: arrays that do not fit are refused before they run)
+    if not (a.ndim == b.ndim == out.ndim == 2 and a.dtype == b.dtype == out.dtype == np.float32
+            and a.shape[1] == b.shape[0] and out.shape == (a.shape[0], b.shape[1]) and b.shape[1] % 16 == 0
+            and (a.flags.c_contiguous or a.flags.f_contiguous) and b.flags.c_contiguous and out.flags.c_contiguous):
+        raise ValueError(f"matmul_narrow: expected float32 a (M, K) C- or F-contiguous, b (K, N) and out (M, N) "
+                         f"C-contiguous with N a multiple of 16, got a {a.dtype} {a.shape}, b {b.dtype} {b.shape}, "
+                         f"out {out.dtype} {out.shape}")
     m, k = a.shape
     n = b.shape[1]
     if a.flags.c_contiguous:

@@ -119,3 +119,19 @@ def test_matmul_narrow_same_bits_however_split(monkeypatch):
 
 def test_gemm_simd_is_what_the_generator_writes():
     assert_generated("gen_gemm_simd")
+
+
+@pytest.mark.parametrize("a_shape, b_shape, out_shape, note", [
+    ((4, 8), (8, 20), (4, 20), "N not a multiple of 16"),
+    ((4, 8), (9, 16), (4, 16), "inner sizes differ"),
+    ((4, 8), (8, 16), (5, 16), "out of the wrong shape"),
+])
+def test_matmul_narrow_refuses_arrays_it_cannot_take(a_shape, b_shape, out_shape, note):
+    a, b, out = (np.zeros(s, np.float32) for s in (a_shape, b_shape, out_shape))
+    with pytest.raises(ValueError, match="matmul_narrow: expected"):
+        gemm.matmul_narrow(a, b, out)
+    with pytest.raises(ValueError, match="matmul_narrow: expected"):  # float64, or a strided b
+        gemm.matmul_narrow(np.zeros((4, 8)), np.zeros((8, 16)), np.zeros((4, 16)))
+    with pytest.raises(ValueError, match="matmul_narrow: expected"):
+        gemm.matmul_narrow(np.zeros((4, 8), np.float32), np.zeros((8, 32), np.float32)[:, ::2],
+                           np.zeros((4, 16), np.float32))
