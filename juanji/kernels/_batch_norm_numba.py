@@ -23,11 +23,13 @@ threading model of ``juanji.kernels``; see ``_threads``).
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 __all__ = ["SHORT_ROW", "CHANNEL_BLOCK",
            "stats_channels", "affine_rows", "grad_sums_channels", "input_grad_rows",
-           "stats_blocks", "affine_samples", "grad_sums_blocks", "input_grad_samples"]
+           "stats_blocks", "affine_samples", "grad_sums_blocks", "input_grad_samples",
+           "forward_constants", "backward_constants", "update_running"]
 
 SHORT_ROW = 4        # rows shorter than this use the short-row loops
 CHANNEL_BLOCK = 16   # channels per task of the short-row sums
@@ -178,3 +180,68 @@ def input_grad_samples(first, last, g3, x3, k_g, k_x, k_0, dx):
         for i in range(length):
             for c in range(channels):
                 dx[n, c, i] = g3[n, c, i] * k_g[c] + x3[n, c, i] * k_x[c] + k_0[c]
+
+
+# -- per-channel constants ------------------------------------------------------------------------
+# The few float64 operations per channel between the passes above (batch norm's formulas, see
+# ``juanji/ops/normalization.py``): as NumPy expressions on vectors of C values they were a dozen
+# array operations of ~1 us each per call, more than the passes themselves for a small layer. Each
+# value is computed here by the same IEEE operations in the same order as those expressions (no
+# fastmath), so the results are the same bits.
+
+@njit(cache=True, nogil=True)
+def forward_constants(mean, var, weight, bias, has_weight, has_bias, eps, flat_tolerance,
+                      invstd, scale, affine_scale, shift, flat):
+    """Per channel: ``flat`` (if ``flat_tolerance >= 0``: ``var <= flat_tolerance * (var + mean^2)``,
+    and then ``var = 0`` in place), ``invstd = 1 / sqrt(var + eps)``, ``scale = weight * invstd``,
+    ``shift = bias - mean * scale`` (``bias`` on a flat channel) and the scale of the affine pass
+    (0 on a flat channel). Returns whether any channel is flat."""
+    any_flat = False
+    for c in range(mean.shape[0]):
+        m = mean[c]
+        v = var[c]
+        is_flat = flat_tolerance >= 0.0 and v <= flat_tolerance * (v + m * m)
+        flat[c] = is_flat
+        if is_flat:
+            v = 0.0
+            var[c] = 0.0
+            any_flat = True
+        inv = 1.0 / np.sqrt(v + eps)
+        invstd[c] = inv
+        s = np.float64(weight[c]) * inv if has_weight else inv
+        scale[c] = s
+        b = np.float64(bias[c]) if has_bias else 0.0
+        if is_flat:
+            affine_scale[c] = 0.0
+            shift[c] = b
+        else:
+            affine_scale[c] = s
+            shift[c] = b - m * s
+    return any_flat
+
+
+@njit(cache=True, nogil=True)
+def backward_constants(sum_g, sum_g_centered, flat, has_flat, scale, invstd, mean, count, k_x, k_0, grad_w, grad_b):
+    """Per channel: ``sum_g_centered = 0`` on a flat channel (with ``has_flat``; in place); the weight and bias
+    gradients ``sum_g_centered * invstd`` and ``sum_g`` in their dtype; and the input gradient's
+    constants with batch statistics, ``k_x = -scale * invstd^2 * sum_g_centered / M`` and
+    ``k_0 = -scale * sum_g / M - mean * k_x`` (``count`` = M)."""
+    for c in range(sum_g.shape[0]):
+        if has_flat and flat[c]:
+            sum_g_centered[c] = 0.0
+        sgc = sum_g_centered[c]
+        grad_w[c] = sgc * invstd[c]
+        grad_b[c] = sum_g[c]
+        kx = -scale[c] * invstd[c] * invstd[c] * sgc / count
+        k_x[c] = kx
+        k_0[c] = -scale[c] * sum_g[c] / count - mean[c] * kx
+
+
+@njit(cache=True, nogil=True)
+def update_running(running, keep, momentum, statistic, factor):
+    """``running = keep * running + momentum * (statistic * factor)`` in place, with ``keep`` of the
+    buffer's dtype (``1 - momentum`` rounded to it, as NumPy does with a Python float): the product
+    ``keep * running`` in that dtype, the sum in float64, then rounded to the buffer."""
+    for c in range(running.shape[0]):
+        kept = keep * running[c]
+        running[c] = np.float64(kept) + momentum * (statistic[c] * factor)

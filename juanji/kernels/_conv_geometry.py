@@ -25,7 +25,7 @@ The Numba loops take the geometry as one int64 array, :attr:`ConvGeometry.dims`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from math import prod
 
 import numpy as np
@@ -62,58 +62,75 @@ class ConvGeometry:
     dims: np.ndarray
 
     # -- derived sizes -------------------------------------------------------------------
-    @property
+    @cached_property
     def channels_per_group(self) -> int:
         return self.channels // self.groups
 
-    @property
+    @cached_property
     def out_channels_per_group(self) -> int:
         return self.out_channels // self.groups
 
-    @property
+    @cached_property
     def kernel_volume(self) -> int:
         return prod(self.kernel)
 
-    @property
+    @cached_property
     def out_volume(self) -> int:
         return prod(self.out_size)
 
-    @property
+    @cached_property
     def in_volume(self) -> int:
         return prod(self.in_size)
 
-    @property
+    @cached_property
+    def macs(self) -> int:
+        """Multiply-adds of the convolution (forward, whole batch)."""
+        return self.batch * self.out_volume * self.out_channels * self.channels_per_group * self.kernel_volume
+
+    @cached_property
     def padded_size(self) -> tuple:
         return tuple(n + lo + hi for n, lo, hi in zip(self.in_size, self.pad_lo, self.pad_hi))
 
-    @property
+    @cached_property
     def is_pointwise(self) -> bool:
         """A 1x1 convolution with stride 1 and no padding is one matrix product per sample."""
         return (self.kernel == (1, 1, 1) and self.stride == (1, 1, 1)
                 and self.pad_lo == (0, 0, 0) and self.pad_hi == (0, 0, 0))
 
-    @property
+    @cached_property
     def is_depthwise(self) -> bool:
         """Each output channel reads exactly one input channel (groups == in_channels)."""
         return self.channels_per_group == 1 and self.groups > 1
 
     # -- the user's shapes (un-lifted) ---------------------------------------------------
+    # (every kernel call asks for these, several times: each is built once per geometry; the
+    # derived sizes above too, as cached properties of the frozen instance)
     def input_shape(self) -> tuple:
-        return (self.batch, self.channels) + self.in_size[3 - self.ndim:]
+        return self._shapes["input"]
 
     def output_shape(self) -> tuple:
-        return (self.batch, self.out_channels) + self.out_size[3 - self.ndim:]
+        return self._shapes["output"]
 
     def weight_shape(self) -> tuple:
-        return (self.out_channels, self.channels_per_group) + self.kernel[3 - self.ndim:]
+        return self._shapes["weight"]
 
     def lifted(self, shape_kind: str, batch: int | None = None) -> tuple:
         """A 5-d shape: ``'input'`` (N, C, D, H, W), ``'output'`` or ``'weight'``."""
+        if batch is None or batch == self.batch or shape_kind == "weight":
+            return self._shapes["lifted " + shape_kind]
         if shape_kind == "input":
-            return (self.batch if batch is None else batch, self.channels) + self.in_size
-        if shape_kind == "output":
-            return (self.batch if batch is None else batch, self.out_channels) + self.out_size
-        return (self.out_channels, self.channels_per_group) + self.kernel
+            return (batch, self.channels) + self.in_size
+        return (batch, self.out_channels) + self.out_size
+
+    @cached_property
+    def _shapes(self) -> dict:
+        lift = 3 - self.ndim
+        return {"input": (self.batch, self.channels) + self.in_size[lift:],
+                "output": (self.batch, self.out_channels) + self.out_size[lift:],
+                "weight": (self.out_channels, self.channels_per_group) + self.kernel[lift:],
+                "lifted input": (self.batch, self.channels) + self.in_size,
+                "lifted output": (self.batch, self.out_channels) + self.out_size,
+                "lifted weight": (self.out_channels, self.channels_per_group) + self.kernel}
 
 
 @lru_cache(maxsize=1024)

@@ -28,7 +28,7 @@ from . import workspace
 from ._threads import PARALLEL_MIN_ELEMENTS, run_tasks
 
 __all__ = ["as_ncl", "channel_stats", "channel_affine", "channel_grad_sums", "channel_input_grad",
-           "PARALLEL_MIN_ELEMENTS"]
+           "forward_constants", "backward_constants", "update_running", "PARALLEL_MIN_ELEMENTS"]
 
 
 def as_ncl(x):
@@ -156,3 +156,81 @@ def channel_grad_sums(g3, x3, mean):
 def channel_input_grad(g3, x3, k_g, k_x, k_0):
     """``dx = g * k_g[c] + x * k_x[c] + k_0[c]`` in g's dtype."""
     return implementation(x3).input_grad(g3, x3, k_g, k_x, k_0)
+
+
+# -- per-channel constants (float64 vectors of C values) ---------------------------------------------
+
+def forward_constants(mean, var, weight, bias, eps, flat_tolerance):
+    """Batch norm's per-channel constants from float64 ``mean`` and ``var`` (biased): returns
+    ``(var, invstd, scale, affine_scale, shift, flat)``.
+
+    With ``flat_tolerance`` not None, a channel with ``var <= flat_tolerance * (var + mean^2)`` is
+    *flat* (a constant plane up to rounding): its variance becomes 0 and its affine map ``y = bias``;
+    ``flat`` is then the boolean mask, or None when no channel is flat (or no tolerance was given).
+    ``invstd = 1 / sqrt(var + eps)``, ``scale = weight * invstd`` (``invstd`` without a weight),
+    ``shift = bias - mean * scale``; ``affine_scale`` is ``scale`` with 0 on flat channels.
+    """
+    if isinstance(mean, np.ndarray):
+        channels = mean.shape[0]
+        invstd, scale, affine_scale, shift = (np.empty(channels) for _ in range(4))
+        flat = np.empty(channels, np.bool_)
+        var = np.array(var, np.float64)  # (its own copy: flat channels are set to 0 in it)
+        any_flat = loops.forward_constants(mean, var, _NO_VALUES if weight is None else weight,
+                                           _NO_VALUES if bias is None else bias, weight is not None,
+                                           bias is not None, float(eps),
+                                           -1.0 if flat_tolerance is None else float(flat_tolerance),
+                                           invstd, scale, affine_scale, shift, flat)
+        return var, invstd, scale, affine_scale, shift, (flat if any_flat else None)
+    xp = xp_of(mean)
+    flat = None
+    if flat_tolerance is not None:
+        flat = var <= flat_tolerance * (var + mean * mean)
+        var = xp.where(flat, 0.0, var)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    scale = invstd if weight is None else weight.astype(xp.float64) * invstd
+    bias64 = xp.zeros_like(mean) if bias is None else bias.astype(xp.float64)
+    shift = bias64 - mean * scale
+    affine_scale = scale
+    if flat is not None and bool(flat.any()):  # xhat = 0 there: y = b exactly
+        shift = xp.where(flat, bias64, shift)
+        affine_scale = xp.where(flat, 0.0, scale)
+    else:
+        flat = None
+    return var, invstd, scale, affine_scale, shift, flat
+
+
+_NO_VALUES = np.zeros(1, np.float64)  # stands for a weight or bias that is None
+_NO_FLAT = np.zeros(1, np.bool_)  # stands for flat = None (never read)
+
+
+def backward_constants(sum_g, sum_g_centered, flat, scale, invstd, mean, count, dtype):
+    """From the gradient sums: ``(grad_w, grad_b, k_x, k_0)``, the first two in ``dtype``:
+    ``sum_g_centered`` is taken as 0 on ``flat`` channels (a constant plane has ``xhat = 0``),
+    ``grad_w = sum_g_centered * invstd``, ``grad_b = sum_g``, and the input gradient's constants with
+    batch statistics ``k_x = -scale * invstd^2 * sum_g_centered / M``, ``k_0 = -scale * sum_g / M -
+    mean * k_x`` (``count`` = M)."""
+    if isinstance(sum_g, np.ndarray):
+        channels = sum_g.shape[0]
+        k_x, k_0 = np.empty(channels), np.empty(channels)
+        grad_w, grad_b = np.empty(channels, dtype), np.empty(channels, dtype)
+        loops.backward_constants(sum_g, sum_g_centered, _NO_FLAT if flat is None else flat, flat is not None,
+                                 scale, invstd, mean, count, k_x, k_0, grad_w, grad_b)
+        return grad_w, grad_b, k_x, k_0
+    xp = xp_of(sum_g)
+    if flat is not None:
+        sum_g_centered = xp.where(flat, 0.0, sum_g_centered)
+    k_x = -scale * invstd * invstd * sum_g_centered / count
+    k_0 = -scale * sum_g / count - mean * k_x
+    return (sum_g_centered * invstd).astype(dtype), sum_g.astype(dtype), k_x, k_0
+
+
+def update_running(running, statistic, momentum, factor=1.0):
+    """``running = (1 - momentum) * running + momentum * statistic * factor`` in place, with NumPy's
+    rounding for a buffer of its dtype and float64 statistics (the same bits as that expression)."""
+    if (isinstance(running, np.ndarray) and isinstance(statistic, np.ndarray) and running.ndim == 1
+            and statistic.dtype == np.float64 and running.dtype.kind == "f"):
+        keep = running.dtype.type(1.0 - momentum)
+        loops.update_running(running, keep, float(momentum), statistic, float(factor))
+        return
+    stat = statistic if factor == 1.0 else statistic * factor
+    running[...] = (1.0 - momentum) * running + momentum * stat

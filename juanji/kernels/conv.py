@@ -203,9 +203,13 @@ def _samples_as_columns(a3, n0: int, count: int, out):
     return matrix.reshape(rows, count * length)
 
 
+_NO_BIAS = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
+
+
 def _bias_args(bias, dtype):
     if bias is None:
-        return np.zeros(1, dtype), False
+        none = _NO_BIAS.get(dtype)  # (read by the loops, never written)
+        return (np.zeros(1, dtype) if none is None else none), False
     return np.ascontiguousarray(bias, dtype=dtype), True
 
 
@@ -217,9 +221,10 @@ def _batch_parts(geom: ConvGeometry) -> int:
     """How many slices of the batch to run concurrently, one per thread (see
     ``_threads``); 1 means one slice, whose loops use every core in turn (or none,
     for a problem too small to be worth waking the threads)."""
+    if not worth_parallel_macs(geom.macs):  # (first: it is the cheaper question)
+        return 1
     parts = min(batch_workers(), geom.batch)
-    macs = geom.batch * geom.out_volume * geom.out_channels * geom.channels_per_group * geom.kernel_volume
-    return parts if parts > 1 and worth_parallel_macs(macs) else 1
+    return parts if parts > 1 else 1
 
 
 # When a batch slice would give its products fewer columns than this (output positions: a small
@@ -262,7 +267,13 @@ def _narrow(geom: ConvGeometry, dtype, weight: bool = False) -> bool:
     ``1 .. NARROW_WEIGHT_MAX_POSITIONS``."""
     width = geom.batch * geom.out_volume
     low, high = (1, NARROW_WEIGHT_MAX_POSITIONS) if weight else (NARROW_MIN_POSITIONS, NARROW_MAX_POSITIONS)
-    return _simd.takes(dtype) and geom.groups == 1 and low <= width <= high
+    return (low <= width <= high and geom.groups == 1 and _simd.takes(dtype)
+            and geom.out_channels * geom.channels * geom.kernel_volume >= NARROW_MIN_WEIGHTS)
+
+
+# ... and a weight of at least this many values: below, the product takes a microsecond either way
+# and the padding of its sides to 16 columns, which BLAS does not need, costs more than it saves.
+NARROW_MIN_WEIGHTS = 2048
 
 
 def _width16(n: int) -> int:
@@ -290,9 +301,10 @@ def _narrow_forward(w2, cols, out=None):
 def _work_parts(geom: ConvGeometry) -> int:
     """:func:`_batch_parts` for loops that can also share out one sample's output channels
     (``_conv_direct.forward``): every thread, even for a batch smaller than the thread count."""
-    macs = geom.batch * geom.out_volume * geom.out_channels * geom.channels_per_group * geom.kernel_volume
+    if not worth_parallel_macs(geom.macs):
+        return 1
     parts = batch_workers()
-    return parts if parts > 1 and worth_parallel_macs(macs) else 1
+    return parts if parts > 1 else 1
 
 
 def _im2col_forward(x5, w5, y, geom: ConvGeometry, bias_arr, use_bias):
@@ -587,10 +599,11 @@ def direct_applies(geom: ConvGeometry, dtype=None) -> bool:
     stride-1, undilated, ungrouped convolution (not 1x1) with at most ``DIRECT_MAX_CHANNELS`` input
     and output channels (``VECTOR_MAX_CHANNELS`` for a ``dtype`` on the 512-bit loops) and a kernel
     at most ``_conv_direct.MAX_KERNEL_WIDTH`` wide."""
+    if (geom.kernel == (1, 1, 1) or geom.ndim != 2 or geom.groups != 1 or geom.stride != (1, 1, 1)
+            or geom.dilation != (1, 1, 1) or max(geom.channels, geom.out_channels) > VECTOR_MAX_CHANNELS):
+        return False  # (the cheap refusals first: this runs at every call of every convolution)
     limit = VECTOR_MAX_CHANNELS if _conv_direct.vector_applies(dtype) else DIRECT_MAX_CHANNELS
-    return (geom.ndim == 2 and geom.groups == 1 and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1)
-            and geom.kernel != (1, 1, 1) and _conv_direct.applies(geom.kernel[2])
-            and geom.channels <= limit
+    return (_conv_direct.applies(geom.kernel[2]) and geom.channels <= limit
             and geom.out_channels <= limit and geom.batch > 0 and geom.out_volume > 0)
 
 
@@ -610,11 +623,11 @@ def direct_forward_applies(geom: ConvGeometry, dtype=None) -> bool:
     keep their paths)."""
     if direct_applies(geom, dtype):
         return True
-    return (_conv_direct.vector_applies(dtype) and 0 < geom.batch < batch_workers()
-            and geom.ndim == 2 and geom.groups == 1 and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1)
-            and geom.kernel != (1, 1, 1) and _conv_direct.applies(geom.kernel[2])
+    return (geom.kernel != (1, 1, 1) and geom.out_volume >= SMALL_BATCH_MIN_PLANE
             and max(geom.channels, geom.out_channels) <= SMALL_BATCH_MAX_CHANNELS
-            and geom.out_volume >= SMALL_BATCH_MIN_PLANE)
+            and geom.ndim == 2 and geom.groups == 1 and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1)
+            and _conv_direct.applies(geom.kernel[2]) and _conv_direct.vector_applies(dtype)
+            and 0 < geom.batch < batch_workers())
 
 
 def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
@@ -889,7 +902,7 @@ def _implementation(arr):
 def _check_shape(name: str, arr, expected) -> None:
     """A kernel trusts its geometry (the Numba loops index without bounds checks), so an array
     that does not match it is refused before any loop runs."""
-    if tuple(arr.shape) != expected:
+    if arr.shape != expected and tuple(arr.shape) != expected:
         raise ValueError(f"conv kernel: {name} {tuple(arr.shape)} does not match the geometry's {expected}")
 
 

@@ -47,13 +47,13 @@ def _plain(a, b) -> bool:
 def _single(a, b, out):
     """``np.matmul(a, b, out=out)`` with BLAS on this thread only."""
     saved = blas_threads()
-    if saved is not None and saved != 1:
-        set_blas_threads(1)
+    if saved is None or saved == 1:
+        return np.matmul(a, b, out=out)
+    set_blas_threads(1)
     try:
         return np.matmul(a, b, out=out)
     finally:
-        if saved is not None and saved != 1:
-            set_blas_threads(saved)
+        set_blas_threads(saved)
 
 
 def matmul(a, b, out=None):
@@ -64,8 +64,10 @@ def matmul(a, b, out=None):
     if out is None:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         out = np.empty(batch + (m, n), a.dtype)
-    flops = 2 * m * k * n * math.prod(out.shape[:-2])
-    parts = workers() if flops >= PARALLEL_MIN_FLOPS else 1
+    flops = 2 * m * k * n * (math.prod(out.shape[:-2]) if out.ndim > 2 else 1)
+    if flops < PARALLEL_MIN_FLOPS:
+        return _single(a, b, out)
+    parts = workers()
     if parts <= 1 or blas_threads() is None:
         return _single(a, b, out)
     if m >= parts:

@@ -148,10 +148,11 @@ def _evict(needed: int) -> bool:
 def empty(shape, dtype):
     """``np.empty(shape, dtype)`` (C order), from the pool when it is large."""
     dtype = np.dtype(dtype)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
-    nbytes = math.prod(shape) * dtype.itemsize
+    # (the small arrays of small layers come this way at every call: as few steps as can be)
+    nbytes = (shape if isinstance(shape, (int, np.integer)) else math.prod(shape)) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     buffer = _take(nbytes)
     if buffer is None:
         return np.empty(shape, dtype)

@@ -40,6 +40,8 @@ The batch-norm loops (statistics, affine map, gradient sums) are kernels in
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Op
 from ..backend import xp_of
 from ..kernels import batch_norm as kernels
@@ -62,11 +64,16 @@ def batch_norm_stats(x):
 FLAT_ULPS = 64
 
 
-def _flat_channels(mean, var, dtype):
-    """Channels whose standard deviation is within rounding of their values (see above)."""
-    xp = xp_of(mean)
-    eps = xp.finfo(dtype).eps
-    return var <= (FLAT_ULPS * eps) ** 2 * (var + mean * mean)
+def _flat_tolerance(dtype) -> float:
+    """``t`` such that a channel with ``var <= t * (var + mean^2)`` counts as constant (see above):
+    its standard deviation is within ``FLAT_ULPS`` roundings of its values."""
+    tolerance = _FLAT_TOLERANCE.get(dtype)
+    if tolerance is None:
+        tolerance = _FLAT_TOLERANCE[dtype] = float((FLAT_ULPS * float(np.finfo(dtype).eps)) ** 2)
+    return tolerance
+
+
+_FLAT_TOLERANCE = {}
 
 
 # -- the Ops ----------------------------------------------------------------------------------
@@ -86,26 +93,19 @@ class BatchNorm(Op):
     @quiet
     def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5):
         x3 = kernels.as_ncl(x)
-        xp = xp_of(x)
         self.use_batch_stats = mean is None
         if self.use_batch_stats:
             # (an empty batch gives zeros: the running estimates then stay as they are)
             mean, var = kernels.channel_stats(x3)
-            flat = _flat_channels(mean, var, x3.dtype)
-            var = xp.where(flat, 0.0, var)
+            tolerance = _flat_tolerance(x3.dtype)
         else:
-            flat = None
+            xp = xp_of(x)
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
-        invstd = 1.0 / xp.sqrt(var + eps)
-        scale = invstd if weight is None else weight.astype(xp.float64) * invstd
-        bias64 = xp.zeros_like(mean) if bias is None else bias.astype(xp.float64)
-        shift = bias64 - mean * scale
-        if flat is not None and flat.any():  # xhat = 0 there: y = b exactly
-            shift = xp.where(flat, bias64, shift)
-            y3 = kernels.channel_affine(x3, xp.where(flat, 0.0, scale), shift)
-        else:
-            y3 = kernels.channel_affine(x3, scale, shift)
-        if any(self.needs_input_grad):
+            tolerance = None
+        var, invstd, scale, affine_scale, shift, flat = kernels.forward_constants(mean, var, weight, bias, eps,
+                                                                                  tolerance)
+        y3 = kernels.channel_affine(x3, affine_scale, shift)
+        if self.needs_input_grad[0] or self.needs_input_grad[1] or self.needs_input_grad[2]:
             self.x3, self.mean, self.invstd, self.scale, self.flat = x3, mean, invstd, scale, flat
             self.in_shape = x.shape
         return y3.reshape(x.shape), mean, var
@@ -122,21 +122,18 @@ class BatchNorm(Op):
             zeros = xp.zeros(x3.shape[1], dtype=dtype)
             return (xp.zeros(self.in_shape, dtype=dtype) if needs_x else None,
                     zeros if needs_w else None, zeros if needs_b else None)
+        grad_x = grad_w = grad_b = None
         if self.use_batch_stats or needs_w or needs_b:
             sum_g, sum_g_centered = kernels.channel_grad_sums(g3, x3, mean)
-            if self.flat is not None:  # a constant plane: xhat = 0, so sum(g * xhat) = 0
-                sum_g_centered = xp.where(self.flat, 0.0, sum_g_centered)
-        # (with running statistics and no parameter gradient wanted, dx = scale * g needs no sums)
-        grad_w = (sum_g_centered * invstd).astype(dtype) if needs_w else None
-        grad_b = sum_g.astype(dtype) if needs_b else None
-        grad_x = None
+            grad_w, grad_b, k_x, k_0 = kernels.backward_constants(sum_g, sum_g_centered, self.flat, scale, invstd,
+                                                                  mean, count, dtype)
+            grad_w, grad_b = (grad_w if needs_w else None), (grad_b if needs_b else None)
         if needs_x:
             if self.use_batch_stats:
                 # dx = scale * (g - sum_g/M - (x - mean) * invstd^2 * sum_g_centered/M)
-                k_x = -scale * invstd * invstd * sum_g_centered / count
-                k_0 = -scale * sum_g / count - mean * k_x
                 grad_x = kernels.channel_input_grad(g3, x3, scale, k_x, k_0)
             else:
+                # (with running statistics and no parameter gradient wanted, dx = scale * g needs no sums)
                 # dx = scale * g: x does not enter (an inf or nan in x must not make 0 * inf)
                 grad_x = kernels.channel_affine(g3, scale, xp.zeros_like(scale))
             grad_x = grad_x.reshape(self.in_shape)

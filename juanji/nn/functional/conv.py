@@ -45,13 +45,50 @@ def convolution(op: str, input, weight, bias, window, groups, batched=None):
     The Op gets the geometry of ``window`` over this input shape (built once per shape, cached)
     and hands it to the forward kernel and to both backward kernels.
     """
-    if batched is None:
-        batched = _args.conv_tensors(op, window.ndim, input, weight, bias)
-    groups, _ = _args.conv_call(op, input, weight, bias, window, groups)
+    key = _call_key(op, input, weight, bias, window, groups)
+    checked = _CHECKED.get(key) if key is not None else None
+    if checked is None:
+        if batched is None:
+            batched = _args.conv_tensors(op, window.ndim, input, weight, bias)
+        groups, _ = _args.conv_call(op, input, weight, bias, window, groups)
+        shape = tuple(input.shape) if batched else (1,) + tuple(input.shape)
+        checked = (batched, conv_geometry(window, shape, weight.shape[0], groups))
+        _remember(key, checked)
+    batched, geometry = checked
     x = input if batched else input.unsqueeze(0)
-    geometry = conv_geometry(window, x.shape, weight.shape[0], groups)
     y = ConvNd.apply(x, weight, bias, geometry=geometry)
     return y if batched else y.squeeze(0)
+
+
+# A layer calls with the same shapes step after step, and everything the checks of ``_args`` look
+# at (and the geometry they lead to) is in this key: the op, the Window, the shapes and dtypes of
+# the input, weight and bias, and groups. A call whose key was checked before skips the checks
+# (~10 us of Python per call, as long as a small layer's kernels).
+_CHECKED: dict = {}
+_CHECKED_MAX = 4096
+
+
+def _call_key(op, input, weight, bias, window, groups):
+    """The key of a call, or None when it cannot be kept (groups not an int, or arguments that are
+    not tensors: the checks then say what is wrong)."""
+    if groups.__class__ is not int:
+        return None
+    try:
+        x, w = input._data, weight._data
+        if bias is None:
+            return op, window, groups, x.shape, x.dtype, w.shape, w.dtype
+        b = bias._data
+    except AttributeError:
+        return None
+    return op, window, groups, x.shape, x.dtype, w.shape, w.dtype, b.shape, b.dtype
+
+
+def _remember(key, checked) -> None:
+    if key is None:
+        return
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[key] = checked
 
 
 def conv_transpose(op: str, input, weight, bias, window, groups, batched=None):

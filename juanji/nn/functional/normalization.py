@@ -38,6 +38,7 @@ from ...backend import xp_of
 from ...ops import normalization as ops
 from ...ops.elementwise import Add, Mul, quiet
 from ...ops.shape import Reshape
+from ...kernels.batch_norm import update_running
 from ...tensor import Tensor
 from ._args import shape_text as _shape
 
@@ -81,10 +82,19 @@ def _check_more_than_one(op: str, input, per_group: int, what: str) -> None:
 
 
 @quiet  # a diverging run overflows the buffer's dtype silently, as in torch
-def _update_running(running, statistic, momentum: float) -> None:
-    """``running = (1 - momentum) * running + momentum * statistic``, in place (a buffer)."""
-    data = running._data
-    data[...] = (1.0 - momentum) * data + momentum * statistic
+def _update_running(running, statistic, momentum: float, factor: float = 1.0) -> None:
+    """``running = (1 - momentum) * running + momentum * statistic * factor``, in place (a buffer)."""
+    update_running(running._data, statistic, momentum, factor)
+
+
+def _per_channel_fit(input, channels: int, *tensors) -> bool:
+    """Whether each of ``tensors`` is None or a 1-d tensor of ``channels`` values of input's dtype
+    (what :func:`_check_per_channel` checks, in one quick pass; that one then says what is wrong)."""
+    shape, dtype = (channels,), input._data.dtype
+    for t in tensors:
+        if t is not None and not (isinstance(t, Tensor) and t._data.shape == shape and t._data.dtype == dtype):
+            return False
+    return True
 
 
 # -- batch norm --------------------------------------------------------------------------------
@@ -99,11 +109,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     op = "batch_norm"
     _check_input(op, input, 2, IndexError)
-    channels = input.shape[1]
-    _check_per_channel(op, input, channels, running_mean=running_mean, running_var=running_var,
-                       weight=weight, bias=bias)
+    channels = input._data.shape[1]
+    if not _per_channel_fit(input, channels, running_mean, running_var, weight, bias):
+        _check_per_channel(op, input, channels, running_mean=running_mean, running_var=running_var,
+                           weight=weight, bias=bias)
+    count = input._data.size // channels if channels else 0
     if training:
-        _check_more_than_one(op, input, input.numel() // channels if channels else 0, "value per channel")
+        _check_more_than_one(op, input, count, "value per channel")
         if eps <= 0.0:
             raise ValueError(f"{op}: eps must be positive during training, but got {eps}")
     elif eps < 0.0:
@@ -117,14 +129,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         y, mean, var = ops.BatchNorm.apply(input, weight, bias, mean=running_mean._data,
                                            var=running_var._data, eps=eps)
-    mean, var = mean._data, var._data
-    count = input.numel() // channels if channels else 0
-    if training and count > 0:
-        with no_grad():
-            if running_mean is not None:
-                _update_running(running_mean, mean, momentum)
-            if running_var is not None:
-                _update_running(running_var, var * (count / (count - 1)), momentum)
+    if training and count > 0:  # (buffers: written in place, outside autograd)
+        if running_mean is not None:
+            _update_running(running_mean, mean._data, momentum)
+        if running_var is not None:
+            _update_running(running_var, var._data, momentum, count / (count - 1))
     return y
 
 

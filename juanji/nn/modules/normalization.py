@@ -134,18 +134,21 @@ class _BatchNorm(_NormBase):
     def forward(self, input):
         self._check_input_dim(input)
         self._check_channels(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            with no_grad():
-                self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked)
+        momentum, training = self.momentum, self.training
+        factor = 0.0 if momentum is None else momentum
+        if training and self.track_running_stats:
+            tracked = self.num_batches_tracked
+            if tracked is not None:
+                tracked._data += 1  # (a buffer: counted in place, outside autograd, as add_ under no_grad)
+                if momentum is None:  # cumulative moving average
+                    factor = 1.0 / float(tracked)
+        running_mean, running_var = self.running_mean, self.running_var
         # batch statistics in training, and in eval when no running estimates are kept
-        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        use_batch_stats = training or (running_mean is None and running_var is None)
         # the running estimates are passed when they are updated (training) or used (eval)
-        pass_running = not self.training or self.track_running_stats
-        return self._batch_norm(input, self.running_mean if pass_running else None,
-                                self.running_var if pass_running else None, use_batch_stats, factor)
+        pass_running = not training or self.track_running_stats
+        return self._batch_norm(input, running_mean if pass_running else None,
+                                running_var if pass_running else None, use_batch_stats, factor)
 
     def _batch_norm(self, input, running_mean, running_var, use_batch_stats: bool, factor: float):
         """The normalisation itself (SyncBatchNorm swaps in the one across processes)."""

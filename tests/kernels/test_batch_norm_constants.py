@@ -1,0 +1,104 @@
+"""Batch norm's per-channel constants on Numba loops (``kernels.batch_norm.forward_constants``,
+``backward_constants``, ``update_running``): the same bits as the NumPy expressions they replaced,
+which are written out here as the reference, in float32 and float64, with flat channels, without
+weight or bias, and for the running estimates in either dtype."""
+
+import numpy as np
+import pytest
+
+from juanji.kernels import batch_norm as K
+from juanji.ops.normalization import FLAT_ULPS, _flat_tolerance
+
+
+def _reference_forward(mean, var, weight, bias, eps, dtype, flat_check):
+    """The Op's expressions before the loops: ``(var, invstd, scale, affine_scale, shift, flat)``."""
+    flat = None
+    if flat_check:
+        eps_dtype = np.finfo(dtype).eps
+        flat = var <= (FLAT_ULPS * eps_dtype) ** 2 * (var + mean * mean)
+        var = np.where(flat, 0.0, var)
+    invstd = 1.0 / np.sqrt(var + eps)
+    scale = invstd if weight is None else weight.astype(np.float64) * invstd
+    bias64 = np.zeros_like(mean) if bias is None else bias.astype(np.float64)
+    shift = bias64 - mean * scale
+    affine_scale = scale
+    if flat is not None and flat.any():
+        shift = np.where(flat, bias64, shift)
+        affine_scale = np.where(flat, 0.0, scale)
+    else:
+        flat = None
+    return var, invstd, scale, affine_scale, shift, flat
+
+
+def _channels(rng, channels, flat_every=0):
+    mean = rng.normal(size=channels) * 3
+    var = rng.random(channels) * 2 + 1e-3
+    if flat_every:
+        var[::flat_every] = (mean[::flat_every] * 1e-15) ** 2  # rounding noise of a constant plane
+    return mean, var
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("flat_every", [0, 3])
+@pytest.mark.parametrize("batch_stats", [True, False])
+def test_forward_constants_match_the_array_expressions_bit_for_bit(dtype, affine, flat_every, batch_stats):
+    rng = np.random.default_rng(flat_every + 7 * affine)
+    channels = 37
+    mean, var = _channels(rng, channels, flat_every)
+    weight = rng.normal(size=channels).astype(dtype) if affine else None
+    bias = rng.normal(size=channels).astype(dtype) if affine else None
+    tolerance = _flat_tolerance(np.dtype(dtype)) if batch_stats else None
+    expected = _reference_forward(mean, var.copy(), weight, bias, 1e-5, dtype, batch_stats)
+    got = K.forward_constants(mean, var.copy(), weight, bias, 1e-5, tolerance)
+    for e, g in zip(expected[:5], got[:5]):
+        assert g.dtype == np.float64 and np.array_equal(e, g)
+    if expected[5] is None:
+        assert got[5] is None
+    else:
+        assert np.array_equal(expected[5], got[5]) and expected[5].any() == bool(flat_every and batch_stats)
+    assert (got[5] is not None) == bool(flat_every and batch_stats)
+
+
+def test_flat_tolerance_is_the_squared_ulps():
+    assert _flat_tolerance(np.dtype(np.float32)) == (FLAT_ULPS * 2.0 ** -23) ** 2
+    assert _flat_tolerance(np.dtype(np.float64)) == (FLAT_ULPS * 2.0 ** -52) ** 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_flat", [False, True])
+def test_backward_constants_match_the_array_expressions_bit_for_bit(dtype, with_flat):
+    rng = np.random.default_rng(3)
+    channels = 29
+    sum_g, sum_gc = rng.normal(size=channels) * 50, rng.normal(size=channels) * 20
+    scale, invstd, mean = rng.normal(size=channels), rng.random(channels) + 0.5, rng.normal(size=channels)
+    flat = (np.arange(channels) % 4 == 1) if with_flat else None
+    count = 7 * 33
+    centered = np.where(flat, 0.0, sum_gc) if with_flat else sum_gc
+    k_x = -scale * invstd * invstd * centered / count
+    k_0 = -scale * sum_g / count - mean * k_x
+    grad_w, grad_b, got_kx, got_k0 = K.backward_constants(sum_g.copy(), sum_gc.copy(), flat, scale, invstd, mean,
+                                                          count, np.dtype(dtype))
+    assert grad_w.dtype == dtype and grad_b.dtype == dtype
+    assert np.array_equal(grad_w, (centered * invstd).astype(dtype))
+    assert np.array_equal(grad_b, sum_g.astype(dtype))
+    assert np.array_equal(got_kx, k_x) and np.array_equal(got_k0, k_0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.1, 0.01, 1.0, 0.3333333])
+@pytest.mark.parametrize("factor", [1.0, 64 / 63])
+def test_update_running_matches_numpys_rounding(dtype, momentum, factor):
+    rng = np.random.default_rng(5)
+    running = (rng.normal(size=300) * 10).astype(dtype)
+    statistic = rng.normal(size=300) * 10
+    expected = running.copy()
+    expected[...] = (1.0 - momentum) * expected + momentum * (statistic * factor)
+    K.update_running(running, statistic, momentum, factor)
+    assert running.dtype == dtype and np.array_equal(running, expected)
+
+
+def test_update_running_of_other_arrays_falls_back_to_the_expression():
+    running = np.ones((2, 3), np.float32)  # not 1-d: the expression
+    K.update_running(running, np.full((2, 3), 3.0), 0.5)
+    assert np.array_equal(running, np.full((2, 3), 2.0, np.float32))
