@@ -621,7 +621,7 @@ def direct_forward_applies(geom: ConvGeometry, dtype=None) -> bool:
     loops a batch smaller than the thread count with up to ``SMALL_BATCH_MAX_CHANNELS`` channels
     and an output plane of at least ``SMALL_BATCH_MIN_PLANE`` positions (forward only: the gradients
     keep their paths)."""
-    if direct_applies(geom, dtype):
+    if direct_applies(geom, dtype) or _direct_wide(geom, dtype):
         return True
     return (geom.kernel != (1, 1, 1) and geom.out_volume >= SMALL_BATCH_MIN_PLANE
             and max(geom.channels, geom.out_channels) <= SMALL_BATCH_MAX_CHANNELS
@@ -637,9 +637,36 @@ def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
     adjoint for LeNet's conv2 (14x14 input, 10x10 output), where im2col + BLAS is then a little
     faster (2.40 against 2.59 ms at batch 256, 2 threads). The 512-bit loops
     (``_conv_direct.vector_applies``) take that case in 1.2-1.3 ms, against 2.3-2.4 by im2col."""
-    return (direct_applies(geom, dtype)
-            and (_conv_direct.vector_applies(dtype) or geom.in_volume <= 1.5 * geom.out_volume)
+    return ((direct_applies(geom, dtype)
+             and (_conv_direct.vector_applies(dtype) or geom.in_volume <= 1.5 * geom.out_volume)
+             or _direct_wide(geom, dtype))
             and _conv_direct.input_grad_applies(geom.kernel[1:], geom.pad_lo[1:], geom.pad_hi[1:]))
+
+
+# Few output channels from more input channels (DenseNet's 128->32 3x3 layers, a 64->16 one): up to
+# this many input channels and ``VECTOR_MAX_CHANNELS`` output channels the forward pass and the input
+# gradient run on the 512-bit direct loops as well, wherever Winograd does not apply (the weight
+# gradient keeps im2col: the direct one was 2x slower). Measured (quiet machine, 2 threads, ms,
+# forward / input gradient, current path -> direct loops): 128->32 on 16x16 at batch 1 0.186 / 0.272
+# -> 0.175 / 0.191; on 8x8 at batch 2 0.199 / 0.204 -> 0.118 / 0.131, at batch 8 0.690 / 0.680 ->
+# 0.350 / 0.342; 64->16 on 32x32 at batch 1 0.227 / 0.467 -> 0.208 / 0.165; 128->16 on 16x16 at
+# batch 64 (im2col: Winograd needs 32 channels each side) 9.54 / 8.80 -> 2.88 / 2.61. Where Winograd
+# F(4,3) applies it stays: 64->32 on 16x16 at batch 128 4.50 / 4.64 against 5.48 / 4.71 direct. So
+# do the small planes' tables below 64 output positions in the batch: 128->32 on 4x4 at batch 1
+# 0.039 / 0.043 against 0.053 / 0.078 direct, at batch 2 0.068 / 0.069 against 0.072 / 0.094 (at
+# batch 8, 128 positions, 0.219 / 0.205 against 0.172 / 0.187).
+DIRECT_WIDE_MAX_CHANNELS = 128
+DIRECT_WIDE_MIN_POSITIONS = 64
+
+
+def _direct_wide(geom: ConvGeometry, dtype) -> bool:
+    """Whether this convolution's forward pass and input gradient run on the 512-bit direct loops as a
+    layer with few output channels (see ``DIRECT_WIDE_MAX_CHANNELS``)."""
+    return (geom.kernel != (1, 1, 1) and geom.out_channels <= VECTOR_MAX_CHANNELS
+            and geom.channels <= DIRECT_WIDE_MAX_CHANNELS and geom.ndim == 2 and geom.groups == 1
+            and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1) and _conv_direct.applies(geom.kernel[2])
+            and geom.batch * geom.out_volume >= DIRECT_WIDE_MIN_POSITIONS and _conv_direct.vector_applies(dtype)
+            and not winograd_tile(geom, dtype))
 
 
 def _direct_forward(x, w, geom: ConvGeometry, bias):

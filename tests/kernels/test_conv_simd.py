@@ -245,3 +245,46 @@ def test_batch_one_forward_takes_the_direct_loops_up_to_128_channels(monkeypatch
         np.testing.assert_allclose(jw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=2e-4)
         assert (channels in taken) == direct
         taken.clear()
+
+
+# ----------------------------------------------------------------------------- few output channels
+# (batch, in, out, (H, W), kernel, padding, direct?): up to 128 input and 32 output channels the
+# forward pass and the input gradient run on the direct loops where Winograd does not apply and the
+# batch has at least DIRECT_WIDE_MIN_POSITIONS output positions; the weight gradient keeps im2col
+WIDE = [(1, 128, 32, (16, 16), 3, 1, True), (2, 96, 32, (8, 8), 3, 1, True), (3, 48, 16, (7, 9), 3, 0, True),
+        (1, 64, 17, (10, 12), 5, 2, True), (8, 128, 32, (4, 4), 3, 1, True), (1, 128, 32, (4, 4), 3, 1, False),
+        (1, 129, 32, (16, 16), 3, 1, False), (1, 64, 33, (16, 16), 3, 1, False), (1, 128, 16, (12, 12), 3, 3, True)]
+
+
+@pytest.mark.parametrize("case", WIDE, ids=str)
+def test_few_output_channels_take_the_direct_loops_and_match_torch(case, monkeypatch):
+    import juanji
+    batch, c, o, spatial, k, p, direct = case
+    monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    taken = []
+    real_forward, real_input = K._direct_forward, K._direct_backward_input
+    monkeypatch.setattr(K, "_direct_forward", lambda *a: taken.append("forward") or real_forward(*a))
+    monkeypatch.setattr(K, "_direct_backward_input", lambda *a: taken.append("input") or real_input(*a))
+    rng = np.random.default_rng(c + o)
+    x = rng.standard_normal((batch, c) + spatial).astype(np.float32)
+    w = (rng.standard_normal((o, c, k, k)) / (k * c ** 0.5)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    jx, jw, jb = (juanji.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = juanji.nn.functional.conv2d(jx, jw, jb, padding=p)
+    gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+    y.backward(juanji.tensor(gy))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = TF.conv2d(tx, tw, tb, padding=p)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(jw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=3e-4)
+    np.testing.assert_allclose(jb.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-4)
+    geom = juanji.kernels.conv.conv_geometry(Window((k, k), (1, 1), (p, p), (p, p), (1, 1)), x.shape, o, 1)
+    assert K._direct_wide(geom, np.float32) == direct
+    if direct:  # (padding > k-1: the input gradient by im2col)
+        assert taken == ["forward"] + (["input"] if p <= k - 1 else [])
+    else:  # (a batch-1 forward of up to 128 channels may take the loops as a small batch)
+        assert "input" not in taken and ("forward" in taken) == K.direct_forward_applies(geom, np.float32)
+    assert not K.direct_applies(geom, np.float32) or max(c, o) <= K.VECTOR_MAX_CHANNELS
+    assert not K._direct_wide(geom, np.float64)  # float64 (gradient checks) keeps its paths
