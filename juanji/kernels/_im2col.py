@@ -210,7 +210,7 @@ def _col2im_planes(first, last, gcols, gx, n0, dims, row_stride, sample_stride, 
         _col2im_task(plane, gcols, gx, n0, dims, row_stride, sample_stride, start_values, use_start)
 
 
-def im2col(x, n0: int, count: int, cols, dims, row_stride: int, sample_stride: int) -> None:
+def im2col(x, n0: int, count: int, cols, dims, row_stride: int, sample_stride: int, channels=None) -> None:
     """Gather the windows of samples ``n0 .. n0+count`` of ``x (N, C, D, H, W)`` into the flat
     array ``cols`` (layout: see the module docstring):
 
@@ -218,9 +218,14 @@ def im2col(x, n0: int, count: int, cols, dims, row_stride: int, sample_stride: i
     = x[n0+b, c, oz*s_d + kz*d_d - lo_d, oy*s_h + ky*d_h - lo_h, ox*s_w + kx*d_w - lo_w]``,
     ``row = (c*Kd + kz)*Kh*Kw + ky*Kw + kx``, zero where that index falls in the padding.
     ``dims`` is ``ConvGeometry.dims``. One task per row (channel, tap); inside a thread that
-    owns a slice of the batch it all runs on that thread.
+    owns a slice of the batch it all runs on that thread. ``channels=(c0, c1)``: only the rows of
+    those channels, on the calling thread (a caller that shares out the channels itself).
     """
-    rows = x.shape[1] * int(dims[3] * dims[4] * dims[5])
+    taps = int(dims[3] * dims[4] * dims[5])
+    if channels is not None:
+        _im2col_rows(channels[0] * taps, channels[1] * taps, x, n0, count, cols, dims, row_stride, sample_stride)
+        return
+    rows = x.shape[1] * taps
     run_tasks(_im2col_rows, rows, rows * count * int(dims[0] * dims[1] * dims[2]),
               x, n0, count, cols, dims, row_stride, sample_stride)
 
@@ -277,9 +282,13 @@ def _scatter_table_channels(first, last, gcols, gx, n0, count, index, row_stride
                         dst[i] += gcols[base + p]
 
 
-def gather_table(x3, n0: int, count: int, index, cols, row_stride: int, sample_stride: int) -> None:
+def gather_table(x3, n0: int, count: int, index, cols, row_stride: int, sample_stride: int, channels=None) -> None:
     """:func:`im2col` by a table: ``x3 (N, C, V)`` the input with its planes flattened, ``index (K, L)``
-    the flat position in a plane that tap ``t`` of output position ``p`` reads (-1: padding, zero)."""
+    the flat position in a plane that tap ``t`` of output position ``p`` reads (-1: padding, zero).
+    ``channels=(c0, c1)``: only those channels' rows, on the calling thread."""
+    if channels is not None:
+        _gather_table_channels(channels[0], channels[1], x3, n0, count, index, cols, row_stride, sample_stride)
+        return
     run_tasks(_gather_table_channels, x3.shape[1], x3.shape[1] * index.size * count,
               x3, n0, count, index, cols, row_stride, sample_stride)
 

@@ -345,3 +345,42 @@ def test_narrow_batch_slices_split_the_products_by_rows(monkeypatch, batch, chan
     np.testing.assert_allclose(K.conv_forward(x, w, geom), ty.detach().numpy(), **tol)
     np.testing.assert_allclose(K.conv_backward_input(gy, w, geom), tdx.numpy(), **tol)
     np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), tdw.numpy(), **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, channels, out_channels, size, kernel, stride, parts",
+                         [(1, 40, 36, 9, 5, 1, 2), (2, 7, 33, 12, 3, 2, 2), (1, 5, 40, 10, 5, 1, 3), (3, 16, 40, 12, 3, 2, 2),
+                          (1, 3, 4, 7, 2, 2, 4)])
+def test_small_batch_weight_gradient_shared_out_by_channels(monkeypatch, batch, channels, out_channels, size, kernel,
+                                                           stride, parts, dtype):
+    """The weight gradient of a batch that is one slice and one chunk: each thread gathers the columns
+    of its input channels and multiplies them (``conv._weight_grad_by_channels``); against torch,
+    against the same gradient on one thread, and the same bits on every run."""
+    from juanji.kernels import _threads
+    monkeypatch.setattr(K, "batch_workers", lambda: parts)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(K, "ROW_SPLIT_MAX_POSITIONS", 1 << 30)  # one slice
+    rng = np.random.default_rng(batch * 10 + channels)
+    x = rng.standard_normal((batch, channels, size, size)).astype(dtype)
+    w = rng.standard_normal((out_channels, channels, kernel, kernel)).astype(dtype)
+    pad = kernel // 2
+    geom = K.conv_geometry(Window((kernel, kernel), (stride, stride), (pad, pad), (pad, pad), (1, 1)), x.shape,
+                           out_channels)
+    taken = []
+    real = K._weight_grad_by_channels
+    monkeypatch.setattr(K, "_weight_grad_by_channels", lambda *a: taken.append(a[3]) or real(*a))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = TF.conv2d(tx, tw, stride=stride, padding=pad)
+    gy = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+    (tdw,) = torch.autograd.grad(ty, (tw,), torch.tensor(gy))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    if (K._direct_wide(geom, dtype) or K.direct_applies(geom, dtype) or K.winograd_tile(geom, dtype)
+            or K._in_weight_layout(geom, dtype)):
+        pytest.skip("another path computes this weight gradient")
+    first = K.conv_backward_weight(gy, x, geom)
+    assert taken == [min(parts, channels)]
+    np.testing.assert_allclose(first, tdw.numpy(), **tol)
+    assert np.array_equal(first, K.conv_backward_weight(gy, x, geom))
+    monkeypatch.setattr(K, "batch_workers", lambda: 1)
+    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), first, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)
