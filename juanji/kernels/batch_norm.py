@@ -159,28 +159,28 @@ def channel_input_grad(g3, x3, k_g, k_x, k_0):
 
 
 # -- per-channel constants (float64 vectors of C values) ---------------------------------------------
+# Each has the two implementations of the passes above: Numba loops for NumPy arrays (one call instead
+# of a dozen vector operations of ~1 us each, the same IEEE operations in the same order, so the same
+# bits: tests/kernels/test_batch_norm_constants.py holds one against the other) and array expressions.
 
-def forward_constants(mean, var, weight, bias, eps, flat_tolerance):
-    """Batch norm's per-channel constants from float64 ``mean`` and ``var`` (biased): returns
-    ``(var, invstd, scale, affine_scale, shift, flat)``.
+_NO_VALUES = np.zeros(1, np.float64)  # stands for a weight or bias that is None
+_NO_FLAT = np.zeros(1, np.bool_)  # stands for flat = None (never read)
 
-    With ``flat_tolerance`` not None, a channel with ``var <= flat_tolerance * (var + mean^2)`` is
-    *flat* (a constant plane up to rounding): its variance becomes 0 and its affine map ``y = bias``;
-    ``flat`` is then the boolean mask, or None when no channel is flat (or no tolerance was given).
-    ``invstd = 1 / sqrt(var + eps)``, ``scale = weight * invstd`` (``invstd`` without a weight),
-    ``shift = bias - mean * scale``; ``affine_scale`` is ``scale`` with 0 on flat channels.
-    """
-    if isinstance(mean, np.ndarray):
-        channels = mean.shape[0]
-        invstd, scale, affine_scale, shift = (np.empty(channels) for _ in range(4))
-        flat = np.empty(channels, np.bool_)
-        var = np.array(var, np.float64)  # (its own copy: flat channels are set to 0 in it)
-        any_flat = loops.forward_constants(mean, var, _NO_VALUES if weight is None else weight,
-                                           _NO_VALUES if bias is None else bias, weight is not None,
-                                           bias is not None, float(eps),
-                                           -1.0 if flat_tolerance is None else float(flat_tolerance),
-                                           invstd, scale, affine_scale, shift, flat)
-        return var, invstd, scale, affine_scale, shift, (flat if any_flat else None)
+
+def _forward_constants_loops(mean, var, weight, bias, eps, flat_tolerance):
+    channels = mean.shape[0]
+    invstd, scale, affine_scale, shift = (np.empty(channels) for _ in range(4))
+    flat = np.empty(channels, np.bool_)
+    var = np.array(var, np.float64)  # (its own copy: flat channels are set to 0 in it)
+    any_flat = loops.forward_constants(mean, var, _NO_VALUES if weight is None else weight,
+                                       _NO_VALUES if bias is None else bias, weight is not None,
+                                       bias is not None, float(eps),
+                                       -1.0 if flat_tolerance is None else float(flat_tolerance),
+                                       invstd, scale, affine_scale, shift, flat)
+    return var, invstd, scale, affine_scale, shift, (flat if any_flat else None)
+
+
+def _forward_constants_arrays(mean, var, weight, bias, eps, flat_tolerance):
     xp = xp_of(mean)
     flat = None
     if flat_tolerance is not None:
@@ -199,8 +199,38 @@ def forward_constants(mean, var, weight, bias, eps, flat_tolerance):
     return var, invstd, scale, affine_scale, shift, flat
 
 
-_NO_VALUES = np.zeros(1, np.float64)  # stands for a weight or bias that is None
-_NO_FLAT = np.zeros(1, np.bool_)  # stands for flat = None (never read)
+def forward_constants(mean, var, weight, bias, eps, flat_tolerance):
+    """Batch norm's per-channel constants from float64 ``mean`` and ``var`` (biased): returns
+    ``(var, invstd, scale, affine_scale, shift, flat)``.
+
+    With ``flat_tolerance`` not None, a channel with ``var <= flat_tolerance * (var + mean^2)`` is
+    *flat* (a constant plane up to rounding): its variance becomes 0 and its affine map ``y = bias``;
+    ``flat`` is then the boolean mask, or None when no channel is flat (or no tolerance was given).
+    ``invstd = 1 / sqrt(var + eps)``, ``scale = weight * invstd`` (``invstd`` without a weight),
+    ``shift = bias - mean * scale``; ``affine_scale`` is ``scale`` with 0 on flat channels.
+    """
+    numpy = isinstance(mean, np.ndarray)
+    return (_forward_constants_loops if numpy else _forward_constants_arrays)(mean, var, weight, bias, eps,
+                                                                              flat_tolerance)
+
+
+def _backward_constants_loops(sum_g, sum_g_centered, flat, scale, invstd, mean, count, dtype):
+    channels = sum_g.shape[0]
+    k_x, k_0 = np.empty(channels), np.empty(channels)
+    grad_w, grad_b = np.empty(channels, dtype), np.empty(channels, dtype)
+    sum_g_centered = np.array(sum_g_centered, np.float64)  # (its own copy: zeroed on flat channels)
+    loops.backward_constants(sum_g, sum_g_centered, _NO_FLAT if flat is None else flat, flat is not None,
+                             scale, invstd, mean, count, k_x, k_0, grad_w, grad_b)
+    return grad_w, grad_b, k_x, k_0
+
+
+def _backward_constants_arrays(sum_g, sum_g_centered, flat, scale, invstd, mean, count, dtype):
+    xp = xp_of(sum_g)
+    if flat is not None:
+        sum_g_centered = xp.where(flat, 0.0, sum_g_centered)
+    k_x = -scale * invstd * invstd * sum_g_centered / count
+    k_0 = -scale * sum_g / count - mean * k_x
+    return (sum_g_centered * invstd).astype(dtype), sum_g.astype(dtype), k_x, k_0
 
 
 def backward_constants(sum_g, sum_g_centered, flat, scale, invstd, mean, count, dtype):
@@ -209,19 +239,14 @@ def backward_constants(sum_g, sum_g_centered, flat, scale, invstd, mean, count, 
     ``grad_w = sum_g_centered * invstd``, ``grad_b = sum_g``, and the input gradient's constants with
     batch statistics ``k_x = -scale * invstd^2 * sum_g_centered / M``, ``k_0 = -scale * sum_g / M -
     mean * k_x`` (``count`` = M)."""
-    if isinstance(sum_g, np.ndarray):
-        channels = sum_g.shape[0]
-        k_x, k_0 = np.empty(channels), np.empty(channels)
-        grad_w, grad_b = np.empty(channels, dtype), np.empty(channels, dtype)
-        loops.backward_constants(sum_g, sum_g_centered, _NO_FLAT if flat is None else flat, flat is not None,
-                                 scale, invstd, mean, count, k_x, k_0, grad_w, grad_b)
-        return grad_w, grad_b, k_x, k_0
-    xp = xp_of(sum_g)
-    if flat is not None:
-        sum_g_centered = xp.where(flat, 0.0, sum_g_centered)
-    k_x = -scale * invstd * invstd * sum_g_centered / count
-    k_0 = -scale * sum_g / count - mean * k_x
-    return (sum_g_centered * invstd).astype(dtype), sum_g.astype(dtype), k_x, k_0
+    numpy = isinstance(sum_g, np.ndarray)
+    return (_backward_constants_loops if numpy else _backward_constants_arrays)(
+        sum_g, sum_g_centered, flat, scale, invstd, mean, count, dtype)
+
+
+def _update_running_arrays(running, statistic, momentum, factor=1.0):
+    stat = statistic if factor == 1.0 else statistic * factor
+    running[...] = (1.0 - momentum) * running + momentum * stat
 
 
 def update_running(running, statistic, momentum, factor=1.0):
@@ -232,5 +257,4 @@ def update_running(running, statistic, momentum, factor=1.0):
         keep = running.dtype.type(1.0 - momentum)
         loops.update_running(running, keep, float(momentum), statistic, float(factor))
         return
-    stat = statistic if factor == 1.0 else statistic * factor
-    running[...] = (1.0 - momentum) * running + momentum * stat
+    _update_running_arrays(running, statistic, momentum, factor)

@@ -1,7 +1,7 @@
-"""Batch norm's per-channel constants on Numba loops (``kernels.batch_norm.forward_constants``,
-``backward_constants``, ``update_running``): the same bits as the NumPy expressions they replaced,
-which are written out here as the reference, in float32 and float64, with flat channels, without
-weight or bias, and for the running estimates in either dtype."""
+"""Batch norm's per-channel constants (``kernels.batch_norm.forward_constants``, ``backward_constants``,
+``update_running``): the Numba loops that NumPy arrays take and the array expressions other backends
+(CuPy) take give the same bits as the NumPy expressions the Op used to evaluate, written out here as
+the reference: float32 and float64, flat channels, no weight or bias, running estimates in either dtype."""
 
 import numpy as np
 import pytest
@@ -50,14 +50,18 @@ def test_forward_constants_match_the_array_expressions_bit_for_bit(dtype, affine
     bias = rng.normal(size=channels).astype(dtype) if affine else None
     tolerance = _flat_tolerance(np.dtype(dtype)) if batch_stats else None
     expected = _reference_forward(mean, var.copy(), weight, bias, 1e-5, dtype, batch_stats)
-    got = K.forward_constants(mean, var.copy(), weight, bias, 1e-5, tolerance)
-    for e, g in zip(expected[:5], got[:5]):
-        assert g.dtype == np.float64 and np.array_equal(e, g)
-    if expected[5] is None:
-        assert got[5] is None
-    else:
-        assert np.array_equal(expected[5], got[5]) and expected[5].any() == bool(flat_every and batch_stats)
-    assert (got[5] is not None) == bool(flat_every and batch_stats)
+    given = var.copy()
+    got = K.forward_constants(mean, given, weight, bias, 1e-5, tolerance)
+    arrays = K._forward_constants_arrays(mean, var.copy(), weight, bias, 1e-5, tolerance)  # (CuPy's way)
+    assert np.array_equal(given, var)  # the caller's variance is left as it was
+    for result in (got, arrays):
+        for e, g in zip(expected[:5], result[:5]):
+            assert g.dtype == np.float64 and np.array_equal(e, g)
+        if expected[5] is None:
+            assert result[5] is None
+        else:
+            assert np.array_equal(expected[5], result[5])
+        assert (result[5] is not None) == bool(flat_every and batch_stats)
 
 
 def test_flat_tolerance_is_the_squared_ulps():
@@ -77,12 +81,15 @@ def test_backward_constants_match_the_array_expressions_bit_for_bit(dtype, with_
     centered = np.where(flat, 0.0, sum_gc) if with_flat else sum_gc
     k_x = -scale * invstd * invstd * centered / count
     k_0 = -scale * sum_g / count - mean * k_x
-    grad_w, grad_b, got_kx, got_k0 = K.backward_constants(sum_g.copy(), sum_gc.copy(), flat, scale, invstd, mean,
-                                                          count, np.dtype(dtype))
-    assert grad_w.dtype == dtype and grad_b.dtype == dtype
-    assert np.array_equal(grad_w, (centered * invstd).astype(dtype))
-    assert np.array_equal(grad_b, sum_g.astype(dtype))
-    assert np.array_equal(got_kx, k_x) and np.array_equal(got_k0, k_0)
+    given = sum_gc.copy()
+    for implementation in (K.backward_constants, K._backward_constants_arrays):
+        grad_w, grad_b, got_kx, got_k0 = implementation(sum_g, given, flat, scale, invstd, mean, count,
+                                                        np.dtype(dtype))
+        assert grad_w.dtype == dtype and grad_b.dtype == dtype
+        assert np.array_equal(grad_w, (centered * invstd).astype(dtype))
+        assert np.array_equal(grad_b, sum_g.astype(dtype))
+        assert np.array_equal(got_kx, k_x) and np.array_equal(got_k0, k_0)
+        assert np.array_equal(given, sum_gc)  # the caller's sums are left as they were
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -94,8 +101,10 @@ def test_update_running_matches_numpys_rounding(dtype, momentum, factor):
     statistic = rng.normal(size=300) * 10
     expected = running.copy()
     expected[...] = (1.0 - momentum) * expected + momentum * (statistic * factor)
+    arrays = running.copy()
+    K._update_running_arrays(arrays, statistic, momentum, factor)
     K.update_running(running, statistic, momentum, factor)
-    assert running.dtype == dtype and np.array_equal(running, expected)
+    assert running.dtype == dtype and np.array_equal(running, expected) and np.array_equal(arrays, expected)
 
 
 def test_update_running_of_other_arrays_falls_back_to_the_expression():
