@@ -136,7 +136,7 @@ def test_pointwise_path_matches_torch(n, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("spatial", [(300,), (17, 19), (7, 8, 9)])
+@pytest.mark.parametrize("spatial", [(300,), (17, 19), (7, 8, 9), (8, 8), (2, 4, 8)])
 @pytest.mark.parametrize("batch", [1, 3, 5])
 def test_pointwise_planes_as_one_product_per_sample_match_torch(spatial, batch, dtype):
     """Planes of at least PER_SAMPLE_MIN_POSITIONS go straight through ``w @ x[b]``."""
