@@ -662,7 +662,8 @@ def direct_applies(geom: ConvGeometry, dtype=None) -> bool:
     and output channels (``VECTOR_MAX_CHANNELS`` for a ``dtype`` on the 512-bit loops) and a kernel
     at most ``_conv_direct.MAX_KERNEL_WIDTH`` wide."""
     if (geom.kernel == (1, 1, 1) or geom.ndim != 2 or geom.groups != 1 or geom.stride != (1, 1, 1)
-            or geom.dilation != (1, 1, 1) or max(geom.channels, geom.out_channels) > VECTOR_MAX_CHANNELS):
+            or geom.dilation != (1, 1, 1)
+            or max(geom.channels, geom.out_channels) > max(VECTOR_MAX_CHANNELS, DIRECT_MAX_CHANNELS)):
         return False  # (the cheap refusals first: this runs at every call of every convolution)
     limit = VECTOR_MAX_CHANNELS if _conv_direct.vector_applies(dtype) else DIRECT_MAX_CHANNELS
     return (_conv_direct.applies(geom.kernel[2]) and geom.channels <= limit
