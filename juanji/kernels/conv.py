@@ -479,8 +479,10 @@ def _weight_from_partials(partials, geom: ConvGeometry):
 
 class _WeightGradSum:
     """The weight gradient of a batch slice, added up chunk by chunk from the chunks' columns:
-    ``(G, Cg*K, Og) += cols @ gy_cols.T`` (or, from ``WEIGHT_LAYOUT_MIN_OUT_CHANNELS`` output
-    channels per group on, ``(G, Og, Cg*K) += gy_cols @ cols.T``).
+    ``(G, Cg*K, Og) += cols @ gy_cols.T`` (or, where :func:`_in_weight_layout` says so: from
+    ``WEIGHT_LAYOUT_MIN_OUT_CHANNELS`` output channels per group, for a batch of at most
+    ``WEIGHT_LAYOUT_MAX_POSITIONS`` output positions, or on the narrow loops,
+    ``(G, Og, Cg*K) += gy_cols @ cols.T``).
 
     Accumulated transposed by default: OpenBLAS runs this orientation of the product (long side
     first) up to twice as fast as gy_cols @ cols.T (measured), except for many output channels.
@@ -541,8 +543,8 @@ class _WeightGradSum:
 
 
 def _weight_grad_samples(gy3, x5, geom: ConvGeometry, start, stop):
-    """The weight gradient contributed by samples ``start .. stop``, as ``(G, Cg*K, Og)`` (or, from
-    ``WEIGHT_LAYOUT_MIN_OUT_CHANNELS`` output channels per group on, ``(G, Og, Cg*K)``)."""
+    """The weight gradient contributed by samples ``start .. stop``, as ``(G, Cg*K, Og)`` (or, where
+    :func:`_in_weight_layout` says so, ``(G, Og, Cg*K)``)."""
     if _per_sample_products(geom, weight=True):  # sum_b x[b] @ gy[b].T, added sample after sample
         x3 = x5.reshape(geom.batch, geom.channels, geom.in_volume)
         if _in_weight_layout(geom, x5.dtype):
