@@ -94,17 +94,16 @@ class BatchNorm(Op):
     def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5):
         x3 = kernels.as_ncl(x)
         self.use_batch_stats = mean is None
-        if self.use_batch_stats:
+        if self.use_batch_stats:  # statistics, constants and affine map in one sweep (short rows: in steps)
             # (an empty batch gives zeros: the running estimates then stay as they are)
-            mean, var = kernels.channel_stats(x3)
-            tolerance = _flat_tolerance(x3.dtype)
+            y3, mean, var, invstd, scale, flat = kernels.channel_forward(x3, weight, bias, eps,
+                                                                         _flat_tolerance(x3.dtype))
         else:
             xp = xp_of(x)
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
-            tolerance = None
-        var, invstd, scale, affine_scale, shift, flat = kernels.forward_constants(mean, var, weight, bias, eps,
-                                                                                  tolerance)
-        y3 = kernels.channel_affine(x3, affine_scale, shift)
+            var, invstd, scale, affine_scale, shift, flat = kernels.forward_constants(mean, var, weight, bias, eps,
+                                                                                      None)
+            y3 = kernels.channel_affine(x3, affine_scale, shift)
         if self.needs_input_grad[0] or self.needs_input_grad[1] or self.needs_input_grad[2]:
             self.x3, self.mean, self.invstd, self.scale, self.flat = x3, mean, invstd, scale, flat
             self.in_shape = x.shape
@@ -123,6 +122,9 @@ class BatchNorm(Op):
             return (xp.zeros(self.in_shape, dtype=dtype) if needs_x else None,
                     zeros if needs_w else None, zeros if needs_b else None)
         grad_x = grad_w = grad_b = None
+        if self.use_batch_stats and needs_x:  # all three in one sweep (the same bits as the steps below)
+            grad_x, grad_w, grad_b = kernels.channel_backward(g3, x3, mean, self.flat, scale, invstd)
+            return grad_x.reshape(self.in_shape), (grad_w if needs_w else None), (grad_b if needs_b else None)
         if self.use_batch_stats or needs_w or needs_b:
             sum_g, sum_g_centered = kernels.channel_grad_sums(g3, x3, mean)
             grad_w, grad_b, k_x, k_0 = kernels.backward_constants(sum_g, sum_g_centered, self.flat, scale, invstd,
