@@ -19,10 +19,11 @@ the closed-form input gradient. Each is written twice:
 In training the rows' steps also run fused, one task per channel (``forward_channels``: statistics,
 constants, affine map; ``backward_channels``: gradient sums, constants, input gradient): the
 second sweep over a channel's rows finds them still in cache, and the pass takes one hand-over
-between threads instead of two. The same loops (shared helpers) in the same order, so the same
-bits as the steps. Measured (2 threads, float32, ms, steps -> fused; forward / backward):
-(128, 32, 16x16) 0.51 -> 0.45 / 0.68 -> 0.60; (64, 64, 32x32) 1.39 -> 1.17 / 1.84 -> 1.68;
-(64, 512, 4x4) 0.46 -> 0.36 / 0.62 -> 0.46.
+between threads instead of two. The same loops and formulas (written out: see the note above
+``forward_channels``), so the same values up to the order of the sums. Measured (2 threads,
+float32, ms, steps -> fused; forward / backward): (128, 32, 16x16) 0.50 -> 0.42 / 0.61 -> 0.44;
+(64, 64, 32x32) 1.40 -> 1.10 / 1.71 -> 1.29; (64, 512, 4x4) 0.42 -> 0.33 / 0.53 -> 0.34
+(torch's backward: 0.44, 1.39, 0.32).
 
 Every loop is a serial ``nogil`` driver ``driver(first, last, ...)`` over a task range that
 writes disjoint memory; ``_threads.run_tasks`` splits the range over threads (the one
@@ -35,7 +36,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["SHORT_ROW", "CHANNEL_BLOCK",
-           "stats_channels", "affine_rows", "grad_sums_channels", "input_grad_rows", "forward_channels", "backward_channels",
+           "stats_channels", "affine_rows", "grad_sums_channels", "input_grad_rows",
+           "forward_channels", "backward_channels",
            "stats_blocks", "affine_samples", "grad_sums_blocks", "input_grad_samples",
            "forward_constants", "backward_constants", "update_running"]
 
@@ -57,50 +59,84 @@ def stats_channels(first, last, x3, mean, var):
     Each row gets an exact two-pass mean and sum of squared deviations, and the rows of a
     channel are merged with Chan et al.'s update ``M2 = M2_a + M2_b + delta^2 n_a n_b / (n_a + n_b)``.
     """
+    n_batch, _, length = x3.shape
     for c in range(first, last):
-        mean[c], var[c] = _stats_of(x3, c)
+        count = 0.0
+        running_mean = 0.0
+        m2 = 0.0
+        for n in range(n_batch):
+            total = 0.0
+            for i in range(length):
+                total += x3[n, c, i]
+            row_mean = total / length
+            squares = 0.0
+            for i in range(length):
+                d = x3[n, c, i] - row_mean
+                squares += d * d
+            merged = count + length
+            delta = row_mean - running_mean
+            running_mean += delta * length / merged
+            m2 += squares + delta * delta * count * length / merged
+            count = merged
+        mean[c] = running_mean
+        var[c] = m2 / count
 
+
+# The fused sweeps below write out the loops and per-channel formulas of the steps rather than call
+# shared njit helpers: a helper's machine code depends on where it was first compiled (Numba compiles a
+# callee for the first caller that needs it, under that caller's fastmath flags, and caches it by its
+# signature alone; LLVM inlines it only when both are compiled in one process), so a helper shared by a
+# fastmath sweep and an exact step made the step's bits depend on the order of first calls and the
+# cache's history (seen: the per-channel constants lost their bit-for-bit match with the array
+# expressions in one test process of two). These functions call nothing jitted.
 
 @njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
-def _stats_of(x3, c):
-    """``(mean, biased variance)`` of channel ``c`` (see :func:`stats_channels`)."""
-    n_batch, _, length = x3.shape
-    count = 0.0
-    running_mean = 0.0
-    m2 = 0.0
-    for n in range(n_batch):
-        total = 0.0
-        for i in range(length):
-            total += x3[n, c, i]
-        row_mean = total / length
-        squares = 0.0
-        for i in range(length):
-            d = x3[n, c, i] - row_mean
-            squares += d * d
-        merged = count + length
-        delta = row_mean - running_mean
-        running_mean += delta * length / merged
-        m2 += squares + delta * delta * count * length / merged
-        count = merged
-    return running_mean, m2 / count
-
-
-@njit(cache=True, nogil=True)
 def forward_channels(first, last, x3, weight, bias, has_weight, has_bias, eps, flat_tolerance,
                      mean, var, invstd, scale, affine_scale, shift, flat, y):
-    """The whole training-mode forward of channels ``first..last``: per channel, the statistics
-    (:func:`stats_channels`), the constants (:func:`forward_constants`) and the affine map
-    (:func:`affine_rows`), that last sweep while the channel's rows are still in cache. The same loops and
-    operations in the same order: the same bits, one pass over memory and one hand-over fewer."""
+    """The whole training-mode forward of channels ``first..last``: per channel, the statistics (the loop of
+    :func:`stats_channels`), the constants (:func:`forward_constants`) and the affine map (as
+    :func:`affine_rows`), that last sweep while the channel's rows are still in cache: one pass over memory
+    and one hand-over fewer than the three steps, whose values it gives up to the order of the sums."""
     n_batch, _, length = x3.shape
     for c in range(first, last):
-        m, v = _stats_of(x3, c)
+        count = 0.0
+        running_mean = 0.0
+        m2 = 0.0
+        for n in range(n_batch):
+            total = 0.0
+            for i in range(length):
+                total += x3[n, c, i]
+            row_mean = total / length
+            squares = 0.0
+            for i in range(length):
+                d = x3[n, c, i] - row_mean
+                squares += d * d
+            merged = count + length
+            delta = row_mean - running_mean
+            running_mean += delta * length / merged
+            m2 += squares + delta * delta * count * length / merged
+            count = merged
+        m = running_mean
+        v = m2 / count
         mean[c] = m
+        # the constants of forward_constants
+        is_flat = flat_tolerance >= 0.0 and v <= flat_tolerance * (v + m * m)
+        flat[c] = is_flat
+        if is_flat:
+            v = 0.0
         var[c] = v
-        _channel_forward_constants(c, mean, var, weight, bias, has_weight, has_bias, eps, flat_tolerance,
-                                   invstd, scale, affine_scale, shift, flat)
-        a = affine_scale[c]
-        b = shift[c]
+        inv = 1.0 / np.sqrt(v + eps)
+        invstd[c] = inv
+        sc = np.float64(weight[c]) * inv if has_weight else inv
+        scale[c] = sc
+        b = np.float64(bias[c]) if has_bias else 0.0
+        a = sc
+        if is_flat:
+            a = 0.0
+        else:
+            b = b - m * sc
+        affine_scale[c] = a
+        shift[c] = b
         for n in range(n_batch):
             for i in range(length):
                 y[n, c, i] = x3[n, c, i] * a + b
@@ -120,43 +156,44 @@ def affine_rows(first, last, x3, scale, shift, y):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
-def _grad_sums_of(g3, x3, c, m):
-    """``(sum(g), sum(g * (x - m)))`` (float64) of channel ``c``: the one loop of both callers below."""
-    n_batch, _, length = g3.shape
-    total = 0.0
-    centered = 0.0
-    for n in range(n_batch):
-        for i in range(length):
-            gv = g3[n, c, i]
-            total += gv
-            centered += gv * (x3[n, c, i] - m)
-    return total, centered
-
-
-@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
 def grad_sums_channels(first, last, g3, x3, mean, sum_g, sum_g_centered):
     """``sum(g)`` and ``sum(g * (x - mean))`` (float64) of channels ``first..last``."""
+    n_batch, _, length = g3.shape
     for c in range(first, last):
-        total, centered = _grad_sums_of(g3, x3, c, mean[c])
+        m = mean[c]
+        total = 0.0
+        centered = 0.0
+        for n in range(n_batch):
+            for i in range(length):
+                gv = g3[n, c, i]
+                total += gv
+                centered += gv * (x3[n, c, i] - m)
         sum_g[c] = total
         sum_g_centered[c] = centered
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
 def backward_channels(first, last, g3, x3, mean, flat, has_flat, scale, invstd, count, k_x, k_0, grad_w, grad_b,
                       dx):
-    """The whole training-mode backward of channels ``first..last``: per channel, the gradient sums
-    (:func:`grad_sums_channels`), its constants (:func:`backward_constants`: ``k_x``, ``k_0``, the weight and
-    bias gradients) and its input gradient (:func:`input_grad_rows` with ``k_g = scale``), the second sweep
-    while the channel's rows are still in cache. The same loops and operations as those three, in the same
-    order: the same bits, with one pass over memory fewer and one hand-over between threads instead of two."""
+    """The whole training-mode backward of channels ``first..last``: per channel, the gradient sums (the loop
+    of :func:`grad_sums_channels`), its constants (:func:`backward_constants`: ``k_x``, ``k_0``, the weight and
+    bias gradients) and its input gradient (as :func:`input_grad_rows` with ``k_g = scale``), that last sweep
+    while the channel's rows are still in cache: one pass over memory and one hand-over fewer than the three
+    steps, whose values it gives up to the order of the sums."""
     n_batch, _, length = g3.shape
     for c in range(first, last):
         m = mean[c]
-        total, centered = _grad_sums_of(g3, x3, c, m)
+        total = 0.0
+        centered = 0.0
+        for n in range(n_batch):
+            for i in range(length):
+                gv = g3[n, c, i]
+                total += gv
+                centered += gv * (x3[n, c, i] - m)
         if has_flat and flat[c]:
             centered = 0.0
-        kx, k0 = _channel_backward_constants(total, centered, scale[c], invstd[c], m, count)
+        kx = -scale[c] * invstd[c] * invstd[c] * centered / count  # the constants of backward_constants
+        k0 = -scale[c] * total / count - m * kx
         k_x[c] = kx
         k_0[c] = k0
         grad_w[c] = centered * invstd[c]
@@ -263,35 +300,26 @@ def forward_constants(mean, var, weight, bias, has_weight, has_bias, eps, flat_t
     (0 on a flat channel). Returns whether any channel is flat."""
     any_flat = False
     for c in range(mean.shape[0]):
-        if _channel_forward_constants(c, mean, var, weight, bias, has_weight, has_bias, eps, flat_tolerance,
-                                      invstd, scale, affine_scale, shift, flat):
+        m = mean[c]
+        v = var[c]
+        is_flat = flat_tolerance >= 0.0 and v <= flat_tolerance * (v + m * m)
+        flat[c] = is_flat
+        if is_flat:
+            v = 0.0
+            var[c] = 0.0
             any_flat = True
+        inv = 1.0 / np.sqrt(v + eps)
+        invstd[c] = inv
+        s = np.float64(weight[c]) * inv if has_weight else inv
+        scale[c] = s
+        b = np.float64(bias[c]) if has_bias else 0.0
+        if is_flat:
+            affine_scale[c] = 0.0
+            shift[c] = b
+        else:
+            affine_scale[c] = s
+            shift[c] = b - m * s
     return any_flat
-
-
-@njit(cache=True, nogil=True)
-def _channel_forward_constants(c, mean, var, weight, bias, has_weight, has_bias, eps, flat_tolerance,
-                               invstd, scale, affine_scale, shift, flat):
-    """:func:`forward_constants` of channel ``c``; returns whether it is flat."""
-    m = mean[c]
-    v = var[c]
-    is_flat = flat_tolerance >= 0.0 and v <= flat_tolerance * (v + m * m)
-    flat[c] = is_flat
-    if is_flat:
-        v = 0.0
-        var[c] = 0.0
-    inv = 1.0 / np.sqrt(v + eps)
-    invstd[c] = inv
-    s = np.float64(weight[c]) * inv if has_weight else inv
-    scale[c] = s
-    b = np.float64(bias[c]) if has_bias else 0.0
-    if is_flat:
-        affine_scale[c] = 0.0
-        shift[c] = b
-    else:
-        affine_scale[c] = s
-        shift[c] = b - m * s
-    return is_flat
 
 
 @njit(cache=True, nogil=True)
@@ -306,14 +334,9 @@ def backward_constants(sum_g, sum_g_centered, flat, has_flat, scale, invstd, mea
         sgc = sum_g_centered[c]
         grad_w[c] = sgc * invstd[c]
         grad_b[c] = sum_g[c]
-        k_x[c], k_0[c] = _channel_backward_constants(sum_g[c], sgc, scale[c], invstd[c], mean[c], count)
-
-
-@njit(cache=True, nogil=True)
-def _channel_backward_constants(sum_g, sum_g_centered, scale, invstd, mean, count):
-    """``(k_x, k_0)`` of one channel (see :func:`backward_constants`)."""
-    kx = -scale * invstd * invstd * sum_g_centered / count
-    return kx, -scale * sum_g / count - mean * kx
+        kx = -scale[c] * invstd[c] * invstd[c] * sgc / count
+        k_x[c] = kx
+        k_0[c] = -scale[c] * sum_g[c] / count - mean[c] * kx
 
 
 @njit(cache=True, nogil=True)

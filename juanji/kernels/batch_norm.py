@@ -28,7 +28,8 @@ from . import workspace
 from ._threads import PARALLEL_MIN_ELEMENTS, run_tasks
 
 __all__ = ["as_ncl", "channel_stats", "channel_affine", "channel_grad_sums", "channel_input_grad",
-           "channel_forward", "channel_backward", "forward_constants", "backward_constants", "update_running", "PARALLEL_MIN_ELEMENTS"]
+           "channel_forward", "channel_backward", "forward_constants", "backward_constants", "update_running",
+           "PARALLEL_MIN_ELEMENTS"]
 
 
 def as_ncl(x):
@@ -246,9 +247,9 @@ def backward_constants(sum_g, sum_g_centered, flat, scale, invstd, mean, count, 
 
 def channel_forward(x3, weight, bias, eps, flat_tolerance):
     """The training-mode forward of batch norm in one call: ``(y3, mean, var, invstd, scale, flat)``,
-    the same values, bit for bit, as :func:`channel_stats`, then :func:`forward_constants` and
-    :func:`channel_affine` with ``affine_scale`` and ``shift`` (which it runs for short rows, empty
-    arrays and other backends).
+    the values of :func:`channel_stats`, then :func:`forward_constants` and :func:`channel_affine` with
+    ``affine_scale`` and ``shift`` (up to the order of the sums), which it runs for short rows, empty
+    arrays and other backends.
 
     For NumPy arrays with rows of ``SHORT_ROW`` or more values it is one Numba loop per channel
     (``_batch_norm_numba.forward_channels``) that maps the channel while its rows are still in cache
@@ -271,15 +272,15 @@ def channel_forward(x3, weight, bias, eps, flat_tolerance):
 
 def channel_backward(g3, x3, mean, flat, scale, invstd):
     """The training-mode backward of batch norm in one call: ``(dx, grad_w, grad_b)`` of ``g3``
-    against ``x3`` (both ``(N, C, L)``), the last two in ``x3``'s dtype; the same values, bit for bit,
-    as :func:`channel_grad_sums`, then :func:`backward_constants` and :func:`channel_input_grad` with
-    ``k_g = scale``, which it runs for short rows and other backends.
+    against ``x3`` (both ``(N, C, L)``), the last two in ``x3``'s dtype; the values of
+    :func:`channel_grad_sums`, then :func:`backward_constants` and :func:`channel_input_grad` with
+    ``k_g = scale`` (up to the order of the sums), which it runs for short rows and other backends.
 
     For NumPy arrays with rows of ``SHORT_ROW`` or more values it is one Numba loop per channel
     (``_batch_norm_numba.backward_channels``) that sweeps the channel's input gradient while its
     rows are still in cache from the sums: one pass over memory and one thread hand-over fewer.
-    Measured (2 threads, float32, ms, three calls against this one): (128, 32, 16x16) 0.68 -> 0.60,
-    (128, 64, 8x8) 0.44 -> 0.34, (64, 512, 4x4) 0.62 -> 0.46, (8, 64, 32x32) 0.39 -> 0.25.
+    Measured (2 threads, float32, ms, three calls against this one): (128, 32, 16x16) 0.61 -> 0.44,
+    (128, 64, 8x8) 0.40 -> 0.30, (64, 512, 4x4) 0.53 -> 0.34, (8, 960, 4x4) 0.14 -> 0.08.
     """
     dtype = x3.dtype
     count = x3.shape[0] * x3.shape[2]

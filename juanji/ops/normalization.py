@@ -122,7 +122,7 @@ class BatchNorm(Op):
             return (xp.zeros(self.in_shape, dtype=dtype) if needs_x else None,
                     zeros if needs_w else None, zeros if needs_b else None)
         grad_x = grad_w = grad_b = None
-        if self.use_batch_stats and needs_x:  # all three in one sweep (the same bits as the steps below)
+        if self.use_batch_stats and needs_x:  # all three in one sweep per channel (the steps below in one)
             grad_x, grad_w, grad_b = kernels.channel_backward(g3, x3, mean, self.flat, scale, invstd)
             return grad_x.reshape(self.in_shape), (grad_w if needs_w else None), (grad_b if needs_b else None)
         if self.use_batch_stats or needs_w or needs_b:

@@ -1,14 +1,24 @@
 """Batch norm's one-call training forward and backward (``kernels.batch_norm.channel_forward`` and
-``channel_backward``: one Numba sweep per channel for rows of ``SHORT_ROW`` or more values) give the same
-bits as their three steps run one after another (statistics, constants, affine map; gradient sums,
-constants, input gradient), which short rows and other backends still take; flat channels included.
-Values against torch: tests/nn/test_normalization.py."""
+``channel_backward``: one Numba sweep per channel for rows of ``SHORT_ROW`` or more values) against their
+three steps run one after another (statistics, constants, affine map; gradient sums, constants, input
+gradient), which short rows and other backends still take: the same values up to the order of the float64
+sums (a few ulps), the same flat channels, the same dtypes. Values against torch: tests/nn/test_normalization.py."""
 
 import numpy as np
 import pytest
 
 from juanji.kernels import _batch_norm_numba as loops
 from juanji.kernels import batch_norm as K
+
+
+def _close(a, b):
+    """Equal up to a few ulps of float64 sums (a flat mask exactly; float32 results then to the last bit or
+    one ulp)."""
+    if a.dtype == np.bool_:
+        assert np.array_equal(a, b)
+        return
+    tol = 1e-12 if a.dtype == np.float64 else 2e-7
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, float(np.abs(b).max(initial=0.0))))
 
 
 def _steps(g3, x3, mean, flat, scale, invstd):
@@ -22,7 +32,7 @@ def _steps(g3, x3, mean, flat, scale, invstd):
 @pytest.mark.parametrize("shape", [(1, 3, 4), (2, 5, 9), (8, 64, 64), (3, 7, 1), (4, 6, 3), (64, 16, 1024),
                                    (5, 33, 16)])
 @pytest.mark.parametrize("with_flat", [False, True])
-def test_one_sweep_is_the_three_steps_bit_for_bit(dtype, shape, with_flat):
+def test_one_sweep_backward_is_the_three_steps(dtype, shape, with_flat):
     rng = np.random.default_rng(sum(shape))
     x3 = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
     g3 = rng.standard_normal(shape).astype(dtype)
@@ -34,7 +44,7 @@ def test_one_sweep_is_the_three_steps_bit_for_bit(dtype, shape, with_flat):
     want = _steps(g3, x3, mean, flat, scale, invstd)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and a.shape == b.shape
-        assert np.array_equal(a, b)
+        _close(a, b)
     if with_flat:
         assert np.all(got[1][flat] == 0)
 
@@ -63,7 +73,7 @@ def _forward_steps(x3, weight, bias, eps, tolerance):
                                    (5, 33, 16), (0, 4, 8)])
 @pytest.mark.parametrize("affine", [False, True])
 @pytest.mark.parametrize("with_flat", [False, True])
-def test_one_sweep_forward_is_the_three_steps_bit_for_bit(dtype, shape, affine, with_flat):
+def test_one_sweep_forward_is_the_three_steps(dtype, shape, affine, with_flat):
     rng = np.random.default_rng(sum(shape) + 1)
     x3 = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
     if with_flat:
@@ -78,6 +88,6 @@ def test_one_sweep_forward_is_the_three_steps_bit_for_bit(dtype, shape, affine, 
             assert a is None
             continue
         assert a.dtype == b.dtype and a.shape == b.shape
-        assert np.array_equal(a, b)
+        _close(a, b)
     if with_flat and shape[0] and shape[1] > 1:
         assert got[5] is not None and got[5][1]
