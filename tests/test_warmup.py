@@ -29,7 +29,6 @@ def test_warmup_compiles_the_convolution_pooling_and_winograd_loops():
     if _simd.AVAILABLE:  # the products with few columns and the small planes' tables (batch 1, 4x4)
         assert "_gemm_simd.rows" in compiled
         assert {"_im2col._gather_table_channels", "_im2col._scatter_table_channels"} <= compiled
-        assert {"_conv_direct._pack_plain", "_conv_direct._pack_flip"} <= compiled  # the direct loops' weights
     # batch norm's training sweeps (one per channel, forward and backward), its per-channel constants and
     # running estimates (one Numba call each per layer and step)
     assert {"_batch_norm_numba.forward_channels", "_batch_norm_numba.backward_channels",

@@ -35,7 +35,6 @@ Batch slices run on the threads of ``_threads`` like the im2col path (every loop
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uint64
 
 from . import _conv_simd, _conv_taps, _simd, workspace
 from ._conv_layout import copy_out as _copy_out, fill as _fill, pad_chunk as _pad_chunk, spread as _spread
@@ -93,60 +92,18 @@ def _even_blocks(out_c: int, largest: int):
     return passes, -(-out_c // passes)
 
 
-def _pack_blocks(w, bias, flip=False):
+def _pack_blocks(w, bias):
     """The weight and bias as the 512-bit loops read them: the output channels in ``passes`` equal
     blocks of ``ob`` (the last one completed with zero weights), each block's weights packed as
-    ``wt[pass, ((c*kH + i)*kW + j)*ob + k] = w[pass*ob + k, c, i, j]``. With ``flip`` the weight
-    packed is ``w_t[c, o] = flip(w[o, c])`` (the input gradient's, see :func:`input_grad`), read
-    from ``w`` as it is. One Numba loop: NumPy's zeros, copies and transposes took 17.5 us for a
-    32x128x3x3 weight (36 us flipped) at every call of the loops; this takes 5-7 (measured)."""
-    out_c = w.shape[1] if flip else w.shape[0]
+    ``wt[pass, ((c*kH + i)*kW + j)*ob + k] = w[pass*ob + k, c, i, j]``."""
+    out_c, channels, k_h, k_w = w.shape
     passes, ob = _even_blocks(out_c, _conv_simd.MAX_BLOCK)
-    taps = w.shape[2] * w.shape[3]
-    wt = np.empty((passes, (w.shape[0] if flip else w.shape[1]) * taps * ob), np.float32)
+    padded = np.zeros((passes * ob, channels, k_h, k_w), np.float32)
+    padded[:out_c] = w
+    wt = np.ascontiguousarray(padded.reshape(passes, ob, channels, k_h, k_w).transpose(0, 2, 3, 4, 1))
     full_bias = np.zeros(passes * ob, np.float32)
-    if bias is not None:
-        full_bias[:out_c] = bias
-    if flip:
-        _pack_flip(w.reshape(w.shape[0], w.shape[1], taps), ob, wt)
-    else:
-        _pack_plain(w.reshape(w.shape[0], -1), ob, wt)
-    return ob, wt, full_bias
-
-
-@njit(cache=True, nogil=True)
-def _pack_plain(w2, ob, wt):
-    """``wt[p, j*ob + k] = w2[p*ob + k, j]`` (0 past the last row) for ``w2 (O, C*T)``: per block of
-    output channels a transpose, written in order (the block's rows stay in cache)."""
-    out_c, width = w2.shape
-    for p in range(wt.shape[0]):
-        row = wt[p]
-        o0 = p * ob
-        valid = min(ob, out_c - o0)
-        for j in range(width):
-            base = j * ob
-            for k in range(valid):
-                row[uint64(base + k)] = w2[o0 + k, j]
-            for k in range(valid, ob):
-                row[uint64(base + k)] = 0.0
-
-
-@njit(cache=True, nogil=True)
-def _pack_flip(w3, ob, wt):
-    """``wt[p, (c*T + t)*ob + k] = w3[c, p*ob + k, T-1-t]`` (0 past the last channel) for ``w3 (C, O, T)``:
-    the input gradient's weight, each channel's ``(o, t)`` block read 9 values apart."""
-    channels, out_c, taps = w3.shape
-    for p in range(wt.shape[0]):
-        row = wt[p]
-        o0 = p * ob
-        valid = min(ob, out_c - o0)
-        for c in range(channels):
-            for t in range(taps):
-                base = (c * taps + t) * ob
-                for k in range(valid):
-                    row[uint64(base + k)] = w3[c, o0 + k, taps - 1 - t]
-                for k in range(valid, ob):
-                    row[uint64(base + k)] = 0.0
+    full_bias[:out_c] = bias
+    return ob, wt.reshape(passes, -1), full_bias
 
 
 def _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop):
@@ -187,15 +144,15 @@ def _vector_forward_blocks(x, packed, y, lo_h, lo_w, k_h, k_w, tasks, first, las
         _vector_forward_slice(x[n:n + 1], (ob, wt[q0:q1], bias[q0 * ob:q1 * ob]), view, lo_h, lo_w, k_h, k_w, 0, 1)
 
 
-def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int, flip: bool = False):
+def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int):
     """``y = conv(x, w) (+ bias)`` for ``x (N, C, H, W)``, ``w (O, C, kH, kW)``, into ``y (N, O, oH, oW)``
     (stride 1, padding ``lo`` before and whatever makes ``oH``/``oW`` after), over ``parts`` threads:
     slices of the batch, or on the 512-bit loops, when the batch is smaller than ``parts``, each
-    sample's output channels in groups of blocks. With ``flip`` the weight is ``flip(w[o, c])`` with
-    its two channel axes swapped (``(C, O, kH, kW)`` read as ``(O, C, kH, kW)``: the input gradient's)."""
+    sample's output channels in groups of blocks."""
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    bias = np.zeros(w.shape[0], x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     if vector_applies(x.dtype):
-        packed, k_h, k_w = _pack_blocks(w, bias, flip), w.shape[2], w.shape[3]
+        packed, k_h, k_w = _pack_blocks(w, bias), w.shape[2], w.shape[3]
         tasks = _block_tasks(x.shape[0], packed[1].shape[0], parts) if x.shape[0] < parts else None
         if tasks is not None and len(tasks) > x.shape[0]:
             map_slices(lambda first, last: _vector_forward_blocks(x, packed, y, lo_h, lo_w, k_h, k_w, tasks,
@@ -204,9 +161,6 @@ def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int, flip: bool = False)
         map_slices(lambda start, stop: _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop),
                    x.shape[0], parts)
     else:
-        if flip:
-            w = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-        bias = np.zeros(w.shape[0], x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
         map_slices(lambda start, stop: _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop), x.shape[0], parts)
     return y
 
@@ -216,7 +170,8 @@ def input_grad(gy, w, gx, lo_h: int, lo_w: int, parts: int):
     over ``gy`` padded by ``k - 1 - lo`` with ``w_t[c, o] = flip(w[o, c])`` (see the module
     docstring; needs :func:`input_grad_applies`)."""
     k_h, k_w = w.shape[2], w.shape[3]
-    return forward(gy, w, None, gx, k_h - 1 - lo_h, k_w - 1 - lo_w, parts, flip=True)
+    w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return forward(gy, w_t, None, gx, k_h - 1 - lo_h, k_w - 1 - lo_w, parts)
 
 
 def _weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
