@@ -161,6 +161,12 @@ DEPTHWISE = [
     (2, 4, (1, 9), (1, 7), ((0, 0), (3, 3)), (1, 1)),        # one row, the widest kernel
     (2, 3, (6, 5), (3, 3), ((0, 0), (0, 0)), (1, 1)),        # no padding
     (2, 2, (5, 6, 7), (3, 3, 3), ((1, 1), (1, 1), (1, 1)), (1, 1, 1)),  # 3-d
+    # rows of 16 values and more move in 16-lane vectors (``_rows``), the last overlapping the one before
+    (2, 3, (5, 16), (3, 3), ((1, 1), (1, 1)), (1, 1)),       # rows of exactly 16
+    (2, 3, (6, 21), (3, 3), ((1, 1), (1, 1)), (1, 1)),       # 16 and a tail of 5
+    (1, 4, (7, 35), (3, 3), ((1, 1), (1, 1)), (1, 1), (2, 2)),   # strided: output rows of 18
+    (2, 2, (3, 4, 18), (3, 3, 3), ((1, 1), (1, 1), (1, 1)), (1, 1, 1)),  # 3-d, rows of 18
+    (1, 3, (4, 40), (3, 5), ((0, 2), (2, 2)), (1, 1)),       # 40 wide: two vectors and an overlap
 ]
 
 
