@@ -26,7 +26,7 @@ Each loop reads up to 63 positions past the last output; the grids carry that mu
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from . import _dims
 from ._simd import takes, vadd, vbcast, vfma, vload, vstore, vsum, vzero
@@ -118,26 +118,18 @@ def _placement(in_shape, dims, q, volume):
 
 
 @njit(cache=True, nogil=True)
-def _move(plane, grid, rows, columns, into_grid):
-    """Between ``plane (D, H, W)`` and its place in the phase grid (:func:`_placement`):
-    ``grid[...] = plane`` when ``into_grid`` (the padding positions stay as they are: zero), else
-    ``plane = grid[...]``. A row goes column phase by column phase (a run of stride ``s_w`` in the
-    plane, contiguous in the grid)."""
-    width = plane.shape[2]
-    step = columns.shape[0]
-    flat = plane.reshape(-1)
+def _move(flat, at0, width, grid, rows, columns, into_grid):
+    """Between the plane ``(D, H, width)`` at ``flat[at0:]`` and its place in the phase grid
+    (:func:`_placement`): ``grid[...] = plane`` when ``into_grid`` (the padding positions stay as they
+    are: zero), else ``plane = grid[...]``. A row goes column phase by column phase (a run of stride
+    ``s_w`` in the plane, contiguous in the grid). Unsigned indices: no wrap-around test per element
+    (see :func:`_rows`)."""
+    step = uint64(columns.shape[0])
     for r in range(rows.shape[0]):
-        source = r * width
+        source = at0 + r * width
         for ax in range(step):
-            first, at, count = source + columns[ax, 0], rows[r] + columns[ax, 1], columns[ax, 2]
-            if step == 1:  # contiguous both sides: LLVM turns these into vector moves
-                if into_grid:
-                    for i in range(count):
-                        grid[at + i] = flat[first + i]
-                else:
-                    for i in range(count):
-                        flat[first + i] = grid[at + i]
-            elif into_grid:
+            first, at, count = uint64(source + columns[ax, 0]), uint64(rows[r] + columns[ax, 1]), uint64(columns[ax, 2])
+            if into_grid:
                 for i in range(count):
                     grid[at + i] = flat[first + i * step]
             else:
@@ -162,8 +154,8 @@ def _rows(source, s0, s_pitch, target, t0, t_pitch, count, width):
         for i in range(0, full, 16):
             vstore(target, t + i, vload(source, s + i))
         if full == 0:  # (unsigned indices: no wrap-around checks, so LLVM vectorises this loop)
-            ut, us = np.uint64(t), np.uint64(s)
-            for i in range(np.uint64(width)):
+            ut, us = uint64(t), uint64(s)
+            for i in range(uint64(width)):
                 target[ut + i] = source[us + i]
         elif full < width:
             vstore(target, t + width - 16, vload(source, s + width - 16))
@@ -216,7 +208,7 @@ def forward_range(first, last, x, w, y, dims, bias):
             _move_plain(flat_x, task * depth * height * width, depth, height, width, grid, lo_d, lo_h, lo_w,
                         q_h, q_w, True)
         else:
-            _move(x[b, c], grid, rows, columns, True)
+            _move(flat_x, task * depth * height * width, width, grid, rows, columns, True)
         _correlate(grid, off, 0, taps, flat_w, c * taps, out, 0, extent, bias, c)
         at = task * out_d * out_h * out_w
         for oz in range(out_d):
@@ -270,7 +262,7 @@ def backward_input_range(first, last, gy, w, gx, dims):
             _move_plain(flat_gx, task * depth * height * width, depth, height, width, grid, lo_d, lo_h, lo_w,
                         q_h, q_w, False)
         else:
-            _move(gx[b, c], grid, rows, columns, False)
+            _move(flat_gx, task * depth * height * width, width, grid, rows, columns, False)
 
 
 @njit(cache=True, nogil=True)
@@ -301,7 +293,7 @@ def backward_weight_range(first, last, gy, x, gw, dims):
                 _move_plain(flat_x, task * depth * height * width, depth, height, width, grid, lo_d, lo_h, lo_w,
                             q_h, q_w, True)
             else:
-                _move(x[b, c], grid, rows, columns, True)
+                _move(flat_x, task * depth * height * width, width, grid, rows, columns, True)
             _spread_into(flat_gy, task * out_d * out_h * out_w, out_d, out_h, out_w, ext, 0, q_h, q_w)
             for t in range(taps):
                 at = off[t]
