@@ -257,6 +257,62 @@ def test_inplace_forms_write_into_the_input(name, j_fn, t_fn):
         j_fn(juanji.tensor(x, requires_grad=True))
 
 
+
+# (id, juanji in-place call, torch in-place call): the forms whose kernel writes straight into the
+# input's memory when nothing is recorded (``_in_place_direct``), inference's ReLU(inplace=True)
+DIRECT = [
+    ("relu", lambda t: F.relu(t, inplace=True), lambda t: TF.relu(t, inplace=True)),
+    ("relu6", lambda t: F.relu6(t, inplace=True), lambda t: TF.relu6(t, inplace=True)),
+    ("hardtanh_", lambda t: F.hardtanh_(t, -0.5, 2.0), lambda t: TF.hardtanh_(t, -0.5, 2.0)),
+    ("ReLU", nn.ReLU(inplace=True), torch.nn.ReLU(inplace=True)),
+    ("ReLU6", nn.ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("shape", [(3, 4), (2, 8, 33), (4, 64, 48, 48)], ids=str)  # the last: split over threads
+@pytest.mark.parametrize("name, j_fn, t_fn", DIRECT, ids=[i[0] for i in DIRECT])
+def test_inplace_outside_autograd_writes_into_the_input_memory(name, j_fn, t_fn, shape, dtype):
+    x = _input(shape, dtype, kinks=(0.0, 6.0, -0.5, 2.0, float("nan"), -0.0), seed=5)
+    expected = t_fn(torch.tensor(x)).numpy()
+    # a plain tensor, and a leaf that requires grad under no_grad (torch allows both)
+    for requires_grad in (False, True):
+        jx = juanji.tensor(x, requires_grad=requires_grad)
+        memory = jx._data
+        with juanji.no_grad():
+            out = j_fn(jx)
+        assert out is jx and jx._data is memory
+        np.testing.assert_array_equal(jx.detach().numpy(), expected)
+    # a contiguous view writes through to its base; a transposed one takes the general path
+    base = juanji.tensor(np.stack([x, x]))
+    with juanji.no_grad():
+        j_fn(base[1])
+    np.testing.assert_array_equal(base[1].numpy(), expected)
+    np.testing.assert_array_equal(base[0].numpy(), x)
+    if len(shape) >= 2:
+        jt = juanji.tensor(x).transpose(0, 1)
+        assert j_fn(jt) is jt
+        np.testing.assert_array_equal(jt.numpy(), t_fn(torch.tensor(x).transpose(0, 1)).numpy())
+    # under autograd (a non-leaf that requires grad) the recorded path gives torch's gradient
+    compare_with_torch(lambda t: j_fn(t * 1.0), lambda t: t_fn(t * 1.0), [np.nan_to_num(x)])
+
+
+
+@pytest.mark.parametrize("name, j_fn, t_fn", DIRECT, ids=[i[0] for i in DIRECT])
+def test_inplace_outside_autograd_makes_no_result_to_copy_back(name, j_fn, t_fn, monkeypatch):
+    from juanji import Tensor
+
+    def refuse(self, result):
+        raise AssertionError("the in-place activation computed a result out of place and copied it back")
+    monkeypatch.setattr(Tensor, "_inplace", refuse)
+    x = _input((2, 8, 33), "float32", kinks=(0.0, 6.0), seed=6)
+    jx = juanji.tensor(x)
+    assert j_fn(jx) is jx
+    np.testing.assert_array_equal(jx.numpy(), t_fn(torch.tensor(x)).numpy())
+    with pytest.raises(AssertionError, match="out of place"):  # a transposed view: the general path
+        j_fn(juanji.tensor(x).transpose(0, 1))
+
+
 # -- normalize ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)

@@ -34,7 +34,9 @@ import warnings
 import numpy as np
 
 from ... import _dtype as dt
+from ...autograd.grad_mode import _state as _grad_state
 from ...backend import generator
+from ...kernels import pointwise as _pointwise
 from ...ops import activation as ops
 from ...ops.elementwise import Neg
 from ...ops.softmax import LogSoftmax, Softmax
@@ -87,11 +89,22 @@ def _result(input, result, inplace: bool):
     return input._inplace(result) if inplace else result
 
 
+def _in_place_direct(input) -> bool:
+    """Whether an in-place activation can write straight into ``input``'s memory: nothing is recorded
+    (grad mode off, or an input that needs no gradient) and the kernel takes the array as its own
+    output (``pointwise.writes_in_place``). Inference with torchvision-style ``ReLU(inplace=True)``
+    then makes no result array and no copy back."""
+    return not (_grad_state.enabled and input.requires_grad) and _pointwise.writes_in_place(input._data)
+
+
 # -- piecewise-linear --------------------------------------------------------------------------
 
 def relu(input, inplace=False):
     """max(x, 0), elementwise (integer tensors too)."""
     _check_tensor("relu", input)
+    if inplace and _in_place_direct(input):
+        _pointwise.relu(input._data, out=input._data)
+        return input
     return _result(input, _source(input, inplace).relu(), inplace)
 
 
@@ -106,6 +119,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, "
                          f"max_val={max_val}")
+    if inplace and _in_place_direct(input):
+        _pointwise.hardtanh(input._data, min_val, max_val, out=input._data)
+        return input
     return _result(input, ops.Hardtanh.apply(_source(input, inplace), min_val, max_val), inplace)
 
 
@@ -117,6 +133,9 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 def relu6(input, inplace=False):
     """min(max(x, 0), 6), i.e. hardtanh(x, 0, 6)."""
     _check_tensor("relu6", input)
+    if inplace and _in_place_direct(input):
+        _pointwise.hardtanh(input._data, 0, 6, out=input._data)
+        return input
     return _result(input, ops.Hardtanh.apply(_source(input, inplace), 0, 6), inplace)
 
 
