@@ -21,7 +21,12 @@ from ..ops import shape as S
 from .arguments import _SCALARS, _dim, _py_float, _sizes, numpy_aliases
 from .binary import _to_operand
 
-__all__ = ["_InPlace", "_write"]
+__all__ = ["_InPlace", "_write", "inplace_watchers"]
+
+# How many observers watch every in-place write through ``Tensor._inplace`` (``juanji.compile``'s
+# capture): while any does, shortcuts that write into a tensor without it (the in-place activations
+# outside autograd, ``nn.functional.activation``) take the general path, so each write is seen.
+inplace_watchers = [0]
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _FILL = E.ZeroGrad.variant("FillBackward2")                 # in-place writes that forget the old value

@@ -28,6 +28,7 @@ import numpy as np
 from ..autograd import function as _function
 from ..autograd.engine import _topological_order
 from ..autograd.function import Op
+from .._tensor.inplace import inplace_watchers
 from .graph import Graph, OpaqueNode, OpNode, ParamRef
 
 __all__ = ["capture", "Uncapturable", "OPAQUE"]
@@ -210,6 +211,8 @@ def _watching(recorder):
             return out
         Tensor._inplace = inplace
         stack.callback(setattr, Tensor, "_inplace", original_inplace)
+        inplace_watchers[0] += 1  # (the in-place activations' shortcut past _inplace stands aside)
+        stack.callback(inplace_watchers.__setitem__, 0, inplace_watchers[0] - 1)
 
         module_class = module_file.Module
         original_call = module_class.__call__

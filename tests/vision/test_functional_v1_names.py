@@ -49,6 +49,8 @@ def test_v1_functional_matches_torchvision(tv, name, args, kwargs, kind):
     assert got.dtype == want.dtype
     if kind == "uint8":
         np.testing.assert_array_equal(got, want)
+    elif name in ("rotate", "affine", "perspective"):  # float32 coordinate rounding: see test_v2_functional
+        np.testing.assert_allclose(got, want, atol=2e-5)
     else:
         np.testing.assert_allclose(got, want, atol=1e-6)
 

@@ -41,6 +41,7 @@ from ...ops import activation as ops
 from ...ops.elementwise import Neg
 from ...ops.softmax import LogSoftmax, Softmax
 from ..._tensor.arguments import _op_dim as _normalize_dim
+from ..._tensor.inplace import inplace_watchers as _inplace_watchers
 from ..._tensor.softmax import softmax_arguments
 from ...tensor import Tensor
 from ._args import shape_text as _shape
@@ -93,8 +94,10 @@ def _in_place_direct(input) -> bool:
     """Whether an in-place activation can write straight into ``input``'s memory: nothing is recorded
     (grad mode off, or an input that needs no gradient) and the kernel takes the array as its own
     output (``pointwise.writes_in_place``). Inference with torchvision-style ``ReLU(inplace=True)``
-    then makes no result array and no copy back."""
-    return not (_grad_state.enabled and input.requires_grad) and _pointwise.writes_in_place(input._data)
+    then makes no result array and no copy back. Not while ``juanji.compile``'s capture watches the
+    in-place writes (``_tensor.inplace.inplace_watchers``)."""
+    return (not (_grad_state.enabled and input.requires_grad) and not _inplace_watchers[0]
+            and _pointwise.writes_in_place(input._data))
 
 
 # -- piecewise-linear --------------------------------------------------------------------------
