@@ -58,9 +58,15 @@ _WITHOUT_OUT = {"reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "perm
                 "moveaxis"}
 
 
-for _name in _METHOD_FUNCTIONS:
+# torch.f_(x, *args) == x.f_(*args): the in-place forms torch offers as functions too (no out=)
+_INPLACE_FUNCTIONS = ["relu_", "sigmoid_", "tanh_", "exp_", "log_", "sqrt_", "rsqrt_", "square_", "abs_", "neg_",
+                      "sin_", "cos_", "floor_", "ceil_", "round_", "trunc_", "frac_", "reciprocal_", "clamp_",
+                      "clamp_min_", "clamp_max_", "zero_", "fill_"]
+_WITHOUT_OUT.update(_INPLACE_FUNCTIONS)
+
+for _name in _METHOD_FUNCTIONS + _INPLACE_FUNCTIONS:
     globals()[_name] = _make_function(_name)
-__all__ += _METHOD_FUNCTIONS
+__all__ += _METHOD_FUNCTIONS + _INPLACE_FUNCTIONS
 
 # the builtins shadowed by the loop above stay reachable for this module
 _max, _min, _sum, _abs, _all, _any, _round = builtins.max, builtins.min, builtins.sum, builtins.abs, \

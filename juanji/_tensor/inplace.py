@@ -16,6 +16,7 @@ from .. import _dtype as dt
 from ..autograd.grad_mode import _state
 from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
+from ..kernels import pointwise as _pointwise
 from ..ops import elementwise as E
 from ..ops import shape as S
 from .arguments import _SCALARS, _dim, _py_float, _sizes, numpy_aliases
@@ -258,6 +259,10 @@ class _InPlace:
         return self._inplace(self.sqrt())
 
     def relu_(self):
+        if not (_state.enabled and self.requires_grad) and not inplace_watchers[0] and \
+                _pointwise.writes_in_place(self._data):  # nothing recorded: straight into this memory
+            _pointwise.relu(self._data, out=self._data)
+            return self
         return self._inplace(self.relu())
 
     def sigmoid_(self):

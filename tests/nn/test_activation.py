@@ -266,6 +266,8 @@ DIRECT = [
     ("hardtanh_", lambda t: F.hardtanh_(t, -0.5, 2.0), lambda t: TF.hardtanh_(t, -0.5, 2.0)),
     ("ReLU", nn.ReLU(inplace=True), torch.nn.ReLU(inplace=True)),
     ("ReLU6", nn.ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
+    ("Tensor.relu_", lambda t: t.relu_(), lambda t: t.relu_()),
+    ("torch.relu_", juanji.relu_, torch.relu_),
 ]
 
 
