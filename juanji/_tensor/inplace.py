@@ -22,12 +22,21 @@ from ..ops import shape as S
 from .arguments import _SCALARS, _dim, _py_float, _sizes, numpy_aliases
 from .binary import _to_operand
 
-__all__ = ["_InPlace", "_write", "inplace_watchers"]
+__all__ = ["_InPlace", "_write", "inplace_watchers", "writes_directly"]
 
 # How many observers watch every in-place write through ``Tensor._inplace`` (``juanji.compile``'s
 # capture): while any does, shortcuts that write into a tensor without it (the in-place activations
 # outside autograd, ``nn.functional.activation``) take the general path, so each write is seen.
 inplace_watchers = [0]
+
+
+def writes_directly(tensor) -> bool:
+    """Whether an in-place elementwise kernel may write its result straight into ``tensor``'s memory:
+    nothing is recorded (grad mode off, or a tensor that needs no gradient), no capture watches the
+    in-place writes (``inplace_watchers``), and the kernel takes the array as its own output
+    (``pointwise.writes_in_place``). The one rule of ``Tensor.relu_`` and the in-place activations."""
+    return (not (_state.enabled and tensor.requires_grad) and not inplace_watchers[0]
+            and _pointwise.writes_in_place(tensor._data))
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _FILL = E.ZeroGrad.variant("FillBackward2")                 # in-place writes that forget the old value
@@ -259,8 +268,7 @@ class _InPlace:
         return self._inplace(self.sqrt())
 
     def relu_(self):
-        if not (_state.enabled and self.requires_grad) and not inplace_watchers[0] and \
-                _pointwise.writes_in_place(self._data):  # nothing recorded: straight into this memory
+        if writes_directly(self):  # nothing recorded: straight into this memory
             _pointwise.relu(self._data, out=self._data)
             return self
         return self._inplace(self.relu())

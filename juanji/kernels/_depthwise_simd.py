@@ -203,7 +203,7 @@ def forward_range(first, last, x, w, y, dims, bias):
     depth, height, width = x.shape[2], x.shape[3], x.shape[4]
     flat_x, flat_y = x.reshape(-1), y.reshape(-1)
     for task in range(first, last):
-        b, c = task // channels, task % channels
+        c = task % channels
         if plain:
             _move_plain(flat_x, task * depth * height * width, depth, height, width, grid, lo_d, lo_h, lo_w,
                         q_h, q_w, True)
@@ -252,7 +252,7 @@ def backward_input_range(first, last, gy, w, gx, dims):
     depth, height, width = gx.shape[2], gx.shape[3], gx.shape[4]
     flat_gy, flat_gx = gy.reshape(-1), gx.reshape(-1)
     for task in range(first, last):
-        b, c = task // channels, task % channels
+        c = task % channels
         _spread_into(flat_gy, task * out_d * out_h * out_w, out_d, out_h, out_w, ext, largest, q_h, q_w)
         # phase p: grid[p*V + u] = sum_(t in p) w[t] * ext[largest + u - shift[t]]
         for p in range(phases):

@@ -34,14 +34,13 @@ import warnings
 import numpy as np
 
 from ... import _dtype as dt
-from ...autograd.grad_mode import _state as _grad_state
 from ...backend import generator
 from ...kernels import pointwise as _pointwise
 from ...ops import activation as ops
 from ...ops.elementwise import Neg
 from ...ops.softmax import LogSoftmax, Softmax
 from ..._tensor.arguments import _op_dim as _normalize_dim
-from ..._tensor.inplace import inplace_watchers as _inplace_watchers
+from ..._tensor.inplace import writes_directly as _writes_directly
 from ..._tensor.softmax import softmax_arguments
 from ...tensor import Tensor
 from ._args import shape_text as _shape
@@ -91,13 +90,10 @@ def _result(input, result, inplace: bool):
 
 
 def _in_place_direct(input) -> bool:
-    """Whether an in-place activation can write straight into ``input``'s memory: nothing is recorded
-    (grad mode off, or an input that needs no gradient) and the kernel takes the array as its own
-    output (``pointwise.writes_in_place``). Inference with torchvision-style ``ReLU(inplace=True)``
-    then makes no result array and no copy back. Not while ``juanji.compile``'s capture watches the
-    in-place writes (``_tensor.inplace.inplace_watchers``)."""
-    return (not (_grad_state.enabled and input.requires_grad) and not _inplace_watchers[0]
-            and _pointwise.writes_in_place(input._data))
+    """Whether an in-place activation can write straight into ``input``'s memory
+    (``_tensor.inplace.writes_directly``): inference with torchvision-style ``ReLU(inplace=True)`` then
+    makes no result array and no copy back."""
+    return _writes_directly(input)
 
 
 # -- piecewise-linear --------------------------------------------------------------------------
