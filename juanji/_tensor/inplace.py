@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd import recompute
 from ..autograd.grad_mode import _state
 from ..autograd.tensor_base import TensorBase
 from ..backend import xp_of
@@ -34,9 +35,13 @@ def writes_directly(tensor) -> bool:
     """Whether an in-place elementwise kernel may write its result straight into ``tensor``'s memory:
     nothing is recorded (grad mode off, or a tensor that needs no gradient), no capture watches the
     in-place writes (``inplace_watchers``), and the kernel takes the array as its own output
-    (``pointwise.writes_in_place``). The one rule of ``Tensor.relu_`` and the in-place activations."""
-    return (not (_state.enabled and tensor.requires_grad) and not inplace_watchers[0]
-            and _pointwise.writes_in_place(tensor._data))
+    (``pointwise.writes_in_place``). The one rule of ``Tensor.relu_`` and the in-place activations.
+    When it says yes, the array's recompute recipe is forgotten (the caller is about to write it)."""
+    if (not (_state.enabled and tensor.requires_grad) and not inplace_watchers[0]
+            and _pointwise.writes_in_place(tensor._data)):
+        recompute.forget(tensor._data)
+        return True
+    return False
 
 # torch names a node after the overload that made it (see juanji/autograd/function.py)
 _FILL = E.ZeroGrad.variant("FillBackward2")                 # in-place writes that forget the old value
@@ -47,6 +52,7 @@ _COPY_TENSOR = E.Where.variant("CopyBackwards")             # copy_ of a tensor 
 
 def _write(arr, index, value) -> None:
     """``arr[index] = value`` with torch's error for tensors whose elements share memory."""
+    recompute.forget(arr)  # (its values change: a recipe no longer tells them)
     try:
         arr[index] = value
     except ValueError as e:
@@ -126,6 +132,7 @@ class _InPlace:
                 return False
         elif not isinstance(o, _SCALARS) or (isinstance(o, _py_float) and self._data.dtype.kind != "f"):
             return False
+        recompute.forget(self._data)
         ufunc(self._data, o, out=self._data, casting="unsafe")
         return True
 

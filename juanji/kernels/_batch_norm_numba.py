@@ -156,6 +156,21 @@ def affine_rows(first, last, x3, scale, shift, y):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def affine_rows_as_forward(first, last, x3, scale, shift, y):
+    """:func:`affine_rows` compiled with :func:`forward_channels`' flags, so that the map gives the same
+    bits as that loop's last sweep (which may fuse ``x * a + b`` into one multiply-add): batch norm's
+    output made again in backward (``autograd/recompute.py``)."""
+    channels, length = x3.shape[1], x3.shape[2]
+    for row in range(first, last):
+        n = row // channels
+        c = row % channels
+        a = scale[c]
+        b = shift[c]
+        for i in range(length):
+            y[n, c, i] = x3[n, c, i] * a + b
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
 def grad_sums_channels(first, last, g3, x3, mean, sum_g, sum_g_centered):
     """``sum(g)`` and ``sum(g * (x - mean))`` (float64) of channels ``first..last``."""
     n_batch, _, length = g3.shape

@@ -28,7 +28,8 @@ from . import workspace
 from ._threads import PARALLEL_MIN_ELEMENTS, run_tasks
 
 __all__ = ["as_ncl", "channel_stats", "channel_affine", "channel_grad_sums", "channel_input_grad",
-           "channel_forward", "channel_backward", "forward_constants", "backward_constants", "update_running",
+           "channel_forward", "channel_affine_again", "channel_backward", "forward_constants", "backward_constants",
+           "update_running",
            "PARALLEL_MIN_ELEMENTS"]
 
 
@@ -246,7 +247,8 @@ def backward_constants(sum_g, sum_g_centered, flat, scale, invstd, mean, count, 
 
 
 def channel_forward(x3, weight, bias, eps, flat_tolerance):
-    """The training-mode forward of batch norm in one call: ``(y3, mean, var, invstd, scale, flat)``,
+    """The training-mode forward of batch norm in one call: ``(y3, mean, var, invstd, scale, flat,
+    affine_scale, shift)``,
     the values of :func:`channel_stats`, then :func:`forward_constants` and :func:`channel_affine` with
     ``affine_scale`` and ``shift`` (up to the order of the sums), which it runs for short rows, empty
     arrays and other backends.
@@ -255,7 +257,7 @@ def channel_forward(x3, weight, bias, eps, flat_tolerance):
     (``_batch_norm_numba.forward_channels``) that maps the channel while its rows are still in cache
     from the statistics.
     """
-    if isinstance(x3, np.ndarray) and x3.shape[2] >= loops.SHORT_ROW and x3.size:
+    if _forward_sweeps_fused(x3):
         channels = x3.shape[1]
         mean, var, invstd, scale, affine_scale, shift = (np.empty(channels) for _ in range(6))
         flat = np.empty(channels, np.bool_)
@@ -264,10 +266,26 @@ def channel_forward(x3, weight, bias, eps, flat_tolerance):
                   _NO_VALUES if bias is None else bias, weight is not None, bias is not None, float(eps),
                   -1.0 if flat_tolerance is None else float(flat_tolerance),
                   mean, var, invstd, scale, affine_scale, shift, flat, y3)
-        return y3, mean, var, invstd, scale, (flat if flat.any() else None)  # (var 0 on flat channels)
+        return y3, mean, var, invstd, scale, (flat if flat.any() else None), affine_scale, shift  # (var 0 on flat)
     mean, var = channel_stats(x3)
     var, invstd, scale, affine_scale, shift, flat = forward_constants(mean, var, weight, bias, eps, flat_tolerance)
-    return channel_affine(x3, affine_scale, shift), mean, var, invstd, scale, flat
+    return channel_affine(x3, affine_scale, shift), mean, var, invstd, scale, flat, affine_scale, shift
+
+
+def _forward_sweeps_fused(x3) -> bool:
+    """Whether :func:`channel_forward` maps ``x3`` in its one-loop-per-channel sweep."""
+    return isinstance(x3, np.ndarray) and x3.shape[2] >= loops.SHORT_ROW and x3.size > 0
+
+
+def channel_affine_again(x3, affine_scale, shift, training: bool):
+    """Batch norm's output once more, the same bits as the forward made it: ``x3 * affine_scale[c] +
+    shift[c]`` with the loop :func:`channel_forward` used in training (whose flags may fuse the
+    multiply-add), or :func:`channel_affine` (evaluation, short rows, other backends)."""
+    if training and _forward_sweeps_fused(x3):
+        y = workspace.empty(x3.shape, x3.dtype)
+        run_tasks(loops.affine_rows_as_forward, x3.shape[0] * x3.shape[1], x3.size, x3, affine_scale, shift, y)
+        return y
+    return channel_affine(x3, affine_scale, shift)
 
 
 def channel_backward(g3, x3, mean, flat, scale, invstd):

@@ -25,6 +25,7 @@ from ..autograd.function import Op
 from ..backend import xp_of
 from ..kernels import pointwise
 from ..kernels.special import erf
+from .elementwise import Activated, keep_output
 from .softmax import LogSoftmax, Softmax, log_softmax_array  # noqa: F401  (their home is ops/softmax.py)
 
 __all__ = ["LeakyRelu", "Elu", "Gelu", "Silu", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish",
@@ -106,12 +107,18 @@ class Hardtanh(Op):
         if x.dtype.kind != "f":  # integer tensors: NumPy's clip, the mask from x
             self.inside = ~((x <= min_val) | (x >= max_val))
             return xp_of(x).clip(x, min_val, max_val).astype(x.dtype, copy=False)
-        self.y = pointwise.hardtanh(x, min_val, max_val)
-        return self.y
+        y = pointwise.hardtanh(x, min_val, max_val)
+        self.y = keep_output(self, x, y, pointwise.hardtanh, (min_val, max_val))  # (after batch norm: a recipe)
+        return y
 
     def backward(self, g):  # a selection, not a product: an infinite g outside gives 0, not nan
         if "y" in self.__dict__:
-            return (pointwise.hardtanh_grad(g, self.y, *self.bounds),)
+            y = self.y
+            if y.__class__ is Activated:
+                grad = pointwise.hardtanh_grad(g, y.value(), *self.bounds)
+                y.drop()  # every Op that used y has run its backward
+                return (grad,)
+            return (pointwise.hardtanh_grad(g, y, *self.bounds),)
         return (xp_of(g).where(self.inside, g, g.dtype.type(0)),)
 
 

@@ -16,6 +16,7 @@ transposed convolution's geometry is that of the convolution from its output bac
 
 from __future__ import annotations
 
+from ..autograd import recompute
 from ..autograd.function import Op
 from ..kernels import conv as kernels
 
@@ -30,13 +31,15 @@ class ConvNd(Op):
     def forward(self, x, w, bias, geometry):
         self.geometry = geometry
         # keep only what the requested gradients need
-        self.x = x if self.needs_input_grad[1] else None
+        # (x after batch norm and ReLU: its recipe, made again in backward; see autograd/recompute.py)
+        self.x = recompute.keep(x) if self.needs_input_grad[1] else None
         self.w = w if self.needs_input_grad[0] else None
         return kernels.conv_forward(x, w, geometry, bias=bias)
 
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad
-        gx, gw = kernels.conv_backward(grad, self.x if need_w else None, self.w if need_x else None, self.geometry)
+        x = recompute.value(self.x) if need_w else None
+        gx, gw = kernels.conv_backward(grad, x, self.w if need_x else None, self.geometry)
         gb = kernels.conv_backward_bias(grad) if need_b else None
         return gx, gw, gb
 
@@ -53,7 +56,7 @@ class ConvTransposeNd(Op):
 
     def forward(self, x, w, bias, geometry):
         self.geometry = geometry
-        self.x = x if self.needs_input_grad[1] else None
+        self.x = recompute.keep(x) if self.needs_input_grad[1] else None
         self.w = w if self.needs_input_grad[0] else None
         self.x_shape = x.shape
         return kernels.conv_transpose_forward(x, w, geometry, bias=bias)
@@ -62,8 +65,8 @@ class ConvTransposeNd(Op):
         need_x, need_w, need_b = self.needs_input_grad
         # the forward was the input-gradient of a conv from y's shape to x's: grad x runs that conv,
         # grad w correlates x with grad (one kernel call: both read the columns of grad)
-        gx, gw = kernels.conv_transpose_backward(grad, self.x if need_w else None, self.w if need_x else None,
-                                                 self.geometry)
+        gx, gw = kernels.conv_transpose_backward(grad, recompute.value(self.x) if need_w else None,
+                                                 self.w if need_x else None, self.geometry)
         if gx is not None and gx.shape != self.x_shape:
             # (A large output_padding can give that conv a few more windows than x has: drop them.)
             gx = gx[tuple(slice(0, n) for n in self.x_shape)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._dtype import from_numpy_dtype, result_type
+from ..autograd import recompute
 from ..autograd.function import Op
 from ..backend import xp_of
 from ..kernels import pointwise
@@ -279,16 +280,54 @@ class Sigmoid(Op):
         return (g * self.y * (1 - self.y),)
 
 
+class Activated(recompute.Recipe):
+    """``activation(source)``: the output of ReLU (or ReLU6, hardtanh) applied to an array that
+    itself has a recipe (batch norm's output), made again from that recipe
+    (``autograd/recompute.py``). ``activation(a, *args, out=a)`` is the forward's own kernel."""
+
+    __slots__ = ("source", "activation", "args")
+
+    def __init__(self, source, activation, args=()):
+        super().__init__()
+        self.source, self.activation, self.args = source, activation, args
+
+    def make(self):
+        a = self.source.make()  # a fresh array (never the source's cached value): written over
+        if pointwise.writes_in_place(a):
+            return self.activation(a, *self.args, out=a)
+        return self.activation(a, *self.args)
+
+
+def keep_output(op, x, y, activation, args=()):
+    """What an activation Op keeps of its output ``y = activation(x, *args)``: a recipe, registered
+    for ``y``, when a graph is recorded and ``x`` has one (``autograd/recompute.py``); else ``y``."""
+    source = recompute.lookup(x) if op.needs_input_grad[0] else None
+    if source is None:
+        return y
+    recipe = Activated(source, activation, args)
+    recompute.register(y, recipe)
+    return recipe
+
+
 class Relu(Op):
-    """y = max(x, 0) (NaN stays NaN);  dy/dx = 0 where y <= 0, else 1 (so NaN passes, as in torch)."""
+    """y = max(x, 0) (NaN stays NaN);  dy/dx = 0 where y <= 0, else 1 (so NaN passes, as in torch).
+
+    After batch norm (in a recorded graph) y is not kept but made again in backward
+    (``autograd/recompute.py``)."""
 
     def forward(self, x):
-        self.y = pointwise.relu(x)
-        return self.y
+        y = pointwise.relu(x)
+        self.y = keep_output(self, x, y, pointwise.relu)
+        return y
 
     def backward(self, g):
         # selects rather than multiplies: an infinite g never meets a 0 factor (torch's rule)
-        return (pointwise.relu_grad(g, self.y),)
+        y = self.y
+        if y.__class__ is Activated:
+            grad = pointwise.relu_grad(g, y.value())
+            y.drop()  # every Op that used y has run its backward
+            return (grad,)
+        return (pointwise.relu_grad(g, y),)
 
 
 class Clamp(Op):

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import recompute
 from ..autograd.function import Op
 from ..backend import xp_of
 from ..kernels import batch_norm as kernels
@@ -96,21 +97,25 @@ class BatchNorm(Op):
         self.use_batch_stats = mean is None
         if self.use_batch_stats:  # statistics, constants and affine map in one sweep (short rows: in steps)
             # (an empty batch gives zeros: the running estimates then stay as they are)
-            y3, mean, var, invstd, scale, flat = kernels.channel_forward(x3, weight, bias, eps,
-                                                                         _flat_tolerance(x3.dtype))
+            y3, mean, var, invstd, scale, flat, affine_scale, shift = kernels.channel_forward(
+                x3, weight, bias, eps, _flat_tolerance(x3.dtype))
         else:
             xp = xp_of(x)
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
             var, invstd, scale, affine_scale, shift, flat = kernels.forward_constants(mean, var, weight, bias, eps,
                                                                                       None)
             y3 = kernels.channel_affine(x3, affine_scale, shift)
+        y = y3.reshape(x.shape)
         if self.needs_input_grad[0] or self.needs_input_grad[1] or self.needs_input_grad[2]:
             self.x3, self.mean, self.invstd, self.scale, self.flat = x3, mean, invstd, scale, flat
             self.in_shape = x.shape
-        return y3.reshape(x.shape), mean, var
+            self.output = _Output(x3, affine_scale, shift, self.use_batch_stats, x.shape)
+            recompute.register(y, self.output)  # y can be made again from what this Op keeps
+        return y, mean, var
 
     @quiet
     def backward(self, grad):
+        self.output.drop()  # every Op that used the output has run its backward
         xp = xp_of(grad)
         x3, mean, invstd, scale = self.x3, self.mean, self.invstd, self.scale
         dtype = x3.dtype
@@ -140,6 +145,21 @@ class BatchNorm(Op):
                 grad_x = kernels.channel_affine(g3, scale, xp.zeros_like(scale))
             grad_x = grad_x.reshape(self.in_shape)
         return grad_x, grad_w, grad_b
+
+
+class _Output(recompute.Recipe):
+    """Batch norm's output ``y = x3 * affine_scale + shift``, made again from the input that the Op
+    keeps for its own backward (``autograd/recompute.py``). It holds that input itself, not the Op: a
+    recipe saved by an Op outside this graph (a convolution of ``y.detach()``) outlives it."""
+
+    __slots__ = ("x3", "affine_scale", "shift", "training", "shape")
+
+    def __init__(self, x3, affine_scale, shift, training, shape):
+        super().__init__()
+        self.x3, self.affine_scale, self.shift, self.training, self.shape = x3, affine_scale, shift, training, shape
+
+    def make(self):
+        return kernels.channel_affine_again(self.x3, self.affine_scale, self.shift, self.training).reshape(self.shape)
 
 
 class RowNormalize(Op):
