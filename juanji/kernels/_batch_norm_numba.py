@@ -171,6 +171,23 @@ def affine_rows_as_forward(first, last, x3, scale, shift, y):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def affine_relu_rows_as_forward(first, last, x3, scale, shift, y):
+    """``relu`` of :func:`affine_rows_as_forward` in the same sweep: the output of batch norm then ReLU
+    (``kernels/pointwise.relu``'s rule: 0 where the value is <= 0, NaN kept), each value rounded to the
+    array's type before the comparison, as the two forward passes did."""
+    channels, length = x3.shape[1], x3.shape[2]
+    for row in range(first, last):
+        n = row // channels
+        c = row % channels
+        a = scale[c]
+        b = shift[c]
+        for i in range(length):
+            y[n, c, i] = x3[n, c, i] * a + b
+            v = y[n, c, i]
+            y[n, c, i] = 0.0 if v <= 0 else v
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
 def grad_sums_channels(first, last, g3, x3, mean, sum_g, sum_g_centered):
     """``sum(g)`` and ``sum(g * (x - mean))`` (float64) of channels ``first..last``."""
     n_batch, _, length = g3.shape

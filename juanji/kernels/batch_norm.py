@@ -277,15 +277,17 @@ def _forward_sweeps_fused(x3) -> bool:
     return isinstance(x3, np.ndarray) and x3.shape[2] >= loops.SHORT_ROW and x3.size > 0
 
 
-def channel_affine_again(x3, affine_scale, shift, training: bool):
+def channel_affine_again(x3, affine_scale, shift, training: bool, relu: bool = False):
     """Batch norm's output once more, the same bits as the forward made it: ``x3 * affine_scale[c] +
     shift[c]`` with the loop :func:`channel_forward` used in training (whose flags may fuse the
-    multiply-add), or :func:`channel_affine` (evaluation, short rows, other backends)."""
+    multiply-add), or :func:`channel_affine` (evaluation, short rows, other backends). With ``relu``
+    (NumPy arrays on the training loop only), ReLU of that in the same sweep; otherwise None then."""
     if training and _forward_sweeps_fused(x3):
         y = workspace.empty(x3.shape, x3.dtype)
-        run_tasks(loops.affine_rows_as_forward, x3.shape[0] * x3.shape[1], x3.size, x3, affine_scale, shift, y)
+        loop = loops.affine_relu_rows_as_forward if relu else loops.affine_rows_as_forward
+        run_tasks(loop, x3.shape[0] * x3.shape[1], x3.size, x3, affine_scale, shift, y)
         return y
-    return channel_affine(x3, affine_scale, shift)
+    return None if relu else channel_affine(x3, affine_scale, shift)
 
 
 def channel_backward(g3, x3, mean, flat, scale, invstd):

@@ -292,6 +292,10 @@ class Activated(recompute.Recipe):
         self.source, self.activation, self.args = source, activation, args
 
     def make(self):
+        if self.activation is pointwise.relu and hasattr(self.source, "make_relu"):
+            z = self.source.make_relu()  # batch norm and ReLU in one sweep
+            if z is not None:
+                return z
         a = self.source.make()  # a fresh array (never the source's cached value): written over
         if pointwise.writes_in_place(a):
             return self.activation(a, *self.args, out=a)

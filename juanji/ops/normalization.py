@@ -161,6 +161,11 @@ class _Output(recompute.Recipe):
     def make(self):
         return kernels.channel_affine_again(self.x3, self.affine_scale, self.shift, self.training).reshape(self.shape)
 
+    def make_relu(self):
+        """``relu(y)`` in one sweep where the kernels have one, else None."""
+        z = kernels.channel_affine_again(self.x3, self.affine_scale, self.shift, self.training, relu=True)
+        return None if z is None else z.reshape(self.shape)
+
 
 class RowNormalize(Op):
     """Each row of a 2-d ``(R, K)`` array to mean 0 and (biased) variance 1: the core of layer

@@ -44,10 +44,16 @@ def _leaf(rng, shape, dtype, grad=True):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_output_is_remade_bit_for_bit(dtype, shape, training, affine):
+@pytest.mark.parametrize("special", [False, True])
+def test_batch_norm_output_is_remade_bit_for_bit(dtype, shape, training, affine, special):
     rng = np.random.default_rng(sum(shape))
     x = _leaf(rng, shape, dtype)
     x.data[:, :1] = 0.5  # a constant channel (batch norm's flat case)
+    if special:  # a NaN channel, and values that map to exactly 0 (x = the mean, no bias)
+        x.data[0, -1].view(-1)[0] = float("nan")
+        x.data[:, 1:2] = 0.0
+        x.data[0, 1].view(-1)[0] = 1.0
+        x.data[-1, 1].view(-1)[-1] = -1.0
     w = _leaf(rng, shape[1], dtype) if affine else None
     b = _leaf(rng, shape[1], dtype) if affine else None
     mean = juanji.tensor(rng.standard_normal(shape[1]).astype(dtype))
