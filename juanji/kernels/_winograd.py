@@ -516,8 +516,10 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
         z = plan.tile_buffer("m", plan.out_channels)
         dv = plan.tile_buffer("dv", plan.channels) if need_input else None
         v = plan.tile_buffer("v", plan.channels) if need_weight else None
-        du = np.zeros((plan.a * plan.a, plan.channels, plan.out_channels), gy.dtype) if need_weight else None
-        partial = np.empty_like(du) if need_weight else None
+        # the first chunk's product goes straight into the total, later ones through ``partial``: a slice of
+        # one chunk (small batches) needs no zeroed total, no second array and no addition pass (each is
+        # a*a / 9 times the weight: 37 MiB for VGG's 256->256 layer over two threads, measured)
+        du = partial = None
         scratch = plan.work_arrays()
         for n0 in range(start, stop, plan.chunk):
             n1 = min(stop, n0 + plan.chunk)
@@ -530,6 +532,12 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
             if need_weight:
                 vc = plan.tiles_of(v, n1 - n0, plan.channels)
                 plan.input_tiles(x, n0, n1, vc, scratch)
+                shape = (plan.a * plan.a, plan.channels, plan.out_channels)
+                if du is None:
+                    du = gemm.matmul(vc.transpose(0, 2, 1), zc, out=np.empty(shape, gy.dtype))
+                    continue
+                if partial is None:
+                    partial = np.empty(shape, gy.dtype)
                 gemm.matmul(vc.transpose(0, 2, 1), zc, out=partial)
                 du += partial
         return du
