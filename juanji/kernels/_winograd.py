@@ -38,7 +38,6 @@ as runs over whole image rows (vectorised), then along columns within each tile.
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 from functools import lru_cache
 
@@ -331,25 +330,16 @@ def _weight_from_tiles(du, G, gwt, half):
 
 
 # ----------------------------------------------------------------------------------------- work arrays
-_local = threading.local()
-
-
 def _workspace(name: str, size: int, dtype) -> np.ndarray:
-    """A flat work array of at least ``size`` values, kept per thread and reused by later calls.
+    """A flat work array of ``size`` values for one call (``name`` says what it holds).
 
     Fresh large arrays cost a page fault per 4 KiB page the first time they are written (the
     kernel zeroes each page): for ResNet-sized layers that was a third of a Winograd forward
-    (measured, CPU time). So each thread keeps its largest arrays; the memory they hold is a
-    few chunks' worth of tiles (``CHUNK_BYTES``/``MIN_CHUNK_TILES``), not a layer's.
+    (measured, CPU time). They come from ``workspace`` (memory reused across calls and layers).
+    Each thread used to keep its own largest array per name for good: at the end of a ResNet-18
+    step at batch 8 those held 38 MiB (five names, three threads), beside 43 MiB of gradients.
     """
-    store = getattr(_local, "arrays", None)
-    if store is None:
-        store = _local.arrays = {}
-    key = (name, np.dtype(dtype).char)
-    array = store.get(key)
-    if array is None or array.size < size:
-        array = store[key] = np.empty(size, dtype)
-    return array[:size]
+    return workspace.empty(size, dtype)
 
 
 # ----------------------------------------------------------------------------------------- geometry
@@ -379,9 +369,10 @@ class _Plan:
         parts = min(batch_workers(), self.batch)
         return parts if parts > 1 and worth_parallel_macs(macs) else 1
 
-    def tile_buffer(self, name, channels):
-        """Room for the transformed tiles of one chunk with ``channels`` channels (reused per thread)."""
-        return _workspace(name, self.a * self.a * self.chunk * self.tiles * channels, self.dtype)
+    def tile_buffer(self, name, channels, samples):
+        """Room for the transformed tiles of one chunk of at most ``samples`` samples (a thread's slice
+        may be shorter than a chunk) with ``channels`` channels."""
+        return _workspace(name, self.a * self.a * min(self.chunk, samples) * self.tiles * channels, self.dtype)
 
     def tiles_of(self, buffer, count, channels):
         """The first ``count`` samples' worth of ``buffer`` as contiguous ``(a*a, count*tiles, channels)``."""
@@ -401,12 +392,13 @@ class _Plan:
         _weight_from_tiles(np.ascontiguousarray(du), self.G, gwt, np.empty((3, self.a, self.out_channels), self.dtype))
         return np.ascontiguousarray(gwt.transpose(3, 0, 1, 2))
 
-    def work_arrays(self):
-        """Per-thread scratch: channels-last input and output planes of a chunk, the tile loops'
-        ``half`` and ``acc``."""
+    def work_arrays(self, samples):
+        """Per-thread scratch: channels-last input and output planes of a chunk (of at most ``samples``
+        samples), the tile loops' ``half`` and ``acc``."""
         widest = max(self.channels, self.out_channels)
-        planes_in = (self.chunk, self.height, self.width, self.channels)
-        planes_out = (self.chunk, self.out_h, self.out_w, self.out_channels)
+        chunk = min(self.chunk, samples)
+        planes_in = (chunk, self.height, self.width, self.channels)
+        planes_out = (chunk, self.out_h, self.out_w, self.out_channels)
         return {"in": _workspace("in", int(np.prod(planes_in)), self.dtype).reshape(planes_in),
                 "out": _workspace("out", int(np.prod(planes_out)), self.dtype).reshape(planes_out),
                 "half": np.empty(self.a * self.a * widest, self.dtype), "acc": np.empty(widest, self.dtype)}
@@ -482,9 +474,9 @@ def winograd_forward(x, w, padding=0, bias=None, m: int = 4):
     bias = None if bias is None else np.ascontiguousarray(bias, x.dtype)
 
     def work(start, stop):
-        v = plan.tile_buffer("v", plan.channels)
-        mm = plan.tile_buffer("m", plan.out_channels)
-        scratch = plan.work_arrays()
+        v = plan.tile_buffer("v", plan.channels, stop - start)
+        mm = plan.tile_buffer("m", plan.out_channels, stop - start)
+        scratch = plan.work_arrays(stop - start)
         for n0 in range(start, stop, plan.chunk):
             n1 = min(stop, n0 + plan.chunk)
             vc, mc = plan.tiles_of(v, n1 - n0, plan.channels), plan.tiles_of(mm, n1 - n0, plan.out_channels)
@@ -513,14 +505,14 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
         if need_input else None
 
     def work(start, stop):
-        z = plan.tile_buffer("m", plan.out_channels)
-        dv = plan.tile_buffer("dv", plan.channels) if need_input else None
-        v = plan.tile_buffer("v", plan.channels) if need_weight else None
+        z = plan.tile_buffer("m", plan.out_channels, stop - start)
+        dv = plan.tile_buffer("dv", plan.channels, stop - start) if need_input else None
+        v = plan.tile_buffer("v", plan.channels, stop - start) if need_weight else None
         # the first chunk's product goes straight into the total, later ones through ``partial``: a slice of
         # one chunk (small batches) needs no zeroed total, no second array and no addition pass (each is
         # a*a / 9 times the weight: 37 MiB for VGG's 256->256 layer over two threads, measured)
         du = partial = None
-        scratch = plan.work_arrays()
+        scratch = plan.work_arrays(stop - start)
         for n0 in range(start, stop, plan.chunk):
             n1 = min(stop, n0 + plan.chunk)
             zc = plan.tiles_of(z, n1 - n0, plan.out_channels)
