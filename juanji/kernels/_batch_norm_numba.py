@@ -188,6 +188,29 @@ def affine_relu_rows_as_forward(first, last, x3, scale, shift, y):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
+def affine_clamp_rows_as_forward(first, last, x3, scale, shift, bounds, y):
+    """``hardtanh`` (``kernels/pointwise.hardtanh``: ``bounds[0]`` below it, ``bounds[1]`` above it, NaN
+    kept) of :func:`affine_rows_as_forward` in the same sweep: batch norm then ReLU6 or hardtanh, each
+    value rounded to the array's type before it is compared with the bounds (given in that type)."""
+    channels, length = x3.shape[1], x3.shape[2]
+    lo = bounds[0]
+    hi = bounds[1]
+    for row in range(first, last):
+        n = row // channels
+        c = row % channels
+        a = scale[c]
+        b = shift[c]
+        for i in range(length):
+            y[n, c, i] = x3[n, c, i] * a + b
+            v = y[n, c, i]
+            if v < lo:
+                v = lo
+            elif v > hi:
+                v = hi
+            y[n, c, i] = v
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST_SUMS)
 def grad_sums_channels(first, last, g3, x3, mean, sum_g, sum_g_centered):
     """``sum(g)`` and ``sum(g * (x - mean))`` (float64) of channels ``first..last``."""
     n_batch, _, length = g3.shape

@@ -277,17 +277,26 @@ def _forward_sweeps_fused(x3) -> bool:
     return isinstance(x3, np.ndarray) and x3.shape[2] >= loops.SHORT_ROW and x3.size > 0
 
 
-def channel_affine_again(x3, affine_scale, shift, training: bool, relu: bool = False):
+def channel_affine_again(x3, affine_scale, shift, training: bool, activation=None):
     """Batch norm's output once more, the same bits as the forward made it: ``x3 * affine_scale[c] +
     shift[c]`` with the loop :func:`channel_forward` used in training (whose flags may fuse the
-    multiply-add), or :func:`channel_affine` (evaluation, short rows, other backends). With ``relu``
-    (NumPy arrays on the training loop only), ReLU of that in the same sweep; otherwise None then."""
+    multiply-add), or :func:`channel_affine` (evaluation, short rows, other backends).
+
+    ``activation``: ``"relu"`` or the bounds ``(lo, hi)`` of a hardtanh (ReLU6: ``(0, 6)``) to apply in
+    the same sweep, with the rules of ``pointwise.relu`` and ``pointwise.hardtanh``; only on the training
+    loop (NumPy arrays): otherwise the answer is None and the caller applies it."""
     if training and _forward_sweeps_fused(x3):
         y = workspace.empty(x3.shape, x3.dtype)
-        loop = loops.affine_relu_rows_as_forward if relu else loops.affine_rows_as_forward
-        run_tasks(loop, x3.shape[0] * x3.shape[1], x3.size, x3, affine_scale, shift, y)
+        tasks = x3.shape[0] * x3.shape[1]
+        if activation is None:
+            run_tasks(loops.affine_rows_as_forward, tasks, x3.size, x3, affine_scale, shift, y)
+        elif activation == "relu":
+            run_tasks(loops.affine_relu_rows_as_forward, tasks, x3.size, x3, affine_scale, shift, y)
+        else:
+            bounds = np.array(activation, x3.dtype)
+            run_tasks(loops.affine_clamp_rows_as_forward, tasks, x3.size, x3, affine_scale, shift, bounds, y)
         return y
-    return None if relu else channel_affine(x3, affine_scale, shift)
+    return None if activation is not None else channel_affine(x3, affine_scale, shift)
 
 
 def channel_backward(g3, x3, mean, flat, scale, invstd):

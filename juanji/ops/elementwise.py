@@ -292,8 +292,10 @@ class Activated(recompute.Recipe):
         self.source, self.activation, self.args = source, activation, args
 
     def make(self):
-        if self.activation is pointwise.relu and hasattr(self.source, "make_relu"):
-            z = self.source.make_relu()  # batch norm and ReLU in one sweep
+        kind = "relu" if self.activation is pointwise.relu else self.args if self.activation is pointwise.hardtanh \
+            else None
+        if kind is not None and hasattr(self.source, "make_activated"):  # batch norm and it in one sweep
+            z = self.source.make_activated(kind)
             if z is not None:
                 return z
         a = self.source.make()  # a fresh array (never the source's cached value): written over

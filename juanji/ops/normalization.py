@@ -161,9 +161,10 @@ class _Output(recompute.Recipe):
     def make(self):
         return kernels.channel_affine_again(self.x3, self.affine_scale, self.shift, self.training).reshape(self.shape)
 
-    def make_relu(self):
-        """``relu(y)`` in one sweep where the kernels have one, else None."""
-        z = kernels.channel_affine_again(self.x3, self.affine_scale, self.shift, self.training, relu=True)
+    def make_activated(self, activation):
+        """``relu(y)`` (``activation`` "relu") or ``hardtanh(y, lo, hi)`` (``(lo, hi)``) in one sweep where
+        the kernels have one, else None."""
+        z = kernels.channel_affine_again(self.x3, self.affine_scale, self.shift, self.training, activation)
         return None if z is None else z.reshape(self.shape)
 
 
