@@ -20,6 +20,7 @@ import inspect
 import warnings
 
 from . import _dtype as dt
+from .autograd import recompute
 from ._tensor.constructors import _copied_array
 from .autograd.grad_mode import _state
 from .autograd.tensor_base import TensorBase as Tensor  # generic: any juanji tensor
@@ -64,6 +65,7 @@ def write_out(result, out, name: str):
                           "inplace, to zero elements with t.resize_(0).", UserWarning, stacklevel=3)
         out._data = values.astype(out._data.dtype, copy=True)
     else:
+        recompute.forget(out._data)  # (written in place: a recipe no longer tells its values)
         out._data[...] = values
     return out
 

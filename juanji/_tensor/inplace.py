@@ -344,5 +344,6 @@ class _InPlace:
         return self
 
     def apply_(self, fn):
+        recompute.forget(self._data)
         self._data[...] = np.vectorize(fn)(self._data)
         return self

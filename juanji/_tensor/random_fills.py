@@ -5,6 +5,7 @@ The numbers come from juanji's generator (``juanji.manual_seed``), or the ``gene
 
 from __future__ import annotations
 
+from ..autograd import recompute
 from ..autograd.grad_mode import _state
 from ..backend import generator as numpy_generator  # the generator= argument's, else juanji's default
 
@@ -17,6 +18,7 @@ class _RandomFills:
     def _random_fill(self, arr) -> "Tensor":
         if _state.enabled and self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        recompute.forget(self._data)  # (written in place: a recipe no longer tells its values)
         self._data[...] = arr
         return self
 

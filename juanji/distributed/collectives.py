@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import recompute
 from ..tensor import Tensor
 from . import _mpi
 from .process_group import resolve
@@ -61,6 +62,7 @@ def buffer_of(t: Tensor):
     """The array MPI reads and writes for ``t``: ``t``'s own array when it is C-contiguous
     (zero-copy), else a contiguous copy (which :func:`_write_back` copies into ``t``)."""
     arr = t._data
+    recompute.forget(arr)  # (MPI may write it: a recipe of it would no longer tell its values)
     if arr.flags.c_contiguous and arr.flags.writeable:
         return arr
     return np.ascontiguousarray(arr)
@@ -174,6 +176,7 @@ def _check_list(tensors, n: int, like: Tensor, who: str, what: str) -> None:
 
 def _scatter_rows(rows, tensors) -> None:
     for row, t in zip(rows, tensors):
+        recompute.forget(t._data)
         np.copyto(t._data, row.reshape(t._data.shape))
 
 

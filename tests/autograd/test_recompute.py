@@ -82,6 +82,7 @@ def _chain(x, params, activation, inplace):
 
 
 ACTIVATIONS = {
+    "none": (lambda t, inplace: t, lambda t, inplace: t),  # the convolution keeps batch norm's recipe
     "relu": (lambda t, inplace: F.relu(t, inplace=inplace), lambda t, inplace: torch.nn.functional.relu(t, inplace)),
     "relu6": (lambda t, inplace: F.relu6(t, inplace=inplace),
               lambda t, inplace: torch.nn.functional.relu6(t, inplace)),
@@ -198,7 +199,7 @@ def test_a_convolution_of_a_detached_activation_outlives_its_graph():
     assert np.array_equal(w.grad._data, w2.grad._data)
 
 
-@pytest.mark.parametrize("write", ["data", "no_grad", "setitem"])
+@pytest.mark.parametrize("write", ["data", "no_grad", "setitem", "random", "out"])
 def test_a_write_outside_autograd_is_seen_by_later_ops(write):
     """An activation written outside autograd is kept as it then is by the Ops that use it next."""
     rng = np.random.default_rng(4)
@@ -207,12 +208,18 @@ def test_a_write_outside_autograd_is_seen_by_later_ops(write):
     z = F.relu(F.batch_norm(x, None, None, training=True))
     if write == "data":
         z.data.mul_(3.0)
-    elif write == "no_grad":
+    elif write == "setitem":
         with juanji.no_grad():
             z[0] = 2.0
-    else:
+    elif write == "no_grad":
         with juanji.no_grad():
             z.add_(1.0)
+    elif write == "random":
+        with juanji.no_grad():
+            z.uniform_()
+    else:
+        with juanji.no_grad():
+            juanji.mul(z, 2.0, out=z)
     assert recompute.lookup(z._data) is None
     now = z._data.copy()
     F.conv2d(z, w).sum().backward()
