@@ -159,7 +159,9 @@ def affine_rows(first, last, x3, scale, shift, y):
 def affine_rows_as_forward(first, last, x3, scale, shift, y):
     """:func:`affine_rows` compiled with :func:`forward_channels`' flags, so that the map gives the same
     bits as that loop's last sweep (which may fuse ``x * a + b`` into one multiply-add): batch norm's
-    output made again in backward (``autograd/recompute.py``)."""
+    output made again in backward (``autograd/recompute.py``). (Its own source, not ``njit`` applied twice
+    to one Python function: Numba's disk cache keys a function by its source location and signature, not
+    its flags, so the two would load each other's code.)"""
     channels, length = x3.shape[1], x3.shape[2]
     for row in range(first, last):
         n = row // channels
