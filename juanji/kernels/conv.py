@@ -614,6 +614,18 @@ def _im2col_transpose_backward(gy5, x5, w5, geom: ConvGeometry):
 # the two implementations
 # ---------------------------------------------------------------------------------------
 
+# A batch smaller than the thread count (batch 1 on 2 threads) is one Winograd slice: its tile
+# transforms run on one thread, only its products are split by rows. There F(2,3) also takes the
+# layers whose tiles are at least the smaller channel count (the rule above wants the larger one).
+# Measured in the running step (DenseNet-121 forward+backward at batch 1, 2 threads, this switch
+# toggled between steps in one process, 12 pairs; us per call, the gradients of 128->32 on 16x16):
+# 656 (direct loops for the input gradient, im2col for the weight's) -> 527 with F(2,3). The forward
+# passes keep their direct loops (``direct_forward_applies`` is asked first): F(2,3) there made the
+# same layer 239 -> 304 us (inference 361 -> 529). Layers under the rule keep their paths: 128->32
+# on 8x8 (16 tiles: 321 / 327 us), 128->128 on 16x16 (im2col; F(2,3) 1.6 -> 1.8 ms in isolation).
+SMALL_BATCH_WINOGRAD = True  # (False: the batch-slice rule below at every batch size)
+
+
 def winograd_tile(geom: ConvGeometry, dtype) -> int:
     """The Winograd tile size ``m`` to compute this convolution with (``_winograd``), or 0 for im2col.
 
@@ -623,7 +635,9 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     tiles of one thread's slice of the batch and ``C`` the larger channel count,
     F(4,3) when ``P_4 >= max(16, C/2)`` (1.5-2.3x faster), else F(2,3) when ``P_2 >= C`` or
     ``C <= 64`` (1.1-1.6x), else im2col; and im2col whenever either channel count is below 32
-    (the transforms then cost more than the product they save).
+    (the transforms then cost more than the product they save). A batch smaller than the thread
+    count is one slice whose transforms run on one thread: there F(2,3) when its tiles are at
+    least the smaller channel count, else im2col (``SMALL_BATCH_WINOGRAD``).
     """
     if dtype != np.float32 or geom.ndim != 2 or geom.groups != 1 or geom.kernel != (1, 3, 3):
         return 0
@@ -634,13 +648,15 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     small, large = min(geom.channels, geom.out_channels), max(geom.channels, geom.out_channels)
     if small < 32 or geom.batch == 0 or geom.out_volume == 0:
         return 0
-    per_thread = -(-geom.batch // _batch_parts(geom))
     out_h, out_w = geom.out_size[1], geom.out_size[2]
+    per_thread = -(-geom.batch // _batch_parts(geom))
     tiles4 = per_thread * -(-out_h // 4) * -(-out_w // 4)
     tiles2 = per_thread * -(-out_h // 2) * -(-out_w // 2)
     if tiles4 >= max(16, large // 2):
         return 4
     if large <= 64 or tiles2 >= large:
+        return 2
+    if SMALL_BATCH_WINOGRAD and geom.batch < batch_workers() and tiles2 >= small:  # one slice: see above
         return 2
     return 0
 

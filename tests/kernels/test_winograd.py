@@ -222,6 +222,54 @@ def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkey
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
+@pytest.mark.parametrize("x_shape,out_channels,tile", [
+    ((1, 128, 16, 16), 32, 2),    # DenseNet's 128->32 on 16x16: 64 tiles >= 32 channels
+    ((1, 128, 8, 8), 32, 0),      # 16 tiles < 32: the direct loops / im2col stay
+    ((1, 128, 16, 16), 128, 0),   # 64 tiles < 128 channels: im2col stays
+    ((1, 128, 32, 32), 32, 4),    # F(4,3) by the batch-slice rule, as before
+    ((2, 128, 16, 16), 32, 0),    # a batch as large as the thread count: the batch-slice rule only
+])
+def test_conv_kernels_pick_winograd_for_a_batch_smaller_than_the_threads(x_shape, out_channels, tile, monkeypatch):
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    monkeypatch.setattr(K, "worth_parallel_macs", lambda macs: True)
+    geom = _geometry(x_shape, out_channels)
+    assert K.winograd_tile(geom, np.float32) == tile
+    assert K.winograd_tile(geom, np.float64) == 0
+    monkeypatch.setattr(K, "SMALL_BATCH_WINOGRAD", False)
+    assert K.winograd_tile(geom, np.float32) == (tile if tile != 2 else 0)
+
+
+def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
+    """Batch 1 on two threads, DenseNet's 128->32 3x3 on 16x16: the forward pass keeps the direct
+    loops, both gradients go through F(2,3); each against torch in float32 (rtol 1e-4)."""
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    x_shape, out_channels = (1, 128, 16, 16), 32
+    geom = _geometry(x_shape, out_channels)
+    assert K.winograd_tile(geom, np.float32) == 2
+    rng = np.random.default_rng(128)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = (rng.standard_normal((out_channels, 128, 3, 3)) / np.sqrt(9 * 128)).astype(np.float32)
+    b = rng.standard_normal(out_channels).astype(np.float32)
+    taken = []
+    real_forward = K._winograd.winograd_forward
+    monkeypatch.setattr(K._winograd, "winograd_forward",
+                        lambda *a, **k: taken.append("forward") or real_forward(*a, **k))
+    real_backward = K._winograd.winograd_backward
+    monkeypatch.setattr(K._winograd, "winograd_backward",
+                        lambda *a, **k: taken.append(("backward", k.get("m"))) or real_backward(*a, **k))
+    y = K.conv_forward(x, w, geom, bias=b)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    ty, tdx, tdw = _reference(x, w, b, ((1, 1), (1, 1)), gy)
+    gx, gw = K.conv_backward(gy, x, w, geom)
+    for got, want in ((y, ty), (gx, tdx), (gw, tdw), (K.conv_backward_input(gy, w, geom), tdx),
+                      (K.conv_backward_weight(gy, x, geom), tdw)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    forward = [] if K.direct_forward_applies(geom, np.float32) else ["forward"]  # (the loops need AVX-512)
+    assert taken == forward + [("backward", 2)] * 3
+
+
 # ------------------------------------------------------------------ the 512-bit tile transforms
 def _vector_case(rng):
     n = int(rng.integers(1, 4))
