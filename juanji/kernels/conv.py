@@ -623,6 +623,10 @@ def _im2col_transpose_backward(gy5, x5, w5, geom: ConvGeometry):
 # passes keep their direct loops (``direct_forward_applies`` is asked first): F(2,3) there made the
 # same layer 239 -> 304 us (inference 361 -> 529). Layers under the rule keep their paths: 128->32
 # on 8x8 (16 tiles: 321 / 327 us), 128->128 on 16x16 (im2col; F(2,3) 1.6 -> 1.8 ms in isolation).
+# Only for fewer output than input channels, where it was measured to win: VGG-11's 64->128 on 16x16
+# was level in isolation (707 -> 674 us, within the noise). Whole steps, paired (30 pairs, one
+# process): DenseNet-121 at batch 1 0.996 (interquartile 0.985-1.009), the saving being ~1.5 % of a
+# step; VGG-11, whose paths this does not change, 1.022 (0.989-1.101): the pairing's own spread.
 SMALL_BATCH_WINOGRAD = True  # (False: the batch-slice rule below at every batch size)
 
 
@@ -636,8 +640,9 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     F(4,3) when ``P_4 >= max(16, C/2)`` (1.5-2.3x faster), else F(2,3) when ``P_2 >= C`` or
     ``C <= 64`` (1.1-1.6x), else im2col; and im2col whenever either channel count is below 32
     (the transforms then cost more than the product they save). A batch smaller than the thread
-    count is one slice whose transforms run on one thread: there F(2,3) when its tiles are at
-    least the smaller channel count, else im2col (``SMALL_BATCH_WINOGRAD``).
+    count is one slice whose transforms run on one thread: there also F(2,3) when its tiles are at
+    least the smaller channel count and there are fewer output than input channels
+    (``SMALL_BATCH_WINOGRAD``).
     """
     if dtype != np.float32 or geom.ndim != 2 or geom.groups != 1 or geom.kernel != (1, 3, 3):
         return 0
@@ -656,7 +661,8 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
         return 4
     if large <= 64 or tiles2 >= large:
         return 2
-    if SMALL_BATCH_WINOGRAD and geom.batch < batch_workers() and tiles2 >= small:  # one slice: see above
+    if (SMALL_BATCH_WINOGRAD and geom.batch < batch_workers() and tiles2 >= small
+            and geom.out_channels < geom.channels):  # one slice: see above
         return 2
     return 0
 

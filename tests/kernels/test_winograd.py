@@ -226,6 +226,7 @@ def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkey
     ((1, 128, 16, 16), 32, 2),    # DenseNet's 128->32 on 16x16: 64 tiles >= 32 channels
     ((1, 128, 8, 8), 32, 0),      # 16 tiles < 32: the direct loops / im2col stay
     ((1, 128, 16, 16), 128, 0),   # 64 tiles < 128 channels: im2col stays
+    ((1, 64, 16, 16), 128, 0),    # more output than input channels: im2col stays
     ((1, 128, 32, 32), 32, 4),    # F(4,3) by the batch-slice rule, as before
     ((2, 128, 16, 16), 32, 0),    # a batch as large as the thread count: the batch-slice rule only
 ])
