@@ -614,19 +614,20 @@ def _im2col_transpose_backward(gy5, x5, w5, geom: ConvGeometry):
 # the two implementations
 # ---------------------------------------------------------------------------------------
 
-# A batch smaller than the thread count (batch 1 on 2 threads) is one Winograd slice: its tile
-# transforms run on one thread, only its products are split by rows. There F(2,3) also takes the
-# layers whose tiles are at least the smaller channel count (the rule above wants the larger one).
-# Measured in the running step (DenseNet-121 forward+backward at batch 1, 2 threads, this switch
-# toggled between steps in one process, 12 pairs; us per call, the gradients of 128->32 on 16x16):
-# 656 (direct loops for the input gradient, im2col for the weight's) -> 527 with F(2,3). The forward
-# passes keep their direct loops (``direct_forward_applies`` is asked first): F(2,3) there made the
-# same layer 239 -> 304 us (inference 361 -> 529). Layers under the rule keep their paths: 128->32
-# on 8x8 (16 tiles: 321 / 327 us), 128->128 on 16x16 (im2col; F(2,3) 1.6 -> 1.8 ms in isolation).
-# Only for fewer output than input channels, where it was measured to win: VGG-11's 64->128 on 16x16
-# was level in isolation (707 -> 674 us, within the noise). Whole steps, paired (30 pairs, one
-# process): DenseNet-121 at batch 1 0.996 (interquartile 0.985-1.009), the saving being ~1.5 % of a
-# step; VGG-11, whose paths this does not change, 1.022 (0.989-1.101): the pairing's own spread.
+# The gradients of a batch no larger than the thread count (batch 1 and 2 on 2 threads) with fewer
+# output than input channels (DenseNet's 128->32 3x3 layers) take F(2,3) also where a thread's tiles
+# are only as many as the output channels (``gradient_tile``; ``winograd_tile`` wants the larger
+# count). At batch 1 the whole batch is one slice whose tile transforms run on one thread; at batch 2
+# each thread has its sample. Measured in the running step (DenseNet-121 forward+backward, 2 threads,
+# this switch toggled between steps in one process, 12 pairs; us per call, both gradients): at batch 1
+# 128->32 on 16x16 656 (direct loops for the input gradient, im2col for the weight's) -> 527; at
+# batch 2 on 16x16 821 -> 729 and on 8x8 453 -> 371. The forward passes keep their direct loops:
+# F(2,3) there made them slower in the same runs (batch 1 on 16x16 239 -> 304 us, inference 361 ->
+# 529; batch 2 on 16x16 316 -> 455, on 8x8 159 -> 203). Only fewer output than input channels, where
+# it was measured: VGG-11's 64->128 on 16x16 at batch 1 was level in isolation (707 -> 674 us).
+# Whole steps, paired (one process): DenseNet-121 at batch 1 0.996 (interquartile 0.985-1.009), the
+# saving being ~1.5 % of a step: within the pairing's spread (VGG-11, whose paths it does not change,
+# gave 1.022, 0.989-1.101).
 SMALL_BATCH_WINOGRAD = True  # (False: the batch-slice rule below at every batch size)
 
 
@@ -639,10 +640,8 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     tiles of one thread's slice of the batch and ``C`` the larger channel count,
     F(4,3) when ``P_4 >= max(16, C/2)`` (1.5-2.3x faster), else F(2,3) when ``P_2 >= C`` or
     ``C <= 64`` (1.1-1.6x), else im2col; and im2col whenever either channel count is below 32
-    (the transforms then cost more than the product they save). A batch smaller than the thread
-    count is one slice whose transforms run on one thread: there also F(2,3) when its tiles are at
-    least the smaller channel count and there are fewer output than input channels
-    (``SMALL_BATCH_WINOGRAD``).
+    (the transforms then cost more than the product they save). The gradients of small batches
+    may take F(2,3) beyond this rule: :func:`gradient_tile`.
     """
     if dtype != np.float32 or geom.ndim != 2 or geom.groups != 1 or geom.kernel != (1, 3, 3):
         return 0
@@ -661,10 +660,22 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
         return 4
     if large <= 64 or tiles2 >= large:
         return 2
-    if (SMALL_BATCH_WINOGRAD and geom.batch < batch_workers() and tiles2 >= small
-            and geom.out_channels < geom.channels):  # one slice: see above
-        return 2
     return 0
+
+
+def gradient_tile(geom: ConvGeometry, dtype) -> int:
+    """:func:`winograd_tile` for the gradients: also F(2,3) for a batch no larger than the thread
+    count with fewer output than input channels whose tiles (a thread's) are at least the output
+    channel count (``SMALL_BATCH_WINOGRAD``). The forward pass keeps its path there."""
+    m = winograd_tile(geom, dtype)
+    if (m or not SMALL_BATCH_WINOGRAD or geom.batch > batch_workers() or geom.out_channels >= geom.channels
+            or geom.out_channels < 32 or dtype != np.float32 or geom.ndim != 2 or geom.groups != 1
+            or geom.kernel != (1, 3, 3) or geom.stride != (1, 1, 1) or geom.dilation != (1, 1, 1)
+            or direct_applies(geom, dtype) or geom.out_volume == 0):
+        return m
+    per_thread = -(-geom.batch // _batch_parts(geom))
+    tiles2 = per_thread * -(-geom.out_size[1] // 2) * -(-geom.out_size[2] // 2)
+    return 2 if tiles2 >= geom.out_channels else 0
 
 
 # The direct loops (``_conv_direct``) for few channels. Measured (the note of issue 9; quiet
@@ -867,7 +878,7 @@ class _NumbaBlas:
         phases = _dilation_phases(geom, gy.dtype)
         if phases is not None:
             return _Phases.backward(gy, x, w, geom, phases)
-        m = winograd_tile(geom, gy.dtype)
+        m = gradient_tile(geom, gy.dtype)
         if m:
             return _winograd.winograd_backward(gy, geom.input_shape(), geom.weight_shape(), _winograd_padding(geom),
                                                x=x, w=w, m=m)
@@ -882,7 +893,7 @@ class _NumbaBlas:
         phases = _dilation_phases(geom, gy.dtype)
         if phases is not None:
             return _Phases.backward(gy, None, w, geom, phases)[0]
-        m = winograd_tile(geom, gy.dtype)
+        m = gradient_tile(geom, gy.dtype)
         if m:
             return _winograd.winograd_backward(gy, geom.input_shape(), geom.weight_shape(), _winograd_padding(geom),
                                                w=w, m=m)[0]
@@ -903,7 +914,7 @@ class _NumbaBlas:
         phases = _dilation_phases(geom, gy.dtype)
         if phases is not None:
             return _Phases.backward(gy, x, None, geom, phases)[1]
-        m = winograd_tile(geom, gy.dtype)
+        m = gradient_tile(geom, gy.dtype)
         if m:
             return _winograd.winograd_backward(gy, geom.input_shape(), geom.weight_shape(), _winograd_padding(geom),
                                                x=x, m=m)[1]
@@ -922,7 +933,7 @@ class _NumbaBlas:
         """A transposed convolution: the input gradient of ``geom``'s convolution, plus the bias. On
         the im2col path col2im starts each output plane from its bias (no pass of its own)."""
         im2col = (geom.batch > 0 and geom.out_volume > 0 and not geom.is_depthwise
-                  and _dilation_phases(geom, x.dtype) is None and not winograd_tile(geom, x.dtype)
+                  and _dilation_phases(geom, x.dtype) is None and not gradient_tile(geom, x.dtype)
                   and not direct_input_grad_applies(geom, x.dtype))
         if bias is None or not im2col:
             y = _NumbaBlas.backward_input(x, w, geom)

@@ -223,22 +223,24 @@ def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkey
 
 
 @pytest.mark.parametrize("x_shape,out_channels,tile", [
-    ((1, 128, 16, 16), 32, 2),    # DenseNet's 128->32 on 16x16: 64 tiles >= 32 channels
+    ((1, 128, 16, 16), 32, 2),    # DenseNet's 128->32 on 16x16: 64 tiles >= 32 output channels
+    ((2, 128, 16, 16), 32, 2),    # batch 2: a sample per thread, the same
+    ((2, 128, 8, 8), 32, 2),      # (a loop too small to split: both samples on one thread, 32 tiles)
     ((1, 128, 8, 8), 32, 0),      # 16 tiles < 32: the direct loops / im2col stay
-    ((1, 128, 16, 16), 128, 0),   # 64 tiles < 128 channels: im2col stays
-    ((1, 64, 16, 16), 128, 0),    # more output than input channels: im2col stays
+    ((1, 128, 16, 16), 128, 0),   # as many output as input channels: the batch-slice rule only (im2col)
+    ((1, 64, 16, 16), 128, 0),    # more output than input channels: likewise
     ((1, 128, 32, 32), 32, 4),    # F(4,3) by the batch-slice rule, as before
-    ((2, 128, 16, 16), 32, 0),    # a batch as large as the thread count: the batch-slice rule only
+    ((4, 128, 8, 8), 32, 0),      # a batch larger than the thread count: the batch-slice rule only
 ])
-def test_conv_kernels_pick_winograd_for_a_batch_smaller_than_the_threads(x_shape, out_channels, tile, monkeypatch):
+def test_conv_kernels_pick_winograd_for_the_gradients_of_small_batches(x_shape, out_channels, tile, monkeypatch):
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
-    monkeypatch.setattr(K, "worth_parallel_macs", lambda macs: True)
     geom = _geometry(x_shape, out_channels)
-    assert K.winograd_tile(geom, np.float32) == tile
-    assert K.winograd_tile(geom, np.float64) == 0
+    assert K.gradient_tile(geom, np.float32) == tile
+    assert K.gradient_tile(geom, np.float64) == 0
+    assert K.winograd_tile(geom, np.float32) == (tile if tile == 4 else 0)  # (the forward pass's rule)
     monkeypatch.setattr(K, "SMALL_BATCH_WINOGRAD", False)
-    assert K.winograd_tile(geom, np.float32) == (tile if tile != 2 else 0)
+    assert K.gradient_tile(geom, np.float32) == K.winograd_tile(geom, np.float32)
 
 
 def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
@@ -248,7 +250,7 @@ def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     x_shape, out_channels = (1, 128, 16, 16), 32
     geom = _geometry(x_shape, out_channels)
-    assert K.winograd_tile(geom, np.float32) == 2
+    assert K.gradient_tile(geom, np.float32) == 2 and K.winograd_tile(geom, np.float32) == 0
     rng = np.random.default_rng(128)
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = (rng.standard_normal((out_channels, 128, 3, 3)) / np.sqrt(9 * 128)).astype(np.float32)
