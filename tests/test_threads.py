@@ -91,6 +91,32 @@ def test_worker_threads_follow_the_callers_numpy_error_state():
     assert np.isinf(y).any()
 
 
+def _overflow_slowly(start, stop):
+    import threading
+    import time
+    time.sleep(0.05)  # (every worker claims its own slice)
+    return float(np.float32(1e30) * np.float32(1e30)), threading.current_thread().name
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_every_slice_runs_under_the_callers_numpy_error_state(parts):
+    """The caller's slice runs as it is; each worker's under the caller's state handed over (NumPy's
+    error-state variable, or np.geterr()'s dict): silent under "ignore", an error under "raise"."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore"):
+            out = _threads.map_slices(_overflow_slowly, parts, parts, single_threaded_blas=False)
+    assert [v for v, _ in out] == [np.inf] * parts and len({name for _, name in out}) == parts
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        _threads.map_slices(lambda a, b: _overflow_slowly(a, b) if a > 0 else (0.0, ""), parts, parts,
+                            single_threaded_blas=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore"):
+            assert _threads._run_in_worker(_overflow_slowly, 0, 1, np.geterr())[0] == np.inf
+
+
 # ------------------------------------------------------------------ the polled hand-over (_Hand)
 def _where(start, stop):
     import threading

@@ -25,6 +25,7 @@ from juanji.backend import xp_of
 
 from . import _simd, workspace
 from ._threads import run_tasks, workers, worth_parallel
+from .errstate import quiet
 
 __all__ = ["relu", "relu_grad", "hardtanh", "hardtanh_grad", "add"]
 
@@ -37,8 +38,10 @@ __all__ = ["relu", "relu_grad", "hardtanh", "hardtanh_grad", "add"]
 # large, and the rest are the loops below: the selection torch makes costs NumPy a where(),
 # 1.5-2.5x slower even at 16 values (measured on NumPy 2.4).
 
-# the compiled comparisons raise the FP 'invalid' flag on NaN input; torch is silent
-_quiet = np.errstate(invalid="ignore")
+# the compiled comparisons raise the FP 'invalid' flag on NaN input; torch is silent (``quiet``: all
+# of NumPy's floating-point warnings off, set once per call through NumPy's error-state variable: an
+# np.errstate decorator cost ~3 us a call here, as much as a small ReLU)
+_quiet = quiet
 
 _ufuncs: dict = {}
 
