@@ -209,7 +209,12 @@ def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkey
     monkeypatch.setattr(K, "batch_workers", lambda: 1)
     geom = _geometry(x_shape, out_channels)
     assert K.winograd_tile(geom, np.float32) in (2, 4)
-    rng = np.random.default_rng(sum(x_shape))
+    _dispatch_matches_torch(K, geom, x_shape, out_channels, np.random.default_rng(sum(x_shape)))
+
+
+def _dispatch_matches_torch(K, geom, x_shape, out_channels, rng):
+    """conv_forward, conv_backward and each gradient alone through the dispatch of ``K`` (the kernels'
+    conv module) for random float32 arrays, against torch (rtol 1e-4 of each result's scale)."""
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = (rng.standard_normal((out_channels, x_shape[1], 3, 3)) / np.sqrt(9 * x_shape[1])).astype(np.float32)
     b = rng.standard_normal(out_channels).astype(np.float32)
@@ -251,10 +256,6 @@ def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
     x_shape, out_channels = (1, 128, 16, 16), 32
     geom = _geometry(x_shape, out_channels)
     assert K.gradient_tile(geom, np.float32) == 2 and K.winograd_tile(geom, np.float32) == 0
-    rng = np.random.default_rng(128)
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    w = (rng.standard_normal((out_channels, 128, 3, 3)) / np.sqrt(9 * 128)).astype(np.float32)
-    b = rng.standard_normal(out_channels).astype(np.float32)
     taken = []
     real_forward = K._winograd.winograd_forward
     monkeypatch.setattr(K._winograd, "winograd_forward",
@@ -262,13 +263,7 @@ def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
     real_backward = K._winograd.winograd_backward
     monkeypatch.setattr(K._winograd, "winograd_backward",
                         lambda *a, **k: taken.append(("backward", k.get("m"))) or real_backward(*a, **k))
-    y = K.conv_forward(x, w, geom, bias=b)
-    gy = rng.standard_normal(y.shape).astype(np.float32)
-    ty, tdx, tdw = _reference(x, w, b, ((1, 1), (1, 1)), gy)
-    gx, gw = K.conv_backward(gy, x, w, geom)
-    for got, want in ((y, ty), (gx, tdx), (gw, tdw), (K.conv_backward_input(gy, w, geom), tdx),
-                      (K.conv_backward_weight(gy, x, geom), tdw)):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    _dispatch_matches_torch(K, geom, x_shape, out_channels, np.random.default_rng(128))
     forward = [] if K.direct_forward_applies(geom, np.float32) else ["forward"]  # (the loops need AVX-512)
     assert taken == forward + [("backward", 2)] * 3
 
