@@ -628,9 +628,9 @@ def _im2col_transpose_backward(gy5, x5, w5, geom: ConvGeometry):
 # F(2,3) there made them slower in the same runs (batch 1 on 16x16 239 -> 304 us, inference 361 ->
 # 529; batch 2 on 16x16 316 -> 455, on 8x8 159 -> 203). Only fewer output than input channels, where
 # it was measured: VGG-11's 64->128 on 16x16 at batch 1 was level in isolation (707 -> 674 us).
-# Whole steps, paired (one process): DenseNet-121 at batch 1 0.996 (interquartile 0.985-1.009), the
-# saving being ~1.5 % of a step: within the pairing's spread (VGG-11, whose paths it does not change,
-# gave 1.022, 0.989-1.101).
+# Whole steps, paired (one process, 30 pairs): DenseNet-121 at batch 2 0.985 (interquartile
+# 0.977-0.998), at batch 1 0.996-0.998, the saving there being ~1.5 % of a step: within the pairing's
+# spread (VGG-11, whose paths it does not change, gave 1.022, 0.989-1.101).
 SMALL_BATCH_WINOGRAD = True  # (False: the batch-slice rule below at every batch size)
 
 
