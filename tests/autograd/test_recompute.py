@@ -34,6 +34,16 @@ def _leaf(rng, shape, dtype, grad=True):
     return juanji.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=grad)
 
 
+def _bn_relu(seed, dtype):
+    """``x`` (2, 3, 6, 6) and a conv weight ``w`` (4, 3, 3, 3), leaves, and ``y = batch_norm(x)`` (training,
+    no running estimates) with ``z = relu(y)``: the graph whose ReLU output is remade in backward."""
+    rng = np.random.default_rng(seed)
+    x = _leaf(rng, (2, 3, 6, 6), dtype)
+    w = _leaf(rng, (4, 3, 3, 3), dtype)
+    y = F.batch_norm(x, None, None, training=True)
+    return x, w, y, F.relu(y)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("training", [True, False])
@@ -135,11 +145,7 @@ def test_the_activation_is_let_go_after_the_forward(registry, monkeypatch):
     does (so the check can fail)."""
     if registry == "off":
         monkeypatch.setattr(recompute, "register", lambda array, recipe: None)
-    rng = np.random.default_rng(0)
-    x = _leaf(rng, (2, 3, 6, 6), "float32")
-    w = _leaf(rng, (4, 3, 3, 3), "float32")
-    y = F.batch_norm(x, None, None, training=True)
-    z = F.relu(y)
+    x, w, y, z = _bn_relu(0, "float32")
     gone = weakref.ref(z._data)
     out = F.conv2d(z, w).sum()
     del y, z
@@ -150,11 +156,7 @@ def test_the_activation_is_let_go_after_the_forward(registry, monkeypatch):
 
 
 def test_remade_values_are_dropped_after_batch_norms_backward():
-    rng = np.random.default_rng(1)
-    x = _leaf(rng, (2, 3, 6, 6), "float64")
-    w = _leaf(rng, (4, 3, 3, 3), "float64")
-    y = F.batch_norm(x, None, None, training=True)
-    z = F.relu(y)
+    x, w, y, z = _bn_relu(1, "float64")
     recipe = recompute.lookup(z._data)
     source = recompute.lookup(y._data)
     F.conv2d(z, w).sum().backward(retain_graph=True)
@@ -170,10 +172,9 @@ def test_remade_values_are_dropped_after_batch_norms_backward():
 
 
 def test_a_convolution_of_a_detached_activation_outlives_its_graph():
-    rng = np.random.default_rng(2)
-    x = _leaf(rng, (2, 3, 6, 6), "float32")
-    w = _leaf(rng, (4, 3, 3, 3), "float32")
-    feature = F.relu(F.batch_norm(x, None, None, training=True)).detach()
+    x, w, y, z = _bn_relu(2, "float32")
+    feature = z.detach()
+    del y, z
     want = feature._data.copy()
     out = F.conv2d(feature, w).sum()
     del feature
