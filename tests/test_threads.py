@@ -231,3 +231,28 @@ def test_the_result_poll_waits_for_its_own_slice_number():
     state[8] = 5
     assert _spin.wait_for(state, 8, 5, 100)
     assert _spin.wait_change(state, 8, 4, 1) == 5  # (what the old poll compared: any change from seq - 1)
+
+
+def test_a_worker_lets_go_of_its_slice_when_done():
+    """Once ``map_slices`` has returned, no worker thread keeps the slice it ran (its closure, and
+    the arrays that refers to, which would keep their arena blocks in use) until its next slice."""
+    import gc
+    import threading
+    import time
+    import weakref
+
+    class Marker:
+        pass
+
+    marker = Marker()
+    alive = weakref.ref(marker)
+
+    def work(start, stop, held=marker):
+        time.sleep(0.02)  # long enough that the worker claims its own slice
+        return threading.current_thread().name
+
+    names = _threads.map_slices(work, 2, 2, single_threaded_blas=False)
+    assert names[1].startswith("juanji-hand")
+    del work, marker
+    gc.collect()
+    assert alive() is None

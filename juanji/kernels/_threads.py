@@ -331,6 +331,9 @@ class _Hand:
                 self.results[k] = (True, _run_in_worker(work, start, stop, errors))
             except BaseException as error:  # re-raised in the caller, as Future.result() does
                 self.results[k] = (False, error)
+            # let go of the slice's closure now: kept until the next slice, it would keep that call's
+            # arrays (and the arena blocks under them) alive while this thread waits
+            work = errors = None
             got = spin.finish_and_wait(state, base + 8, last, base + 16, base, IDLE_SPINS)
 
     def post(self, k: int, work, start, stop, errors):
