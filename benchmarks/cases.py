@@ -71,6 +71,7 @@ def training_step(name, batch):
             loss.backward()
             optimizer.step()
             return loss
+        step.model = model  # (the memory record counts its gradients)
         return step
     return setup
 
@@ -88,6 +89,7 @@ def forward_backward(name, batch):
             loss = F.cross_entropy(model(x), y)
             loss.backward()
             return loss
+        step.model = model
         return step
     return setup
 
@@ -251,6 +253,7 @@ def mlp_step(batch=128):
             loss.backward()
             optimizer.step()
             return loss
+        step.model = model  # (the memory record counts its gradients)
         return step
     return setup
 

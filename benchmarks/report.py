@@ -113,7 +113,13 @@ def target_rows(records):
         if pair is None:
             continue
         ratio = pair["juanji"] / max(pair["torch"], 1e-9)
-        rows.append(_row("peak memory of the step", case.title, pair, ratio, f"<= {MEMORY_LIMIT}",
+        goal = f"<= {MEMORY_LIMIT}"
+        gradients = [r.get("gradients_mib") for r in records if r.get("mode") == "memory" and r.get("case") == case.name
+                     and r.get("gradients_mib")]
+        if gradients and gradients[0] > MEMORY_LIMIT * pair["torch"]:
+            # the parameters' gradients alone pass the goal: no framework that keeps them can meet it
+            goal += f" (the gradients alone: {gradients[0] / pair['torch']:.2f})"
+        rows.append(_row("peak memory of the step", case.title, pair, ratio, goal,
                          ratio <= MEMORY_LIMIT, unit="MiB", scale=1.0))
     # cold start: seconds from process start to the end of the first call, juanji's absolute
     for label, target in (("cold", "cold start, empty Numba cache (s)"),

@@ -140,9 +140,12 @@ def memory_case(case, torch) -> dict:
     with CpuMeter() as meter:
         for _ in range(3):
             call()
+    model = getattr(call, "model", None)  # the bytes of its parameters' gradients: a floor for any framework
+    gradients = None if model is None else sum(p.numel() * p.element_size() for p in model.parameters()
+                                               if p.requires_grad)
     return {"peak_rise_mib": (_status_kib("VmHWM") - before) / 1024, "rss_before_mib": before / 1024,
             "held_after_mib": (_status_kib("VmRSS") - before) / 1024, "load": meter.foreign_load,
-            "own_cores": meter.own_cores}
+            "own_cores": meter.own_cores, "gradients_mib": None if gradients is None else gradients / 2 ** 20}
 
 
 def cold_case(case, torch, imported: float) -> dict:

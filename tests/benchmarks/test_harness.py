@@ -143,6 +143,32 @@ def test_memory_and_cold_start_rows():
     assert cold["ratio"] == pytest.approx(4.0) and cold["met"] is True
 
 
+def test_a_memory_goal_below_the_gradients_says_so():
+    """Where the parameters' gradients alone pass 0.8 of torch's figure, the goal column says how far."""
+    records = _records("small/resnet18-b1", [50.0], [53.0], label="memory", mode="memory", key="peak_rise_mib")
+    for record in records:
+        record["gradients_mib"] = 42.6
+    row = {r["target"]: r for r in report.target_rows(records)}["peak memory of the step"]
+    assert row["goal"] == "<= 0.8 (the gradients alone: 0.80)" and row["met"] is False
+    records = _records("small/resnet18-b8", [80.0], [105.0], label="memory", mode="memory", key="peak_rise_mib")
+    for record in records:
+        record["gradients_mib"] = 42.6
+    row = {r["target"]: r for r in report.target_rows(records)}["peak memory of the step"]
+    assert row["goal"] == "<= 0.8" and row["met"] is True
+
+
+@pytest.mark.parametrize("framework", ["juanji", "torch"])
+def test_the_memory_record_counts_the_models_gradients(framework):
+    out = subprocess.run([sys.executable, "-m", "benchmarks.worker", framework, "train/lenet-b64", "--memory"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout.strip().splitlines()[-1])
+    # LeNet-5 (benchmarks/models.py): 61,706 parameters in float32
+    assert record["gradients_mib"] == pytest.approx(61706 * 4 / 2 ** 20)
+    assert record["peak_rise_mib"] > 0
+
+
 @pytest.mark.parametrize("name", ["lenet", "resnet20", "mobilenetv2", "vgg11"])
 def test_benchmark_models_compute_the_same_in_both_frameworks(name):
     """The architecture code is shared; with the same weights both frameworks give one loss.
