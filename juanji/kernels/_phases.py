@@ -82,3 +82,49 @@ def merge(parts, shape, factors):
     out = workspace.empty(tuple(shape), parts.dtype)
     run_tasks(_move_planes, shape[0] * shape[1], parts.size, out, parts, f, False)
     return out
+
+
+# ----------------------------------------------------------------------------- stride phases
+# A convolution at stride 2 is a stride-1 one over the four phases of its zero-padded input, taken
+# as channels: with ``xp`` the padded input and ``s = py*2 + px``,
+#
+#     y[n, o, a, b] = sum_(c, i, j) w[o, c, i, j] xp[n, c, 2a + i, 2b + j]
+#                   = sum_(s, c, di, dj) w[o, c, 2di + py, 2dj + px] xs[n, s*C + c, a + di, b + dj]
+#
+# with ``xs[n, s*C + c, a, b] = xp[n, c, 2a + py, 2b + px]`` (``conv._stride_phases``).
+
+@njit(cache=True, nogil=True)
+def _stride_planes(first, last, x, out, lo_h, lo_w):
+    """Tasks ``first .. last`` (one ``(n, c)`` plane of ``x (N, C, H, W)`` each) of
+    :func:`stride_split`: ``out[n, (py*2 + px)*C + c, a, b] = x[n, c, 2a + py - lo_h, 2b + px - lo_w]``,
+    zero where that falls outside ``x``."""
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    rows, cols = out.shape[2], out.shape[3]
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for task in range(first, last):
+        n, c = task // channels, task % channels
+        src = (n * channels + c) * height * width
+        for py in range(2):
+            for px in range(2):
+                dst = ((n * 4 + py * 2 + px) * channels + c) * rows * cols
+                for a in range(rows):
+                    row = 2 * a + py - lo_h
+                    line = dst + a * cols
+                    if row < 0 or row >= height:
+                        for b in range(cols):
+                            flat_out[uint64(line + b)] = 0.0
+                        continue
+                    first_col = src + row * width
+                    for b in range(cols):
+                        col = 2 * b + px - lo_w
+                        flat_out[uint64(line + b)] = flat_x[uint64(first_col + col)] if 0 <= col < width else 0.0
+
+
+def stride_split(x, lo_h: int, lo_w: int, rows: int, cols: int):
+    """The four stride-2 phases of ``x (N, C, H, W)`` zero-padded by ``lo_h, lo_w`` before (and as
+    much as ``rows x cols`` phase planes need after), as channels: ``(N, 4*C, rows, cols)``."""
+    x = np.ascontiguousarray(x)
+    n, c = x.shape[:2]
+    out = workspace.empty((n, 4 * c, rows, cols), x.dtype)
+    run_tasks(_stride_planes, n * c, out.size, x, out, lo_h, lo_w)
+    return out

@@ -1,0 +1,118 @@
+"""Stride-2 convolutions with even kernels as stride-1 ones over the input's four phases taken as
+channels (``kernels._phases.stride_split``, ``kernels.conv._stride_phases``): the split's layout,
+the rule, and values and every gradient (input, weight, bias) against torch for convolutions and
+transposed convolutions (whose input gradient is such a convolution), float32 on the route and
+float64 (which keeps im2col), with cases that must take the route and cases that must not."""
+
+import numpy as np
+import pytest
+
+import juanji
+import juanji.nn.functional as JF
+from juanji.kernels import _phases
+from juanji.kernels import _simd
+from juanji.kernels import conv as K
+from juanji.kernels.window import Window
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+@pytest.mark.parametrize("shape,lo,rows_cols", [
+    ((2, 3, 8, 8), (1, 1), (5, 5)),
+    ((1, 2, 7, 9), (2, 1), (6, 6)),   # odd sizes, more padding above than at the left
+    ((2, 1, 6, 5), (0, 0), (3, 2)),   # no padding, phase planes that stop short of the input's end
+    ((1, 2, 4, 4), (3, 0), (6, 3)),   # phase planes past the input's end: zeros
+])
+def test_stride_split_layout(shape, lo, rows_cols):
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    rows, cols = rows_cols
+    out = _phases.stride_split(x, lo[0], lo[1], rows, cols)
+    n, c, h, w = shape
+    padded = np.zeros((n, c, 2 * rows + lo[0] + h, 2 * cols + lo[1] + w), np.float32)
+    padded[:, :, lo[0]:lo[0] + h, lo[1]:lo[1] + w] = x
+    for py in range(2):
+        for px in range(2):
+            want = padded[:, :, py:py + 2 * rows:2, px:px + 2 * cols:2]
+            np.testing.assert_array_equal(out[:, (py * 2 + px) * c:(py * 2 + px + 1) * c], want)
+
+
+# (input shape, weight shape, keyword arguments, transposed, takes the route in float32)
+CASES = [
+    ((3, 32, 32, 32), (64, 32, 4, 4), dict(stride=2, padding=1), False, True),      # DCGAN's discriminator
+    ((2, 3, 35, 33), (16, 3, 4, 6), dict(stride=2, padding=(2, 1)), False, True),   # odd sizes, a 4x6 kernel
+    ((1, 8, 34, 36), (24, 8, 4, 4), dict(stride=2), False, True),                   # batch 1: blocks of channels
+    ((2, 16, 40, 40), (32, 16, 6, 6), dict(stride=2, padding=2), False, True),
+    ((2, 64, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1), True, True),       # DCGAN's generator
+    ((2, 16, 16, 16), (16, 8, 4, 4), dict(stride=2, padding=1, output_padding=1), True, True),
+    ((2, 32, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1), False, False),     # an 8x8 output plane
+    ((2, 64, 32, 32), (64, 64, 4, 4), dict(stride=2, padding=1), False, False),     # 64 input channels
+    ((2, 32, 32, 32), (128, 32, 4, 4), dict(stride=2, padding=1), False, False),    # 128 output channels
+    ((2, 16, 32, 32), (32, 16, 3, 3), dict(stride=2, padding=1), False, False),     # an odd kernel
+    ((2, 16, 32, 32), (32, 16, 2, 2), dict(stride=2), False, False),                # 2x2: a 1x1 phase kernel
+    ((2, 16, 32, 32), (32, 16, 4, 4), dict(stride=2, padding=1, dilation=2), False, False),
+]
+
+
+def _pair(v):
+    return v if isinstance(v, tuple) else (v, v)
+
+
+def _geometry(x_shape, w_shape, kwargs, transposed):
+    """The kernels' geometry of the case (for a transposed one: of its adjoint convolution)."""
+    s, p, d = (_pair(kwargs.get(k, 0 if k == "padding" else 1)) for k in ("stride", "padding", "dilation"))
+    window = Window(w_shape[2:], s, p, p, d)
+    if transposed:
+        extra = _pair(kwargs.get("output_padding", 0))
+        out = tuple((n - 1) * si - 2 * pi + di * (k - 1) + 1 + e
+                    for n, k, si, pi, di, e in zip(x_shape[2:], w_shape[2:], s, p, d, extra))
+        return K.conv_geometry(window, (x_shape[0], w_shape[1]) + out, x_shape[1])
+    return K.conv_geometry(window, x_shape, w_shape[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_stride_two_convolution_matches_torch(index, dtype):
+    x_shape, w_shape, kwargs, transposed, routed = CASES[index]
+    geom = _geometry(x_shape, w_shape, kwargs, transposed)
+    routed = routed and _simd.AVAILABLE and dtype == np.float32
+    assert K._stride_phases(geom, np.dtype(dtype)) == routed
+    assert K._im2col_path(geom, np.dtype(dtype)) == (not routed)  # (the weight gradient is im2col's either way)
+    rng = np.random.default_rng(index)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
+    b = rng.standard_normal(w_shape[1] if transposed else w_shape[0]).astype(dtype)
+    tfn, jfn = (TF.conv_transpose2d, JF.conv_transpose2d) if transposed else (TF.conv2d, JF.conv2d)
+    tx, tw, tb = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b))
+    ty = tfn(tx, tw, tb, **kwargs)
+    g = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+    ty.backward(torch.tensor(g.astype(np.float64)))
+    jx, jw, jb = (juanji.tensor(a, requires_grad=True) for a in (x, w, b))
+    jy = jfn(jx, jw, jb, **kwargs)
+    jy.backward(juanji.tensor(g))
+    rtol = 1e-4 if dtype == np.float32 else 1e-10  # atol relative to the largest value, as the other routes
+    for mine, theirs in ((jy, ty), (jx.grad, tx.grad), (jw.grad, tw.grad), (jb.grad, tb.grad)):
+        mine, theirs = mine.detach().numpy(), theirs.detach().numpy()
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=rtol * np.abs(theirs).max())
+
+
+@pytest.mark.skipif(not _simd.AVAILABLE, reason="the route runs on the 512-bit loops (AVX-512)")
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
+def test_the_route_and_im2col_agree(index, monkeypatch):
+    """Torch-free: the forward on the route and on im2col (the rule switched off) within float32
+    rounding of the sums, in every position (the phases' planes hold each tap once)."""
+    x_shape, w_shape, kwargs, _, _ = CASES[index]
+    geom = _geometry(x_shape, w_shape, kwargs, False)
+    rng = np.random.default_rng(100 + index)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    assert K._stride_phases(geom, np.dtype(np.float32))
+    routed = K.conv_forward(x, w, geom, bias=b)
+    monkeypatch.setattr(K, "STRIDE_PHASES_MAX_CHANNELS", 0)
+    assert not K._stride_phases(geom, np.dtype(np.float32))
+    plain = K.conv_forward(x, w, geom, bias=b)
+    scale = np.abs(x).max() * np.abs(w).sum(axis=(1, 2, 3)).max()  # a bound on any partial sum
+    np.testing.assert_allclose(routed, plain, rtol=0, atol=4e-7 * scale)
