@@ -92,6 +92,7 @@ class _Entry:
         self.modules = modules
         self.training = tuple(m.training for m in modules)
         self.external_state = self._external_state()
+        self._watch = self._watched()
         self.verified = False
 
     def _external_state(self):
@@ -101,6 +102,16 @@ class _Entry:
                         for e, t in enumerate(self.graph.externals) if e not in args)
         held = tuple(id(t) for m in self.modules for t in list(m._parameters.values()) + list(m._buffers.values()))
         return tensors, held
+
+    def _watched(self):
+        """What :meth:`holds` compares at every call, by identity where it can: per module its
+        flag, its parameter and buffer dicts and the Tensors in them; per external (not an argument)
+        the Tensor, its array then and its requires_grad."""
+        args = set(self.graph.arg_positions)
+        modules = [(m, m.training, m._parameters, tuple(m._parameters.values()), m._buffers,
+                    tuple(m._buffers.values())) for m in self.modules]
+        externals = [[t, t._data, t.requires_grad] for e, t in enumerate(self.graph.externals) if e not in args]
+        return modules, externals
 
     def state_tensors(self):
         """Everything a call may change: the externals and every module's parameters and buffers."""
@@ -113,12 +124,31 @@ class _Entry:
         return out
 
     def holds(self) -> bool:
-        if tuple(m.training for m in self.modules) != self.training:
-            return False
-        for m in self.modules:
-            if m._forward_pre_hooks or m._forward_hooks or m._backward_hooks or m._backward_pre_hooks:
+        """Whether the recording still applies: the same training flags, no hooks, the same Tensors
+        held by the modules, and externals of the same shapes, dtypes and requires_grad. (Checked
+        at every call: by identity first, a full comparison only where an array was replaced.)"""
+        modules, externals = self._watch
+        for m, training, parameters, held_parameters, buffers, held_buffers in modules:
+            if (m.training != training or m._forward_pre_hooks or m._forward_hooks or m._backward_hooks
+                    or m._backward_pre_hooks or m._parameters is not parameters or m._buffers is not buffers
+                    or len(parameters) != len(held_parameters) or len(buffers) != len(held_buffers)):
                 return False
-        return self._external_state() == self.external_state
+            for t, held in zip(parameters.values(), held_parameters):
+                if t is not held:
+                    return False
+            for t, held in zip(buffers.values(), held_buffers):
+                if t is not held:
+                    return False
+        for watched in externals:
+            t, array, requires_grad = watched
+            if t.requires_grad != requires_grad:
+                return False
+            data = t._data
+            if data is not array:
+                if data.shape != array.shape or data.dtype != array.dtype:
+                    return False
+                watched[1] = data  # (the same kind of array: remember it, the next check is quick)
+        return True
 
 
 # ------------------------------------------------------------------------------------------ the wrapper

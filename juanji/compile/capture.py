@@ -160,6 +160,26 @@ def _opaque_module_classes():
     return (_NormBase, _DropoutNd, RReLU)
 
 
+def _evaluating(args, kwargs) -> bool:
+    """Whether a ``batch_norm(input, running_mean, running_var, weight, bias, training, ...)`` call
+    normalises by its running estimates (``training`` False): it then changes nothing but its result."""
+    training = args[5] if len(args) > 5 else kwargs.get("training", False)
+    return not training
+
+
+def _running_estimates(args, kwargs):
+    from ..tensor import Tensor
+    found = [args[i] if len(args) > i else kwargs.get(name) for i, name in ((1, "running_mean"), (2, "running_var"))]
+    return [t for t in found if isinstance(t, Tensor)]
+
+
+def _stateless_norm(module) -> bool:
+    """A batch norm module in evaluation mode: no running estimate or counter changes (its call is
+    then recorded Op by Op, not as one opaque node)."""
+    from ..nn.modules.normalization import _BatchNorm
+    return isinstance(module, _BatchNorm) and not module.training
+
+
 @contextmanager
 def _watching(recorder):
     from ..nn import functional as F
@@ -180,8 +200,14 @@ def _watching(recorder):
             if original is None:
                 continue
 
-            def wrapped(*args, __original=original, **kwargs):
+            def wrapped(*args, __original=original, __name=name, **kwargs):
                 if recorder.depth:
+                    return __original(*args, **kwargs)
+                if __name == "batch_norm" and _evaluating(args, kwargs):
+                    # no effect besides the result: its Ops are recorded as any others, the running
+                    # estimates (arrays the Op reads) looked up afresh from their buffers at each replay
+                    for buffer in _running_estimates(args, kwargs):
+                        recorder._external(buffer)
                     return __original(*args, **kwargs)
                 recorder.depth += 1
                 try:
@@ -225,7 +251,7 @@ def _watching(recorder):
                 recorder.modules.append(self)
             if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
                 recorder.refuse(f"module {type(self).__name__} has hooks")
-            if recorder.depth or not isinstance(self, opaque_modules):
+            if recorder.depth or not isinstance(self, opaque_modules) or _stateless_norm(self):
                 return original_call(self, *args, **kwargs)
             recorder.depth += 1
             try:

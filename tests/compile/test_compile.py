@@ -252,3 +252,51 @@ def test_module_wrapper_looks_like_torchs_optimized_module():
     net.eval()
     assert not model.training
     assert [n for n, _ in net.named_parameters()] == [n for n, _ in reference.named_parameters()]
+
+
+def test_batch_norm_in_eval_is_replayed_op_by_op_with_its_current_estimates():
+    """In eval mode batch norm changes no state: it is recorded as its Ops (no opaque node), and the
+    replay reads the running estimates afresh, whether changed in place, replaced by
+    load_state_dict or by training steps in between."""
+    from juanji.compile.graph import OpaqueNode
+    model, reference = _model("resnet20").double(), _model("resnet20", seed=1).double()
+    model.eval()
+    reference.eval()
+    net = juanji.compile(model)
+    x = juanji.randn(2, 3, 8, 8, dtype=juanji.float64)
+    with juanji.no_grad():
+        for _ in range(3):
+            np.testing.assert_array_equal(net(x).numpy(), model.forward(x).numpy())
+        entry = next(iter(net._compiler.entries.values()))[0]
+        assert entry.verified and not any(isinstance(n, OpaqueNode) for n in entry.graph.nodes)
+        assert "BatchNorm" in entry.graph.describe()
+        bn = model.bn1 if hasattr(model, "bn1") else next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+        bn.running_mean.add_(0.5)
+        bn.running_var.mul_(3.0)
+        np.testing.assert_array_equal(net(x).numpy(), model.forward(x).numpy())
+        model.load_state_dict(reference.state_dict())
+        np.testing.assert_array_equal(net(x).numpy(), reference(x).numpy())
+    model.train()
+    net(x)  # running estimates move (a training recording)
+    model.eval()
+    with juanji.no_grad():
+        np.testing.assert_array_equal(net(x).numpy(), model.forward(x).numpy())
+
+
+def test_a_replaced_parameter_or_its_requires_grad_records_again():
+    model = _model("lenet").double()
+    net = juanji.compile(model)
+    x = juanji.randn(2, 1, 28, 28, dtype=juanji.float64)
+    for _ in range(3):
+        net(x)
+    first = model.conv1 if hasattr(model, "conv1") else next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    first.weight = nn.Parameter(first.weight.detach() * 2)
+    np.testing.assert_array_equal(net(x).detach().numpy(), model.forward(x).detach().numpy())
+    for _ in range(2):
+        np.testing.assert_array_equal(net(x).detach().numpy(), model.forward(x).detach().numpy())
+    first.weight.requires_grad_(False)
+    y = net(x)
+    y.sum().backward()
+    assert first.weight.grad is None
+    np.testing.assert_array_equal(y.detach().numpy(), model.forward(x).detach().numpy())
+    assert sum(len(v) for v in net._compiler.entries.values()) == 3
