@@ -285,48 +285,73 @@ def _tiles_out(src, Q, step, off_h, off_w, tiles_h, tiles_w, dst, accumulate, ha
 
 
 @njit(cache=True, nogil=True)
-def _weight_to_tiles(wt, G, u, half):
-    """``u[a*xi + nu, c, :] = (G @ w[:, c] @ G^T)[xi, nu]``: the filters in the transformed space,
-    as the right-hand side of the products (rows c, columns k). ``wt (C, 3, 3, K)`` is the weight
-    with the output channels last, so that every step runs along k. ``half``: ``(a, 3, K)``."""
-    channels, out_channels = wt.shape[0], wt.shape[3]
+def _weight_to_tiles(w, G, u, block, half, transposed):
+    """The filters in the transformed space, ``U[k, c] = G @ w[k, c] @ G^T`` for every (k, c), from the
+    weight as it is stored, ``w (K, C, 9)`` (each filter's taps row by row): into ``u[a*xi + nu, c, k]`` (the right-hand side of the
+    forward's ``V @ U``) or, ``transposed``, ``u[a*xi + nu, k, c]`` (the input gradient's ``Z @ U^T``).
+
+    One row of ``u``'s middle axis at a time (an input channel ``c``, or an output channel ``k``
+    when ``transposed``): its 3x3 filters are first moved into ``block (9, L)`` (tap-major, ``L`` the
+    last axis's length), so that every step after runs along ``L``; the weight is read in place (a
+    transposed copy of it, made first, took longer than the transform: 5 ms for a 512->512 layer).
+    The arithmetic per entry: ``half[xi, j] = G[xi, 0] w[0, j] + G[xi, 1] w[1, j] + G[xi, 2] w[2, j]``,
+    ``U[xi, nu] = half[xi, 0] G[nu, 0] + half[xi, 1] G[nu, 1] + half[xi, 2] G[nu, 2]``.
+    Work arrays: ``block (9, L)``, ``half (a, 3, L)``."""
+    out_channels, channels = w.shape[0], w.shape[1]
     a = G.shape[0]
-    for c in range(channels):
+    rows, length = (out_channels, channels) if transposed else (channels, out_channels)
+    for r in range(rows):
+        if transposed:  # w[r] is one contiguous (C, 9) run
+            for l in range(length):
+                for t in range(9):
+                    block[t, l] = w[r, l, t]
+        else:  # the filters of input channel r, one per output channel
+            for l in range(length):
+                for t in range(9):
+                    block[t, l] = w[l, r, t]
         for xi in range(a):
+            g0, g1, g2 = G[xi, 0], G[xi, 1], G[xi, 2]
             for j in range(3):
-                for k in range(out_channels):
-                    half[xi, j, k] = G[xi, 0] * wt[c, 0, j, k] + G[xi, 1] * wt[c, 1, j, k] + G[xi, 2] * wt[c, 2, j, k]
+                for l in range(length):
+                    half[xi, j, l] = g0 * block[j, l] + g1 * block[3 + j, l] + g2 * block[6 + j, l]
         for xi in range(a):
             for nu in range(a):
                 g0, g1, g2 = G[nu, 0], G[nu, 1], G[nu, 2]
-                for k in range(out_channels):
-                    u[a * xi + nu, c, k] = half[xi, 0, k] * g0 + half[xi, 1, k] * g1 + half[xi, 2, k] * g2
+                for l in range(length):
+                    u[a * xi + nu, r, l] = half[xi, 0, l] * g0 + half[xi, 1, l] * g1 + half[xi, 2, l] * g2
 
 
 @njit(cache=True, nogil=True)
-def _weight_from_tiles(du, G, gwt, half):
-    """The adjoint: ``gwt[c, i, j, :] = (G^T @ dU_c @ G)[i, j]`` with ``dU_c[xi, nu] = du[a*xi + nu, c, :]``
-    (the weight gradient with the output channels last). ``half``: ``(3, a, K)``."""
-    channels, out_channels = du.shape[1], du.shape[2]
+def _weight_from_tiles(dut, G, gw, block, half):
+    """The adjoint: ``gw[k, c] = G^T @ dU[k, c] @ G`` with ``dU[k, c][xi, nu] = dut[a*xi + nu, k, c]``
+    (the transformed weight gradient with the input channels last, as ``Z^T @ V`` gives it), straight
+    into ``gw (K, C, 9)``, the weight's layout. Per output channel ``k``: the sums over ``xi``
+    (nonzero ``G[xi, i]``) into ``half (3, a, C)``, over ``nu`` (nonzero ``G[nu, j]``) into
+    ``block (9, C)``, then out to ``gw[k]``."""
+    out_channels, channels = gw.shape[0], gw.shape[1]
     a = G.shape[0]
-    for c in range(channels):
+    for k in range(out_channels):
         half[...] = 0.0
         for xi in range(a):
             for nu in range(a):
                 for i in range(3):
                     coef = G[xi, i]
                     if coef != 0.0:
-                        for k in range(out_channels):
-                            half[i, nu, k] += coef * du[a * xi + nu, c, k]
+                        for c in range(channels):
+                            half[i, nu, c] += coef * dut[a * xi + nu, k, c]
         for i in range(3):
             for j in range(3):
-                for k in range(out_channels):
-                    gwt[c, i, j, k] = 0.0
+                t = 3 * i + j
+                for c in range(channels):
+                    block[t, c] = 0.0
                 for nu in range(a):
                     coef = G[nu, j]
                     if coef != 0.0:
-                        for k in range(out_channels):
-                            gwt[c, i, j, k] += half[i, nu, k] * coef
+                        for c in range(channels):
+                            block[t, c] += half[i, nu, c] * coef
+        for c in range(channels):
+            for t in range(9):
+                gw[k, c, t] = block[t, c]
 
 
 # ----------------------------------------------------------------------------------------- work arrays
@@ -379,18 +404,23 @@ class _Plan:
         width = count * self.tiles
         return buffer[:self.a * self.a * width * channels].reshape(self.a * self.a, width, channels)
 
-    def transform_weight(self, w):
-        """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U."""
-        u = np.empty((self.a * self.a, self.channels, self.out_channels), self.dtype)
-        wt = np.ascontiguousarray(np.asarray(w, self.dtype).transpose(1, 2, 3, 0))
-        _weight_to_tiles(wt, self.G, u, np.empty((self.a, 3, self.out_channels), self.dtype))
+    def transform_weight(self, w, transposed=False):
+        """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U; or, ``transposed``,
+        as (a*a, K, C), the right-hand side of the input gradient's Z @ U^T. (Arena memory: a
+        512-channel layer's is 16-36 MiB, which fresh pages would cost a fault each to fill.)"""
+        w = np.ascontiguousarray(w, self.dtype)
+        rows, length = (self.out_channels, self.channels) if transposed else (self.channels, self.out_channels)
+        u = workspace.empty((self.a * self.a, rows, length), self.dtype)
+        _weight_to_tiles(w.reshape(self.out_channels, self.channels, 9), self.G, u, np.empty((9, length), self.dtype),
+                         np.empty((self.a, 3, length), self.dtype), transposed)
         return u
 
-    def weight_from_tiles(self, du):
-        """grad w = G^T gradU G, from gradU as (a*a, C, K)."""
-        gwt = np.empty((self.channels, 3, 3, self.out_channels), self.dtype)
-        _weight_from_tiles(np.ascontiguousarray(du), self.G, gwt, np.empty((3, self.a, self.out_channels), self.dtype))
-        return np.ascontiguousarray(gwt.transpose(3, 0, 1, 2))
+    def weight_from_tiles(self, dut):
+        """grad w = G^T gradU G, from gradU as (a*a, K, C)."""
+        gw = np.empty((self.out_channels, self.channels, 3, 3), self.dtype)
+        _weight_from_tiles(np.ascontiguousarray(dut), self.G, gw.reshape(self.out_channels, self.channels, 9),
+                           np.empty((9, self.channels), self.dtype), np.empty((3, self.a, self.channels), self.dtype))
+        return gw
 
     def work_arrays(self, samples):
         """Per-thread scratch: channels-last input and output planes of a chunk (of at most ``samples``
@@ -470,7 +500,7 @@ def winograd_forward(x, w, padding=0, bias=None, m: int = 4):
     y = workspace.empty((plan.batch, plan.out_channels, plan.out_h, plan.out_w), x.dtype)
     if y.size == 0:
         return y
-    u = plan.transform_weight(np.asarray(w, x.dtype))
+    u = plan.transform_weight(w)
     bias = None if bias is None else np.ascontiguousarray(bias, x.dtype)
 
     def work(start, stop):
@@ -501,8 +531,7 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
         return gx, (np.zeros(w_shape, gy.dtype) if need_weight else None)
     if need_weight:
         x = np.ascontiguousarray(x, gy.dtype)
-    ut = np.ascontiguousarray(plan.transform_weight(np.asarray(w, gy.dtype)).transpose(0, 2, 1)) \
-        if need_input else None
+    ut = plan.transform_weight(w, transposed=True) if need_input else None
 
     def work(start, stop):
         z = plan.tile_buffer("m", plan.out_channels, stop - start)
@@ -524,13 +553,13 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
             if need_weight:
                 vc = plan.tiles_of(v, n1 - n0, plan.channels)
                 plan.input_tiles(x, n0, n1, vc, scratch)
-                shape = (plan.a * plan.a, plan.channels, plan.out_channels)
+                shape = (plan.a * plan.a, plan.out_channels, plan.channels)  # Z^T V: the input channels last
                 if du is None:
-                    du = gemm.matmul(vc.transpose(0, 2, 1), zc, out=np.empty(shape, gy.dtype))
+                    du = gemm.matmul(zc.transpose(0, 2, 1), vc, out=workspace.empty(shape, gy.dtype))
                     continue
                 if partial is None:
-                    partial = np.empty(shape, gy.dtype)
-                gemm.matmul(vc.transpose(0, 2, 1), zc, out=partial)
+                    partial = workspace.empty(shape, gy.dtype)
+                gemm.matmul(zc.transpose(0, 2, 1), vc, out=partial)
                 du += partial
         return du
 

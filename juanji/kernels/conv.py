@@ -639,12 +639,15 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
 
     Winograd F(m, 3) applies to 2-d 3x3 convolutions at stride 1, undilated and ungrouped; it is
     used for float32 only (in float64, as gradient checks run, the direct sums stay). Chosen by
-    the grid measured against im2col (CPU time, one thread; the note of issue 9): with ``P_m`` the
-    tiles of one thread's slice of the batch and ``C`` the larger channel count,
-    F(4,3) when ``P_4 >= max(16, C/2)`` (1.5-2.3x faster), else F(2,3) when ``P_2 >= C`` or
-    ``C <= 64`` (1.1-1.6x), else im2col; and im2col whenever either channel count is below 32
-    (the transforms then cost more than the product they save). The gradients of small batches
-    may take F(2,3) beyond this rule: :func:`gradient_tile`.
+    the grid measured against im2col (see ``WINOGRAD_MIN_TILES``): with ``P_m`` the tiles of one
+    thread's slice of the batch and ``C`` the larger channel count, for as many output channels as
+    input or more and at least 4 samples a thread, F(4,3) when ``P_4 >= max(16, C/8)``, else F(2,3)
+    when ``P_2 >= max(16, C/8)``; otherwise (the older rule, which small batches and DenseNet's
+    128->32 layers were measured with) F(4,3) when ``P_4 >= max(16, C/2)``, else F(2,3) when
+    ``P_2 >= C`` or ``C <= 64``; else
+    im2col; and im2col whenever either channel count is below 32 (the transforms then cost more than
+    the product they save). The gradients of small batches may take F(2,3) beyond this rule:
+    :func:`gradient_tile`.
     """
     if dtype != np.float32 or geom.ndim != 2 or geom.groups != 1 or geom.kernel != (1, 3, 3):
         return 0
@@ -659,11 +662,35 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     per_thread = -(-geom.batch // _batch_parts(geom))
     tiles4 = per_thread * -(-out_h // 4) * -(-out_w // 4)
     tiles2 = per_thread * -(-out_h // 2) * -(-out_w // 2)
+    if geom.out_channels >= geom.channels and per_thread >= WINOGRAD_MIN_SAMPLES:
+        least = max(WINOGRAD_MIN_TILES, large // WINOGRAD_TILES_PER_CHANNELS)
+        return 4 if tiles4 >= least else 2 if tiles2 >= least else 0
     if tiles4 >= max(16, large // 2):
         return 4
     if large <= 64 or tiles2 >= large:
         return 2
     return 0
+
+
+# Since the weight transforms read the weight in place (``_winograd._weight_to_tiles``: a 512->512
+# layer's forward transform 8.2 -> 3.8 ms, the input gradient's 18.4 -> 3.0, the weight gradient's
+# 16.3 -> 4.1), Winograd pays off on far fewer tiles than the rule above was measured with. Measured
+# (quiet machine, 2 threads, forward + both gradients, ms, im2col / F(2,3) / F(4,3)): 512 channels on
+# 4x4 at batch 16 22.4 / 27.3 / 41.0, batch 32 46.3 / 35.8 / 43.9, batch 64 82.4 / 52.9 / 52.6; on
+# 8x8 at batch 8 45.8 / 40.7 / 46.0, batch 32 160 / 89 / 75; 256 on 8x8 at batch 2 3.8 / 5.7 / 8.1,
+# batch 8 12.4 / 11.7 / 15.3, batch 16 25.5 / 15.7 / 16.5, batch 64 99.5 / 54.6 / 40.1; 256 on 4x4 at
+# batch 8 4.6 / 7.2 / 7.9, batch 32 12.4 / 9.1 / 10.9; 128 on 16x16 at batch 2 3.7 / 3.0 / 2.7; 128
+# on 8x8 at batch 2 1.29 / 1.35 / 1.31, batch 8 6.1 / 3.8 / 2.7. Below 4 samples a thread the older
+# thresholds stay: paired in one process (20 pairs, this rule against the older one), 128 channels
+# on 16x16 at batch 1 took 1.34 times as long by F(4,3), at batch 2 1.28 (by F(2,3) 0.88 and 1.09);
+# from 4 samples a thread it gained, 128 on 8x8 at batch 4 0.93 (F(2,3)), 256 on 8x8 at batch 16
+# 0.63 (F(4,3)), at batch 8 level (0.99). (Fewer output than input channels keep the older
+# thresholds too: their forward runs on the direct loops where Winograd does not apply.) Whole
+# steps, paired the same way (this rule and the weight transforms against both before): ResNet-18
+# training at batch 64 0.901 (interquartile 0.861-0.907).
+WINOGRAD_MIN_TILES = 16
+WINOGRAD_TILES_PER_CHANNELS = 8
+WINOGRAD_MIN_SAMPLES = 4
 
 
 def gradient_tile(geom: ConvGeometry, dtype) -> int:

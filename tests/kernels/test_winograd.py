@@ -192,8 +192,16 @@ def _geometry(x_shape, out_channels, padding=1):
                          out_channels, 1)
 
 
-@pytest.mark.parametrize("x_shape,out_channels,tile", [((8, 64, 16, 16), 64, 4), ((2, 64, 4, 4), 32, 2),
-                                                       ((1, 512, 4, 4), 512, 0), ((16, 16, 32, 32), 16, 0)])
+@pytest.mark.parametrize("x_shape,out_channels,tile", [
+    ((8, 64, 16, 16), 64, 4), ((2, 64, 4, 4), 32, 2), ((1, 512, 4, 4), 512, 0), ((16, 16, 32, 32), 16, 0),
+    # as many output channels as input or more, 4 samples a thread or more (here one thread): F(4,3)
+    # from max(16, C/8) tiles of 4x4, else F(2,3) from as many tiles of 2x2, else im2col
+    ((64, 512, 4, 4), 512, 4), ((32, 512, 4, 4), 512, 2), ((8, 512, 4, 4), 512, 0), ((4, 256, 8, 8), 256, 2),
+    ((16, 256, 8, 8), 512, 4), ((4, 128, 8, 8), 128, 4),
+    # fewer samples: the older thresholds (F(4,3) from C/2 tiles, F(2,3) from C)
+    ((2, 256, 8, 8), 256, 0), ((2, 128, 16, 16), 128, 2), ((1, 128, 16, 16), 128, 0), ((1, 256, 16, 16), 256, 0),
+    # fewer output than input channels: the older thresholds (F(4,3) from C/2 tiles, F(2,3) from C)
+    ((8, 256, 8, 8), 128, 0), ((64, 256, 8, 8), 128, 4), ((32, 128, 8, 8), 64, 4)])
 def test_conv_kernels_pick_winograd_by_the_measured_rule(x_shape, out_channels, tile, monkeypatch):
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 1)
@@ -304,3 +312,27 @@ def test_vector_transforms_match_torch_and_the_loops_bit_for_bit(seed, m, monkey
 
 def test_generated_transforms_are_what_the_generator_writes():
     assert_generated("gen_winograd_simd")
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_transforms_in_both_layouts_and_their_adjoint(m, dtype):
+    """U = G w G^T from the weight as stored, as (a*a, C, K) and transposed (a*a, K, C); the weight
+    gradient's transform is its adjoint: <U(w), dU> = <w, U^T(dU)> (torch-free, float64 reference)."""
+    from juanji.kernels import _winograd as W
+    rng = np.random.default_rng(m)
+    k, c = 24, 40  # (not multiples of 16: no lane rests on the sizes)
+    w = rng.standard_normal((k, c, 3, 3)).astype(dtype)
+    plan = W._Plan((1, c, 8, 8), w.shape, 1, m, dtype)
+    G = plan.G.astype(np.float64)
+    want = np.einsum("xi,kcij,yj->xykc", G, w.astype(np.float64), G).reshape(plan.a * plan.a, k, c)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(plan.transform_weight(w, transposed=True), want, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(plan.transform_weight(w), want.transpose(0, 2, 1), rtol=rtol, atol=rtol)
+    du = rng.standard_normal((plan.a * plan.a, k, c)).astype(dtype)
+    gw = plan.weight_from_tiles(du)
+    assert gw.shape == w.shape and gw.dtype == dtype
+    np.testing.assert_allclose(gw, np.einsum("xi,xykc,yj->kcij", G, du.reshape(plan.a, plan.a, k, c).astype(np.float64), G),
+                               rtol=rtol * 10, atol=rtol * 10)
+    inner = np.vdot(plan.transform_weight(w, transposed=True).astype(np.float64), du.astype(np.float64))
+    assert np.isclose(np.vdot(w.astype(np.float64), gw.astype(np.float64)), inner, rtol=1e-5 if dtype == np.float32 else 1e-12)
