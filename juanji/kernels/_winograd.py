@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit, uint64
 
 from . import _simd, _winograd_simd, gemm, workspace
-from ._threads import batch_workers, map_slices, worth_parallel_macs
+from ._threads import batch_workers, map_slices, worth_parallel, worth_parallel_macs
 
 __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
 
@@ -285,7 +285,7 @@ def _tiles_out(src, Q, step, off_h, off_w, tiles_h, tiles_w, dst, accumulate, ha
 
 
 @njit(cache=True, nogil=True)
-def _weight_to_tiles(w, G, u, block, half, transposed):
+def _weight_to_tiles(w, G, u, block, half, transposed, first, last):
     """The filters in the transformed space, ``U[k, c] = G @ w[k, c] @ G^T`` for every (k, c), from the
     weight as it is stored, ``w (K, C, 9)`` (each filter's taps row by row): into ``u[a*xi + nu, c, k]`` (the right-hand side of the
     forward's ``V @ U``) or, ``transposed``, ``u[a*xi + nu, k, c]`` (the input gradient's ``Z @ U^T``).
@@ -296,11 +296,12 @@ def _weight_to_tiles(w, G, u, block, half, transposed):
     transposed copy of it, made first, took longer than the transform: 5 ms for a 512->512 layer).
     The arithmetic per entry: ``half[xi, j] = G[xi, 0] w[0, j] + G[xi, 1] w[1, j] + G[xi, 2] w[2, j]``,
     ``U[xi, nu] = half[xi, 0] G[nu, 0] + half[xi, 1] G[nu, 1] + half[xi, 2] G[nu, 2]``.
-    Work arrays: ``block (9, L)``, ``half (a, 3, L)``."""
+    Rows ``first .. last`` of the middle axis (the threads share the rows out). Work arrays:
+    ``block (9, L)``, ``half (a, 3, L)``."""
     out_channels, channels = w.shape[0], w.shape[1]
     a = G.shape[0]
-    rows, length = (out_channels, channels) if transposed else (channels, out_channels)
-    for r in range(rows):
+    length = channels if transposed else out_channels
+    for r in range(first, last):
         if transposed:  # w[r] is one contiguous (C, 9) run
             for l in range(length):
                 for t in range(9):
@@ -322,15 +323,15 @@ def _weight_to_tiles(w, G, u, block, half, transposed):
 
 
 @njit(cache=True, nogil=True)
-def _weight_from_tiles(dut, G, gw, block, half):
+def _weight_from_tiles(dut, G, gw, block, half, first, last):
     """The adjoint: ``gw[k, c] = G^T @ dU[k, c] @ G`` with ``dU[k, c][xi, nu] = dut[a*xi + nu, k, c]``
     (the transformed weight gradient with the input channels last, as ``Z^T @ V`` gives it), straight
     into ``gw (K, C, 9)``, the weight's layout. Per output channel ``k``: the sums over ``xi``
     (nonzero ``G[xi, i]``) into ``half (3, a, C)``, over ``nu`` (nonzero ``G[nu, j]``) into
-    ``block (9, C)``, then out to ``gw[k]``."""
-    out_channels, channels = gw.shape[0], gw.shape[1]
+    ``block (9, C)``, then out to ``gw[k]``; output channels ``first .. last``."""
+    channels = gw.shape[1]
     a = G.shape[0]
-    for k in range(out_channels):
+    for k in range(first, last):
         half[...] = 0.0
         for xi in range(a):
             for nu in range(a):
@@ -408,19 +409,31 @@ class _Plan:
         """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U; or, ``transposed``,
         as (a*a, K, C), the right-hand side of the input gradient's Z @ U^T. (Arena memory: a
         512-channel layer's is 16-36 MiB, which fresh pages would cost a fault each to fill.)"""
-        w = np.ascontiguousarray(w, self.dtype)
+        w9 = np.ascontiguousarray(w, self.dtype).reshape(self.out_channels, self.channels, 9)
         rows, length = (self.out_channels, self.channels) if transposed else (self.channels, self.out_channels)
         u = workspace.empty((self.a * self.a, rows, length), self.dtype)
-        _weight_to_tiles(w.reshape(self.out_channels, self.channels, 9), self.G, u, np.empty((9, length), self.dtype),
-                         np.empty((self.a, 3, length), self.dtype), transposed)
+
+        def part(first, last):
+            _weight_to_tiles(w9, self.G, u, np.empty((9, length), self.dtype), np.empty((self.a, 3, length), self.dtype),
+                             transposed, first, last)
+        map_slices(part, rows, self._transform_parts(rows, length))
         return u
 
     def weight_from_tiles(self, dut):
         """grad w = G^T gradU G, from gradU as (a*a, K, C)."""
+        dut = np.ascontiguousarray(dut)
         gw = np.empty((self.out_channels, self.channels, 3, 3), self.dtype)
-        _weight_from_tiles(np.ascontiguousarray(dut), self.G, gw.reshape(self.out_channels, self.channels, 9),
-                           np.empty((9, self.channels), self.dtype), np.empty((3, self.a, self.channels), self.dtype))
+        gw9 = gw.reshape(self.out_channels, self.channels, 9)
+
+        def part(first, last):
+            _weight_from_tiles(dut, self.G, gw9, np.empty((9, self.channels), self.dtype),
+                               np.empty((3, self.a, self.channels), self.dtype), first, last)
+        map_slices(part, self.out_channels, self._transform_parts(self.out_channels, self.channels))
         return gw
+
+    def _transform_parts(self, rows, length) -> int:
+        """Threads for a weight transform: its rows are independent (the same values however split)."""
+        return min(batch_workers(), rows) if worth_parallel(rows * length * self.a * self.a) else 1
 
     def work_arrays(self, samples):
         """Per-thread scratch: channels-last input and output planes of a chunk (of at most ``samples``
