@@ -13,6 +13,10 @@ While the call runs, four things are watched (and put back as they were afterwar
 - ``Tensor._inplace`` (an in-place method) and ``Module.__call__`` (which modules ran: their
   ``training`` flags are guarded, and a module with hooks cannot be captured); a module with
   state of its own (batch norm and its ``num_batches_tracked``, dropout) becomes one opaque node.
+  Batch norm in evaluation mode changes no state: module and function are then recorded Op by
+  Op like any other layer (the replay skips their Python: MobileNetV2's batch-1 inference took
+  0.88 of eager mode's time against ~1.0 as opaque nodes), its running estimates registered as
+  external tensors so that every replay reads their current arrays.
 
 What is not seen here (an in-place NumPy write outside any Op, a random draw outside the opaque
 functions, a constant that depends on the data) is caught by the check the compiled wrapper
