@@ -58,7 +58,26 @@ def _row(target, case, pair, ratio, goal, met, unit="ms", scale=1e3):
     return {"target": target, "case": case, "juanji": None if pair is None else pair["juanji"] * scale,
             "torch": None if pair is None else pair["torch"] * scale, "unit": unit, "ratio": ratio, "goal": goal,
             "met": met, "load": None if pair is None else pair["load"],
-            "loaded": False if pair is None else pair["loaded"], "rounds": None if pair is None else pair["rounds"]}
+            "loaded": False if pair is None else pair["loaded"], "rounds": None if pair is None else pair["rounds"],
+            "round_ratios": None}
+
+
+def _round_ratios(records, case, speed: bool, label="quiet"):
+    """The ratio of each round in which both frameworks were measured quietly (torch's time over
+    juanji's for a speed target, else juanji's over torch's), sorted. The two processes of a round
+    ran back to back, so a drift of the whole machine between rounds (torch's LeNet-5 step took 4.7
+    ms in one round of a run and 7.6 in another) moves both and leaves the round's ratio alone."""
+    by_round = {}
+    for record in records:
+        if (record.get("label") != label or record.get("mode") != "time" or record.get("case") != case
+                or "error" in record or record.get("loaded") or record.get("round") is None):
+            continue
+        by_round.setdefault(record["round"], {})[record["framework"]] = record["median_s"]
+    ratios = []
+    for times in by_round.values():
+        if "juanji" in times and "torch" in times:
+            ratios.append(times["torch"] / times["juanji"] if speed else times["juanji"] / times["torch"])
+    return sorted(ratios) or None
 
 
 def target_rows(records):
@@ -75,7 +94,9 @@ def target_rows(records):
             continue
         ratio = pair["torch"] / pair["juanji"] if kind == "speed" else pair["juanji"] / pair["torch"]
         met = ratio >= bound if kind == "speed" else ratio <= bound
-        rows.append(_row(_target_name(case), case.title, pair, ratio, _goal(kind, bound), met))
+        row = _row(_target_name(case), case.title, pair, ratio, _goal(kind, bound), met)
+        row["round_ratios"] = _round_ratios(records, case.name, kind == "speed")
+        rows.append(row)
     # the convolution list: geometric mean and worst of juanji/torch fwd+bwd
     conv = [(c, _pair(times, c.name)) for c in CASES if c.extra.get("conv")]
     conv = [(c, p) for c, p in conv if p is not None]
@@ -181,6 +202,13 @@ def _load_text(row):
     return text + (" (loaded)" if row.get("loaded") else "")
 
 
+def _per_round(row):
+    ratios = row.get("round_ratios")
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 def markdown(payload):
     records = payload["records"]
     machine = payload["machine"]
@@ -194,20 +222,23 @@ def markdown(payload):
         versions += f", Python {env['python']}, NumPy {env['numpy']}, Numba {env.get('numba', '?')}"
     lines = [f"Machine: {machine.get('cpu')}, {machine.get('cpus')} CPUs, {machine.get('memory_gib')} GiB; "
              f"{versions}. Updated {payload['updated']}.", "",
-             "| target | case | torch | juanji | ratio | goal | met | foreign load % (max) | rounds |",
-             "|---|---|---:|---:|---:|---|---|---:|---:|"]
+             "| target | case | torch | juanji | ratio | per round: median (range) | goal | met | foreign load % (max) "
+             "| rounds |",
+             "|---|---|---:|---:|---:|---:|---|---|---:|---:|"]
     for row in target_rows(records):
         unit = row["unit"]
         met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
         if row.get("loaded") and row["met"] is not None:
             met = "not measured quietly"
         lines.append(f"| {row['target']} | {row['case']} | {_fmt(row['torch'], '.1f')} {unit} | "
-                     f"{_fmt(row['juanji'], '.1f')} {unit} | {_fmt(row['ratio'], '.2f')} | {row['goal']} | {met} | "
-                     f"{_load_text(row)} | {_fmt(row['rounds'], 'd')} |")
+                     f"{_fmt(row['juanji'], '.1f')} {unit} | {_fmt(row['ratio'], '.2f')} | {_per_round(row)} | "
+                     f"{row['goal']} | {met} | {_load_text(row)} | {_fmt(row['rounds'], 'd')} |")
     lines += ["", "Ratios: training rows are images/s of juanji over torch's (higher is better); time, memory "
               "and latency rows are juanji's over torch's (lower is better). Each framework ran in its own fresh "
               "process per round, rounds interleaved, 2 threads each; a time is the median over rounds of each "
-              "process's median. Foreign load: CPU time of other processes during the timing window, as a share of "
+              "process's median, and the ratio is that of those medians (\"met\" is read from it); the column after "
+              "it gives the ratio of each round, its two processes timed back to back, as the median and range "
+              "over rounds. Foreign load: CPU time of other processes during the timing window, as a share of "
               "the whole machine (from /proc/stat minus the process's own CPU time); rounds above 10 % were "
               "measured again and a row whose rounds all stayed above it is marked loaded (not a result).", ""]
     details = detail_rows(records)

@@ -112,6 +112,21 @@ def test_target_rows_use_medians_over_rounds_and_the_issue_ratios():
     assert small["load"] == pytest.approx(0.04)
 
 
+def test_each_rounds_ratio_is_reported_beside_the_ratio_of_medians():
+    records = _records("train/lenet-b64", [5.8, 4.1, 6.3], [4.7, 5.1, 7.6])
+    for i, record in enumerate(records):
+        record["round"] = i % 3
+    rows = {(r["target"], r["case"]): r for r in report.target_rows(records)}
+    row = rows[("training images/s", by_name("train/lenet-b64").title)]
+    assert row["ratio"] == pytest.approx(5.1 / 5.8)  # the ratio of medians decides "met"
+    assert row["round_ratios"] == pytest.approx(sorted([4.7 / 5.8, 5.1 / 4.1, 7.6 / 6.3]))
+    text = report.markdown({"records": records, "machine": {}, "updated": "now"})
+    assert "| 0.88 | 1.21 (0.81-1.24) |" in text
+    records[0]["loaded"] = True  # a loaded round has no ratio of its own
+    row = {r["case"]: r for r in report.target_rows(records)}[by_name("train/lenet-b64").title]
+    assert len(row["round_ratios"]) == 2
+
+
 def test_loaded_rounds_count_only_when_no_quiet_round_exists():
     quiet = _records("train/lenet-b64", [2.0], [2.0], load=0.02)
     noisy = _records("train/lenet-b64", [10.0, 10.0], [50.0, 50.0], load=0.8, loaded=True)
