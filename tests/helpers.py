@@ -251,3 +251,28 @@ def assert_generated(script: str):
     spec.loader.exec_module(gen)
     assert gen.TARGET.read_text() == gen.source()
     return gen
+
+
+def conv_matches_torch(x_shape, w_shape, kwargs, transposed, dtype, seed):
+    """``conv2d`` (or ``conv_transpose2d``) with bias on random float arrays of ``dtype``, forward and
+    every gradient (input, weight, bias), against torch computing in float64: rtol 1e-4 in float32
+    (the fast routes' rounding), 1e-10 in float64, atol that relative to each result's largest value."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
+    b = rng.standard_normal(w_shape[1] if transposed else w_shape[0]).astype(dtype)
+    name = "conv_transpose2d" if transposed else "conv2d"
+    tfn, jfn = getattr(torch.nn.functional, name), getattr(juanji.nn.functional, name)
+    tx, tw, tb = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b))
+    ty = tfn(tx, tw, tb, **kwargs)
+    g = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+    ty.backward(torch.tensor(g.astype(np.float64)))
+    jx, jw, jb = (juanji.tensor(a, requires_grad=True) for a in (x, w, b))
+    jy = jfn(jx, jw, jb, **kwargs)
+    jy.backward(juanji.tensor(g))
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    for mine, theirs in ((jy, ty), (jx.grad, tx.grad), (jw.grad, tw.grad), (jb.grad, tb.grad)):
+        mine, theirs = mine.detach().numpy(), theirs.detach().numpy()
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=rtol * np.abs(theirs).max())

@@ -7,15 +7,13 @@ and cases that must not."""
 import numpy as np
 import pytest
 
-import juanji
-import juanji.nn.functional as JF
 from juanji.kernels import _phases
 from juanji.kernels import _simd
 from juanji.kernels import conv as K
 from juanji.kernels.window import Window
+from tests.helpers import conv_matches_torch
 
 torch = pytest.importorskip("torch")
-TF = torch.nn.functional
 
 
 @pytest.mark.parametrize("factors", [(1, 2, 2), (1, 3, 1), (2, 1, 3), (1, 1, 4)])
@@ -78,23 +76,7 @@ def test_dilated_convolution_matches_torch(index, dtype, monkeypatch):
     if phased == "direct":
         phased = _simd.AVAILABLE and dtype == np.float32
     assert (K._dilation_phases(geom, np.dtype(dtype)) is not None) == phased
-    rng = np.random.default_rng(index)
-    x = rng.standard_normal(x_shape).astype(dtype)
-    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
-    b = rng.standard_normal(w_shape[1] if transposed else w_shape[0]).astype(dtype)
-    tfn, jfn = (TF.conv_transpose2d, JF.conv_transpose2d) if transposed else (TF.conv2d, JF.conv2d)
-    tx, tw, tb = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b))
-    ty = tfn(tx, tw, tb, **kwargs)
-    g = rng.standard_normal(tuple(ty.shape)).astype(dtype)
-    ty.backward(torch.tensor(g.astype(np.float64)))
-    jx, jw, jb = (juanji.tensor(a, requires_grad=True) for a in (x, w, b))
-    jy = jfn(jx, jw, jb, **kwargs)
-    jy.backward(juanji.tensor(g))
-    rtol = 1e-4 if dtype == np.float32 else 1e-10  # as the Winograd tests: atol relative to the largest value
-    for mine, theirs in ((jy, ty), (jx.grad, tx.grad), (jw.grad, tw.grad), (jb.grad, tb.grad)):
-        mine, theirs = mine.detach().numpy(), theirs.detach().numpy()
-        assert mine.dtype == dtype
-        np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=rtol * np.abs(theirs).max())
+    conv_matches_torch(x_shape, w_shape, kwargs, transposed, dtype, index)
 
 
 def test_each_gradient_alone_matches_both_at_once():
