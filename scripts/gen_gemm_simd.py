@@ -17,7 +17,9 @@ vector accumulators (registers), one pass over the inner dimension: for each ``k
 need no copy; ``B`` and ``C`` are row-major with a multiple of 16 columns (the callers pad). The
 driver ``rows`` covers rows ``m0 .. m1`` of ``C``, 8 rows at a time across all the columns (tiles of
 48 columns, then 32 or 16: 24 or 16 accumulators; C is then written row after row, and a weight
-gradient's long rows of B stay in the L2 cache), 16 rows at a time when there are only 16 columns,
+gradient's long rows of B stay in the L2 cache), 16 rows at a time when there are only 16 columns
+(unless A's rows lie a multiple of 4 KiB apart: 16 such rows read together conflict in the L1 cache,
+and (128 x 1024) @ (1024 x 16) ran at 55 GFLOP/s against 114 by 8 rows),
 then one row at a time.
 Every entry of ``C`` is the same sum in the same order whichever tile computes it: a result does not
 depend on how the rows are split over threads.
@@ -78,7 +80,9 @@ def _driver() -> list[str]:
         "def rows(a, a_rs, a_ks, b, ldb, c, ldc, m0, m1, n, kk):",
         '    """Rows ``m0 .. m1`` of ``C = A @ B`` (the module docstring); ``n`` a multiple of 16."""',
         "    i = m0",
-        "    if n == 16:",
+        "    # (not when A's rows lie a multiple of 4 KiB apart, as a 1024-channel 1x1 layer's do: sixteen rows",
+        "    # read at once then share one set of the 8-way L1 cache, and the loop ran at half speed)",
+        "    if n == 16 and (a_ks != 1 or (a_rs * 4) % 4096 != 0):",
         "        j = 0",
         "        while i + 16 <= m1:",
         f"            tile_16_1{call}",

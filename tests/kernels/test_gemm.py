@@ -73,7 +73,8 @@ def test_other_arrays_go_to_the_plain_product():
 # -- matmul_narrow: the 512-bit loops for products with few columns ---------------------------------
 
 NARROW = [(512, 4608, 16), (37, 100, 48), (5, 7, 16), (64, 576, 64), (130, 33, 80), (512, 16, 4608), (9, 1, 32),
-          (16, 300, 32), (1, 5, 16)]
+          (16, 300, 32), (1, 5, 16),
+          (41, 1024, 16), (24, 2048, 16)]  # (rows 4 KiB apart: 8-row tiles where 16 columns would take 16)
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
