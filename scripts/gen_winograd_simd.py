@@ -14,7 +14,8 @@ per function; this one compiles in about a second.) The half-transformed rows go
 of ``a * b`` vectors (L1). The terms are added in ``_winograd``'s order, each product rounded before
 its addition, so the results are its loops' (only the sign of a zero sum may differ). Functions:
 
-- ``tiles_in_<R>``: ``out[a*xi + nu, p, :] = (R @ tile_p @ R^T)[xi, nu]`` (``_winograd._tiles_in``);
+- ``tiles_in_<R>``: ``out[a*xi + nu, p*C : (p+1)*C] = (R @ tile_p @ R^T)[xi, nu]`` (``_winograd._tiles_in``;
+  ``out`` is ``(a*a, pstride)``, one row per position of the tile, ``pstride`` at least P*C);
 - ``tiles_out_<Q>``: ``(Q @ v_p @ Q^T)`` of each tile written or added into the planes
   (``_winograd._tiles_out``).
 
@@ -62,7 +63,7 @@ def _sum(terms, table) -> str:
     return expr
 
 
-def _preamble(signature, doc, scratch, planes, flats, matrix, table):
+def _preamble(signature, doc, scratch, planes, flats, matrix, table, tiles_array):
     """A function's decorator, signature, docstring and set-up: the sizes of ``planes``, the flat
     views ``flats``, the matrix's constants as vectors."""
     return (["@njit(cache=True, nogil=True)", f"def {signature}:",
@@ -70,7 +71,7 @@ def _preamble(signature, doc, scratch, planes, flats, matrix, table):
              f'    ``half``: a float32 scratch of {scratch} values."""',
              f"    count, height, width, channels = {planes}.shape",
              "    tiles = tiles_h * tiles_w",
-             "    total = count * tiles",
+             f"    pstride = {tiles_array}.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values",
              f"    {flats[0]}, {flats[1]} = {flats[0][5:]}.reshape(-1), {flats[1][5:]}.reshape(-1)"]
             + [f"    k{table.index(v)} = vbcast(_K, {table.index(v)})" for v in _constants(matrix)])
 
@@ -79,7 +80,7 @@ def _tiles_in(name, R, step, table) -> list[str]:
     a, b = len(R), len(R[0])
     lines = _preamble(f"tiles_in_{name}(src, off_h, off_w, tiles_h, tiles_w, out, half)",
                       f"``_winograd._tiles_in`` with R = {name} ({a} x {b}), step {step}", a * b * 16, "src",
-                      ("flat_src", "flat_out"), R, table)
+                      ("flat_src", "flat_out"), R, table, "out")
     lines += ["    for n in range(count):",
               "        for ty in range(tiles_h):",
               f"            r0 = ty * {step} - off_h",
@@ -104,7 +105,7 @@ def _tiles_in(name, R, step, table) -> list[str]:
         lines.append(f"{ind}e{i} = vload(half, ({i * a} + nu) * 16)")
     for xi in range(a):
         expr = _sum([(R[xi][i], f"e{i}") for i in range(b) if R[xi][i]], table)
-        lines.append(f"{ind}vstore(flat_out, (({xi * a} + nu) * total + p) * channels + ch, {expr})")
+        lines.append(f"{ind}vstore(flat_out, ({xi * a} + nu) * pstride + p * channels + ch, {expr})")
     lines.append("    return 0")
     return lines
 
@@ -113,7 +114,7 @@ def _tiles_out(name, Q, step, table) -> list[str]:
     b, a = len(Q), len(Q[0])
     lines = _preamble(f"tiles_out_{name}(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half)",
                       f"``_winograd._tiles_out`` with Q = {name} ({b} x {a}), step {step}", a * b * 16, "dst",
-                      ("flat_src", "flat_dst"), Q, table)
+                      ("flat_src", "flat_dst"), Q, table, "src")
     lines += ["    for n in range(count):",
               "        for ty in range(tiles_h):",
               f"            r0 = ty * {step} - off_h"]
@@ -127,7 +128,7 @@ def _tiles_out(name, Q, step, table) -> list[str]:
               f"                    for xi in range({a}):  # half[xi, j] = sum_nu Q[j, nu] v[xi, nu]"]
     ind = "                        "
     for nu in range(a):
-        lines.append(f"{ind}v{nu} = vload(flat_src, ((xi * {a} + {nu}) * total + p) * channels + ch)")
+        lines.append(f"{ind}v{nu} = vload(flat_src, (xi * {a} + {nu}) * pstride + p * channels + ch)")
     for j in range(b):
         expr = _sum([(Q[j][nu], f"v{nu}") for nu in range(a) if Q[j][nu]], table)
         lines.append(f"{ind}vstore(half, (xi * {b} + {j}) * 16, {expr})")

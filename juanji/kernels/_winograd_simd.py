@@ -22,7 +22,7 @@ def tiles_in_BT4(src, off_h, off_w, tiles_h, tiles_w, out, half):
     ``half``: a float32 scratch of 576 values."""
     count, height, width, channels = src.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = out.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_out = src.reshape(-1), out.reshape(-1)
     k0 = vbcast(_K, 0)
     k1 = vbcast(_K, 1)
@@ -63,12 +63,12 @@ def tiles_in_BT4(src, off_h, off_w, tiles_h, tiles_w, out, half):
                         e3 = vload(half, (18 + nu) * 16)
                         e4 = vload(half, (24 + nu) * 16)
                         e5 = vload(half, (30 + nu) * 16)
-                        vstore(flat_out, ((0 + nu) * total + p) * channels + ch, vadd(vsub(vadd(vzero(), vmul(e0, k1)), vmul(e2, k2)), e4))
-                        vstore(flat_out, ((6 + nu) * total + p) * channels + ch, vsub(vsub(vadd(vadd(vzero(), vmul(e1, k1)), vmul(e2, k1)), e3), e4))
-                        vstore(flat_out, ((12 + nu) * total + p) * channels + ch, vsub(vadd(vadd(vsub(vzero(), vmul(e1, k1)), vmul(e2, k1)), e3), e4))
-                        vstore(flat_out, ((18 + nu) * total + p) * channels + ch, vadd(vadd(vsub(vsub(vzero(), vmul(e1, k0)), e2), vmul(e3, k0)), e4))
-                        vstore(flat_out, ((24 + nu) * total + p) * channels + ch, vadd(vsub(vsub(vadd(vzero(), vmul(e1, k0)), e2), vmul(e3, k0)), e4))
-                        vstore(flat_out, ((30 + nu) * total + p) * channels + ch, vadd(vsub(vadd(vzero(), vmul(e1, k1)), vmul(e3, k2)), e5))
+                        vstore(flat_out, (0 + nu) * pstride + p * channels + ch, vadd(vsub(vadd(vzero(), vmul(e0, k1)), vmul(e2, k2)), e4))
+                        vstore(flat_out, (6 + nu) * pstride + p * channels + ch, vsub(vsub(vadd(vadd(vzero(), vmul(e1, k1)), vmul(e2, k1)), e3), e4))
+                        vstore(flat_out, (12 + nu) * pstride + p * channels + ch, vsub(vadd(vadd(vsub(vzero(), vmul(e1, k1)), vmul(e2, k1)), e3), e4))
+                        vstore(flat_out, (18 + nu) * pstride + p * channels + ch, vadd(vadd(vsub(vsub(vzero(), vmul(e1, k0)), e2), vmul(e3, k0)), e4))
+                        vstore(flat_out, (24 + nu) * pstride + p * channels + ch, vadd(vsub(vsub(vadd(vzero(), vmul(e1, k0)), e2), vmul(e3, k0)), e4))
+                        vstore(flat_out, (30 + nu) * pstride + p * channels + ch, vadd(vsub(vadd(vzero(), vmul(e1, k1)), vmul(e3, k2)), e5))
     return 0
 
 
@@ -78,7 +78,7 @@ def tiles_in_A4(src, off_h, off_w, tiles_h, tiles_w, out, half):
     ``half``: a float32 scratch of 384 values."""
     count, height, width, channels = src.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = out.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_out = src.reshape(-1), out.reshape(-1)
     k0 = vbcast(_K, 0)
     k1 = vbcast(_K, 1)
@@ -113,12 +113,12 @@ def tiles_in_A4(src, off_h, off_w, tiles_h, tiles_w, out, half):
                         e1 = vload(half, (6 + nu) * 16)
                         e2 = vload(half, (12 + nu) * 16)
                         e3 = vload(half, (18 + nu) * 16)
-                        vstore(flat_out, ((0 + nu) * total + p) * channels + ch, vadd(vzero(), e0))
-                        vstore(flat_out, ((6 + nu) * total + p) * channels + ch, vadd(vadd(vadd(vadd(vzero(), e0), e1), e2), e3))
-                        vstore(flat_out, ((12 + nu) * total + p) * channels + ch, vsub(vadd(vsub(vadd(vzero(), e0), e1), e2), e3))
-                        vstore(flat_out, ((18 + nu) * total + p) * channels + ch, vadd(vadd(vadd(vadd(vzero(), e0), vmul(e1, k0)), vmul(e2, k1)), vmul(e3, k3)))
-                        vstore(flat_out, ((24 + nu) * total + p) * channels + ch, vsub(vadd(vsub(vadd(vzero(), e0), vmul(e1, k0)), vmul(e2, k1)), vmul(e3, k3)))
-                        vstore(flat_out, ((30 + nu) * total + p) * channels + ch, vadd(vzero(), e3))
+                        vstore(flat_out, (0 + nu) * pstride + p * channels + ch, vadd(vzero(), e0))
+                        vstore(flat_out, (6 + nu) * pstride + p * channels + ch, vadd(vadd(vadd(vadd(vzero(), e0), e1), e2), e3))
+                        vstore(flat_out, (12 + nu) * pstride + p * channels + ch, vsub(vadd(vsub(vadd(vzero(), e0), e1), e2), e3))
+                        vstore(flat_out, (18 + nu) * pstride + p * channels + ch, vadd(vadd(vadd(vadd(vzero(), e0), vmul(e1, k0)), vmul(e2, k1)), vmul(e3, k3)))
+                        vstore(flat_out, (24 + nu) * pstride + p * channels + ch, vsub(vadd(vsub(vadd(vzero(), e0), vmul(e1, k0)), vmul(e2, k1)), vmul(e3, k3)))
+                        vstore(flat_out, (30 + nu) * pstride + p * channels + ch, vadd(vzero(), e3))
     return 0
 
 
@@ -128,7 +128,7 @@ def tiles_in_BT2(src, off_h, off_w, tiles_h, tiles_w, out, half):
     ``half``: a float32 scratch of 256 values."""
     count, height, width, channels = src.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = out.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_out = src.reshape(-1), out.reshape(-1)
     for n in range(count):
         for ty in range(tiles_h):
@@ -158,10 +158,10 @@ def tiles_in_BT2(src, off_h, off_w, tiles_h, tiles_w, out, half):
                         e1 = vload(half, (4 + nu) * 16)
                         e2 = vload(half, (8 + nu) * 16)
                         e3 = vload(half, (12 + nu) * 16)
-                        vstore(flat_out, ((0 + nu) * total + p) * channels + ch, vsub(vadd(vzero(), e0), e2))
-                        vstore(flat_out, ((4 + nu) * total + p) * channels + ch, vadd(vadd(vzero(), e1), e2))
-                        vstore(flat_out, ((8 + nu) * total + p) * channels + ch, vadd(vsub(vzero(), e1), e2))
-                        vstore(flat_out, ((12 + nu) * total + p) * channels + ch, vadd(vsub(vzero(), e1), e3))
+                        vstore(flat_out, (0 + nu) * pstride + p * channels + ch, vsub(vadd(vzero(), e0), e2))
+                        vstore(flat_out, (4 + nu) * pstride + p * channels + ch, vadd(vadd(vzero(), e1), e2))
+                        vstore(flat_out, (8 + nu) * pstride + p * channels + ch, vadd(vsub(vzero(), e1), e2))
+                        vstore(flat_out, (12 + nu) * pstride + p * channels + ch, vadd(vsub(vzero(), e1), e3))
     return 0
 
 
@@ -171,7 +171,7 @@ def tiles_in_A2(src, off_h, off_w, tiles_h, tiles_w, out, half):
     ``half``: a float32 scratch of 128 values."""
     count, height, width, channels = src.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = out.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_out = src.reshape(-1), out.reshape(-1)
     for n in range(count):
         for ty in range(tiles_h):
@@ -195,10 +195,10 @@ def tiles_in_A2(src, off_h, off_w, tiles_h, tiles_w, out, half):
                     for nu in range(4):  # out[xi, nu] = sum_i R[xi, i] half[i, nu]
                         e0 = vload(half, (0 + nu) * 16)
                         e1 = vload(half, (4 + nu) * 16)
-                        vstore(flat_out, ((0 + nu) * total + p) * channels + ch, vadd(vzero(), e0))
-                        vstore(flat_out, ((4 + nu) * total + p) * channels + ch, vadd(vadd(vzero(), e0), e1))
-                        vstore(flat_out, ((8 + nu) * total + p) * channels + ch, vsub(vadd(vzero(), e0), e1))
-                        vstore(flat_out, ((12 + nu) * total + p) * channels + ch, vadd(vzero(), e1))
+                        vstore(flat_out, (0 + nu) * pstride + p * channels + ch, vadd(vzero(), e0))
+                        vstore(flat_out, (4 + nu) * pstride + p * channels + ch, vadd(vadd(vzero(), e0), e1))
+                        vstore(flat_out, (8 + nu) * pstride + p * channels + ch, vsub(vadd(vzero(), e0), e1))
+                        vstore(flat_out, (12 + nu) * pstride + p * channels + ch, vadd(vzero(), e1))
     return 0
 
 
@@ -208,7 +208,7 @@ def tiles_out_AT4(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
     ``half``: a float32 scratch of 384 values."""
     count, height, width, channels = dst.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = src.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
     k0 = vbcast(_K, 0)
     k1 = vbcast(_K, 1)
@@ -226,12 +226,12 @@ def tiles_out_AT4(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
                 base = ((n * height + r0) * width + c0) * channels
                 for ch in range(0, channels, 16):
                     for xi in range(6):  # half[xi, j] = sum_nu Q[j, nu] v[xi, nu]
-                        v0 = vload(flat_src, ((xi * 6 + 0) * total + p) * channels + ch)
-                        v1 = vload(flat_src, ((xi * 6 + 1) * total + p) * channels + ch)
-                        v2 = vload(flat_src, ((xi * 6 + 2) * total + p) * channels + ch)
-                        v3 = vload(flat_src, ((xi * 6 + 3) * total + p) * channels + ch)
-                        v4 = vload(flat_src, ((xi * 6 + 4) * total + p) * channels + ch)
-                        v5 = vload(flat_src, ((xi * 6 + 5) * total + p) * channels + ch)
+                        v0 = vload(flat_src, (xi * 6 + 0) * pstride + p * channels + ch)
+                        v1 = vload(flat_src, (xi * 6 + 1) * pstride + p * channels + ch)
+                        v2 = vload(flat_src, (xi * 6 + 2) * pstride + p * channels + ch)
+                        v3 = vload(flat_src, (xi * 6 + 3) * pstride + p * channels + ch)
+                        v4 = vload(flat_src, (xi * 6 + 4) * pstride + p * channels + ch)
+                        v5 = vload(flat_src, (xi * 6 + 5) * pstride + p * channels + ch)
                         vstore(half, (xi * 4 + 0) * 16, vadd(vadd(vadd(vadd(vadd(vzero(), v0), v1), v2), v3), v4))
                         vstore(half, (xi * 4 + 1) * 16, vsub(vadd(vsub(vadd(vzero(), v1), v2), vmul(v3, k0)), vmul(v4, k0)))
                         vstore(half, (xi * 4 + 2) * 16, vadd(vadd(vadd(vadd(vzero(), v1), v2), vmul(v3, k1)), vmul(v4, k1)))
@@ -270,7 +270,7 @@ def tiles_out_B4(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
     ``half``: a float32 scratch of 576 values."""
     count, height, width, channels = dst.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = src.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
     k0 = vbcast(_K, 0)
     k1 = vbcast(_K, 1)
@@ -290,12 +290,12 @@ def tiles_out_B4(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
                 base = ((n * height + r0) * width + c0) * channels
                 for ch in range(0, channels, 16):
                     for xi in range(6):  # half[xi, j] = sum_nu Q[j, nu] v[xi, nu]
-                        v0 = vload(flat_src, ((xi * 6 + 0) * total + p) * channels + ch)
-                        v1 = vload(flat_src, ((xi * 6 + 1) * total + p) * channels + ch)
-                        v2 = vload(flat_src, ((xi * 6 + 2) * total + p) * channels + ch)
-                        v3 = vload(flat_src, ((xi * 6 + 3) * total + p) * channels + ch)
-                        v4 = vload(flat_src, ((xi * 6 + 4) * total + p) * channels + ch)
-                        v5 = vload(flat_src, ((xi * 6 + 5) * total + p) * channels + ch)
+                        v0 = vload(flat_src, (xi * 6 + 0) * pstride + p * channels + ch)
+                        v1 = vload(flat_src, (xi * 6 + 1) * pstride + p * channels + ch)
+                        v2 = vload(flat_src, (xi * 6 + 2) * pstride + p * channels + ch)
+                        v3 = vload(flat_src, (xi * 6 + 3) * pstride + p * channels + ch)
+                        v4 = vload(flat_src, (xi * 6 + 4) * pstride + p * channels + ch)
+                        v5 = vload(flat_src, (xi * 6 + 5) * pstride + p * channels + ch)
                         vstore(half, (xi * 6 + 0) * 16, vadd(vzero(), vmul(v0, k1)))
                         vstore(half, (xi * 6 + 1) * 16, vadd(vadd(vsub(vsub(vadd(vzero(), vmul(v1, k1)), vmul(v2, k1)), vmul(v3, k0)), vmul(v4, k0)), vmul(v5, k1)))
                         vstore(half, (xi * 6 + 2) * 16, vsub(vsub(vadd(vadd(vsub(vzero(), vmul(v0, k2)), vmul(v1, k1)), vmul(v2, k1)), v3), v4))
@@ -344,7 +344,7 @@ def tiles_out_AT2(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
     ``half``: a float32 scratch of 128 values."""
     count, height, width, channels = dst.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = src.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
     for n in range(count):
         for ty in range(tiles_h):
@@ -357,10 +357,10 @@ def tiles_out_AT2(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
                 base = ((n * height + r0) * width + c0) * channels
                 for ch in range(0, channels, 16):
                     for xi in range(4):  # half[xi, j] = sum_nu Q[j, nu] v[xi, nu]
-                        v0 = vload(flat_src, ((xi * 4 + 0) * total + p) * channels + ch)
-                        v1 = vload(flat_src, ((xi * 4 + 1) * total + p) * channels + ch)
-                        v2 = vload(flat_src, ((xi * 4 + 2) * total + p) * channels + ch)
-                        v3 = vload(flat_src, ((xi * 4 + 3) * total + p) * channels + ch)
+                        v0 = vload(flat_src, (xi * 4 + 0) * pstride + p * channels + ch)
+                        v1 = vload(flat_src, (xi * 4 + 1) * pstride + p * channels + ch)
+                        v2 = vload(flat_src, (xi * 4 + 2) * pstride + p * channels + ch)
+                        v3 = vload(flat_src, (xi * 4 + 3) * pstride + p * channels + ch)
                         vstore(half, (xi * 2 + 0) * 16, vadd(vadd(vadd(vzero(), v0), v1), v2))
                         vstore(half, (xi * 2 + 1) * 16, vadd(vsub(vadd(vzero(), v1), v2), v3))
                     for j in range(2):  # value[i, j] = sum_xi Q[i, xi] half[xi, j]
@@ -387,7 +387,7 @@ def tiles_out_B2(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
     ``half``: a float32 scratch of 256 values."""
     count, height, width, channels = dst.shape
     tiles = tiles_h * tiles_w
-    total = count * tiles
+    pstride = src.shape[1]  # row a*xi + nu of the tiles: that position's (tile, channel) values
     flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
     for n in range(count):
         for ty in range(tiles_h):
@@ -402,10 +402,10 @@ def tiles_out_B2(src, off_h, off_w, tiles_h, tiles_w, dst, accumulate, half):
                 base = ((n * height + r0) * width + c0) * channels
                 for ch in range(0, channels, 16):
                     for xi in range(4):  # half[xi, j] = sum_nu Q[j, nu] v[xi, nu]
-                        v0 = vload(flat_src, ((xi * 4 + 0) * total + p) * channels + ch)
-                        v1 = vload(flat_src, ((xi * 4 + 1) * total + p) * channels + ch)
-                        v2 = vload(flat_src, ((xi * 4 + 2) * total + p) * channels + ch)
-                        v3 = vload(flat_src, ((xi * 4 + 3) * total + p) * channels + ch)
+                        v0 = vload(flat_src, (xi * 4 + 0) * pstride + p * channels + ch)
+                        v1 = vload(flat_src, (xi * 4 + 1) * pstride + p * channels + ch)
+                        v2 = vload(flat_src, (xi * 4 + 2) * pstride + p * channels + ch)
+                        v3 = vload(flat_src, (xi * 4 + 3) * pstride + p * channels + ch)
                         vstore(half, (xi * 4 + 0) * 16, vadd(vzero(), v0))
                         vstore(half, (xi * 4 + 1) * 16, vsub(vsub(vadd(vzero(), v1), v2), v3))
                         vstore(half, (xi * 4 + 2) * 16, vadd(vadd(vsub(vzero(), v0), v1), v2))

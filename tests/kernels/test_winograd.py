@@ -336,3 +336,13 @@ def test_weight_transforms_in_both_layouts_and_their_adjoint(m, dtype):
                                rtol=rtol * 10, atol=rtol * 10)
     inner = np.vdot(plan.transform_weight(w, transposed=True).astype(np.float64), du.astype(np.float64))
     assert np.isclose(np.vdot(w.astype(np.float64), gw.astype(np.float64)), inner, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_tile_rows_lie_an_odd_number_of_cache_lines_apart():
+    """The a*a rows of transformed tiles (one per position) start 64-byte aligned relative to each
+    other and an odd number of 64-byte lines apart: never a multiple of 4 KiB (one L1 set for all)."""
+    from juanji.kernels import _winograd as W
+    for length in (1, 15, 16, 17, 100, 1024, 4096, 64 * 448, 256 * 4, 512 * 2, 32 * 33):
+        stride = W._row_stride(length)
+        assert length <= stride < length + 32 and stride % 16 == 0 and (stride // 16) % 2 == 1
+        assert (stride * 4) % 4096 != 0
