@@ -93,31 +93,54 @@ def merge(parts, shape, factors):
 #
 # with ``xs[n, s*C + c, a, b] = xp[n, c, 2a + py, 2b + px]`` (``conv._stride_phases``).
 
+@njit(cache=True, inline="always")
+def _edge_columns(flat_x, flat_out, start, line0, line1, b0, b1, lo_w, width):
+    """Columns ``b0 .. b1`` of both column phases of one row of :func:`_stride_planes`, each source
+    tested against the row's ends (zero outside)."""
+    for b in range(b0, b1):
+        for px in range(2):
+            col = 2 * b + px - lo_w
+            flat_out[uint64((line1 if px else line0) + b)] = flat_x[uint64(start + 2 * b + px)] if 0 <= col < width else 0.0
+
+
 @njit(cache=True, nogil=True)
 def _stride_planes(first, last, x, out, lo_h, lo_w):
     """Tasks ``first .. last`` (one ``(n, c)`` plane of ``x (N, C, H, W)`` each) of
     :func:`stride_split`: ``out[n, (py*2 + px)*C + c, a, b] = x[n, c, 2a + py - lo_h, 2b + px - lo_w]``,
-    zero where that falls outside ``x``."""
+    zero where that falls outside ``x``.
+
+    One input row feeds the rows of both column phases, and over the columns where both read inside
+    the row the loop de-interleaves it (``x[2b]``, ``x[2b + 1]``: vector shuffles) with no test per
+    value; only the few columns at the edges are tested. Measured (2 threads; (64, 32, 32, 32) padded by
+    1 to 17 x 17 phases): 1.1-1.9 ms with the test on every value, 0.48 this way; (64, 64, 32, 32)
+    6.0-7.1 -> 1.2."""
     channels, height, width = x.shape[1], x.shape[2], x.shape[3]
     rows, cols = out.shape[2], out.shape[3]
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    plane = rows * cols
+    # columns b whose two sources 2b - lo_w and 2b + 1 - lo_w both lie in 0 .. width-1
+    inner_lo = min(cols, (lo_w + 1) // 2)
+    inner_hi = max(inner_lo, min(cols, (width + lo_w - 1) // 2))
     for task in range(first, last):
         n, c = task // channels, task % channels
         src = (n * channels + c) * height * width
         for py in range(2):
-            for px in range(2):
-                dst = ((n * 4 + py * 2 + px) * channels + c) * rows * cols
-                for a in range(rows):
-                    row = 2 * a + py - lo_h
-                    line = dst + a * cols
-                    if row < 0 or row >= height:
-                        for b in range(cols):
-                            flat_out[uint64(line + b)] = 0.0
-                        continue
-                    first_col = src + row * width
+            even = ((n * 4 + py * 2) * channels + c) * plane  # phase (py, 0); phase (py, 1) one C later
+            odd = even + channels * plane
+            for a in range(rows):
+                row = 2 * a + py - lo_h
+                line0, line1 = even + a * cols, odd + a * cols
+                if row < 0 or row >= height:
                     for b in range(cols):
-                        col = 2 * b + px - lo_w
-                        flat_out[uint64(line + b)] = flat_x[uint64(first_col + col)] if 0 <= col < width else 0.0
+                        flat_out[uint64(line0 + b)] = 0.0
+                        flat_out[uint64(line1 + b)] = 0.0
+                    continue
+                start = src + row * width - lo_w  # the input value of column 2b + px is start + 2b + px
+                for b in range(inner_lo, inner_hi):
+                    flat_out[uint64(line0 + b)] = flat_x[uint64(start + 2 * b)]
+                    flat_out[uint64(line1 + b)] = flat_x[uint64(start + 2 * b + 1)]
+                _edge_columns(flat_x, flat_out, start, line0, line1, 0, inner_lo, lo_w, width)
+                _edge_columns(flat_x, flat_out, start, line0, line1, inner_hi, cols, lo_w, width)
 
 
 def stride_split(x, lo_h: int, lo_w: int, rows: int, cols: int):

@@ -21,6 +21,9 @@ torch = pytest.importorskip("torch")
     ((1, 2, 7, 9), (2, 1), (6, 6)),   # odd sizes, more padding above than at the left
     ((2, 1, 6, 5), (0, 0), (3, 2)),   # no padding, phase planes that stop short of the input's end
     ((1, 2, 4, 4), (3, 0), (6, 3)),   # phase planes past the input's end: zeros
+    ((2, 3, 5, 21), (1, 1), (4, 12)),  # wide rows: the de-interleaving loop between the tested edges
+    ((1, 2, 3, 20), (0, 3), (3, 13)),  # odd left padding: the edge columns on both sides
+    ((1, 1, 2, 1), (1, 2), (3, 3)),    # a one-column input: no inner columns
 ])
 def test_stride_split_layout(shape, lo, rows_cols):
     rng = np.random.default_rng(sum(shape))
@@ -44,6 +47,7 @@ CASES = [
     ((2, 16, 40, 40), (32, 16, 6, 6), dict(stride=2, padding=2), False, True),
     ((2, 64, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1), True, True),       # DCGAN's generator
     ((2, 16, 16, 16), (16, 8, 4, 4), dict(stride=2, padding=1, output_padding=1), True, True),
+    ((3, 8, 17, 16), (8, 12, 4, 6), dict(stride=2, padding=(1, 2), output_padding=1), True, True),
     ((2, 32, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1), False, False),     # an 8x8 output plane
     ((2, 64, 32, 32), (64, 64, 4, 4), dict(stride=2, padding=1), False, False),     # 64 input channels
     ((2, 32, 32, 32), (128, 32, 4, 4), dict(stride=2, padding=1), False, False),    # 128 output channels
@@ -98,3 +102,33 @@ def test_the_route_and_im2col_agree(index, monkeypatch):
     plain = K.conv_forward(x, w, geom, bias=b)
     scale = np.abs(x).max() * np.abs(w).sum(axis=(1, 2, 3)).max()  # a bound on any partial sum
     np.testing.assert_allclose(routed, plain, rtol=0, atol=4e-7 * scale)
+
+
+@pytest.mark.skipif(not _simd.AVAILABLE, reason="the route runs on the 512-bit loops (AVX-512)")
+@pytest.mark.parametrize("index", [4, 5, 6])
+def test_transposed_gradients_share_one_split(index, monkeypatch):
+    """Torch-free: from ``STRIDE_PHASES_SHARED_MIN_BATCH`` samples both gradients of a transposed
+    convolution on the route come from one split of its output gradient, and equal those computed
+    apart (input gradient on the route, weight gradient by im2col of the output gradient) within
+    float32 rounding of the sums; at batch 1 they are computed apart."""
+    x_shape, w_shape, kwargs, transposed, routed = CASES[index]
+    assert transposed and routed
+    geom = _geometry(x_shape, w_shape, kwargs, True)
+    rng = np.random.default_rng(200 + index)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    gy = rng.standard_normal(geom.input_shape()).astype(np.float32)
+    calls = []
+    shared = K._stride_phase_transpose_backward
+    monkeypatch.setattr(K, "_stride_phase_transpose_backward", lambda *a: calls.append(1) or shared(*a))
+    gx, gw = K.conv_transpose_backward(gy, x, w, geom)
+    assert calls == [1]
+    monkeypatch.setattr(K, "STRIDE_PHASES_SHARED_MIN_BATCH", x_shape[0] + 1)
+    gx_apart, gw_apart = K.conv_transpose_backward(gy, x, w, geom)
+    assert calls == [1]
+    np.testing.assert_array_equal(gx, gx_apart)  # the same loops on the same phases
+    scale = np.abs(gy).max() * np.abs(x).max() * x_shape[0] * np.prod(x_shape[2:])  # a bound on any partial sum
+    np.testing.assert_allclose(gw, gw_apart, rtol=0, atol=4e-7 * scale)
+    one = K.conv_geometry(geom.window, (1,) + geom.input_shape()[1:], geom.out_channels)
+    K.conv_transpose_backward(gy[:1], x[:1], w, one)
+    assert calls == [1]
