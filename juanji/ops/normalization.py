@@ -104,7 +104,7 @@ class BatchNorm(Op):
             mean, var = mean.astype(xp.float64), var.astype(xp.float64)
             var, invstd, scale, affine_scale, shift, flat = kernels.forward_constants(mean, var, weight, bias, eps,
                                                                                       None)
-            y3 = kernels.channel_affine(x3, affine_scale, shift)
+            y3 = kernels.channel_affine(x3, affine_scale, shift, rounded=True)
         y = y3.reshape(x.shape)
         if self.needs_input_grad[0] or self.needs_input_grad[1] or self.needs_input_grad[2]:
             self.x3, self.mean, self.invstd, self.scale, self.flat = x3, mean, invstd, scale, flat
