@@ -20,6 +20,8 @@ instructions inline):
     vkeep(y, g)          -> g where y > 0 or y is NaN, else 0, lane by lane (relu's gradient)
     vclamp(x, lo, hi)    -> lo where x < lo, hi where x > hi, else x (NaN kept): hardtanh
     vkeep_inside(y, g, lo, hi) -> g where neither y <= lo nor y >= hi, else 0: hardtanh's gradient
+    vtranspose16(a, i, s, b, j, t, v)  b[j + q*t + r] = a[i + r*s + q] + v[q] for q, r < 16: a 16 x 16
+                         block transposed in registers (16 loads, 16 adds, 64 two-vector shuffles, 16 stores)
 
 Variables of type ``f32x16`` live in registers, so generated code (``scripts/gen_conv_simd.py``)
 can keep e.g. 24 accumulators across a loop over taps. There is no bounds check: the caller
@@ -37,7 +39,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "AVAILABLE", "LANES", "takes"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "vtranspose16", "AVAILABLE", "LANES", "takes"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -196,3 +198,51 @@ def vmul(typingctx, x, y):
     def codegen(context, builder, signature, args):
         return builder.fmul(args[0], args[1])
     return f32x16(f32x16, f32x16), codegen
+
+
+def _transpose_masks():
+    """The shuffles of a 16 x 16 transpose in four stages: at stage ``s`` (8, 4, 2, 1) rows ``i`` and
+    ``i + s`` (bit ``s`` of ``i`` clear) swap their off-diagonal ``s x s`` blocks; lanes 16..31 of a
+    mask name the second row's lanes."""
+    stages = []
+    for s in (8, 4, 2, 1):
+        low = [lane if not lane & s else 16 + lane - s for lane in range(LANES)]
+        high = [lane + s if not lane & s else 16 + lane for lane in range(LANES)]
+        stages.append((s, low, high))
+    return stages
+
+
+_TRANSPOSE = _transpose_masks()
+
+
+@intrinsic
+def vtranspose16(typingctx, src, src_index, src_stride, dst, dst_index, dst_stride, add):
+    """``dst[dst_index + q*dst_stride + r] = src[src_index + r*src_stride + q] + add[q]`` for ``q, r <
+    16``: rows ``r`` of the block (16 values each, ``src_stride`` apart) plus the vector ``add`` (a bias
+    per column, or zeros) become its columns. The two arrays must not overlap."""
+    _check_array(src)
+    _check_array(dst)
+
+    def codegen(context, builder, signature, args):
+        src_ty, _, _, dst_ty, _, _, _ = signature.args
+        a, i, s, b, j, t, v = args
+        rows = []
+        for r in range(LANES):
+            index = builder.add(i, builder.mul(s, ir.Constant(s.type, r)))
+            pointer = _element_pointer(context, builder, src_ty, a, index)
+            rows.append(builder.fadd(builder.load(builder.bitcast(pointer, _VECTOR.as_pointer()), align=4), v))
+        mask_type = ir.VectorType(ir.IntType(32), LANES)
+        for step, low, high in _TRANSPOSE:
+            low_mask, high_mask = ir.Constant(mask_type, low), ir.Constant(mask_type, high)
+            for r in range(LANES):
+                if r & step:
+                    continue
+                first, second = rows[r], rows[r + step]
+                rows[r] = builder.shuffle_vector(first, second, low_mask)
+                rows[r + step] = builder.shuffle_vector(first, second, high_mask)
+        for q in range(LANES):
+            index = builder.add(j, builder.mul(t, ir.Constant(t.type, q)))
+            pointer = _element_pointer(context, builder, dst_ty, b, index)
+            builder.store(rows[q], builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
+        return context.get_dummy_value()
+    return types.void(src, types.intp, types.intp, dst, types.intp, types.intp, f32x16), codegen

@@ -700,10 +700,42 @@ WINOGRAD_TILES_PER_CHANNELS = 8
 WINOGRAD_MIN_SAMPLES = 4
 
 
+# The 3x3 layers of the direct loops' range with channels in blocks of 16 (ResNet-20's 16->16 on 32x32
+# and 32->32 on 16x16) go to Winograd F(4,3) instead, since its transforms run on 512-bit vectors and
+# the layout changes around them on in-register transposes (``_winograd._to_channels_last16``):
+# the direct loops compute 9 products per output where F(4,3) computes 2.25. Measured (quiet machine,
+# 2 threads, ms, direct loops -> F(4,3); forward, both gradients): 16->16 on 32x32 at batch 128 3.52 ->
+# 2.90, 7.49 -> 5.01; batch 32 0.89 / 0.90, 1.91 -> 1.52; batch 8 0.275 / 0.350, 0.601 -> 0.574; batch 1
+# 0.062 / 0.085, 0.195 -> 0.137; 32->32 on 16x16 at batch 128 3.44 -> 2.03, 7.63 -> 3.55; batch 8 0.273 /
+# 0.261, 0.787 -> 0.428; batch 2 0.116 / 0.106, 0.453 -> 0.178; batch 1 0.065 / 0.086, 0.351 -> 0.143;
+# 32->32 on 32x32 at batch 16 1.60 -> 1.11, 3.61 -> 1.92; 16->32 on 32x32 at batch 4 0.267 / 0.315,
+# 0.664 -> 0.515. So the gradients always, and the forward pass with 32 channels or more on each side
+# from batch 2, or with a thread's tiles at least ``SMALL_WINOGRAD_MIN_TILES``.
+SMALL_WINOGRAD = True
+SMALL_WINOGRAD_MIN_TILES = 2048
+
+
+def small_channel_tile(geom: ConvGeometry, dtype, forward: bool) -> int:
+    """4 (Winograd F(4,3)) for a 3x3 convolution that the 512-bit direct loops would compute
+    (:func:`direct_applies`) with both channel counts multiples of 16, else 0: for its gradients
+    always, for its ``forward`` pass by the rule above."""
+    if not (SMALL_WINOGRAD and geom.kernel == (1, 3, 3) and _simd.takes(dtype) and geom.channels % 16 == 0
+            and geom.out_channels % 16 == 0 and direct_applies(geom, dtype)):
+        return 0
+    if not forward or (min(geom.channels, geom.out_channels) >= 32 and geom.batch >= 2):
+        return 4
+    per_thread = -(-geom.batch // _batch_parts(geom))
+    tiles4 = per_thread * -(-geom.out_size[1] // 4) * -(-geom.out_size[2] // 4)
+    return 4 if tiles4 >= SMALL_WINOGRAD_MIN_TILES else 0
+
+
 def gradient_tile(geom: ConvGeometry, dtype) -> int:
-    """:func:`winograd_tile` for the gradients: also F(2,3) for a batch no larger than the thread
-    count with fewer output than input channels whose tiles (a thread's) are at least the output
+    """:func:`winograd_tile` for the gradients (:func:`small_channel_tile` first): also F(2,3) for a
+    batch no larger than the thread count with fewer output than input channels whose tiles (a thread's) are at least the output
     channel count (``SMALL_BATCH_WINOGRAD``). The forward pass keeps its path there."""
+    small = small_channel_tile(geom, dtype, forward=False)
+    if small:
+        return small
     m = winograd_tile(geom, dtype)
     if (m or not SMALL_BATCH_WINOGRAD or geom.batch > batch_workers() or geom.out_channels >= geom.channels
             or geom.out_channels < 32 or dtype != np.float32 or geom.ndim != 2 or geom.groups != 1
@@ -982,6 +1014,9 @@ class _NumbaBlas:
         phases = _dilation_phases(geom, x.dtype)
         if phases is not None:
             return _Phases.forward(x, w, geom, phases, bias)
+        m = small_channel_tile(geom, x.dtype, forward=True)
+        if m:
+            return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m)
         if direct_forward_applies(geom, x.dtype):
             return _direct_forward(x, w, geom, bias)
         if _stride_phases(geom, x.dtype):

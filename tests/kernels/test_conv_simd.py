@@ -46,6 +46,30 @@ def test_intrinsics_match_numpy():
     assert abs(total - a[3:19].astype(np.float64).sum()) < 1e-5
 
 
+@njit
+def _transpose_block(a, i, s, b, j, t, add):
+    _simd.vtranspose16(a, i, s, b, j, t, _simd.vload(add, 0))
+
+
+@pytest.mark.parametrize("i,s,j,t", [(0, 16, 0, 16), (3, 50, 7, 60), (5, 1024, 1, 17)])
+def test_transpose_intrinsic_moves_a_block_and_adds_a_row_vector(i, s, j, t):
+    """``b[j + q*t + r] = a[i + r*s + q] + add[q]``, nothing else of ``b`` written (any strides)."""
+    rng = np.random.default_rng(i + s)
+    a = rng.standard_normal(i + 16 * s).astype(np.float32)
+    b = np.full(j + 16 * t, np.nan, np.float32)
+    add = rng.standard_normal(16).astype(np.float32)
+    _transpose_block(a, i, s, b, j, t, add)
+    block = a[i:i + 16 * s].reshape(16, s)[:, :16]
+    got = b[j:j + 16 * t].reshape(16, t)
+    np.testing.assert_array_equal(got[:, :16], block.T + add[:, None])
+    assert np.isnan(got[:, 16:]).all() and np.isnan(b[:j]).all()
+    zeros = np.zeros(16, np.float32)
+    a[i] = -0.0
+    _transpose_block(a, i, s, b, j, t, zeros)  # (+ 0.0, as the scalar loops add it: -0.0 comes out +0.0)
+    np.testing.assert_array_equal(got[:, :16], block.T)
+    assert not np.signbit(b[j])
+
+
 def test_intrinsics_reject_other_arrays():
     with pytest.raises(Exception, match="1-d contiguous float32"):
         _ops(np.zeros(64, np.float64), np.zeros(64, np.float64))

@@ -346,3 +346,69 @@ def test_tile_rows_lie_an_odd_number_of_cache_lines_apart():
         stride = W._row_stride(length)
         assert length <= stride < length + 32 and stride % 16 == 0 and (stride // 16) % 2 == 1
         assert (stride * 4) % 4096 != 0
+
+
+# -- the 3x3 layers of the direct loops' range (channels in blocks of 16): F(4,3) --------------------
+
+@pytest.mark.parametrize("shape", [(3, 16, 32, 32), (2, 32, 7, 7), (2, 48, 5, 3), (1, 16, 1, 1), (2, 16, 4, 4)])
+def test_vector_layout_changes_equal_the_loops_bit_for_bit(shape):
+    """``_to_channels_last16`` / ``_from_channels_last16`` (16 x 16 blocks transposed in registers, the
+    rest of a plane one by one) against the scalar loops, with and without a bias, for a slice of the
+    batch: planes of whole blocks, of none, and of some."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 0, 0, 0] = -0.0
+    n, c, h, w = shape
+    lo = 1 if n > 1 else 0
+    loops, vector = (np.full((n - lo, h, w, c), np.nan, np.float32) for _ in range(2))
+    W._to_channels_last(x, lo, n, loops)
+    W._to_channels_last16(x, lo, n, vector)
+    np.testing.assert_array_equal(vector, x[lo:].transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(vector, loops)
+    bias = rng.standard_normal(c).astype(np.float32)
+    for use_bias in (False, True):
+        back_loops, back_vector = (np.full(shape, np.nan, np.float32) for _ in range(2))
+        W._from_channels_last(vector, lo, n, back_loops, bias, use_bias)
+        W._from_channels_last16(vector, lo, n, back_vector, bias, use_bias)
+        assert np.array_equal(back_vector.view(np.uint32)[lo:], back_loops.view(np.uint32)[lo:])  # bits
+        np.testing.assert_array_equal(back_vector[lo:], x[lo:] + (bias[None, :, None, None] if use_bias else 0))
+        assert np.isnan(back_vector[:lo]).all()
+
+
+@pytest.mark.parametrize("x_shape,out_channels,forward,gradients", [
+    ((128, 16, 32, 32), 16, 4, 4),  # 64 samples a thread x 64 tiles >= SMALL_WINOGRAD_MIN_TILES
+    ((8, 16, 32, 32), 16, 0, 4),    # 16 channels, few tiles: the forward pass keeps the direct loops
+    ((4, 16, 32, 32), 32, 0, 4),    # 16 on one side
+    ((2, 32, 16, 16), 32, 4, 4),    # 32 each side from batch 2
+    ((1, 32, 16, 16), 32, 0, 4),    # batch 1: the forward pass's direct loops share out the channels
+    ((2, 24, 16, 16), 32, 0, 0),    # channels not in blocks of 16: the direct loops
+    ((2, 3, 32, 32), 16, 0, 0),
+    ((2, 64, 16, 16), 64, 0, 0),    # past the direct loops' range: the other rules (here im2col)
+])
+def test_small_channel_layers_take_f43_by_the_measured_rule(x_shape, out_channels, forward, gradients, monkeypatch):
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    geom = _geometry(x_shape, out_channels)
+    on_vectors = W._simd.AVAILABLE
+    assert K.small_channel_tile(geom, np.float32, forward=True) == (forward if on_vectors else 0)
+    assert K.small_channel_tile(geom, np.float32, forward=False) == (gradients if on_vectors else 0)
+    assert K.gradient_tile(geom, np.float32) == (gradients if on_vectors else 0) or not gradients
+    assert K.small_channel_tile(geom, np.float64, forward=False) == 0  # float64 keeps its loops
+    monkeypatch.setattr(K, "SMALL_WINOGRAD", False)
+    assert K.small_channel_tile(geom, np.float32, forward=False) == 0
+
+
+@pytest.mark.skipif(not W._simd.AVAILABLE, reason="the route is the 512-bit loops' range (AVX-512)")
+@pytest.mark.parametrize("x_shape,out_channels", [((2, 32, 16, 16), 32), ((3, 16, 12, 10), 32), ((1, 16, 9, 9), 16),
+                                                  ((40, 16, 32, 32), 16)])
+def test_small_channel_layers_through_winograd_match_torch(x_shape, out_channels, monkeypatch):
+    """conv_forward / conv_backward / each gradient alone through the dispatch, where the small-channel
+    rule takes F(4,3) (and at batch 1 the forward pass's direct loops), against torch in float32; the
+    chunks of 1 MiB (``SMALL_CHUNK_BYTES``) split the batch of 40 into several."""
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    geom = _geometry(x_shape, out_channels)
+    assert K.gradient_tile(geom, np.float32) == 4
+    if x_shape[0] == 40:
+        assert W._Plan(x_shape, (out_channels, x_shape[1], 3, 3), 1, 4, np.float32).chunk < 20
+    _dispatch_matches_torch(K, geom, x_shape, out_channels, np.random.default_rng(sum(x_shape)))

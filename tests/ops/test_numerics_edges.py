@@ -117,7 +117,9 @@ def test_a_constant_image_through_conv_and_train_batch_norm_gives_the_bias(side,
     for what, gj, gt, exact in zip(("x", "conv weight"), results["juanji"][1:3], results["torch"][1:3],
                                    (leaves64[0].grad.numpy(), leaves64[1].grad.numpy())):
         np.testing.assert_allclose(gt, exact, atol=2e-3, err_msg=f"torch's {what}")
-        np.testing.assert_allclose(gj, exact, atol=2e-3, err_msg=what)
+        # (plus 1e-5 of the largest value: the 16- and 32-channel 3x3 layers' gradients run by Winograd
+        # F(4,3), whose float32 rounding is ~1e-5 of the values, not ~1e-7; x's reach ~500 here)
+        np.testing.assert_allclose(gj, exact, atol=max(2e-3, 1e-5 * np.abs(exact).max()), err_msg=what)
     for what, gj, gt in zip(("bn weight", "bn bias"), results["juanji"][3:], results["torch"][3:]):
         np.testing.assert_allclose(gj, gt, rtol=1e-5, atol=1e-4, err_msg=what)
 

@@ -7,10 +7,14 @@ keeps plain BatchNorm over the whole batch, which is what SyncBatchNorm must rep
 rank builds its model from a different seed: DDP's broadcast from rank 0 must make them equal.
 
 - free running (default): both train for STEPS steps of SGD with momentum and weight decay; the
-  parameters must agree after every step (float64: 1e-10; float32: rtol 1e-5) and the replicas
+  parameters must agree after every step (float64: 1e-10; float32: rtol 1e-4, atol 1e-5) and the replicas
   must be bit-identical across ranks at the end.
 - ``per_step``: before every step the reference takes DDP's parameters; the averaged gradients
-  must equal the one-process gradients (rtol 1e-5). For float32 ResNets this is the meaningful
+  must equal the one-process gradients (float32: rtol 1e-4, atol 1e-5: the kernels' float32 standard.
+  The ranks' half batches and the whole batch reach BLAS as products of different heights, whose
+  roundings differ, and the 3x3 layers of 16 and 32 channels run by Winograd F(4,3), whose float32
+  results are within ~1e-5 of the exact ones, not ~1e-7: ResNet-20's first weight gradient then
+  differed by 1.9e-6 where its values are ~1e-2). For float32 ResNets this is the meaningful
   test: a free-running float32 ResNet-20 with batch norm drifts apart from *itself* when only
   the order of the samples in the batch changes (torch too: 2e-3 after 3 steps), so no
   implementation can track another for 20 steps at 1e-5.
@@ -52,7 +56,7 @@ def batch(step, micro):
 
 
 def same(a, b, what):
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), err_msg=what, **tol)
 
 
