@@ -20,8 +20,9 @@ instructions inline):
     vkeep(y, g)          -> g where y > 0 or y is NaN, else 0, lane by lane (relu's gradient)
     vclamp(x, lo, hi)    -> lo where x < lo, hi where x > hi, else x (NaN kept): hardtanh
     vkeep_inside(y, g, lo, hi) -> g where neither y <= lo nor y >= hi, else 0: hardtanh's gradient
-    vtranspose16(a, i, s, b, j, t, v)  b[j + q*t + r] = a[i + r*s + q] + v[q] for q, r < 16: a 16 x 16
-                         block transposed in registers (16 loads, 16 adds, 64 two-vector shuffles, 16 stores)
+    vtranspose16(a, i, s, b, j, t)  b[j + q*t + r] = a[i + r*s + q] for q, r < 16: a 16 x 16 block
+                         transposed in registers (16 loads, 64 two-vector shuffles, 16 stores)
+    vtranspose16_add(a, i, s, b, j, t, v)  the same of a[i + r*s + q] + v[q]
 
 Variables of type ``f32x16`` live in registers, so generated code (``scripts/gen_conv_simd.py``)
 can keep e.g. 24 accumulators across a loop over taps. There is no bounds check: the caller
@@ -39,7 +40,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "vtranspose16", "AVAILABLE", "LANES", "takes"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "vtranspose16", "vtranspose16_add", "AVAILABLE", "LANES", "takes"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -215,22 +216,16 @@ def _transpose_masks():
 _TRANSPOSE = _transpose_masks()
 
 
-@intrinsic
-def vtranspose16(typingctx, src, src_index, src_stride, dst, dst_index, dst_stride, add):
-    """``dst[dst_index + q*dst_stride + r] = src[src_index + r*src_stride + q] + add[q]`` for ``q, r <
-    16``: rows ``r`` of the block (16 values each, ``src_stride`` apart) plus the vector ``add`` (a bias
-    per column, or zeros) become its columns. The two arrays must not overlap."""
-    _check_array(src)
-    _check_array(dst)
-
+def _transpose_codegen(add: bool):
     def codegen(context, builder, signature, args):
-        src_ty, _, _, dst_ty, _, _, _ = signature.args
-        a, i, s, b, j, t, v = args
+        src_ty, dst_ty = signature.args[0], signature.args[3]
+        a, i, s, b, j, t = args[:6]
         rows = []
         for r in range(LANES):
             index = builder.add(i, builder.mul(s, ir.Constant(s.type, r)))
             pointer = _element_pointer(context, builder, src_ty, a, index)
-            rows.append(builder.fadd(builder.load(builder.bitcast(pointer, _VECTOR.as_pointer()), align=4), v))
+            row = builder.load(builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
+            rows.append(builder.fadd(row, args[6]) if add else row)
         mask_type = ir.VectorType(ir.IntType(32), LANES)
         for step, low, high in _TRANSPOSE:
             low_mask, high_mask = ir.Constant(mask_type, low), ir.Constant(mask_type, high)
@@ -245,4 +240,24 @@ def vtranspose16(typingctx, src, src_index, src_stride, dst, dst_index, dst_stri
             pointer = _element_pointer(context, builder, dst_ty, b, index)
             builder.store(rows[q], builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
         return context.get_dummy_value()
-    return types.void(src, types.intp, types.intp, dst, types.intp, types.intp, f32x16), codegen
+    return codegen
+
+
+@intrinsic
+def vtranspose16(typingctx, src, src_index, src_stride, dst, dst_index, dst_stride):
+    """``dst[dst_index + q*dst_stride + r] = src[src_index + r*src_stride + q]`` for ``q, r < 16``:
+    rows ``r`` of the block (16 values each, ``src_stride`` apart) become its columns, bit for bit.
+    The two arrays must not overlap."""
+    _check_array(src)
+    _check_array(dst)
+    return types.void(src, types.intp, types.intp, dst, types.intp, types.intp), _transpose_codegen(False)
+
+
+@intrinsic
+def vtranspose16_add(typingctx, src, src_index, src_stride, dst, dst_index, dst_stride, add):
+    """:func:`vtranspose16` with the vector ``add`` added to each source row first (a bias per column of
+    the result, or zeros: then -0.0 comes out +0.0, as a scalar ``x + 0.0`` gives)."""
+    _check_array(src)
+    _check_array(dst)
+    return (types.void(src, types.intp, types.intp, dst, types.intp, types.intp, f32x16),
+            _transpose_codegen(True))

@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit, uint64
 
 from . import _simd, _winograd_simd, gemm, workspace
-from ._simd import vload, vtranspose16, vzero
+from ._simd import vload, vtranspose16, vtranspose16_add, vzero
 from ._threads import batch_workers, map_slices, worth_parallel, worth_parallel_macs
 
 __all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
@@ -200,12 +200,11 @@ def _to_channels_last16(src, n0, n1, dst):
     channels, area = src.shape[1], src.shape[2] * src.shape[3]
     flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
     whole = area - area % 16
-    zero = vzero()
     for n in range(n0, n1):
         s0, d0 = n * channels * area, (n - n0) * area * channels
         for c0 in range(0, channels, 16):
             for q0 in range(0, whole, 16):
-                vtranspose16(flat_src, s0 + c0 * area + q0, area, flat_dst, d0 + q0 * channels + c0, channels, zero)
+                vtranspose16(flat_src, s0 + c0 * area + q0, area, flat_dst, d0 + q0 * channels + c0, channels)
             for c in range(c0, c0 + 16):
                 for q in range(whole, area):
                     flat_dst[uint64(d0 + q * channels + c)] = flat_src[uint64(s0 + c * area + q)]
@@ -225,7 +224,8 @@ def _from_channels_last16(src, n0, n1, dst, bias, use_bias):
         for c0 in range(0, channels, 16):
             add = vload(bias, c0) if use_bias else vzero()  # (+ 0.0 where there is none, as the loop above)
             for q0 in range(0, whole, 16):
-                vtranspose16(flat_src, s0 + q0 * channels + c0, channels, flat_dst, d0 + c0 * area + q0, area, add)
+                vtranspose16_add(flat_src, s0 + q0 * channels + c0, channels, flat_dst, d0 + c0 * area + q0, area,
+                                 add)
             for c in range(c0, c0 + 16):
                 add = bias[c] if use_bias else np.float32(0.0)
                 for q in range(whole, area):

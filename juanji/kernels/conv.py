@@ -61,7 +61,7 @@ from . import _winograd
 from . import _conv_slices
 from . import _im2col
 from . import _phases
-from ._conv_layout import transpose_into
+from ._conv_layout import transpose
 from ._conv_geometry import ConvGeometry, conv_geometry
 from .window import Window
 from ._threads import batch_workers, map_slices, worth_parallel_macs
@@ -470,8 +470,8 @@ def _weight_from_partials(partials, geom: ConvGeometry):
         gw += partial
     if not _in_weight_layout(geom, gw.dtype):  # accumulated transposed
         if gw.shape[0] == 1:  # (in 16 x 16 blocks: NumPy's own transpose takes 1.4x to 12x as long)
-            out = np.empty((1, gw.shape[2], gw.shape[1]), gw.dtype)
-            transpose_into(gw[0], out[0])
+            out = workspace.empty((1, gw.shape[2], gw.shape[1]), gw.dtype)  # (the gradient: see _WeightGradSum)
+            transpose(gw[0], out[0])
             gw = out
         else:
             gw = np.ascontiguousarray(gw.transpose(0, 2, 1))
@@ -535,7 +535,7 @@ class _WeightGradSum:
         rows, width = cols.shape
         padded = _width16(rows)
         cols_t = workspace.empty((width, padded), cols.dtype)
-        transpose_into(cols, cols_t)
+        transpose(cols, cols_t)
         if padded == rows:
             gemm.matmul_narrow(gy2, cols_t, out)
             return

@@ -47,26 +47,33 @@ def test_intrinsics_match_numpy():
 
 
 @njit
-def _transpose_block(a, i, s, b, j, t, add):
-    _simd.vtranspose16(a, i, s, b, j, t, _simd.vload(add, 0))
+def _transpose_block(a, i, s, b, j, t):
+    _simd.vtranspose16(a, i, s, b, j, t)
+
+
+@njit
+def _transpose_block_add(a, i, s, b, j, t, add):
+    _simd.vtranspose16_add(a, i, s, b, j, t, _simd.vload(add, 0))
 
 
 @pytest.mark.parametrize("i,s,j,t", [(0, 16, 0, 16), (3, 50, 7, 60), (5, 1024, 1, 17)])
-def test_transpose_intrinsic_moves_a_block_and_adds_a_row_vector(i, s, j, t):
-    """``b[j + q*t + r] = a[i + r*s + q] + add[q]``, nothing else of ``b`` written (any strides)."""
+def test_transpose_intrinsics_move_a_block(i, s, j, t):
+    """``b[j + q*t + r] = a[i + r*s + q] (+ add[q])``, nothing else of ``b`` written (any strides); the
+    plain transpose bit for bit (-0.0 stays), with zeros added -0.0 becomes +0.0 (as ``x + 0.0``)."""
     rng = np.random.default_rng(i + s)
     a = rng.standard_normal(i + 16 * s).astype(np.float32)
-    b = np.full(j + 16 * t, np.nan, np.float32)
-    add = rng.standard_normal(16).astype(np.float32)
-    _transpose_block(a, i, s, b, j, t, add)
-    block = a[i:i + 16 * s].reshape(16, s)[:, :16]
-    got = b[j:j + 16 * t].reshape(16, t)
-    np.testing.assert_array_equal(got[:, :16], block.T + add[:, None])
-    assert np.isnan(got[:, 16:]).all() and np.isnan(b[:j]).all()
-    zeros = np.zeros(16, np.float32)
     a[i] = -0.0
-    _transpose_block(a, i, s, b, j, t, zeros)  # (+ 0.0, as the scalar loops add it: -0.0 comes out +0.0)
+    block = a[i:i + 16 * s].reshape(16, s)[:, :16]
+    b = np.full(j + 16 * t, np.nan, np.float32)
+    got = b[j:j + 16 * t].reshape(16, t)
+    _transpose_block(a, i, s, b, j, t)
     np.testing.assert_array_equal(got[:, :16], block.T)
+    assert np.signbit(b[j])
+    assert np.isnan(got[:, 16:]).all() and np.isnan(b[:j]).all()
+    add = rng.standard_normal(16).astype(np.float32)
+    _transpose_block_add(a, i, s, b, j, t, add)
+    np.testing.assert_array_equal(got[:, :16], block.T + add[:, None])
+    _transpose_block_add(a, i, s, b, j, t, np.zeros(16, np.float32))
     assert not np.signbit(b[j])
 
 
@@ -320,3 +327,21 @@ def test_few_output_channels_take_the_direct_loops_and_match_torch(case, monkeyp
         assert "input" not in taken and ("forward" in taken) == K.direct_forward_applies(geom, np.float32)
     assert not K.direct_applies(geom, np.float32) or max(c, o) <= K.VECTOR_MAX_CHANNELS
     assert not K._direct_wide(geom, np.float64)  # float64 (gradient checks) keeps its paths
+
+
+@pytest.mark.parametrize("shape,width", [((48, 32), 48), ((37, 21), 40), ((16, 5), 16), ((3, 40), 8)])
+def test_vector_transpose_equals_the_loop(shape, width):
+    """``_conv_layout.transpose`` (whole 16 x 16 blocks in registers, edges one by one) against the
+    scalar loop, into the first columns of a wider array; -0.0 kept."""
+    from juanji.kernels import _conv_layout
+    rng = np.random.default_rng(shape[0])
+    src = rng.standard_normal(shape).astype(np.float32)
+    src[0, 0] = -0.0
+    loops, vector = (np.full((shape[1], width), np.nan, np.float32) for _ in range(2))
+    _conv_layout.transpose_into(src, loops)
+    _conv_layout.transpose(src, vector)
+    written = slice(None, shape[0])
+    np.testing.assert_array_equal(vector[:, written].view(np.uint32), loops[:, written].view(np.uint32))
+    np.testing.assert_array_equal(vector[:, written], src.T)
+    assert np.signbit(vector[0, 0])
+    assert np.isnan(vector[:, shape[0]:]).all()
