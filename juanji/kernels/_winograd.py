@@ -55,10 +55,12 @@ TILE_POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 2, -2), 6: (0, 1, -1, 2, -2, Fractio
 CHUNK_BYTES = 4 << 20  # transformed input tiles of one chunk, about this many bytes,
 MIN_CHUNK_TILES = 256  # but at least this many tiles: BLAS needs rows (measured: 48 rows ran at half speed)
 # Up to 32 channels a chunk's tiles are so cheap to multiply that the transforms are the cost, and those
-# run out of the core's own cache with chunks of 1 MiB and 64 tiles: 16->16 on 32x32 at batch 128
-# (2 threads, forward + both gradients) 8.4-9.2 -> 7.3-8.1 ms; 32->32 on 16x16 6.3 -> 5.5.
+# run out of the core's own cache with smaller chunks: 16->16 on 32x32 at batch 128 (2 threads, forward +
+# both gradients) 8.4-9.2 ms with chunks of 4 MiB, 7.3-8.1 with 1 MiB; 32->32 on 16x16 6.3 -> 5.5. Then,
+# paired in one process (20 pairs, 3 calls each; the 16->16 case, against 1 MiB): 512 KiB 1.26, 1.5 MiB
+# 0.957, 2 MiB 0.976, 4 MiB 1.15; ResNet-20's training step 0.992 with 1.5 MiB, 0.983 with 2.
 SMALL_CHANNELS = 32
-SMALL_CHUNK_BYTES = 1 << 20
+SMALL_CHUNK_BYTES = 3 << 19
 SMALL_MIN_CHUNK_TILES = 64
 
 
