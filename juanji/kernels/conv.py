@@ -639,6 +639,14 @@ def _im2col_transpose_backward(gy5, x5, w5, geom: ConvGeometry):
 # 0.977-0.998), at batch 1 0.996-0.998, the saving there being ~1.5 % of a step: within the pairing's
 # spread (VGG-11, whose paths it does not change, gave 1.022, 0.989-1.101).
 SMALL_BATCH_WINOGRAD = True  # (False: the batch-slice rule below at every batch size)
+# Since the layout changes around Winograd's transforms run on in-register transposes, the gradients
+# of those layers (fewer output than input channels, 32 or more of them) take F(4,3) wherever a
+# thread has 16 tiles of 4x4 or more, before the rules below: DenseNet-121's 128->32 on 16x16 at batch
+# 2 (F(2,3) before) and on 8x8 at batch 8 (im2col before). Paired in the running step (16 pairs, this
+# switch toggled): DenseNet-121 forward+backward at batch 8 0.976 (interquartile 0.961-0.981), batch 2
+# 0.971 (0.963-0.975), batch 1 1.001; from 4 tiles instead of 16, level (0.994, 1.005).
+FEW_OUT_F43 = True
+FEW_OUT_MIN_TILES = 16
 
 
 def winograd_tile(geom: ConvGeometry, dtype) -> int:
@@ -730,19 +738,23 @@ def small_channel_tile(geom: ConvGeometry, dtype, forward: bool) -> int:
 
 
 def gradient_tile(geom: ConvGeometry, dtype) -> int:
-    """:func:`winograd_tile` for the gradients (:func:`small_channel_tile` first): also F(2,3) for a
-    batch no larger than the thread count with fewer output than input channels whose tiles (a thread's) are at least the output
-    channel count (``SMALL_BATCH_WINOGRAD``). The forward pass keeps its path there."""
+    """:func:`winograd_tile` for the gradients (:func:`small_channel_tile` first). For fewer output than
+    input channels (32 or more) also F(4,3) from ``FEW_OUT_MIN_TILES`` tiles a thread (``FEW_OUT_F43``),
+    else, for a batch no larger than the thread count, F(2,3) where a thread's tiles are at least the
+    output channel count (``SMALL_BATCH_WINOGRAD``). The forward pass keeps its path there."""
     small = small_channel_tile(geom, dtype, forward=False)
     if small:
         return small
     m = winograd_tile(geom, dtype)
-    if (m or not SMALL_BATCH_WINOGRAD or geom.batch > batch_workers() or geom.out_channels >= geom.channels
-            or geom.out_channels < 32 or dtype != np.float32 or geom.ndim != 2 or geom.groups != 1
-            or geom.kernel != (1, 3, 3) or geom.stride != (1, 1, 1) or geom.dilation != (1, 1, 1)
+    if (m or geom.out_channels >= geom.channels or geom.out_channels < 32 or dtype != np.float32 or geom.ndim != 2
+            or geom.groups != 1 or geom.kernel != (1, 3, 3) or geom.stride != (1, 1, 1) or geom.dilation != (1, 1, 1)
             or direct_applies(geom, dtype) or geom.out_volume == 0):
         return m
     per_thread = -(-geom.batch // _batch_parts(geom))
+    if FEW_OUT_F43 and per_thread * -(-geom.out_size[1] // 4) * -(-geom.out_size[2] // 4) >= FEW_OUT_MIN_TILES:
+        return 4
+    if not SMALL_BATCH_WINOGRAD or geom.batch > batch_workers():
+        return 0
     tiles2 = per_thread * -(-geom.out_size[1] // 2) * -(-geom.out_size[2] // 2)
     return 2 if tiles2 >= geom.out_channels else 0
 

@@ -298,8 +298,10 @@ def test_few_output_channels_take_the_direct_loops_and_match_torch(case, monkeyp
     import juanji
     batch, c, o, spatial, k, p, direct = case
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
-    # (batch 1 on two threads takes F(2,3) for the gradients of 128->32 on 16x16: tests/kernels/test_winograd.py)
+    # (the gradients of 128->32 on 16x16 take Winograd, F(4,3) from 16 tiles a thread and F(2,3) at batch 1
+    # on two threads: tests/kernels/test_winograd.py; here the input gradient's direct loops are the point)
     monkeypatch.setattr(K, "SMALL_BATCH_WINOGRAD", False)
+    monkeypatch.setattr(K, "FEW_OUT_F43", False)
     taken = []
     real_forward, real_input = K._direct_forward, K._direct_backward_input
     monkeypatch.setattr(K, "_direct_forward", lambda *a: taken.append("forward") or real_forward(*a))

@@ -235,35 +235,44 @@ def _dispatch_matches_torch(K, geom, x_shape, out_channels, rng):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("x_shape,out_channels,tile", [
-    ((1, 128, 16, 16), 32, 2),    # DenseNet's 128->32 on 16x16: 64 tiles >= 32 output channels
-    ((2, 128, 16, 16), 32, 2),    # batch 2: a sample per thread, the same
-    ((2, 128, 8, 8), 32, 2),      # (a loop too small to split: both samples on one thread, 32 tiles)
-    ((1, 128, 8, 8), 32, 0),      # 16 tiles < 32: the direct loops / im2col stay
-    ((1, 128, 16, 16), 128, 0),   # as many output as input channels: the batch-slice rule only (im2col)
-    ((1, 64, 16, 16), 128, 0),    # more output than input channels: likewise
-    ((1, 128, 32, 32), 32, 4),    # F(4,3) by the batch-slice rule, as before
-    ((4, 128, 8, 8), 32, 0),      # a batch larger than the thread count: the batch-slice rule only
+@pytest.mark.parametrize("x_shape,out_channels,tile,f43,f23", [
+    # (shape, out channels, the tile, the batch-slice rule's forward tile, the tile without FEW_OUT_F43)
+    ((1, 128, 16, 16), 32, 4, 0, 2),  # DenseNet's 128->32 on 16x16: 16 tiles of 4x4 (64 of 2x2 >= 32 channels)
+    ((2, 128, 16, 16), 32, 4, 0, 2),  # batch 2: a sample per thread, the same
+    ((8, 128, 8, 8), 32, 4, 0, 0),    # 4 samples a thread x 4 tiles of 4x4 (im2col before)
+    ((2, 128, 8, 8), 32, 2, 0, 2),    # (a loop too small to split: both samples on one thread, 8 / 32 tiles)
+    ((1, 128, 8, 8), 32, 0, 0, 0),    # 4 / 16 tiles: the direct loops / im2col stay
+    ((1, 128, 16, 16), 128, 0, 0, 0),  # as many output as input channels: the batch-slice rule only (im2col)
+    ((1, 64, 16, 16), 128, 0, 0, 0),   # more output than input channels: likewise
+    ((1, 128, 32, 32), 32, 4, 4, 4),   # F(4,3) by the batch-slice rule, as before
+    ((4, 128, 8, 8), 32, 0, 0, 0),     # 2 samples a thread x 4 tiles; a batch larger than the thread count
 ])
-def test_conv_kernels_pick_winograd_for_the_gradients_of_small_batches(x_shape, out_channels, tile, monkeypatch):
+def test_conv_kernels_pick_winograd_for_the_gradients_of_few_output_channels(x_shape, out_channels, tile, f43, f23,
+                                                                             monkeypatch):
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     geom = _geometry(x_shape, out_channels)
     assert K.gradient_tile(geom, np.float32) == tile
     assert K.gradient_tile(geom, np.float64) == 0
-    assert K.winograd_tile(geom, np.float32) == (tile if tile == 4 else 0)  # (the forward pass's rule)
+    assert K.winograd_tile(geom, np.float32) == f43  # (the forward pass's rule)
+    monkeypatch.setattr(K, "FEW_OUT_F43", False)
+    assert K.gradient_tile(geom, np.float32) == f23
     monkeypatch.setattr(K, "SMALL_BATCH_WINOGRAD", False)
     assert K.gradient_tile(geom, np.float32) == K.winograd_tile(geom, np.float32)
 
 
-def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
-    """Batch 1 on two threads, DenseNet's 128->32 3x3 on 16x16: the forward pass keeps the direct
-    loops, both gradients go through F(2,3); each against torch in float32 (rtol 1e-4)."""
+@pytest.mark.parametrize("x_shape,few_out_f43,tile", [((1, 128, 16, 16), True, 4), ((1, 128, 16, 16), False, 2),
+                                                      ((8, 128, 8, 8), True, 4)])
+def test_conv_kernels_small_batch_winograd_gradients_match_torch(x_shape, few_out_f43, tile, monkeypatch):
+    """DenseNet's 128->32 3x3 on two threads (batch 1 on 16x16, batch 8 on 8x8): the forward pass keeps
+    its path, both gradients go through F(4,3) (``FEW_OUT_F43``; F(2,3) without it at batch 1); each
+    against torch in float32 (rtol 1e-4)."""
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
-    x_shape, out_channels = (1, 128, 16, 16), 32
+    monkeypatch.setattr(K, "FEW_OUT_F43", few_out_f43)
+    out_channels = 32
     geom = _geometry(x_shape, out_channels)
-    assert K.gradient_tile(geom, np.float32) == 2 and K.winograd_tile(geom, np.float32) == 0
+    assert K.gradient_tile(geom, np.float32) == tile and K.winograd_tile(geom, np.float32) == 0
     taken = []
     real_forward = K._winograd.winograd_forward
     monkeypatch.setattr(K._winograd, "winograd_forward",
@@ -273,7 +282,7 @@ def test_conv_kernels_small_batch_winograd_gradients_match_torch(monkeypatch):
                         lambda *a, **k: taken.append(("backward", k.get("m"))) or real_backward(*a, **k))
     _dispatch_matches_torch(K, geom, x_shape, out_channels, np.random.default_rng(128))
     forward = [] if K.direct_forward_applies(geom, np.float32) else ["forward"]  # (the loops need AVX-512)
-    assert taken == forward + [("backward", 2)] * 3
+    assert taken == forward + [("backward", tile)] * 3
 
 
 # ------------------------------------------------------------------ the 512-bit tile transforms
