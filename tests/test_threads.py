@@ -256,3 +256,25 @@ def test_a_worker_lets_go_of_its_slice_when_done():
     del work, marker
     gc.collect()
     assert alive() is None
+
+
+def test_the_thread_count_is_numbas_for_the_calling_thread(restore_threads):
+    """``workers()`` reads Numba's count through its cheaper reader: the same answer as
+    ``numba.get_num_threads`` after ``juanji.set_num_threads``, after ``numba.set_num_threads`` called
+    directly, in another thread (Numba's count is per thread), and 1 inside a worker."""
+    import threading
+
+    import numba
+    for n in (1, _threads.max_threads()):
+        juanji.set_num_threads(n)
+        assert _threads.workers() == numba.get_num_threads() == n
+    numba.set_num_threads(1)
+    assert _threads.workers() == 1
+    seen = []
+    other = threading.Thread(target=lambda: seen.append((_threads.workers(), numba.get_num_threads())))
+    other.start()
+    other.join()
+    assert seen[0][0] == seen[0][1]
+    juanji.set_num_threads(_threads.max_threads())
+    inside = _threads.map_slices(lambda start, stop: _threads.workers(), 2, 2) if _threads.max_threads() > 1 else [1]
+    assert all(v == 1 for v in inside[1:])
