@@ -100,7 +100,8 @@ def _edge_columns(flat_x, flat_out, start, line0, line1, b0, b1, lo_w, width):
     for b in range(b0, b1):
         for px in range(2):
             col = 2 * b + px - lo_w
-            flat_out[uint64((line1 if px else line0) + b)] = flat_x[uint64(start + 2 * b + px)] if 0 <= col < width else 0.0
+            inside = 0 <= col < width
+            flat_out[uint64((line1 if px else line0) + b)] = flat_x[uint64(start + 2 * b + px)] if inside else 0.0
 
 
 @njit(cache=True, nogil=True)

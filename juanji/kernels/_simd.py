@@ -40,7 +40,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp", "vkeep_inside", "vtranspose16", "vtranspose16_add", "AVAILABLE", "LANES", "takes"]
+__all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp",
+           "vkeep_inside", "vtranspose16", "vtranspose16_add", "AVAILABLE", "LANES", "takes"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)

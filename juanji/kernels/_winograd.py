@@ -502,7 +502,7 @@ class _Plan:
     def weight_from_tiles(self, dut):
         """grad w = G^T gradU G, from gradU as (a*a, K, C)."""
         dut = np.ascontiguousarray(dut)
-        gw = workspace.empty((self.out_channels, self.channels, 3, 3), self.dtype)  # (the arena: see conv._WeightGradSum)
+        gw = workspace.empty((self.out_channels, self.channels, 3, 3), self.dtype)  # (see conv._WeightGradSum)
         gw9 = gw.reshape(self.out_channels, self.channels, 9)
 
         def part(first, last):

@@ -765,10 +765,12 @@ def gradient_tile(geom: ConvGeometry, dtype) -> int:
 # at 40-70 GFLOP/s where im2col + BLAS reaches 15-40.
 DIRECT_MAX_CHANNELS = 16
 # On the 512-bit loops (float32 on an AVX-512 CPU, ``_conv_direct.vector_applies``) up to 32
-# channels, ahead of Winograd: ResNet-20's 32->32 3x3 on 16x16 at batch 128 (2 threads) takes
-# 2.65 / 2.74 / 3.45 ms (forward / input gradient / weight gradient) against Winograd's 4.55 /
-# 4.71 / 4.76, and a 16->32 3x3 on 32x32 5.6 / 5.3 / 6.4 against im2col's 12.7 / 10.1 / 11.2;
-# at 64 channels Winograd stays ahead (64->64 on 8x8: 2.60 against 3.12 forward).
+# channels: ResNet-20's 32->32 3x3 on 16x16 at batch 128 (2 threads) took 2.65 / 2.74 / 3.45 ms
+# (forward / input gradient / weight gradient) against Winograd's 4.55 / 4.71 / 4.76 then, and a
+# 16->32 3x3 on 32x32 5.6 / 5.3 / 6.4 against im2col's 12.7 / 10.1 / 11.2; at 64 channels Winograd
+# stayed ahead (64->64 on 8x8: 2.60 against 3.12 forward). Since Winograd's layout changes run on
+# in-register transposes, its F(4,3) takes the 3x3 layers of this range whose channels come in blocks
+# of 16 (``small_channel_tile``); the loops keep the rest (other kernels, other channel counts).
 VECTOR_MAX_CHANNELS = 32
 
 
