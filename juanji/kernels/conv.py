@@ -717,8 +717,10 @@ WINOGRAD_MIN_SAMPLES = 4
 # 0.062 / 0.085, 0.195 -> 0.137; 32->32 on 16x16 at batch 128 3.44 -> 2.03, 7.63 -> 3.55; batch 8 0.273 /
 # 0.261, 0.787 -> 0.428; batch 2 0.116 / 0.106, 0.453 -> 0.178; batch 1 0.065 / 0.086, 0.351 -> 0.143;
 # 32->32 on 32x32 at batch 16 1.60 -> 1.11, 3.61 -> 1.92; 16->32 on 32x32 at batch 4 0.267 / 0.315,
-# 0.664 -> 0.515. So the gradients always, and the forward pass with 32 channels or more on each side
-# from batch 2, or with a thread's tiles at least ``SMALL_WINOGRAD_MIN_TILES``.
+# 0.664 -> 0.515. (Those ran each variant in turn, warm: a later one may find its inputs in cache. The
+# whole step decides: ResNet-20 training at batch 128, this rule toggled between steps, 0.807 of its
+# time.) So the gradients always, and the forward pass with 32 channels or more on each side from
+# batch 2, or with a thread's tiles at least ``SMALL_WINOGRAD_MIN_TILES``.
 SMALL_WINOGRAD = True
 SMALL_WINOGRAD_MIN_TILES = 2048
 
