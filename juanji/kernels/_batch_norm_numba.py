@@ -39,7 +39,7 @@ __all__ = ["SHORT_ROW", "CHANNEL_BLOCK",
            "stats_channels", "affine_rows", "grad_sums_channels", "input_grad_rows",
            "forward_channels", "backward_channels",
            "stats_blocks", "affine_samples", "grad_sums_blocks", "input_grad_samples",
-           "forward_constants", "backward_constants", "update_running"]
+           "forward_constants", "backward_constants", "update_running", "eval_affine"]
 
 SHORT_ROW = 4        # rows shorter than this use the short-row loops
 CHANNEL_BLOCK = 16   # channels per task of the short-row sums
@@ -377,6 +377,36 @@ def forward_constants(mean, var, weight, bias, has_weight, has_bias, eps, flat_t
             affine_scale[c] = s
             shift[c] = b - m * s
     return any_flat
+
+
+@njit(cache=True, nogil=True)
+def eval_affine(x3, mean, var, weight, bias, has_weight, has_bias, eps, scale, shift, y):
+    """Batch norm in evaluation mode in one call: per channel the constants of :func:`forward_constants`
+    (no flat test: running estimates) from ``mean``/``var`` taken to float64, stored in ``scale``/``shift``
+    of ``x3``'s type (rounded as ``astype`` rounds), then the map of :func:`affine_rows` (the order of
+    :func:`affine_samples` for short rows): the same operations on the same values, so the same bits as
+    ``forward_constants`` followed by ``channel_affine(..., rounded=True)``, in one call instead of a dozen
+    (for a small array the Python around those cost more than the arithmetic)."""
+    channels = mean.shape[0]
+    for c in range(channels):
+        inv = 1.0 / np.sqrt(np.float64(var[c]) + eps)
+        s = np.float64(weight[c]) * inv if has_weight else inv
+        b = np.float64(bias[c]) if has_bias else 0.0
+        scale[c] = s
+        shift[c] = b - np.float64(mean[c]) * s
+    n_batch, length = x3.shape[0], x3.shape[2]
+    if length < SHORT_ROW:
+        for n in range(n_batch):
+            for i in range(length):
+                for c in range(channels):
+                    y[n, c, i] = x3[n, c, i] * scale[c] + shift[c]
+    else:
+        for n in range(n_batch):
+            for c in range(channels):
+                a = scale[c]
+                b = shift[c]
+                for i in range(length):
+                    y[n, c, i] = x3[n, c, i] * a + b
 
 
 @njit(cache=True, nogil=True)

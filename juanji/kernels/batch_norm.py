@@ -29,7 +29,7 @@ from ._threads import PARALLEL_MIN_ELEMENTS, run_tasks
 
 __all__ = ["as_ncl", "channel_stats", "channel_affine", "channel_grad_sums", "channel_input_grad",
            "channel_forward", "channel_affine_again", "channel_backward", "forward_constants", "backward_constants",
-           "update_running",
+           "update_running", "eval_applies", "eval_forward",
            "PARALLEL_MIN_ELEMENTS"]
 
 
@@ -279,6 +279,28 @@ def channel_forward(x3, weight, bias, eps, flat_tolerance):
     mean, var = channel_stats(x3)
     var, invstd, scale, affine_scale, shift, flat = forward_constants(mean, var, weight, bias, eps, flat_tolerance)
     return channel_affine(x3, affine_scale, shift), mean, var, invstd, scale, flat, affine_scale, shift
+
+
+def eval_applies(x3, mean, var) -> bool:
+    """Whether :func:`eval_forward` takes this evaluation-mode batch norm: NumPy float32/float64 arrays
+    small enough that the two-step path would run on one thread anyway (``PARALLEL_MIN_ELEMENTS``)."""
+    return (isinstance(x3, np.ndarray) and isinstance(mean, np.ndarray) and isinstance(var, np.ndarray)
+            and x3.dtype in _FLOATS and 0 < x3.size < PARALLEL_MIN_ELEMENTS)
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def eval_forward(x3, mean, var, weight, bias, eps):
+    """Evaluation-mode batch norm, when nothing needs its gradient: ``y3`` = :func:`channel_affine` of
+    ``x3`` with the :func:`forward_constants` of the running estimates ``mean``/``var``, rounded to
+    ``x3``'s type, as one Numba call (``_batch_norm_numba.eval_affine``; the same bits)."""
+    channels = x3.shape[1]
+    scale, shift = np.empty(channels, x3.dtype), np.empty(channels, x3.dtype)
+    y = workspace.empty(x3.shape, x3.dtype)
+    loops.eval_affine(x3, mean, var, _NO_VALUES if weight is None else weight, _NO_VALUES if bias is None else bias,
+                      weight is not None, bias is not None, float(eps), scale, shift, y)
+    return y
 
 
 def _forward_sweeps_fused(x3) -> bool:

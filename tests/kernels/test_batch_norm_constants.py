@@ -111,3 +111,39 @@ def test_update_running_of_other_arrays_falls_back_to_the_expression():
     running = np.ones((2, 3), np.float32)  # not 1-d: the expression
     K.update_running(running, np.full((2, 3), 3.0), 0.5)
     assert np.array_equal(running, np.full((2, 3), 2.0, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stats_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 5, 7, 3), (3, 4, 2), (6, 3), (2, 17, 1, 1), (1, 8, 4, 4)])
+@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_eval_forward_is_the_two_step_path_bit_for_bit(dtype, stats_dtype, shape, affine, contiguous):
+    """Evaluation mode in one call (``eval_forward``) against ``forward_constants`` + ``channel_affine``
+    (rounded), the path it replaces for small arrays: rows of every length (short rows take the other
+    loop order), a weight without a bias, neither, running estimates of either dtype, a strided input."""
+    rng = np.random.default_rng(sum(shape) + len(affine))
+    channels = shape[1]
+    x = rng.normal(size=shape).astype(dtype) * 4 + 1
+    if not contiguous:
+        x = np.ascontiguousarray(np.swapaxes(x, 0, -1)).swapaxes(0, -1)  # the same values, strided
+    mean = (rng.normal(size=channels) * 2).astype(stats_dtype)
+    var = (rng.random(channels) * 3 + 1e-2).astype(stats_dtype)
+    weight = rng.normal(size=channels).astype(dtype) if affine != "none" else None
+    bias = rng.normal(size=channels).astype(dtype) if affine == "both" else None
+    x3 = K.as_ncl(x)
+    assert K.eval_applies(x3, mean, var)
+    _, _, _, affine_scale, shift, _ = K.forward_constants(mean.astype(np.float64), var.astype(np.float64), weight,
+                                                          bias, 1e-5, None)
+    expected = K.channel_affine(x3, affine_scale, shift, rounded=True)
+    got = K.eval_forward(x3, mean, var, weight, bias, 1e-5)
+    assert got.dtype == dtype and got.shape == x3.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_eval_forward_leaves_large_and_foreign_arrays_to_the_two_step_path():
+    mean = var = np.ones(4)
+    assert not K.eval_applies(np.zeros((K.PARALLEL_MIN_ELEMENTS // 4, 4, 1), np.float32), mean, var)
+    assert not K.eval_applies(np.zeros((0, 4, 3), np.float32), mean, var)
+    assert not K.eval_applies(np.zeros((2, 4, 3), np.float16), mean, var)
+    assert not K.eval_applies([[[0.0]]], mean, var)
