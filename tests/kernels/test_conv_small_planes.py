@@ -65,7 +65,9 @@ def test_small_plane_columns_match_torch(index, dtype, monkeypatch):
 
 # (batch, in, out, size, kernel, stride, padding): products of 4 to 64 columns
 NARROW = [(1, 64, 48, 4, 3, 1, 1), (1, 64, 40, 2, 3, 1, 1), (2, 48, 24, 2, 3, 1, 1), (2, 40, 24, 4, 3, 1, 1), (3, 24, 20, 2, 3, 1, 1), (2, 64, 32, 8, 1, 2, 0),
-          (1, 48, 40, 8, 3, 1, 1), (4, 20, 36, 6, 3, 2, 1), (1, 32, 16, 7, 2, 1, 0)]
+          (1, 48, 40, 8, 3, 1, 1), (4, 20, 36, 6, 3, 2, 1), (1, 32, 16, 7, 2, 1, 0),
+          # pointwise: one sample's 8x8 plane (which one product per sample took before), 4x4, two samples
+          (1, 96, 64, 8, 1, 1, 0), (1, 160, 96, 4, 1, 1, 0), (2, 64, 48, 4, 1, 1, 0)]
 
 
 @pytest.mark.parametrize("case", NARROW, ids=str)
