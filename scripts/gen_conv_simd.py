@@ -46,6 +46,10 @@ computed (and stored) 16*PB positions at a time: up to 16*PB - 1 positions past 
 written too, so ``xp`` and ``z`` need that much slack at the end (the next sample's positions
 are overwritten with their own values after). The sum runs in the fixed order (c, i, j), one
 fused multiply-add per term: the same bits on every run.
+
+``forward_OB`` and ``weight_grad_KW_OB`` are called by the drivers ``slice_OB`` and
+``weight_slice_KW_OB`` only, so they are compiled without the wrappers that would let Python call
+them (less for LLVM to compile when Numba's cache is empty).
 """
 
 from numba import njit
@@ -61,7 +65,7 @@ __all__ = {all_names}
 def _forward(ob: int) -> list[str]:
     pb = positions_per_pass(ob)
     step = 16 * pb
-    lines = ["@njit(cache=True, nogil=True)",
+    lines = ["@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)",
              f"def forward_{ob}(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):",
              f'    """{ob} output channels, {pb} x 16 positions per pass (see the module docstring)."""',
              "    for b in range(count):",
@@ -127,7 +131,7 @@ WEIGHT_POSITIONS = 512
 
 
 def _weight_grad(kw: int, ob: int) -> list[str]:
-    lines = ["@njit(cache=True, nogil=True)",
+    lines = ["@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)",
              f"def weight_grad_{kw}_{ob}(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):",
              f'    """``acc[((q*channels + c)*k_h + i)*{ob * kw} + k*{kw} + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]``'
              f' (lane ``p % 16`` of 16) for k < {ob}, j < {kw}, ``q = o0 // {ob}``, over the runs'

@@ -15,6 +15,10 @@ computed (and stored) 16*PB positions at a time: up to 16*PB - 1 positions past 
 written too, so ``xp`` and ``z`` need that much slack at the end (the next sample's positions
 are overwritten with their own values after). The sum runs in the fixed order (c, i, j), one
 fused multiply-add per term: the same bits on every run.
+
+``forward_OB`` and ``weight_grad_KW_OB`` are called by the drivers ``slice_OB`` and
+``weight_slice_KW_OB`` only, so they are compiled without the wrappers that would let Python call
+them (less for LLVM to compile when Numba's cache is empty).
 """
 
 from numba import njit
@@ -25,7 +29,7 @@ from ._simd import vbcast, vfma, vload, vstore
 __all__ = ['forward_1', 'forward_2', 'forward_3', 'forward_4', 'forward_5', 'forward_6', 'forward_7', 'forward_8', 'forward_9', 'forward_10', 'forward_11', 'forward_12', 'forward_13', 'forward_14', 'forward_15', 'forward_16', 'FORWARD', 'SLICE', 'WEIGHT_SLICE', 'WEIGHT_BLOCK', 'POSITIONS', 'MAX_BLOCK', 'SLACK']
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_1(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """1 output channels, 4 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -76,7 +80,7 @@ def slice_1(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_2(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """2 output channels, 4 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -141,7 +145,7 @@ def slice_2(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_3(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """3 output channels, 4 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -220,7 +224,7 @@ def slice_3(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_4(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """4 output channels, 4 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -313,7 +317,7 @@ def slice_4(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_5(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """5 output channels, 4 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -420,7 +424,7 @@ def slice_5(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_6(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """6 output channels, 4 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -541,7 +545,7 @@ def slice_6(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_7(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """7 output channels, 3 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -654,7 +658,7 @@ def slice_7(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_8(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """8 output channels, 3 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -778,7 +782,7 @@ def slice_8(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_9(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """9 output channels, 2 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -885,7 +889,7 @@ def slice_9(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_10(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """10 output channels, 2 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1000,7 +1004,7 @@ def slice_10(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_11(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """11 output channels, 2 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1123,7 +1127,7 @@ def slice_11(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_12(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """12 output channels, 2 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1254,7 +1258,7 @@ def slice_12(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_13(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """13 output channels, 1 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1353,7 +1357,7 @@ def slice_13(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_14(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """14 output channels, 1 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1457,7 +1461,7 @@ def slice_14(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_15(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """15 output channels, 1 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1566,7 +1570,7 @@ def slice_15(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_16(xp, wt, bias, z, o0, channels, k_h, k_w, wp, xs, zs, plane, run, count):
     """16 output channels, 1 x 16 positions per pass (see the module docstring)."""
     for b in range(count):
@@ -1680,7 +1684,7 @@ def slice_16(x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*1 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 1, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -1727,7 +1731,7 @@ def weight_slice_1_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*2 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 1, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -1778,7 +1782,7 @@ def weight_slice_1_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*3 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 1, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -1833,7 +1837,7 @@ def weight_slice_1_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*4 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 1, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -1892,7 +1896,7 @@ def weight_slice_1_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*5 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 1, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -1955,7 +1959,7 @@ def weight_slice_1_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*6 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 1, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2022,7 +2026,7 @@ def weight_slice_1_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_7(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*7 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 7, j < 1, ``q = o0 // 7``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2093,7 +2097,7 @@ def weight_slice_1_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_8(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*8 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 8, j < 1, ``q = o0 // 8``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2168,7 +2172,7 @@ def weight_slice_1_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_9(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*9 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 9, j < 1, ``q = o0 // 9``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2247,7 +2251,7 @@ def weight_slice_1_9(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_10(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*10 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 10, j < 1, ``q = o0 // 10``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2330,7 +2334,7 @@ def weight_slice_1_10(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_11(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*11 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 11, j < 1, ``q = o0 // 11``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2417,7 +2421,7 @@ def weight_slice_1_11(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_12(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*12 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 12, j < 1, ``q = o0 // 12``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2508,7 +2512,7 @@ def weight_slice_1_12(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_13(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*13 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 13, j < 1, ``q = o0 // 13``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2603,7 +2607,7 @@ def weight_slice_1_13(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_14(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*14 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 14, j < 1, ``q = o0 // 14``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2702,7 +2706,7 @@ def weight_slice_1_14(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_15(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*15 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 15, j < 1, ``q = o0 // 15``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2805,7 +2809,7 @@ def weight_slice_1_15(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_1_16(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*16 + k*1 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 16, j < 1, ``q = o0 // 16``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2912,7 +2916,7 @@ def weight_slice_1_16(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*2 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 2, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -2963,7 +2967,7 @@ def weight_slice_2_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*4 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 2, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3021,7 +3025,7 @@ def weight_slice_2_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*6 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 2, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3086,7 +3090,7 @@ def weight_slice_2_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*8 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 2, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3158,7 +3162,7 @@ def weight_slice_2_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*10 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 2, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3237,7 +3241,7 @@ def weight_slice_2_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*12 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 2, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3323,7 +3327,7 @@ def weight_slice_2_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_7(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*14 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 7, j < 2, ``q = o0 // 7``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3416,7 +3420,7 @@ def weight_slice_2_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_8(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*16 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 8, j < 2, ``q = o0 // 8``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3516,7 +3520,7 @@ def weight_slice_2_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_9(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*18 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 9, j < 2, ``q = o0 // 9``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3623,7 +3627,7 @@ def weight_slice_2_9(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_10(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*20 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 10, j < 2, ``q = o0 // 10``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3737,7 +3741,7 @@ def weight_slice_2_10(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_11(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*22 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 11, j < 2, ``q = o0 // 11``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3858,7 +3862,7 @@ def weight_slice_2_11(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_2_12(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*24 + k*2 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 12, j < 2, ``q = o0 // 12``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -3986,7 +3990,7 @@ def weight_slice_2_12(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*3 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 3, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4041,7 +4045,7 @@ def weight_slice_3_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*6 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 3, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4106,7 +4110,7 @@ def weight_slice_3_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*9 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 3, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4181,7 +4185,7 @@ def weight_slice_3_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*12 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 3, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4266,7 +4270,7 @@ def weight_slice_3_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*15 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 3, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4361,7 +4365,7 @@ def weight_slice_3_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*18 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 3, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4466,7 +4470,7 @@ def weight_slice_3_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_7(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*21 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 7, j < 3, ``q = o0 // 7``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4581,7 +4585,7 @@ def weight_slice_3_7(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_3_8(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*24 + k*3 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 8, j < 3, ``q = o0 // 8``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4706,7 +4710,7 @@ def weight_slice_3_8(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_4_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*4 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 4, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4765,7 +4769,7 @@ def weight_slice_4_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_4_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*8 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 4, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4837,7 +4841,7 @@ def weight_slice_4_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_4_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*12 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 4, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -4922,7 +4926,7 @@ def weight_slice_4_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_4_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*16 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 4, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5020,7 +5024,7 @@ def weight_slice_4_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_4_5(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*20 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 5, j < 4, ``q = o0 // 5``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5131,7 +5135,7 @@ def weight_slice_4_5(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_4_6(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*24 + k*4 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 6, j < 4, ``q = o0 // 6``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5255,7 +5259,7 @@ def weight_slice_4_6(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_5_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*5 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 5, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5318,7 +5322,7 @@ def weight_slice_5_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_5_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*10 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 5, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5397,7 +5401,7 @@ def weight_slice_5_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_5_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*15 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 5, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5492,7 +5496,7 @@ def weight_slice_5_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_5_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*20 + k*5 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 5, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5603,7 +5607,7 @@ def weight_slice_5_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_6_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*6 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 6, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5670,7 +5674,7 @@ def weight_slice_6_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_6_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*12 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 6, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5756,7 +5760,7 @@ def weight_slice_6_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_6_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*18 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 6, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5861,7 +5865,7 @@ def weight_slice_6_3(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_6_4(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*24 + k*6 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 4, j < 6, ``q = o0 // 4``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -5985,7 +5989,7 @@ def weight_slice_6_4(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_7_1(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*7 + k*7 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 1, j < 7, ``q = o0 // 1``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -6056,7 +6060,7 @@ def weight_slice_7_1(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_7_2(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*14 + k*7 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 2, j < 7, ``q = o0 // 2``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):
@@ -6149,7 +6153,7 @@ def weight_slice_7_2(x, gy, acc, xp, gz, lo_h, lo_w, k_h, start, stop, chunk):
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def weight_grad_7_3(xp, gz, acc, o0, channels, k_h, wp, xs, zs, plane, run, count):
     """``acc[((q*channels + c)*k_h + i)*21 + k*7 + j, :] += sum_p gz[o0 + k, p] * xp[c, p + i*wp + j]`` (lane ``p % 16`` of 16) for k < 3, j < 7, ``q = o0 // 3``, over the runs ``b*plane <= p < b*plane + run`` (each rounded up to 16) of the samples ``b < count``, 512 positions at a time."""
     for b in range(count):

@@ -31,8 +31,12 @@ from ._threads import run_tasks
 
 __all__ = ["im2col", "col2im", "gather_table", "scatter_table"]
 
+# Functions only other Numba functions call are compiled without the wrappers that let Python call
+# them (unboxing each argument): less code for LLVM to optimise and emit when the cache is empty.
+_INTERNAL = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
-@njit(cache=True)
+
+@njit(cache=True, **_INTERNAL)
 def _valid_outputs(offset, s, lo, n, out_n):
     """Output positions ``[o0, o1)`` whose input index ``o*s + offset - lo`` lies in ``[0, n)``."""
     first = lo - offset  # need o*s >= first
@@ -81,7 +85,7 @@ def _add_run(dst, dst_start, src, src_start, count):
         dst[uint64(dst_start + i)] += src[uint64(src_start + i)]
 
 
-@njit(cache=True)
+@njit(cache=True, **_INTERNAL)
 def _tap_table(x_shape, dims):
     """Per tap ``t`` (scan order ``(kz, ky, kx)``) of the kernel: ``(kz, ky, kx, z0, z1, y0, y1, x0, x1)``,
     the tap and its valid output ranges (:func:`_valid_outputs`) over an input of shape ``x_shape``:
@@ -107,7 +111,7 @@ def _tap_table(x_shape, dims):
     return table
 
 
-@njit(cache=True)
+@njit(cache=True, **_INTERNAL)
 def _im2col_task(row, x, flat_x, taps_table, n0, count, flat_cols, dims, row_stride, sample_stride):
     """One row of :func:`im2col`: tap ``(kz, ky, kx)`` of one input channel, for every
     sample of the chunk, written front to back.
@@ -173,7 +177,7 @@ def _im2col_task(row, x, flat_x, taps_table, n0, count, flat_cols, dims, row_str
                         flat_cols[uint64(u + ox)] = flat_x[uint64(src + ox * s_w)]
 
 
-@njit(cache=True)
+@njit(cache=True, **_INTERNAL)
 def _col2im_task(task, flat_g, gx, flat_gx, taps_table, n0, dims, row_stride, sample_stride, start_values,
                  use_start):
     """One (sample, channel) plane of :func:`col2im`; tasks write disjoint planes. The plane starts
