@@ -24,6 +24,7 @@ SHAPES = [
     ((3, 64, 96), (96, 80)),           # a stack times a matrix
     ((2, 1, 40, 300), (5, 300, 500)),  # broadcast batch dims
     ((7, 9), (9, 5)),                  # too small to split
+    ((96, 40), (40, 700)),             # few rows, many columns: split by columns (COLUMN_SPLIT)
 ]
 
 
@@ -136,3 +137,21 @@ def test_matmul_narrow_refuses_arrays_it_cannot_take(a_shape, b_shape, out_shape
     with pytest.raises(ValueError, match="matmul_narrow: expected"):
         gemm.matmul_narrow(np.zeros((4, 8), np.float32), np.zeros((8, 32), np.float32)[:, ::2],
                            np.zeros((4, 16), np.float32))
+
+
+def test_few_rows_many_columns_split_by_columns(threads, monkeypatch):
+    """Under ``COLUMN_SPLIT_MAX_ROWS`` rows and from ``COLUMN_SPLIT_MIN_COLUMNS`` columns the slices are
+    column blocks (BLAS runs half the columns faster than half the rows there); the same product."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((64, 50)).astype(np.float32)
+    b = rng.standard_normal((50, 1024)).astype(np.float32)
+    seen = []
+    real = gemm.map_slices
+    monkeypatch.setattr(gemm, "map_slices", lambda work, total, parts: seen.append(total) or real(work, total, parts))
+    got = gemm.matmul(a, b)
+    assert seen == ([1024] if threads > 1 else [])
+    assert_close(got, a.astype(np.float64) @ b, a, b)
+    monkeypatch.setattr(gemm, "COLUMN_SPLIT", False)
+    rows = gemm.matmul(a, b)
+    assert seen[-1:] == ([64] if threads > 1 else [])
+    assert_close(rows, a.astype(np.float64) @ b, a, b)
