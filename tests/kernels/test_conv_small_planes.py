@@ -103,3 +103,37 @@ def test_narrow_products_match_torch_and_blas(case, monkeypatch):
     monkeypatch.setattr(K, "_narrow", lambda g, d, weight=False: False)
     np.testing.assert_allclose(K.conv_forward(x, w, geom), y, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[1], gw, rtol=1e-5, atol=1e-6)
+
+
+# (batch, in, out, size, kernel, stride, padding): im2col weight gradients of 16 to 64 output channels
+# over many positions, which take the few-column loops transposed (``FEW_OUT_WEIGHT``)
+FEW_OUT = [(4, 16, 32, 32, 3, 2, 1), (2, 32, 64, 32, 3, 2, 1), (3, 16, 48, 20, 5, 1, 2), (2, 8, 16, 32, 1, 2, 0)]
+
+
+@pytest.mark.parametrize("case", FEW_OUT, ids=str)
+def test_few_output_channels_weight_gradient_matches_torch(case, monkeypatch):
+    from juanji.kernels import _simd, gemm
+    n, c, o, size, k, s, p = case
+    rng = np.random.default_rng(n + c + o + k)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
+    for name in ("DIRECT_MAX_CHANNELS", "VECTOR_MAX_CHANNELS"):
+        monkeypatch.setattr(K, name, 0)  # im2col, not the direct loops
+    monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
+    monkeypatch.setattr(K, "_stride_phases", lambda g, d: False)
+    calls = []
+    narrow = gemm.matmul_narrow
+    monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = TF.conv2d(tx, tw, None, s, p)
+    gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    dw = torch.autograd.grad(ty, tw, torch.tensor(gy))[0].numpy()
+    gw = K.conv_backward_weight(gy, x, geom)
+    if _simd.AVAILABLE:
+        assert calls and all(shape[1] == o for shape in calls)  # (positions, out channels) after the transpose
+    np.testing.assert_allclose(gw, dw, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(K, "FEW_OUT_WEIGHT", False)
+    calls.clear()
+    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), dw, rtol=1e-4, atol=1e-4)
+    assert not calls
