@@ -84,6 +84,8 @@ def test_narrow_products_match_torch_and_blas(case, monkeypatch):
     monkeypatch.setattr(K, "VECTOR_MAX_CHANNELS", 0)
     monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
     monkeypatch.setattr(K, "direct_forward_applies", lambda g, d=None: False)
+    monkeypatch.setattr(K, "FEW_OUT_INPUT", False)  # (the few-output-channel products: tests below)
+    monkeypatch.setattr(K, "FEW_OUT_WEIGHT", False)
     calls = []
     narrow = gemm.matmul_narrow
     monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
@@ -136,4 +138,37 @@ def test_few_output_channels_weight_gradient_matches_torch(case, monkeypatch):
     monkeypatch.setattr(K, "FEW_OUT_WEIGHT", False)
     calls.clear()
     np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), dw, rtol=1e-4, atol=1e-4)
+    assert not calls
+
+
+@pytest.mark.parametrize("case", FEW_OUT[:3], ids=str)
+def test_few_output_channels_input_gradient_matches_torch(case, monkeypatch):
+    """The input gradient's product ``w.T @ gy`` of those layers (inner side: the output channels) on the
+    few-column loops (``FEW_OUT_INPUT``), against torch and against BLAS."""
+    from juanji.kernels import _simd, gemm
+    n, c, o, size, k, s, p = case
+    rng = np.random.default_rng(n * o + k)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
+    for name in ("DIRECT_MAX_CHANNELS", "VECTOR_MAX_CHANNELS"):
+        monkeypatch.setattr(K, name, 0)
+    monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
+    monkeypatch.setattr(K, "gradient_tile", lambda g, d: 0)
+    monkeypatch.setattr(K, "_stride_phases", lambda g, d: False)
+    monkeypatch.setattr(K, "direct_input_grad_applies", lambda g, d=None: False)
+    calls = []
+    narrow = gemm.matmul_narrow
+    monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = TF.conv2d(tx, tw, None, s, p)
+    gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    dx = torch.autograd.grad(ty, tx, torch.tensor(gy))[0].numpy()
+    gx = K.conv_backward_input(gy, w, geom)
+    if _simd.AVAILABLE:
+        assert calls and all(shape[0] == o for shape in calls)  # (out channels, positions): gy's columns
+    np.testing.assert_allclose(gx, dx, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(K, "FEW_OUT_INPUT", False)
+    calls.clear()
+    np.testing.assert_allclose(K.conv_backward_input(gy, w, geom), dx, rtol=1e-4, atol=1e-4)
     assert not calls
