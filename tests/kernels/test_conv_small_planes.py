@@ -112,47 +112,17 @@ def test_narrow_products_match_torch_and_blas(case, monkeypatch):
 FEW_OUT = [(4, 16, 32, 32, 3, 2, 1), (2, 32, 64, 32, 3, 2, 1), (3, 16, 48, 20, 5, 1, 2), (2, 8, 16, 32, 1, 2, 0)]
 
 
-@pytest.mark.parametrize("case", FEW_OUT, ids=str)
-def test_few_output_channels_weight_gradient_matches_torch(case, monkeypatch):
-    from juanji.kernels import _simd, gemm
+def _few_out_case(case, monkeypatch, seed):
+    """A FEW_OUT case on the im2col path: ``(x, w, geom, gy, dx, dw, calls)``, torch's gradients for the
+    output gradient ``gy``, and the list of ``b``-shapes ``gemm.matmul_narrow`` is called with."""
+    from juanji.kernels import gemm
     n, c, o, size, k, s, p = case
-    rng = np.random.default_rng(n + c + o + k)
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, size, size)).astype(np.float32)
     w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
     geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
     for name in ("DIRECT_MAX_CHANNELS", "VECTOR_MAX_CHANNELS"):
         monkeypatch.setattr(K, name, 0)  # im2col, not the direct loops
-    monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
-    monkeypatch.setattr(K, "_stride_phases", lambda g, d: False)
-    calls = []
-    narrow = gemm.matmul_narrow
-    monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    ty = TF.conv2d(tx, tw, None, s, p)
-    gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
-    dw = torch.autograd.grad(ty, tw, torch.tensor(gy))[0].numpy()
-    gw = K.conv_backward_weight(gy, x, geom)
-    if _simd.AVAILABLE:
-        assert calls and all(shape[1] == o for shape in calls)  # (positions, out channels) after the transpose
-    np.testing.assert_allclose(gw, dw, rtol=1e-4, atol=1e-4)
-    monkeypatch.setattr(K, "FEW_OUT_WEIGHT", False)
-    calls.clear()
-    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), dw, rtol=1e-4, atol=1e-4)
-    assert not calls
-
-
-@pytest.mark.parametrize("case", FEW_OUT[:3], ids=str)
-def test_few_output_channels_input_gradient_matches_torch(case, monkeypatch):
-    """The input gradient's product ``w.T @ gy`` of those layers (inner side: the output channels) on the
-    few-column loops (``FEW_OUT_INPUT``), against torch and against BLAS."""
-    from juanji.kernels import _simd, gemm
-    n, c, o, size, k, s, p = case
-    rng = np.random.default_rng(n * o + k)
-    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
-    w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
-    geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
-    for name in ("DIRECT_MAX_CHANNELS", "VECTOR_MAX_CHANNELS"):
-        monkeypatch.setattr(K, name, 0)
     monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
     monkeypatch.setattr(K, "gradient_tile", lambda g, d: 0)
     monkeypatch.setattr(K, "_stride_phases", lambda g, d: False)
@@ -163,10 +133,35 @@ def test_few_output_channels_input_gradient_matches_torch(case, monkeypatch):
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ty = TF.conv2d(tx, tw, None, s, p)
     gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
-    dx = torch.autograd.grad(ty, tx, torch.tensor(gy))[0].numpy()
+    dx, dw = (t.numpy() for t in torch.autograd.grad(ty, (tx, tw), torch.tensor(gy)))
+    return x, w, geom, gy, dx, dw, calls
+
+
+@pytest.mark.parametrize("case", FEW_OUT, ids=str)
+def test_few_output_channels_weight_gradient_matches_torch(case, monkeypatch):
+    """The transposed weight gradient ``cols @ gy.T`` of layers with 16-64 output channels on the
+    few-column loops (``FEW_OUT_WEIGHT``), against torch, then with the switch off (BLAS)."""
+    from juanji.kernels import _simd
+    x, w, geom, gy, dx, dw, calls = _few_out_case(case, monkeypatch, sum(case[:3]) + case[4])
+    gw = K.conv_backward_weight(gy, x, geom)
+    if _simd.AVAILABLE:
+        assert calls and all(shape[1] == case[2] for shape in calls)  # (positions, out channels): gy transposed
+    np.testing.assert_allclose(gw, dw, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(K, "FEW_OUT_WEIGHT", False)
+    calls.clear()
+    np.testing.assert_allclose(K.conv_backward_weight(gy, x, geom), dw, rtol=1e-4, atol=1e-4)
+    assert not calls
+
+
+@pytest.mark.parametrize("case", FEW_OUT[:3], ids=str)
+def test_few_output_channels_input_gradient_matches_torch(case, monkeypatch):
+    """The input gradient's product ``w.T @ gy`` of those layers (inner side: the output channels) on the
+    few-column loops (``FEW_OUT_INPUT``), against torch, then with the switch off (BLAS)."""
+    from juanji.kernels import _simd
+    x, w, geom, gy, dx, dw, calls = _few_out_case(case, monkeypatch, case[0] * case[2] + case[4])
     gx = K.conv_backward_input(gy, w, geom)
     if _simd.AVAILABLE:
-        assert calls and all(shape[0] == o for shape in calls)  # (out channels, positions): gy's columns
+        assert calls and all(shape[0] == case[2] for shape in calls)  # (out channels, positions): gy's columns
     np.testing.assert_allclose(gx, dx, rtol=1e-4, atol=1e-4)
     monkeypatch.setattr(K, "FEW_OUT_INPUT", False)
     calls.clear()
