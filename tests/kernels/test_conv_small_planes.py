@@ -70,38 +70,50 @@ NARROW = [(1, 64, 48, 4, 3, 1, 1), (1, 64, 40, 2, 3, 1, 1), (2, 48, 24, 2, 3, 1,
           (1, 96, 64, 8, 1, 1, 0), (1, 160, 96, 4, 1, 1, 0), (2, 64, 48, 4, 1, 1, 0)]
 
 
-@pytest.mark.parametrize("case", NARROW, ids=str)
-def test_narrow_products_match_torch_and_blas(case, monkeypatch):
-    """float32 forward and both gradients with the few-column products against torch, and against
-    the same convolution through BLAS; the 512-bit loops must have run (where the CPU has them)."""
-    from juanji.kernels import _simd, gemm
+def _im2col_case(case, monkeypatch, seed, **switches):
+    """A float32 case ``(batch, in, out, size, kernel, stride, padding)`` on the im2col path (no direct
+    loops, no Winograd; ``switches``: more attributes of ``kernels.conv`` to set): ``(x, w, geom, gy, y,
+    dx, dw, calls)`` with torch's output and gradients for the output gradient ``gy``, and the list
+    that records the ``b``-shape of every ``gemm.matmul_narrow`` call."""
+    from juanji.kernels import gemm
     n, c, o, size, k, s, p = case
-    rng = np.random.default_rng(n * c + o)
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, size, size)).astype(np.float32)
     w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
     geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
     monkeypatch.setattr(K, "DIRECT_MAX_CHANNELS", 0)
     monkeypatch.setattr(K, "VECTOR_MAX_CHANNELS", 0)
     monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
-    monkeypatch.setattr(K, "direct_forward_applies", lambda g, d=None: False)
-    monkeypatch.setattr(K, "FEW_OUT_INPUT", False)  # (the few-output-channel products: tests below)
-    monkeypatch.setattr(K, "FEW_OUT_WEIGHT", False)
+    for name, value in switches.items():
+        monkeypatch.setattr(K, name, value)
     calls = []
     narrow = gemm.matmul_narrow
     monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ty = TF.conv2d(tx, tw, None, s, p)
     gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
-    dx, dw = torch.autograd.grad(ty, (tx, tw), torch.tensor(gy))
+    dx, dw = (t.numpy() for t in torch.autograd.grad(ty, (tx, tw), torch.tensor(gy)))
+    return x, w, geom, gy, ty.detach().numpy(), dx, dw, calls
+
+
+@pytest.mark.parametrize("case", NARROW, ids=str)
+def test_narrow_products_match_torch_and_blas(case, monkeypatch):
+    """float32 forward and both gradients with the few-column products against torch, and against
+    the same convolution through BLAS; the 512-bit loops must have run (where the CPU has them)."""
+    from juanji.kernels import _simd
+    n, c, o = case[:3]
+    x, w, geom, gy, ty, dx, dw, calls = _im2col_case(
+        case, monkeypatch, n * c + o, direct_forward_applies=lambda g, d=None: False,
+        FEW_OUT_INPUT=False, FEW_OUT_WEIGHT=False)  # (the few-output-channel products: tests below)
     y = K.conv_forward(x, w, geom)
     gx, gw = K.conv_backward(gy, x, w, geom)
     if _simd.AVAILABLE:
         width = n * geom.out_volume
         assert len(calls) == (width >= K.NARROW_MIN_POSITIONS) + (width <= K.NARROW_WEIGHT_MAX_POSITIONS)
     tol = dict(rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(y, ty.detach().numpy(), **tol)
-    np.testing.assert_allclose(gx, dx.numpy(), **tol)
-    np.testing.assert_allclose(gw, dw.numpy(), **tol)
+    np.testing.assert_allclose(y, ty, **tol)
+    np.testing.assert_allclose(gx, dx, **tol)
+    np.testing.assert_allclose(gw, dw, **tol)
     monkeypatch.setattr(K, "_narrow", lambda g, d, weight=False: False)
     np.testing.assert_allclose(K.conv_forward(x, w, geom), y, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(K.conv_backward(gy, x, w, geom)[1], gw, rtol=1e-5, atol=1e-6)
@@ -113,28 +125,9 @@ FEW_OUT = [(4, 16, 32, 32, 3, 2, 1), (2, 32, 64, 32, 3, 2, 1), (3, 16, 48, 20, 5
 
 
 def _few_out_case(case, monkeypatch, seed):
-    """A FEW_OUT case on the im2col path: ``(x, w, geom, gy, dx, dw, calls)``, torch's gradients for the
-    output gradient ``gy``, and the list of ``b``-shapes ``gemm.matmul_narrow`` is called with."""
-    from juanji.kernels import gemm
-    n, c, o, size, k, s, p = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
-    w = (rng.standard_normal((o, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
-    geom = K.conv_geometry(Window((k, k), (s, s), (p, p), (p, p), (1, 1)), x.shape, o, 1)
-    for name in ("DIRECT_MAX_CHANNELS", "VECTOR_MAX_CHANNELS"):
-        monkeypatch.setattr(K, name, 0)  # im2col, not the direct loops
-    monkeypatch.setattr(K, "winograd_tile", lambda g, d: 0)
-    monkeypatch.setattr(K, "gradient_tile", lambda g, d: 0)
-    monkeypatch.setattr(K, "_stride_phases", lambda g, d: False)
-    monkeypatch.setattr(K, "direct_input_grad_applies", lambda g, d=None: False)
-    calls = []
-    narrow = gemm.matmul_narrow
-    monkeypatch.setattr(gemm, "matmul_narrow", lambda *a: calls.append(a[1].shape) or narrow(*a))
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    ty = TF.conv2d(tx, tw, None, s, p)
-    gy = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
-    dx, dw = (t.numpy() for t in torch.autograd.grad(ty, (tx, tw), torch.tensor(gy)))
-    return x, w, geom, gy, dx, dw, calls
+    """A FEW_OUT case on the im2col path (:func:`_im2col_case`, strided layers not split into phases)."""
+    return _im2col_case(case, monkeypatch, seed, gradient_tile=lambda g, d: 0, _stride_phases=lambda g, d: False,
+                        direct_input_grad_applies=lambda g, d=None: False)
 
 
 @pytest.mark.parametrize("case", FEW_OUT, ids=str)
@@ -142,7 +135,7 @@ def test_few_output_channels_weight_gradient_matches_torch(case, monkeypatch):
     """The transposed weight gradient ``cols @ gy.T`` of layers with 16-64 output channels on the
     few-column loops (``FEW_OUT_WEIGHT``), against torch, then with the switch off (BLAS)."""
     from juanji.kernels import _simd
-    x, w, geom, gy, dx, dw, calls = _few_out_case(case, monkeypatch, sum(case[:3]) + case[4])
+    x, w, geom, gy, _, dx, dw, calls = _few_out_case(case, monkeypatch, sum(case[:3]) + case[4])
     gw = K.conv_backward_weight(gy, x, geom)
     if _simd.AVAILABLE:
         assert calls and all(shape[1] == case[2] for shape in calls)  # (positions, out channels): gy transposed
@@ -158,7 +151,7 @@ def test_few_output_channels_input_gradient_matches_torch(case, monkeypatch):
     """The input gradient's product ``w.T @ gy`` of those layers (inner side: the output channels) on the
     few-column loops (``FEW_OUT_INPUT``), against torch, then with the switch off (BLAS)."""
     from juanji.kernels import _simd
-    x, w, geom, gy, dx, dw, calls = _few_out_case(case, monkeypatch, case[0] * case[2] + case[4])
+    x, w, geom, gy, _, dx, dw, calls = _few_out_case(case, monkeypatch, case[0] * case[2] + case[4])
     gx = K.conv_backward_input(gy, w, geom)
     if _simd.AVAILABLE:
         assert calls and all(shape[0] == case[2] for shape in calls)  # (out channels, positions): gy's columns
