@@ -2,7 +2,8 @@
 
 Every figure in the table is a ratio of medians with the foreign load it was measured under
 (the highest of the records behind it, in % of the machine); a row whose records were all
-above the load limit says so (``loaded``) and does not count as a result.
+above the load limit, or measured while the two CPUs were far apart (``coreprobe``), says so
+(``loaded``) and does not count as a result.
 """
 
 from __future__ import annotations
@@ -240,7 +241,10 @@ def markdown(payload):
               "it gives the ratio of each round, its two processes timed back to back, as the median and range "
               "over rounds. Foreign load: CPU time of other processes during the timing window, as a share of "
               "the whole machine (from /proc/stat minus the process's own CPU time); rounds above 10 % were "
-              "measured again and a row whose rounds all stayed above it is marked loaded (not a result).", ""]
+              "measured again and a row whose rounds all stayed above it is marked loaded (not a result). The same "
+              "rule holds for the distance between the two CPUs: a process before or after which a cache line's "
+              "round trip between two threads took longer than 150 ns (50-60 ns normally; 330-2,000 ns while the "
+              "hypervisor keeps the two virtual CPUs apart, `benchmarks/coreprobe.py`) was measured again.", ""]
     details = detail_rows(records)
     if details:
         lines += ["All timed cases (ratio = juanji time / torch time):", "",

@@ -15,7 +15,12 @@ How it measures (the project's rule: "Speed is measured honestly"):
   (``benchmarks/cpuload.py``); before each process the runner waits (up to ``--wait`` s) for
   the machine to drop under ``--max-load``, and a record above it is measured again in a new
   process, up to ``--retries`` times; one still above it is kept but marked ``loaded``, and
-  loaded records count in a median only when a case has no unloaded round.
+  loaded records count in a median only when a case has no unloaded round;
+- the same holds for the distance between the two CPUs: before and after every timing process
+  the runner measures a cache line's round trip between two threads (``benchmarks/coreprobe.py``;
+  50-60 ns on this machine, 330-2,000 ns while the hypervisor keeps the two virtual CPUs apart,
+  which slows two-thread steps of both frameworks, juanji's more), and a record above
+  ``--max-round-trip`` counts as loaded.
 
 Optional phases: ``--memory`` (peak resident-memory rise of a call, each case in its own
 process), ``--cold`` (first training step in a fresh process, juanji with an empty Numba cache:
@@ -41,6 +46,7 @@ import sys
 import tempfile
 import time
 
+from .coreprobe import round_trip_ns
 from .cpuload import CpuMeter
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -74,34 +80,54 @@ def worker(framework, cases, args, mode=None, extra_env=None):
     return records
 
 
-def wait_for_quiet(max_load, max_wait):
-    """Wait (1 s samples) until the machine's load from others is at most ``max_load``, or
-    ``max_wait`` seconds have passed; return the last sample."""
-    deadline = time.time() + max_wait
+def wait_for_quiet(args, timed=True, max_wait=None):
+    """Wait (1 s samples) until the machine's load from others is at most ``--max-load`` and, for
+    timings, the two CPUs' cache-line round trip (``coreprobe``) at most ``--max-round-trip`` ns,
+    or ``max_wait`` (default ``--wait``) seconds have passed; return the last round trip (None
+    when not probed)."""
+    deadline = time.time() + (args.wait if max_wait is None else max_wait)
     while True:
         with CpuMeter() as meter:
             time.sleep(1.0)
-        if meter.foreign_load is None or meter.foreign_load <= max_load or time.time() >= deadline:
-            return meter.foreign_load
+        round_trip = round_trip_ns() if timed else None
+        quiet = meter.foreign_load is None or meter.foreign_load <= args.max_load
+        close = round_trip is None or round_trip <= args.max_round_trip
+        if (quiet and close) or time.time() >= deadline:
+            return round_trip
 
 
-def is_loaded(record, max_load):
-    return record.get("load") is not None and record["load"] > max_load
+def is_loaded(record, args):
+    """Measured under foreign load, or with the two CPUs far apart (see ``coreprobe``)."""
+    loaded = record.get("load") is not None and record["load"] > args.max_load
+    apart = record.get("round_trip_ns") is not None and record["round_trip_ns"] > args.max_round_trip
+    return loaded or apart
+
+
+def _worker_probed(framework, cases, args, mode, extra_env, before):
+    """``worker`` with the round trip measured after it; each record keeps the worse of before/after."""
+    records = worker(framework, cases, args, mode, extra_env)
+    if mode is None:
+        after = round_trip_ns()
+        probes = [v for v in (before, after) if v is not None]
+        for record in records:
+            record["round_trip_ns"] = max(probes) if probes else None
+    return records
 
 
 def measure(framework, cases, args, mode=None, extra_env=None, label=""):
     """Records for ``cases`` in one fresh process, each loaded one measured again (bounded)."""
-    wait_for_quiet(args.max_load, args.wait)
-    records = worker(framework, cases, args, mode, extra_env)
+    timed = mode is None
+    before = wait_for_quiet(args, timed)
+    records = _worker_probed(framework, cases, args, mode, extra_env, before)
     final = []
     for record in records:
         attempts = [record]
-        while is_loaded(attempts[-1], args.max_load) and len(attempts) <= args.retries:
-            wait_for_quiet(args.max_load, args.wait * 2)
-            attempts += worker(framework, [record["case"]], args, mode, extra_env)
-        best = min(attempts, key=lambda r: (r.get("load") is None, r.get("load") or 0.0))
+        while is_loaded(attempts[-1], args) and len(attempts) <= args.retries:
+            before = wait_for_quiet(args, timed, args.wait * 2)
+            attempts += _worker_probed(framework, [record["case"]], args, mode, extra_env, before)
+        best = min(attempts, key=lambda r: (is_loaded(r, args), r.get("load") is None, r.get("load") or 0.0))
         best["attempts"] = len(attempts)
-        best["loaded"] = is_loaded(best, args.max_load)
+        best["loaded"] = is_loaded(best, args)
         best["label"] = label
         final.append(best)
         _print_record(best)
@@ -121,6 +147,8 @@ def _print_record(record):
     else:
         value = f"{record['process_s']:10.2f} s"
     flag = " LOADED" if record.get("loaded") else ""
+    trip = record.get("round_trip_ns")
+    load_text += "" if trip is None else f"  trip {trip:5.0f} ns"
     print(f"  {record['framework']:6s} {record['case']:40s} {value}  load {load_text}"
           f"  (x{record.get('attempts', 1)}){flag}", flush=True)
 
@@ -169,12 +197,13 @@ def under_load_phase(cases_by_suite, args):
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"], env=ENVIRONMENT)
     try:
         time.sleep(0.5)
-        saved = args.max_load, args.retries, args.wait
-        args.max_load, args.retries, args.wait = 1.0, 0, 0  # the load is the point here
+        saved = args.max_load, args.retries, args.wait, args.max_round_trip
+        # the load is the point here (and a busy core makes the round trip a matter of time slices)
+        args.max_load, args.retries, args.wait, args.max_round_trip = 1.0, 0, 0, float("inf")
         try:
             return timing_rounds(cases_by_suite, args, label="busy core")
         finally:
-            args.max_load, args.retries, args.wait = saved
+            args.max_load, args.retries, args.wait, args.max_round_trip = saved
     finally:
         busy.kill()
         busy.wait()
@@ -223,6 +252,8 @@ def main(argv=None) -> None:
     parser.add_argument("--min-time", type=float, default=1.0, help="seconds of timed calls per process and case")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--max-load", type=float, default=0.10)
+    parser.add_argument("--max-round-trip", type=float, default=150.0,
+                        help="ns: a timing whose two-CPU cache-line round trip is longer counts as loaded")
     parser.add_argument("--retries", type=int, default=2)
     parser.add_argument("--wait", type=float, default=20.0, help="seconds to wait for quiet before a process")
     parser.add_argument("--timeout", type=float, default=1200.0)
@@ -247,7 +278,8 @@ def main(argv=None) -> None:
     cases_by_suite = {s: names for s, names in cases_by_suite.items() if names}
 
     started = time.time()
-    print(f"measuring {len(chosen)} cases x {args.rounds} rounds; foreign load limit {args.max_load:.0%}", flush=True)
+    print(f"measuring {len(chosen)} cases x {args.rounds} rounds; foreign load limit {args.max_load:.0%}, "
+          f"cache-line round trip limit {args.max_round_trip:.0f} ns", flush=True)
     records = timing_rounds(cases_by_suite, args)
     if args.memory:
         records += memory_phase([c.name for c in chosen if c.memory], args)

@@ -62,7 +62,8 @@ def test_worker_imports_only_its_framework(framework):
 
 
 def _args(**kw):
-    defaults = dict(max_load=0.10, retries=2, wait=0.0, threads=2, min_time=0.1, warmup=1, timeout=10)
+    defaults = dict(max_load=0.10, max_round_trip=150.0, retries=2, wait=0.0, threads=2, min_time=0.1, warmup=1,
+                    timeout=10)
     defaults.update(kw)
     return type("Args", (), defaults)()
 
@@ -78,15 +79,44 @@ def test_a_loaded_record_is_measured_again_and_the_quietest_kept(monkeypatch):
 
     monkeypatch.setattr(run, "worker", fake_worker)
     monkeypatch.setattr(run, "wait_for_quiet", lambda *a: 0.0)
+    monkeypatch.setattr(run, "round_trip_ns", lambda: 60.0)
     (record,) = run.measure("juanji", ["train/lenet-b64"], _args())
     assert len(calls) == 3 and record["load"] == 0.05
     assert record["attempts"] == 3 and not record["loaded"]
+
+
+def test_a_record_taken_while_the_cpus_are_far_apart_is_measured_again(monkeypatch):
+    """The cache-line round trip after each process (and the one before it) decides like the load."""
+    trips = iter([400.0, 1200.0, 55.0])
+    monkeypatch.setattr(run, "worker", lambda fw, cases, args, mode=None, extra_env=None: [
+        {"case": c, "framework": fw, "mode": "time", "median_s": 1.0, "load": 0.01} for c in cases])
+    monkeypatch.setattr(run, "wait_for_quiet", lambda *a: 50.0)
+    monkeypatch.setattr(run, "round_trip_ns", lambda: next(trips))
+    (record,) = run.measure("juanji", ["train/lenet-b64"], _args())
+    assert record["attempts"] == 3 and record["round_trip_ns"] == 55.0 and not record["loaded"]
+    # the probe before the process counts too; still apart after the retries: kept, marked
+    monkeypatch.setattr(run, "wait_for_quiet", lambda *a: 900.0)
+    monkeypatch.setattr(run, "round_trip_ns", lambda: 55.0)
+    (record,) = run.measure("torch", ["train/lenet-b64"], _args(retries=1))
+    assert record["attempts"] == 2 and record["round_trip_ns"] == 900.0 and record["loaded"]
+    # memory and cold-start records are not probed
+    monkeypatch.setattr(run, "worker", lambda fw, cases, args, mode=None, extra_env=None: [
+        {"case": c, "framework": fw, "mode": mode, "peak_rise_mib": 1.0, "load": 0.01} for c in cases])
+    (record,) = run.measure("torch", ["train/lenet-b64"], _args(), mode="memory")
+    assert "round_trip_ns" not in record and not record["loaded"]
+
+
+def test_the_core_probe_measures_a_round_trip():
+    from benchmarks.coreprobe import round_trip_ns
+    trip = round_trip_ns(trips=2000, tries=2)
+    assert trip is not None and trip > 0.0
 
 
 def test_retries_are_bounded_and_a_still_loaded_record_is_marked(monkeypatch):
     monkeypatch.setattr(run, "worker", lambda fw, cases, args, mode=None, extra_env=None: [
         {"case": c, "framework": fw, "mode": "time", "median_s": 1.0, "load": 0.6} for c in cases])
     monkeypatch.setattr(run, "wait_for_quiet", lambda *a: 0.0)
+    monkeypatch.setattr(run, "round_trip_ns", lambda: 60.0)
     (record,) = run.measure("torch", ["train/lenet-b64"], _args(retries=1))
     assert record["attempts"] == 2 and record["loaded"]
 
