@@ -8,8 +8,9 @@ How it measures (the project's rule: "Speed is measured honestly"):
 - this runner imports neither framework; every measurement runs in a fresh worker process
   (``benchmarks/worker.py``) that imports exactly one of them, with the environment this
   runner was started with, unchanged, and 2 threads (``set_num_threads``);
-- rounds are interleaved: in each round every suite runs once in juanji and once in torch
-  (the order alternates between rounds), so slow drifts of the machine hit both;
+- rounds are interleaved: in each round every case runs once in a juanji process and once in a
+  torch process, back to back (the order alternates between rounds), so slow drifts of the
+  machine hit both;
 - a framework's time for a case is the median over rounds of each process's median;
 - every record carries the foreign CPU load measured over its timing window
   (``benchmarks/cpuload.py``); before each process the runner waits (up to ``--wait`` s) for
@@ -155,15 +156,20 @@ def _print_record(record):
 
 # ------------------------------------------------------------------------------------------ phases
 def timing_rounds(cases_by_suite, args, label="quiet"):
+    """``--rounds`` rounds; in each, every case runs in a fresh juanji process and a fresh torch
+    process back to back (which goes first alternates between rounds). One case per process, so
+    that the CPU probe before and after it (``coreprobe``: windows of the two CPUs kept apart last
+    tens of seconds) brackets that case's timing and nothing else."""
     records = []
     for round_index in range(args.rounds):
+        order = FRAMEWORKS if round_index % 2 == 0 else FRAMEWORKS[::-1]
         for suite, names in cases_by_suite.items():
-            order = FRAMEWORKS if round_index % 2 == 0 else FRAMEWORKS[::-1]
-            for framework in order:
-                print(f"[{label} round {round_index + 1}/{args.rounds}] {suite}: {framework}", flush=True)
-                for record in measure(framework, names, args, label=label):
-                    record["round"] = round_index
-                    records.append(record)
+            print(f"[{label} round {round_index + 1}/{args.rounds}] {suite}", flush=True)
+            for name in names:
+                for framework in order:
+                    for record in measure(framework, [name], args, label=label):
+                        record["round"] = round_index
+                        records.append(record)
     return records
 
 
