@@ -258,7 +258,7 @@ def main(argv=None) -> None:
     parser.add_argument("--min-time", type=float, default=1.0, help="seconds of timed calls per process and case")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--max-load", type=float, default=0.10)
-    parser.add_argument("--max-round-trip", type=float, default=150.0,
+    parser.add_argument("--max-round-trip", type=float, default=250.0,
                         help="ns: a timing whose two-CPU cache-line round trip is longer counts as loaded")
     parser.add_argument("--retries", type=int, default=2)
     parser.add_argument("--wait", type=float, default=20.0, help="seconds to wait for quiet before a process")

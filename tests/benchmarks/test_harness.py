@@ -62,7 +62,7 @@ def test_worker_imports_only_its_framework(framework):
 
 
 def _args(**kw):
-    defaults = dict(max_load=0.10, max_round_trip=150.0, retries=2, wait=0.0, threads=2, min_time=0.1, warmup=1,
+    defaults = dict(max_load=0.10, max_round_trip=250.0, retries=2, wait=0.0, threads=2, min_time=0.1, warmup=1,
                     timeout=10)
     defaults.update(kw)
     return type("Args", (), defaults)()
