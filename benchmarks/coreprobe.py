@@ -27,55 +27,51 @@ import time
 
 __all__ = ["round_trip_ns"]
 
-_compiled = None
-
-
-def _build():
+try:
     from numba import njit, types
     from numba.extending import intrinsic
+except ImportError:  # pragma: no cover - numba is a runtime dependency of juanji
+    njit = None
 
-    def pointer(context, builder, array_type, array, index):
-        return builder.gep(context.make_array(array_type)(context, builder, array).data, [index])
 
+def _pointer(context, builder, array_type, array, index):
+    return builder.gep(context.make_array(array_type)(context, builder, array).data, [index])
+
+
+if njit is not None:
     @intrinsic
-    def load(typingctx, array, index):
+    def _load(typingctx, array, index):
         def codegen(context, builder, signature, args):
-            return builder.load_atomic(pointer(context, builder, signature.args[0], *args), "seq_cst", 8)
+            return builder.load_atomic(_pointer(context, builder, signature.args[0], *args), "seq_cst", 8)
         return types.int64(array, types.intp), codegen
 
     @intrinsic
-    def store(typingctx, array, index, value):
+    def _store(typingctx, array, index, value):
         def codegen(context, builder, signature, args):
-            builder.store_atomic(args[2], pointer(context, builder, signature.args[0], args[0], args[1]),
+            builder.store_atomic(args[2], _pointer(context, builder, signature.args[0], args[0], args[1]),
                                  "seq_cst", 8)
             return context.get_dummy_value()
         return types.void(array, types.intp, types.int64), codegen
 
     @njit(nogil=True, cache=True)
-    def ping_pong(counter, me, trips):
+    def _ping_pong(counter, me, trips):
         """Thread ``me`` (0 or 1) waits for ``counter[0] == 2k + me`` and writes ``2k + me + 1``."""
         for k in range(trips):
             want = 2 * k + me
-            while load(counter, 0) != want:
+            while _load(counter, 0) != want:
                 pass
-            store(counter, 0, want + 1)
+            _store(counter, 0, want + 1)
         return 0
-
-    return ping_pong
 
 
 def round_trip_ns(trips: int = 20_000, tries: int = 3) -> float | None:
     """Nanoseconds for a cache line to go from one thread to the other and back (the least of
     ``tries``), or None where Numba is missing."""
-    global _compiled
     import numpy as np
 
-    if _compiled is None:
-        try:
-            _compiled = _build()
-        except ImportError:
-            return None
-    ping_pong = _compiled
+    if njit is None:
+        return None
+    ping_pong = _ping_pong
     counter = np.zeros(16, np.int64)
     ping_pong(counter, 0, 1)  # compiled (or loaded) before timing
     best = None
