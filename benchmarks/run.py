@@ -8,20 +8,20 @@ How it measures (the project's rule: "Speed is measured honestly"):
 - this runner imports neither framework; every measurement runs in a fresh worker process
   (``benchmarks/worker.py``) that imports exactly one of them, with the environment this
   runner was started with, unchanged, and 2 threads (``set_num_threads``);
-- rounds are interleaved: in each round every case runs once in a juanji process and once in a
-  torch process, back to back (the order alternates between rounds), so slow drifts of the
-  machine hit both;
+- rounds are interleaved: in each round every suite runs once in juanji and once in torch
+  (the order alternates between rounds), so slow drifts of the machine hit both;
 - a framework's time for a case is the median over rounds of each process's median;
 - every record carries the foreign CPU load measured over its timing window
   (``benchmarks/cpuload.py``); before each process the runner waits (up to ``--wait`` s) for
   the machine to drop under ``--max-load``, and a record above it is measured again in a new
   process, up to ``--retries`` times; one still above it is kept but marked ``loaded``, and
   loaded records count in a median only when a case has no unloaded round;
-- the same holds for the distance between the two CPUs: before and after every timing process
-  the runner measures a cache line's round trip between two threads (``benchmarks/coreprobe.py``;
-  50-60 ns on this machine, 330-2,000 ns while the hypervisor keeps the two virtual CPUs apart,
-  which slows two-thread steps of both frameworks, juanji's more), and a record above
-  ``--max-round-trip`` counts as loaded.
+- the same holds for the distance between the two CPUs: the worker measures a cache line's
+  round trip between two threads before its first case and after each (``benchmarks/coreprobe.py``,
+  in a process of its own; 50-60 ns on this machine, 300-2,000 ns while the hypervisor keeps the
+  two virtual CPUs apart, which slows two-thread steps of both frameworks, juanji's more), and a
+  record whose reading before or after is above ``--max-round-trip`` counts as loaded; the runner
+  also waits (``--wait``) for a close reading before each process.
 
 Optional phases: ``--memory`` (peak resident-memory rise of a call, each case in its own
 process), ``--cold`` (first training step in a fresh process, juanji with an empty Numba cache:
@@ -63,6 +63,8 @@ def worker(framework, cases, args, mode=None, extra_env=None):
                "--min-time", str(args.min_time), "--warmup", str(args.warmup)]
     if mode:
         command.append(f"--{mode}")
+    else:
+        command.append("--probe")
     env = dict(ENVIRONMENT, **(extra_env or {}))
     started = time.time()
     try:
@@ -104,28 +106,24 @@ def is_loaded(record, args):
     return loaded or apart
 
 
-def _worker_probed(framework, cases, args, mode, extra_env, before):
-    """``worker`` with the round trip measured after it; each record keeps the worse of before/after."""
-    records = worker(framework, cases, args, mode, extra_env)
-    if mode is None:
-        after = round_trip_ns()
-        probes = [v for v in (before, after) if v is not None]
-        for record in records:
-            record["round_trip_ns"] = max(probes) if probes else None
-    return records
-
-
 def measure(framework, cases, args, mode=None, extra_env=None, label=""):
-    """Records for ``cases`` in one fresh process, each loaded one measured again (bounded)."""
+    """Records for ``cases`` in one fresh process, each loaded one measured again (bounded).
+
+    A case measured again runs in a new process after the first of ``cases`` (untimed: its
+    record is dropped), so that it finds the process as warm as in the full run: torch's small
+    convolutions, for one, run twice as fast in a process that has already run the 2048^3
+    product which opens the convolution suite (15 against 30 ms for LeNet's conv1)."""
     timed = mode is None
-    before = wait_for_quiet(args, timed)
-    records = _worker_probed(framework, cases, args, mode, extra_env, before)
+    wait_for_quiet(args, timed)
+    records = worker(framework, cases, args, mode, extra_env)
     final = []
     for record in records:
         attempts = [record]
         while is_loaded(attempts[-1], args) and len(attempts) <= args.retries:
-            before = wait_for_quiet(args, timed, args.wait * 2)
-            attempts += _worker_probed(framework, [record["case"]], args, mode, extra_env, before)
+            wait_for_quiet(args, timed, args.wait * 2)
+            warm = [cases[0]] if cases[0] != record["case"] else []
+            again = worker(framework, warm + [record["case"]], args, mode, extra_env)
+            attempts += [r for r in again if r["case"] == record["case"]][-1:] or again[-1:]
         best = min(attempts, key=lambda r: (is_loaded(r, args), r.get("load") is None, r.get("load") or 0.0))
         best["attempts"] = len(attempts)
         best["loaded"] = is_loaded(best, args)
@@ -156,20 +154,15 @@ def _print_record(record):
 
 # ------------------------------------------------------------------------------------------ phases
 def timing_rounds(cases_by_suite, args, label="quiet"):
-    """``--rounds`` rounds; in each, every case runs in a fresh juanji process and a fresh torch
-    process back to back (which goes first alternates between rounds). One case per process, so
-    that the CPU probe before and after it (``coreprobe``: windows of the two CPUs kept apart last
-    tens of seconds) brackets that case's timing and nothing else."""
     records = []
     for round_index in range(args.rounds):
-        order = FRAMEWORKS if round_index % 2 == 0 else FRAMEWORKS[::-1]
         for suite, names in cases_by_suite.items():
-            print(f"[{label} round {round_index + 1}/{args.rounds}] {suite}", flush=True)
-            for name in names:
-                for framework in order:
-                    for record in measure(framework, [name], args, label=label):
-                        record["round"] = round_index
-                        records.append(record)
+            order = FRAMEWORKS if round_index % 2 == 0 else FRAMEWORKS[::-1]
+            for framework in order:
+                print(f"[{label} round {round_index + 1}/{args.rounds}] {suite}: {framework}", flush=True)
+                for record in measure(framework, names, args, label=label):
+                    record["round"] = round_index
+                    records.append(record)
     return records
 
 

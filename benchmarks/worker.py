@@ -33,13 +33,16 @@ import ctypes
 import gc
 import json
 import os
+import pathlib
 import platform
+import subprocess
 import sys
 import time
 
 from .cpuload import CpuMeter
 
 START = time.perf_counter()
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 GROUP_SECONDS = 0.005  # calls faster than this are timed in groups
 
 
@@ -148,6 +151,17 @@ def memory_case(case, torch) -> dict:
             "own_cores": meter.own_cores, "gradients_mib": None if gradients is None else gradients / 2 ** 20}
 
 
+def probe_round_trip() -> float | None:
+    """The two CPUs' cache-line round trip in ns (``coreprobe``), measured in a process of its own:
+    this one loads no Numba (the torch worker must stay torch alone)."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.coreprobe", "--ns"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    try:
+        return float(done.stdout.strip())
+    except ValueError:
+        return None
+
+
 def cold_case(case, torch, imported: float) -> dict:
     call = case.setup(torch)
     built = time.perf_counter()
@@ -171,6 +185,8 @@ def main(argv=None) -> None:
     mode.add_argument("--memory", action="store_true")
     mode.add_argument("--cold", action="store_true")
     parser.add_argument("--cpu-clock", action="store_true", help="time by CPU time (development aid, see time_case)")
+    parser.add_argument("--probe", action="store_true",
+                        help="measure the two CPUs' cache-line round trip before the first case and after each")
     args = parser.parse_args(argv)
 
     torch = import_framework(args.framework)
@@ -178,6 +194,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     from .cases import by_name
     header = versions(torch, args.framework)
+    trip_before = probe_round_trip() if args.probe else None
     for name in args.cases:
         case = by_name(name)
         if args.memory:
@@ -188,6 +205,11 @@ def main(argv=None) -> None:
             record = time_case(case, torch, args.warmup, args.min_time, args.min_reps, args.max_reps,
                                time.process_time if args.cpu_clock else time.perf_counter)
             record["clock"] = "cpu" if args.cpu_clock else "wall"
+            if args.probe:
+                trip_after = probe_round_trip()
+                trips = [t for t in (trip_before, trip_after) if t is not None]
+                record["round_trip_ns"] = max(trips) if trips else None
+                trip_before = trip_after
         other = "juanji" if args.framework == "torch" else "torch"
         record.update(case=name, framework=args.framework, pid=os.getpid(), env=header,
                       other_framework_loaded=other in sys.modules)

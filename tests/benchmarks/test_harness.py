@@ -86,24 +86,55 @@ def test_a_loaded_record_is_measured_again_and_the_quietest_kept(monkeypatch):
 
 
 def test_a_record_taken_while_the_cpus_are_far_apart_is_measured_again(monkeypatch):
-    """The cache-line round trip after each process (and the one before it) decides like the load."""
+    """The worker's cache-line round trip around each case decides like the load; a case measured
+    again runs after the first case of its list (untimed), as warm as in the full run."""
     trips = iter([400.0, 1200.0, 55.0])
-    monkeypatch.setattr(run, "worker", lambda fw, cases, args, mode=None, extra_env=None: [
-        {"case": c, "framework": fw, "mode": "time", "median_s": 1.0, "load": 0.01} for c in cases])
+    calls = []
+
+    def fake_worker(fw, cases, args, mode=None, extra_env=None):
+        calls.append(list(cases))
+        return [{"case": c, "framework": fw, "mode": "time", "median_s": 1.0, "load": 0.01,
+                 "round_trip_ns": 60.0 if c == "train/lenet-b64" else next(trips)} for c in cases]
+
+    monkeypatch.setattr(run, "worker", fake_worker)
     monkeypatch.setattr(run, "wait_for_quiet", lambda *a: 50.0)
-    monkeypatch.setattr(run, "round_trip_ns", lambda: next(trips))
-    (record,) = run.measure("juanji", ["train/lenet-b64"], _args())
-    assert record["attempts"] == 3 and record["round_trip_ns"] == 55.0 and not record["loaded"]
-    # the probe before the process counts too; still apart after the retries: kept, marked
-    monkeypatch.setattr(run, "wait_for_quiet", lambda *a: 900.0)
-    monkeypatch.setattr(run, "round_trip_ns", lambda: 55.0)
+    first, record = run.measure("juanji", ["train/lenet-b64", "small/vgg11-b1"], _args())
+    assert calls == [["train/lenet-b64", "small/vgg11-b1"]] + [["train/lenet-b64", "small/vgg11-b1"]] * 2
+    assert first["attempts"] == 1 and record["attempts"] == 3
+    assert record["case"] == "small/vgg11-b1" and record["round_trip_ns"] == 55.0 and not record["loaded"]
+    # still apart after the retries: kept, marked
+    monkeypatch.setattr(run, "worker", lambda fw, cases, args, mode=None, extra_env=None: [
+        {"case": c, "framework": fw, "mode": "time", "median_s": 1.0, "load": 0.01, "round_trip_ns": 900.0}
+        for c in cases])
     (record,) = run.measure("torch", ["train/lenet-b64"], _args(retries=1))
     assert record["attempts"] == 2 and record["round_trip_ns"] == 900.0 and record["loaded"]
-    # memory and cold-start records are not probed
-    monkeypatch.setattr(run, "worker", lambda fw, cases, args, mode=None, extra_env=None: [
-        {"case": c, "framework": fw, "mode": mode, "peak_rise_mib": 1.0, "load": 0.01} for c in cases])
-    (record,) = run.measure("torch", ["train/lenet-b64"], _args(), mode="memory")
-    assert "round_trip_ns" not in record and not record["loaded"]
+
+
+def test_the_worker_probes_around_each_case(monkeypatch):
+    from benchmarks import worker
+    readings = iter([50.0, 400.0, 60.0])
+    monkeypatch.setattr(worker, "probe_round_trip", lambda: next(readings))
+    monkeypatch.setattr(worker, "import_framework", lambda name: _FakeFramework())
+    monkeypatch.setattr(worker, "time_case", lambda *a: {"median_s": 1e-3, "times_s": [1e-3] * 3, "load": 0.0})
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda text, **kw: printed.append(json.loads(text)))
+    worker.main(["juanji", "ops/a + b", "ops/a + b", "--probe"])
+    assert [r["round_trip_ns"] for r in printed] == [400.0, 400.0]
+    printed.clear()
+    readings = iter([50.0, 60.0])
+    monkeypatch.setattr(worker, "probe_round_trip", lambda: next(readings))
+    worker.main(["juanji", "ops/a + b"])  # without --probe: no reading
+    assert "round_trip_ns" not in printed[0]
+
+
+class _FakeFramework:
+    __version__ = "0"
+
+    def set_num_threads(self, n):
+        self.n = n
+
+    def get_num_threads(self):
+        return self.n
 
 
 def test_the_core_probe_measures_a_round_trip():
