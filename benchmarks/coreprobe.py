@@ -2,7 +2,7 @@
 
 On the project's 2-vCPU virtual machine the hypervisor does not always place the two virtual CPUs
 close together. Most of the time a cache line written by one thread reaches the other and comes
-back in 50-60 ns; for stretches of tens of seconds to minutes it takes 330-2,000 ns (the two vCPUs
+back in 50-60 ns; for stretches of tens of seconds to minutes it takes 300-2,000 ns (the two vCPUs
 on hosts' cores that share no cache). Single-thread speed is the same in both states (a dependent
 multiply-add chain and a streaming sum, measured alongside), but every value one thread writes and
 the other reads costs ~10x more, and a two-thread training step slows down: MobileNetV2 forward +

@@ -243,7 +243,7 @@ def markdown(payload):
               "the whole machine (from /proc/stat minus the process's own CPU time); rounds above 10 % were "
               "measured again and a row whose rounds all stayed above it is marked loaded (not a result). The same "
               "rule holds for the distance between the two CPUs: a process before or after which a cache line's "
-              "round trip between two threads took longer than 250 ns (50-60 ns normally; 330-2,000 ns while the "
+              "round trip between two threads took longer than 250 ns (50-60 ns normally; 300-2,000 ns while the "
               "hypervisor keeps the two virtual CPUs apart, `benchmarks/coreprobe.py`) was measured again.", ""]
     details = detail_rows(records)
     if details:
