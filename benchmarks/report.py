@@ -242,7 +242,7 @@ def markdown(payload):
               "over rounds. Foreign load: CPU time of other processes during the timing window, as a share of "
               "the whole machine (from /proc/stat minus the process's own CPU time); rounds above 10 % were "
               "measured again and a row whose rounds all stayed above it is marked loaded (not a result). The same "
-              "rule holds for the distance between the two CPUs: a process before or after which a cache line's "
+              "rule holds for the distance between the two CPUs: a case before or after which a cache line's "
               "round trip between two threads took longer than 250 ns (50-60 ns normally; 300-2,000 ns while the "
               "hypervisor keeps the two virtual CPUs apart, `benchmarks/coreprobe.py`) was measured again.", ""]
     details = detail_rows(records)
