@@ -18,7 +18,9 @@ one measured under foreign load (done again, and marked if it stays so). Both fr
 to the same rule.
 
 The probe is its own small Numba function (this runner imports neither framework); the counter is
-read and written with atomic instructions so that the compiler keeps every read.
+read and written with atomic instructions so that the compiler keeps every read. (Those two
+intrinsics repeat the ones in ``juanji/kernels/_spin.py`` on purpose: importing that module would
+import juanji into the runner and into the probe's process.)
 """
 
 from __future__ import annotations
