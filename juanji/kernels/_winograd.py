@@ -477,13 +477,23 @@ class _Plan:
         may be shorter than a chunk) with ``channels`` channels (and each position's padding)."""
         return _workspace(name, self.a * self.a * (min(self.chunk, samples) * self.tiles * channels + 32), self.dtype)
 
-    def tiles_of(self, buffer, count, channels):
+    def tiles_of(self, buffer, count, channels, first=0, last=None):
         """The first ``count`` samples' worth of ``buffer`` as ``(a*a, count*tiles, channels)``: each of
-        the a*a positions a contiguous (tiles, channels) matrix, the positions ``_row_stride`` apart."""
+        the a*a positions a contiguous (tiles, channels) matrix, the positions ``_row_stride`` apart.
+        With ``first``/``last``: samples ``first .. last`` of that layout (the tiles of a slice of the
+        batch within a buffer that holds the whole batch's; see :func:`_backward_shared`)."""
         width = count * self.tiles
         stride = _row_stride(width * channels)
         rows = buffer[:self.a * self.a * stride].reshape(self.a * self.a, stride)
-        return rows[:, :width * channels].reshape(self.a * self.a, width, channels)
+        last = count if last is None else last
+        return rows[:, first * self.tiles * channels:last * self.tiles * channels].reshape(
+            self.a * self.a, (last - first) * self.tiles, channels)
+
+    def batch_tile_buffer(self, name, channels):
+        """Room for the transformed tiles of the whole batch (``tiles_of(buffer, batch, ...)``), plus
+        the slack a slice's rows view (``_rows``) reaches past the last row."""
+        width = self.batch * self.tiles * channels
+        return _workspace(name, self.a * self.a * _row_stride(width) + width + 32, self.dtype)
 
     def transform_weight(self, w, transposed=False):
         """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U; or, ``transposed``,
@@ -640,6 +650,9 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
         return gx, (np.zeros(w_shape, gy.dtype) if need_weight else None)
     if need_weight:
         x = np.ascontiguousarray(x, gy.dtype)
+    parts = plan.parts()
+    if need_weight and _shares_tiles(plan, parts):
+        return _backward_shared(plan, gy, x, w, gx, parts)
     ut = plan.transform_weight(w, transposed=True) if need_input else None
 
     def work(start, stop):
@@ -675,7 +688,7 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
                 du += partial
         return du
 
-    partials = map_slices(work, plan.batch, plan.parts())
+    partials = map_slices(work, plan.batch, parts)
     gw = None
     if need_weight:
         du = partials[0]
@@ -683,3 +696,60 @@ def winograd_backward(gy, x_shape, w_shape, padding=0, x=None, w=None, m: int = 
             du += more
         gw = plan.weight_from_tiles(du)
     return gx, gw
+
+
+# A small batch of a layer with many channels (VGG's and ResNet's 256- and 512-channel layers at batch 2
+# to 8) has transformed tiles smaller than its transformed weight gradient ``a*a*K*C``, of which the
+# batch split above makes one per thread, added at the end. There the backward keeps the whole batch's
+# tiles instead (each thread transforms its samples' into one buffer) and splits the weight gradient's
+# products over the threads by position: one ``a*a*K*C`` array, and the input gradient's transformed
+# weight let go before it is made. Measured (``benchmarks/worker.py --memory``, the whole process's peak
+# rise, MiB, batch split -> this): VGG-11 forward+backward at batch 8 58.0 -> 53.0 (its peak was the
+# backward of a 256->256 layer on 8x8 by F(2,3): two 4 MiB partials), ResNet-18 at batch 8 84.9 -> 83.3,
+# VGG-11 and ResNet-18 at batch 2 and DenseNet-121 at batch 8 level. Time, paired in one process (20
+# pairs, this switch on / off): VGG-11 b8 1.006 (IQR 0.988-1.031), ResNet-18 b8 0.995, VGG-11 b2 1.000,
+# ResNet-18 b2 0.997, ResNet-18 training at batch 64 1.002.
+SHARED_TILES = True
+
+
+def _shares_tiles(plan: _Plan, parts: int) -> bool:
+    """Whether the weight gradient's backward keeps the whole batch's tiles (:func:`_backward_shared`):
+    the batch split over ``parts >= 2`` threads, and those tiles (output gradient's and input's) no
+    larger than the weight-gradient partials the batch split would add."""
+    return (SHARED_TILES and parts >= 2
+            and plan.batch * plan.tiles * (plan.channels + plan.out_channels)
+            <= (parts - 1) * plan.out_channels * plan.channels)
+
+
+def _backward_shared(plan: _Plan, gy, x, w, gx, parts: int):
+    """:func:`winograd_backward` (both gradients, or the weight's alone when ``w`` is None) with the
+    batch's tiles in one buffer: the tiles (and the input gradient) by slices of the batch, then
+    ``grad U[pos] = Z[pos]^T V[pos]`` over the whole batch by slices of the a*a positions, each
+    position's sum in one product (the same order on every run, whatever the thread count)."""
+    need_input = w is not None
+    z = plan.batch_tile_buffer("z", plan.out_channels)
+    v = plan.batch_tile_buffer("v", plan.channels)
+    ut = plan.transform_weight(w, transposed=True) if need_input else None
+
+    def tiles(start, stop):
+        dv = plan.tile_buffer("dv", plan.channels, stop - start) if need_input else None
+        scratch = plan.work_arrays(stop - start)
+        for n0 in range(start, stop, plan.chunk):
+            n1 = min(stop, n0 + plan.chunk)
+            zc = plan.tiles_of(z, plan.batch, plan.out_channels, n0, n1)
+            plan.gradient_tiles(gy, n0, n1, zc, scratch)
+            if need_input:
+                dvc = plan.tiles_of(dv, n1 - n0, plan.channels)
+                gemm.matmul(zc, ut, out=dvc)
+                plan.input_grad_from_tiles(dvc, gx, n0, n1, scratch)
+            plan.input_tiles(x, n0, n1, plan.tiles_of(v, plan.batch, plan.channels, n0, n1), scratch)
+
+    map_slices(tiles, plan.batch, parts)
+    ut = None  # (let go before the weight gradient's arrays are made)
+    zs = plan.tiles_of(z, plan.batch, plan.out_channels)
+    vs = plan.tiles_of(v, plan.batch, plan.channels)
+    positions = plan.a * plan.a
+    du = workspace.empty((positions, plan.out_channels, plan.channels), gy.dtype)
+    map_slices(lambda s, e: gemm.matmul(zs[s:e].transpose(0, 2, 1), vs[s:e], out=du[s:e]), positions,
+               min(parts, positions))
+    return gx, plan.weight_from_tiles(du)

@@ -166,6 +166,45 @@ def test_chunks_and_thread_slices_change_nothing_but_summation_order(monkeypatch
     np.testing.assert_array_equal(gw2, gw3)    # but the same order on every run
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [2, 4])
+def test_small_batch_shares_the_batch_tiles_and_splits_the_weight_gradient_by_position(monkeypatch, m, dtype):
+    """``SHARED_TILES``: a few samples of many channels keep the whole batch's tiles and split the
+    weight gradient's products by position. Against torch; the input gradient is the batch split's,
+    bit for bit; the weight gradient differs from it only in the order of its sums, and is the same
+    on every run and for any thread count (each position's sum is one product over the batch)."""
+    rng = np.random.default_rng(11 + m)
+    x = rng.standard_normal((3, 64, 5, 6)).astype(dtype)
+    w = (rng.standard_normal((64, 64, 3, 3)) / np.sqrt(9 * 64)).astype(dtype)
+    gy = rng.standard_normal((3, 64, 5, 6)).astype(dtype)
+    monkeypatch.setattr(W, "worth_parallel_macs", lambda work: True)
+    monkeypatch.setattr(W, "batch_workers", lambda: 2)
+    plan = W._Plan(x.shape, w.shape, 1, m, dtype)
+    assert plan.parts() == 2 and W._shares_tiles(plan, 2)
+    gx, gw = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)
+    _, tdx, tdw = _reference(x, w, None, ((1, 1), (1, 1)), gy)
+    bound = W.error_bound(m, dtype)
+    assert _relative_error(gx, tdx) <= bound and _relative_error(gw, tdw) <= bound
+    again = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)
+    np.testing.assert_array_equal(gx, again[0])
+    np.testing.assert_array_equal(gw, again[1])
+    np.testing.assert_array_equal(gw, W.winograd_backward(gy, x.shape, w.shape, 1, x=x, m=m)[1])
+    monkeypatch.setattr(W, "batch_workers", lambda: 3)  # three slices of the batch, three of the positions
+    np.testing.assert_array_equal(gw, W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)[1])
+    monkeypatch.setattr(W, "SHARED_TILES", False)
+    monkeypatch.setattr(W, "batch_workers", lambda: 2)
+    split_gx, split_gw = W.winograd_backward(gy, x.shape, w.shape, 1, x=x, w=w, m=m)
+    np.testing.assert_array_equal(gx, split_gx)
+    np.testing.assert_allclose(gw, split_gw, rtol=1e-5, atol=1e-5 * np.abs(gw).max())
+
+
+def test_shared_tiles_only_where_they_are_smaller_than_the_partials():
+    """The batch's tiles (output gradient's and input's) against the extra weight-gradient partials."""
+    assert W._shares_tiles(W._Plan((8, 256, 8, 8), (256, 256, 3, 3), 1, 2, np.float32), 2)  # VGG-11 at batch 8
+    assert not W._shares_tiles(W._Plan((8, 64, 32, 32), (64, 64, 3, 3), 1, 2, np.float32), 2)
+    assert not W._shares_tiles(W._Plan((8, 256, 8, 8), (256, 256, 3, 3), 1, 2, np.float32), 1)
+
+
 def test_empty_batch():
     x, w = np.zeros((0, 3, 5, 5), np.float32), np.ones((2, 3, 3, 3), np.float32)
     assert W.winograd_forward(x, w, 1).shape == (0, 2, 5, 5)
