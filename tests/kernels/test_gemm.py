@@ -62,6 +62,26 @@ def test_transposed_views_and_blas_threads_restored(threads):
     assert _threads.blas_threads() == before
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_products_go_straight_to_numpy(monkeypatch, dtype):
+    """Up to ``SMALL_PRODUCT`` multiply-adds a product of two matrices is NumPy's own (OpenBLAS runs it
+    on one thread anyway): the same bits, ``out`` honoured, BLAS's thread count not touched."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((16, 32)).astype(dtype)
+    b = rng.standard_normal((32, 16)).astype(dtype)
+    assert 16 * 32 * 16 <= gemm.SMALL_PRODUCT
+
+    def untouched(n):
+        raise AssertionError("BLAS's thread count was set for a small product")
+    monkeypatch.setattr(gemm, "set_blas_threads", untouched)
+    got = gemm.matmul(a, b)
+    np.testing.assert_array_equal(got, np.matmul(a, b))
+    out = np.empty((16, 16), dtype)
+    assert gemm.matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, got)
+    assert_close(got, torch.matmul(torch.tensor(a), torch.tensor(b)).numpy(), a, b)
+
+
 def test_other_arrays_go_to_the_plain_product():
     ints = np.arange(12).reshape(3, 4)
     np.testing.assert_array_equal(gemm.matmul(ints, ints.T), ints @ ints.T)

@@ -72,3 +72,20 @@ def test_hardtanh_and_its_gradient_match_torch(size, dtype, lo, hi):
     number = ~np.isnan(x)
     np.testing.assert_array_equal(gx[number], tg[number])
     np.testing.assert_array_equal(gx[~number], g[~number])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 17, 1000, pointwise.SMALL_ELEMENTS])
+def test_small_arrays_take_numpy_with_the_loops_bits(monkeypatch, size, dtype):
+    """Up to ``SMALL_ELEMENTS`` values relu and its gradient are one NumPy call: the same bits as the
+    loops (NaN, infinities, -0.0 -> +0.0), and ``out`` (an in-place relu) written in place."""
+    x = _values(size, dtype, 7 + size).reshape(1, -1)
+    g = _values(size, dtype, 8 + size).reshape(1, -1)
+    small_y, small_g = pointwise.relu(x), pointwise.relu_grad(g, x)
+    inplace = x.copy()
+    assert pointwise.relu(inplace, out=inplace) is inplace
+    monkeypatch.setattr(pointwise, "SMALL_ELEMENTS", 0)
+    loop_y, loop_g = pointwise.relu(x), pointwise.relu_grad(g, x)
+    for small, loop in ((small_y, loop_y), (small_g, loop_g), (inplace, loop_y)):
+        assert small.dtype == loop.dtype and small.shape == loop.shape and small.flags.c_contiguous
+        np.testing.assert_array_equal(small.view(np.uint8), loop.view(np.uint8))  # bit for bit, zeros' signs too
