@@ -125,6 +125,43 @@ def sum_pool_planes(first, last, x, start_d, count_d, start_h, count_h, start_w,
 
 
 @njit(cache=True, nogil=True)
+def sum_pool_2x2_planes(first, last, x, divisor, y):
+    """:func:`sum_pool_planes` for a 2-d 2x2 window at stride 2 whose windows all lie inside the input
+    (``pool._is_plain_2x2``): the four taps written out, added in the same order from the same zero and
+    divided by the same divisor, so the results are identical (a 2x2 average pool of 128 x 32 x 32 at
+    batch 1: 241 -> 27 us on one thread, measured)."""
+    out_h, out_w = y.shape[2], y.shape[3]
+    zero = x.dtype.type(0)
+    for p in range(first, last):
+        for oh in range(out_h):
+            iy = 2 * oh
+            for ow in range(out_w):
+                ix = 2 * ow
+                total = zero + x[p, 0, iy, ix]
+                total += x[p, 0, iy, ix + 1]
+                total += x[p, 0, iy + 1, ix]
+                total += x[p, 0, iy + 1, ix + 1]
+                y[p, 0, oh, ow] = total / divisor[0, oh, ow]
+
+
+@njit(cache=True, nogil=True)
+def sum_pool_2x2_planes_backward(first, last, grad_y, divisor, grad_x):
+    """:func:`sum_pool_planes_backward` for the windows of :func:`sum_pool_2x2_planes` (``grad_x``
+    zeroed by the caller; each tap gets its window's share added, as there)."""
+    out_h, out_w = grad_y.shape[2], grad_y.shape[3]
+    for p in range(first, last):
+        for oh in range(out_h):
+            iy = 2 * oh
+            for ow in range(out_w):
+                ix = 2 * ow
+                share = grad_y[p, 0, oh, ow] / divisor[0, oh, ow]
+                grad_x[p, 0, iy, ix] += share
+                grad_x[p, 0, iy, ix + 1] += share
+                grad_x[p, 0, iy + 1, ix] += share
+                grad_x[p, 0, iy + 1, ix + 1] += share
+
+
+@njit(cache=True, nogil=True)
 def sum_pool_planes_backward(first, last, grad_y, start_d, count_d, start_h, count_h,
                              start_w, count_w, divisor, grad_x):
     """grad_x[taps of window o] += grad_y[o] / divisor[o] (grad_x zeroed by the caller):

@@ -252,9 +252,12 @@ def avg_pool_forward(x: np.ndarray, windows: Windows, divisor: np.ndarray) -> np
     ad, ah, aw = _lifted_axes(windows)
     planes = _as_planes(x, n_spatial)
     y = workspace.empty((planes.shape[0], ad.out, ah.out, aw.out), x.dtype)
-    run_tasks(_pool_numba.sum_pool_planes, planes.shape[0], planes.size + y.size,
-              planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
-              _lifted_divisor(divisor.astype(x.dtype, copy=False)), y)
+    lifted_divisor = _lifted_divisor(divisor.astype(x.dtype, copy=False))
+    if _is_plain_2x2(windows):
+        run_tasks(_pool_numba.sum_pool_2x2_planes, planes.shape[0], planes.size + y.size, planes, lifted_divisor, y)
+    else:
+        run_tasks(_pool_numba.sum_pool_planes, planes.shape[0], planes.size + y.size,
+                  planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count, lifted_divisor, y)
     return y.reshape(batch + windows.out_spatial)
 
 
@@ -267,9 +270,13 @@ def avg_pool_backward(grad_y: np.ndarray, windows: Windows, divisor: np.ndarray)
     lifted_in = (1,) * (3 - n_spatial) + tuple(windows.in_spatial)
     planes = _as_planes(grad_y, n_spatial)
     grad_x = workspace.zeros((planes.shape[0],) + lifted_in, grad_y.dtype)
-    run_tasks(_pool_numba.sum_pool_planes_backward, planes.shape[0], planes.size + grad_x.size,
-              planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count,
-              _lifted_divisor(divisor.astype(grad_y.dtype, copy=False)), grad_x)
+    lifted_divisor = _lifted_divisor(divisor.astype(grad_y.dtype, copy=False))
+    if _is_plain_2x2(windows):
+        run_tasks(_pool_numba.sum_pool_2x2_planes_backward, planes.shape[0], planes.size + grad_x.size,
+                  planes, lifted_divisor, grad_x)
+    else:
+        run_tasks(_pool_numba.sum_pool_planes_backward, planes.shape[0], planes.size + grad_x.size,
+                  planes, ad.start, ad.count, ah.start, ah.count, aw.start, aw.count, lifted_divisor, grad_x)
     return grad_x.reshape(batch + tuple(windows.in_spatial))
 
 

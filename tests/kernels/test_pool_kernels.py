@@ -182,6 +182,36 @@ def test_avg_pool_values_and_gradient_match_torch(case, dtype):
     assert gx.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spatial", [(8, 6), (7, 9), (2, 2)])
+@pytest.mark.parametrize("divisor_override", [None, 3])
+def test_avg_pool_2x2_fast_loop_matches_torch_and_the_general_loop(monkeypatch, spatial, dtype, divisor_override):
+    """A plain 2x2 stride-2 average pool takes its own loops (forward and backward): the same sums in
+    the same order, so the general loop's bits (NaN, infinities, signed zeros), and torch's values."""
+    x = _rng(5).standard_normal((3, 2) + spatial).astype(dtype)
+    x[0, 0, 0, 1] = np.nan
+    x[1, 1, :2, :2] = -0.0
+    x[2, 0, 0, 0] = np.inf
+    windows = _sliding(spatial, (2, 2), (2, 2), (0, 0), (1, 1))
+    assert pool_k._is_plain_2x2(windows)
+    divisor = pool_k.avg_pool_divisor(windows, True, divisor_override, dtype=dtype)
+    y = pool_k.avg_pool_forward(x, windows, divisor)
+    g = _rng(6).standard_normal(y.shape).astype(dtype)
+    g[0, 0, 0, 0] = -0.0
+    gx = pool_k.avg_pool_backward(g, windows, divisor)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = TF.avg_pool2d(tx, 2, 2, divisor_override=divisor_override)
+    ty.backward(torch.tensor(g))
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=tol, atol=tol)
+    monkeypatch.setattr(pool_k, "_is_plain_2x2", lambda windows: False)
+    general_y = pool_k.avg_pool_forward(x, windows, divisor)
+    general_gx = pool_k.avg_pool_backward(g, windows, divisor)
+    np.testing.assert_array_equal(y.view(np.uint8), general_y.view(np.uint8))  # bit for bit, zeros' signs too
+    np.testing.assert_array_equal(gx.view(np.uint8), general_gx.view(np.uint8))
+
+
 @pytest.mark.parametrize("spatial,out", [((10,), (3,)), ((7, 5), (3, 4)), ((4, 6, 5), (3, 2, 5)),
                                          ((3, 4), (5, 7))])
 def test_adaptive_pools_match_torch(spatial, out):
