@@ -6,7 +6,7 @@ juanji's loops are Numba functions compiled on first use and cached on disk (``c
 seconds (the im2col/col2im loops alone about 3.5 s of CPU), which a fresh install would otherwise pay
 inside its first training step. This module runs one tiny training step of a few small networks that
 between them reach the common kernels (convolutions by im2col, Winograd, depthwise and pointwise;
-max/average pooling; batch norm; ReLU, ReLU6; linear layers and cross-entropy), in float32 and
+max/average pooling (2x2 and general); batch norm; ReLU, ReLU6; linear layers and cross-entropy), in float32 and
 float64, so that the first real step finds them in the cache. The arithmetic itself is negligible;
 nothing is written except Numba's cache.
 
@@ -65,6 +65,9 @@ def run(dtypes=("float32", "float64"), verbose: bool = False) -> float:
                 model(x)
             if verbose:
                 print(f"  {dtype_name} {type(model).__name__} {shape}: {time.perf_counter() - start:.1f} s", flush=True)
+        # average pooling's plain 2x2 loops (d2l's LeNet, DenseNet's transitions), forward and backward
+        x = juanji.ones(1, 2, 4, 4, dtype=dtype, requires_grad=True)
+        nn.functional.avg_pool2d(x, 2).sum().backward()
     return time.perf_counter() - start
 
 

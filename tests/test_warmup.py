@@ -25,6 +25,7 @@ def test_warmup_compiles_the_convolution_pooling_and_winograd_loops():
     assert any(name.startswith("_winograd.") for name in compiled)          # 3x3 convs with >= 32 channels
     assert any("im2col" in name for name in compiled)                       # the other convolutions
     assert any(name.startswith("_pool_numba.") for name in compiled)        # max pooling
+    assert {"_pool_numba.sum_pool_2x2_planes", "_pool_numba.sum_pool_2x2_planes_backward"} <= compiled  # avg 2x2
     from juanji.kernels import _simd
     if _simd.AVAILABLE:  # the products with few columns and the small planes' tables (batch 1, 4x4)
         assert "_gemm_simd.rows" in compiled
