@@ -128,8 +128,8 @@ def sum_pool_planes(first, last, x, start_d, count_d, start_h, count_h, start_w,
 def sum_pool_2x2_planes(first, last, x, divisor, y):
     """:func:`sum_pool_planes` for a 2-d 2x2 window at stride 2 whose windows all lie inside the input
     (``pool._is_plain_2x2``): the four taps written out, added in the same order from the same zero and
-    divided by the same divisor, so the results are identical (a 2x2 average pool of 128 x 32 x 32 at
-    batch 1: 241 -> 27 us on one thread, measured)."""
+    divided by the same divisor, so the results are identical (``F.avg_pool2d(x, 2)`` of a 128 x 32 x 32
+    map at batch 1: 241 -> 55 us a call, measured)."""
     out_h, out_w = y.shape[2], y.shape[3]
     zero = x.dtype.type(0)
     for p in range(first, last):
