@@ -189,12 +189,10 @@ def _check_numpy(x) -> None:
         raise NotImplementedError(f"pooling kernels run on NumPy arrays, got {type(x).__name__}")
 
 
-# -- max pooling -------------------------------------------------------------------------------
-
 @lru_cache(maxsize=256)
 def _is_plain_2x2(windows: Windows) -> bool:
-    """Whether every window is a full 2x2 block at stride 2 of a 2-d input (the fast loop's case);
-    checked once per (cached) Windows."""
+    """Whether every window is a full 2x2 block at stride 2 of a 2-d input (the case of the max and
+    average pools' own 2x2 loops); checked once per (cached) Windows."""
     if len(windows.axes) != 2:
         return False
     for axis in windows.axes:
@@ -203,6 +201,8 @@ def _is_plain_2x2(windows: Windows) -> bool:
             return False
     return True
 
+
+# -- max pooling -------------------------------------------------------------------------------
 
 def max_pool_forward(x: np.ndarray, windows: Windows, want_indices: bool = True):
     """Max over each window. Returns ``(y, indices)``; ``indices`` is None unless wanted.
