@@ -695,7 +695,8 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     the grid measured against im2col (see ``WINOGRAD_MIN_TILES``): with ``P_m`` the tiles of one
     thread's slice of the batch and ``C`` the larger channel count, for as many output channels as
     input or more and at least 4 samples a thread, F(4,3) when ``P_4 >= max(16, C/8)``, else F(2,3)
-    when ``P_2 >= max(16, C/8)``; otherwise (the older rule, which small batches and DenseNet's
+    when ``P_2 >= max(16, C/8)``; with fewer samples a thread F(4,3) when ``P_4 >= max(16, C/8)``
+    (``SMALL_BATCH_F43``); otherwise (the older rule, which small batches and DenseNet's
     128->32 layers were measured with) F(4,3) when ``P_4 >= max(16, C/2)``, else F(2,3) when
     ``P_2 >= C`` or ``C <= 64``; else
     im2col; and im2col whenever either channel count is below 32 (the transforms then cost more than
@@ -718,6 +719,9 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     if geom.out_channels >= geom.channels and per_thread >= WINOGRAD_MIN_SAMPLES:
         least = max(WINOGRAD_MIN_TILES, large // WINOGRAD_TILES_PER_CHANNELS)
         return 4 if tiles4 >= least else 2 if tiles2 >= least else 0
+    if (SMALL_BATCH_F43 and geom.out_channels >= geom.channels
+            and tiles4 >= max(WINOGRAD_MIN_TILES, large // WINOGRAD_TILES_PER_CHANNELS)):
+        return 4
     if tiles4 >= max(16, large // 2):
         return 4
     if large <= 64 or tiles2 >= large:
@@ -744,6 +748,17 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
 WINOGRAD_MIN_TILES = 16
 WINOGRAD_TILES_PER_CHANNELS = 8
 WINOGRAD_MIN_SAMPLES = 4
+# Below 4 samples a thread too, F(4,3) from max(16, C/8) tiles of 4x4 a thread for as many output channels
+# as input or more (the older thresholds stay for the rest): ResNet-18's 128->128 on 16x16 at batches
+# 1 to 4 (im2col or F(2,3) before). Measured (7 December, 2 threads; this switch toggled between calls in
+# one process, 40 pairs; forward + both gradients): 128->128 on 16x16 at batch 1 0.920 (interquartile
+# 0.874-0.953: the gradients only, the forward pass keeps its direct loops), batch 2 0.697, batch 3 0.734,
+# batch 4 0.741; 64->128 on 16x16 at batch 2 0.903, batch 1 0.982; 256->256 on 32x32 at batch 1 0.847
+# (F(2,3) before); batch-1 inference level (1.016, 0.992). Whole steps, paired the same way (16 pairs):
+# ResNet-18 forward+backward at batch 2 0.916 (0.879-0.931), batch 1 0.978 (0.962-0.991); VGG-11 level
+# (1.010, 1.023, 0.980 at batches 1, 2, 8; its paths change only at batch 2). The whole process's peak
+# rise of ResNet-18's batch-1 step 49.6-50.0 -> 50.7-51.9 MiB, batch 2 level.
+SMALL_BATCH_F43 = True
 
 
 # The 3x3 layers of the direct loops' range with channels in blocks of 16 (ResNet-20's 16->16 on 32x32
