@@ -693,10 +693,10 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     Winograd F(m, 3) applies to 2-d 3x3 convolutions at stride 1, undilated and ungrouped; it is
     used for float32 only (in float64, as gradient checks run, the direct sums stay). Chosen by
     the grid measured against im2col (see ``WINOGRAD_MIN_TILES``): with ``P_m`` the tiles of one
-    thread's slice of the batch and ``C`` the larger channel count, for as many output channels as
-    input or more and at least 4 samples a thread, F(4,3) when ``P_4 >= max(16, C/8)``, else F(2,3)
-    when ``P_2 >= max(16, C/8)``; with fewer samples a thread F(4,3) when ``P_4 >= max(16, C/8)``
-    (``SMALL_BATCH_F43``); otherwise (the older rule, which small batches and DenseNet's
+    thread's slice of the batch, ``C`` the larger channel count and ``c`` the smaller, for as many
+    output channels as input or more and at least 4 samples a thread, F(4,3) when ``P_4 >= max(16,
+    c/8)`` (``F43_BY_INPUT_CHANNELS``; ``C/8`` without it), else F(2,3) when ``P_2 >= max(16, C/8)``;
+    with fewer samples a thread F(4,3) when ``P_4 >= max(16, c/8)`` (``SMALL_BATCH_F43``); otherwise (the older rule, which small batches and DenseNet's
     128->32 layers were measured with) F(4,3) when ``P_4 >= max(16, C/2)``, else F(2,3) when
     ``P_2 >= C`` or ``C <= 64``; else
     im2col; and im2col whenever either channel count is below 32 (the transforms then cost more than
@@ -716,11 +716,11 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     per_thread = -(-geom.batch // _batch_parts(geom))
     tiles4 = per_thread * -(-out_h // 4) * -(-out_w // 4)
     tiles2 = per_thread * -(-out_h // 2) * -(-out_w // 2)
+    least = max(WINOGRAD_MIN_TILES, large // WINOGRAD_TILES_PER_CHANNELS)
+    least4 = max(WINOGRAD_MIN_TILES, (small if F43_BY_INPUT_CHANNELS else large) // WINOGRAD_TILES_PER_CHANNELS)
     if geom.out_channels >= geom.channels and per_thread >= WINOGRAD_MIN_SAMPLES:
-        least = max(WINOGRAD_MIN_TILES, large // WINOGRAD_TILES_PER_CHANNELS)
-        return 4 if tiles4 >= least else 2 if tiles2 >= least else 0
-    if (SMALL_BATCH_F43 and geom.out_channels >= geom.channels
-            and tiles4 >= max(WINOGRAD_MIN_TILES, large // WINOGRAD_TILES_PER_CHANNELS)):
+        return 4 if tiles4 >= least4 else 2 if tiles2 >= least else 0
+    if SMALL_BATCH_F43 and geom.out_channels >= geom.channels and tiles4 >= least4:
         return 4
     if tiles4 >= max(16, large // 2):
         return 4
@@ -759,6 +759,15 @@ WINOGRAD_MIN_SAMPLES = 4
 # (1.010, 1.023, 0.980 at batches 1, 2, 8; its paths change only at batch 2). The whole process's peak
 # rise of ResNet-18's batch-1 step 49.6-50.0 -> 50.7-51.9 MiB, batch 2 level.
 SMALL_BATCH_F43 = True
+# ... and both F(4,3) thresholds above count the smaller channel count (the input's), where F(2,3)'s keeps
+# the larger: a layer that doubles its channels (VGG's 128->256 and 256->512) takes F(4,3) on as few
+# tiles as one with its input's channels on both sides. Measured the same way (30-40 pairs, forward + both
+# gradients): 128->256 on 8x8 at batch 8 0.786-0.811 (F(2,3) before), on 16x16 at batch 2 0.578-0.646
+# (im2col before), batch 1 0.788-0.791; 256->512 on 4x4 at batch 64 0.848 (F(2,3) before). Counting the
+# input's channels for F(2,3) too made 256->512 on 4x4 at batch 16 1.112 times slower (F(2,3) instead
+# of im2col): not done. VGG-11 forward+backward, whose 128->256 layer changes at batch 8 only, level
+# (0.991, and 1.008 / 0.983 at batches 1 / 2).
+F43_BY_INPUT_CHANNELS = True
 
 
 # The 3x3 layers of the direct loops' range with channels in blocks of 16 (ResNet-20's 16->16 on 32x32

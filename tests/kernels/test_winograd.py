@@ -237,10 +237,13 @@ def _geometry(x_shape, out_channels, padding=1):
     # from max(16, C/8) tiles of 4x4, else F(2,3) from as many tiles of 2x2, else im2col
     ((64, 512, 4, 4), 512, 4), ((32, 512, 4, 4), 512, 2), ((8, 512, 4, 4), 512, 0), ((4, 256, 8, 8), 256, 2),
     ((16, 256, 8, 8), 512, 4), ((4, 128, 8, 8), 128, 4),
+    # (F(4,3) counts the input's channels, F(2,3) the output's: F43_BY_INPUT_CHANNELS)
+    ((4, 128, 8, 8), 256, 4), ((32, 256, 4, 4), 512, 4), ((16, 256, 4, 4), 512, 2), ((8, 256, 4, 4), 512, 0),
     # fewer samples: F(4,3) from max(16, C/8) tiles of 4x4 too (SMALL_BATCH_F43), else the older
     # thresholds (F(4,3) from C/2 tiles, F(2,3) from C)
     ((2, 128, 16, 16), 128, 4), ((1, 128, 16, 16), 128, 4), ((1, 64, 16, 16), 128, 4), ((1, 256, 32, 32), 256, 4),
-    ((2, 256, 8, 8), 256, 0), ((1, 256, 16, 16), 256, 0), ((1, 128, 16, 16), 256, 0), ((1, 64, 8, 8), 64, 2),
+    ((2, 256, 8, 8), 256, 0), ((1, 256, 16, 16), 256, 0), ((1, 128, 16, 16), 256, 4), ((1, 256, 16, 16), 512, 0),
+    ((1, 64, 8, 8), 64, 2),
     # fewer output than input channels: the older thresholds (F(4,3) from C/2 tiles, F(2,3) from C)
     ((8, 256, 8, 8), 128, 0), ((64, 256, 8, 8), 128, 4), ((32, 128, 8, 8), 64, 4)])
 def test_conv_kernels_pick_winograd_by_the_measured_rule(x_shape, out_channels, tile, monkeypatch):
@@ -260,6 +263,16 @@ def test_small_batch_f43_switched_off_gives_the_older_thresholds(x_shape, out_ch
     assert K.winograd_tile(_geometry(x_shape, out_channels), np.float32) == tile
 
 
+@pytest.mark.parametrize("x_shape,out_channels,tile", [
+    ((4, 128, 8, 8), 256, 2), ((32, 256, 4, 4), 512, 2), ((1, 128, 16, 16), 256, 0), ((16, 256, 4, 4), 512, 2),
+    ((4, 128, 8, 8), 128, 4)])  # (the last: as many channels on both sides, the same either way)
+def test_f43_by_input_channels_switched_off_counts_the_larger(x_shape, out_channels, tile, monkeypatch):
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 1)
+    monkeypatch.setattr(K, "F43_BY_INPUT_CHANNELS", False)
+    assert K.winograd_tile(_geometry(x_shape, out_channels), np.float32) == tile
+
+
 def test_small_batch_f43_counts_a_threads_tiles(monkeypatch):
     """With two threads a batch of 2 is one sample a thread: 128 channels on 16x16 still has the 16 tiles
     of 4x4 it needs, on 8x8 (4 tiles) it has not."""
@@ -270,7 +283,7 @@ def test_small_batch_f43_counts_a_threads_tiles(monkeypatch):
 
 
 @pytest.mark.parametrize("x_shape,out_channels", [((8, 64, 16, 16), 64), ((3, 32, 8, 8), 48), ((2, 64, 5, 7), 32),
-                                                   ((2, 128, 16, 16), 128), ((1, 64, 16, 16), 128)])
+                                                   ((2, 128, 16, 16), 128), ((1, 64, 16, 16), 128), ((4, 128, 8, 8), 256)])
 def test_conv_kernels_through_winograd_match_torch(x_shape, out_channels, monkeypatch):
     """conv_forward / conv_backward (both gradients at once) / the single gradients, where the
     dispatch chooses Winograd, against torch in float32 (rtol 1e-4)."""
@@ -305,7 +318,7 @@ def _dispatch_matches_torch(K, geom, x_shape, out_channels, rng):
     ((1, 128, 8, 8), 32, 0, 0, 0),    # 4 / 16 tiles: the direct loops / im2col stay
     ((1, 128, 16, 16), 128, 4, 4, 4),  # as many output as input channels: the batch-slice rule only (F(4,3)
     ((1, 64, 16, 16), 128, 4, 4, 4),   # from max(16, C/8) tiles, SMALL_BATCH_F43); more output channels: likewise
-    ((1, 128, 16, 16), 256, 0, 0, 0),  # (16 tiles, fewer than 256 / 8: im2col)
+    ((1, 128, 16, 16), 256, 4, 4, 4),  # (16 tiles: 128 input channels / 8; F43_BY_INPUT_CHANNELS)
     ((1, 128, 32, 32), 32, 4, 4, 4),   # F(4,3) by the batch-slice rule, as before
     ((4, 128, 8, 8), 32, 0, 0, 0),     # 2 samples a thread x 4 tiles; a batch larger than the thread count
 ])
