@@ -720,7 +720,7 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     least4 = max(WINOGRAD_MIN_TILES, (small if F43_BY_INPUT_CHANNELS else large) // WINOGRAD_TILES_PER_CHANNELS)
     if geom.out_channels >= geom.channels and per_thread >= WINOGRAD_MIN_SAMPLES:
         return 4 if tiles4 >= least4 else 2 if tiles2 >= least else 0
-    if SMALL_BATCH_F43 and geom.out_channels >= geom.channels and tiles4 >= least4:
+    if SMALL_BATCH_F43 and geom.out_channels >= geom.channels and tiles4 >= least4 and geom.batch >= batch_workers():
         return 4
     if tiles4 >= max(16, large // 2):
         return 4
@@ -749,15 +749,16 @@ WINOGRAD_MIN_TILES = 16
 WINOGRAD_TILES_PER_CHANNELS = 8
 WINOGRAD_MIN_SAMPLES = 4
 # Below 4 samples a thread too, F(4,3) from max(16, C/8) tiles of 4x4 a thread for as many output channels
-# as input or more (the older thresholds stay for the rest): ResNet-18's 128->128 on 16x16 at batches
-# 1 to 4 (im2col or F(2,3) before). Measured (7 December, 2 threads; this switch toggled between calls in
-# one process, 40 pairs; forward + both gradients): 128->128 on 16x16 at batch 1 0.920 (interquartile
-# 0.874-0.953: the gradients only, the forward pass keeps its direct loops), batch 2 0.697, batch 3 0.734,
-# batch 4 0.741; 64->128 on 16x16 at batch 2 0.903, batch 1 0.982; 256->256 on 32x32 at batch 1 0.847
-# (F(2,3) before); batch-1 inference level (1.016, 0.992). Whole steps, paired the same way (16 pairs):
-# ResNet-18 forward+backward at batch 2 0.916 (0.879-0.931), batch 1 0.978 (0.962-0.991); VGG-11 level
-# (1.010, 1.023, 0.980 at batches 1, 2, 8; its paths change only at batch 2). The whole process's peak
-# rise of ResNet-18's batch-1 step 49.6-50.0 -> 50.7-51.9 MiB, batch 2 level.
+# as input or more, once every thread has a sample (the older thresholds stay for the rest): ResNet-18's
+# 128->128 on 16x16 at batches 2 to 7 (im2col or F(2,3) before). Measured (7 December, 2 threads; this
+# switch toggled between calls in one process, 40 pairs; forward + both gradients): 128->128 on 16x16 at
+# batch 2 0.697 (interquartile 0.674-0.719; again 0.548), batch 3 0.734, batch 4 0.741; 64->128 on 16x16
+# at batch 2 0.903. Whole steps, paired the same way (16 pairs): ResNet-18 forward+backward at batch 2
+# 0.916 (0.879-0.931); VGG-11 level (1.023 at batch 2, where its paths change). At batch 1 (one sample:
+# Winograd's batch split leaves the second thread idle, where im2col splits its products) it was
+# marginal: that layer 0.920-0.917 with interquartiles reaching 1.07, 64->128 0.982, ResNet-18's step
+# 0.978, for 1-2 MiB more at the peak (ResNet-18 49.6-50.0 -> 50.7-51.9, VGG-11 39.3 -> 40.3-40.7):
+# not taken there.
 SMALL_BATCH_F43 = True
 # ... and both F(4,3) thresholds above count the smaller channel count (the input's), where F(2,3)'s keeps
 # the larger: a layer that doubles its channels (VGG's 128->256 and 256->512) takes F(4,3) on as few

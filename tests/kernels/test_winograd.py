@@ -275,11 +275,14 @@ def test_f43_by_input_channels_switched_off_counts_the_larger(x_shape, out_chann
 
 def test_small_batch_f43_counts_a_threads_tiles(monkeypatch):
     """With two threads a batch of 2 is one sample a thread: 128 channels on 16x16 still has the 16 tiles
-    of 4x4 it needs, on 8x8 (4 tiles) it has not."""
+    of 4x4 it needs, on 8x8 (4 tiles) it has not; a batch of 1, which would leave a thread idle, keeps
+    the older thresholds."""
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     assert K.winograd_tile(_geometry((2, 128, 16, 16), 128), np.float32) == 4
     assert K.winograd_tile(_geometry((2, 128, 8, 8), 128), np.float32) == 0
+    assert K.winograd_tile(_geometry((1, 128, 16, 16), 128), np.float32) == 0
+    assert K.winograd_tile(_geometry((1, 128, 16, 16), 256), np.float32) == 0
 
 
 @pytest.mark.parametrize("x_shape,out_channels", [((8, 64, 16, 16), 64), ((3, 32, 8, 8), 48), ((2, 64, 5, 7), 32),
@@ -316,9 +319,9 @@ def _dispatch_matches_torch(K, geom, x_shape, out_channels, rng):
     ((8, 128, 8, 8), 32, 4, 0, 0),    # 4 samples a thread x 4 tiles of 4x4 (im2col before)
     ((2, 128, 8, 8), 32, 2, 0, 2),    # (a loop too small to split: both samples on one thread, 8 / 32 tiles)
     ((1, 128, 8, 8), 32, 0, 0, 0),    # 4 / 16 tiles: the direct loops / im2col stay
-    ((1, 128, 16, 16), 128, 4, 4, 4),  # as many output as input channels: the batch-slice rule only (F(4,3)
-    ((1, 64, 16, 16), 128, 4, 4, 4),   # from max(16, C/8) tiles, SMALL_BATCH_F43); more output channels: likewise
-    ((1, 128, 16, 16), 256, 4, 4, 4),  # (16 tiles: 128 input channels / 8; F43_BY_INPUT_CHANNELS)
+    ((1, 128, 16, 16), 128, 0, 0, 0),  # as many output as input channels: the batch-slice rule only (im2col:
+    ((1, 64, 16, 16), 128, 0, 0, 0),   # SMALL_BATCH_F43 waits for a sample a thread); more output channels: likewise
+    ((2, 128, 16, 16), 256, 4, 4, 4),  # (a sample a thread, 16 tiles: 128 input channels / 8; F43_BY_INPUT_CHANNELS)
     ((1, 128, 32, 32), 32, 4, 4, 4),   # F(4,3) by the batch-slice rule, as before
     ((4, 128, 8, 8), 32, 0, 0, 0),     # 2 samples a thread x 4 tiles; a batch larger than the thread count
 ])
