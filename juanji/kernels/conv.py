@@ -696,8 +696,9 @@ def winograd_tile(geom: ConvGeometry, dtype) -> int:
     thread's slice of the batch, ``C`` the larger channel count and ``c`` the smaller, for as many
     output channels as input or more and at least 4 samples a thread, F(4,3) when ``P_4 >= max(16,
     c/8)`` (``F43_BY_INPUT_CHANNELS``; ``C/8`` without it), else F(2,3) when ``P_2 >= max(16, C/8)``;
-    with fewer samples a thread F(4,3) when ``P_4 >= max(16, c/8)`` (``SMALL_BATCH_F43``); otherwise (the older rule, which small batches and DenseNet's
-    128->32 layers were measured with) F(4,3) when ``P_4 >= max(16, C/2)``, else F(2,3) when
+    with fewer samples a thread but one at least, F(4,3) when ``P_4 >= max(16, c/8)``
+    (``SMALL_BATCH_F43``); otherwise (the older rule, which small batches and DenseNet's 128->32
+    layers were measured with) F(4,3) when ``P_4 >= max(16, C/2)``, else F(2,3) when
     ``P_2 >= C`` or ``C <= 64``; else
     im2col; and im2col whenever either channel count is below 32 (the transforms then cost more than
     the product they save). The gradients of small batches may take F(2,3) beyond this rule:
@@ -764,7 +765,8 @@ SMALL_BATCH_F43 = True
 # the larger: a layer that doubles its channels (VGG's 128->256 and 256->512) takes F(4,3) on as few
 # tiles as one with its input's channels on both sides. Measured the same way (30-40 pairs, forward + both
 # gradients): 128->256 on 8x8 at batch 8 0.786-0.811 (F(2,3) before), on 16x16 at batch 2 0.578-0.646
-# (im2col before), batch 1 0.788-0.791; 256->512 on 4x4 at batch 64 0.848 (F(2,3) before). Counting the
+# (im2col before; at batch 1, before SMALL_BATCH_F43 waited for a sample a thread, 0.788-0.791); 256->512
+# on 4x4 at batch 64 0.848 (F(2,3) before). Counting the
 # input's channels for F(2,3) too made 256->512 on 4x4 at batch 16 1.112 times slower (F(2,3) instead
 # of im2col): not done. VGG-11 forward+backward, whose 128->256 layer changes at batch 8 only, level
 # (0.991, and 1.008 / 0.983 at batches 1 / 2).

@@ -239,7 +239,8 @@ def _geometry(x_shape, out_channels, padding=1):
     ((16, 256, 8, 8), 512, 4), ((4, 128, 8, 8), 128, 4),
     # (F(4,3) counts the input's channels, F(2,3) the output's: F43_BY_INPUT_CHANNELS)
     ((4, 128, 8, 8), 256, 4), ((32, 256, 4, 4), 512, 4), ((16, 256, 4, 4), 512, 2), ((8, 256, 4, 4), 512, 0),
-    # fewer samples: F(4,3) from max(16, C/8) tiles of 4x4 too (SMALL_BATCH_F43), else the older
+    # fewer samples (one a thread at least): F(4,3) from max(16, c/8) tiles of 4x4 too, c the smaller
+    # channel count (SMALL_BATCH_F43, F43_BY_INPUT_CHANNELS), else the older
     # thresholds (F(4,3) from C/2 tiles, F(2,3) from C)
     ((2, 128, 16, 16), 128, 4), ((1, 128, 16, 16), 128, 4), ((1, 64, 16, 16), 128, 4), ((1, 256, 32, 32), 256, 4),
     ((2, 256, 8, 8), 256, 0), ((1, 256, 16, 16), 256, 0), ((1, 128, 16, 16), 256, 4), ((1, 256, 16, 16), 512, 0),
