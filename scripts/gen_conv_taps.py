@@ -48,9 +48,14 @@ Four output channels per pass (then two, then one, for the rest): each load of t
 feeds four accumulators, and the weights of the unrolled taps stay in registers. ``fastmath`` ``contract`` lets LLVM fuse each
 multiply-add; the weight gradient's dot products also use ``reassoc`` so that each sum is split
 into vector lanes (the order is fixed by the compiled code: the same bits on every run).
+
+The counters handed to another compiled function (``o0``, ``i0``) start as ``int64(0)``, not
+``0``: Numba types a loop counter that starts at a constant as that constant on its first pass,
+compiles the callee for it (never run), then again for ``int64`` -- for ``_rows_*`` two counters,
+four compilations of the same loop, about 40 % of a first LeNet step's compile time.
 """
 
-from numba import njit, uint64
+from numba import int64, njit, uint64
 
 __all__ = {all_names}
 
@@ -90,7 +95,7 @@ def _channel(kw: int, ob: int) -> list[str]:
     top = rows_per_block(kw)
     lines = ["@njit(cache=True, nogil=True)",
              f"def _channel_{kw}_{ob}(xc, z, o0, w, c, k_h, wp, start, stop):",
-             "    i0 = 0",
+             "    i0 = int64(0)",
              f"    while i0 + {top} <= k_h:",
              f"        _rows_{top}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop)",
              f"        i0 += {top}"]
@@ -110,7 +115,7 @@ def _driver(name: str, params: str, sized: str, formula: str, kw: int, block) ->
              "    for b in range(count):",
              "        start = b * plane",
              "        stop = start + run",
-             "        o0 = 0",
+             "        o0 = int64(0)",
              "        while o0 < out_c:",
              "            left = out_c - o0"]
     for n, ob in enumerate(BLOCKS):

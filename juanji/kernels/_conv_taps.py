@@ -17,9 +17,14 @@ Four output channels per pass (then two, then one, for the rest): each load of t
 feeds four accumulators, and the weights of the unrolled taps stay in registers. ``fastmath`` ``contract`` lets LLVM fuse each
 multiply-add; the weight gradient's dot products also use ``reassoc`` so that each sum is split
 into vector lanes (the order is fixed by the compiled code: the same bits on every run).
+
+The counters handed to another compiled function (``o0``, ``i0``) start as ``int64(0)``, not
+``0``: Numba types a loop counter that starts at a constant as that constant on its first pass,
+compiles the callee for it (never run), then again for ``int64`` -- for ``_rows_*`` two counters,
+four compilations of the same loop, about 40 % of a first LeNet step's compile time.
 """
 
-from numba import njit, uint64
+from numba import int64, njit, uint64
 
 __all__ = ['forward_kw1', 'forward_kw2', 'forward_kw3', 'forward_kw4', 'forward_kw5', 'forward_kw6', 'forward_kw7', 'weight_grad_kw1', 'weight_grad_kw2', 'weight_grad_kw3', 'weight_grad_kw4', 'weight_grad_kw5', 'weight_grad_kw6', 'weight_grad_kw7', 'FORWARD', 'WEIGHT_GRAD']
 
@@ -134,7 +139,7 @@ def _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_1_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -215,7 +220,7 @@ def _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_1_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -278,7 +283,7 @@ def _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_1_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -295,7 +300,7 @@ def forward_kw1(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -372,7 +377,7 @@ def weight_grad_kw1(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -557,7 +562,7 @@ def _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_2_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -668,7 +673,7 @@ def _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_2_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -749,7 +754,7 @@ def _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_2_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -766,7 +771,7 @@ def forward_kw2(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -867,7 +872,7 @@ def weight_grad_kw2(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -1106,7 +1111,7 @@ def _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_3_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -1247,7 +1252,7 @@ def _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_3_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -1346,7 +1351,7 @@ def _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_3_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 3 <= k_h:
         _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 3
@@ -1363,7 +1368,7 @@ def forward_kw3(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -1488,7 +1493,7 @@ def weight_grad_kw3(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -1655,7 +1660,7 @@ def _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_4_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 2 <= k_h:
         _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 2
@@ -1750,7 +1755,7 @@ def _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_4_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 2 <= k_h:
         _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 2
@@ -1817,7 +1822,7 @@ def _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_4_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 2 <= k_h:
         _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 2
@@ -1832,7 +1837,7 @@ def forward_kw4(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -1981,7 +1986,7 @@ def weight_grad_kw4(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -2068,7 +2073,7 @@ def _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_5_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2113,7 +2118,7 @@ def _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_5_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2146,7 +2151,7 @@ def _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_5_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2159,7 +2164,7 @@ def forward_kw5(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -2332,7 +2337,7 @@ def weight_grad_kw5(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -2428,7 +2433,7 @@ def _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_6_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2478,7 +2483,7 @@ def _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_6_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2514,7 +2519,7 @@ def _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_6_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2527,7 +2532,7 @@ def forward_kw6(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -2724,7 +2729,7 @@ def weight_grad_kw6(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -2829,7 +2834,7 @@ def _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_7_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2884,7 +2889,7 @@ def _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_7_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2923,7 +2928,7 @@ def _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 @njit(cache=True, nogil=True)
 def _channel_7_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = 0
+    i0 = int64(0)
     while i0 + 1 <= k_h:
         _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop)
         i0 += 1
@@ -2936,7 +2941,7 @@ def forward_kw7(xp, w, z, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:
@@ -3157,7 +3162,7 @@ def weight_grad_kw7(xp, gz, gw, wp, plane, run, count):
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = 0
+        o0 = int64(0)
         while o0 < out_c:
             left = out_c - o0
             if left >= 4:

@@ -26,7 +26,7 @@ Each loop reads up to 63 positions past the last output; the grids carry that mu
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uint64
+from numba import int64, njit, uint64
 
 from . import _dims
 from ._simd import takes, vadd, vbcast, vfma, vload, vstore, vsum, vzero
@@ -209,7 +209,8 @@ def forward_range(first, last, x, w, y, dims, bias):
                         q_h, q_w, True)
         else:
             _move(flat_x, task * depth * height * width, width, grid, rows, columns, True)
-        _correlate(grid, off, 0, taps, flat_w, c * taps, out, 0, extent, bias, c)
+        # (int64(0), not 0: from a constant Numba would compile _correlate once more, for it)
+        _correlate(grid, off, int64(0), taps, flat_w, c * taps, out, int64(0), extent, bias, c)
         at = task * out_d * out_h * out_w
         for oz in range(out_d):
             _rows(out, oz * q_h * q_w, q_w, flat_y, at + oz * out_h * out_w, out_w, out_h, out_w)
@@ -257,7 +258,7 @@ def backward_input_range(first, last, gy, w, gx, dims):
         # phase p: grid[p*V + u] = sum_(t in p) w[t] * ext[largest + u - shift[t]]
         for p in range(phases):
             _correlate(ext, reverse, start[p], start[p + 1] - start[p], flat_w, c * taps + start[p],
-                       grid, p * volume, volume, zero, 0)
+                       grid, p * volume, volume, zero, int64(0))
         if plain:
             _move_plain(flat_gx, task * depth * height * width, depth, height, width, grid, lo_d, lo_h, lo_w,
                         q_h, q_w, False)
@@ -294,7 +295,7 @@ def backward_weight_range(first, last, gy, x, gw, dims):
                             q_h, q_w, True)
             else:
                 _move(flat_x, task * depth * height * width, width, grid, rows, columns, True)
-            _spread_into(flat_gy, task * out_d * out_h * out_w, out_d, out_h, out_w, ext, 0, q_h, q_w)
+            _spread_into(flat_gy, task * out_d * out_h * out_w, out_d, out_h, out_w, ext, int64(0), q_h, q_w)
             for t in range(taps):
                 at = off[t]
                 a0, a1 = vzero(), vzero()

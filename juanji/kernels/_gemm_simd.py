@@ -4,9 +4,11 @@ Matrix products with few columns on 512-bit vectors (see the generator's docstri
 ``rows(a, a_rs, a_ks, b, ldb, c, ldc, m0, m1, n, kk)`` sets rows ``m0 .. m1`` of
 ``C[i, j] = sum_k A[i, k] * B[k, j]`` (``k < kk``, ``j < n``, ``n`` a multiple of 16) with
 ``A[i, k] = a[i*a_rs + k*a_ks]``, ``B[k, j] = b[k*ldb + j]``, ``C[i, j] = c[i*ldc + j]`` (all flat float32).
+The column counter ``j`` handed to the tiles starts as ``int64(0)``, not ``0``: from a constant,
+Numba would also compile every tile for that constant (never run) besides ``int64``.
 """
 
-from numba import njit
+from numba import int64, njit
 
 from ._simd import vbcast, vfma, vload, vstore, vzero
 
@@ -336,12 +338,12 @@ def rows(a, a_rs, a_ks, b, ldb, c, ldc, m0, m1, n, kk):
     # (not when A's rows lie a multiple of 4 KiB apart, as a 1024-channel 1x1 layer's do: sixteen rows
     # read at once then share one set of the 8-way L1 cache, and the loop ran at half speed)
     if n == 16 and (a_ks != 1 or (a_rs * 4) % 4096 != 0):
-        j = 0
+        j = int64(0)
         while i + 16 <= m1:
             tile_16_1(a, a_rs, a_ks, b, ldb, c, ldc, i, j, kk)
             i += 16
     while i + 8 <= m1:  # a block of rows across all the columns: C is written row by row
-        j = 0
+        j = int64(0)
         while j < n:
             if n - j >= 48:
                 tile_8_3(a, a_rs, a_ks, b, ldb, c, ldc, i, j, kk)
@@ -354,7 +356,7 @@ def rows(a, a_rs, a_ks, b, ldb, c, ldc, m0, m1, n, kk):
                 j += 16
         i += 8
     while i < m1:
-        j = 0
+        j = int64(0)
         while j < n:
             if n - j >= 48:
                 tile_1_3(a, a_rs, a_ks, b, ldb, c, ldc, i, j, kk)

@@ -17,7 +17,7 @@ and :func:`merge` is its inverse. One ``(sample, channel)`` plane per task.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uint64
+from numba import int64, njit, uint64
 
 from . import workspace
 from ._threads import run_tasks
@@ -140,7 +140,7 @@ def _stride_planes(first, last, x, out, lo_h, lo_w):
                 for b in range(inner_lo, inner_hi):
                     flat_out[uint64(line0 + b)] = flat_x[uint64(start + 2 * b)]
                     flat_out[uint64(line1 + b)] = flat_x[uint64(start + 2 * b + 1)]
-                _edge_columns(flat_x, flat_out, start, line0, line1, 0, inner_lo, lo_w, width)
+                _edge_columns(flat_x, flat_out, start, line0, line1, int64(0), inner_lo, lo_w, width)
                 _edge_columns(flat_x, flat_out, start, line0, line1, inner_hi, cols, lo_w, width)
 
 
