@@ -221,7 +221,8 @@ def markdown(payload):
     if "juanji" in envs:
         env = envs["juanji"]
         versions += f", Python {env['python']}, NumPy {env['numpy']}, Numba {env.get('numba', '?')}"
-    lines = [f"Machine: {machine.get('cpu')}, {machine.get('cpus')} CPUs, {machine.get('memory_gib')} GiB; "
+    vectors = f" ({machine['vectors']})" if machine.get("vectors") else ""
+    lines = [f"Machine: {machine.get('cpu')}{vectors}, {machine.get('cpus')} CPUs, {machine.get('memory_gib')} GiB; "
              f"{versions}. Updated {payload['updated']}.", "",
              "| target | case | torch | juanji | ratio | per round: median (range) | goal | met | foreign load % (max) "
              "| rounds |",
