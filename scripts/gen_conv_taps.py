@@ -49,15 +49,24 @@ feeds four accumulators, and the weights of the unrolled taps stay in registers.
 multiply-add; the weight gradient's dot products also use ``reassoc`` so that each sum is split
 into vector lanes (the order is fixed by the compiled code: the same bits on every run).
 
-The counters handed to another compiled function (``o0``, ``i0``) start as ``int64(0)``, not
-``0``: Numba types a loop counter that starts at a constant as that constant on its first pass,
-compiles the callee for it (never run), then again for ``int64`` -- for ``_rows_*`` two counters,
-four compilations of the same loop, about 40 % of a first LeNet step's compile time.
+Compiled only as used: ``forward_kwKW`` and ``weight_grad_kwKW`` are Python functions that call one
+Numba driver per block size a layer needs (``_forward_KW_OB_TAIL``, ``_weight_grad_KW_OB``), and a
+forward driver unrolls the kernel's rows in blocks of ``rows_per_block`` plus the ``TAIL`` rows left
+over, so that a layer compiles only the loops it runs: a 3x3 layer of 16 output channels one driver
+and one row loop, where a single driver over every block size and remainder compiled twelve (Numba
+compiles everything a function can reach; ResNet-20's first training step without AVX-512 spent 11 s
+compiling them).
+
+The counters handed to another compiled function start as ``int64(0)`` (or come from ``range``),
+never from ``0``: Numba types a loop counter that starts at a constant as that constant on its
+first pass, compiles the callee for it (never run), then again for ``int64``.
 """
 
-from numba import int64, njit, uint64
+from numba import njit, uint64
 
 __all__ = {all_names}
+
+BLOCKS = {blocks}  # output channels per pass
 
 '''
 
@@ -90,47 +99,41 @@ def _rows(nr: int, kw: int, ob: int) -> list[str]:
     return lines
 
 
-def _channel(kw: int, ob: int) -> list[str]:
-    """All kernel rows of one channel for one block of ``ob`` output channels."""
+def _forward_driver(kw: int, ob: int, tail: int) -> list[str]:
+    """Blocks of ``ob`` output channels ``o_start .. o_stop``, the kernel's rows in blocks of
+    ``rows_per_block(kw)`` and then ``tail`` more (``tail = k_h % rows_per_block(kw)``)."""
     top = rows_per_block(kw)
     lines = ["@njit(cache=True, nogil=True)",
-             f"def _channel_{kw}_{ob}(xc, z, o0, w, c, k_h, wp, start, stop):",
-             "    i0 = int64(0)",
-             f"    while i0 + {top} <= k_h:",
-             f"        _rows_{top}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop)",
-             f"        i0 += {top}"]
-    for nr in range(top - 1, 0, -1):
-        lines.append(f"    {'if' if nr == top - 1 else 'elif'} k_h - i0 == {nr}:")
-        lines.append(f"        _rows_{nr}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop)")
-    return lines
-
-
-def _driver(name: str, params: str, sized: str, formula: str, kw: int, block) -> list[str]:
-    """A driver over the samples of a chunk and the output channels in blocks of ``BLOCKS`` (the
-    largest that fits what is left); ``block(ob)`` writes one block's loop body."""
-    lines = ["@njit(cache=True, nogil=True)",
-             f"def {name}({params}, wp, plane, run, count):",
-             f'    """{formula} over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
-             f"    out_c, channels, k_h = {sized}.shape[0], {sized}.shape[1], {sized}.shape[2]",
+             f"def _forward_{kw}_{ob}_{tail}(xp, w, z, wp, plane, run, count, o_start, o_stop):",
+             f'    """``forward_kw{kw}`` for the output channels ``o_start .. o_stop`` in blocks of {ob}, '
+             f'a kernel of ``{top}*q + {tail}`` rows."""',
+             "    channels, k_h = w.shape[1], w.shape[2]",
+             f"    full = k_h - {tail}" if tail else "    full = k_h",
              "    for b in range(count):",
              "        start = b * plane",
              "        stop = start + run",
-             "        o0 = int64(0)",
-             "        while o0 < out_c:",
-             "            left = out_c - o0"]
-    for n, ob in enumerate(BLOCKS):
-        cond = f"left >= {ob}" if ob != BLOCKS[-1] else None
-        head = ("if " if n == 0 else "elif ") + cond + ":" if cond else "else:"
-        lines += [f"            {head}", "                for c in range(channels):"]
-        lines += block(ob) + [f"                o0 += {ob}"]
+             f"        for o0 in range(o_start, o_stop, {ob}):",
+             "            for c in range(channels):",
+             "                xc = xp[c]",
+             f"                for i0 in range(0, full, {top}):",
+             f"                    _rows_{top}x{kw}_{ob}(xc, z, o0, w, c, i0, wp, start, stop)"]
+    if tail:
+        lines.append(f"                _rows_{tail}x{kw}_{ob}(xc, z, o0, w, c, full, wp, start, stop)")
     lines.append("    return 0")
     return lines
 
 
 def _forward(kw: int) -> list[str]:
-    return _driver(f"forward_kw{kw}", "xp, w, z", "w",
-                   "``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]``", kw,
-                   lambda ob: [f"                    _channel_{kw}_{ob}(xp[c], z, o0, w, c, k_h, wp, start, stop)"])
+    top = rows_per_block(kw)
+    drivers = ", ".join("{" + ", ".join(f"{ob}: _forward_{kw}_{ob}_{tail}" for ob in BLOCKS) + "}"
+                        for tail in range(top))
+    return [f"_FORWARD_{kw} = ({drivers},)" if top == 1 else f"_FORWARD_{kw} = ({drivers})",
+            "",
+            "",
+            f"def forward_kw{kw}(xp, w, z, wp, plane, run, count):",
+            f'    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs '
+            f'``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
+            f"    _by_blocks(_FORWARD_{kw}[w.shape[2] % {top}], w.shape[0], xp, w, z, wp, plane, run, count)"]
 
 
 def _dots(kw: int, ob: int) -> list[str]:
@@ -156,26 +159,60 @@ def _dots(kw: int, ob: int) -> list[str]:
     return lines
 
 
+def _weight_grad_driver(kw: int, ob: int) -> list[str]:
+    return ["@njit(cache=True, nogil=True)",
+            f"def _weight_grad_{kw}_{ob}(xp, gz, gw, wp, plane, run, count, o_start, o_stop):",
+            f'    """``weight_grad_kw{kw}`` for the output channels ``o_start .. o_stop`` in blocks of {ob}."""',
+            "    channels, k_h = gw.shape[1], gw.shape[2]",
+            "    for b in range(count):",
+            "        start = b * plane",
+            "        stop = start + run",
+            f"        for o0 in range(o_start, o_stop, {ob}):",
+            "            for c in range(channels):",
+            "                for i in range(k_h):",
+            f"                    _dots_{kw}_{ob}(xp[c], gz, o0, i * wp, start, stop, gw, c, i)",
+            "    return 0"]
+
+
 def _weight_grad(kw: int) -> list[str]:
-    return _driver(f"weight_grad_kw{kw}", "xp, gz, gw", "gw",
-                   "``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]``", kw,
-                   lambda ob: ["                    for i in range(k_h):",
-                               f"                        _dots_{kw}_{ob}(xp[c], gz, o0, i * wp, start, stop, gw, c, i)"])
+    drivers = "{" + ", ".join(f"{ob}: _weight_grad_{kw}_{ob}" for ob in BLOCKS) + "}"
+    return [f"_WEIGHT_GRAD_{kw} = {drivers}",
+            "",
+            "",
+            f"def weight_grad_kw{kw}(xp, gz, gw, wp, plane, run, count):",
+            f'    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs '
+            f'``b*plane .. b*plane + run``, ``b < count`` (kernel width {kw})."""',
+            f"    _by_blocks(_WEIGHT_GRAD_{kw}, gw.shape[0], xp, gz, gw, wp, plane, run, count)"]
+
+
+BY_BLOCKS = '''def _by_blocks(drivers, out_c, *args):
+    """Call ``drivers[ob](*args, o_start, o_stop)`` for the output channels in blocks of 4 while 4 are
+    left, then a pair and a single for the rest (``BLOCKS``)."""
+    o0 = 0
+    for ob in BLOCKS:
+        stop = o0 + (out_c - o0) // ob * ob
+        if stop > o0:
+            drivers[ob](*args, o0, stop)
+            o0 = stop'''
 
 
 def source() -> str:
     names = [f"forward_kw{kw}" for kw in range(1, MAX_WIDTH + 1)] + \
             [f"weight_grad_kw{kw}" for kw in range(1, MAX_WIDTH + 1)] + ["FORWARD", "WEIGHT_GRAD"]
-    parts = [HEADER.format(max_width=MAX_WIDTH, all_names=repr(names))]
+    parts = [HEADER.format(max_width=MAX_WIDTH, all_names=repr(names), blocks=repr(BLOCKS)), BY_BLOCKS]
     for kw in range(1, MAX_WIDTH + 1):
         parts.append(f"# {'-' * 30} kernel width {kw}\n")
         for ob in BLOCKS:
             for nr in range(1, rows_per_block(kw) + 1):
                 parts.append("\n".join(_rows(nr, kw, ob)))
-            parts.append("\n".join(_channel(kw, ob)))
+        for ob in BLOCKS:
+            for tail in range(rows_per_block(kw)):
+                parts.append("\n".join(_forward_driver(kw, ob, tail)))
         parts.append("\n".join(_forward(kw)))
         for ob in BLOCKS:
             parts.append("\n".join(_dots(kw, ob)))
+        for ob in BLOCKS:
+            parts.append("\n".join(_weight_grad_driver(kw, ob)))
         parts.append("\n".join(_weight_grad(kw)))
     parts.append("# the functions by kernel width")
     parts.append("FORWARD = {" + ", ".join(f"{kw}: forward_kw{kw}" for kw in range(1, MAX_WIDTH + 1)) + "}\n")

@@ -18,15 +18,35 @@ feeds four accumulators, and the weights of the unrolled taps stay in registers.
 multiply-add; the weight gradient's dot products also use ``reassoc`` so that each sum is split
 into vector lanes (the order is fixed by the compiled code: the same bits on every run).
 
-The counters handed to another compiled function (``o0``, ``i0``) start as ``int64(0)``, not
-``0``: Numba types a loop counter that starts at a constant as that constant on its first pass,
-compiles the callee for it (never run), then again for ``int64`` -- for ``_rows_*`` two counters,
-four compilations of the same loop, about 40 % of a first LeNet step's compile time.
+Compiled only as used: ``forward_kwKW`` and ``weight_grad_kwKW`` are Python functions that call one
+Numba driver per block size a layer needs (``_forward_KW_OB_TAIL``, ``_weight_grad_KW_OB``), and a
+forward driver unrolls the kernel's rows in blocks of ``rows_per_block`` plus the ``TAIL`` rows left
+over, so that a layer compiles only the loops it runs: a 3x3 layer of 16 output channels one driver
+and one row loop, where a single driver over every block size and remainder compiled twelve (Numba
+compiles everything a function can reach; ResNet-20's first training step without AVX-512 spent 11 s
+compiling them).
+
+The counters handed to another compiled function start as ``int64(0)`` (or come from ``range``),
+never from ``0``: Numba types a loop counter that starts at a constant as that constant on its
+first pass, compiles the callee for it (never run), then again for ``int64``.
 """
 
-from numba import int64, njit, uint64
+from numba import njit, uint64
 
 __all__ = ['forward_kw1', 'forward_kw2', 'forward_kw3', 'forward_kw4', 'forward_kw5', 'forward_kw6', 'forward_kw7', 'weight_grad_kw1', 'weight_grad_kw2', 'weight_grad_kw3', 'weight_grad_kw4', 'weight_grad_kw5', 'weight_grad_kw6', 'weight_grad_kw7', 'FORWARD', 'WEIGHT_GRAD']
+
+BLOCKS = (4, 2, 1)  # output channels per pass
+
+
+def _by_blocks(drivers, out_c, *args):
+    """Call ``drivers[ob](*args, o_start, o_stop)`` for the output channels in blocks of 4 while 4 are
+    left, then a pair and a single for the rest (``BLOCKS``)."""
+    o0 = 0
+    for ob in BLOCKS:
+        stop = o0 + (out_c - o0) // ob * ob
+        if stop > o0:
+            drivers[ob](*args, o0, stop)
+            o0 = stop
 
 
 # ------------------------------ kernel width 1
@@ -137,18 +157,6 @@ def _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_1_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x1_4(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x1_4(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x1_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -218,18 +226,6 @@ def _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_1_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x1_2(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x1_2(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x1_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -282,40 +278,161 @@ def _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_1_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x1_1(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x1_1(xc, z, o0, w, c, i0, wp, start, stop)
-
-
-@njit(cache=True, nogil=True)
-def forward_kw1(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_1_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_1_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_1_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_1_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_4_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x1_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_4_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x1_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_2_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x1_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_2_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x1_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_1_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x1_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_1_1_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x1_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x1_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+_FORWARD_1 = ({4: _forward_1_4_0, 2: _forward_1_2_0, 1: _forward_1_1_0}, {4: _forward_1_4_1, 2: _forward_1_2_1, 1: _forward_1_1_1}, {4: _forward_1_4_2, 2: _forward_1_2_2, 1: _forward_1_1_2})
+
+
+def forward_kw1(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
+    _by_blocks(_FORWARD_1[w.shape[2] % 3], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -371,31 +488,53 @@ def _dots_1_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw1(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_1_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_1_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_1_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_1_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_1_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_1_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_1_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_1_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw1`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_1_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_1 = {4: _weight_grad_1_4, 2: _weight_grad_1_2, 1: _weight_grad_1_1}
+
+
+def weight_grad_kw1(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
+    _by_blocks(_WEIGHT_GRAD_1, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # ------------------------------ kernel width 2
@@ -560,18 +699,6 @@ def _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_2_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x2_4(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x2_4(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x2_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -671,18 +798,6 @@ def _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_2_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x2_2(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x2_2(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x2_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -753,40 +868,161 @@ def _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_2_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x2_1(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x2_1(xc, z, o0, w, c, i0, wp, start, stop)
-
-
-@njit(cache=True, nogil=True)
-def forward_kw2(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_2_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_2_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_2_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_2_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_4_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x2_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_4_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x2_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_2_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x2_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_2_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x2_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_1_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x2_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_2_1_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x2_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x2_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+_FORWARD_2 = ({4: _forward_2_4_0, 2: _forward_2_2_0, 1: _forward_2_1_0}, {4: _forward_2_4_1, 2: _forward_2_2_1, 1: _forward_2_1_1}, {4: _forward_2_4_2, 2: _forward_2_2_2, 1: _forward_2_1_2})
+
+
+def forward_kw2(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
+    _by_blocks(_FORWARD_2[w.shape[2] % 3], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -866,31 +1102,53 @@ def _dots_2_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw2(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_2_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_2_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_2_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_2_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_2_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_2_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_2_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_2_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw2`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_2_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_2 = {4: _weight_grad_2_4, 2: _weight_grad_2_2, 1: _weight_grad_2_1}
+
+
+def weight_grad_kw2(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
+    _by_blocks(_WEIGHT_GRAD_2, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # ------------------------------ kernel width 3
@@ -1109,18 +1367,6 @@ def _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_3_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x3_4(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x3_4(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x3_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -1250,18 +1496,6 @@ def _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_3_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x3_2(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x3_2(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x3_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -1350,40 +1584,161 @@ def _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_3_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 3 <= k_h:
-        _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 3
-    if k_h - i0 == 2:
-        _rows_2x3_1(xc, z, o0, w, c, i0, wp, start, stop)
-    elif k_h - i0 == 1:
-        _rows_1x3_1(xc, z, o0, w, c, i0, wp, start, stop)
-
-
-@njit(cache=True, nogil=True)
-def forward_kw3(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_3_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_3_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_3_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_3_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_4_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x3_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_4_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x3_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_2_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x3_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_2_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x3_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_1_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x3_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_3_1_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``3*q + 2`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 2
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 3):
+                    _rows_3x3_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_2x3_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+_FORWARD_3 = ({4: _forward_3_4_0, 2: _forward_3_2_0, 1: _forward_3_1_0}, {4: _forward_3_4_1, 2: _forward_3_2_1, 1: _forward_3_1_1}, {4: _forward_3_4_2, 2: _forward_3_2_2, 1: _forward_3_1_2})
+
+
+def forward_kw3(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
+    _by_blocks(_FORWARD_3[w.shape[2] % 3], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -1487,31 +1842,53 @@ def _dots_3_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw3(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_3_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_3_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_3_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_3_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_3_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_3_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_3_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_3_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw3`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_3_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_3 = {4: _weight_grad_3_4, 2: _weight_grad_3_2, 1: _weight_grad_3_1}
+
+
+def weight_grad_kw3(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
+    _by_blocks(_WEIGHT_GRAD_3, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # ------------------------------ kernel width 4
@@ -1658,16 +2035,6 @@ def _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_4_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 2 <= k_h:
-        _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 2
-    if k_h - i0 == 1:
-        _rows_1x4_4(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x4_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -1753,16 +2120,6 @@ def _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_4_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 2 <= k_h:
-        _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 2
-    if k_h - i0 == 1:
-        _rows_1x4_2(xc, z, o0, w, c, i0, wp, start, stop)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x4_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -1821,38 +2178,110 @@ def _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_4_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 2 <= k_h:
-        _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 2
-    if k_h - i0 == 1:
-        _rows_1x4_1(xc, z, o0, w, c, i0, wp, start, stop)
-
-
-@njit(cache=True, nogil=True)
-def forward_kw4(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_4_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``2*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_4_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_4_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_4_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 2):
+                    _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_4_4_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``2*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 2):
+                    _rows_2x4_4(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x4_4(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_4_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``2*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 2):
+                    _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_4_2_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``2*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 2):
+                    _rows_2x4_2(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x4_2(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_4_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``2*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 2):
+                    _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_4_1_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``2*q + 1`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h - 1
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 2):
+                    _rows_2x4_1(xc, z, o0, w, c, i0, wp, start, stop)
+                _rows_1x4_1(xc, z, o0, w, c, full, wp, start, stop)
+    return 0
+
+
+_FORWARD_4 = ({4: _forward_4_4_0, 2: _forward_4_2_0, 1: _forward_4_1_0}, {4: _forward_4_4_1, 2: _forward_4_2_1, 1: _forward_4_1_1})
+
+
+def forward_kw4(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
+    _by_blocks(_FORWARD_4[w.shape[2] % 2], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -1980,31 +2409,53 @@ def _dots_4_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw4(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_4_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_4_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_4_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_4_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_4_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_4_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_4_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_4_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw4`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_4_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_4 = {4: _weight_grad_4_4, 2: _weight_grad_4_2, 1: _weight_grad_4_1}
+
+
+def weight_grad_kw4(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
+    _by_blocks(_WEIGHT_GRAD_4, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # ------------------------------ kernel width 5
@@ -2071,14 +2522,6 @@ def _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_5_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -2116,14 +2559,6 @@ def _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_5_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -2150,36 +2585,59 @@ def _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_5_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
-@njit(cache=True, nogil=True)
-def forward_kw5(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_5_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw5`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_5_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_5_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_5_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x5_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_5_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw5`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x5_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_5_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw5`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x5_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+_FORWARD_5 = ({4: _forward_5_4_0, 2: _forward_5_2_0, 1: _forward_5_1_0},)
+
+
+def forward_kw5(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
+    _by_blocks(_FORWARD_5[w.shape[2] % 1], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -2331,31 +2789,53 @@ def _dots_5_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw5(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_5_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw5`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_5_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_5_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_5_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_5_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_5_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw5`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_5_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_5_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw5`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_5_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_5 = {4: _weight_grad_5_4, 2: _weight_grad_5_2, 1: _weight_grad_5_1}
+
+
+def weight_grad_kw5(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
+    _by_blocks(_WEIGHT_GRAD_5, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # ------------------------------ kernel width 6
@@ -2431,14 +2911,6 @@ def _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_6_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -2481,14 +2953,6 @@ def _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_6_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -2518,36 +2982,59 @@ def _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_6_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
-@njit(cache=True, nogil=True)
-def forward_kw6(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_6_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw6`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_6_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_6_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_6_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x6_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_6_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw6`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x6_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_6_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw6`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x6_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+_FORWARD_6 = ({4: _forward_6_4_0, 2: _forward_6_2_0, 1: _forward_6_1_0},)
+
+
+def forward_kw6(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
+    _by_blocks(_FORWARD_6[w.shape[2] % 1], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -2723,31 +3210,53 @@ def _dots_6_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw6(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_6_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw6`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_6_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_6_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_6_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_6_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_6_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw6`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_6_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_6_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw6`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_6_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_6 = {4: _weight_grad_6_4, 2: _weight_grad_6_2, 1: _weight_grad_6_1}
+
+
+def weight_grad_kw6(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
+    _by_blocks(_WEIGHT_GRAD_6, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # ------------------------------ kernel width 7
@@ -2832,14 +3341,6 @@ def _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 3, q] = s3
 
 
-@njit(cache=True, nogil=True)
-def _channel_7_4(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+2, start:stop]``."""
@@ -2887,14 +3388,6 @@ def _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop):
         z[o0 + 1, q] = s1
 
 
-@njit(cache=True, nogil=True)
-def _channel_7_2(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop):
     """Kernel rows ``i0 .. i0+0`` of channel ``c``, added into ``z[o0:o0+1, start:stop]``."""
@@ -2927,36 +3420,59 @@ def _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _channel_7_1(xc, z, o0, w, c, k_h, wp, start, stop):
-    i0 = int64(0)
-    while i0 + 1 <= k_h:
-        _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop)
-        i0 += 1
-
-
-@njit(cache=True, nogil=True)
-def forward_kw7(xp, w, z, wp, plane, run, count):
-    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
-    out_c, channels, k_h = w.shape[0], w.shape[1], w.shape[2]
+def _forward_7_4_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw7`` for the output channels ``o_start .. o_stop`` in blocks of 4, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    _channel_7_4(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    _channel_7_2(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    _channel_7_1(xp[c], z, o0, w, c, k_h, wp, start, stop)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x7_4(xc, z, o0, w, c, i0, wp, start, stop)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_7_2_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw7`` for the output channels ``o_start .. o_stop`` in blocks of 2, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x7_2(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _forward_7_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
+    """``forward_kw7`` for the output channels ``o_start .. o_stop`` in blocks of 1, a kernel of ``1*q + 0`` rows."""
+    channels, k_h = w.shape[1], w.shape[2]
+    full = k_h
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                xc = xp[c]
+                for i0 in range(0, full, 1):
+                    _rows_1x7_1(xc, z, o0, w, c, i0, wp, start, stop)
+    return 0
+
+
+_FORWARD_7 = ({4: _forward_7_4_0, 2: _forward_7_2_0, 1: _forward_7_1_0},)
+
+
+def forward_kw7(xp, w, z, wp, plane, run, count):
+    """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
+    _by_blocks(_FORWARD_7[w.shape[2] % 1], w.shape[0], xp, w, z, wp, plane, run, count)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -3156,31 +3672,53 @@ def _dots_7_1(xc, gz, o0, r, start, stop, gw, c, i):
 
 
 @njit(cache=True, nogil=True)
-def weight_grad_kw7(xp, gz, gw, wp, plane, run, count):
-    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
-    out_c, channels, k_h = gw.shape[0], gw.shape[1], gw.shape[2]
+def _weight_grad_7_4(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw7`` for the output channels ``o_start .. o_stop`` in blocks of 4."""
+    channels, k_h = gw.shape[1], gw.shape[2]
     for b in range(count):
         start = b * plane
         stop = start + run
-        o0 = int64(0)
-        while o0 < out_c:
-            left = out_c - o0
-            if left >= 4:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_7_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 4
-            elif left >= 2:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_7_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 2
-            else:
-                for c in range(channels):
-                    for i in range(k_h):
-                        _dots_7_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
-                o0 += 1
+        for o0 in range(o_start, o_stop, 4):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_7_4(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_7_2(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw7`` for the output channels ``o_start .. o_stop`` in blocks of 2."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 2):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_7_2(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_7_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
+    """``weight_grad_kw7`` for the output channels ``o_start .. o_stop`` in blocks of 1."""
+    channels, k_h = gw.shape[1], gw.shape[2]
+    for b in range(count):
+        start = b * plane
+        stop = start + run
+        for o0 in range(o_start, o_stop, 1):
+            for c in range(channels):
+                for i in range(k_h):
+                    _dots_7_1(xp[c], gz, o0, i * wp, start, stop, gw, c, i)
+    return 0
+
+
+_WEIGHT_GRAD_7 = {4: _weight_grad_7_4, 2: _weight_grad_7_2, 1: _weight_grad_7_1}
+
+
+def weight_grad_kw7(xp, gz, gw, wp, plane, run, count):
+    """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
+    _by_blocks(_WEIGHT_GRAD_7, gw.shape[0], xp, gz, gw, wp, plane, run, count)
 
 
 # the functions by kernel width
