@@ -35,19 +35,6 @@ from numba import njit, uint64
 
 __all__ = ['forward_kw1', 'forward_kw2', 'forward_kw3', 'forward_kw4', 'forward_kw5', 'forward_kw6', 'forward_kw7', 'weight_grad_kw1', 'weight_grad_kw2', 'weight_grad_kw3', 'weight_grad_kw4', 'weight_grad_kw5', 'weight_grad_kw6', 'weight_grad_kw7', 'FORWARD', 'WEIGHT_GRAD']
 
-BLOCKS = (4, 2, 1)  # output channels per pass
-
-
-def _by_blocks(drivers, out_c, *args):
-    """Call ``drivers[ob](*args, o_start, o_stop)`` for the output channels in blocks of 4 while 4 are
-    left, then a pair and a single for the rest (``BLOCKS``)."""
-    o0 = 0
-    for ob in BLOCKS:
-        stop = o0 + (out_c - o0) // ob * ob
-        if stop > o0:
-            drivers[ob](*args, o0, stop)
-            o0 = stop
-
 
 # ------------------------------ kernel width 1
 
@@ -427,12 +414,24 @@ def _forward_1_1_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_1 = ({4: _forward_1_4_0, 2: _forward_1_2_0, 1: _forward_1_1_0}, {4: _forward_1_4_1, 2: _forward_1_2_1, 1: _forward_1_1_1}, {4: _forward_1_4_2, 2: _forward_1_2_2, 1: _forward_1_1_2})
+_FORWARD_1 = ((_forward_1_4_0, _forward_1_2_0, _forward_1_1_0), (_forward_1_4_1, _forward_1_2_1, _forward_1_1_1), (_forward_1_4_2, _forward_1_2_2, _forward_1_1_2))
 
 
 def forward_kw1(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
-    _by_blocks(_FORWARD_1[w.shape[2] % 3], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_1[w.shape[2] % 3]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -529,12 +528,24 @@ def _weight_grad_1_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_1 = {4: _weight_grad_1_4, 2: _weight_grad_1_2, 1: _weight_grad_1_1}
+_WEIGHT_GRAD_1 = (_weight_grad_1_4, _weight_grad_1_2, _weight_grad_1_1)
 
 
 def weight_grad_kw1(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 1)."""
-    _by_blocks(_WEIGHT_GRAD_1, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_1
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # ------------------------------ kernel width 2
@@ -1017,12 +1028,24 @@ def _forward_2_1_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_2 = ({4: _forward_2_4_0, 2: _forward_2_2_0, 1: _forward_2_1_0}, {4: _forward_2_4_1, 2: _forward_2_2_1, 1: _forward_2_1_1}, {4: _forward_2_4_2, 2: _forward_2_2_2, 1: _forward_2_1_2})
+_FORWARD_2 = ((_forward_2_4_0, _forward_2_2_0, _forward_2_1_0), (_forward_2_4_1, _forward_2_2_1, _forward_2_1_1), (_forward_2_4_2, _forward_2_2_2, _forward_2_1_2))
 
 
 def forward_kw2(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
-    _by_blocks(_FORWARD_2[w.shape[2] % 3], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_2[w.shape[2] % 3]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -1143,12 +1166,24 @@ def _weight_grad_2_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_2 = {4: _weight_grad_2_4, 2: _weight_grad_2_2, 1: _weight_grad_2_1}
+_WEIGHT_GRAD_2 = (_weight_grad_2_4, _weight_grad_2_2, _weight_grad_2_1)
 
 
 def weight_grad_kw2(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 2)."""
-    _by_blocks(_WEIGHT_GRAD_2, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_2
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # ------------------------------ kernel width 3
@@ -1733,12 +1768,24 @@ def _forward_3_1_2(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_3 = ({4: _forward_3_4_0, 2: _forward_3_2_0, 1: _forward_3_1_0}, {4: _forward_3_4_1, 2: _forward_3_2_1, 1: _forward_3_1_1}, {4: _forward_3_4_2, 2: _forward_3_2_2, 1: _forward_3_1_2})
+_FORWARD_3 = ((_forward_3_4_0, _forward_3_2_0, _forward_3_1_0), (_forward_3_4_1, _forward_3_2_1, _forward_3_1_1), (_forward_3_4_2, _forward_3_2_2, _forward_3_1_2))
 
 
 def forward_kw3(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
-    _by_blocks(_FORWARD_3[w.shape[2] % 3], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_3[w.shape[2] % 3]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -1883,12 +1930,24 @@ def _weight_grad_3_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_3 = {4: _weight_grad_3_4, 2: _weight_grad_3_2, 1: _weight_grad_3_1}
+_WEIGHT_GRAD_3 = (_weight_grad_3_4, _weight_grad_3_2, _weight_grad_3_1)
 
 
 def weight_grad_kw3(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 3)."""
-    _by_blocks(_WEIGHT_GRAD_3, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_3
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # ------------------------------ kernel width 4
@@ -2276,12 +2335,24 @@ def _forward_4_1_1(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_4 = ({4: _forward_4_4_0, 2: _forward_4_2_0, 1: _forward_4_1_0}, {4: _forward_4_4_1, 2: _forward_4_2_1, 1: _forward_4_1_1})
+_FORWARD_4 = ((_forward_4_4_0, _forward_4_2_0, _forward_4_1_0), (_forward_4_4_1, _forward_4_2_1, _forward_4_1_1))
 
 
 def forward_kw4(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
-    _by_blocks(_FORWARD_4[w.shape[2] % 2], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_4[w.shape[2] % 2]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -2450,12 +2521,24 @@ def _weight_grad_4_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_4 = {4: _weight_grad_4_4, 2: _weight_grad_4_2, 1: _weight_grad_4_1}
+_WEIGHT_GRAD_4 = (_weight_grad_4_4, _weight_grad_4_2, _weight_grad_4_1)
 
 
 def weight_grad_kw4(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 4)."""
-    _by_blocks(_WEIGHT_GRAD_4, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_4
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # ------------------------------ kernel width 5
@@ -2632,12 +2715,24 @@ def _forward_5_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_5 = ({4: _forward_5_4_0, 2: _forward_5_2_0, 1: _forward_5_1_0},)
+_FORWARD_5 = ((_forward_5_4_0, _forward_5_2_0, _forward_5_1_0),)
 
 
 def forward_kw5(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
-    _by_blocks(_FORWARD_5[w.shape[2] % 1], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_5[w.shape[2] % 1]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -2830,12 +2925,24 @@ def _weight_grad_5_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_5 = {4: _weight_grad_5_4, 2: _weight_grad_5_2, 1: _weight_grad_5_1}
+_WEIGHT_GRAD_5 = (_weight_grad_5_4, _weight_grad_5_2, _weight_grad_5_1)
 
 
 def weight_grad_kw5(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 5)."""
-    _by_blocks(_WEIGHT_GRAD_5, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_5
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # ------------------------------ kernel width 6
@@ -3029,12 +3136,24 @@ def _forward_6_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_6 = ({4: _forward_6_4_0, 2: _forward_6_2_0, 1: _forward_6_1_0},)
+_FORWARD_6 = ((_forward_6_4_0, _forward_6_2_0, _forward_6_1_0),)
 
 
 def forward_kw6(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
-    _by_blocks(_FORWARD_6[w.shape[2] % 1], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_6[w.shape[2] % 1]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -3251,12 +3370,24 @@ def _weight_grad_6_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_6 = {4: _weight_grad_6_4, 2: _weight_grad_6_2, 1: _weight_grad_6_1}
+_WEIGHT_GRAD_6 = (_weight_grad_6_4, _weight_grad_6_2, _weight_grad_6_1)
 
 
 def weight_grad_kw6(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 6)."""
-    _by_blocks(_WEIGHT_GRAD_6, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_6
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # ------------------------------ kernel width 7
@@ -3467,12 +3598,24 @@ def _forward_7_1_0(xp, w, z, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_FORWARD_7 = ({4: _forward_7_4_0, 2: _forward_7_2_0, 1: _forward_7_1_0},)
+_FORWARD_7 = ((_forward_7_4_0, _forward_7_2_0, _forward_7_1_0),)
 
 
 def forward_kw7(xp, w, z, wp, plane, run, count):
     """``z[o, p] += sum_(c, i, j) w[o, c, i, j] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
-    _by_blocks(_FORWARD_7[w.shape[2] % 1], w.shape[0], xp, w, z, wp, plane, run, count)
+    out_c = w.shape[0]
+    drivers = _FORWARD_7[w.shape[2] % 1]
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, w, z, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, w, z, wp, plane, run, count, o0, out_c)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -3713,12 +3856,24 @@ def _weight_grad_7_1(xp, gz, gw, wp, plane, run, count, o_start, o_stop):
     return 0
 
 
-_WEIGHT_GRAD_7 = {4: _weight_grad_7_4, 2: _weight_grad_7_2, 1: _weight_grad_7_1}
+_WEIGHT_GRAD_7 = (_weight_grad_7_4, _weight_grad_7_2, _weight_grad_7_1)
 
 
 def weight_grad_kw7(xp, gz, gw, wp, plane, run, count):
     """``gw[o, c, i, j] += sum_p gz[o, p] * xp[c, p + i*wp + j]`` over the runs ``b*plane .. b*plane + run``, ``b < count`` (kernel width 7)."""
-    _by_blocks(_WEIGHT_GRAD_7, gw.shape[0], xp, gz, gw, wp, plane, run, count)
+    out_c = gw.shape[0]
+    drivers = _WEIGHT_GRAD_7
+    o0 = 0
+    stop = o0 + (out_c - o0) // 4 * 4
+    if stop > o0:
+        drivers[0](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    stop = o0 + (out_c - o0) // 2 * 2
+    if stop > o0:
+        drivers[1](xp, gz, gw, wp, plane, run, count, o0, stop)
+        o0 = stop
+    if out_c > o0:
+        drivers[2](xp, gz, gw, wp, plane, run, count, o0, out_c)
 
 
 # the functions by kernel width
