@@ -126,7 +126,7 @@ def transpose(src, dst) -> None:
     """``dst[j, i] = src[i, j]`` into the first ``M`` columns of ``dst (N, >= M)``: on 512-bit vectors
     where both are C-contiguous float32 (blocks of 16 x 16 in registers: a (1152, 512) weight gradient
     ~3x faster than one value at a time), else by :func:`transpose_into`; the same values either way."""
-    if (_simd.takes(src.dtype) and dst.dtype == np.float32 and src.flags.c_contiguous
+    if (_simd.takes_halves(src.dtype) and dst.dtype == np.float32 and src.flags.c_contiguous
             and dst.flags.c_contiguous):
         transpose_into16(src, dst)
     else:

@@ -29,7 +29,7 @@ import numpy as np
 from numba import int64, njit, uint64
 
 from . import _dims
-from ._simd import takes, vadd, vbcast, vfma, vload, vstore, vsum, vzero
+from ._simd import takes_halves, vadd, vbcast, vfma, vload, vstore, vsum, vzero
 
 __all__ = ["applies", "forward_range", "backward_input_range", "backward_weight_range"]
 
@@ -37,8 +37,8 @@ SLACK = 64
 
 
 def applies(x, w) -> bool:
-    """float32, one output channel per input channel, on an AVX-512 CPU."""
-    return takes(x.dtype) and takes(w.dtype) and w.shape[0] == x.shape[1]
+    """float32, one output channel per input channel, on a CPU with AVX-512 (or AVX2: ``_simd.takes_halves``)."""
+    return takes_halves(x.dtype) and takes_halves(w.dtype) and w.shape[0] == x.shape[1]
 
 
 @njit(cache=True, nogil=True)

@@ -41,7 +41,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 __all__ = ["f32x16", "vzero", "vload", "vbcast", "vfma", "vadd", "vsub", "vmul", "vstore", "vsum", "vkeep", "vclamp",
-           "vkeep_inside", "vtranspose16", "vtranspose16_add", "AVAILABLE", "LANES", "takes"]
+           "vkeep_inside", "vtranspose16", "vtranspose16_add", "AVAILABLE", "HALVES", "LANES", "takes", "takes_halves"]
 
 LANES = 16
 _VECTOR = ir.VectorType(ir.FloatType(), LANES)
@@ -57,10 +57,35 @@ def _has_avx512() -> bool:
 AVAILABLE = _has_avx512()
 
 
+def _has_avx2_fma() -> bool:
+    try:
+        features = llvm_binding.get_host_cpu_features()
+        return bool(features.get("avx2", False) and features.get("fma", False))
+    except Exception:  # pragma: no cover - a host LLVM cannot describe
+        return False
+
+
+# Without AVX-512, LLVM runs each 512-bit operation as two 256-bit ones (AVX2 + FMA): right, and for some
+# loops still faster than the 256-bit loops they replace (``takes_halves``).
+HALVES = not AVAILABLE and _has_avx2_fma()
+
+
 def takes(dtype) -> bool:
     """Whether juanji's 512-bit loops run for arrays of ``dtype``: float32, on a CPU with AVX-512 (the
-    one rule every module with such loops asks; the loops they replace stay for the other cases)."""
+    rule every module with such loops asks, but those in :func:`takes_halves`; the loops they replace
+    stay for the other cases)."""
     return AVAILABLE and dtype == np.float32
+
+
+def takes_halves(dtype) -> bool:
+    """:func:`takes`, and also on a CPU with AVX2 and FMA but no AVX-512 (``HALVES``), for the loops that
+    measured faster there than the 256-bit ones: Winograd's tile transforms and changes of layout,
+    the small-channel Winograd rule, depthwise convolutions and the 16 x 16 transposes. (On such a CPU,
+    in one process, each family switched on alone between steps: MobileNetV2 batch-1 inference 0.80 with
+    the depthwise loops, ResNet-20 training 0.87 with the Winograd ones; the direct loops and the narrow
+    products, whose blocks of up to 28 accumulators spill out of 16 registers, made ResNet-18's batch-1
+    inference 1.35 and 1.13 times slower: they keep :func:`takes`.)"""
+    return (AVAILABLE or HALVES) and dtype == np.float32
 
 
 class F32x16(types.Type):

@@ -538,19 +538,19 @@ class _Plan:
 
     def _vector(self, channels) -> bool:
         """Whether the tile transforms of ``channels`` channels run on 512-bit vectors
-        (``_winograd_simd``: float32 on an AVX-512 CPU, channels in blocks of 16)."""
-        return _simd.takes(self.dtype) and channels % 16 == 0 and self.m in (2, 4)
+        (``_winograd_simd``: float32, ``_simd.takes_halves``, channels in blocks of 16)."""
+        return _simd.takes_halves(self.dtype) and channels % 16 == 0 and self.m in (2, 4)
 
     def _channels_last(self, src, n0, n1, planes):
         """``planes = src[n0:n1]`` channels-last (512-bit blocks where the channels allow)."""
-        if _simd.takes(self.dtype) and src.shape[1] % 16 == 0:
+        if _simd.takes_halves(self.dtype) and src.shape[1] % 16 == 0:
             _to_channels_last16(src, n0, n1, planes)
         else:
             _to_channels_last(src, n0, n1, planes)
 
     def _channels_first(self, planes, n0, n1, dst, bias, use_bias):
         """``dst[n0:n1] = planes`` back in (n, C, H, W) (+ ``bias``)."""
-        if _simd.takes(self.dtype) and dst.shape[1] % 16 == 0:
+        if _simd.takes_halves(self.dtype) and dst.shape[1] % 16 == 0:
             _from_channels_last16(planes, n0, n1, dst, bias, use_bias)
         else:
             _from_channels_last(planes, n0, n1, dst, bias, use_bias)

@@ -794,7 +794,7 @@ def small_channel_tile(geom: ConvGeometry, dtype, forward: bool) -> int:
     """4 (Winograd F(4,3)) for a 3x3 convolution that the 512-bit direct loops would compute
     (:func:`direct_applies`) with both channel counts multiples of 16, else 0: for its gradients
     always, for its ``forward`` pass by the rule above."""
-    if not (SMALL_WINOGRAD and geom.kernel == (1, 3, 3) and _simd.takes(dtype) and geom.channels % 16 == 0
+    if not (SMALL_WINOGRAD and geom.kernel == (1, 3, 3) and _simd.takes_halves(dtype) and geom.channels % 16 == 0
             and geom.out_channels % 16 == 0 and direct_applies(geom, dtype)):
         return 0
     if not forward or (min(geom.channels, geom.out_channels) >= 32 and geom.batch >= 2):

@@ -228,7 +228,7 @@ def test_depthwise_vector_loops_are_taken_and_repeat():
     from juanji.kernels import _depthwise_simd
     x = np.random.default_rng(9).standard_normal((3, 4, 8, 8)).astype(np.float32)
     w = np.random.default_rng(10).standard_normal((4, 1, 3, 3)).astype(np.float32)
-    assert _depthwise_simd.applies(x, w) == _simd.AVAILABLE
+    assert _depthwise_simd.applies(x, w) == _simd.takes_halves(np.float32)
     assert not _depthwise_simd.applies(x.astype(np.float64), w.astype(np.float64))
     assert not _depthwise_simd.applies(x, np.zeros((8, 1, 3, 3), np.float32))  # two outputs per channel
     geom = K.conv_geometry(Window((3, 3), (1, 1), (1, 1), (1, 1), (1, 1)), x.shape, 4, 4)
@@ -347,3 +347,14 @@ def test_vector_transpose_equals_the_loop(shape, width):
     np.testing.assert_array_equal(vector[:, written], src.T)
     assert np.signbit(vector[0, 0])
     assert np.isnan(vector[:, shape[0]:]).all()
+
+
+def test_the_loops_that_run_without_avx512():
+    """``takes_halves``: the 512-bit loops that also run on a CPU with AVX2 and FMA but no AVX-512 (LLVM
+    splits each operation in two); ``takes``: those kept to AVX-512 (the direct loops, the narrow products)."""
+    assert not (_simd.AVAILABLE and _simd.HALVES)
+    assert _simd.takes_halves(np.float32) == (_simd.AVAILABLE or _simd.HALVES)
+    assert _simd.takes(np.float32) == _simd.AVAILABLE
+    assert not _simd.takes_halves(np.float64) and not _simd.takes(np.float64)
+    from juanji.kernels import _conv_direct
+    assert _conv_direct.vector_applies(np.float32) == _simd.AVAILABLE

@@ -383,7 +383,7 @@ def test_vector_transforms_match_torch_and_the_loops_bit_for_bit(seed, m, monkey
     rng = np.random.default_rng(7000 + 10 * m + seed)
     x, w, bias, pads = _vector_case(rng)
     plan = W._Plan(x.shape, w.shape, pads, m, np.float32)
-    assert plan._vector(x.shape[1]) == W._simd.AVAILABLE
+    assert plan._vector(x.shape[1]) == W._simd.takes_halves(np.float32)
     _check(x, w, bias, pads, m, np.float32, rng)
     gy = rng.standard_normal(W.winograd_forward(x, w, pads, bias, m=m).shape).astype(np.float32)
 
@@ -476,7 +476,9 @@ def test_small_channel_layers_take_f43_by_the_measured_rule(x_shape, out_channel
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     geom = _geometry(x_shape, out_channels)
-    on_vectors = W._simd.AVAILABLE
+    # (without AVX-512 the direct loops' range, which the rule keeps to, is 16 channels a side)
+    on_vectors = W._simd.AVAILABLE or (W._simd.takes_halves(np.float32)
+                                       and max(x_shape[1], out_channels) <= K.DIRECT_MAX_CHANNELS)
     assert K.small_channel_tile(geom, np.float32, forward=True) == (forward if on_vectors else 0)
     assert K.small_channel_tile(geom, np.float32, forward=False) == (gradients if on_vectors else 0)
     if on_vectors:  # (without the 512-bit loops the other rules decide: a 32-channel layer may take Winograd)
@@ -486,7 +488,7 @@ def test_small_channel_layers_take_f43_by_the_measured_rule(x_shape, out_channel
     assert K.small_channel_tile(geom, np.float32, forward=False) == 0
 
 
-@pytest.mark.skipif(not W._simd.AVAILABLE, reason="the route is the 512-bit loops' range (AVX-512)")
+@pytest.mark.skipif(not W._simd.takes_halves(np.float32), reason="the route is the 512-bit loops' (AVX-512, or AVX2)")
 @pytest.mark.parametrize("x_shape,out_channels", [((2, 32, 16, 16), 32), ((3, 16, 12, 10), 32), ((1, 16, 9, 9), 16),
                                                   ((40, 16, 32, 32), 16)])
 def test_small_channel_layers_through_winograd_match_torch(x_shape, out_channels, monkeypatch):
@@ -496,6 +498,8 @@ def test_small_channel_layers_through_winograd_match_torch(x_shape, out_channels
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     geom = _geometry(x_shape, out_channels)
+    if not W._simd.AVAILABLE and max(x_shape[1], out_channels) > K.DIRECT_MAX_CHANNELS:
+        pytest.skip("without AVX-512 the rule keeps to 16 channels a side")
     assert K.gradient_tile(geom, np.float32) == 4
     if x_shape[0] == 40:
         assert W._Plan(x_shape, (out_channels, x_shape[1], 3, 3), 1, 4, np.float32).chunk < 20
