@@ -213,10 +213,11 @@ def machine():
     info = {"platform": platform.platform(), "cpus": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+            lines = cpuinfo.readlines()
+        models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         info["cpu"] = models[0] if models else platform.processor()
-        with open("/proc/cpuinfo") as cpuinfo:  # juanji's 512-bit loops run only where the CPU has AVX-512
-            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+        # juanji's 512-bit loops run where the CPU has AVX-512 (some of them, split in two, on AVX2)
+        flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
         info["vectors"] = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
         with open("/proc/meminfo") as meminfo:
             info["memory_gib"] = round(int(meminfo.readline().split()[1]) / 2 ** 20, 1)
