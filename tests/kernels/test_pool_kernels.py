@@ -100,6 +100,33 @@ def test_max_pool_ties_pick_the_first_maximum_and_nan_propagates():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(4))
+def test_max_pool_2x2_fast_loop_keeps_the_general_loops_bits_on_special_values(seed, dtype):
+    """The 2x2 loop finds the maxima and then the indices from them (first tap equal to the maximum, or
+    the last NaN): on windows drawn from NaN, +-inf, +-0.0 and ties, the same bits (signed zeros
+    included) and indices as the general loop's one tap at a time, and torch's."""
+    rng = _rng(10 + seed)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0], dtype)
+    x = special[rng.integers(0, special.size, size=(3, 4, 10, 22))]
+    windows = _sliding((10, 22), (2, 2), (2, 2), (0, 0), (1, 1))
+    y, idx = pool_k.max_pool_forward(x, windows)
+    ad, ah, aw = pool_k._lifted_axes(windows)
+    planes = x.reshape((-1, 1, 10, 22))
+    y_general = np.empty((planes.shape[0], 1, ah.out, aw.out), dtype)
+    idx_general = np.empty(y_general.shape, np.int64)
+    pool_k._pool_numba.max_pool_planes(0, planes.shape[0], planes, ad.start, ad.count, ad.step, ah.start,
+                                       ah.count, ah.step, aw.start, aw.count, aw.step, True, y_general, idx_general)
+    np.testing.assert_array_equal(y.view(np.uint8), y_general.reshape(y.shape).view(np.uint8))
+    np.testing.assert_array_equal(idx, idx_general.reshape(idx.shape))
+    ty, tidx = TF.max_pool2d(torch.tensor(x), 2, 2, return_indices=True)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(idx, tidx.numpy())
+    y_only, none = pool_k.max_pool_forward(x, windows, want_indices=False)
+    assert none is None
+    np.testing.assert_array_equal(y_only.view(np.uint8), y.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("spatial", [(8, 6), (7, 9), (2, 2)])
 def test_max_pool_2x2_fast_loop_matches_torch_and_the_general_loop(spatial, dtype):
     """A plain 2x2 stride-2 pool takes its own loop (odd sizes: the last row/column is left out,
