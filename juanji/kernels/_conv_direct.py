@@ -107,7 +107,7 @@ def _pack_blocks(w, bias, flipped: bool = False):
     else:
         out_c, channels, k_h, k_w = w.shape
         view = w
-    passes, ob = _even_blocks(out_c, _conv_simd.MAX_BLOCK)
+    passes, ob = _even_blocks(out_c, _blocks()[1])
     full_bias = np.zeros(passes * ob, np.float32)
     if bias is not None:
         full_bias[:out_c] = bias
@@ -134,12 +134,40 @@ def _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop):
     # the loops read and write up to SLACK positions past a chunk's last run
     xp = workspace.zeros((channels, chunk * plane + _conv_simd.SLACK), x.dtype)
     z = workspace.empty((bias.size, chunk * plane + _conv_simd.SLACK), x.dtype)
-    _conv_simd.SLICE[ob](x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk)
+    _blocks()[0][ob](x, wt, bias, y, xp, z, lo_h, lo_w, k_h, k_w, start, stop, chunk)
 
 
 def vector_applies(dtype) -> bool:
-    """Whether the forward loops run on 512-bit vectors (``_conv_simd``): float32 on a CPU with AVX-512."""
-    return _simd.takes(dtype)
+    """Whether the loops run on 512-bit vectors (``_conv_simd``): float32 on a CPU with AVX-512, or with
+    AVX2 and FMA (``_simd.takes_halves``; there in smaller blocks, :func:`_blocks`)."""
+    return _simd.takes_halves(dtype)
+
+
+def vector_rules(dtype) -> bool:
+    """Whether ``conv``'s choices of these loops for few channels (up to 32, LeNet- and ResNet-20-sized
+    layers, and their stride-2 and dilated phases) follow the 512-bit loops' measurements."""
+    return vector_applies(dtype)
+
+
+def wide_rules(dtype) -> bool:
+    """Whether ``conv`` also gives these loops the layers of up to 128 channels at a batch smaller than
+    the thread count, and those with few output channels from many: only with AVX-512's blocks (on an
+    AVX2 machine, paired, ResNet-18's batch-1 inference took 1.12 times as long with AVX2's blocks
+    there as by im2col + BLAS and Winograd; DenseNet-121's 1.00)."""
+    return vector_applies(dtype) and FULL_BLOCKS
+
+
+# Blocks sized for AVX-512's 32 registers, or (False) for the 16 of AVX2, where each 512-bit value
+# takes two: read at each call, so that the tests can run either set on any CPU.
+FULL_BLOCKS = _simd.AVAILABLE
+
+
+def _blocks():
+    """``(drivers by block size, largest forward block, largest weight-gradient block by kernel width)``
+    of the 512-bit loops for this CPU (:data:`FULL_BLOCKS`)."""
+    if FULL_BLOCKS:
+        return _conv_simd.SLICE, _conv_simd.MAX_BLOCK, _conv_simd.WEIGHT_BLOCK
+    return _conv_simd.HALF_SLICE, _conv_simd.HALF_MAX_BLOCK, _conv_simd.HALF_WEIGHT_BLOCK
 
 
 def _block_tasks(batch: int, passes: int, parts: int):
@@ -223,7 +251,7 @@ def _vector_weight_grad_slice(gy, x, k_h, k_w, lo_h, lo_w, start, stop):
     channels in equal blocks of at most ``WEIGHT_BLOCK[k_w]``, the last completed with zero rows of
     ``gz``. Each weight entry is summed in 16 lanes over the whole slice; the lanes are added at the end."""
     channels, out_c = x.shape[1], gy.shape[1]
-    passes, ob = _even_blocks(out_c, _conv_simd.WEIGHT_BLOCK[k_w])
+    passes, ob = _even_blocks(out_c, _blocks()[2][k_w])
     _, plane, _ = _planes(gy.shape[2], gy.shape[3], k_h, k_w)
     chunk = _chunk(channels + passes * ob, plane, x.itemsize, stop - start)
     xp = workspace.zeros((channels, chunk * plane + _conv_simd.SLACK), x.dtype)

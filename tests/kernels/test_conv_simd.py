@@ -96,6 +96,8 @@ CASES = [
     (2, 2, 40, (6, 7), (2, 4), ((1, 0), (0, 3))),      # even widths; 40 = 3 blocks of 14 (weight: 7 x 6)
     (2, 16, 12, (8, 8), (6, 1), ((2, 3), (0, 0))),     # one column
     (40, 6, 16, (14, 14), (5, 5), ((0, 0), (0, 0))),   # several chunks
+    (2, 3, 3, (9, 10), (3, 3), ((1, 1), (1, 1))),      # a block of 3 (AVX2's blocks: 2 vectors of positions)
+    (2, 4, 2, (7, 12), (5, 3), ((2, 2), (1, 1))),      # a block of 2 (AVX2's blocks: 3 vectors of positions)
 ]
 
 
@@ -108,9 +110,17 @@ def _reference(x, w, bias, pads, gy):
     return ty.detach().numpy(), dx.numpy(), dw.numpy()
 
 
+@pytest.fixture(params=[True, False], ids=["avx512-blocks", "avx2-blocks"])
+def blocks(request, monkeypatch):
+    """Either block set of the loops (``_conv_direct.FULL_BLOCKS``: sized for AVX-512's 32 registers or
+    AVX2's 16), whatever this CPU has: both compute the same sums, in the same order."""
+    monkeypatch.setattr(D, "FULL_BLOCKS", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("index", range(len(CASES)))
-def test_vector_loops_match_torch(index, with_bias, monkeypatch):
+def test_vector_loops_match_torch(index, with_bias, blocks, monkeypatch):
     _check_case(CASES[index], index, with_bias, monkeypatch)
 
 
@@ -124,7 +134,7 @@ SHORT = [
 
 
 @pytest.mark.parametrize("index", range(len(SHORT)))
-def test_vector_loops_on_short_planes_in_small_chunks(index, monkeypatch):
+def test_vector_loops_on_short_planes_in_small_chunks(index, blocks, monkeypatch):
     monkeypatch.setattr(D, "CHUNK_BYTES", 1600)  # chunks of 2-3 samples, the last one of 1
     _check_case(SHORT[index], 100 + index, True, monkeypatch)
 
@@ -150,7 +160,7 @@ def _check_case(case, seed, with_bias, monkeypatch):
     np.testing.assert_allclose(gw, tdw, rtol=1e-4, atol=atol)
 
 
-def test_vector_loops_repeat_bit_for_bit(monkeypatch):
+def test_vector_loops_repeat_bit_for_bit(blocks, monkeypatch):
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
     rng = np.random.default_rng(5)
     x = rng.standard_normal((9, 6, 14, 14)).astype(np.float32)
@@ -161,13 +171,16 @@ def test_vector_loops_repeat_bit_for_bit(monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(*runs))
 
 
-def test_vector_path_is_taken_for_float32_on_avx512():
-    """Where the CPU has AVX-512, float32 goes to the 512-bit loops and float64 to the 256-bit ones."""
-    assert D.vector_applies(np.float32) == _simd.AVAILABLE
+def test_vector_path_is_taken_for_float32_on_avx512_or_avx2():
+    """Where the CPU has AVX-512 (or AVX2 and FMA), float32 goes to the 512-bit loops and float64 to the
+    256-bit ones; the blocks follow the registers; the rules for many channels keep to AVX-512."""
+    assert D.vector_applies(np.float32) == _simd.takes_halves(np.float32)
     assert not D.vector_applies(np.float64)
+    assert D.FULL_BLOCKS == _simd.AVAILABLE
+    assert D.wide_rules(np.float32) == _simd.AVAILABLE and not D.wide_rules(np.float64)
     lenet2 = K.conv_geometry(Window((5, 5), (1, 1), (0, 0), (0, 0), (1, 1)), (2, 6, 14, 14), 16, 1)
     # the input gradient of a 14x14 -> 10x10 layer: a forward pass on the 512-bit loops only
-    assert K.direct_input_grad_applies(lenet2, np.float32) == _simd.AVAILABLE
+    assert K.direct_input_grad_applies(lenet2, np.float32) == _simd.takes_halves(np.float32)
     assert not K.direct_input_grad_applies(lenet2, np.float64)
 
 
@@ -242,7 +255,7 @@ def test_depthwise_vector_loops_are_taken_and_repeat():
 # a batch smaller than the thread count: each sample's blocks of output channels shared out
 @pytest.mark.parametrize("batch,parts", [(1, 2), (1, 3), (2, 3), (1, 8)])
 @pytest.mark.parametrize("o,c,spatial", [(40, 3, (9, 11)), (64, 8, (6, 6)), (17, 5, (4, 7)), (16, 2, (5, 5))])
-def test_small_batches_split_output_channels_bit_for_bit(batch, parts, o, c, spatial, monkeypatch):
+def test_small_batches_split_output_channels_bit_for_bit(batch, parts, o, c, spatial, blocks, monkeypatch):
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
     rng = np.random.default_rng(o * 10 + batch)
     x = rng.standard_normal((batch, c) + spatial).astype(np.float32)
@@ -250,7 +263,7 @@ def test_small_batches_split_output_channels_bit_for_bit(batch, parts, o, c, spa
     bias = rng.standard_normal(o).astype(np.float32)
     gy = np.zeros((batch, o) + spatial, np.float32)
     ty, _, _ = _reference(x, w, bias, ((1, 1), (1, 1)), gy)
-    tasks = D._block_tasks(batch, D._even_blocks(o, _conv_simd.MAX_BLOCK)[0], parts)
+    tasks = D._block_tasks(batch, D._even_blocks(o, D._blocks()[1])[0], parts)
     assert sorted(tasks) == tasks and {n for n, _, _ in tasks} == set(range(batch))
     split = D.forward(x, w, bias, np.full(ty.shape, np.nan, np.float32), 1, 1, parts)
     whole = D.forward(x, w, bias, np.full(ty.shape, np.nan, np.float32), 1, 1, 1)
@@ -263,6 +276,7 @@ def test_batch_one_forward_takes_the_direct_loops_up_to_128_channels(monkeypatch
     im2col for 256; values and gradients match torch either way."""
     import juanji
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    monkeypatch.setattr(D, "FULL_BLOCKS", True)  # (the rule for many channels: AVX-512's blocks)
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     taken = []
     real = K._direct_forward
@@ -298,6 +312,7 @@ def test_few_output_channels_take_the_direct_loops_and_match_torch(case, monkeyp
     import juanji
     batch, c, o, spatial, k, p, direct = case
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
+    monkeypatch.setattr(D, "FULL_BLOCKS", True)  # (the rule for many channels: AVX-512's blocks)
     # (the gradients of 128->32 on 16x16 take Winograd, F(4,3) from 16 tiles a thread and F(2,3) at batch 1
     # on two threads: tests/kernels/test_winograd.py; here the input gradient's direct loops are the point)
     monkeypatch.setattr(K, "SMALL_BATCH_WINOGRAD", False)
@@ -351,10 +366,11 @@ def test_vector_transpose_equals_the_loop(shape, width):
 
 def test_the_loops_that_run_without_avx512():
     """``takes_halves``: the 512-bit loops that also run on a CPU with AVX2 and FMA but no AVX-512 (LLVM
-    splits each operation in two); ``takes``: those kept to AVX-512 (the direct loops, the narrow products)."""
+    splits each operation in two; the direct loops there in smaller blocks); ``takes``: those kept to AVX-512
+    (the narrow products)."""
     assert not (_simd.AVAILABLE and _simd.HALVES)
     assert _simd.takes_halves(np.float32) == (_simd.AVAILABLE or _simd.HALVES)
     assert _simd.takes(np.float32) == _simd.AVAILABLE
     assert not _simd.takes_halves(np.float64) and not _simd.takes(np.float64)
     from juanji.kernels import _conv_direct
-    assert _conv_direct.vector_applies(np.float32) == _simd.AVAILABLE
+    assert _conv_direct.vector_applies(np.float32) == _simd.takes_halves(np.float32)

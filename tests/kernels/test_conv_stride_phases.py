@@ -78,13 +78,13 @@ def _geometry(x_shape, w_shape, kwargs, transposed):
 def test_stride_two_convolution_matches_torch(index, dtype):
     x_shape, w_shape, kwargs, transposed, routed = CASES[index]
     geom = _geometry(x_shape, w_shape, kwargs, transposed)
-    routed = routed and _simd.AVAILABLE and dtype == np.float32
+    routed = routed and _simd.takes_halves(np.float32) and dtype == np.float32
     assert K._stride_phases(geom, np.dtype(dtype)) == routed
     assert K._im2col_path(geom, np.dtype(dtype)) == (not routed)  # (the weight gradient is im2col's either way)
     conv_matches_torch(x_shape, w_shape, kwargs, transposed, dtype, index)
 
 
-@pytest.mark.skipif(not _simd.AVAILABLE, reason="the route runs on the 512-bit loops (AVX-512)")
+@pytest.mark.skipif(not _simd.takes_halves(np.float32), reason="the route runs on the 512-bit loops (AVX-512 or AVX2)")
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_the_route_and_im2col_agree(index, monkeypatch):
     """Torch-free: the forward on the route and on im2col (the rule switched off) within float32
@@ -104,7 +104,7 @@ def test_the_route_and_im2col_agree(index, monkeypatch):
     np.testing.assert_allclose(routed, plain, rtol=0, atol=4e-7 * scale)
 
 
-@pytest.mark.skipif(not _simd.AVAILABLE, reason="the route runs on the 512-bit loops (AVX-512)")
+@pytest.mark.skipif(not _simd.takes_halves(np.float32), reason="the route runs on the 512-bit loops (AVX-512 or AVX2)")
 @pytest.mark.parametrize("index", [4, 5, 6])
 def test_transposed_gradients_share_one_split(index, monkeypatch):
     """Torch-free: from ``STRIDE_PHASES_SHARED_MIN_BATCH`` samples both gradients of a transposed

@@ -476,9 +476,7 @@ def test_small_channel_layers_take_f43_by_the_measured_rule(x_shape, out_channel
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     geom = _geometry(x_shape, out_channels)
-    # (without AVX-512 the direct loops' range, which the rule keeps to, is 16 channels a side)
-    on_vectors = W._simd.AVAILABLE or (W._simd.takes_halves(np.float32)
-                                       and max(x_shape[1], out_channels) <= K.DIRECT_MAX_CHANNELS)
+    on_vectors = W._simd.takes_halves(np.float32)  # (AVX-512, or AVX2 and FMA)
     assert K.small_channel_tile(geom, np.float32, forward=True) == (forward if on_vectors else 0)
     assert K.small_channel_tile(geom, np.float32, forward=False) == (gradients if on_vectors else 0)
     if on_vectors:  # (without the 512-bit loops the other rules decide: a 32-channel layer may take Winograd)
@@ -498,8 +496,6 @@ def test_small_channel_layers_through_winograd_match_torch(x_shape, out_channels
     from juanji.kernels import conv as K
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     geom = _geometry(x_shape, out_channels)
-    if not W._simd.AVAILABLE and max(x_shape[1], out_channels) > K.DIRECT_MAX_CHANNELS:
-        pytest.skip("without AVX-512 the rule keeps to 16 channels a side")
     assert K.gradient_tile(geom, np.float32) == 4
     if x_shape[0] == 40:
         assert W._Plan(x_shape, (out_channels, x_shape[1], 3, 3), 1, 4, np.float32).chunk < 20
