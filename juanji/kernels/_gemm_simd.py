@@ -12,7 +12,7 @@ from numba import int64, njit
 
 from ._simd import vbcast, vfma, vload, vstore, vzero
 
-__all__ = ["rows"]
+__all__ = ["rows", "half_rows"]
 
 
 @njit(cache=True, nogil=True)
@@ -275,6 +275,42 @@ def tile_8_3(a, a_rs, a_ks, b, ldb, c, ldc, i0, j0, kk):
 
 
 @njit(cache=True, nogil=True)
+def tile_6_1(a, a_rs, a_ks, b, ldb, c, ldc, i0, j0, kk):
+    """C[i0:i0+6, j0:j0+16] = A[i0:i0+6, :kk] @ B[:kk, j0:j0+16]."""
+    c0_0 = vzero()
+    c1_0 = vzero()
+    c2_0 = vzero()
+    c3_0 = vzero()
+    c4_0 = vzero()
+    c5_0 = vzero()
+    pa = i0 * a_rs
+    pb = j0
+    for k in range(kk):
+        b0 = vload(b, pb + 0)
+        a0 = vbcast(a, pa)
+        c0_0 = vfma(a0, b0, c0_0)
+        a1 = vbcast(a, pa + 1 * a_rs)
+        c1_0 = vfma(a1, b0, c1_0)
+        a2 = vbcast(a, pa + 2 * a_rs)
+        c2_0 = vfma(a2, b0, c2_0)
+        a3 = vbcast(a, pa + 3 * a_rs)
+        c3_0 = vfma(a3, b0, c3_0)
+        a4 = vbcast(a, pa + 4 * a_rs)
+        c4_0 = vfma(a4, b0, c4_0)
+        a5 = vbcast(a, pa + 5 * a_rs)
+        c5_0 = vfma(a5, b0, c5_0)
+        pa += a_ks
+        pb += ldb
+    vstore(c, (i0 + 0) * ldc + j0 + 0, c0_0)
+    vstore(c, (i0 + 1) * ldc + j0 + 0, c1_0)
+    vstore(c, (i0 + 2) * ldc + j0 + 0, c2_0)
+    vstore(c, (i0 + 3) * ldc + j0 + 0, c3_0)
+    vstore(c, (i0 + 4) * ldc + j0 + 0, c4_0)
+    vstore(c, (i0 + 5) * ldc + j0 + 0, c5_0)
+    return 0
+
+
+@njit(cache=True, nogil=True)
 def tile_1_1(a, a_rs, a_ks, b, ldb, c, ldc, i0, j0, kk):
     """C[i0:i0+1, j0:j0+16] = A[i0:i0+1, :kk] @ B[:kk, j0:j0+16]."""
     c0_0 = vzero()
@@ -367,5 +403,25 @@ def rows(a, a_rs, a_ks, b, ldb, c, ldc, m0, m1, n, kk):
             else:
                 tile_1_1(a, a_rs, a_ks, b, ldb, c, ldc, i, j, kk)
                 j += 16
+        i += 1
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def half_rows(a, a_rs, a_ks, b, ldb, c, ldc, m0, m1, n, kk):
+    """:func:`rows` in blocks sized for AVX2's 16 registers: 6 rows by 16 columns at a time, then one
+    row at a time (the same sums in the same order: the same bits)."""
+    i = m0
+    while i + 6 <= m1:
+        j = int64(0)
+        while j < n:
+            tile_6_1(a, a_rs, a_ks, b, ldb, c, ldc, i, j, kk)
+            j += 16
+        i += 6
+    while i < m1:
+        j = int64(0)
+        while j < n:
+            tile_1_1(a, a_rs, a_ks, b, ldb, c, ldc, i, j, kk)
+            j += 16
         i += 1
     return 0

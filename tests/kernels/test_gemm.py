@@ -98,9 +98,17 @@ NARROW = [(512, 4608, 16), (37, 100, 48), (5, 7, 16), (64, 576, 64), (130, 33, 8
           (41, 1024, 16), (24, 2048, 16)]  # (rows 4 KiB apart: 8-row tiles where 16 columns would take 16)
 
 
+@pytest.fixture(params=[True, False], ids=["avx512-tiles", "avx2-tiles"])
+def tiles(request, monkeypatch):
+    """Either tile set (``gemm.FULL_TILES``: ``rows`` for AVX-512's 32 registers, ``half_rows`` for AVX2's
+    16), whatever this CPU has: the same sums in the same order."""
+    monkeypatch.setattr(gemm, "FULL_TILES", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("shape", NARROW, ids=str)
-def test_matmul_narrow_matches_numpy_and_torch(shape, order, threads):
+def test_matmul_narrow_matches_numpy_and_torch(shape, order, threads, tiles):
     m, k, n = shape
     rng = np.random.default_rng(m * k + n)
     a = np.asarray(rng.standard_normal((m, k)), np.float32, order=order)
@@ -137,6 +145,8 @@ def test_matmul_narrow_same_bits_however_split(monkeypatch):
     b16 = np.ascontiguousarray(b[:, :16])
     whole = gemm.matmul_narrow(a, b16, np.empty((77, 16), np.float32))
     np.testing.assert_array_equal(whole, results[0][:, :16])
+    monkeypatch.setattr(gemm, "FULL_TILES", not gemm.FULL_TILES)  # the other tile set: the same bits
+    np.testing.assert_array_equal(gemm.matmul_narrow(a, b, np.empty((77, 112), np.float32)), results[0])
 
 
 def test_gemm_simd_is_what_the_generator_writes():
