@@ -139,14 +139,9 @@ def _vector_forward_slice(x, packed, y, lo_h, lo_w, k_h, k_w, start, stop):
 
 def vector_applies(dtype) -> bool:
     """Whether the loops run on 512-bit vectors (``_conv_simd``): float32 on a CPU with AVX-512, or with
-    AVX2 and FMA (``_simd.takes_halves``; there in smaller blocks, :func:`_blocks`)."""
+    AVX2 and FMA (``_simd.takes_halves``; there in smaller blocks, :func:`_blocks`). ``conv``'s choices of
+    these loops for few channels (up to 32, and the stride-2 and dilated phases) follow it."""
     return _simd.takes_halves(dtype)
-
-
-def vector_rules(dtype) -> bool:
-    """Whether ``conv``'s choices of these loops for few channels (up to 32, LeNet- and ResNet-20-sized
-    layers, and their stride-2 and dilated phases) follow the 512-bit loops' measurements."""
-    return vector_applies(dtype)
 
 
 def wide_rules(dtype) -> bool:

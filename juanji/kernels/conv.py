@@ -844,7 +844,7 @@ def gradient_tile(geom: ConvGeometry, dtype) -> int:
 # LeNet's 1->6 5x5 and 6->16 5x5 at batch 256 and ResNet's 3->16 and 16->16 3x3 at batch 128 run
 # at 40-70 GFLOP/s where im2col + BLAS reaches 15-40.
 DIRECT_MAX_CHANNELS = 16
-# On the 512-bit loops (float32 on an AVX-512 CPU, ``_conv_direct.vector_rules``; on AVX2 too) up to 32
+# On the 512-bit loops (float32 on an AVX-512 CPU, ``_conv_direct.vector_applies``; on AVX2 too) up to 32
 # channels: ResNet-20's 32->32 3x3 on 16x16 at batch 128 (2 threads) took 2.65 / 2.74 / 3.45 ms
 # (forward / input gradient / weight gradient) against Winograd's 4.55 / 4.71 / 4.76 then, and a
 # 16->32 3x3 on 32x32 5.6 / 5.3 / 6.4 against im2col's 12.7 / 10.1 / 11.2; at 64 channels Winograd
@@ -863,7 +863,7 @@ def direct_applies(geom: ConvGeometry, dtype=None) -> bool:
             or geom.dilation != (1, 1, 1)
             or max(geom.channels, geom.out_channels) > max(VECTOR_MAX_CHANNELS, DIRECT_MAX_CHANNELS)):
         return False  # (the cheap refusals first: this runs at every call of every convolution)
-    limit = VECTOR_MAX_CHANNELS if _conv_direct.vector_rules(dtype) else DIRECT_MAX_CHANNELS
+    limit = VECTOR_MAX_CHANNELS if _conv_direct.vector_applies(dtype) else DIRECT_MAX_CHANNELS
     return (_conv_direct.applies(geom.kernel[2]) and geom.channels <= limit
             and geom.out_channels <= limit and geom.batch > 0 and geom.out_volume > 0)
 
@@ -897,11 +897,11 @@ def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
     pass computes every input position from a zero-bordered output gradient, twice the work of the
     adjoint for LeNet's conv2 (14x14 input, 10x10 output), where im2col + BLAS is then a little
     faster (2.40 against 2.59 ms at batch 256, 2 threads). The 512-bit loops
-    (``_conv_direct.vector_rules``) take that case in 1.2-1.3 ms, against 2.3-2.4 by im2col (on an AVX2
+    (``_conv_direct.vector_applies``) take that case in 1.2-1.3 ms, against 2.3-2.4 by im2col (on an AVX2
     machine, with its blocks, LeNet-5's training step at batch 256 took 0.81 of its time with these
     rules and loops against the 256-bit loops and im2col, paired)."""
     return ((direct_applies(geom, dtype)
-             and (_conv_direct.vector_rules(dtype) or geom.in_volume <= 1.5 * geom.out_volume)
+             and (_conv_direct.vector_applies(dtype) or geom.in_volume <= 1.5 * geom.out_volume)
              or _direct_wide(geom, dtype))
             and _conv_direct.input_grad_applies(geom.kernel[1:], geom.pad_lo[1:], geom.pad_hi[1:]))
 
@@ -981,7 +981,7 @@ def _dilation_phases(geom: ConvGeometry, dtype) -> ConvGeometry | None:
     or the 512-bit direct loops, else None (the dilated im2col then costs less than the split and merge)."""
     phases = _phase_geometry(geom)
     fast = phases is not None and (winograd_tile(phases, dtype) or (
-        _conv_direct.vector_rules(dtype) and direct_applies(phases, dtype)))
+        _conv_direct.vector_applies(dtype) and direct_applies(phases, dtype)))
     return phases if fast else None
 
 
@@ -1024,7 +1024,7 @@ def _stride_phases(geom: ConvGeometry, dtype) -> bool:
             and geom.kernel[1] % 2 == 0 and geom.kernel[2] % 2 == 0 and geom.kernel[1] >= 4 and geom.kernel[2] >= 4
             and _conv_direct.applies(geom.kernel[2] // 2) and geom.channels <= STRIDE_PHASES_MAX_CHANNELS
             and geom.out_channels <= STRIDE_PHASES_MAX_OUT_CHANNELS and geom.batch > 0
-            and geom.out_volume >= STRIDE_PHASES_MIN_PLANE and _conv_direct.vector_rules(dtype))
+            and geom.out_volume >= STRIDE_PHASES_MIN_PLANE and _conv_direct.vector_applies(dtype))
 
 
 def _stride_phase_geometry(geom: ConvGeometry) -> ConvGeometry:
