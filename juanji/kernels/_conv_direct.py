@@ -146,9 +146,10 @@ def vector_applies(dtype) -> bool:
 
 def wide_rules(dtype) -> bool:
     """Whether ``conv`` also gives these loops the layers of up to 128 channels at a batch smaller than
-    the thread count, and those with few output channels from many: only with AVX-512's blocks (on an
-    AVX2 machine, paired, ResNet-18's batch-1 inference took 1.12 times as long with AVX2's blocks
-    there as by im2col + BLAS and Winograd; DenseNet-121's 1.00)."""
+    the thread count: only with AVX-512's blocks (on an AVX2 machine, paired, ResNet-18's batch-1
+    inference took 1.12 times as long with AVX2's blocks there as by im2col + BLAS and Winograd; DenseNet-121's
+    128->32 on 32x32 at batch 1 1.36 times as long as by Winograd). The rule for few output channels from
+    many (``conv._direct_wide``) follows :func:`vector_applies`."""
     return vector_applies(dtype) and FULL_BLOCKS
 
 

@@ -917,7 +917,11 @@ def direct_input_grad_applies(geom: ConvGeometry, dtype=None) -> bool:
 # F(4,3) applies it stays: 64->32 on 16x16 at batch 128 4.50 / 4.64 against 5.48 / 4.71 direct. So
 # do the small planes' tables below 64 output positions in the batch: 128->32 on 4x4 at batch 1
 # 0.039 / 0.043 against 0.053 / 0.078 direct, at batch 2 0.068 / 0.069 against 0.072 / 0.094 (at
-# batch 8, 128 positions, 0.219 / 0.205 against 0.172 / 0.187).
+# batch 8, 128 positions, 0.219 / 0.205 against 0.172 / 0.187). On an AVX2 machine too, in its blocks
+# (``_conv_direct.vector_applies``; 7 December, 2 threads, paired against im2col + BLAS, 60 pairs,
+# forward / forward + both gradients): 128->32 on 16x16 at batch 1 0.72 / 0.92, batch 2 0.82 / 0.72, batch 8
+# 1.02 / 1.02; on 8x8 at batch 1 0.93 / 1.00, batch 2 0.82 / 0.93, batch 8 0.88 / 0.92. DenseNet-121 (16
+# pairs): batch-1 inference 0.958, forward + backward at batches 1 / 2 / 8 0.988 / 1.008 / 0.982.
 DIRECT_WIDE_MAX_CHANNELS = 128
 DIRECT_WIDE_MIN_POSITIONS = 64
 
@@ -928,7 +932,7 @@ def _direct_wide(geom: ConvGeometry, dtype) -> bool:
     return (geom.kernel != (1, 1, 1) and geom.out_channels <= VECTOR_MAX_CHANNELS
             and geom.channels <= DIRECT_WIDE_MAX_CHANNELS and geom.ndim == 2 and geom.groups == 1
             and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1) and _conv_direct.applies(geom.kernel[2])
-            and geom.batch * geom.out_volume >= DIRECT_WIDE_MIN_POSITIONS and _conv_direct.wide_rules(dtype)
+            and geom.batch * geom.out_volume >= DIRECT_WIDE_MIN_POSITIONS and _conv_direct.vector_applies(dtype)
             and not winograd_tile(geom, dtype))
 
 

@@ -276,7 +276,7 @@ def test_batch_one_forward_takes_the_direct_loops_up_to_128_channels(monkeypatch
     im2col for 256; values and gradients match torch either way."""
     import juanji
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
-    monkeypatch.setattr(D, "FULL_BLOCKS", True)  # (the rule for many channels: AVX-512's blocks)
+    monkeypatch.setattr(D, "FULL_BLOCKS", True)  # (the batch-1 rule for many channels: AVX-512's blocks)
     monkeypatch.setattr(K, "batch_workers", lambda: 2)
     taken = []
     real = K._direct_forward
@@ -308,11 +308,10 @@ WIDE = [(1, 128, 32, (16, 16), 3, 1, True), (2, 96, 32, (8, 8), 3, 1, True), (3,
 
 
 @pytest.mark.parametrize("case", WIDE, ids=str)
-def test_few_output_channels_take_the_direct_loops_and_match_torch(case, monkeypatch):
+def test_few_output_channels_take_the_direct_loops_and_match_torch(case, blocks, monkeypatch):
     import juanji
     batch, c, o, spatial, k, p, direct = case
     monkeypatch.setattr(D, "vector_applies", lambda dtype: dtype == np.float32)
-    monkeypatch.setattr(D, "FULL_BLOCKS", True)  # (the rule for many channels: AVX-512's blocks)
     # (the gradients of 128->32 on 16x16 take Winograd, F(4,3) from 16 tiles a thread and F(2,3) at batch 1
     # on two threads: tests/kernels/test_winograd.py; here the input gradient's direct loops are the point)
     monkeypatch.setattr(K, "SMALL_BATCH_WINOGRAD", False)
