@@ -27,7 +27,7 @@ from . import _simd, workspace
 from ._threads import run_tasks, workers, worth_parallel
 from .errstate import quiet
 
-__all__ = ["relu", "relu_grad", "hardtanh", "hardtanh_grad", "add"]
+__all__ = ["relu", "relu_grad", "hardtanh", "hardtanh_grad", "add", "concatenate"]
 
 # On float32 and a CPU with AVX-512 every one of these is a loop on 512-bit vectors (``_simd``:
 # ``vclamp`` for hardtanh, ``vkeep`` for relu and its gradient, ``vkeep_inside`` for hardtanh's), which runs
@@ -296,3 +296,27 @@ def add(a, b):
                 return out
             return np.add(a, b, out=out)
     return a + b
+
+
+def concatenate(arrays, axis: int):
+    """``np.concatenate(arrays, axis)``; for NumPy arrays of one dtype and matching shapes with a large
+    result, into memory from ``workspace``, one slice assignment per array. A DenseNet concatenates its
+    growing feature maps at every layer: ``np.concatenate`` takes fresh pages for each large result, one
+    page fault per 4 KiB on first touch (batch 1, 2 threads, 224 + 32 channels on 32x32: 80 -> 35 us;
+    DenseNet-121's 58 a forward)."""
+    first = arrays[0]
+    if not all(a.__class__ is np.ndarray and a.dtype == first.dtype and a.ndim == first.ndim for a in arrays):
+        return xp_of(first).concatenate(arrays, axis=axis)
+    shape = list(first.shape)
+    shape[axis] = sum(a.shape[axis] for a in arrays)
+    if math.prod(shape) * first.dtype.itemsize < workspace.MIN_BYTES or any(
+            a.shape[:axis] != first.shape[:axis] or a.shape[axis + 1:] != first.shape[axis + 1:] for a in arrays):
+        return np.concatenate(arrays, axis=axis)  # (which also says what does not fit)
+    out = workspace.empty(tuple(shape), first.dtype)
+    index = [slice(None)] * len(shape)
+    start = 0
+    for a in arrays:
+        index[axis] = slice(start, start + a.shape[axis])
+        out[tuple(index)] = a
+        start += a.shape[axis]
+    return out

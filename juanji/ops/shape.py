@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..autograd.function import Op
 from ..backend import xp_of
+from ..kernels import pointwise
 
 
 class Reshape(Op):
@@ -114,7 +115,7 @@ class Cat(Op):
         if all(skip):
             skip = [False] * len(xs)
         self.sizes = [None if s else x.shape[axis] for x, s in zip(xs, skip)]
-        return xp_of(xs[0]).concatenate([x for x, s in zip(xs, skip) if not s], axis=axis)
+        return pointwise.concatenate([x for x, s in zip(xs, skip) if not s], axis)
 
     def backward(self, g):
         xp = xp_of(g)

@@ -135,6 +135,26 @@ def test_joining_ops_match_torch(case):
         compare_with_torch(fn, None, [_data(s, dtype, seed=i) for i, s in enumerate(shapes)])
 
 
+# large results (past workspace.MIN_BYTES: filled slice by slice in workspace memory), DenseNet's joins along
+# the channels at batch 1 and 3, a join along the last axis, a transposed (non-contiguous) input, 0 channels
+LARGE_CATS = [([(1, 224, 32, 32), (1, 32, 32, 32)], 1), ([(3, 96, 16, 16), (3, 32, 16, 16), (3, 8, 16, 16)], 1),
+              ([(64, 300), (64, 900)], -1), ([(512, 160), (1, 160)], 0), ([(2, 0, 128, 128), (2, 4, 128, 128)], 1)]
+
+
+@pytest.mark.parametrize("case", range(len(LARGE_CATS)))
+def test_large_cat_matches_torch(case):
+    shapes, dim = LARGE_CATS[case]
+    for dtype in FLOAT_DTYPES:
+        arrays = [_data(s, dtype, seed=i) for i, s in enumerate(shapes)]
+        if case == 2:  # a transposed input
+            arrays[0] = np.ascontiguousarray(arrays[0].T).T
+        compare_with_torch(lambda *ts: _lib(ts[0]).cat(ts, dim), None, arrays)
+    x = juanji.ones(1, 300, 32, 32)
+    y = juanji.cat([x, x], 1)
+    y[0, 0, 0, 0] = 5.0  # the result owns its memory
+    assert float(x[0, 0, 0, 0]) == 1.0 and float(y[0, 300, 0, 0]) == 1.0
+
+
 def test_cat_promotes_dtypes_like_torch():
     a = _data((2, 2), "float32")
     b = np.array([[1, 2]], np.int64)
