@@ -160,9 +160,13 @@ def _im2col_task(row, x, flat_x, taps_table, n0, count, flat_cols, dims, row_str
                 first, last = y0 * out_w + x0, (y1 - 1) * out_w + x1
                 _zero_outside(flat_cols, t, first, last, area)
                 _copy_run(flat_cols, t + first, flat_x, row0 + first, last - first)
-                if x1 - x0 < out_w:  # re-zero the columns that wrapped past a row edge
+                gap = out_w - x1 + x0
+                if gap == 1:  # re-zero the column that wrapped past a row edge (a 3x3 'same' layer's)
                     for oy in range(y0, y1 - 1):
-                        _fill_zero(flat_cols, t + oy * out_w + x1, out_w - x1 + x0)
+                        flat_cols[uint64(t + oy * out_w + x1)] = 0.0
+                elif gap > 1:  # ... or the columns
+                    for oy in range(y0, y1 - 1):
+                        _fill_zero(flat_cols, t + oy * out_w + x1, gap)
                 continue
             _zero_outside(flat_cols, t, y0 * out_w, y1 * out_w, area)
             for oy in range(y0, y1):
