@@ -40,7 +40,8 @@ __all__ = ["matmul", "matmul_narrow", "PARALLEL_MIN_FLOPS"]
 # A product of two matrices with at most this many multiply-adds goes straight to NumPy: OpenBLAS runs
 # it on the calling thread whatever its thread count (below its own threshold, 4 * 65536), so setting
 # and restoring that count around it (two ctypes calls) only costs time: a 16 x 16 product through
-# Tensor.matmul 6.6 -> 3.6 us, measured.
+# Tensor.matmul 6.6 -> 3.6 us, measured. So does a stack of such products (NumPy calls BLAS once per
+# product): a small convolution's ``(1, O, R) @ (1, R, L)``.
 SMALL_PRODUCT = 1 << 16
 PARALLEL_MIN_FLOPS = 1 << 24  # ~0.1-0.2 ms on one thread: past the hand-over's cost (see _threads)
 # Few rows and many columns are split by columns: OpenBLAS (one thread, float32) runs half the columns
@@ -77,7 +78,7 @@ def matmul(a, b, out=None):
     if not _plain(a, b):
         return a @ b if out is None else np.matmul(a, b, out=out)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    if a.ndim == 2 and b.ndim == 2 and m * k * n <= SMALL_PRODUCT:
+    if m * k * n <= SMALL_PRODUCT:  # (a stack of them too: BLAS is called once per product)
         return np.matmul(a, b, out=out)
     if out is None:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
