@@ -345,6 +345,27 @@ def test_few_output_channels_take_the_direct_loops_and_match_torch(case, blocks,
     assert not K._direct_wide(geom, np.float64)  # float64 (gradient checks) keeps its paths
 
 
+@pytest.mark.parametrize("shape", [(32, 128, 3, 3), (16, 6, 5, 5), (7, 3, 1, 4), (33, 5, 3, 2), (1, 1, 1, 1), (12, 9, 7, 7)])
+def test_packed_weight_is_the_documented_layout(shape, blocks):
+    """``_pack_blocks``: ``wt[pass, ((c*kH + i)*kW + j)*ob + k] = w[pass*ob + k, c, i, j]``, zero past the
+    output channels, the bias completed with zeros; ``flipped``, the same of ``w_t[c, o] = flip(w[o, c])``."""
+    rng = np.random.default_rng(sum(shape))
+    w = rng.standard_normal(shape).astype(np.float32)
+    bias = rng.standard_normal(shape[0]).astype(np.float32)
+    for flipped in (False, True):
+        source = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]) if flipped else w
+        out_c, channels, k_h, k_w = source.shape
+        ob, wt, full_bias = D._pack_blocks(w, None if flipped else bias, flipped=flipped)
+        passes = wt.shape[0]
+        assert ob <= D._blocks()[1] and passes * ob >= out_c > (passes - 1) * ob
+        padded = np.zeros((passes * ob,) + source.shape[1:], np.float32)
+        padded[:out_c] = source
+        expected = padded.reshape(passes, ob, channels, k_h, k_w).transpose(0, 2, 3, 4, 1).reshape(passes, -1)
+        assert wt.dtype == np.float32 and np.array_equal(wt, expected)
+        assert np.array_equal(full_bias[:out_c], np.zeros(out_c) if flipped else bias)
+        assert not full_bias[out_c:].any()
+
+
 @pytest.mark.parametrize("shape,width", [((48, 32), 48), ((37, 21), 40), ((16, 5), 16), ((3, 40), 8)])
 def test_vector_transpose_equals_the_loop(shape, width):
     """``_conv_layout.transpose`` (whole 16 x 16 blocks in registers, edges one by one) against the
