@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-__all__ = ["workers", "map_slices", "run_tasks", "worth_parallel", "worth_parallel_macs", "PARALLEL_MIN_ELEMENTS",
+__all__ = ["workers", "map_slices", "run_tasks", "split_gemm", "worth_parallel", "worth_parallel_macs", "PARALLEL_MIN_ELEMENTS",
            "PARALLEL_MIN_MACS",
            "set_blas_threads", "blas_threads"]
 
@@ -71,6 +71,7 @@ class _Blas:
 
     def __init__(self):
         self.get = self.set = None
+        self.gemm = {}  # dtype char -> address of the ILP64 cblas_?gemm (native slices), if found
         try:
             ThreadpoolController = _import_threadpoolctl()
         except ImportError:  # no control: the batch is then never split (see batch_workers())
@@ -89,12 +90,24 @@ class _Blas:
                         setter.argtypes, setter.restype = [ctypes.c_int], None
                         getter.argtypes, getter.restype = [], ctypes.c_int
                         self.set, self.get = setter, getter
+                        self._find_gemm(dll)
                         return
         # another BLAS (MKL, BLIS, Accelerate): use threadpoolctl's generic (slower) control
         if controllers:
             lib = controllers[0]
             self.set = lib.set_num_threads
             self.get = lambda: lib.num_threads
+
+
+    def _find_gemm(self, dll) -> None:
+        """The addresses of ``cblas_sgemm``/``cblas_dgemm`` with 64-bit sizes (``scipy_cblas_sgemm64_`` in
+        the OpenBLAS of NumPy's wheels), for :func:`split_gemm`; none if the library names them otherwise."""
+        for char, name in (("f", "sgemm"), ("d", "dgemm")):
+            for symbol in (f"scipy_cblas_{name}64_", f"cblas_{name}64_"):
+                function = getattr(dll, symbol, None)
+                if function is not None:
+                    self.gemm[char] = ctypes.cast(function, ctypes.c_void_p).value
+                    break
 
 
 def _import_threadpoolctl():
@@ -292,6 +305,10 @@ def _run_here(work, start, stop):
 IDLE_SPINS = 1 << 15
 RESULT_SPINS = 1 << 16
 _ROW = 24  # int64 flags per worker: posted at 0, claimed at 4, done at 8, caller asleep at 16
+# (``_native_tasks``: the worker's last slice number at 12, the slice's kind at 20)
+# Workers also run native slices (``_native_tasks``: a row range of a BLAS product, started from their
+# polling loop without the GIL); see :func:`split_gemm`.
+NATIVE_SLICES = True
 
 
 class _Hand:
@@ -312,7 +329,7 @@ class _Hand:
         self.spin = _spin
         self.size = size
         self.state = np.zeros(size * _ROW, np.int64)
-        self.seq = [0] * size
+        self.seq = np.zeros(size, np.int64)  # (an array: ``_native_tasks.split_gemm_rows`` posts too)
         self.tasks = [None] * size
         self.results = [None] * size
         self.asleep = [False] * size
@@ -320,8 +337,13 @@ class _Hand:
         self.finished = [threading.Event() for _ in range(size)]
         self.busy = threading.Lock()
         self.closed = False
+        from . import _native_tasks
+        self.native = _native_tasks if NATIVE_SLICES else None
+        self.desc = np.zeros((size, _native_tasks.DESC_WIDTH), np.int64)  # native slices (``_native_tasks``)
+        self.own = np.zeros((1, _native_tasks.DESC_WIDTH), np.int64)  # the caller's own rows
+        loop = self._loop if self.native is None else self._loop_native
         for k in range(size):
-            threading.Thread(target=self._loop, args=(k,), name=f"juanji-hand-{k}", daemon=True).start()
+            threading.Thread(target=loop, args=(k,), name=f"juanji-hand-{k}", daemon=True).start()
 
     def _loop(self, k: int):
         spin, state, base = self.spin, self.state, k * _ROW
@@ -358,8 +380,64 @@ class _Hand:
             work = errors = None
             got = spin.finish_and_wait(state, base + 8, last, base + 16, base, IDLE_SPINS)
 
+    def _loop_native(self, k: int):
+        """:meth:`_loop` whose polling also runs native slices (``_native_tasks.wait_claim_native``)
+        without coming back to Python; it returns for Python slices, sleep and waking a sleeping caller."""
+        native, state, base, desc = self.native, self.state, k * _ROW, self.desc
+        last = 0
+        got = native.wait_claim_native(state, base, last, IDLE_SPINS, desc, k)
+        while True:
+            last = int(state[base + native.LAST])
+            if got == native.TIMED_OUT:  # nothing posted within the poll budget: sleep until post() wakes us
+                self.asleep[k] = True
+                got = native.wait_claim_native(state, base, last, 1, desc, k)
+                if got == native.TIMED_OUT:
+                    self.wake[k].acquire()
+                    self.asleep[k] = False
+                    # (awake: the full poll budget again, or every native slice after this one would
+                    # find the worker asleep)
+                    got = native.wait_claim_native(state, base, int(state[base + native.LAST]), IDLE_SPINS, desc, k)
+                self.asleep[k] = False
+                continue
+            if got == self.spin.CALLER_ASLEEP:  # our last slice is done and the caller sleeps: wake it
+                self.finished[k].set()
+                got = native.wait_claim_native(state, base, last, IDLE_SPINS, desc, k)
+                continue
+            if self.closed:  # (a Python slice, number ``got`` == ``last``)
+                return
+            work, start, stop, errors = self.tasks[k]
+            self.tasks[k] = None
+            try:
+                self.results[k] = (True, _run_in_worker(work, start, stop, errors))
+            except BaseException as error:  # re-raised in the caller, as Future.result() does
+                self.results[k] = (False, error)
+            work = errors = None  # (see _loop)
+            got = native.finish_and_wait_native(state, base + 8, last, base + 16, base, IDLE_SPINS, desc, k)
+
+    def post_native(self, k: int):
+        """Post ``desc[k]`` (written by the caller) as worker ``k``'s next slice, a native one."""
+        self.state[k * _ROW + self.native.KIND] = 1
+        self.seq[k] += 1
+        self.spin.publish(self.state, k * _ROW, self.seq[k])
+        if self.asleep[k]:
+            self.wake[k].release()
+
+    def collect_native(self, k: int) -> None:
+        """Wait for worker ``k``'s native slice, or run it here if the worker has not claimed it yet."""
+        state, base, seq = self.state, k * _ROW, self.seq[k]
+        if self.spin.claim(state, base + 4, seq - 1, seq):
+            self.native.run_gemm(self.desc, k)
+            return
+        if not self.spin.wait_for(state, base + 8, seq, RESULT_SPINS):
+            self.finished[k].clear()
+            self.spin.publish(state, base + 16, 1)
+            while not self.spin.wait_for(state, base + 8, seq, 1):
+                self.finished[k].wait(0.01)
+            self.spin.publish(state, base + 16, 0)
+
     def post(self, k: int, work, start, stop, errors):
         self.tasks[k] = (work, start, stop, errors)
+        self.state[k * _ROW + 20] = 0  # a Python slice (``_native_tasks.KIND``)
         self.seq[k] += 1
         self.spin.publish(self.state, k * _ROW, self.seq[k])
         if self.asleep[k]:
@@ -391,6 +469,7 @@ class _Hand:
     def close(self):
         self.closed = True
         for k in range(self.size):
+            self.state[k * _ROW + 20] = 0  # (a Python slice: the worker returns to its loop and ends)
             self.seq[k] += 1
             self.spin.publish(self.state, k * _ROW, self.seq[k])
             self.wake[k].release()
@@ -458,6 +537,58 @@ def map_slices(work, total: int, parts: int, single_threaded_blas: bool = True) 
     finally:
         if saved is not None:
             set_blas_threads(saved)
+
+
+def split_gemm(a, b, out, parts: int, by_columns: bool = False) -> bool:
+    """``out = a @ b`` for C-contiguous 2-d float32/float64 NumPy arrays of one dtype, its rows (or
+    ``by_columns`` its columns) in ``parts`` slices, each a native slice (``_native_tasks``: the worker calls BLAS from its polling loop, without
+    the GIL, as the caller does for its own rows), BLAS single-threaded meanwhile. False (nothing done)
+    where that cannot run: no such BLAS function found, native slices off, or the workers busy with
+    another thread's call. As with ``gemm.matmul``'s row split, the slices are fixed by the shapes and
+    the thread count, so a product repeats bit for bit from run to run."""
+    address = _blas_lib().gemm.get(a.dtype.char)
+    if address is None or parts <= 1 or not NATIVE_SLICES:
+        return False
+    hand = _hand_for(parts - 1)
+    if hand is None:
+        return False
+    try:
+        if hand.native is None:
+            return False
+        saved = blas_threads()
+        if saved != 1:
+            set_blas_threads(1)
+        try:
+            m, k = a.shape
+            n = b.shape[1]
+            item = a.itemsize
+            code = 0 if a.dtype == np.float32 else 1
+            if not any(hand.asleep[:parts - 1]):  # (a sleeping worker needs its semaphore: the path below)
+                left = hand.native.split_gemm_rows(hand.state, hand.seq, hand.desc, hand.own, a, b, out, address,
+                                                   code, parts, _ROW, RESULT_SPINS, by_columns)
+                for j in range(left - 1 if left else parts - 1, parts - 1):
+                    hand.collect_native(j)
+                return True
+            pa, pb, pc = a.ctypes.data, b.ctypes.data, out.ctypes.data
+            slices = _slices(n if by_columns else m, parts)
+
+            def row(start, stop):
+                if by_columns:
+                    return (address, code, m, stop - start, k, pa, k, pb + start * item, n, pc + start * item, n)
+                return (address, code, stop - start, n, k, pa + start * k * item, k, pb, n, pc + start * n * item, n)
+            for j, (start, stop) in enumerate(slices[1:]):
+                hand.desc[j] = row(start, stop)
+                hand.post_native(j)
+            hand.own[0] = row(*slices[0])
+            hand.native.run_gemm(hand.own, 0)
+            for j in range(parts - 1):
+                hand.collect_native(j)
+        finally:
+            if saved is not None and saved != 1:
+                set_blas_threads(saved)
+        return True
+    finally:
+        hand.busy.release()
 
 
 def run_tasks(driver, n_tasks: int, elements: int, *args) -> None:

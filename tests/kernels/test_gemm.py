@@ -33,13 +33,28 @@ def threads(request, monkeypatch):
     saved = juanji.get_num_threads()
     juanji.set_num_threads(request.param)
     monkeypatch.setattr(gemm, "PARALLEL_MIN_FLOPS", 1 << 12)  # split even the middling products
+    monkeypatch.setattr(gemm, "NATIVE_SPLIT", False)  # (by Python slices here; the native ones: below)
     yield request.param
     juanji.set_num_threads(saved)
 
 
+NATIVE = bool(_threads._blas_lib().gemm)  # the BLAS NumPy loads names its ILP64 cblas_?gemm as expected
+
+
+@pytest.fixture(params=[False, True], ids=["python-slices", "native-slices"])
+def native(request, monkeypatch, threads):
+    """The splits of ``threads`` by Python slices or by native ones (``_threads.split_gemm``: each thread's
+    BLAS call started without the GIL), from small products on."""
+    if request.param and not NATIVE:
+        pytest.skip("no ILP64 cblas_?gemm found in NumPy's BLAS: native slices are off")
+    monkeypatch.setattr(gemm, "NATIVE_SPLIT", request.param)
+    monkeypatch.setattr(gemm, "NATIVE_MIN_FLOPS", 1 << 12)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shapes", SHAPES, ids=str)
-def test_matmul_matches_numpy_and_torch(shapes, dtype, threads):
+def test_matmul_matches_numpy_and_torch(shapes, dtype, threads, native):
     rng = np.random.default_rng(0)
     a = rng.standard_normal(shapes[0]).astype(dtype)
     b = rng.standard_normal(shapes[1]).astype(dtype)
@@ -52,7 +67,7 @@ def test_matmul_matches_numpy_and_torch(shapes, dtype, threads):
     np.testing.assert_array_equal(gemm.matmul(a, b), got)  # the same bits on a second call
 
 
-def test_transposed_views_and_blas_threads_restored(threads):
+def test_transposed_views_and_blas_threads_restored(threads, native):
     rng = np.random.default_rng(1)
     a = rng.standard_normal((500, 300)).astype(np.float32)
     b = rng.standard_normal((200, 300)).astype(np.float32)
@@ -185,3 +200,78 @@ def test_few_rows_many_columns_split_by_columns(threads, monkeypatch):
     rows = gemm.matmul(a, b)
     assert seen[-1:] == ([64] if threads > 1 else [])
     assert_close(rows, a.astype(np.float64) @ b, a, b)
+
+
+@pytest.mark.skipif(not NATIVE, reason="no ILP64 cblas_?gemm found in NumPy's BLAS")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("by_columns", [False, True], ids=["rows", "columns"])
+@pytest.mark.parametrize("shape", [(576, 96, 64), (144, 24, 1024), (7, 3, 5), (1, 300, 700), (3, 1, 2), (129, 257, 31)])
+def test_native_split_matches_numpy_and_repeats(shape, by_columns, dtype):
+    m, k, n = shape
+    rng = np.random.default_rng(m + k + n)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    saved = juanji.get_num_threads()
+    juanji.set_num_threads(2)
+    try:
+        before = _threads.blas_threads()
+        out = np.full((m, n), np.nan, dtype)
+        assert _threads.split_gemm(a, b, out, 2, by_columns)
+        assert_close(out, np.matmul(a.astype(np.float64), b.astype(np.float64)), a, b)
+        again = np.full((m, n), np.nan, dtype)
+        assert _threads.split_gemm(a, b, again, 2, by_columns)
+        np.testing.assert_array_equal(again, out)  # the same bits on a second call
+        assert _threads.blas_threads() == before
+    finally:
+        juanji.set_num_threads(saved)
+
+
+@pytest.mark.skipif(not NATIVE, reason="no ILP64 cblas_?gemm found in NumPy's BLAS")
+def test_native_and_python_slices_interleave_with_sleeping_workers():
+    """Native slices between Python ones, and after the workers have gone to sleep (past their poll
+    budget): every product and every Python result arrives, in order."""
+    import time
+    saved = juanji.get_num_threads()
+    juanji.set_num_threads(2)
+    rng = np.random.default_rng(5)
+    try:
+        for i in range(60):
+            a = rng.standard_normal((40 + i, 30)).astype(np.float32)
+            b = rng.standard_normal((30, 20)).astype(np.float32)
+            out = np.empty((40 + i, 20), np.float32)
+            assert _threads.split_gemm(a, b, out, 2, i % 2 == 1)
+            assert_close(out, a.astype(np.float64) @ b, a, b)
+            parts = _threads.map_slices(lambda s, e: list(range(s, e)), 9 + i, 2)
+            assert sum(parts, []) == list(range(9 + i))
+            if i % 10 == 9:
+                time.sleep(0.05)  # the worker sleeps: the next slice wakes it
+    finally:
+        juanji.set_num_threads(saved)
+
+
+@pytest.mark.skipif(not NATIVE, reason="no ILP64 cblas_?gemm found in NumPy's BLAS")
+def test_matmul_takes_the_native_split_for_middling_products(monkeypatch):
+    """From ``NATIVE_MIN_FLOPS`` a C-contiguous product (or a stack of one: a convolution's) is split natively,
+    by rows, or by columns for few rows and many; a non-contiguous one keeps the other roads."""
+    seen = []
+    real = gemm.split_gemm
+    monkeypatch.setattr(gemm, "split_gemm", lambda a, b, out, parts, by_columns: seen.append(
+        (a.shape, b.shape, by_columns)) or real(a, b, out, parts, by_columns))
+    saved = juanji.get_num_threads()
+    juanji.set_num_threads(2)
+    rng = np.random.default_rng(6)
+    try:
+        a = rng.standard_normal((576, 96)).astype(np.float32)
+        b = rng.standard_normal((1, 96, 64)).astype(np.float32)
+        got = gemm.matmul(a, b)
+        assert seen == [((576, 96), (96, 64), False)]
+        assert_close(got[0], a.astype(np.float64) @ b[0], a, b[0])
+        c = rng.standard_normal((144, 24)).astype(np.float32)
+        d = rng.standard_normal((24, 1024)).astype(np.float32)
+        assert_close(gemm.matmul(c, d), c.astype(np.float64) @ d, c, d)
+        assert seen[-1] == ((144, 24), (24, 1024), True)
+        seen.clear()
+        assert_close(gemm.matmul(a, b[0].T.copy().T), a.astype(np.float64) @ b[0], a, b[0])  # (an F-ordered b)
+        assert seen == []
+    finally:
+        juanji.set_num_threads(saved)
