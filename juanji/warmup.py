@@ -68,6 +68,12 @@ def run(dtypes=("float32", "float64"), verbose: bool = False) -> float:
         # average pooling's plain 2x2 loops (d2l's LeNet, DenseNet's transitions), forward and backward
         x = juanji.ones(1, 2, 4, 4, dtype=dtype, requires_grad=True)
         nn.functional.avg_pool2d(x, 2).sum().backward()
+        # a product split into native slices (``_threads.split_gemm``), by rows and by columns, whatever
+        # the thread count: the caller's and the worker's loops (``_native_tasks``)
+        from .kernels import _threads
+        a = np.ones((4, 4), np.dtype(dtype_name))
+        for by_columns in (False, True):
+            _threads.split_gemm(a, a, np.empty_like(a), 2, by_columns)
     return time.perf_counter() - start
 
 

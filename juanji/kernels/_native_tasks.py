@@ -65,16 +65,14 @@ def _dgemm(typingctx, address, m, n, k, a, lda, b, ldb, c, ldc):
 
 
 @njit(cache=True, nogil=True)
-def run_gemm(desc, row):
-    """The product described by ``desc[row]`` (see the module docstring)."""
-    if desc[row, 2] <= 0 or desc[row, 3] <= 0:
+def run_gemm(task):
+    """The product described by ``task``, a row of ``desc`` (see the module docstring)."""
+    if task[2] <= 0 or task[3] <= 0:
         return
-    if desc[row, 1] == 0:
-        _sgemm(desc[row, 0], desc[row, 2], desc[row, 3], desc[row, 4], desc[row, 5], desc[row, 6], desc[row, 7],
-               desc[row, 8], desc[row, 9], desc[row, 10])
+    if task[1] == 0:
+        _sgemm(task[0], task[2], task[3], task[4], task[5], task[6], task[7], task[8], task[9], task[10])
     else:
-        _dgemm(desc[row, 0], desc[row, 2], desc[row, 3], desc[row, 4], desc[row, 5], desc[row, 6], desc[row, 7],
-               desc[row, 8], desc[row, 9], desc[row, 10])
+        _dgemm(task[0], task[2], task[3], task[4], task[5], task[6], task[7], task[8], task[9], task[10])
 
 
 @njit(cache=True, nogil=True)
@@ -94,7 +92,7 @@ def wait_claim_native(state, i, old, spins, desc, row):
         if _load(state, i + KIND) == 0:  # a Python slice: the worker's Python loop runs it
             _store(state, i + LAST, value)
             return value
-        run_gemm(desc, row)
+        run_gemm(desc[row])
         _store(state, i + 8, value)  # done
         old = value
         if _load(state, i + 16) != 0:  # its caller has gone to sleep: wake it (from Python)
@@ -142,11 +140,11 @@ def split_gemm_rows(state, seqs, desc, own, a, b, out, address, code, parts, row
             seqs[j - 1] += 1
             _store(state, flags, seqs[j - 1])  # (sequentially consistent: the rows above are seen first)
         start = stop
-    run_gemm(own, 0)
+    run_gemm(own[0])
     for j in range(parts - 1):
         flags, seq = j * row_width, seqs[j]
         if _swap_if(state, flags + 4, seq - 1, seq) != 0:  # not started: run it here
-            run_gemm(desc, j)
+            run_gemm(desc[j])
         elif not wait_for(state, flags + 8, seq, spins):
             return j + 1
     return 0

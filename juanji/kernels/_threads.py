@@ -28,6 +28,10 @@ Pieces:
   ResNet-18 forward+backward at batch 1 71 -> 56 ms);
 - :func:`run_tasks` -- a serial Numba driver ``driver(first, last, *args)`` over its task
   range, split over the threads when the loop is large enough (:func:`worth_parallel`);
+- :func:`split_gemm` -- a matrix product's row or column slices as *native* slices: BLAS calls the
+  worker starts from its polling loop without taking the GIL (``_native_tasks``), so that the hand-over
+  costs microseconds where a Python slice costs the worker's wait for the GIL (~40 us on the 2-core
+  machine: the GIL's waiter sleeps);
 - :func:`set_blas_threads` / :func:`blas_threads` -- the BLAS thread count, through
   threadpoolctl's discovery of the library NumPy loaded and a direct ctypes call (~1 µs; the
   controller's own method costs ~50 µs, too much to pay per convolution).
@@ -341,6 +345,7 @@ class _Hand:
         self.native = _native_tasks if NATIVE_SLICES else None
         self.desc = np.zeros((size, _native_tasks.DESC_WIDTH), np.int64)  # native slices (``_native_tasks``)
         self.own = np.zeros((1, _native_tasks.DESC_WIDTH), np.int64)  # the caller's own rows
+        self.keep = None  # the arrays of the native slices in flight
         loop = self._loop if self.native is None else self._loop_native
         for k in range(size):
             threading.Thread(target=loop, args=(k,), name=f"juanji-hand-{k}", daemon=True).start()
@@ -426,7 +431,7 @@ class _Hand:
         """Wait for worker ``k``'s native slice, or run it here if the worker has not claimed it yet."""
         state, base, seq = self.state, k * _ROW, self.seq[k]
         if self.spin.claim(state, base + 4, seq - 1, seq):
-            self.native.run_gemm(self.desc, k)
+            self.native.run_gemm(self.desc[k])
             return
         if not self.spin.wait_for(state, base + 8, seq, RESULT_SPINS):
             self.finished[k].clear()
@@ -563,11 +568,14 @@ def split_gemm(a, b, out, parts: int, by_columns: bool = False) -> bool:
             n = b.shape[1]
             item = a.itemsize
             code = 0 if a.dtype == np.float32 else 1
+            # (the arrays stay referenced by the Hand until their slices are done, whatever interrupts this)
+            hand.keep = (a, b, out)
             if not any(hand.asleep[:parts - 1]):  # (a sleeping worker needs its semaphore: the path below)
                 left = hand.native.split_gemm_rows(hand.state, hand.seq, hand.desc, hand.own, a, b, out, address,
                                                    code, parts, _ROW, RESULT_SPINS, by_columns)
                 for j in range(left - 1 if left else parts - 1, parts - 1):
                     hand.collect_native(j)
+                hand.keep = None
                 return True
             pa, pb, pc = a.ctypes.data, b.ctypes.data, out.ctypes.data
             slices = _slices(n if by_columns else m, parts)
@@ -576,13 +584,18 @@ def split_gemm(a, b, out, parts: int, by_columns: bool = False) -> bool:
                 if by_columns:
                     return (address, code, m, stop - start, k, pa, k, pb + start * item, n, pc + start * item, n)
                 return (address, code, stop - start, n, k, pa + start * k * item, k, pb, n, pc + start * n * item, n)
-            for j, (start, stop) in enumerate(slices[1:]):
-                hand.desc[j] = row(start, stop)
-                hand.post_native(j)
-            hand.own[0] = row(*slices[0])
-            hand.native.run_gemm(hand.own, 0)
-            for j in range(parts - 1):
-                hand.collect_native(j)
+            posted = 0
+            try:
+                for j, (start, stop) in enumerate(slices[1:]):
+                    hand.desc[j] = row(start, stop)
+                    hand.post_native(j)
+                    posted += 1
+                hand.own[0] = row(*slices[0])
+                hand.native.run_gemm(hand.own[0])
+            finally:  # every posted slice is done (here or by its worker) before the arrays may go
+                for j in range(posted):
+                    hand.collect_native(j)
+            hand.keep = None
         finally:
             if saved is not None and saved != 1:
                 set_blas_threads(saved)
