@@ -374,16 +374,19 @@ class _Hand:
             last = got
             if self.closed:
                 return
-            work, start, stop, errors = self.tasks[k]
-            self.tasks[k] = None
-            try:
-                self.results[k] = (True, _run_in_worker(work, start, stop, errors))
-            except BaseException as error:  # re-raised in the caller, as Future.result() does
-                self.results[k] = (False, error)
-            # let go of the slice's closure now: kept until the next slice, it would keep that call's
-            # arrays (and the arena blocks under them) alive while this thread waits
-            work = errors = None
+            self._run_slice(k)
             got = spin.finish_and_wait(state, base + 8, last, base + 16, base, IDLE_SPINS)
+
+    def _run_slice(self, k: int):
+        """Run the Python slice posted to worker ``k``: its result, or its error, into ``results[k]``. (The
+        slice's closure goes with this call's frame: kept until the next slice, it would keep that call's
+        arrays, and the arena blocks under them, alive while the worker waits.)"""
+        work, start, stop, errors = self.tasks[k]
+        self.tasks[k] = None
+        try:
+            self.results[k] = (True, _run_in_worker(work, start, stop, errors))
+        except BaseException as error:  # re-raised in the caller, as Future.result() does
+            self.results[k] = (False, error)
 
     def _loop_native(self, k: int):
         """:meth:`_loop` whose polling also runs native slices (``_native_tasks.wait_claim_native``)
@@ -410,13 +413,7 @@ class _Hand:
                 continue
             if self.closed:  # (a Python slice, number ``got`` == ``last``)
                 return
-            work, start, stop, errors = self.tasks[k]
-            self.tasks[k] = None
-            try:
-                self.results[k] = (True, _run_in_worker(work, start, stop, errors))
-            except BaseException as error:  # re-raised in the caller, as Future.result() does
-                self.results[k] = (False, error)
-            work = errors = None  # (see _loop)
+            self._run_slice(k)
             got = native.finish_and_wait_native(state, base + 8, last, base + 16, base, IDLE_SPINS, desc, k)
 
     def post_native(self, k: int):
@@ -433,6 +430,13 @@ class _Hand:
         if self.spin.claim(state, base + 4, seq - 1, seq):
             self.native.run_gemm(self.desc[k])
             return
+        self._wait_done(k, seq)
+
+    def _wait_done(self, k: int, seq) -> None:
+        """Poll until worker ``k`` has published slice ``seq`` done, then sleep for it (the flag at +16 asks
+        the worker to wake this thread). (The done flag holds the number of the worker's last slice, not
+        necessarily ``seq - 1``: the caller may have taken that one back, so the poll waits for ``seq`` itself.)"""
+        state, base = self.state, k * _ROW
         if not self.spin.wait_for(state, base + 8, seq, RESULT_SPINS):
             self.finished[k].clear()
             self.spin.publish(state, base + 16, 1)
@@ -456,15 +460,7 @@ class _Hand:
             work, start, stop, _ = self.tasks[k]
             self.tasks[k] = None
             return _run_here(work, start, stop)
-        # (the done flag holds the number of the worker's last slice, not necessarily seq - 1: the
-        # caller may have taken that one back, so the poll waits for seq itself)
-        if not self.spin.wait_for(state, base + 8, seq, RESULT_SPINS):
-            # poll budget spent: sleep until the worker's event (the flag at +16 asks for it)
-            self.finished[k].clear()
-            self.spin.publish(state, base + 16, 1)
-            while not self.spin.wait_for(state, base + 8, seq, 1):
-                self.finished[k].wait(0.01)
-            self.spin.publish(state, base + 16, 0)
+        self._wait_done(k, seq)
         ok, value = self.results[k]
         self.results[k] = None
         if not ok:
