@@ -54,6 +54,7 @@ def _pretrain_in_torch(torch, example, model, path, steps=40, batch=64):
     torch.save(model.state_dict(), path)
 
 
+@pytest.mark.slow  # (42 s alone, 80-90 s beside the others: the default run's longest; `pytest -m slow` runs it)
 @pytest.mark.skipif(not os.path.isdir(MNIST), reason="../shared/data is not here")
 def test_frozen_backbone_fine_tuning_changes_only_the_head_and_learns(tmp_path):
     torch = pytest.importorskip("torch")
