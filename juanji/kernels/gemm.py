@@ -101,12 +101,13 @@ def matmul(a, b, out=None):
 
 
 # Products of this many flops and more (C-contiguous matrices) go to ``_threads.split_gemm``, by rows or
-# by columns as below (``COLUMN_SPLIT``): each thread's rows a BLAS call started without the GIL (the worker from its
-# polling loop), so that a split costs the few microseconds of its Python glue instead of the ~40 us a
-# worker took to get the GIL back, and pays from a few hundred microseconds' products down to ~40 us'.
-# Measured (AVX2 machine, 2 threads, us; one thread -> split by Python slices -> native split):
-# (576 x 96) @ (96 x 64) 128 -> 101 -> 98, (128 x 1024) @ (1024 x 64) 284 -> 209 -> 155, (960 x 160) @
-# (160 x 16) 97 -> 95 -> 69, (192 x 32) @ (32 x 256) 67 -> 76 -> 52, (64 x 64) @ (64 x 64) 11 -> 57 -> 22.
+# by columns as below (``COLUMN_SPLIT``): each thread's slice a BLAS call started without the GIL (the
+# worker's from its polling loop), so that a split costs a few microseconds of glue instead of the
+# ~40 us a worker took to get the GIL back. Measured (AVX2 machine, 2 threads, us, ranges over runs;
+# one thread -> split by Python slices -> native split): (576 x 96) @ (96 x 64) 100-128 -> 87-103 ->
+# 57-78, (128 x 1024) @ (1024 x 64) 227-284 -> 172-209 -> 136-157, (960 x 160) @ (160 x 16) 85-110 ->
+# 78-105 -> 51-69, (192 x 32) @ (32 x 256) 51-67 -> 76-100 -> 40-58, (64 x 64) @ (64 x 64) 11-17 ->
+# 57-94 -> 12-19 (below this size: no gain).
 NATIVE_SPLIT = True
 NATIVE_MIN_FLOPS = 1 << 21
 

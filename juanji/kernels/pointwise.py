@@ -307,6 +307,9 @@ def concatenate(arrays, axis: int):
     first = arrays[0]
     if not all(a.__class__ is np.ndarray and a.dtype == first.dtype and a.ndim == first.ndim for a in arrays):
         return xp_of(first).concatenate(arrays, axis=axis)
+    if not -first.ndim <= axis < first.ndim:
+        return np.concatenate(arrays, axis=axis)  # (its error: a 0-d array, an axis out of range)
+    axis %= first.ndim
     shape = list(first.shape)
     shape[axis] = sum(a.shape[axis] for a in arrays)
     if math.prod(shape) * first.dtype.itemsize < workspace.MIN_BYTES or any(
