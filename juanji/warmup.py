@@ -74,6 +74,10 @@ def run(dtypes=("float32", "float64"), verbose: bool = False) -> float:
         a = np.ones((4, 4), np.dtype(dtype_name))
         for by_columns in (False, True):
             _threads.split_gemm(a, a, np.empty_like(a), 2, by_columns)
+        # and a stack split by products, in the layouts Winograd's positions have (rows further apart than
+        # their width: views)
+        rows = np.ones((2, 4, 6), np.dtype(dtype_name))
+        _threads.split_gemm(rows[:, :, :4], np.ones((2, 4, 4), np.dtype(dtype_name)), np.empty_like(rows)[:, :, :4], 2)
     return time.perf_counter() - start
 
 

@@ -310,8 +310,8 @@ IDLE_SPINS = 1 << 15
 RESULT_SPINS = 1 << 16
 _ROW = 24  # int64 flags per worker: posted at 0, claimed at 4, done at 8, caller asleep at 16
 # (``_native_tasks``: the worker's last slice number at 12, the slice's kind at 20)
-# Workers also run native slices (``_native_tasks``: a row range of a BLAS product, started from their
-# polling loop without the GIL); see :func:`split_gemm`.
+# Workers also run native slices (``_native_tasks``: a row range of a BLAS product, or some products of a
+# stack, started from their polling loop without the GIL); see :func:`split_gemm`.
 NATIVE_SLICES = True
 
 
@@ -541,53 +541,65 @@ def map_slices(work, total: int, parts: int, single_threaded_blas: bool = True) 
 
 
 def split_gemm(a, b, out, parts: int, by_columns: bool = False) -> bool:
-    """``out = a @ b`` for C-contiguous 2-d float32/float64 NumPy arrays of one dtype, its rows (or
-    ``by_columns`` its columns) in ``parts`` slices, each a native slice (``_native_tasks``: the worker calls BLAS from its polling loop, without
-    the GIL, as the caller does for its own rows), BLAS single-threaded meanwhile. False (nothing done)
-    where that cannot run: no such BLAS function found, native slices off, or the workers busy with
-    another thread's call. As with ``gemm.matmul``'s row split, the slices are fixed by the shapes and
-    the thread count, so a product repeats bit for bit from run to run."""
+    """``out = a @ b`` for float32/float64 NumPy arrays of one dtype in ``parts`` slices, each a native slice
+    (``_native_tasks``: the worker calls BLAS from its polling loop, without the GIL, as the caller does
+    for its own slice), BLAS single-threaded meanwhile. Two kinds of product:
+
+    - C-contiguous matrices, split by rows (or ``by_columns`` by columns);
+    - stacks ``a (S, M, K) @ b (S, K, N) -> out (S, M, N)`` (``b`` may be ``(K, N)``, the same for every
+      product) whose matrices have rows of contiguous values, split by whole products: each product then
+      runs as it would alone (BLAS packs each matrix once, where a split by rows packs ``b`` in every
+      thread), so the result does not depend on the thread count.
+
+    False (nothing done) where that cannot run: no such BLAS function found, native slices off, or the
+    workers busy with another thread's call. The slices are fixed by the shapes and the thread count, so a
+    product repeats bit for bit from run to run."""
     address = _blas_lib().gemm.get(a.dtype.char)
     if address is None or parts <= 1 or not NATIVE_SLICES:
         return False
+    stacked = a.ndim == 3
+    if stacked and b.ndim == 2:
+        b = b[None]
     hand = _hand_for(parts - 1)
     if hand is None:
         return False
     try:
-        if hand.native is None:
+        native = hand.native
+        if native is None:
             return False
         saved = blas_threads()
         if saved != 1:
             set_blas_threads(1)
         try:
-            m, k = a.shape
-            n = b.shape[1]
-            item = a.itemsize
             code = 0 if a.dtype == np.float32 else 1
             # (the arrays stay referenced by the Hand until their slices are done, whatever interrupts this)
             hand.keep = (a, b, out)
             if not any(hand.asleep[:parts - 1]):  # (a sleeping worker needs its semaphore: the path below)
-                left = hand.native.split_gemm_rows(hand.state, hand.seq, hand.desc, hand.own, a, b, out, address,
-                                                   code, parts, _ROW, RESULT_SPINS, by_columns)
+                if stacked:
+                    left = native.split_gemm_stack(hand.state, hand.seq, hand.desc, hand.own, a, b, out, address, code,
+                                                   parts, _ROW, RESULT_SPINS)
+                else:
+                    left = native.split_gemm_rows(hand.state, hand.seq, hand.desc, hand.own, a, b, out, address, code,
+                                                  parts, _ROW, RESULT_SPINS, by_columns)
                 for j in range(left - 1 if left else parts - 1, parts - 1):
                     hand.collect_native(j)
                 hand.keep = None
                 return True
-            pa, pb, pc = a.ctypes.data, b.ctypes.data, out.ctypes.data
-            slices = _slices(n if by_columns else m, parts)
+            slices = _slices(a.shape[0] if stacked else b.shape[1] if by_columns else a.shape[0], parts)
 
-            def row(start, stop):
-                if by_columns:
-                    return (address, code, m, stop - start, k, pa, k, pb + start * item, n, pc + start * item, n)
-                return (address, code, stop - start, n, k, pa + start * k * item, k, pb, n, pc + start * n * item, n)
+            def describe(row, start, stop):
+                if stacked:
+                    native.stack_slice(row, a, b, out, address, code, start, stop)
+                else:
+                    native.matrix_slice(row, a, b, out, address, code, start, stop, by_columns)
             posted = 0
             try:
                 for j, (start, stop) in enumerate(slices[1:]):
-                    hand.desc[j] = row(start, stop)
+                    describe(hand.desc[j], start, stop)
                     hand.post_native(j)
                     posted += 1
-                hand.own[0] = row(*slices[0])
-                hand.native.run_gemm(hand.own[0])
+                describe(hand.own[0], *slices[0])
+                native.run_gemm(hand.own[0])
             finally:  # every posted slice is done (here or by its worker) before the arrays may go
                 for j in range(posted):
                     hand.collect_native(j)

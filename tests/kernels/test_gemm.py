@@ -226,6 +226,50 @@ def test_native_split_matches_numpy_and_repeats(shape, by_columns, dtype):
         juanji.set_num_threads(saved)
 
 
+def _padded(rng, shape, dtype, pad):
+    """A random array of ``shape`` whose rows lie ``pad`` items further apart than its width, and whose
+    matrices ``pad`` rows further apart (as Winograd's tile rows are): a view into a larger array."""
+    count, rows, width = shape
+    whole = rng.standard_normal((count, rows + pad, width + pad)).astype(dtype)
+    return whole[:, :rows, :width]
+
+
+@pytest.mark.skipif(not NATIVE, reason="no ILP64 cblas_?gemm found in NumPy's BLAS")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shared_b", [False, True], ids=["stack-b", "one-b"])
+@pytest.mark.parametrize("shape", [(36, 64, 64, 64), (2, 7, 3, 5), (3, 1, 300, 20), (16, 33, 17, 65), (5, 4, 1, 2)])
+def test_native_stack_split_matches_numpy_and_each_product_alone(shape, shared_b, dtype):
+    """A stack of products split by whole products (``_threads.split_gemm`` with 3-d ``a``): each product is the
+    BLAS call it would be alone (the same bits as the whole stack run on one thread), within rounding of
+    the float64 product, for rows and matrices further apart than their widths and a ``b`` shared by all."""
+    count, m, k, n = shape
+    rng = np.random.default_rng(m + k + n + count)
+    a = _padded(rng, (count, m, k), dtype, 3)
+    b = rng.standard_normal((k, n)).astype(dtype) if shared_b else _padded(rng, (count, k, n), dtype, 1)
+    whole = np.full((count, m + 2, n + 2), np.nan, dtype)
+    out = whole[:, :m, :n]
+    saved = juanji.get_num_threads()
+    juanji.set_num_threads(2)
+    try:
+        before = _threads.blas_threads()
+        assert _threads.split_gemm(a, b, out, 2)
+        want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        for i in range(count):
+            assert_close(out[i], want[i], a[i], b if shared_b else b[i])
+        from juanji.kernels import _native_tasks
+        alone = np.full((count, m, n), np.nan, dtype)
+        row = np.zeros(_native_tasks.DESC_WIDTH, np.int64)
+        address = _threads._blas_lib().gemm[a.dtype.char]
+        _native_tasks.stack_slice(row, a, b[None] if shared_b else b, alone, address, 0 if dtype == np.float32 else 1,
+                                  0, count)
+        _native_tasks.run_gemm(row)
+        np.testing.assert_array_equal(out, alone)
+        assert _threads.blas_threads() == before
+        assert np.isnan(whole[:, m:, :]).all() and np.isnan(whole[:, :, n:]).all()  # (nothing written past the rows)
+    finally:
+        juanji.set_num_threads(saved)
+
+
 @pytest.mark.skipif(not NATIVE, reason="no ILP64 cblas_?gemm found in NumPy's BLAS")
 def test_native_and_python_slices_interleave_with_sleeping_workers():
     """Native slices between Python ones, and after the workers have gone to sleep (past their poll
@@ -241,6 +285,11 @@ def test_native_and_python_slices_interleave_with_sleeping_workers():
             out = np.empty((40 + i, 20), np.float32)
             assert _threads.split_gemm(a, b, out, 2, i % 2 == 1)
             assert_close(out, a.astype(np.float64) @ b, a, b)
+            stack = rng.standard_normal((3 + i % 4, 5, 30)).astype(np.float32)
+            products = np.empty((3 + i % 4, 5, 20), np.float32)
+            assert _threads.split_gemm(stack, b, products, 2)  # a stack of products, split by products
+            for j in range(stack.shape[0]):
+                assert_close(products[j], stack[j].astype(np.float64) @ b, stack[j], b)
             parts = _threads.map_slices(lambda s, e: list(range(s, e)), 9 + i, 2)
             assert sum(parts, []) == list(range(9 + i))
             if i % 10 == 9:
@@ -255,7 +304,7 @@ def test_matmul_takes_the_native_split_for_middling_products(monkeypatch):
     by rows, or by columns for few rows and many; a non-contiguous one keeps the other roads."""
     seen = []
     real = gemm.split_gemm
-    monkeypatch.setattr(gemm, "split_gemm", lambda a, b, out, parts, by_columns: seen.append(
+    monkeypatch.setattr(gemm, "split_gemm", lambda a, b, out, parts, by_columns=False: seen.append(
         (a.shape, b.shape, by_columns)) or real(a, b, out, parts, by_columns))
     saved = juanji.get_num_threads()
     juanji.set_num_threads(2)
@@ -273,5 +322,19 @@ def test_matmul_takes_the_native_split_for_middling_products(monkeypatch):
         seen.clear()
         assert_close(gemm.matmul(a, b[0].T.copy().T), a.astype(np.float64) @ b[0], a, b[0])  # (an F-ordered b)
         assert seen == []
+        # a stack (Winograd's positions: rows further apart than their width) split by whole products
+        v = _padded(rng, (36, 64, 64), np.float32, 16)
+        u = rng.standard_normal((36, 64, 32)).astype(np.float32)
+        got = gemm.matmul(v, u)
+        assert seen == [((36, 64, 64), (36, 64, 32), False)]
+        for i in (0, 17, 35):
+            assert_close(got[i], v[i].astype(np.float64) @ u[i], v[i], u[i])
+        monkeypatch.setattr(gemm, "STACK_SPLIT", False)
+        seen.clear()
+        assert_close(gemm.matmul(v, u)[5], v[5].astype(np.float64) @ u[5], v[5], u[5])
+        assert seen == []  # (by Python slices of rows)
+        monkeypatch.setattr(gemm, "STACK_SPLIT", True)
+        assert_close(gemm.matmul(v[:, :, ::-1], u)[3], v[3, :, ::-1].astype(np.float64) @ u[3], v[3], u[3])
+        assert seen == []  # (reversed rows: not BLAS's layout)
     finally:
         juanji.set_num_threads(saved)
