@@ -38,6 +38,7 @@ as runs over whole image rows (vectorised), then along columns within each tile.
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 from functools import lru_cache
 
@@ -48,7 +49,8 @@ from . import _simd, _winograd_simd, gemm, workspace
 from ._simd import vload, vtranspose16, vtranspose16_add, vzero
 from ._threads import batch_workers, map_slices, worth_parallel, worth_parallel_macs
 
-__all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
+__all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound",
+           "forget_kept"]
 
 # interpolation points per output tile size m (and infinity); a = m + 2 points in all
 TILE_POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 2, -2), 6: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))}
@@ -495,13 +497,14 @@ class _Plan:
         width = self.batch * self.tiles * channels
         return _workspace(name, self.a * self.a * _row_stride(width) + width + 32, self.dtype)
 
-    def transform_weight(self, w, transposed=False):
+    def transform_weight(self, w, transposed=False, kept=False):
         """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U; or, ``transposed``,
         as (a*a, K, C), the right-hand side of the input gradient's Z @ U^T. (Arena memory: a
-        512-channel layer's is 16-36 MiB, which fresh pages would cost a fault each to fill.)"""
+        512-channel layer's is 16-36 MiB, which fresh pages would cost a fault each to fill; ``kept``:
+        memory of its own, for a transform kept between calls, :func:`_kept_transform`.)"""
         w9 = np.ascontiguousarray(w, self.dtype).reshape(self.out_channels, self.channels, 9)
         rows, length = (self.out_channels, self.channels) if transposed else (self.channels, self.out_channels)
-        u = workspace.empty((self.a * self.a, rows, length), self.dtype)
+        u = (np.empty if kept else workspace.empty)((self.a * self.a, rows, length), self.dtype)
 
         def part(first, last):
             _weight_to_tiles(w9, self.G, u, np.empty((9, length), self.dtype), np.empty((self.a, 3, length), self.dtype),
@@ -611,15 +614,66 @@ def _pads(padding):
     return tuple(out)
 
 
+# ----------------------------------------------------------------------------------------- kept weights
+# The transformed weight of a layer whose weight needs no gradient (inference, a frozen layer:
+# ``winograd_forward(keep=True)``) is kept between calls at small batches, beside a copy of the weight it
+# was made from: each call compares the weight with that copy, bit for bit, and transforms it again if
+# they differ (weights changed in place, loaded, or another array at the same address), so a kept transform
+# is never stale. At batch 1 the transform is a large part of the layer (64->64 on 32x32: ~90 of ~650 us;
+# 128->128 ~270 us, 256->256 ~1.1 ms by F(4,3)); the comparison costs ~1/7 of it. Kept up to ``KEEP_BYTES``
+# (transforms and copies), the least recently used let go first, and only where a call has at most
+# ``KEEP_MAX_TILES`` tiles (past that the transform is a small part of the call).
+KEEP_WEIGHTS = True
+KEEP_BYTES = 64 << 20
+KEEP_MAX_TILES = 256
+_kept: dict = {}  # (address, shape, strides, dtype, m) -> (copy of the weight, transform): oldest first
+_kept_bytes = 0
+_kept_lock = threading.Lock()
+
+
+def _kept_transform(plan: "_Plan", w):
+    """``plan.transform_weight(w)``, kept between calls (see ``KEEP_WEIGHTS``)."""
+    global _kept_bytes
+    key = (w.ctypes.data, w.shape, w.strides, w.dtype.str, plan.m)
+    bits = np.dtype(f"u{w.dtype.itemsize}")
+    with _kept_lock:
+        entry = _kept.pop(key, None)  # (put back below as the newest)
+        if entry is not None:
+            _kept_bytes -= entry[0].nbytes + entry[1].nbytes
+    if entry is None or not np.array_equal(entry[0].view(bits), w.view(bits)):
+        entry = (w.copy(), plan.transform_weight(w, kept=True))
+    size = entry[0].nbytes + entry[1].nbytes
+    if size <= KEEP_BYTES:
+        with _kept_lock:
+            while _kept and _kept_bytes + size > KEEP_BYTES:
+                oldest = _kept.pop(next(iter(_kept)))
+                _kept_bytes -= oldest[0].nbytes + oldest[1].nbytes
+            _kept[key] = entry
+            _kept_bytes += size
+    return entry[1]
+
+
+def forget_kept() -> None:
+    """Let go of every kept transform (``KEEP_WEIGHTS``)."""
+    global _kept_bytes
+    with _kept_lock:
+        _kept.clear()
+        _kept_bytes = 0
+
+
 # ----------------------------------------------------------------------------------------- passes
-def winograd_forward(x, w, padding=0, bias=None, m: int = 4):
-    """``conv2d(x, w, bias, stride=1, padding=padding)`` for a 3x3 ``w`` by Winograd F(m, 3)."""
+def winograd_forward(x, w, padding=0, bias=None, m: int = 4, keep: bool = False):
+    """``conv2d(x, w, bias, stride=1, padding=padding)`` for a 3x3 ``w`` by Winograd F(m, 3); ``keep``: ``w``
+    needs no gradient, and its transform may be kept for the next call (``KEEP_WEIGHTS``)."""
     x = np.ascontiguousarray(x)
     plan = _Plan(x.shape, w.shape, padding, m, x.dtype)
     y = workspace.empty((plan.batch, plan.out_channels, plan.out_h, plan.out_w), x.dtype)
     if y.size == 0:
         return y
-    u = plan.transform_weight(w)
+    if keep and KEEP_WEIGHTS and plan.batch * plan.tiles <= KEEP_MAX_TILES:
+        u = _kept_transform(plan, w)
+    else:
+        u = plan.transform_weight(w)
     bias = None if bias is None else np.ascontiguousarray(bias, x.dtype)
 
     def work(start, stop):

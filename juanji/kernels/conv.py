@@ -817,6 +817,31 @@ def small_channel_tile(geom: ConvGeometry, dtype, forward: bool) -> int:
     return 4 if tiles4 >= SMALL_WINOGRAD_MIN_TILES else 0
 
 
+# The forward pass of a batch smaller than the thread count whose weight needs no gradient (batch-1
+# inference, a frozen layer) takes F(4,3) from 16 tiles of 4x4 a sample for as many output channels as
+# input: its transformed weight is kept between calls (``_winograd.KEEP_WEIGHTS``) and its
+# products are shared out over the threads by position (``gemm.STACK_SPLIT``), the two costs that had kept
+# batch 1 on im2col (``SMALL_BATCH_F43``). Measured (AVX2 machine, 2 threads, batch 1, forward, paired, 60
+# pairs, this rule against the path before, im2col): 128->128 on 16x16 0.755-0.757 (interquartile
+# 0.695-0.801; by F(2,3) 0.856), 64->128 on 16x16 0.881, 256->256 on 16x16 0.899, 64->64 on 16x16 0.992;
+# 128->32 on 16x16 0.976 against the direct loops (kept there: fewer output channels); 256->256 on 8x8 (4
+# tiles of 4x4) 1.32 by F(4,3), 1.31 by F(2,3) (im2col kept). Whole models (24-40 pairs): ResNet-18 batch-1
+# inference 0.964 (its 128->128 layers); VGG-11's 64->128 on 16x16 made its batch-1 inference 1.017-1.033
+# times slower, whatever the layer alone measured: more output channels than input keep im2col.
+FIXED_WEIGHT_F43 = True
+FIXED_WEIGHT_MIN_TILES = 16
+
+
+def fixed_weight_tile(geom: ConvGeometry, dtype) -> int:
+    """4 for the forward pass of a convolution by the rule above (a weight that needs no gradient), else 0."""
+    if not (FIXED_WEIGHT_F43 and dtype == np.float32 and geom.ndim == 2 and geom.groups == 1
+            and geom.kernel == (1, 3, 3) and geom.stride == (1, 1, 1) and geom.dilation == (1, 1, 1)
+            and 32 <= geom.channels == geom.out_channels and geom.channels % 16 == 0
+            and 0 < geom.batch < batch_workers()):
+        return 0
+    return 4 if -(-geom.out_size[1] // 4) * -(-geom.out_size[2] // 4) >= FIXED_WEIGHT_MIN_TILES else 0
+
+
 def gradient_tile(geom: ConvGeometry, dtype) -> int:
     """:func:`winograd_tile` for the gradients (:func:`small_channel_tile` first). For fewer output than
     input channels (32 or more) also F(4,3) from ``FEW_OUT_MIN_TILES`` tiles a thread (``FEW_OUT_F43``),
@@ -1110,20 +1135,20 @@ class _NumbaBlas:
     where it is faster (``winograd_tile``), or the depthwise loops."""
 
     @staticmethod
-    def forward(x, w, geom: ConvGeometry, bias):
+    def forward(x, w, geom: ConvGeometry, bias, fixed_weight=False):
         phases = _dilation_phases(geom, x.dtype)
         if phases is not None:
             return _Phases.forward(x, w, geom, phases, bias)
         m = small_channel_tile(geom, x.dtype, forward=True)
         if m:
-            return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m)
+            return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m, keep=fixed_weight)
         if direct_forward_applies(geom, x.dtype):
             return _direct_forward(x, w, geom, bias)
         if _stride_phases(geom, x.dtype):
             return _stride_phase_forward(x, w, geom, bias)
-        m = winograd_tile(geom, x.dtype)
+        m = winograd_tile(geom, x.dtype) or (fixed_weight and fixed_weight_tile(geom, x.dtype))
         if m:
-            return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m)
+            return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m, keep=fixed_weight)
         x5, w5 = _lift(x, geom, "input"), _lift(w, geom, "weight")
         y = workspace.empty(geom.lifted("output"), x.dtype)
         if geom.batch == 0 or geom.out_volume == 0:
@@ -1239,7 +1264,7 @@ class _Slicing:
     """Any other array (CuPy, integer, float16): the slicing version of ``_conv_slices``."""
 
     @staticmethod
-    def forward(x, w, geom: ConvGeometry, bias):
+    def forward(x, w, geom: ConvGeometry, bias, fixed_weight=False):
         y = _conv_slices.forward(x.reshape(geom.lifted("input")), w.reshape(geom.lifted("weight")), geom)
         if bias is not None:
             y = y + bias.reshape((1, -1, 1, 1, 1))
@@ -1300,12 +1325,14 @@ def _check_shape(name: str, arr, expected) -> None:
 # the interface
 # ---------------------------------------------------------------------------------------
 
-def conv_forward(x, w, geom: ConvGeometry, bias=None):
+def conv_forward(x, w, geom: ConvGeometry, bias=None, fixed_weight=False):
     """Convolution (cross-correlation, like torch) of ``x (N, C, *S)`` with ``w (O, C/G, *K)``
-    over ``geom``; returns ``y (N, O, *out)``, plus ``bias (O,)`` if given."""
+    over ``geom``; returns ``y (N, O, *out)``, plus ``bias (O,)`` if given. ``fixed_weight``: ``w`` needs no
+    gradient (inference, a frozen layer), so work made from it alone may be kept for the next call
+    (Winograd's transformed weight, checked against ``w``'s values at every call: ``_winograd.KEEP_WEIGHTS``)."""
     _check_shape("input", x, geom.input_shape())
     _check_shape("weight", w, geom.weight_shape())
-    return _implementation(x).forward(x, w, geom, bias)
+    return _implementation(x).forward(x, w, geom, bias, fixed_weight)
 
 
 def conv_backward_input(gy, w, geom: ConvGeometry):

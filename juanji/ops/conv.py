@@ -34,7 +34,8 @@ class ConvNd(Op):
         # (x after batch norm and ReLU: its recipe, made again in backward; see autograd/recompute.py)
         self.x = recompute.keep(x) if self.needs_input_grad[1] else None
         self.w = w if self.needs_input_grad[0] else None
-        return kernels.conv_forward(x, w, geometry, bias=bias)
+        # (a weight that needs no gradient may have work made from it kept between calls: inference)
+        return kernels.conv_forward(x, w, geometry, bias=bias, fixed_weight=not self.needs_input_grad[1])
 
     def backward(self, grad):
         need_x, need_w, need_b = self.needs_input_grad

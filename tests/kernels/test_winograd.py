@@ -500,3 +500,158 @@ def test_small_channel_layers_through_winograd_match_torch(x_shape, out_channels
     if x_shape[0] == 40:
         assert W._Plan(x_shape, (out_channels, x_shape[1], 3, 3), 1, 4, np.float32).chunk < 20
     _dispatch_matches_torch(K, geom, x_shape, out_channels, np.random.default_rng(sum(x_shape)))
+
+
+# -- kept weight transforms (inference: a weight that needs no gradient) -----------------------------
+
+@pytest.fixture
+def transforms(monkeypatch):
+    """A count of the weight transforms made, with nothing kept before or after."""
+    W.forget_kept()
+    made = []
+    real = W._Plan.transform_weight
+
+    def counted(plan, w, transposed=False, kept=False):
+        made.append((w.shape, plan.m, kept))
+        return real(plan, w, transposed, kept)
+    monkeypatch.setattr(W._Plan, "transform_weight", counted)
+    yield made
+    W.forget_kept()
+
+
+def test_kept_transform_is_reused_and_never_stale(transforms):
+    """``keep=True``: the transform is made once and reused while the weight's bits stay the same; changed in
+    place (a value, or 0.0 to -0.0), it is made again; another weight has its own; ``keep=False`` and calls
+    with too many tiles keep nothing. Every result against torch."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 16, 12, 12)).astype(np.float32)
+    w = (rng.standard_normal((24, 16, 3, 3)) / 12).astype(np.float32)
+    pads = ((1, 1), (1, 1))
+
+    def check(y, weight):
+        want = _reference(x, weight, None, pads, np.zeros((1, 24, 12, 12)))[0]
+        np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    y1 = W.winograd_forward(x, w, 1, None, m=4, keep=True)
+    y2 = W.winograd_forward(x, w, 1, None, m=4, keep=True)
+    assert len(transforms) == 1 and transforms[0][2] and len(W._kept) == 1
+    np.testing.assert_array_equal(y1, y2)
+    check(y2, w)
+    w[3, 5, 1, 2] += 1.0  # in place: the same array, the same address
+    check(W.winograd_forward(x, w, 1, None, m=4, keep=True), w)
+    assert len(transforms) == 2 and len(W._kept) == 1
+    w[0, 0, 0, 0] = 0.0
+    W.winograd_forward(x, w, 1, None, m=4, keep=True)
+    w[0, 0, 0, 0] = -0.0  # equal as numbers, not as bits: made again
+    W.winograd_forward(x, w, 1, None, m=4, keep=True)
+    assert len(transforms) == 4
+    other = w.copy()
+    other[...] = other[::-1]
+    check(W.winograd_forward(x, other, 1, None, m=4, keep=True), other)
+    check(W.winograd_forward(x, w, 1, None, m=2, keep=True), w)  # another tile size: another transform
+    assert len(transforms) == 6 and len(W._kept) == 3
+    W.winograd_forward(x, w, 1, None, m=4, keep=False)
+    assert transforms[-1][2] is False and len(W._kept) == 3
+    many = rng.standard_normal((8, 16, 24, 24)).astype(np.float32)  # 8 x 36 tiles > KEEP_MAX_TILES
+    W.winograd_forward(many, w, 1, None, m=4, keep=True)
+    assert transforms[-1][2] is False and len(W._kept) == 3
+    assert W._kept_bytes == sum(a.nbytes + u.nbytes for a, u in W._kept.values())
+
+
+def test_kept_transforms_stay_within_their_budget(transforms, monkeypatch):
+    """Past ``KEEP_BYTES`` the least recently used transforms are let go; one larger than it is not kept."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 16, 8, 8)).astype(np.float32)
+    weights = [rng.standard_normal((16, 16, 3, 3)).astype(np.float32) for _ in range(3)]
+    one = weights[0].nbytes + 36 * 16 * 16 * 4
+    monkeypatch.setattr(W, "KEEP_BYTES", 2 * one)
+    for w in weights:
+        W.winograd_forward(x, w, 1, None, m=4, keep=True)
+    assert len(W._kept) == 2 and W._kept_bytes == 2 * one
+    W.winograd_forward(x, weights[1], 1, None, m=4, keep=True)  # kept: reused, now the newest
+    assert len(transforms) == 3
+    W.winograd_forward(x, weights[0], 1, None, m=4, keep=True)  # let go before: made again, [2] goes
+    assert len(transforms) == 4
+    W.winograd_forward(x, weights[1], 1, None, m=4, keep=True)
+    assert len(transforms) == 4
+    W.winograd_forward(x, weights[2], 1, None, m=4, keep=True)
+    assert len(transforms) == 5 and W._kept_bytes == 2 * one
+    monkeypatch.setattr(W, "KEEP_BYTES", one - 1)
+    W.forget_kept()
+    W.winograd_forward(x, weights[0], 1, None, m=4, keep=True)
+    assert len(W._kept) == 0 and W._kept_bytes == 0
+
+
+def test_fixed_weight_layers_take_f43_at_batch_1(monkeypatch):
+    """``fixed_weight_tile``: the forward pass of a batch smaller than the thread count, for as many output
+    channels as input (32 or more, in blocks of 16), from 16 tiles of 4x4 a sample."""
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    assert K.fixed_weight_tile(_geometry((1, 128, 16, 16), 128), np.float32) == 4
+    assert K.fixed_weight_tile(_geometry((1, 96, 17, 16), 96), np.float32) == 4
+    for x_shape, out_channels, dtype in (((1, 128, 8, 8), 128, np.float32),    # 4 tiles
+                                         ((1, 64, 16, 16), 128, np.float32),   # more output channels
+                                         ((1, 128, 16, 16), 32, np.float32),   # fewer output channels
+                                         ((1, 16, 16, 16), 16, np.float32),    # few channels
+                                         ((1, 40, 16, 16), 40, np.float32),    # not in blocks of 16
+                                         ((2, 128, 16, 16), 128, np.float32),  # a sample a thread
+                                         ((1, 128, 16, 16), 128, np.float64)):
+        assert K.fixed_weight_tile(_geometry(x_shape, out_channels), dtype) == 0
+    monkeypatch.setattr(K, "FIXED_WEIGHT_F43", False)
+    assert K.fixed_weight_tile(_geometry((1, 128, 16, 16), 128), np.float32) == 0
+
+
+@pytest.mark.parametrize("x_shape,out_channels,m", [((1, 48, 16, 16), 48, 2), ((1, 80, 16, 15), 80, 4)])
+def test_inference_and_frozen_layers_keep_their_transform_and_match_torch(x_shape, out_channels, m, transforms,
+                                                                           monkeypatch):
+    """Through ``nn.Conv2d`` at batch 1: in evaluation under no_grad, and as a frozen layer whose input needs a
+    gradient, the forward pass takes Winograd with its transform kept (F(2,3) for 48 channels by
+    ``winograd_tile``, F(4,3) for 80 channels by ``fixed_weight_tile``), and follows every way the weight can
+    change between calls (in place, through ``.data``, through ``.detach().numpy()``, ``load_state_dict``), against
+    torch; the frozen layer's input gradient too."""
+    import juanji
+    from juanji.kernels import _threads
+    monkeypatch.setattr(_threads, "batch_workers", lambda: 2)
+    from juanji.kernels import conv as K
+    monkeypatch.setattr(K, "batch_workers", lambda: 2)
+    rng = np.random.default_rng(sum(x_shape))
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    layer = juanji.nn.Conv2d(x_shape[1], out_channels, 3, padding=1)
+    twin = torch.nn.Conv2d(x_shape[1], out_channels, 3, padding=1)
+
+    def same():
+        twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in layer.state_dict().items()})
+        with torch.no_grad():
+            want = twin(torch.tensor(x)).numpy()
+        with juanji.no_grad():
+            got = layer(juanji.tensor(x)).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    layer.eval()
+    same()
+    same()
+    assert transforms == [((out_channels, x_shape[1], 3, 3), m, True)]  # made once, kept
+    with juanji.no_grad():
+        layer.weight.mul_(1.5)
+    same()
+    layer.weight.data.add_(0.25)
+    same()
+    layer.weight.detach().numpy()[0, 0, 1, 1] = 3.0  # (the same memory)
+    same()
+    layer.load_state_dict({"weight": juanji.tensor(rng.standard_normal(layer.weight.shape).astype(np.float32)),
+                           "bias": layer.bias.detach()})
+    same()
+    assert len(transforms) == 5 and all(kept for _, _, kept in transforms)  # one for each change
+    # a frozen layer in training: the input's gradient, the weight's transform kept
+    layer.requires_grad_(False)
+    tx = juanji.tensor(x, requires_grad=True)
+    y = layer(tx)
+    assert len(transforms) == 5  # (the weight as loaded: its kept transform)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(juanji.tensor(gy))
+    assert [kept for _, _, kept in transforms[5:]] in ([], [False])  # (the input gradient's own, if Winograd's)
+    twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in layer.state_dict().items()})
+    rx = torch.tensor(x, requires_grad=True)
+    ry = twin(rx)
+    ry.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y.detach().numpy(), ry.detach().numpy(), rtol=1e-4,
+                               atol=1e-4 * np.abs(ry.detach().numpy()).max())
+    np.testing.assert_allclose(tx.grad.numpy(), rx.grad.numpy(), rtol=1e-4, atol=1e-4 * np.abs(rx.grad.numpy()).max())
