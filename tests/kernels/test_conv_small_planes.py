@@ -162,3 +162,34 @@ def test_few_output_channels_input_gradient_matches_torch(case, monkeypatch):
     calls.clear()
     np.testing.assert_allclose(K.conv_backward_input(gy, w, geom), dx, rtol=1e-4, atol=1e-4)
     assert not calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True], ids=["no-bias", "bias"])
+@pytest.mark.parametrize("shape,out_c", [((1, 128, 4, 4), 32),    # 16 positions: the few-column loops
+                                         ((1, 96, 8, 8), 576),     # 64: one product per sample
+                                         ((1, 160, 2, 2), 128),    # 4: BLAS, through the columns' road
+                                         ((1, 7, 5, 3), 3),        # small, odd sizes
+                                         ((1, 24, 9), 40),         # 1-d
+                                         ((1, 16, 2, 3, 3), 8)])   # 3-d
+def test_pointwise_sample_is_the_im2col_road_bit_for_bit_and_matches_torch(shape, out_c, bias, dtype):
+    """One sample's ungrouped pointwise convolution (``_pointwise_sample``, taken before the dispatch):
+    the same bits as the im2col road it shortcuts (``_im2col_forward``), and torch's values, for a
+    contiguous input and a strided one."""
+    rng = np.random.default_rng(sum(shape) + out_c)
+    ndim = len(shape) - 2
+    geom = K.conv_geometry(Window((1,) * ndim, (1,) * ndim, (0,) * ndim, (0,) * ndim, (1,) * ndim), shape, out_c, 1)
+    w = rng.standard_normal((out_c, shape[1]) + (1,) * ndim).astype(dtype)
+    b = rng.standard_normal(out_c).astype(dtype) if bias else None
+    wide = rng.standard_normal(shape[:-1] + (2 * shape[-1],)).astype(dtype)
+    for x in (np.ascontiguousarray(wide[..., ::2]), wide[..., ::2]):
+        y = K.conv_forward(x, w, geom, bias=b)
+        assert y.shape == geom.output_shape() and y.dtype == dtype
+        road = np.empty(geom.lifted("output"), dtype)
+        bias_arr, use_bias = K._bias_args(b, dtype)
+        K._im2col_forward(K._lift(x, geom, "input"), K._lift(w, geom, "weight"), road, geom, bias_arr, use_bias)
+        np.testing.assert_array_equal(y, road.reshape(y.shape))
+        fn = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}[ndim]
+        want = fn(torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b)).numpy()
+        np.testing.assert_allclose(y, want, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=(1e-5 if dtype == np.float32 else 1e-12) * np.abs(want).max())
