@@ -147,3 +147,51 @@ def test_eval_forward_leaves_large_and_foreign_arrays_to_the_two_step_path():
     assert not K.eval_applies(np.zeros((0, 4, 3), np.float32), mean, var)
     assert not K.eval_applies(np.zeros((2, 4, 3), np.float16), mean, var)
     assert not K.eval_applies([[[0.0]]], mean, var)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_in_evaluation_without_a_node_is_the_ops_result(dtype, affine):
+    """``F.batch_norm`` in evaluation mode with nothing to record (no_grad, or no tensor that requires grad)
+    returns the kernel's tensor without an Op (``ops.normalization.batch_norm_eval``): the same bits as the
+    Op's result, no node; a weight that requires grad under grad mode, or a tracer listening, takes the Op
+    (its node, its gradient), with the same values. Against torch too."""
+    import juanji
+    from juanji.autograd import function as _function
+    from juanji.ops import normalization as ops
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = juanji.tensor(rng.standard_normal((2, 5, 3, 4)).astype(dtype))
+    mean = juanji.tensor(rng.standard_normal(5).astype(dtype))
+    var = juanji.tensor(rng.uniform(0.5, 2.0, 5).astype(dtype))
+    weight = juanji.tensor(rng.standard_normal(5).astype(dtype), requires_grad=True) if affine else None
+    bias = juanji.tensor(rng.standard_normal(5).astype(dtype), requires_grad=True) if affine else None
+    F = juanji.nn.functional
+    with juanji.no_grad():
+        fast = F.batch_norm(x, mean, var, weight, bias, False, 0.1, 1e-5)
+        node, _, _ = ops.BatchNorm.apply(x, weight, bias, mean=mean._data, var=var._data, eps=1e-5)
+    assert fast.grad_fn is None and not fast.requires_grad
+    np.testing.assert_array_equal(fast.numpy(), node.numpy())
+    seen = []
+    previous = _function._trace_hook
+    _function._trace_hook = lambda op, inputs, params, result: seen.append(type(op).__name__)
+    try:
+        with juanji.no_grad():
+            traced = F.batch_norm(x, mean, var, weight, bias, False, 0.1, 1e-5)
+    finally:
+        _function._trace_hook = previous
+    assert seen == ["NativeBatchNormBackward0"]
+    np.testing.assert_array_equal(traced.numpy(), fast.numpy())
+    recorded = F.batch_norm(x, mean, var, weight, bias, False, 0.1, 1e-5)
+    if affine:
+        assert recorded.grad_fn is not None
+        recorded.sum().backward()
+        assert weight.grad is not None and bias.grad is not None
+    else:
+        assert recorded.grad_fn is None
+    np.testing.assert_array_equal(recorded.detach().numpy(), fast.numpy())
+    want = torch.nn.functional.batch_norm(torch.tensor(x.numpy()), torch.tensor(mean.numpy()), torch.tensor(var.numpy()),
+                                          None if weight is None else torch.tensor(weight.detach().numpy()),
+                                          None if bias is None else torch.tensor(bias.detach().numpy()), False, 0.1, 1e-5)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(fast.numpy(), want.numpy(), rtol=tol, atol=tol)

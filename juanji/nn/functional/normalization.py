@@ -127,6 +127,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         y, mean, var = ops.BatchNorm.apply(input, weight, bias, eps=eps)
     else:
+        y = ops.batch_norm_eval(input, weight, bias, running_mean._data, running_var._data, eps)
+        if y is not None:  # (nothing to record: the kernel alone)
+            return y
         y, mean, var = ops.BatchNorm.apply(input, weight, bias, mean=running_mean._data,
                                            var=running_var._data, eps=eps)
     if training and count > 0:  # (buffers: written in place, outside autograd)
