@@ -509,7 +509,7 @@ class _Plan:
         def part(first, last):
             _weight_to_tiles(w9, self.G, u, np.empty((9, length), self.dtype), np.empty((self.a, 3, length), self.dtype),
                              transposed, first, last)
-        map_slices(part, rows, self._transform_parts(rows, length))
+        map_slices(part, rows, self._transform_parts(rows, length), single_threaded_blas=False)  # (no BLAS)
         return u
 
     def weight_from_tiles(self, dut):
@@ -521,7 +521,8 @@ class _Plan:
         def part(first, last):
             _weight_from_tiles(dut, self.G, gw9, np.empty((9, self.channels), self.dtype),
                                np.empty((3, self.a, self.channels), self.dtype), first, last)
-        map_slices(part, self.out_channels, self._transform_parts(self.out_channels, self.channels))
+        map_slices(part, self.out_channels, self._transform_parts(self.out_channels, self.channels),
+                   single_threaded_blas=False)
         return gw
 
     def _transform_parts(self, rows, length) -> int:
