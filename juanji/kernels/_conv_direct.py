@@ -42,6 +42,7 @@ from numba import njit, uint64
 from . import _conv_simd, _conv_taps, _simd, workspace
 from ._conv_layout import copy_out as _copy_out, fill as _fill, pad_chunk as _pad_chunk, spread as _spread
 from ._threads import map_slices
+from .kept import kept
 
 __all__ = ["forward", "input_grad", "weight_grad", "applies", "input_grad_applies", "MAX_KERNEL_WIDTH"]
 
@@ -95,7 +96,7 @@ def _even_blocks(out_c: int, largest: int):
     return passes, -(-out_c // passes)
 
 
-def _pack_blocks(w, bias, flipped: bool = False):
+def _pack_blocks(w, bias, flipped: bool = False, keep: bool = False):
     """The weight and bias as the 512-bit loops read them: the output channels in ``passes`` equal
     blocks of ``ob`` (the last one completed with zero weights), each block's weights packed as
     ``wt[pass, ((c*kH + i)*kW + j)*ob + k] = w[pass*ob + k, c, i, j]``.
@@ -103,18 +104,29 @@ def _pack_blocks(w, bias, flipped: bool = False):
     ``flipped``: pack the input gradient's weight ``w_t[c, o, i, j] = w[o, c, kH-1-i, kW-1-j]`` of
     ``w`` (``bias`` None), without making ``w_t`` first. One Numba loop (:func:`_pack_loop`): NumPy's copy
     through a transposed 5-d view ran element by element along the short block axis (AVX2's blocks of
-    6: 32x128x3x3 took 110 us, flipped 190; these run at every call of the loops)."""
+    6: 32x128x3x3 took 110 us, flipped 190; these run at every call of the loops).
+
+    ``keep``: the weight needs no gradient (inference): its packed blocks are kept between calls
+    (``kernels.kept``, checked against the weight's bits at each call; 32x128x3x3 packed 18-50 us, compared
+    ~5). The bias is placed at every call."""
+    given = w
     w = np.ascontiguousarray(w, dtype=np.float32)
     if flipped:
         channels, out_c, k_h, k_w = w.shape
     else:
         out_c, channels, k_h, k_w = w.shape
-    passes, ob = _even_blocks(out_c, _blocks()[1])
+    largest = _blocks()[1]
+    passes, ob = _even_blocks(out_c, largest)
     full_bias = np.zeros(passes * ob, np.float32)
     if bias is not None:
         full_bias[:out_c] = bias
-    wt = np.empty((passes, channels * k_h * k_w * ob), np.float32)
-    _pack_loop(w.reshape(-1), out_c, channels, k_h, k_w, passes, ob, flipped, wt.reshape(-1))
+
+    def pack(w):
+        wt = np.empty((passes, channels * k_h * k_w * ob), np.float32)
+        _pack_loop(w.reshape(-1), out_c, channels, k_h, k_w, passes, ob, flipped, wt.reshape(-1))
+        return wt
+    # (kept only for the caller's own array: a copy made here would be another address at every call)
+    wt = kept(("direct", flipped, largest), w, pack) if keep and w is given else pack(w)
     return ob, wt, full_bias
 
 
@@ -208,15 +220,16 @@ def _vector_forward_blocks(x, packed, y, lo_h, lo_w, k_h, k_w, tasks, first, las
         _vector_forward_slice(x[n:n + 1], (ob, wt[q0:q1], bias[q0 * ob:q1 * ob]), view, lo_h, lo_w, k_h, k_w, 0, 1)
 
 
-def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int):
+def forward(x, w, bias, y, lo_h: int, lo_w: int, parts: int, keep: bool = False):
     """``y = conv(x, w) (+ bias)`` for ``x (N, C, H, W)``, ``w (O, C, kH, kW)``, into ``y (N, O, oH, oW)``
     (stride 1, padding ``lo`` before and whatever makes ``oH``/``oW`` after), over ``parts`` threads:
     slices of the batch, or on the 512-bit loops, when the batch is smaller than ``parts``, each
-    sample's output channels in groups of blocks."""
+    sample's output channels in groups of blocks. ``keep``: ``w`` needs no gradient (its packed blocks
+    may be kept: :func:`_pack_blocks`)."""
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     if vector_applies(x.dtype):
         bias = None if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-        return _vector_forward(x, _pack_blocks(w, bias), w.shape[2], w.shape[3], y, lo_h, lo_w, parts)
+        return _vector_forward(x, _pack_blocks(w, bias, keep=keep), w.shape[2], w.shape[3], y, lo_h, lo_w, parts)
     bias = np.zeros(w.shape[0], x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     map_slices(lambda start, stop: _forward_slice(x, w, bias, y, lo_h, lo_w, start, stop), x.shape[0], parts,
                single_threaded_blas=False)

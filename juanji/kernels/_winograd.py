@@ -38,7 +38,6 @@ as runs over whole image rows (vectorised), then along columns within each tile.
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 from functools import lru_cache
 
@@ -48,9 +47,9 @@ from numba import njit, uint64
 from . import _simd, _winograd_simd, gemm, workspace
 from ._simd import vload, vtranspose16, vtranspose16_add, vzero
 from ._threads import batch_workers, map_slices, worth_parallel, worth_parallel_macs
+from .kept import kept
 
-__all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound",
-           "forget_kept"]
+__all__ = ["winograd_matrices", "applies", "TILE_POINTS", "winograd_forward", "winograd_backward", "error_bound"]
 
 # interpolation points per output tile size m (and infinity); a = m + 2 points in all
 TILE_POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 2, -2), 6: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))}
@@ -501,7 +500,7 @@ class _Plan:
         """U = G w G^T for every (k, c), as (a*a, C, K): the right-hand side of V @ U; or, ``transposed``,
         as (a*a, K, C), the right-hand side of the input gradient's Z @ U^T. (Arena memory: a
         512-channel layer's is 16-36 MiB, which fresh pages would cost a fault each to fill; ``kept``:
-        memory of its own, for a transform kept between calls, :func:`_kept_transform`.)"""
+        memory of its own, for a transform kept between calls, ``kernels.kept``.)"""
         w9 = np.ascontiguousarray(w, self.dtype).reshape(self.out_channels, self.channels, 9)
         rows, length = (self.out_channels, self.channels) if transposed else (self.channels, self.out_channels)
         u = (np.empty if kept else workspace.empty)((self.a * self.a, rows, length), self.dtype)
@@ -617,62 +616,25 @@ def _pads(padding):
 
 # ----------------------------------------------------------------------------------------- kept weights
 # The transformed weight of a layer whose weight needs no gradient (inference, a frozen layer:
-# ``winograd_forward(keep=True)``) is kept between calls at small batches, beside a copy of the weight it
-# was made from: each call compares the weight with that copy, bit for bit, and transforms it again if
-# they differ (weights changed in place, loaded, or another array at the same address), so a kept transform
-# is never stale. At batch 1 the transform is a large part of the layer (64->64 on 32x32: ~90 of ~650 us;
-# 128->128 ~270 us, 256->256 ~1.1 ms by F(4,3)); the comparison costs ~1/7 of it. Kept up to ``KEEP_BYTES``
-# (transforms and copies), the least recently used let go first, and only where a call has at most
-# ``KEEP_MAX_TILES`` tiles (past that the transform is a small part of the call).
-KEEP_WEIGHTS = True
-KEEP_BYTES = 64 << 20
+# ``winograd_forward(keep=True)``) is kept between calls (``kernels.kept``: beside a copy of the weight,
+# compared bit for bit at each call, so never stale) where a call has at most ``KEEP_MAX_TILES`` tiles: at
+# batch 1 the transform is a large part of the layer (64->64 on 32x32: ~90 of ~650 us; 128->128 ~270 us,
+# 256->256 ~1.1 ms by F(4,3)); past that it is a small part of the call, and F(4,3)'s transform holds 4
+# times the weight.
 KEEP_MAX_TILES = 256
-_kept: dict = {}  # (address, shape, strides, dtype, m) -> (copy of the weight, transform): oldest first
-_kept_bytes = 0
-_kept_lock = threading.Lock()
-
-
-def _kept_transform(plan: "_Plan", w):
-    """``plan.transform_weight(w)``, kept between calls (see ``KEEP_WEIGHTS``)."""
-    global _kept_bytes
-    key = (w.ctypes.data, w.shape, w.strides, w.dtype.str, plan.m)
-    bits = np.dtype(f"u{w.dtype.itemsize}")
-    with _kept_lock:
-        entry = _kept.pop(key, None)  # (put back below as the newest)
-        if entry is not None:
-            _kept_bytes -= entry[0].nbytes + entry[1].nbytes
-    if entry is None or not np.array_equal(entry[0].view(bits), w.view(bits)):
-        entry = (w.copy(), plan.transform_weight(w, kept=True))
-    size = entry[0].nbytes + entry[1].nbytes
-    if size <= KEEP_BYTES:
-        with _kept_lock:
-            while _kept and _kept_bytes + size > KEEP_BYTES:
-                oldest = _kept.pop(next(iter(_kept)))
-                _kept_bytes -= oldest[0].nbytes + oldest[1].nbytes
-            _kept[key] = entry
-            _kept_bytes += size
-    return entry[1]
-
-
-def forget_kept() -> None:
-    """Let go of every kept transform (``KEEP_WEIGHTS``)."""
-    global _kept_bytes
-    with _kept_lock:
-        _kept.clear()
-        _kept_bytes = 0
 
 
 # ----------------------------------------------------------------------------------------- passes
 def winograd_forward(x, w, padding=0, bias=None, m: int = 4, keep: bool = False):
     """``conv2d(x, w, bias, stride=1, padding=padding)`` for a 3x3 ``w`` by Winograd F(m, 3); ``keep``: ``w``
-    needs no gradient, and its transform may be kept for the next call (``KEEP_WEIGHTS``)."""
+    needs no gradient, and its transform may be kept for the next call (``kernels.kept``)."""
     x = np.ascontiguousarray(x)
     plan = _Plan(x.shape, w.shape, padding, m, x.dtype)
     y = workspace.empty((plan.batch, plan.out_channels, plan.out_h, plan.out_w), x.dtype)
     if y.size == 0:
         return y
-    if keep and KEEP_WEIGHTS and plan.batch * plan.tiles <= KEEP_MAX_TILES:
-        u = _kept_transform(plan, w)
+    if keep and plan.batch * plan.tiles <= KEEP_MAX_TILES:
+        u = kept(("winograd", m, plan.dtype.str), w, lambda w: plan.transform_weight(w, kept=True))
     else:
         u = plan.transform_weight(w)
     bias = None if bias is None else np.ascontiguousarray(bias, x.dtype)

@@ -847,7 +847,7 @@ def small_channel_tile(geom: ConvGeometry, dtype, forward: bool) -> int:
 
 # The forward pass of a batch smaller than the thread count whose weight needs no gradient (batch-1
 # inference, a frozen layer) takes F(4,3) from 16 tiles of 4x4 a sample for as many output channels as
-# input: its transformed weight is kept between calls (``_winograd.KEEP_WEIGHTS``) and its
+# input: its transformed weight is kept between calls (``kernels.kept``) and its
 # products are shared out over the threads by position (``gemm.STACK_SPLIT``), the two costs that had kept
 # batch 1 on im2col (``SMALL_BATCH_F43``). Measured (AVX2 machine, 2 threads, batch 1, forward, paired, 60
 # pairs, this rule against the path before, im2col): 128->128 on 16x16 0.755-0.757 (interquartile
@@ -989,9 +989,9 @@ def _direct_wide(geom: ConvGeometry, dtype) -> bool:
             and not winograd_tile(geom, dtype))
 
 
-def _direct_forward(x, w, geom: ConvGeometry, bias):
+def _direct_forward(x, w, geom: ConvGeometry, bias, fixed_weight=False):
     y = workspace.empty(geom.output_shape(), x.dtype)
-    return _conv_direct.forward(x, w, bias, y, geom.pad_lo[1], geom.pad_lo[2], _work_parts(geom))
+    return _conv_direct.forward(x, w, bias, y, geom.pad_lo[1], geom.pad_lo[2], _work_parts(geom), keep=fixed_weight)
 
 
 def _direct_backward_input(gy, w, geom: ConvGeometry):
@@ -1173,7 +1173,7 @@ class _NumbaBlas:
         if m:
             return _winograd.winograd_forward(x, w, _winograd_padding(geom), bias, m=m, keep=fixed_weight)
         if direct_forward_applies(geom, x.dtype):
-            return _direct_forward(x, w, geom, bias)
+            return _direct_forward(x, w, geom, bias, fixed_weight)
         if _stride_phases(geom, x.dtype):
             return _stride_phase_forward(x, w, geom, bias)
         m = winograd_tile(geom, x.dtype) or (fixed_weight and fixed_weight_tile(geom, x.dtype))
@@ -1359,7 +1359,8 @@ def conv_forward(x, w, geom: ConvGeometry, bias=None, fixed_weight=False):
     """Convolution (cross-correlation, like torch) of ``x (N, C, *S)`` with ``w (O, C/G, *K)``
     over ``geom``; returns ``y (N, O, *out)``, plus ``bias (O,)`` if given. ``fixed_weight``: ``w`` needs no
     gradient (inference, a frozen layer), so work made from it alone may be kept for the next call
-    (Winograd's transformed weight, checked against ``w``'s values at every call: ``_winograd.KEEP_WEIGHTS``)."""
+    (Winograd's transformed weight, the direct loops' packed one; checked against ``w``'s values at every call:
+    ``kernels.kept``)."""
     _check_shape("input", x, geom.input_shape())
     _check_shape("weight", w, geom.weight_shape())
     return _implementation(x).forward(x, w, geom, bias, fixed_weight)

@@ -394,3 +394,50 @@ def test_the_loops_that_run_without_avx512():
     assert not _simd.takes_halves(np.float64) and not _simd.takes(np.float64)
     from juanji.kernels import _conv_direct
     assert _conv_direct.vector_applies(np.float32) == _simd.takes_halves(np.float32)
+
+
+def test_kept_packed_weight_follows_the_weight_and_its_bias(blocks):
+    """``_pack_blocks(keep=True)`` (a weight that needs no gradient): the packed blocks are reused while the
+    weight's bits stay, made again when it changes in place; the bias is placed at every call; a copy made
+    for a non-contiguous weight is not kept. Each result is the documented packing of that call's weight."""
+    from juanji.kernels import kept as KEPT
+    KEPT.forget()
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    bias = rng.standard_normal(32).astype(np.float32)
+    try:
+        ob, first, b1 = D._pack_blocks(w, bias, keep=True)
+        _, again, b2 = D._pack_blocks(w, bias + 1, keep=True)
+        assert again is first and np.array_equal(b2[:32], bias + 1)
+        w[5, 3, 1, 2] = 7.0  # in place
+        _, changed, _ = D._pack_blocks(w, bias, keep=True)
+        assert changed is not first and np.array_equal(changed, D._pack_blocks(w, bias)[1])
+        assert not np.array_equal(changed, first)
+        strided = np.asfortranarray(w)
+        _, copied, _ = D._pack_blocks(strided, bias, keep=True)
+        assert np.array_equal(copied, changed) and len(KEPT._kept) == 1
+    finally:
+        KEPT.forget()
+
+
+def test_inference_through_the_direct_loops_follows_weight_changes():
+    """DenseNet's 128->32 3x3 on 16x16 at batch 1 under no_grad (the direct loops with their packed weight
+    kept), against torch, before and after the weight changes in place."""
+    import juanji
+    from juanji.kernels import kept as KEPT
+    KEPT.forget()
+    rng = np.random.default_rng(9)
+    layer = juanji.nn.Conv2d(128, 32, 3, padding=1)
+    x = rng.standard_normal((1, 128, 16, 16)).astype(np.float32)
+    twin = torch.nn.Conv2d(128, 32, 3, padding=1)
+    try:
+        for step in range(3):
+            twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in layer.state_dict().items()})
+            with juanji.no_grad():
+                got = layer(juanji.tensor(x)).numpy()
+                layer.weight.mul_(1.25 + step)
+            with torch.no_grad():
+                want = twin(torch.tensor(x)).numpy()
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    finally:
+        KEPT.forget()

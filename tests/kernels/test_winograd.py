@@ -507,7 +507,8 @@ def test_small_channel_layers_through_winograd_match_torch(x_shape, out_channels
 @pytest.fixture
 def transforms(monkeypatch):
     """A count of the weight transforms made, with nothing kept before or after."""
-    W.forget_kept()
+    from juanji.kernels import kept as K
+    K.forget()
     made = []
     real = W._Plan.transform_weight
 
@@ -516,10 +517,11 @@ def transforms(monkeypatch):
         return real(plan, w, transposed, kept)
     monkeypatch.setattr(W._Plan, "transform_weight", counted)
     yield made
-    W.forget_kept()
+    K.forget()
 
 
 def test_kept_transform_is_reused_and_never_stale(transforms):
+    from juanji.kernels import kept as K
     """``keep=True``: the transform is made once and reused while the weight's bits stay the same; changed in
     place (a value, or 0.0 to -0.0), it is made again; another weight has its own; ``keep=False`` and calls
     with too many tiles keep nothing. Every result against torch."""
@@ -533,12 +535,12 @@ def test_kept_transform_is_reused_and_never_stale(transforms):
         np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     y1 = W.winograd_forward(x, w, 1, None, m=4, keep=True)
     y2 = W.winograd_forward(x, w, 1, None, m=4, keep=True)
-    assert len(transforms) == 1 and transforms[0][2] and len(W._kept) == 1
+    assert len(transforms) == 1 and transforms[0][2] and len(K._kept) == 1
     np.testing.assert_array_equal(y1, y2)
     check(y2, w)
     w[3, 5, 1, 2] += 1.0  # in place: the same array, the same address
     check(W.winograd_forward(x, w, 1, None, m=4, keep=True), w)
-    assert len(transforms) == 2 and len(W._kept) == 1
+    assert len(transforms) == 2 and len(K._kept) == 1
     w[0, 0, 0, 0] = 0.0
     W.winograd_forward(x, w, 1, None, m=4, keep=True)
     w[0, 0, 0, 0] = -0.0  # equal as numbers, not as bits: made again
@@ -548,25 +550,27 @@ def test_kept_transform_is_reused_and_never_stale(transforms):
     other[...] = other[::-1]
     check(W.winograd_forward(x, other, 1, None, m=4, keep=True), other)
     check(W.winograd_forward(x, w, 1, None, m=2, keep=True), w)  # another tile size: another transform
-    assert len(transforms) == 6 and len(W._kept) == 3
+    assert len(transforms) == 6 and len(K._kept) == 3
     W.winograd_forward(x, w, 1, None, m=4, keep=False)
-    assert transforms[-1][2] is False and len(W._kept) == 3
+    assert transforms[-1][2] is False and len(K._kept) == 3
     many = rng.standard_normal((8, 16, 24, 24)).astype(np.float32)  # 8 x 36 tiles > KEEP_MAX_TILES
     W.winograd_forward(many, w, 1, None, m=4, keep=True)
-    assert transforms[-1][2] is False and len(W._kept) == 3
-    assert W._kept_bytes == sum(a.nbytes + u.nbytes for a, u in W._kept.values())
+    assert transforms[-1][2] is False and len(K._kept) == 3
+    assert K._bytes == sum(e[2] for e in K._kept.values()) == sum(e[0].nbytes + e[1].nbytes for e in K._kept.values())
 
 
 def test_kept_transforms_stay_within_their_budget(transforms, monkeypatch):
-    """Past ``KEEP_BYTES`` the least recently used transforms are let go; one larger than it is not kept."""
+    """Past ``KEEP_BYTES`` the least recently used transforms are let go; one larger than it is not kept;
+    ``KEEP_WEIGHTS`` off keeps nothing."""
+    from juanji.kernels import kept as K
     rng = np.random.default_rng(8)
     x = rng.standard_normal((1, 16, 8, 8)).astype(np.float32)
     weights = [rng.standard_normal((16, 16, 3, 3)).astype(np.float32) for _ in range(3)]
     one = weights[0].nbytes + 36 * 16 * 16 * 4
-    monkeypatch.setattr(W, "KEEP_BYTES", 2 * one)
+    monkeypatch.setattr(K, "KEEP_BYTES", 2 * one)
     for w in weights:
         W.winograd_forward(x, w, 1, None, m=4, keep=True)
-    assert len(W._kept) == 2 and W._kept_bytes == 2 * one
+    assert len(K._kept) == 2 and K._bytes == 2 * one
     W.winograd_forward(x, weights[1], 1, None, m=4, keep=True)  # kept: reused, now the newest
     assert len(transforms) == 3
     W.winograd_forward(x, weights[0], 1, None, m=4, keep=True)  # let go before: made again, [2] goes
@@ -574,11 +578,16 @@ def test_kept_transforms_stay_within_their_budget(transforms, monkeypatch):
     W.winograd_forward(x, weights[1], 1, None, m=4, keep=True)
     assert len(transforms) == 4
     W.winograd_forward(x, weights[2], 1, None, m=4, keep=True)
-    assert len(transforms) == 5 and W._kept_bytes == 2 * one
-    monkeypatch.setattr(W, "KEEP_BYTES", one - 1)
-    W.forget_kept()
+    assert len(transforms) == 5 and K._bytes == 2 * one
+    monkeypatch.setattr(K, "KEEP_BYTES", one - 1)
+    K.forget()
     W.winograd_forward(x, weights[0], 1, None, m=4, keep=True)
-    assert len(W._kept) == 0 and W._kept_bytes == 0
+    assert len(K._kept) == 0 and K._bytes == 0
+    monkeypatch.setattr(K, "KEEP_BYTES", 4 * one)
+    monkeypatch.setattr(K, "KEEP_WEIGHTS", False)
+    W.winograd_forward(x, weights[0], 1, None, m=4, keep=True)
+    W.winograd_forward(x, weights[0], 1, None, m=4, keep=True)
+    assert len(K._kept) == 0 and len(transforms) == 8
 
 
 def test_fixed_weight_layers_take_f43_at_batch_1(monkeypatch):
