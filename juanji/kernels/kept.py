@@ -55,6 +55,9 @@ def kept(kind, w: np.ndarray, make):
         entry = (copy, made, copy.nbytes + _size(made))
     if entry[2] <= KEEP_BYTES:
         with _lock:
+            other = _kept.pop(key, None)  # (another thread's, made meanwhile: this one replaces it)
+            if other is not None:
+                _bytes -= other[2]
             while _kept and _bytes + entry[2] > KEEP_BYTES:
                 _bytes -= _kept.pop(next(iter(_kept)))[2]
             _kept[key] = entry
